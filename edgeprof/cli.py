@@ -1,0 +1,51 @@
+"""``edgeprof`` command line. Subcommands live in ``edgeprof.commands.<name>`` and import only
+the standard library at module level, so ``edgeprof --help`` stays as cheap as argparse.
+Heavy libraries (llama_cpp, onnxruntime, torch, textual) are imported inside ``run``."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "reference", "report", "tui")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """Usage errors exit 2 with one line (argparse's default, kept explicit)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = ArgumentParser(prog="edgeprof", description="How efficiently a model runs on this device, "
+                       "and how that compares with a datacenter GPU.")
+    p.add_argument("--version", action="version", version=f"edgeprof {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            mod = importlib.import_module(f"edgeprof.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"edgeprof.commands.{name}":
+                continue  # a command that is not built yet
+            raise
+        sp = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP))
+        mod.add_arguments(sp)
+        sp.set_defaults(_run=mod.run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("edgeprof: interrupted; records already written are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""``edgeprof compare A B``: two runs (directories or run_ids in the history) or a run and a
+reference set, paired by workload key; per metric both medians, ratio B/A, bootstrap 95 % interval,
+permutation p-value and a verdict with a practical-equivalence margin (see edgeprof/compare.py)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+HELP = "compare two runs (or a run and a reference set) by workload key, with intervals and verdicts"
+COLUMNS = ("workload", "axes", "metric", "unit", "a_median", "b_median", "ratio_b_over_a", "ci95", "p_value",
+           "verdict")
+
+
+def _margin(text: str) -> float:
+    try:
+        v = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a margin: {text!r} (use 0.1 or 10%)") from None
+    if not 0 <= v < 1:
+        raise argparse.ArgumentTypeError(f"margin must be in [0, 1): {text!r}")
+    return v
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="A", help="run directory, run_id in the history, or reference set name")
+    parser.add_argument("b", metavar="B", help="the same; ratios are B/A")
+    parser.add_argument("--margin", type=_margin, default=None,
+                        help="practical-equivalence margin, e.g. 0.1 or 10%% (default: measured drift, else 20%%)")
+    parser.add_argument("--metric", action="append", default=None, help="metric to compare (repeatable)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap/permutation seed (default 0)")
+    parser.add_argument("--history", default=None, help="history database (default $EDGEPROF_HISTORY or "
+                                                        "$EDGEPROF_HOME/history.sqlite)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="re-run A and B alternately before comparing (not wired yet)")
+    parser.add_argument("-o", "--format", choices=("md", "csv", "json", "jsonl"), default="md")
+
+
+def run(args) -> int:
+    from edgeprof.compare import METRICS, CompareError, compare, load_side, render_table
+    from edgeprof.history import RunError
+    from edgeprof.reference import ReferenceError
+
+    if args.interleave:
+        print("edgeprof compare: error: --interleave is not wired to the bench yet "
+              "(edgeprof.compare.interleave_plan gives the case order)", file=sys.stderr)
+        return 2
+    db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
+    try:
+        a, b = load_side(args.a, db), load_side(args.b, db)
+        res = compare(a, b, margin=args.margin, metrics=args.metric or METRICS, seed=args.seed, db_path=db)
+    except (CompareError, RunError, ReferenceError) as exc:
+        print(f"edgeprof compare: error: {exc}", file=sys.stderr)
+        return 2
+    extra = {k: v for k, v in res.items() if k != "rows"}
+    if args.format == "md":
+        print(f"A = {res['a']}\nB = {res['b']}\nratio = {res['ratio']}; margin ±{res['margin']:.0%} "
+              f"({res['margin_basis']})\n")
+    print(render_table(res["rows"], args.format, COLUMNS, extra))
+    if args.format == "md" and res["unpaired_a"]:
+        print(f"\n{len(res['unpaired_a'])} row(s) of A have no B row with the same workload key")
+    if not res["rows"]:
+        print("edgeprof compare: no rows paired by workload key (model id, prompt, gen, depth, n_seqs)",
+              file=sys.stderr)
+        return 1
+    return 0

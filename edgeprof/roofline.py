@@ -1,0 +1,122 @@
+"""How close a decode result is to the hardware's limits: ``roofline_fraction`` and ``compute_utilization``.
+
+Bandwidth-bound decode limit (tokens/s) = memory bandwidth ÷ bytes read per generated token.
+Assumption, stated in every note: each decode step reads **all artifact weight bytes once**
+(``artifact.size_bytes``; embedding rows that are only gathered make this a slight over-count) plus
+the **KV cache at the mean decode depth** (depth + prompt_tokens + gen_tokens/2 tokens), which is
+included only when the model's layer/head sizes are known (``model.n_layers``, ``model.n_kv_heads``,
+``model.head_dim`` or the ``model_dims`` argument) — otherwise the note says it was left out.
+
+Compute utilization = achieved FLOP/s ÷ peak FLOP/s for the precision, achieved ≈ 2 × params ×
+tokens/s (+ 4 × n_layers × context × n_heads × head_dim × tokens/s for attention when dims are known).
+
+Both are CONTRACTS metric dicts (per-repetition samples from ``decode_tokens_per_s`` samples),
+provenance kind ``derived``, with a note naming the bandwidth/peak and whether it came from ``spec``
+(which ``devices.csv`` row) or a ``measured`` probe. ``spec`` is ``specs.device_spec(...)``'s shape
+or a plain spec row (then treated as ``spec``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .stats import summarize
+
+KV_ELEM_BYTES = {"f32": 4.0, "fp32": 4.0, "f16": 2.0, "fp16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+
+
+def _figure(spec: dict, key: str) -> tuple[float | None, str]:
+    v = spec.get(key)
+    if v is None:
+        return None, ""
+    p = (spec.get("provenance") or {}).get(key)
+    if p is None:
+        p = {"kind": "spec", "source": f"assets/devices/devices.csv row {spec.get('id', '?')}"}
+    return float(v), f"{p['kind']}: {p['source']}" + (f" ({p['note']})" if p.get("note") else "")
+
+
+def mean_decode_context(record: dict) -> float:
+    w = record.get("workload") or {}
+    return float(w.get("depth") or 0) + float(w.get("prompt_tokens") or 0) + float(w.get("gen_tokens") or 0) / 2
+
+
+def bytes_per_token(record: dict, model_dims: dict | None = None) -> tuple[float | None, str]:
+    """Bytes read per decode step and the assumption used; None when the artifact size is unknown."""
+    size = (record.get("artifact") or {}).get("size_bytes")
+    if not size:
+        return None, "artifact.size_bytes unknown"
+    dims = {**(record.get("model") or {}), **(model_dims or {})}
+    kv_type = str(((record.get("runtime") or {}).get("placement") or {}).get("kv_type") or "f16").lower()
+    ctx = mean_decode_context(record)
+    if all(dims.get(k) for k in ("n_layers", "n_kv_heads", "head_dim")):
+        elem = KV_ELEM_BYTES.get(kv_type, 2.0)
+        kv = 2 * dims["n_layers"] * dims["n_kv_heads"] * dims["head_dim"] * elem * ctx
+        return float(size) + kv, (f"bytes/token = artifact {size} B (all weights once) + KV {kv:.0f} B "
+                                  f"({kv_type}, mean decode context {ctx:g} tokens)")
+    return float(size), (f"bytes/token = artifact {size} B (all weights once); KV cache NOT included "
+                         f"(model dims unknown; mean decode context {ctx:g} tokens)")
+
+
+def decode_limit_tokens_per_s(bandwidth_gbs: float, bytes_per_token_b: float) -> float:
+    return bandwidth_gbs * 1e9 / bytes_per_token_b
+
+
+def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple[str | None, float | None, str]:
+    """Which peak applies: fp16 tensor peak for 16-bit on GPUs, int8 for int8/int4 when known, else fp32."""
+    from .reference import precision_class
+
+    cls = precision_class(quant)
+    q = (quant or "").lower()
+    order = ["peak_fp32_tflops"]
+    if cls == "16-bit baseline" and q not in ("fp32", "f32", "float32") and kind not in ("cpu", None):
+        order = ["peak_fp16_tflops", "peak_fp32_tflops"]
+    elif cls in ("int4", "int8") and kind not in ("cpu", None):
+        order = ["peak_int8_tops", "peak_fp16_tflops", "peak_fp32_tflops"]
+    for key in order:
+        v, src = _figure(spec, key)
+        if v:
+            why = "" if key == order[0] else f"; {order[0]} unknown, {key} used instead"
+            return key, v, src + why
+    return None, None, "no peak FLOP/s known"
+
+
+def _metric(samples: list[float], note: str, source: str) -> dict[str, Any]:
+    m = summarize(samples)
+    m["unit"] = "ratio"
+    m["provenance"] = {"kind": "derived", "source": source, "scope": "decode phase", "period_s": None, "note": note}
+    return m
+
+
+def roofline_metrics(record: dict, spec: dict | None, model_dims: dict | None = None) -> dict[str, dict]:
+    """``{"roofline_fraction": metric, "compute_utilization": metric}`` — each only when computable."""
+    metric = (record.get("metrics") or {}).get("decode_tokens_per_s") or {}
+    rates = [float(x) for x in (metric.get("samples") or []) if x]
+    if not rates and metric.get("median"):
+        rates = [float(metric["median"])]
+    if not rates or not spec:
+        return {}
+    out: dict[str, dict] = {}
+    bw, bw_src = _figure(spec, "peak_mem_bandwidth_gbs")
+    bpt, bpt_note = bytes_per_token(record, model_dims)
+    if bw and bpt:
+        limit = decode_limit_tokens_per_s(bw, bpt)
+        out["roofline_fraction"] = _metric(
+            [r / limit for r in rates],
+            f"bandwidth-bound limit {limit:.4g} tokens/s = {bw:g} GB/s [{bw_src}] ÷ {bpt:.4g} B/token; {bpt_note}",
+            "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)")
+    params = (record.get("model") or {}).get("params")
+    key, peak, peak_src = peak_for_precision(spec, (record.get("artifact") or {}).get("quant"),
+                                             (record.get("device") or {}).get("kind"))
+    if params and peak:
+        dims = {**(record.get("model") or {}), **(model_dims or {})}
+        flops_tok = 2.0 * float(params)
+        attn = ""
+        if all(dims.get(k) for k in ("n_layers", "n_heads", "head_dim")):
+            flops_tok += 4.0 * dims["n_layers"] * mean_decode_context(record) * dims["n_heads"] * dims["head_dim"]
+            attn = " + attention 4·L·ctx·H·d"
+        peak_flops = peak * 1e12
+        out["compute_utilization"] = _metric(
+            [r * flops_tok / peak_flops for r in rates],
+            f"achieved ≈ (2 × {params:.4g} params{attn}) = {flops_tok:.4g} FLOP/token × tokens/s ÷ {key} "
+            f"{peak:g}e12 [{peak_src}]",
+            "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s")
+    return out

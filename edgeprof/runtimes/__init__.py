@@ -1,0 +1,30 @@
+"""Runtime registry: name -> "module:function" that loads an engine, resolved only on use, and
+the artifact formats each runtime accepts. Probed with ``find_spec`` (no import)."""
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+#: runtime name -> (loader target, import name of its library, artifact formats)
+REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "llama.cpp": ("edgeprof.runtimes.llamacpp:load", "llama_cpp", ("gguf",)),
+    "onnxruntime": ("edgeprof.runtimes.onnxruntime:load", "onnxruntime", ("onnx",)),
+    "torch": ("edgeprof.runtimes.torch:load", "torch", ("hf",)),
+}
+
+#: which runtime runs a format by default
+DEFAULT_FOR_FORMAT = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
+
+
+def available(name: str) -> bool:
+    return name in REGISTRY and find_spec(REGISTRY[name][1]) is not None
+
+
+def resolve(name: str):
+    """The loader function of a runtime: ``load(artifact: dict, placement, n_ctx) -> Engine``."""
+    import importlib
+
+    if name not in REGISTRY:
+        raise KeyError(f"unknown runtime {name!r}; known: {', '.join(REGISTRY)}")
+    target = REGISTRY[name][0]
+    mod, _, func = target.partition(":")
+    return getattr(importlib.import_module(mod), func)

@@ -1,0 +1,66 @@
+"""The runtime protocol: an engine loads one artifact with a placement, then the worker drives
+reset / prefill / decode and times them itself on the monotonic clock.
+
+Why the worker owns the clock and the loop: every runtime (llama.cpp, ONNX Runtime, PyTorch) gets
+exactly the same phase boundaries, the same greedy loop with EOS ignored, and the same events,
+so their rows are comparable. An engine only has to say how to evaluate tokens.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where and how a case runs. ``None`` means "the runtime's resolved default" and is replaced
+    by the resolved value in the record (never left ambiguous)."""
+
+    threads: int
+    gpu_layers: int = 0
+    flash_attn: str = "auto"          # on | off | auto (resolved value recorded)
+    n_batch: int | None = None
+    n_ubatch: int | None = None
+    kv_type: str | None = None        # f16, q8_0, ... (llama.cpp); None = engine default
+    repack: str = "auto"              # llama.cpp weight repacking / extra buffer types: on|off|auto
+    provider: str | None = None       # ONNX Runtime execution provider; "cuda"/"cpu" for torch
+    dtype: str | None = None          # torch: fp32 | bf16
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class EngineInfo:
+    """What a loaded engine reports; becomes the record's ``runtime`` and part of ``model``."""
+
+    name: str
+    version: str
+    placement: dict[str, Any]          # resolved values
+    n_params: int | None = None
+    n_ctx: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    info: EngineInfo
+
+    def tokenize(self, text: str) -> list[int]: ...
+
+    def reset(self) -> None:
+        """Forget all context (KV cache, positions): the next prefill starts from nothing."""
+
+    def prefill(self, tokens: list[int]) -> int:
+        """Evaluate ``tokens`` after the current context; return the greedy next token id."""
+
+    def decode(self, token: int) -> int:
+        """Evaluate one token; return the greedy next token id (EOS is not special)."""
+
+    def perf(self) -> dict[str, Any] | None:
+        """The engine's own timing counters since the last reset, or None."""
+
+    def close(self) -> None: ...
+
+
+class RuntimeError_(Exception):
+    """A runtime could not load or run an artifact; the message names the fix."""

@@ -1,0 +1,142 @@
+"""A thread in the parent that polls the device's sensors (and the worker's process tree) on one
+monotonic clock.
+
+Hygiene from zeus ``monitor/power.py``, as a thread: a ready event before the first sample, a
+timer wait that sleeps only the remainder of each period (``Event.wait``, never a spin), bounded
+buffers, idempotent stop. All sensor reads happen on this thread, so stateful sensors (counter
+unwrapping, utilization deltas) never race.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable
+
+from devices.base import Reading, Sensor
+from devices.process import ProcessTree
+
+MAX_SAMPLES = 200_000  # ~2.8 h at 20 Hz; older samples are dropped, never the process
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    t_ns: int
+    readings: tuple[Reading, ...]
+
+    def value(self, sensor: str, quantity: str | None = None) -> float | None:
+        for r in self.readings:
+            if r.sensor == sensor and (quantity is None or r.quantity == quantity):
+                return r.value
+        return None
+
+
+class Sampler:
+    def __init__(self, sensors: list[Sensor], hz: float,
+                 on_sample: Callable[[Sample], None] | None = None):
+        if hz < 0:
+            raise ValueError("--sample-hz must be >= 0")
+        self.sensors = [s for s in sensors if s.available]
+        self.hz = hz
+        self.on_sample = on_sample
+        self.buffer: deque[Sample] = deque(maxlen=MAX_SAMPLES)
+        self._proc: ProcessTree | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.peak_rss_bytes = 0.0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def start(self) -> "Sampler":
+        if self.hz == 0 or self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._loop, name="edgeprof-sampler", daemon=True)
+        self._thread.start()
+        self._ready.wait(timeout=5)
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "Sampler":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- worker attachment ----------------------------------------------------------------
+    def attach(self, pid: int) -> None:
+        """Sample the worker's process tree from now on (called right after the worker starts)."""
+        try:
+            self._proc = ProcessTree(pid)
+        except Exception:  # noqa: BLE001 - psutil.NoSuchProcess: the worker already died
+            self._proc = None
+        self.peak_rss_bytes = 0.0
+        if self.hz == 0:
+            self.sample_once()
+
+    def detach(self) -> None:
+        if self.hz == 0 and self._proc is not None:
+            self.sample_once()
+        self._proc = None
+
+    def rss_over(self, limit_bytes: float | None) -> bool:
+        return bool(limit_bytes) and self.peak_rss_bytes > float(limit_bytes)
+
+    # -- sampling -------------------------------------------------------------------------
+    def _read_all(self) -> Sample:
+        t_ns = time.monotonic_ns()
+        readings: list[Reading] = []
+        for s in self.sensors:
+            readings.extend(s.read(t_ns))
+        proc = self._proc
+        if proc is not None:
+            for r in proc.read(t_ns):
+                readings.append(r)
+                if r.sensor == "worker:rss" and r.value is not None and r.value > self.peak_rss_bytes:
+                    self.peak_rss_bytes = r.value
+        return Sample(t_ns, tuple(readings))
+
+    def sample_once(self) -> Sample:
+        """One synchronous sample; only when the thread is not running (``--sample-hz 0``)."""
+        if self._thread is not None:
+            raise RuntimeError("sample_once() while the sampler thread runs would race its sensors")
+        s = self._read_all()
+        self._push(s)
+        return s
+
+    def _push(self, s: Sample) -> None:
+        with self._lock:
+            self.buffer.append(s)
+        if self.on_sample is not None:
+            self.on_sample(s)
+
+    def _loop(self) -> None:
+        period_ns = int(1e9 / self.hz)
+        self._ready.set()
+        next_t = time.monotonic_ns()
+        while not self._stop.is_set():
+            self._push(self._read_all())
+            next_t += period_ns
+            now = time.monotonic_ns()
+            if next_t < now:  # overran (slow sensor): skip missed ticks rather than burst
+                next_t = now + period_ns
+            self._stop.wait((next_t - now) / 1e9)
+
+    def window(self, t0_ns: int, t1_ns: int) -> list[Sample]:
+        """Samples in [t0, t1] plus the nearest one on each side (for edge interpolation)."""
+        with self._lock:
+            data = list(self.buffer)
+        inside = [i for i, s in enumerate(data) if t0_ns <= s.t_ns <= t1_ns]
+        lo = (inside[0] if inside else next((i for i, s in enumerate(data) if s.t_ns > t1_ns), len(data))) - 1
+        hi = (inside[-1] if inside else lo) + 1
+        return data[max(lo, 0):hi + 1]
+
+    def wait_idle(self, seconds: float) -> None:
+        """Block (not spin) for an idle window while the thread keeps sampling."""
+        time.sleep(seconds)

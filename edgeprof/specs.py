@@ -1,0 +1,122 @@
+"""Device peak figures: the spec table ``assets/devices/devices.csv`` and measured probe results.
+
+- ``lookup(name, kind=None, memory_bytes=None)``: the spec row for a device name — NVML names
+  ("NVIDIA H100 80GB HBM3" → ``nvidia_h100_sxm``), Jetson device-tree models ("NVIDIA Jetson Orin
+  Nano Developer Kit"), Apple chip names ("Apple M2 Pro"), CPU brand strings — by the table's
+  ``match`` regexes; rows sharing a pattern (Orin Nano 4GB/8GB, AGX Orin 32/64GB) are told apart
+  by memory size. Returns None for unknown hardware (never a guess).
+- ``save_probe`` / ``load_probe``: ``devices.probe`` results under ``$EDGEPROF_HOME/devices/``.
+- ``device_spec(device)``: what ``roofline`` needs for one record's ``device`` dict: peak figures,
+  each with its provenance (``spec`` + the row id, or ``measured`` + the probe's method). The numpy
+  probe measures the host CPU, so it is used for ``cpu``/``rpi`` devices and, for other kinds, only
+  to fill a figure the spec row lacks (labelled as host-CPU-side).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .assets_access import asset
+from .home import home
+
+NUMERIC = ("memory_gb", "peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops", "tdp_w")
+PEAKS = ("peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops")
+
+
+def load_table(path: str | Path | None = None) -> list[dict[str, Any]]:
+    with open(path or asset("devices", "devices.csv"), newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for c in NUMERIC:
+            r[c] = float(r[c]) if r.get(c) not in (None, "") else None
+    return rows
+
+
+def normalize(name: str) -> str:
+    s = name.lower().replace("(r)", " ").replace("(tm)", " ").replace("®", " ").replace("™", " ")
+    s = re.sub(r"[-_,/]+", " ", s)
+    s = re.sub(r"\bcpu @.*$", "", s)
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def lookup(name: str | None = None, kind: str | None = None, memory_bytes: int | None = None,
+           table: list[dict] | None = None) -> dict[str, Any] | None:
+    """The best spec row for a device name (a copy, with ``match_note``), or None."""
+    rows = table if table is not None else load_table()
+    if not name:
+        return None
+    for r in rows:
+        if r["id"] == name:
+            return {**r, "match_note": "by spec id"}
+    norm = normalize(name)
+    cands = [r for r in rows if r.get("match") and re.search(r["match"], norm)
+             and (kind is None or r["kind"] == kind or kind in ("cpu", "apple"))]
+    if not cands:
+        return None
+    note = f"name '{name}' matched " + (f"row {cands[0]['id']}" if len(cands) == 1 else f"{len(cands)} rows")
+    if len(cands) > 1:
+        if memory_bytes:
+            gb = memory_bytes / 1e9
+            cands = sorted(cands, key=lambda r: abs(gb - r["memory_gb"]) / r["memory_gb"] if r["memory_gb"] else 9e9)
+            note += f"; variant chosen by memory ({gb:.1f} GB)"
+        else:
+            note += f"; variant ambiguous without memory size, took {cands[0]['id']}"
+    return {**cands[0], "match_note": note}
+
+
+def _safe(device_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", device_id).strip("_") or "device"
+
+
+def probe_path(device_id: str, env: dict | None = None) -> Path:
+    return home(env) / "devices" / f"{_safe(device_id)}.json"
+
+
+def save_probe(device_id: str, result: dict, env: dict | None = None) -> Path:
+    path = probe_path(device_id, env)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"device_id": device_id, **result}, indent=2) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def load_probe(device_id: str, env: dict | None = None) -> dict | None:
+    path = probe_path(device_id, env)
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def device_spec(device: dict, env: dict | None = None, probe: dict | None = None,
+                table: list[dict] | None = None) -> dict[str, Any] | None:
+    """Peak figures for a record's ``device`` dict with per-figure provenance; None if nothing known.
+
+    Shape: ``{"id", "name", "spec_id", "peak_mem_bandwidth_gbs", "peak_fp16_tflops",
+    "peak_fp32_tflops", "peak_int8_tops", "tdp_w", "provenance": {figure: {kind, source, note}}}``.
+    """
+    row = lookup(device.get("name"), device.get("kind"), device.get("memory_bytes"), table)
+    if probe is None and device.get("id"):
+        probe = load_probe(device["id"], env)
+    out: dict[str, Any] = {"id": device.get("id"), "name": device.get("name"),
+                           "spec_id": row["id"] if row else None, "provenance": {}}
+    for fig in PEAKS + ("tdp_w",):
+        v = row.get(fig) if row else None
+        out[fig] = v
+        if v is not None:
+            out["provenance"][fig] = {"kind": "spec", "source": f"assets/devices/devices.csv row {row['id']}",
+                                      "note": row.get("match_note", "")}
+    if probe:
+        host_side = device.get("kind") in ("cpu", "rpi", None)
+        for fig, part, key in (("peak_mem_bandwidth_gbs", "bandwidth", "value"), ("peak_fp32_tflops", "flops", "value")):
+            m = probe.get(part) or {}
+            if m.get(key) and (host_side or out[fig] is None):
+                p = m.get("provenance", {})
+                out[fig] = float(m[key])
+                out["provenance"][fig] = {
+                    "kind": "measured", "source": f"devices.probe ({probe.get('measured_at', '?')})",
+                    "note": p.get("method", "") + ("" if host_side else "; host-CPU side, spec row lacks it")}
+    if not out["provenance"]:
+        return None
+    return out

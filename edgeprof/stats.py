@@ -1,0 +1,57 @@
+"""Statistics over repetition-level samples (optimum-benchmark's rule: keep the raw values,
+derive everything; percentiles are never averaged).
+
+Pure Python + the standard library so metrics stay importable without numpy.
+"""
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from typing import Iterable, Sequence
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default method), q in [0, 100]."""
+    xs = sorted(values)
+    if not xs:
+        raise ValueError("percentile of no values")
+    if len(xs) == 1:
+        return float(xs[0])
+    pos = (len(xs) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
+
+
+def cv(values: Sequence[float]) -> float | None:
+    """Coefficient of variation (sample stdev / mean); None for fewer than 2 values or mean 0."""
+    if len(values) < 2:
+        return None
+    m = statistics.fmean(values)
+    return statistics.stdev(values) / abs(m) if m else None
+
+
+def bootstrap_ci(values: Sequence[float], stat=statistics.median, level: float = 0.95,
+                 n_boot: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of ``stat``; None for fewer than 2 values. Seeded: the same
+    samples always give the same interval."""
+    xs = list(values)
+    if len(xs) < 2:
+        return None
+    rng = random.Random(seed)
+    n = len(xs)
+    boots = sorted(stat([xs[rng.randrange(n)] for _ in range(n)]) for _ in range(n_boot))
+    a = (1 - level) / 2
+    return (percentile(boots, 100 * a), percentile(boots, 100 * (1 - a)))
+
+
+def summarize(samples: Iterable[float]) -> dict:
+    """The statistics fields of a CONTRACTS.md metric: value (= median), n, median, p90, cv,
+    ci95, samples."""
+    xs = [float(x) for x in samples if x is not None and not math.isnan(float(x))]
+    if not xs:
+        raise ValueError("no samples to summarize")
+    med = statistics.median(xs)
+    ci = bootstrap_ci(xs)
+    return {"value": med, "n": len(xs), "median": med, "p90": percentile(xs, 90), "cv": cv(xs),
+            "ci95": list(ci) if ci else None, "samples": xs}

@@ -1,0 +1,185 @@
+"""Runs ONE case in a child process and streams events to the parent (CONTRACTS.md "Events").
+
+Why a process per case: a segfault in a native runtime, an OOM kill or a hang ends only the
+worker; the parent turns it into a ``failed`` row (signal, exit code, last phase) and goes on.
+Hygiene (STYLE.md house rule 9): ``spawn`` context, the worker dies with its parent
+(PR_SET_PDEATHSIG, plus a watchdog thread elsewhere), the terminal event is sent from
+``finally``, and the parent blocks on the pipe with a timeout — it never spins.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from typing import Any
+
+from . import events as ev
+from .runtimes.base import Placement
+
+#: token_progress is throttled so a fast decode loop does not wake the parent per token.
+PROGRESS_PERIOD_NS = 250_000_000
+#: upper bound on timed repetitions when --min-seconds keeps asking for more.
+MAX_REPS = 10_000
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="edgeprof-orphan-watch").start()
+
+
+def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[int], list[int], int]:
+    """(depth tokens, prompt tokens, seed token): fixed sequences cut from the bundled text
+    (cycled when it is too short), so every repetition and every runtime sees the same input."""
+    toks = engine.tokenize(text)
+    if not toks:
+        raise ValueError("the prompt text tokenized to nothing")
+    need = depth + prompt + 1
+    while len(toks) < need:
+        toks = toks + toks
+    return toks[:depth], toks[depth:depth + prompt], toks[depth + prompt]
+
+
+class Repetition:
+    """Drives reset → (untimed depth) → prefill → decode with the worker's own clock."""
+
+    def __init__(self, engine, emit, case_id: str, depth_toks, prompt_toks, seed_tok, gen: int):
+        self.engine, self.emit, self.case_id = engine, emit, case_id
+        self.depth_toks, self.prompt_toks, self.seed_tok, self.gen = depth_toks, prompt_toks, seed_tok, gen
+
+    def run(self, index: int, label: str) -> dict[str, Any]:
+        """One repetition, wrapped in a ``repetition`` phase whose end event carries the result,
+        so repetitions already measured survive a later crash of the worker."""
+        self.emit(ev.make(ev.PHASE_STARTED, self.case_id, name="repetition", rep=index, label=label))
+        out = self._run(index, label)
+        self.emit(ev.make(ev.PHASE_ENDED, self.case_id, name="repetition", rep=index, label=label, result=out))
+        return out
+
+    def _run(self, index: int, label: str) -> dict[str, Any]:
+        e, emit, cid = self.engine, self.emit, self.case_id
+        e.reset()
+        if self.depth_toks:
+            t0 = time.monotonic_ns()
+            emit(ev.make(ev.PHASE_STARTED, cid, t0, name="depth", rep=index, label=label))
+            e.prefill(self.depth_toks)
+            emit(ev.make(ev.PHASE_ENDED, cid, name="depth", rep=index, label=label))
+            if hasattr(e, "reset_perf"):  # the engine's counters cover only the timed part
+                e.reset_perf()
+        out: dict[str, Any] = {"rep": index, "label": label}
+        tok = self.seed_tok
+        produced = 0
+        if self.prompt_toks:
+            t0 = time.monotonic_ns()
+            emit(ev.make(ev.PHASE_STARTED, cid, t0, name="prefill", rep=index, label=label))
+            tok = e.prefill(self.prompt_toks)
+            t1 = time.monotonic_ns()
+            produced = 1 if self.gen > 0 else 0
+            if produced:
+                emit(ev.make(ev.FIRST_TOKEN, cid, t1, rep=index, label=label))
+            emit(ev.make(ev.PHASE_ENDED, cid, t1, name="prefill", rep=index, label=label))
+            out["prefill"] = [t0, t1]
+            out["n_prefill"] = len(self.prompt_toks)
+        steps = self.gen - produced
+        if steps > 0:
+            times = [0] * steps
+            t0 = time.monotonic_ns()
+            emit(ev.make(ev.PHASE_STARTED, cid, t0, name="decode", rep=index, label=label))
+            last, next_progress = t0, t0 + PROGRESS_PERIOD_NS
+            for i in range(steps):
+                tok = e.decode(tok)
+                now = time.monotonic_ns()
+                times[i] = now - last
+                last = now
+                if now >= next_progress:
+                    emit(ev.make(ev.TOKEN_PROGRESS, cid, now, n=produced + i + 1, of=self.gen, rep=index))
+                    next_progress = now + PROGRESS_PERIOD_NS
+            emit(ev.make(ev.PHASE_ENDED, cid, last, name="decode", rep=index, label=label))
+            out["decode"] = [t0, last]
+            out["n_decode"] = steps
+            out["token_ns"] = times
+        out["n_generated"] = self.gen
+        perf = e.perf()
+        if perf:
+            out["perf"] = perf
+        return out
+
+
+def child_main(spec: dict[str, Any], conn) -> None:
+    """Entry point of the worker process. ``spec`` is a plain dict (picklable under spawn)."""
+    _die_with_parent()
+    cid = spec["case_id"]
+    phase = "start"
+    terminal_sent = False
+    engine = None
+
+    def emit(event: dict) -> None:
+        conn.send(event)
+
+    try:
+        emit(ev.make(ev.CASE_STARTED, cid, pid=os.getpid()))
+        from .runtimes import resolve
+
+        phase = "load"
+        t0 = time.monotonic_ns()
+        emit(ev.make(ev.PHASE_STARTED, cid, t0, name="load"))
+        w = spec["workload"]
+        placement = Placement(**spec["placement"])
+        n_ctx = w["depth"] + w["prompt_tokens"] + w["gen_tokens"] + 16
+        engine = resolve(spec["runtime"])(spec["artifact"], placement, n_ctx)
+        emit(ev.make(ev.PHASE_ENDED, cid, name="load"))
+        info = engine.info
+        emit(ev.make(ev.LOADED, cid, runtime={"name": info.name, "version": info.version,
+                                              "placement": info.placement},
+                     n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
+        phase = "tokenize"
+        depth_toks, prompt_toks, seed = workload_tokens(engine, spec["text"], w["depth"], w["prompt_tokens"])
+        rep = Repetition(engine, emit, cid, depth_toks, prompt_toks, seed, w["gen_tokens"])
+        phase = "warmup"
+        for i in range(spec.get("warmup", 1)):
+            rep.run(i, "warmup")
+        phase = "measure"
+        reps: list[dict] = []
+        t_start = time.monotonic_ns()
+        min_ns = int(spec.get("min_seconds", 0) * 1e9)
+        while len(reps) < MAX_REPS and (len(reps) < spec.get("reps", 5) or time.monotonic_ns() - t_start < min_ns):
+            reps.append(rep.run(len(reps), "measure"))
+        phase = "finish"
+        emit(ev.make(ev.CASE_FINISHED, cid, record={"n_reps": len(reps)}))
+        terminal_sent = True
+    except BaseException as exc:  # noqa: BLE001 - everything becomes data for the parent
+        if not terminal_sent:
+            try:
+                emit(ev.make(ev.CASE_FAILED, cid, error={
+                    "kind": type(exc).__name__, "message": str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                    "phase": phase, "exit_code": None, "signal": None,
+                    "traceback": traceback.format_exc(limit=8)}))
+                terminal_sent = True
+            except (OSError, ValueError):
+                pass
+    finally:
+        if engine is not None:
+            try:
+                engine.close()
+            except Exception:  # noqa: BLE001 - closing must not mask the result
+                pass
+        try:
+            conn.close()
+        except OSError:
+            pass
