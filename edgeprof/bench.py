@@ -48,6 +48,7 @@ class Bench:
         self.sampler = Sampler(device.sensors(), settings.sample_hz)
         self.baseline: dict[str, Any] | None = None
         self.text = asset("prompts", "bench.txt").read_text()
+        self.enrich = None  # an Enricher (roofline, server reference), set by the caller
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     # -- events -----------------------------------------------------------------------------
@@ -136,6 +137,8 @@ class Bench:
             metrics = compute(tr, perf_crosscheck(outcome.reps))
         throttled = _throttled(samples)
         rec = build_record(case, outcome, self, metrics, started_at, harness_cpu_s=harness, throttled=throttled)
+        if self.enrich is not None:
+            self.enrich(rec, case["artifact"])
         write_samples_csv(self.run_dir / "samples" / f"{case['case_id']}.csv", samples)
         self._finish(rec)
         return rec

@@ -13,7 +13,10 @@ COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "refer
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """Usage errors exit 2 with one line (argparse's default, kept explicit)."""
+    """Usage errors exit 2 with one line naming the fix, not a page of usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -233,8 +233,11 @@ def interleave_plan(a_plan: dict | list, b_plan: dict | list, pairs: int) -> lis
         raise CompareError("interleave needs at least 1 pair of rounds")
     ca = a_plan.get("cases", []) if isinstance(a_plan, dict) else list(a_plan)
     cb = b_plan.get("cases", []) if isinstance(b_plan, dict) else list(b_plan)
-    keyed_b = {workload_key(c): c for c in cb if isinstance(c, dict) and c.get("workload")}
-    matched = [(x, keyed_b.get(workload_key(x))) for x in ca] if keyed_b else list(zip(ca, cb))
+    def wk(c: dict) -> tuple:  # plan cases carry the model under artifact.model
+        return workload_key({"model": c.get("model") or (c.get("artifact") or {}).get("model"), **c})
+
+    keyed_b = {wk(c): c for c in cb if isinstance(c, dict) and c.get("workload")}
+    matched = [(x, keyed_b.get(wk(x))) for x in ca] if keyed_b else list(zip(ca, cb))
     matched = [(x, y) for x, y in matched if y is not None]
     order = []
     for r in range(pairs):

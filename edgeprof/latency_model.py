@@ -9,7 +9,8 @@
 - e2e ≈ TTFT + (gen − 1)·TPOT (the first token comes from prefill); with prompt 0 (decode-only),
   e2e ≈ gen·TPOT. Intervals are OLS prediction intervals (Student t) for one new repetition;
   the e2e interval adds the two variances, TPOT's error counted once per token (fully correlated
-  within a repetition: conservative). Requests outside the fitted range are flagged ``extrapolated``.
+  within a repetition: conservative), lower bounds clamped at 0 ms. Requests outside the fitted
+  range are flagged ``extrapolated``.
 Each figure carries provenance kind ``estimated`` (a model, not a measurement).
 """
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Fit:
         lev = sum(row[i] * self.xtx_inv[i][j] * row[j] for i in range(len(row)) for j in range(len(row)))
         se = self.rmse * math.sqrt(1 + lev)
         t = t_ppf(0.5 + level / 2, max(1, self.dof))
-        return {"value": y, "lo": y - t * se, "hi": y + t * se, "se": se, "t": t,
+        return {"value": y, "lo": max(0.0, y - t * se), "hi": y + t * se, "se": se, "t": t,  # latencies ≥ 0
                 "extrapolated": not (self.x_range[0] <= x <= self.x_range[1])}
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,13 +185,15 @@ class LatencyModel:
                 raise FitError("the runs hold no tpot_ms samples")
             tp = self.tpot.predict(depth + prompt + gen / 2, level)
             out["tpot_ms"] = {**tp, "unit": "ms",
-                              "provenance": {**prov, "note": self.tpot.to_dict()["equation"] + " (x = mean decode context)"}}
+                              "provenance": {**prov, "note": self.tpot.to_dict()["equation"]
+                                             + " (x = mean decode context)"}}
         steps = (gen - 1) if tt else gen
         val = (tt["value"] if tt else 0.0) + (steps * tp["value"] if tp else 0.0)
         var = (tt["se"] ** 2 if tt else 0.0) + ((steps * tp["se"]) ** 2 if tp else 0.0)
         dofs = [f.dof for f, used in ((self.ttft, tt), (self.tpot, tp)) if f and used]
         t = t_ppf(0.5 + level / 2, max(1, min(dofs))) if dofs else 0.0
-        out["e2e_ms"] = {"value": val, "lo": val - t * math.sqrt(var), "hi": val + t * math.sqrt(var), "unit": "ms",
+        half = t * math.sqrt(var)
+        out["e2e_ms"] = {"value": val, "lo": max(0.0, val - half), "hi": val + half, "unit": "ms",
                          "extrapolated": bool((tt and tt["extrapolated"]) or (tp and tp["extrapolated"])),
                          "provenance": {**prov, "note": "TTFT + (gen-1)·TPOT" if tt else "gen·TPOT"}}
         if out["e2e_ms"]["extrapolated"]:

@@ -28,13 +28,12 @@ from .history import metric_of, read_records, workload_key
 
 RATIO_METRICS = ("ttft_ms", "decode_tokens_per_s", "energy_per_token_j", "avg_rss_bytes", "avg_power_w")
 DEFAULT_COMPARABLE = {m: {"ref": m} for m in RATIO_METRICS}
-SHORT = {"ttft_ms": "TTFT", "decode_tokens_per_s": "decode", "energy_per_token_j": "J/tok",
-         "avg_rss_bytes": "mem", "avg_power_w": "power"}
+SHORT = dict(zip(RATIO_METRICS, ("TTFT", "decode", "J/tok", "mem", "power")))
 BASELINE = {"bf16", "bfloat16", "f16", "fp16", "float16", "fp32", "f32", "float32"}
 
 
-class ReferenceError(Exception):
-    """Unknown or malformed reference set (one-line message)."""
+class ReferenceSetError(Exception):  # unknown or malformed reference set (one-line message)
+    pass
 
 
 def precision_class(quant: str | None) -> str:
@@ -68,8 +67,7 @@ def _csv_records(folder: Path, meta: dict) -> list[dict]:
     prov_rows: dict[tuple, dict] = {}
     if spec.get("provenance_file"):
         with open(folder / spec["provenance_file"], newline="") as fh:
-            for p in csv.DictReader(fh):
-                prov_rows[(p["model"], p["precision"], p["metric"])] = p
+            prov_rows = {(p["model"], p["precision"], p["metric"]): p for p in csv.DictReader(fh)}
     quant = {"bfloat16": "bf16", "float16": "fp16"}
     families = meta.get("families", {})
     base_prov = spec.get("provenance", {})
@@ -78,15 +76,14 @@ def _csv_records(folder: Path, meta: dict) -> list[dict]:
         for row in csv.DictReader(fh):
             metrics = {}
             for name, m in spec["metrics"].items():
-                if not (row.get(m["column"]) or "").strip():
+                if not (value := (row.get(m["column"]) or "").strip()):
                     continue
-                value = float(row[m["column"]])
                 p = prov_rows.get((row["model"], row["precision"], m["column"]), {})
                 notes = [row["verification_status"].split(":")[0], p.get("note", ""),
                          meta.get("metric_definitions", {}).get(name, "")]
                 metrics[name] = {
-                    "value": value, "unit": m["unit"], "n": 1, "median": value, "p90": None, "cv": None,
-                    "ci95": None, "samples": [],
+                    "value": float(value), "unit": m["unit"], "n": 1, "median": float(value), "p90": None,
+                    "cv": None, "ci95": None, "samples": [],
                     "provenance": {"kind": base_prov.get("kind", "reference"),
                                    "source": base_prov.get("source", "").format(**row),
                                    "scope": base_prov.get("scope"), "period_s": base_prov.get("period_s"),
@@ -112,15 +109,12 @@ def load_set(folder: str | Path, origin: str = "user") -> RefSet:
     folder = Path(folder)
     meta_path = folder / "reference.json"
     if not meta_path.is_file():
-        raise ReferenceError(f"not a reference set: {folder} (no reference.json)")
+        raise ReferenceSetError(f"not a reference set: {folder} (no reference.json)")
     try:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
-        raise ReferenceError(f"{meta_path}: invalid JSON ({exc})") from None
-    if "records_csv" in meta:
-        records = _csv_records(folder, meta)
-    else:
-        records = read_records(folder / "records.jsonl")
+        raise ReferenceSetError(f"{meta_path}: invalid JSON ({exc})") from None
+    records = _csv_records(folder, meta) if "records_csv" in meta else read_records(folder / "records.jsonl")
     return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=records, origin=origin)
 
 
@@ -139,13 +133,11 @@ def get_set(name: str, sets: list[RefSet]) -> RefSet:
     for s in sets:
         if s.name == name:
             return s
-    raise ReferenceError(f"unknown reference set '{name}' (known: {', '.join(s.name for s in sets) or 'none'})")
+    raise ReferenceSetError(f"unknown reference set '{name}' (known: {', '.join(s.name for s in sets) or 'none'})")
 
 
 @dataclass
-class Ratio:
-    """One edge ÷ server figure. ``ratio`` is None when it cannot be computed; ``note`` says why."""
-
+class Ratio:  # one edge ÷ server figure; ratio None when it cannot be computed (note says why)
     metric: str
     ratio: float | None
     edge_value: float | None = None
@@ -170,8 +162,7 @@ class Comparison:
     ratios: list[Ratio] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    to_dict = asdict
 
     def summary(self) -> str:
         """One line for a Markdown column."""
@@ -189,6 +180,13 @@ class Comparison:
 def _short(metric: str) -> str:
     base = metric.split("/params_b")[0].split("×params_b")[0]
     return SHORT.get(base, base) + ("·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")
+
+
+def _label(rec: dict) -> str:  # published rows keep their name (Yi-34B/int4); measured: quant, workload, device
+    p, n, d = workload_key(rec)[1:4]
+    if p is None:
+        return str(rec.get("case_id"))
+    return f"{(rec.get('artifact') or {}).get('quant')} p{p}/n{n}/d{d} on {(rec.get('device') or {}).get('name')}"
 
 
 def _side(rec: dict) -> dict:
@@ -233,6 +231,10 @@ def _ratios(rec: dict, ref: dict, rset: RefSet, norm: tuple[float, float] | None
             else:
                 note = (note + "; " if note else "") + "not size-normalized"
             ru = eu if m != "avg_power_w" else ru
+        if eu != ru:  # never divide figures in different units
+            out.append(Ratio(name, None, ev, eu, how["ref"], rv, ru, e["provenance"], r["provenance"],
+                             f"unit mismatch: edge {eu} vs reference {ru}"))
+            continue
         ratio = ev / rv if rv else None
         out.append(Ratio(name, ratio, ev, eu, how["ref"], rv, ru, e["provenance"], r["provenance"], note))
     return out
@@ -243,18 +245,10 @@ def _params_b(rec: dict) -> float | None:
     return float(p) / 1e9 if p else None
 
 
-def _family(rec: dict) -> str | None:
+def _family(rec: dict) -> str | None:  # architecture family: model.family, else model.architecture (bench)
     model = rec.get("model") or {}
-    if model.get("family") or model.get("architecture"):
-        return str(model.get("family") or model["architecture"])
-    try:
-        from .catalogue import load
-        for e in load()[1]:
-            if e.model_id == model.get("id") and e.raw.get("family"):
-                return str(e.raw["family"])
-    except (OSError, ValueError, KeyError):
-        return None
-    return None
+    fam = model.get("family") or model.get("architecture")
+    return str(fam) if fam else None
 
 
 def match(record: dict, sets: list[RefSet]) -> Comparison:
@@ -266,7 +260,7 @@ def match(record: dict, sets: list[RefSet]) -> Comparison:
         s, r = min(exact, key=lambda sr: (_side(sr[1])["precision"] != edge["precision"],
                                           _side(sr[1])["format"] != edge["format"]))
         ref = _side(r)
-        return Comparison("exact", s.name, r.get("case_id"), s.verification, edge, ref,
+        return Comparison("exact", s.name, _label(r), s.verification, edge, ref,
                           _format_note(edge, ref), _ratios(record, r, s, None))
     pe = _params_b(record)
     if not usable:
@@ -280,21 +274,23 @@ def match(record: dict, sets: list[RefSet]) -> Comparison:
         pr = _params_b(r)
         n_ok = sum(1 for x in _ratios(record, r, s, (pe, pr or 1.0)) if x.ratio is not None)
         if pr and n_ok:
-            ranked.append(((fam is None or (r.get("model") or {}).get("family") != fam),
-                           abs(math.log(pr / pe)), _side(r)["precision"] != edge["precision"], -n_ok, s, r))
+            wk = workload_key(r)
+            w_dist = sum(abs(math.log((x + 1) / (y + 1))) for x, y in zip(key[1:4], wk[1:4]) if None not in (x, y))
+            ranked.append((fam is None or _family(r) != fam, abs(math.log(pr / pe)),
+                           _side(r)["precision"] != edge["precision"], w_dist, -n_ok, s, r))
     if not ranked:
         return Comparison("none", notes=["no reference row with a comparable metric"], edge_side=edge)
-    best = min(ranked, key=lambda t: t[:4])
-    s, r = best[4], best[5]
+    best = min(ranked, key=lambda t: t[:5])
+    s, r = best[5], best[6]
     ref, pr = _side(r), _params_b(r)
     ratios = _ratios(record, r, s, (pe, pr))
     if key[1:] != workload_key(r)[1:]:
         ratios = [Ratio(x.metric, None, note="workload differs or unknown: TTFT not comparable")
                   if x.metric.startswith("ttft_ms") and x.ratio is not None else x for x in ratios]
-    notes = [f"no exact workload-key match; nearest row {r.get('case_id')} by "
+    notes = [f"no exact workload-key match; nearest row {_label(r)} by "
              f"{'family ' + str(fam) + ' then ' if not best[0] else ''}size ({pe:.3g}B vs {pr:.3g}B params)",
              "ratios are per-parameter normalized (tokens/s×params_b, J/token and GB per params_b); "
              "power is not normalized"]
-    return Comparison("normalized", s.name, r.get("case_id"), s.verification, edge, ref,
+    return Comparison("normalized", s.name, _label(r), s.verification, edge, ref,
                       _format_note(edge, ref), ratios, notes)
 

@@ -34,6 +34,18 @@ def _figure(spec: dict, key: str) -> tuple[float | None, str]:
     return float(v), f"{p['kind']}: {p['source']}" + (f" ({p['note']})" if p.get("note") else "")
 
 
+def model_dims_from_gguf(metadata: dict) -> dict[str, int]:
+    """``{n_layers, n_heads, n_kv_heads, head_dim}`` from GGUF metadata (``gguf_meta.read_header``),
+    for ``record["model"]`` or the ``model_dims`` argument; keys absent from the header are left out."""
+    arch = metadata.get("general.architecture")
+    get = (lambda k: metadata.get(f"{arch}.{k}")) if arch else (lambda k: None)
+    dims = {"n_layers": get("block_count"), "n_heads": get("attention.head_count"),
+            "n_kv_heads": get("attention.head_count_kv") or get("attention.head_count")}
+    width = get("embedding_length")
+    dims["head_dim"] = get("attention.key_length") or (width // dims["n_heads"] if width and dims["n_heads"] else None)
+    return {k: int(v) for k, v in dims.items() if isinstance(v, (int, float)) and v}
+
+
 def mean_decode_context(record: dict) -> float:
     w = record.get("workload") or {}
     return float(w.get("depth") or 0) + float(w.get("prompt_tokens") or 0) + float(w.get("gen_tokens") or 0) / 2
@@ -120,3 +132,23 @@ def roofline_metrics(record: dict, spec: dict | None, model_dims: dict | None = 
             f"{peak:g}e12 [{peak_src}]",
             "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s")
     return out
+
+
+def _basis(m: dict) -> str:
+    note = (m.get("provenance") or {}).get("note", "")
+    if "[measured:" in note:
+        return "measured"
+    row = note.split("devices.csv row ", 1)[1].split()[0].rstrip("]") if "devices.csv row " in note else "?"
+    return f"spec {row}"
+
+
+def cell(metrics: dict) -> str:
+    """One Markdown cell, e.g. ``61% of BW roofline (measured); 18.6% of peak FLOP/s (spec nvidia_h100_sxm)``."""
+    parts = []
+    if metrics.get("roofline_fraction"):
+        m = metrics["roofline_fraction"]
+        parts.append(f"{m['median']:.0%} of BW roofline ({_basis(m)})")
+    if metrics.get("compute_utilization"):
+        m = metrics["compute_utilization"]
+        parts.append(f"{m['median']:.1%} of peak FLOP/s ({_basis(m)})")
+    return "; ".join(parts) or "n/a (no bandwidth/peak known; run `edgeprof devices --probe`)"

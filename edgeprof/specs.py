@@ -109,8 +109,8 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
                                       "note": row.get("match_note", "")}
     if probe:
         host_side = device.get("kind") in ("cpu", "rpi", None)
-        for fig, part, key in (("peak_mem_bandwidth_gbs", "bandwidth", "value"), ("peak_fp32_tflops", "flops", "value")):
-            m = probe.get(part) or {}
+        for fig, part in (("peak_mem_bandwidth_gbs", "bandwidth"), ("peak_fp32_tflops", "flops")):
+            m, key = probe.get(part) or {}, "value"
             if m.get(key) and (host_side or out[fig] is None):
                 p = m.get("provenance", {})
                 out[fig] = float(m[key])

@@ -130,13 +130,15 @@ def child_main(spec: dict[str, Any], conn) -> None:
     engine = None
 
     def emit(event: dict) -> None:
+        nonlocal phase
+        if event["type"] == ev.PHASE_STARTED and event["name"] != "repetition":
+            phase = event["name"]
         conn.send(event)
 
     try:
         emit(ev.make(ev.CASE_STARTED, cid, pid=os.getpid()))
         from .runtimes import resolve
 
-        phase = "load"
         t0 = time.monotonic_ns()
         emit(ev.make(ev.PHASE_STARTED, cid, t0, name="load"))
         w = spec["workload"]
@@ -151,16 +153,13 @@ def child_main(spec: dict[str, Any], conn) -> None:
         phase = "tokenize"
         depth_toks, prompt_toks, seed = workload_tokens(engine, spec["text"], w["depth"], w["prompt_tokens"])
         rep = Repetition(engine, emit, cid, depth_toks, prompt_toks, seed, w["gen_tokens"])
-        phase = "warmup"
         for i in range(spec.get("warmup", 1)):
             rep.run(i, "warmup")
-        phase = "measure"
         reps: list[dict] = []
         t_start = time.monotonic_ns()
         min_ns = int(spec.get("min_seconds", 0) * 1e9)
         while len(reps) < MAX_REPS and (len(reps) < spec.get("reps", 5) or time.monotonic_ns() - t_start < min_ns):
             reps.append(rep.run(len(reps), "measure"))
-        phase = "finish"
         emit(ev.make(ev.CASE_FINISHED, cid, record={"n_reps": len(reps)}))
         terminal_sent = True
     except BaseException as exc:  # noqa: BLE001 - everything becomes data for the parent

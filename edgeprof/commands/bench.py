@@ -76,6 +76,19 @@ def _prepare_dir(args) -> tuple[Path, bool] | None:
     return out, False
 
 
+def _index(run_dir: Path) -> None:
+    """Every run is also indexed in the SQLite history (path: $EDGEPROF_HISTORY or the default)."""
+    import os
+    import sqlite3
+
+    from ..history import RunError, index_run
+
+    try:
+        index_run(run_dir, os.environ.get("EDGEPROF_HISTORY"))
+    except (RunError, sqlite3.Error, OSError) as exc:
+        error(f"run not indexed in the history database ({exc}); results are in {run_dir}")
+
+
 def run(args) -> int:
     from .. import home
     from ..artifacts import ArtifactError, resolve
@@ -129,6 +142,9 @@ def run(args) -> int:
     write_json(run_dir / "env.json", env_info(device))
     progress.start(len(cases), run_dir)
     bench = Bench(run_dir, run_id, device, settings, listeners=[progress.on_event])
+    from ..enrich import Enricher
+
+    bench.enrich = Enricher(device.info().to_dict(), log=progress.note)
     try:
         bench.run(cases, done)
     finally:
@@ -136,6 +152,7 @@ def run(args) -> int:
         for d in found:
             d.close()
     records = list(read_records(run_dir / "records.jsonl"))
+    _index(run_dir)
     print_records(records, args.format, sys.stdout)
     if sys.stderr.isatty() or not args.quiet:
         print(f"results: {run_dir}/records.jsonl", file=sys.stderr)

@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from edgeprof.compare import METRICS, CompareError, compare, load_side, render_table
     from edgeprof.history import RunError
-    from edgeprof.reference import ReferenceError
+    from edgeprof.reference import ReferenceSetError
 
     if args.interleave:
         print("edgeprof compare: error: --interleave is not wired to the bench yet "
@@ -49,13 +49,14 @@ def run(args) -> int:
     try:
         a, b = load_side(args.a, db), load_side(args.b, db)
         res = compare(a, b, margin=args.margin, metrics=args.metric or METRICS, seed=args.seed, db_path=db)
-    except (CompareError, RunError, ReferenceError) as exc:
+    except (CompareError, RunError, ReferenceSetError) as exc:
         print(f"edgeprof compare: error: {exc}", file=sys.stderr)
         return 2
     extra = {k: v for k, v in res.items() if k != "rows"}
     if args.format == "md":
         print(f"A = {res['a']}\nB = {res['b']}\nratio = {res['ratio']}; margin ±{res['margin']:.0%} "
-              f"({res['margin_basis']})\n")
+              f"({res['margin_basis']})\nverdict = B relative to A: faster/slower (time, throughput), better/worse "
+              f"(energy, power, memory), judged on the 95 % interval of B/A against ±margin\n")
     print(render_table(res["rows"], args.format, COLUMNS, extra))
     if args.format == "md" and res["unpaired_a"]:
         print(f"\n{len(res['unpaired_a'])} row(s) of A have no B row with the same workload key")

@@ -66,7 +66,7 @@ def markdown(desc: list[dict]) -> str:
             vals = ", ".join(f"{_fmt(r['value'])} {r['unit']}".strip() for r in s.get("readings", [])[:1])
             status = s["status"] + (" (total)" if s.get("total") else "")
             if s.get("check"):
-                status += f"; check: {s['check'].get('verdict')}"
+                status += f"; check: {s['check'].get('status')}"
             note = s.get("note") or ""
             if s["status"] != "available":
                 note = f"{s.get('reason')}" + (f" — {s['hint']}" if s.get("hint") else "")

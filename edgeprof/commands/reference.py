@@ -33,19 +33,19 @@ def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
     from edgeprof import __version__
     from edgeprof.history import load_run, workload_key
     from edgeprof.home import reference_dir
-    from edgeprof.reference import ReferenceError
+    from edgeprof.reference import ReferenceSetError
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ReferenceError(f"bad reference name '{name}' (letters, digits, . _ - only)")
+        raise ReferenceSetError(f"bad reference name '{name}' (letters, digits, . _ - only)")
     run = load_run(run_dir)
     src = Path(run_dir)
     records = [r for r in run["records"] if r.get("status") == "ok"]
     if not records:
-        raise ReferenceError(f"{src}: no successful case to use as a reference")
+        raise ReferenceSetError(f"{src}: no successful case to use as a reference")
     dest = Path(dest_root) if dest_root else reference_dir(env)
     target = dest / name
     if target.exists() and not overwrite:
-        raise ReferenceError(f"reference set '{name}' exists at {target} (use --overwrite)")
+        raise ReferenceSetError(f"reference set '{name}' exists at {target} (use --overwrite)")
     env_json = run.get("env") or {}
     version = (records[0].get("edgeprof_version") or env_json.get("edgeprof_version") or env_json.get("version")
                or __version__)
@@ -77,7 +77,7 @@ def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
 def run(args) -> int:
     from edgeprof.compare import render_table
     from edgeprof.history import RunError
-    from edgeprof.reference import ReferenceError, get_set, load_sets
+    from edgeprof.reference import ReferenceSetError, get_set, load_sets
 
     action = getattr(args, "action", None) or "list"
     fmt = getattr(args, "format", "md")
@@ -96,7 +96,8 @@ def run(args) -> int:
                                           ("prompt_tokens", "gen_tokens", "depth", "n_seqs")),
                      **{m: v.get("median", v.get("value")) for m, v in (r.get("metrics") or {}).items()}}
                     for r in s.records]
-            cols = sorted({k for r in rows for k in r}, key=lambda k: (list(rows[0]).index(k) if k in rows[0] else 99, k))
+            first = list(rows[0]) if rows else []
+            cols = sorted({k for r in rows for k in r}, key=lambda k: (first.index(k) if k in first else 99, k))
             if fmt == "md":
                 print(f"{s.name} [{s.verification}] {s.meta.get('title') or s.meta.get('source', '')}\n")
             print(render_table(rows, fmt, cols, {"set": s.meta}))
@@ -107,6 +108,6 @@ def run(args) -> int:
                  "rows_ok": sum(1 for r in s.records if r.get("status") == "ok"), "path": str(s.path)} for s in sets]
         print(render_table(rows, fmt, ("name", "origin", "verification", "rows_ok", "source", "path")))
         return 0 if rows else 1
-    except (ReferenceError, RunError) as exc:
+    except (ReferenceSetError, RunError) as exc:
         print(f"edgeprof reference: error: {exc}", file=sys.stderr)
         return 2

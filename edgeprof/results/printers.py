@@ -41,6 +41,15 @@ def _test(rec: dict) -> str:
     return "+".join(parts) + (f" @ d{d}" if d else "")
 
 
+def _roofline_cell(rec: dict) -> str:
+    ms = rec.get("metrics") or {}
+    if not (ms.get("roofline_fraction") or ms.get("compute_utilization")):
+        return ""
+    from ..roofline import cell
+
+    return cell(ms)
+
+
 def _size(rec: dict) -> str:
     b = (rec.get("artifact") or {}).get("size_bytes")
     return f"{b / 2**20:.1f}" if b else ""
@@ -65,7 +74,7 @@ COLUMNS: list[Column] = [
     ("peak RSS MiB", lambda r: _fmt_metric(_m(r, "peak_rss_bytes"), scale=2**-20, digits=0).split(" ")[0]),
     ("compr.", lambda r: _fmt_metric(_m(r, "compression_rate"), digits=2)),
     ("quality", lambda r: _fmt_metric(_m(r, "mcr"), digits=2)),
-    ("roofline", lambda r: _fmt_metric(_m(r, "roofline_fraction"), digits=2)),
+    ("roofline", lambda r: _roofline_cell(r)),
     ("vs server", lambda r: (r.get("reference") or {}).get("summary", "")),
     ("status", lambda r: r.get("status", "") if r.get("status") == "ok"
      else f"{r.get('status')}: {((r.get('error') or {}).get('message') or '')[:60]}"),

@@ -1,0 +1,286 @@
+"""NVIDIA discrete GPUs through NVML (nvidia-ml-py, imported lazily as ``pynvml``).
+
+Energy rule: the total-energy counter (``nvmlDeviceGetTotalEnergyConsumption``, mJ since the
+driver loaded, Volta and newer) is the headline (``total=True``). Only where it is unsupported
+does the power sensor (``nvmlDeviceGetPowerUsage``, mW) become the total, integrated by the
+sampler. NVML documents that on Ampere (except GA100) and newer ``GetPowerUsage`` is a 1-second
+average, so integrating it smears short phases: one more reason to prefer the counter.
+
+The counter is not updated continuously: ``open`` measures its update period with fast reads
+(< 0.5 s) and records it in ``info().specs['energy_counter_period_s']``;
+``min_sample_hz``/``window_warning`` (from ``_nvml``) turn it into a sampling floor and a warning
+for windows that span only a few updates.
+
+NVML is a library, not a file: it is never re-rooted (CONTRACTS.md). ``CUDA_VISIBLE_DEVICES`` is
+honoured only through the ``visible=`` argument; this module never reads the environment.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from ._nvml import THROTTLE_BITS, Nvml, min_sample_hz, probe_counter_period, resolve_visible, window_warning
+from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Reading, Sensor, SensorInfo
+from .errors import DeviceError, Unsupported
+
+__all__ = ["NvidiaGpu", "min_sample_hz", "window_warning"]
+
+SCOPE = "gpu_board"
+POWER_NOTE = ("nvmlDeviceGetPowerUsage: board power; a ~1 s average on Ampere (except GA100) and "
+              "newer per the NVML reference, instantaneous on older GPUs")
+
+
+class _NvmlSensor(Sensor):
+    """A sensor bound to one NVML handle; ``_value`` returns the converted value."""
+
+    def __init__(self, nvml: Nvml, handle: Any, info: SensorInfo):
+        super().__init__(info)
+        self.nvml, self.handle = nvml, handle
+
+    def _read(self, t_ns: int) -> list[Reading]:
+        return [self.reading(t_ns, self._value())]
+
+    def _value(self) -> float | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class EnergyCounter(_NvmlSensor):
+    """Board energy since the first read, from the mJ counter (64-bit: it does not wrap)."""
+
+    def __init__(self, nvml: Nvml, handle: Any, tag: str, period_s: float | None):
+        period = f"{period_s * 1e3:.0f} ms" if period_s else "unknown (> 0.4 s or not moving)"
+        super().__init__(nvml, handle, SensorInfo(
+            name=f"{tag}:energy", quantity="energy_j", source="nvml_energy_counter", scope=SCOPE,
+            kind=MEASURED, total=True,
+            note=f"nvmlDeviceGetTotalEnergyConsumption (mJ); update period {period}"))
+        self._first_mj: int | None = None
+
+    def _value(self) -> float:
+        mj = int(self.nvml.call("nvmlDeviceGetTotalEnergyConsumption", self.handle))
+        if self._first_mj is None:
+            self._first_mj = mj
+        return (mj - self._first_mj) / 1e3
+
+
+class Power(_NvmlSensor):
+    def _value(self) -> float:
+        return self.nvml.call("nvmlDeviceGetPowerUsage", self.handle) / 1e3
+
+
+class MemoryUsed(_NvmlSensor):
+    def _value(self) -> float:
+        return float(self.nvml.call("nvmlDeviceGetMemoryInfo", self.handle).used)
+
+
+class ProcessMemory(_NvmlSensor):
+    """GPU memory of one process (the worker), from the compute-process list."""
+
+    def __init__(self, nvml: Nvml, handle: Any, info: SensorInfo, pid: int):
+        super().__init__(nvml, handle, info)
+        self.pid = pid
+
+    def _read(self, t_ns: int) -> list[Reading]:
+        procs = self.nvml.call("nvmlDeviceGetComputeRunningProcesses", self.handle)
+        mine = [p for p in procs if int(p.pid) == self.pid]
+        if not mine:
+            return [self.reading(t_ns, None, reason=f"pid {self.pid} has no compute context on this GPU "
+                                                    "(or lives in another PID namespace)")]
+        used = [getattr(p, "usedGpuMemory", None) for p in mine]
+        if any(u is None for u in used):
+            return [self.reading(t_ns, None, reason="NVML does not report per-process memory here "
+                                                    "(NVML_VALUE_NOT_AVAILABLE, e.g. Windows WDDM)")]
+        return [self.reading(t_ns, float(sum(used)))]
+
+
+class Utilization(_NvmlSensor):
+    """GPU and memory-controller busy fractions over NVML's last sample period (1/6 s to 1 s)."""
+
+    def _read(self, t_ns: int) -> list[Reading]:
+        u = self.nvml.call("nvmlDeviceGetUtilizationRates", self.handle)
+        return [self.reading(t_ns, u.gpu / 100.0),
+                self.reading(t_ns, u.memory / 100.0, name=f"{self.name.split(':')[0]}:memory_utilization",
+                             note="fraction of time the memory controller was busy")]
+
+
+class Clock(_NvmlSensor):
+    def __init__(self, nvml: Nvml, handle: Any, info: SensorInfo, clock_type: int):
+        super().__init__(nvml, handle, info)
+        self.clock_type = clock_type
+
+    def _value(self) -> float:
+        return float(self.nvml.call("nvmlDeviceGetClockInfo", self.handle, self.clock_type))
+
+
+class Temperature(_NvmlSensor):
+    def _value(self) -> float:
+        sensor = self.nvml.const("NVML_TEMPERATURE_GPU", 0)
+        return float(self.nvml.call("nvmlDeviceGetTemperature", self.handle, sensor))
+
+
+class Throttle(_NvmlSensor):
+    """1.0 while a power/thermal/hardware slowdown is active, 0.0 otherwise; reasons in the note."""
+
+    NAMES = ("nvmlDeviceGetCurrentClocksEventReasons", "nvmlDeviceGetCurrentClocksThrottleReasons")
+
+    def _read(self, t_ns: int) -> list[Reading]:
+        mask = int(self.nvml.call_any(self.NAMES, self.handle))
+        active = [(name, counts) for bit, (name, counts) in THROTTLE_BITS.items() if mask & bit]
+        throttled = any(counts for _, counts in active)
+        note = f"reasons 0x{mask:x}: " + (", ".join(n for n, _ in active) or "none")
+        return [self.reading(t_ns, 1.0 if throttled else 0.0, note=note)]
+
+
+# --------------------------------------------------------------------------- the device
+class NvidiaGpu(BaseDevice):
+    kind = "nvidia"
+
+    @staticmethod
+    def is_available(root: Path | str = "/", *, nvml: Any | None = None) -> bool:
+        """True when NVML initialises and reports at least one GPU (never on Jetson/Tegra)."""
+        try:
+            lib = Nvml(nvml)
+            lib.call("nvmlInit")
+            try:
+                return int(lib.call("nvmlDeviceGetCount")) > 0
+            finally:
+                lib.call("nvmlShutdown")
+        except DeviceError:
+            return False
+
+    @classmethod
+    def open(cls, root: Path | str = "/", *, nvml: Any | None = None, visible: str | None = None,
+             pid: int | None = None, probe_budget_s: float = 0.4,
+             clock: Callable[[], float] = time.monotonic,
+             sleep: Callable[[float], None] = time.sleep) -> list["NvidiaGpu"]:
+        """One device per GPU that CUDA will see (``visible`` = the caller's CUDA_VISIBLE_DEVICES)."""
+        lib = Nvml(nvml)
+        lib.call("nvmlInit")
+        devices: list[NvidiaGpu] = []
+        try:
+            count = int(lib.call("nvmlDeviceGetCount"))
+            handles = [lib.call("nvmlDeviceGetHandleByIndex", i) for i in range(count)]
+            uuids = [lib.text(lib.call("nvmlDeviceGetUUID", h)) for h in handles]
+            for ordinal, idx in enumerate(resolve_visible(visible, uuids)):
+                info = _identity(lib, handles[idx], idx, uuids[idx])
+                info.specs["cuda_ordinal"] = ordinal
+                sensors = _sensors(lib, handles[idx], f"nvidia{idx}", info, pid, probe_budget_s, clock, sleep)
+                lib.call("nvmlInit")  # NVML is reference counted: one init per device, released by close()
+                devices.append(cls(info, sensors, lib, handles[idx]))
+        except DeviceError:
+            for d in devices:
+                d.close()
+            raise
+        finally:
+            lib.call("nvmlShutdown")  # the enumeration's own reference
+        return devices
+
+    def __init__(self, info: DeviceInfo, sensors: list[Sensor], nvml: Nvml | None = None, handle: Any = None):
+        super().__init__(info, sensors)
+        self._nvml, self._handle = nvml, handle
+        self._closed = False
+
+    def process_sensor(self, pid: int) -> Sensor:
+        """GPU memory of one process, for a worker started after the device was opened."""
+        tag = f"nvidia{self._info.specs['nvml_index']}"
+        return ProcessMemory(self._nvml, self._handle, SensorInfo(
+            name=f"{tag}:process_memory", quantity="memory_used_bytes", source="nvml_compute_processes",
+            scope="process", kind=MEASURED, note=f"pid {pid}"), pid)
+
+    @property
+    def energy_counter_period_s(self) -> float | None:
+        return self._info.specs.get("energy_counter_period_s")
+
+    def min_sample_hz(self) -> float | None:
+        """Sample at least twice per counter update (None when the period is unknown)."""
+        return min_sample_hz(self.energy_counter_period_s)
+
+    def window_warning(self, window_s: float, min_updates: int = 5) -> str | None:
+        return window_warning(window_s, self.energy_counter_period_s, min_updates)
+
+    def close(self) -> None:
+        super().close()
+        if self._nvml is not None and not self._closed:
+            self._closed = True
+            try:
+                self._nvml.call("nvmlShutdown")
+            except DeviceError:
+                pass  # already shut down or the GPU is gone: nothing left to release
+
+
+def _optional(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except DeviceError:
+        return None
+
+
+def _identity(lib: Nvml, handle: Any, idx: int, uuid: str) -> DeviceInfo:
+    name = lib.text(lib.call("nvmlDeviceGetName", handle))
+    mem = _optional(lambda: int(lib.call("nvmlDeviceGetMemoryInfo", handle).total))
+    cuda = _optional(lambda: int(lib.call("nvmlSystemGetCudaDriverVersion")))
+    limit_mw = _optional(lambda: lib.call("nvmlDeviceGetEnforcedPowerLimit", handle))
+    cc = _optional(lambda: lib.call("nvmlDeviceGetCudaComputeCapability", handle))
+    sms = _optional(lambda: int(lib.call("nvmlDeviceGetAttributes", handle).multiprocessorCount))
+    specs: dict[str, Any] = {
+        "uuid": uuid, "nvml_index": idx,
+        "driver_version": _optional(lambda: lib.text(lib.call("nvmlSystemGetDriverVersion"))),
+        "cuda_driver_version": f"{cuda // 1000}.{cuda % 1000 // 10}" if cuda else None,
+        "power_limit_w": limit_mw / 1e3 if limit_mw is not None else None,
+        "compute_capability": f"{cc[0]}.{cc[1]}" if cc else None,
+        "pci_bus_id": _optional(lambda: lib.text(lib.call("nvmlDeviceGetPciInfo", handle).busId)),
+    }
+    if sms:  # NVML exposes the SM count only through MIG attributes; omitted when absent
+        specs["sm_count"] = sms
+    return DeviceInfo(id=f"nvidia{idx}:{uuid}", kind="nvidia", name=name, memory_bytes=mem, specs=specs)
+
+
+def _probe(sensor: Sensor) -> Sensor:
+    """Read once at open: an unsupported query becomes a NullSensor that says so."""
+    try:
+        sensor._read(time.monotonic_ns())
+    except Unsupported as exc:
+        return NullSensor(sensor.name, sensor.info.quantity, sensor.info.source, sensor.info.scope,
+                          reason=str(exc), hint=exc.hint)
+    except DeviceError:
+        pass  # permission or transient trouble: keep the sensor; each read reports its reason
+    return sensor
+
+
+def _sensors(lib: Nvml, h: Any, tag: str, info: DeviceInfo, pid: int | None, budget_s: float,
+             clock: Callable[[], float], sleep: Callable[[float], None]) -> list[Sensor]:
+    def si(name: str, quantity: str, source: str, scope: str = SCOPE, note: str = "", total=False):
+        return SensorInfo(name=f"{tag}:{name}", quantity=quantity, source=source, scope=scope,
+                          kind=MEASURED, note=note, total=total)
+
+    period = None
+    try:
+        lib.call("nvmlDeviceGetTotalEnergyConsumption", h)
+        period = probe_counter_period(lambda: lib.call("nvmlDeviceGetTotalEnergyConsumption", h),
+                                      budget_s=budget_s, clock=clock, sleep=sleep)
+        energy: Sensor = EnergyCounter(lib, h, tag, period)
+    except DeviceError as exc:
+        energy = NullSensor(f"{tag}:energy", "energy_j", "nvml_energy_counter", SCOPE,
+                            reason=f"energy counter unavailable ({exc}); power sampling is the total",
+                            hint="the counter needs a Volta or newer GPU")
+    info.specs["energy_counter_period_s"] = period
+    info.specs["min_sample_hz"] = min_sample_hz(period)
+    info.specs["energy_source"] = "nvml_energy_counter" if energy.available else "nvml_power (integrated)"
+    power = Power(lib, h, si("power", "power_w", "nvml_power", note=POWER_NOTE, total=not energy.available))
+    sm = lib.const("NVML_CLOCK_SM", 1)
+    mem_clock = lib.const("NVML_CLOCK_MEM", 2)
+    candidates: list[Sensor] = [
+        power,
+        MemoryUsed(lib, h, si("memory_used", "memory_used_bytes", "nvml_memory")),
+        Utilization(lib, h, si("utilization", "utilization", "nvml_utilization",
+                               note="fraction of time a kernel was running")),
+        Clock(lib, h, si("clock_sm", "clock_mhz", "nvml_clock"), sm),
+        Clock(lib, h, si("clock_mem", "clock_mhz", "nvml_clock"), mem_clock),
+        Temperature(lib, h, si("temperature", "temperature_c", "nvml_temperature")),
+        Throttle(lib, h, si("throttled", "throttled", "nvml_clocks_event_reasons")),
+    ]
+    if pid is not None:
+        candidates.append(ProcessMemory(lib, h, si("process_memory", "memory_used_bytes",
+                                                   "nvml_compute_processes", scope="process",
+                                                   note=f"pid {pid}"), pid))
+    return [energy] + [_probe(s) for s in candidates]

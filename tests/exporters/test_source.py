@@ -1,0 +1,86 @@
+"""Sources: a local HF directory is validated (safetensors only unless asked), and the real
+default model is rebuilt from its GGUF with the baseline label CONTRACTS.md requires."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from exporters import ExportError, load_source
+
+
+def _one_line(err) -> str:
+    msg = str(err.value)
+    assert "\n" not in msg
+    return msg
+
+
+def test_tiny_source_is_described(tiny_llama_dir):
+    src = load_source(tiny_llama_dir)
+    assert src.params == 49152 * 64 + 2 * (64 * 64 * 2 + 64 * 32 * 2 + 3 * 64 * 256 + 2 * 64) + 64
+    assert src.weights == ["model.safetensors"] and len(src.weights_sha256) == 64
+    assert src.baseline_16bit_bytes == src.params * 2
+    assert src.to_manifest()["revision"] == src.weights_sha256[:12]
+
+
+def test_pickle_weights_are_refused_unless_allowed(tiny_llama_dir, tmp_path):
+    d = tmp_path / "pickled"
+    d.mkdir()
+    shutil.copy(tiny_llama_dir / "config.json", d / "config.json")
+    (d / "pytorch_model.bin").write_bytes(b"not really a pickle")
+    with pytest.raises(ExportError) as err:
+        load_source(d)
+    assert "--allow-pickle" in _one_line(err) and "pytorch_model.bin" in str(err.value)
+    assert load_source(d, allow_pickle=True).weights == ["pytorch_model.bin"]
+
+
+def test_remote_code_needs_an_explicit_yes(tiny_llama_dir, tmp_path):
+    d = tmp_path / "custom"
+    shutil.copytree(tiny_llama_dir, d)
+    cfg = json.loads((d / "config.json").read_text())
+    cfg["auto_map"] = {"AutoModelForCausalLM": "modeling_x.XForCausalLM"}
+    (d / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ExportError) as err:
+        load_source(d)
+    assert "--trust-remote-code" in _one_line(err)
+    assert load_source(d, trust_remote_code=True).trust_remote_code
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p, "not a directory"),
+    (lambda p: (p.mkdir(), p)[1], "no config.json"),
+    (lambda p: (p.mkdir(), (p / "config.json").write_text("{}"), p)[2], "no *.safetensors"),
+])
+def test_bad_source_directories_fail_in_one_line(tmp_path, make, words):
+    path = make(tmp_path / "src")
+    with pytest.raises(ExportError) as err:
+        load_source(path)
+    assert words in _one_line(err)
+
+
+@pytest.mark.slow
+def test_real_model_rebuilt_from_gguf_is_labelled_as_dequantized_baseline(smollm2_hf_dir, smollm2_gguf):
+    from exporters.files import sha256_file
+
+    info = json.loads((smollm2_hf_dir / "edgeprof_source.json").read_text())
+    assert info["baseline_label"] == "baseline (dequantized Q4_1 source)"
+    assert info["derived_from"]["sha256"] == sha256_file(smollm2_gguf)
+    assert info["model_id"] == "smollm2-135m-instruct"
+    src = load_source(smollm2_hf_dir)
+    assert src.params == 134515008 and src.model_id == "smollm2-135m-instruct"
+    assert src.baseline_label == "baseline (dequantized Q4_1 source)"
+    cfg = json.loads((smollm2_hf_dir / "config.json").read_text())
+    assert (cfg["bos_token_id"], cfg["eos_token_id"], cfg["tie_word_embeddings"]) == (1, 2, True)
+    assert not (smollm2_hf_dir / "tokenizer.model").exists()
+    assert not list(smollm2_hf_dir.glob(".*partial*"))
+
+
+def test_rebuild_refuses_to_overwrite(smollm2_gguf, tmp_path):
+    from exporters import rebuild_hf_from_gguf
+
+    (tmp_path / "x").mkdir()
+    with pytest.raises(ExportError, match="--overwrite"):
+        rebuild_hf_from_gguf(smollm2_gguf, tmp_path / "x")
+    with pytest.raises(ExportError, match="does not exist"):
+        rebuild_hf_from_gguf(tmp_path / "missing.gguf", tmp_path / "y")

@@ -1,0 +1,52 @@
+"""Helpers for tests/reference: synthetic records in the CONTRACTS schema and run directories built
+from them (no model runs)."""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+
+def metric(samples, unit, kind="measured", source="llama.cpp perf counters"):
+    xs = sorted(samples)
+    med = xs[len(xs) // 2] if len(xs) % 2 else (xs[len(xs) // 2 - 1] + xs[len(xs) // 2]) / 2
+    return {"value": med, "unit": unit, "n": len(xs), "median": med, "p90": xs[-1], "cv": None, "ci95": None,
+            "samples": list(samples), "provenance": {"kind": kind, "source": source, "scope": "process",
+                                                     "period_s": None, "note": ""}}
+
+
+def make_record(*, model="smollm2-135m-instruct", params=134515008, quant="q4_1", fmt="gguf", p=128, n=128,
+                depth=0, decode=None, ttft=None, tpot=None, run_id="run-a", host="hostA", device_id="cpu0:test",
+                device_name="Test CPU", kind="cpu", extra=None, size_bytes=98362432, arch="llama"):
+    metrics = {}
+    if decode is not None:
+        metrics["decode_tokens_per_s"] = metric(decode, "tokens/s")
+    if ttft is not None:
+        metrics["ttft_ms"] = metric(ttft, "ms")
+    if tpot is not None:
+        metrics["tpot_ms"] = metric(tpot, "ms")
+    metrics.update(extra or {})
+    return {"schema_version": 1, "case_id": f"{quant}-{p}-{n}-{depth}", "run_id": run_id, "host": host,
+            "started_at": "2026-11-23T02:00:00+00:00", "status": "ok", "error": None,
+            "model": {"id": model, "name": model, "params": params, "architecture": arch},
+            "artifact": {"path": f"/m/{quant}.{fmt}", "format": fmt, "quant": quant, "size_bytes": size_bytes,
+                         "sha256": f"sha-{quant}", "files": []},
+            "runtime": {"name": "llama.cpp", "version": "0.3.36",
+                        "placement": {"threads": 2, "gpu_layers": 0, "flash_attn": "off", "kv_type": "f16"}},
+            "device": {"id": device_id, "kind": kind, "name": device_name, "memory_bytes": 24_000_000_000},
+            "workload": {"prompt_tokens": p, "gen_tokens": n, "depth": depth, "n_seqs": 1},
+            "metrics": metrics}
+
+
+def write_run(path: Path, records, plan=None) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (path / "plan.json").write_text(json.dumps(plan or {"cases": []}))
+    (path / "env.json").write_text(json.dumps({"edgeprof_version": "0.1.0"}))
+    (path / "baseline.json").write_text(json.dumps({"idle_power_w": 5.0}))
+    return path
+
+
+def noisy(center, n=7, rel=0.03, seed=0):
+    rng = random.Random(seed)
+    return [center * (1 + rng.gauss(0, rel)) for _ in range(n)]

@@ -1,0 +1,119 @@
+"""Device specs lookup, the bandwidth/FLOP probe, and roofline metrics."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from refdata import make_record
+
+from devices import probe
+from edgeprof import roofline, specs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("name,mem,expected", [
+    ("NVIDIA H100 80GB HBM3", None, "nvidia_h100_sxm"),
+    ("NVIDIA H100 PCIe", None, "nvidia_h100_pcie"),
+    ("NVIDIA GH200 480GB", None, "nvidia_gh200"),
+    ("NVIDIA H200", None, "nvidia_h200_sxm"),
+    ("NVIDIA A100-SXM4-80GB", None, "nvidia_a100_80gb_sxm"),
+    ("NVIDIA Jetson Orin Nano Developer Kit", 7.6e9, "jetson_orin_nano_8gb"),
+    ("NVIDIA Jetson Orin Nano Engineering Reference Developer Kit Super", 7.6e9, "jetson_orin_nano_8gb_super"),
+    ("NVIDIA Jetson AGX Orin Developer Kit", 64e9, "jetson_agx_orin_64gb"),
+    ("Jetson-AGX", None, "jetson_agx_xavier_32gb"),
+    ("Apple M2 Pro", None, "apple_m2_pro"),
+    ("Apple M1", None, "apple_m1"),
+    ("Raspberry Pi 5 Model B Rev 1.0", None, "rpi5_8gb"),
+    ("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", None, None),
+])
+def test_lookup(name, mem, expected):
+    row = specs.lookup(name, memory_bytes=mem)
+    assert (row["id"] if row else None) == expected
+    if row:
+        assert row["source_url"]  # every row keeps its source
+
+
+def test_table_keeps_sources_and_numbers():
+    rows = {r["id"]: r for r in specs.load_table()}
+    h100 = rows["nvidia_h100_sxm"]
+    assert h100["peak_mem_bandwidth_gbs"] == 3350 and h100["peak_fp16_tflops"] == 989 and h100["tdp_w"] == 700
+    assert rows["jetson_agx_orin_64gb"]["peak_fp16_tflops"] is None  # sparse only: left empty
+    assert len(rows) == 37 and all(r["source_url"] for r in rows.values())
+
+
+def test_probe_bandwidth_and_flops_have_provenance():
+    bw = probe.bandwidth(array_bytes=1 << 20, repeats=2, threads=1)
+    assert bw["value"] > 0 and bw["copy_gbs"] > 0 and bw["triad_gbs"] > 0 and bw["unit"] == "GB/s"
+    p = bw["provenance"]
+    assert p["kind"] == "measured" and p["array_bytes"] == 1 << 20 and p["threads"] == 1 and "STREAM" in p["method"]
+    assert "cache" in p["note"]  # small arrays are labelled as such
+    fl = probe.matmul_flops(n=64, repeats=1)
+    assert fl["value"] > 0 and fl["provenance"]["kind"] == "measured"
+
+
+def test_probe_storage_and_device_spec(home):
+    result = {"measured_at": "2026-11-23T00:00:00+00:00", "bandwidth": {"value": 20.0, "provenance": {"method": "m"}},
+              "flops": {"value": 0.3, "provenance": {"method": "mm"}}}
+    path = specs.save_probe("cpu0:test-cpu", result)
+    assert path.parent == home / "devices" and specs.load_probe("cpu0:test-cpu")["bandwidth"]["value"] == 20.0
+    sp = specs.device_spec({"id": "cpu0:test-cpu", "kind": "cpu", "name": "Unknown CPU"})
+    assert sp["peak_mem_bandwidth_gbs"] == 20.0 and sp["provenance"]["peak_mem_bandwidth_gbs"]["kind"] == "measured"
+    gpu = specs.device_spec({"id": "nvidia0", "kind": "nvidia", "name": "NVIDIA H100 80GB HBM3"})
+    assert gpu["provenance"]["peak_mem_bandwidth_gbs"]["kind"] == "spec" and gpu["spec_id"] == "nvidia_h100_sxm"
+    assert specs.device_spec({"id": "x", "kind": "cpu", "name": "Unknown CPU"}) is None
+
+
+def test_roofline_metrics():
+    rec = make_record(decode=[100.0, 110.0, 120.0])
+    rec["model"].update({"n_layers": 30, "n_kv_heads": 3, "head_dim": 64, "n_heads": 9})
+    spec = {"id": "cpu0:x", "peak_mem_bandwidth_gbs": 20.0, "peak_fp32_tflops": 0.5,
+            "provenance": {"peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""},
+                           "peak_fp32_tflops": {"kind": "measured", "source": "devices.probe", "note": ""}}}
+    m = roofline.roofline_metrics(rec, spec)
+    kv = 2 * 30 * 3 * 64 * 2 * (128 + 64)
+    limit = 20e9 / (98362432 + kv)
+    rf = m["roofline_fraction"]
+    assert rf["median"] == pytest.approx(110 / limit) and rf["unit"] == "ratio" and rf["n"] == 3
+    assert rf["provenance"]["kind"] == "derived" and "measured" in rf["provenance"]["note"]
+    assert "KV" in rf["provenance"]["note"]
+    cu = m["compute_utilization"]
+    flops_tok = 2 * 134515008 + 4 * 30 * (128 + 64) * 9 * 64
+    assert cu["median"] == pytest.approx(110 * flops_tok / 0.5e12)
+    # spec row (no provenance block) → labelled spec, KV left out without dims, GPU int4 → int8 peak
+    rec2 = make_record(decode=[1000.0], kind="nvidia", quant="q4_k_m")
+    row = specs.lookup("NVIDIA H100 80GB HBM3")
+    m2 = roofline.roofline_metrics(rec2, row)
+    assert "spec: assets/devices/devices.csv row nvidia_h100_sxm" in m2["roofline_fraction"]["provenance"]["note"]
+    assert "NOT included" in m2["roofline_fraction"]["provenance"]["note"]
+    assert "peak_int8_tops" in m2["compute_utilization"]["provenance"]["note"]
+    assert roofline.roofline_metrics(make_record(), row) == {}  # no decode figure, nothing invented
+    assert roofline.roofline_metrics(rec2, None) == {}
+
+
+def test_import_rules():
+    tree = ast.parse((ROOT / "devices" / "probe.py").read_text())
+    mods = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    mods |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.startswith("edgeprof") for m in mods)
+    for name in ("compare", "predict", "reference"):
+        top = ast.parse((ROOT / "edgeprof" / "commands" / f"{name}.py").read_text()).body
+        imported = [a.name for n in top if isinstance(n, ast.Import) for a in n.names]
+        imported += [n.module for n in top if isinstance(n, ast.ImportFrom)]
+        assert set(imported) <= {"__future__", "argparse", "json", "os", "sys", "re", "shutil", "pathlib"}, name
+
+
+def test_gguf_dims_and_cell():
+    meta = {"general.architecture": "llama", "llama.block_count": 30, "llama.embedding_length": 576,
+            "llama.attention.head_count": 9, "llama.attention.head_count_kv": 3}
+    assert roofline.model_dims_from_gguf(meta) == {"n_layers": 30, "n_heads": 9, "n_kv_heads": 3, "head_dim": 64}
+    assert roofline.model_dims_from_gguf({}) == {}
+    rec = make_record(decode=[100.0, 110.0], kind="nvidia")
+    m = roofline.roofline_metrics(rec, specs.lookup("NVIDIA H100 80GB HBM3"))
+    assert roofline.cell(m).startswith("0% of BW roofline (spec nvidia_h100_sxm)")
+    assert roofline.cell({}).startswith("n/a")
+    rec = make_record(decode=[100.0])
+    m = roofline.roofline_metrics(rec, {"peak_mem_bandwidth_gbs": 20.0, "provenance": {
+        "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""}}})
+    assert roofline.cell(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured)"
