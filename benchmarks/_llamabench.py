@@ -162,9 +162,13 @@ def default_model() -> Path:
 
 def run_edgeprof(model: Path, out: Path, *, prompt: int, gen: int, depth: int = 0, threads: int | None = None,
                  reps: int = 3, warmup: int = 1, sample_hz: float = 20.0, extra: list[str] | None = None,
-                 timeout: float = 900) -> dict:
-    """One ``edgeprof bench`` case in a subprocess (exactly what a user runs); returns its row."""
-    cmd = [sys.executable, "-m", "edgeprof", "bench", str(model), "-p", str(prompt), "-n", str(gen),
+                 timeout: float = 900, maxrss_file: Path | None = None) -> dict:
+    """One ``edgeprof bench`` case in a subprocess (exactly what a user runs); returns its row.
+
+    With ``maxrss_file``, the command runs under a tiny wrapper that writes the kernel's peak RSS
+    of the largest process below it (``RUSAGE_CHILDREN.ru_maxrss``: the worker) to that file."""
+    wrap = [sys.executable, "-c", _MAXRSS_WRAPPER, str(maxrss_file)] if maxrss_file else []
+    cmd = [*wrap, sys.executable, "-m", "edgeprof", "bench", str(model), "-p", str(prompt), "-n", str(gen),
            "--depth", str(depth), "--reps", str(reps), "--warmup", str(warmup), "--min-seconds", "0",
            "--idle-seconds", "0", "--sample-hz", f"{sample_hz:g}", "--out", str(out), "--overwrite",
            "-o", "json", "-q", *(["-t", str(threads)] if threads else []), *(extra or [])]
@@ -175,6 +179,13 @@ def run_edgeprof(model: Path, out: Path, *, prompt: int, gen: int, depth: int = 
     if len(rows) != 1 or rows[0]["status"] != "ok":
         raise RuntimeError(f"edgeprof bench gave no ok row: {json.dumps(rows)[:2000]}")
     return rows[0]
+
+
+_MAXRSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "rc = subprocess.run(sys.argv[2:]).returncode\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024))\n"
+    "sys.exit(rc)\n")
 
 
 def run_llama_bench(binary: Path, model: Path, *, prompt: int, gen: int, depth: int, threads: int, reps: int,

@@ -48,6 +48,7 @@ class Bench:
         self.sampler = Sampler(device.sensors(), settings.sample_hz)
         self.baseline: dict[str, Any] | None = None
         self.text = asset("prompts", "bench.txt").read_text()
+        self.last_cooldown_s = 0.0
         self.enrich = None  # an Enricher (roofline, server reference), set by the caller
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
@@ -78,7 +79,10 @@ class Bench:
                                    min(t1, ser[-1][0]) if ser else t1)
             prov = dict(self.power.provenance, period_s=(t1 - t0) / 1e9,
                         note=(self.power.provenance.get("note") or "") + f"; idle window {(t1 - t0) / 1e9:.2f} s")
+        temps = [r.value for smp in self.sampler.window(t0, t1) for r in smp.readings
+                 if r.quantity == "temperature_c" and r.value is not None]
         self.baseline = {"device_id": self.device.info().id, "t0_ns": t0, "t1_ns": t1,
+                         "idle_temperature_c": max(temps) if temps else None,
                          "idle_window_s": (t1 - t0) / 1e9, "idle_power_w": power_w, "provenance": prov,
                          "measured_at": dt.datetime.now(dt.timezone.utc).isoformat()}
         write_json(self.run_dir / "baseline.json", self.baseline)
@@ -87,6 +91,22 @@ class Bench:
         return self.baseline
 
     # -- one case ---------------------------------------------------------------------------
+    def cool_down(self, margin_c: float = 2.0, poll_s: float = 0.5) -> float:
+        """Wait until the device is back within ``margin_c`` of its idle temperature, or for
+        ``--cooldown`` seconds at most (the whole time when no temperature sensor exists)."""
+        s = self.settings
+        t0 = time.monotonic()
+        idle_c = (self.baseline or {}).get("idle_temperature_c")
+        while time.monotonic() - t0 < s.cooldown_s:
+            if idle_c is not None and s.sample_hz:
+                now = time.monotonic_ns()
+                temps = [r.value for smp in self.sampler.window(now - int(poll_s * 1e9), now) for r in smp.readings
+                         if r.quantity == "temperature_c" and r.value is not None]
+                if temps and max(temps) <= idle_c + margin_c:
+                    break
+            time.sleep(min(poll_s, max(0.0, s.cooldown_s - (time.monotonic() - t0))))
+        return time.monotonic() - t0
+
     def memory_check(self, case: dict) -> str | None:
         if self.settings.ignore_memory_check:
             return None
@@ -104,8 +124,7 @@ class Bench:
         started_at = dt.datetime.now(dt.timezone.utc).isoformat()
         if s.idle_each and self.baseline is not None:
             self.measure_idle()
-        if s.cooldown_s:
-            time.sleep(s.cooldown_s)
+        self.last_cooldown_s = self.cool_down() if s.cooldown_s else 0.0
         skip = self.memory_check(case)
         if skip:
             outcome = Outcome(status="skipped", error={"kind": "memory_check", "message": skip, "phase": "plan",

@@ -80,7 +80,19 @@ def _axis(rec: dict, axis: str) -> Any:
 
 
 def differing_axes(a: dict, b: dict) -> dict[str, list]:
-    return {ax: [_axis(a, ax), _axis(b, ax)] for ax in AXES if _axis(a, ax) != _axis(b, ax)}
+    out = {}
+    for ax in AXES:
+        va, vb = _axis(a, ax), _axis(b, ax)
+        if va == vb:
+            continue
+        if ax == "placement" and va and vb:  # show only the placement fields that differ
+            pa, pb = json.loads(va), json.loads(vb)
+            for k in sorted(set(pa) | set(pb)):
+                if pa.get(k) != pb.get(k):
+                    out[k] = [pa.get(k), pb.get(k)]
+            continue
+        out[ax] = [va, vb]
+    return out
 
 
 def pair_rows(a: Sequence[dict], b: Sequence[dict]) -> list[tuple[dict, dict]]:

@@ -45,6 +45,15 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="edgeprof-orphan-watch").start()
 
 
+def _affinity() -> dict[str, Any]:
+    """The CPUs this worker may run on (llama-bench's ``--cpu-mask``; set one with ``taskset``),
+    recorded so a row says where it ran. Empty where the OS has no affinity API (macOS)."""
+    try:
+        return {"cpu_affinity": sorted(os.sched_getaffinity(0))}
+    except (AttributeError, OSError):
+        return {}
+
+
 def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[int], list[int], int]:
     """(depth tokens, prompt tokens, seed token): fixed sequences cut from the bundled text
     (cycled when it is too short), so every repetition and every runtime sees the same input."""
@@ -148,7 +157,7 @@ def child_main(spec: dict[str, Any], conn) -> None:
         emit(ev.make(ev.PHASE_ENDED, cid, name="load"))
         info = engine.info
         emit(ev.make(ev.LOADED, cid, runtime={"name": info.name, "version": info.version,
-                                              "placement": info.placement},
+                                              "placement": {**info.placement, **_affinity()}},
                      n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
         phase = "tokenize"
         depth_toks, prompt_toks, seed = workload_tokens(engine, spec["text"], w["depth"], w["prompt_tokens"])

@@ -32,8 +32,42 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--history", default=None, help="history database (default $EDGEPROF_HISTORY or "
                                                         "$EDGEPROF_HOME/history.sqlite)")
     parser.add_argument("--interleave", action="store_true",
-                        help="re-run A and B alternately before comparing (not wired yet)")
+                        help="re-run the cases of runs A and B alternately (ABBA rounds) in a new run, then compare")
+    parser.add_argument("--pairs", type=int, default=3, help="rounds per side with --interleave (default 3)")
+    parser.add_argument("--out", default=None, help="run directory for --interleave (default ./edgeprof-runs/...)")
     parser.add_argument("-o", "--format", choices=("md", "csv", "json", "jsonl"), default="md")
+
+
+def _interleave(args):
+    """Run A's and B's cases alternately in one new run directory; pooled sides per workload."""
+    import datetime as dt
+    from pathlib import Path
+
+    from edgeprof import home
+    from edgeprof.bench import Bench, new_run_id
+    from edgeprof.devicesel import bench_device, open_devices
+    from edgeprof.interleave import interleaved_cases, sides
+    from edgeprof.plan import Settings
+    from edgeprof.results.jsonl import write_json
+
+    import json
+
+    cases = interleaved_cases(args.a, args.b, args.pairs)
+    settings = Settings(**json.loads((Path(args.a) / "plan.json").read_text())["settings"])
+    out = Path(args.out or Path("edgeprof-runs") / ("interleave-" + dt.datetime.now().strftime("%Y%m%d-%H%M%S")))
+    out.mkdir(parents=True, exist_ok=True)
+    run_id = new_run_id()
+    write_json(out / "plan.json", {"schema_version": 1, "run_id": run_id, "interleave": [args.a, args.b],
+                                   "settings": settings.__dict__, "cases": cases})
+    found = open_devices(home.sysroot(), settings.cpu_tdp_w)
+    try:
+        device = bench_device(found, cases[0]["placement"])
+        print(f"edgeprof: interleaving {len(cases)} cases (A/B alternately) -> {out}", file=sys.stderr)
+        Bench(out, run_id, device, settings).run(cases)
+    finally:
+        for d in found:
+            d.close()
+    return sides(out, args.a, args.b)
 
 
 def run(args) -> int:
@@ -41,13 +75,12 @@ def run(args) -> int:
     from edgeprof.history import RunError
     from edgeprof.reference import ReferenceSetError
 
-    if args.interleave:
-        print("edgeprof compare: error: --interleave is not wired to the bench yet "
-              "(edgeprof.compare.interleave_plan gives the case order)", file=sys.stderr)
-        return 2
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
     try:
-        a, b = load_side(args.a, db), load_side(args.b, db)
+        if args.interleave:
+            a, b = _interleave(args)
+        else:
+            a, b = load_side(args.a, db), load_side(args.b, db)
         res = compare(a, b, margin=args.margin, metrics=args.metric or METRICS, seed=args.seed, db_path=db)
     except (CompareError, RunError, ReferenceSetError) as exc:
         print(f"edgeprof compare: error: {exc}", file=sys.stderr)

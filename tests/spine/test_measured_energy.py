@@ -1,0 +1,109 @@
+"""A real bench under a sysfs fixture tree whose counters a thread advances during the run:
+energy comes out labelled measured, with the right source and scope, and the right size.
+
+The trees come from tests/fixtures/boards.py (their sources are in tests/fixtures/README.md);
+the worker, llama.cpp and the process metrics are real.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from edgeprof.artifacts import gguf_artifact
+from edgeprof.bench import Bench
+from edgeprof.devicesel import bench_device, open_devices
+from edgeprof.plan import Axes, Settings, build_cases
+
+pytestmark = pytest.mark.slow
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "boards.py"
+
+
+def _boards():
+    if "fx_boards" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("fx_boards", FIX)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["fx_boards"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["fx_boards"]
+
+
+class Advancer(threading.Thread):
+    """Moves fixture files forward in small steps, like hardware does between reads."""
+
+    def __init__(self, step):
+        super().__init__(daemon=True)
+        self.step, self.stop = step, threading.Event()
+
+    def run(self):
+        t0 = time.monotonic()
+        while not self.stop.wait(0.005):
+            self.step(time.monotonic() - t0)
+
+
+def _run(tmp_path, root, smollm2_gguf):
+    found = open_devices(root)
+    case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[2]),
+                       device_id="x", host="h")
+    device = bench_device(found, case[0]["placement"])
+    bench = Bench(tmp_path / "run", "t", device, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
+    rec = bench.run(case)[0]
+    for d in found:
+        d.close()
+    return device, rec
+
+
+def test_rapl_counters_give_measured_energy_across_a_wrap(tmp_path, smollm2_gguf):
+    fx = _boards()
+    root = fx.build(tmp_path / "root", "rapl-2socket")
+    max_uj = 262143328850
+    start0 = max_uj - 1_000_000  # package-0 wraps about 0.05 s into the run
+    watts = {"intel-rapl:0": 20.0, "intel-rapl:1": 10.0}
+
+    def step(elapsed_s):
+        fx.set_energy(root, "intel-rapl:0", int(start0 + watts["intel-rapl:0"] * 1e6 * elapsed_s) % (max_uj + 1))
+        fx.set_energy(root, "intel-rapl:1", int(7_000_000 + watts["intel-rapl:1"] * 1e6 * elapsed_s))
+
+    adv = Advancer(step)
+    adv.start()
+    try:
+        device, rec = _run(tmp_path, root, smollm2_gguf)
+    finally:
+        adv.stop.set()
+    assert device.info().kind == "cpu" and "8481C" in device.info().name
+    assert rec["status"] == "ok", rec["error"]
+    for name in ("energy_gross_j", "avg_power_w", "energy_per_token_j", "idle_power_w"):
+        prov = rec["metrics"][name]["provenance"]
+        assert prov["kind"] == "measured" and prov["source"] == "rapl" and prov["scope"] == "cpu_package", (name, prov)
+    # 30 W of package power (psys and the core/dram subzones are never added)
+    assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(30.0, rel=0.15)
+    assert rec["idle_power_w"] == pytest.approx(30.0, rel=0.15)
+    gross = rec["metrics"]["energy_gross_j"]["median"]
+    e2e_s = rec["metrics"]["e2e_ms"]["median"] / 1e3
+    assert gross == pytest.approx(30.0 * e2e_s, rel=0.2)
+
+
+def test_jetson_rail_power_is_measured_from_vdd_in(tmp_path, smollm2_gguf):
+    fx = _boards()
+    root = fx.build(tmp_path / "root", "orin-nano-jp6")
+    rail = root / "sys/devices/platform/bus@0/c240000.i2c/i2c-1/1-0040/hwmon/hwmon1"
+
+    def step(elapsed_s):  # VDD_IN at 5064 mV alternates 1.0 A / 2.0 A every 20 ms: mean 7.6 W
+        ma = 1000 if int(elapsed_s / 0.02) % 2 == 0 else 2000
+        (rail / "curr1_input").write_text(f"{ma}\n")
+
+    adv = Advancer(step)
+    adv.start()
+    try:
+        device, rec = _run(tmp_path, root, smollm2_gguf)
+    finally:
+        adv.stop.set()
+    assert device.info().kind == "jetson"
+    assert rec["device"]["kind"] == "jetson" and rec["status"] == "ok", rec["error"]
+    prov = rec["metrics"]["energy_gross_j"]["provenance"]
+    assert prov["kind"] == "measured" and prov["source"] == "ina3221:VDD_IN" and prov["scope"] == "soc_module"
+    assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(5.064 * 1.5, rel=0.2)
