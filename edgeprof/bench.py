@@ -152,7 +152,8 @@ class Bench:
                        artifact_size_bytes=case["artifact"].get("size_bytes"),
                        baseline_size_bytes=case["artifact"].get("baseline_size"),
                        quality_retention=case["artifact"].get("quality_retention"),
-                       sample_hz=s.sample_hz)
+                       sample_hz=s.sample_hz,
+                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"))
             metrics = compute(tr, perf_crosscheck(outcome.reps))
         throttled = _throttled(samples)
         rec = build_record(case, outcome, self, metrics, started_at, harness_cpu_s=harness, throttled=throttled)

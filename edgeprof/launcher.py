@@ -29,6 +29,7 @@ class Outcome:
     pid: int | None = None
     t_start_ns: int = 0
     t_end_ns: int = 0
+    worker_stats: dict[str, Any] = field(default_factory=dict)
 
 
 def _signal_name(code: int | None) -> str | None:
@@ -92,6 +93,7 @@ def run_case(spec: dict[str, Any], on_event: Callable[[dict], None], *, timeout_
                 out.loaded = {k: v for k, v in event.items() if k not in ("type", "t_ns", "case_id")}
             elif kind == ev.CASE_FINISHED:
                 out.status = "ok"
+                out.worker_stats = dict(event.get("record") or {})
                 break
             elif kind == ev.CASE_FAILED:
                 out.error = event["error"]

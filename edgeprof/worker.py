@@ -54,6 +54,17 @@ def _affinity() -> dict[str, Any]:
         return {}
 
 
+def _maxrss_bytes() -> int | None:
+    """The kernel's high-water mark of this worker's RSS (exact, unlike a sampled peak)."""
+    try:
+        import resource
+
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    except (ImportError, OSError):
+        return None
+    return int(kb if sys.platform == "darwin" else kb * 1024)
+
+
 def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[int], list[int], int]:
     """(depth tokens, prompt tokens, seed token): fixed sequences cut from the bundled text
     (cycled when it is too short), so every repetition and every runtime sees the same input."""
@@ -169,7 +180,7 @@ def child_main(spec: dict[str, Any], conn) -> None:
         min_ns = int(spec.get("min_seconds", 0) * 1e9)
         while len(reps) < MAX_REPS and (len(reps) < spec.get("reps", 5) or time.monotonic_ns() - t_start < min_ns):
             reps.append(rep.run(len(reps), "measure"))
-        emit(ev.make(ev.CASE_FINISHED, cid, record={"n_reps": len(reps)}))
+        emit(ev.make(ev.CASE_FINISHED, cid, record={"n_reps": len(reps), "ru_maxrss_bytes": _maxrss_bytes()}))
         terminal_sent = True
     except BaseException as exc:  # noqa: BLE001 - everything becomes data for the parent
         if not terminal_sent:

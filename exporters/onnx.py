@@ -114,7 +114,12 @@ def to_fp16(fp32_path: Path, out_path: Path) -> None:
 
 
 def to_int8(fp32_path: Path, out_path: Path, *, work_dir: Path) -> None:
-    """Dynamic int8: MatMul and Gather weights as int8, activations quantized at run time."""
+    """Dynamic int8: MatMul and Gather weights as int8, activations quantized at run time.
+
+    Per-channel weight scales: on SmolLM2-135M per-tensor scales raised perplexity 1.46x over the
+    baseline, per-channel 1.33x (the rest is the per-tensor dynamic activation quantization,
+    which is what "dynamic int8" means; GGUF q8_0 uses 32-value blocks and loses ~2 %).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -124,7 +129,7 @@ def to_int8(fp32_path: Path, out_path: Path, *, work_dir: Path) -> None:
     _save(model, folded)
     del model
     quantize_dynamic(str(folded), str(out_path), op_types_to_quantize=["MatMul", "Gather"],
-                     weight_type=QuantType.QInt8, per_channel=False,
+                     weight_type=QuantType.QInt8, per_channel=True,
                      use_external_data_format=_is_big(folded), extra_options={"MatMulConstBOnly": True})
 
 
@@ -185,8 +190,8 @@ def quantize_scheme(scheme: str, base_dir: str, target_dir: str, *, block_size: 
             return {"keep_io_types": True, "io_dtype": "float32"}
         if scheme == "int8":
             to_int8(base, target / MODEL_FILE, work_dir=work)
-            return {"method": "dynamic", "weight_type": "int8", "ops": ["MatMul", "Gather"],
-                    "tied_embedding_folded": True}
+            return {"method": "dynamic", "weight_type": "int8", "per_channel": True,
+                    "ops": ["MatMul", "Gather"], "tied_embedding_folded": True}
         to_int4(base, target / MODEL_FILE, block_size=block_size, accuracy_level=accuracy_level,
                 lm_head_bits=lm_head_bits)
         return {"method": "weight-only blockwise (MatMulNBits, GatherBlockQuantized)", "bits": 4,

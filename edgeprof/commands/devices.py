@@ -84,14 +84,14 @@ def run(args) -> int:
     try:
         desc = describe(found, check=args.check)
         if args.probe:
-            try:
-                from ..specs import probe_and_store
-            except ImportError:
-                print("edgeprof: --probe is not available in this build", file=sys.stderr)
-                return 2
+            from devices import probe
+
+            from ..specs import save_probe
+
             for d in desc:
                 if d["device"]["kind"] == "cpu":
-                    d["probe"] = probe_and_store(d["device"])
+                    d["probe"] = probe.probe()
+                    d["probe_path"] = str(save_probe(d["device"]["id"], d["probe"]))
     finally:
         for d in found:
             d.close()
@@ -101,5 +101,7 @@ def run(args) -> int:
         print(markdown(desc))
         for d in desc:
             if d.get("probe"):
-                print(f"probe: {json.dumps(d['probe'], default=str)}")
+                bw, fl = d["probe"]["bandwidth"], d["probe"]["flops"]
+                print(f"probe ({d['device']['name']}): memory bandwidth {_fmt(bw.get('value'))} GB/s, "
+                      f"matrix fp32 {_fmt(fl.get('value'))} {fl.get('unit', '')} — measured, stored in {d['probe_path']}")
     return 0

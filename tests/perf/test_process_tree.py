@@ -1,0 +1,60 @@
+"""The parent's per-sample cost: the worker's process tree is re-scanned (a walk over every process
+in /proc) at most once per ``children_every_s``; the worker itself is read on every sample."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from devices.errors import DeviceLost
+from devices.process import ProcessTree
+
+
+class Counting:
+    """Wraps a psutil.Process and counts ``children()`` calls."""
+
+    def __init__(self, proc):
+        self._p, self.calls = proc, 0
+
+    def children(self, recursive=False):
+        self.calls += 1
+        return self._p.children(recursive=recursive)
+
+    def __getattr__(self, name):
+        return getattr(self._p, name)
+
+
+def test_children_scan_is_throttled_but_rss_is_read_every_time():
+    tree = ProcessTree(os.getpid(), children_every_s=3600)
+    tree._proc = counting = Counting(tree._proc)
+    readings = [tree.read(i) for i in range(50)]
+    assert counting.calls == 1
+    assert all(any(r.sensor == "worker:rss" and r.value and r.value > 0 for r in rs) for rs in readings)
+    assert all(any(r.sensor == "worker:cpu_time" for r in rs) for rs in readings)
+
+
+def test_a_new_child_is_found_at_the_next_refresh():
+    tree = ProcessTree(os.getpid(), children_every_s=0)
+    base = len(tree._procs())
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in [p.pid for p in tree._procs()]
+        assert len(tree._procs()) == base + 1
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_dead_worker_is_reported_lost_between_refreshes():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    tree = ProcessTree(child.pid, children_every_s=3600)
+    tree._procs()  # the one scan, while it runs
+    child.kill()
+    child.wait()
+    with pytest.raises(DeviceLost):
+        tree._procs()
+    # through the public read(): a reading with no value and a reason, never an exception
+    (r,) = tree.read(1)
+    assert r.value is None and "gone" in r.reason
