@@ -165,7 +165,9 @@ def to_int4(fp32_path: Path, out_path: Path, *, block_size: int = 32, accuracy_l
     head = _logits_matmuls(model) if lm_head_bits == 8 else []
     common = dict(block_size=block_size, is_symmetric=symmetric, accuracy_level=accuracy_level)
     if head:
-        q8 = MatMulNBitsQuantizer(model, bits=8, nodes_to_include=head, op_types_to_quantize=("MatMul",), **common)
+        others = [n.name for n in model.graph.node if n.op_type == "MatMul" and n.name not in head]
+        # nodes_to_include only ADDS to the op types, so the 8-bit pass excludes everything else
+        q8 = MatMulNBitsQuantizer(model, bits=8, nodes_to_exclude=others, op_types_to_quantize=("MatMul",), **common)
         q8.process()
         model = q8.model.model
     quant = MatMulNBitsQuantizer(model, bits=4, nodes_to_exclude=head, op_types_to_quantize=("MatMul", "Gather"),
