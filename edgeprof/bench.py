@@ -49,6 +49,9 @@ class Bench:
         self.baseline: dict[str, Any] | None = None
         self.text = asset("prompts", "bench.txt").read_text()
         self.last_cooldown_s = 0.0
+        self.cancelled = False
+        self.quiet_workers = False
+        self._worker_pid: int | None = None
         self.enrich = None  # an Enricher (roofline, server reference), set by the caller
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
@@ -56,6 +59,27 @@ class Bench:
     def emit(self, event: dict) -> None:
         for fn in self.listeners:
             fn(event)
+
+    def enable_sample_events(self) -> None:
+        """Emit a ``sample`` event per sample (for live views), with the headline power derived
+        from the total sensor (Δenergy/Δt for counters)."""
+        last: dict[str, float] = {}
+        label = f"{self.power.provenance['source']} ({self.power.provenance['kind']})" if self.power else "none"
+
+        def on_sample(smp) -> None:
+            pw = None
+            if self.power is not None:
+                v = smp.value(self.power.sensor, self.power.quantity)
+                if self.power.quantity == "power_w":
+                    pw = v
+                elif v is not None:
+                    if last and smp.t_ns > last["t"]:
+                        pw = (v - last["v"]) / ((smp.t_ns - last["t"]) / 1e9)
+                    last.update(t=smp.t_ns, v=v)
+            self.emit(ev.make(ev.SAMPLE, None, smp.t_ns, power_w=pw, power_label=label,
+                              readings=[r.to_dict() for r in smp.readings]))
+
+        self.sampler.on_sample = on_sample
 
     # -- idle baseline ----------------------------------------------------------------------
     def measure_idle(self) -> dict[str, Any]:
@@ -134,11 +158,16 @@ class Bench:
             return rec
         spec = {"case_id": case["case_id"], "artifact": case["artifact"], "runtime": case["runtime"],
                 "placement": case["placement"], "workload": case["workload"], "reps": s.reps,
-                "warmup": s.warmup, "min_seconds": s.min_seconds, "text": self.text}
+                "warmup": s.warmup, "min_seconds": s.min_seconds, "text": self.text,
+                "quiet_stdio": self.quiet_workers}
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
-        outcome = run_case(spec, self.emit, timeout_s=s.timeout_s, on_start=self.sampler.attach,
+        outcome = run_case(spec, self.emit, timeout_s=s.timeout_s, on_start=self._attach,
                            rss_over_limit=lambda: self.sampler.rss_over(s.max_rss_bytes))
         self.sampler.detach()
+        self._worker_pid = None
+        if self.cancelled and outcome.status != "ok":
+            outcome.status = "cancelled"
+            outcome.error = dict(outcome.error or {}, kind="cancelled", message="cancelled by the user")
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         harness = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
@@ -163,6 +192,23 @@ class Bench:
         self._finish(rec)
         return rec
 
+    def _attach(self, pid: int) -> None:
+        self._worker_pid = pid
+        self.sampler.attach(pid)
+
+    def cancel(self) -> None:
+        """Stop the sweep: the running case ends as ``cancelled``, later cases are not started;
+        everything already written stays."""
+        import signal
+
+        self.cancelled = True
+        pid = self._worker_pid
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     def _finish(self, rec: dict) -> None:
         append_record(self.run_dir / "records.jsonl", rec)
         kind = ev.CASE_FINISHED if rec["status"] == "ok" else ev.CASE_FAILED
@@ -177,6 +223,8 @@ class Bench:
             if self.baseline is None:
                 self.measure_idle()
             for i, case in enumerate(cases):
+                if self.cancelled:
+                    break
                 if case["case_id"] in done:
                     continue
                 self.emit(ev.make(ev.RUN_NOTICE, case["case_id"], message="case", index=i, total=len(cases),

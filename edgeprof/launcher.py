@@ -76,8 +76,9 @@ def run_case(spec: dict[str, Any], on_event: Callable[[dict], None], *, timeout_
                 event = recv.recv()
             except (EOFError, OSError):
                 break  # worker is gone; its exit code says how
-            on_event(event)
             kind = event["type"]
+            if kind not in ev.TERMINAL:  # the parent emits the terminal event with the full record
+                on_event(event)
             if kind == ev.PHASE_STARTED:
                 if event["name"] != "repetition":
                     last_phase = event["name"]

@@ -144,6 +144,10 @@ class Repetition:
 def child_main(spec: dict[str, Any], conn) -> None:
     """Entry point of the worker process. ``spec`` is a plain dict (picklable under spawn)."""
     _die_with_parent()
+    if spec.get("quiet_stdio"):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
     cid = spec["case_id"]
     phase = "start"
     terminal_sent = False

@@ -44,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
     p.add_argument("--resume", type=Path, default=None, metavar="DIR", help="finish the cases of an earlier run")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress display on stderr")
+    p.add_argument("--export", action="append", default=None, metavar="FMT:SCHEMES",
+                   help="export the HF source first, then bench every artifact (same syntax as 'export --to')")
     add_format(p, FORMATS)
 
 
@@ -89,71 +91,104 @@ def _index(run_dir: Path) -> None:
         error(f"run not indexed in the history database ({exc}); results are in {run_dir}")
 
 
-def run(args) -> int:
+class Prepared:
+    """Everything a front-end needs to run a sweep: the headless command and the TUI share it."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+
+def prepare(args, note) -> "Prepared | int":
+    """Resolve models, build or reload the plan, open devices. Returns an exit code on bad input."""
     from .. import home
     from ..artifacts import ArtifactError, resolve
-    from ..bench import Bench, env_info, new_run_id
+    from ..bench import env_info, new_run_id
     from ..catalogue import CatalogueError
     from ..devicesel import bench_device, open_devices
     from ..plan import Axes, Settings, build_cases, plan_dict
-    from ..progress import Progress
     from ..results.jsonl import read_records, write_json
-    from ..results.printers import print_records
 
     prepared = _prepare_dir(args)
     if prepared is None:
         return 2
     run_dir, resuming = prepared
-    progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
-    root = home.sysroot()
     if resuming:
         plan = json.loads((run_dir / "plan.json").read_text())
         cases, run_id = plan["cases"], plan["run_id"]
         settings = Settings(**plan["settings"])
-        done = {r["case_id"] for r in read_records(run_dir / "records.jsonl")} if (run_dir / "records.jsonl").exists() else set()
+        rec_path = run_dir / "records.jsonl"
+        done = {r["case_id"] for r in read_records(rec_path)} if rec_path.exists() else set()
     else:
         artifacts = []
         try:
             for m in (args.models or [None]):
-                artifacts += resolve(m, log=progress.note)
+                artifacts += resolve(m, log=note)
+            artifacts += _exports(args, artifacts, note)
         except (ArtifactError, CatalogueError) as exc:
             error(str(exc))
             return 2
         settings = _settings(args)
-        threads = args.threads or [physical_cores()]
-        axes = Axes(prompt=args.n_prompt, gen=args.n_gen, depth=args.depth, threads=threads,
+        axes = Axes(prompt=args.n_prompt, gen=args.n_gen, depth=args.depth, threads=args.threads or [physical_cores()],
                     flash_attn=args.flash_attn, n_batch=args.n_batch or [None], n_ubatch=args.n_ubatch or [None],
                     kv_type=args.kv_type, gpu_layers=args.gpu_layers, repack=args.repack, provider=args.provider)
-        run_id = new_run_id()
-        done = set()
-    found = open_devices(root, settings.cpu_tdp_w)
+        run_id, done = new_run_id(), set()
+    found = open_devices(home.sysroot(), settings.cpu_tdp_w)
     if not resuming:
         import socket
 
-        first_device = bench_device(found, {"gpu_layers": args.gpu_layers[0], "provider": args.provider[0]})
+        first = bench_device(found, {"gpu_layers": args.gpu_layers[0], "provider": args.provider[0]})
         try:
-            cases = build_cases(artifacts, axes, device_id=first_device.info().id, host=socket.gethostname(),
+            cases = build_cases(artifacts, axes, device_id=first.info().id, host=socket.gethostname(),
                                 runtime=args.runtime)
         except ValueError as exc:
+            for d in found:
+                d.close()
             error(str(exc))
             return 2
         write_json(run_dir / "plan.json", plan_dict(run_id, cases, settings, axes, args.models or [None]))
     device = bench_device(found, cases[0]["placement"])
     write_json(run_dir / "env.json", env_info(device))
-    progress.start(len(cases), run_dir)
-    bench = Bench(run_dir, run_id, device, settings, listeners=[progress.on_event])
-    from ..enrich import Enricher
+    return Prepared(run_dir=run_dir, run_id=run_id, cases=cases, done=done, settings=settings, found=found,
+                    device=device)
 
-    bench.enrich = Enricher(device.info().to_dict(), log=progress.note)
+
+def _exports(args, artifacts: list, note) -> list:
+    """``--export onnx:int4 --export gguf:q4_k_m``: export the (single HF) source, then bench it all."""
+    if not getattr(args, "export", None):
+        return []
+    from ..artifacts import ArtifactError
+    from ..exporting import export_for_bench
+
+    sources = [a for a in artifacts if a["format"] == "hf"]
+    if len(sources) != 1:
+        raise ArtifactError("--export needs exactly one HF source model (e.g. smollm2-135m-instruct-hf after "
+                            "'edgeprof models prepare smollm2-135m-instruct-hf')")
+    return export_for_bench(sources[0], args.export, note=note)
+
+
+def run(args) -> int:
+    from ..bench import Bench
+    from ..enrich import Enricher
+    from ..progress import Progress
+    from ..results.jsonl import read_records
+    from ..results.printers import print_records
+
+    progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
+    p = prepare(args, progress.note)
+    if isinstance(p, int):
+        return p
+    progress.start(len(p.cases), p.run_dir)
+    bench = Bench(p.run_dir, p.run_id, p.device, p.settings, listeners=[progress.on_event])
+    bench.enrich = Enricher(p.device.info().to_dict(), log=progress.note)
     try:
-        bench.run(cases, done)
+        bench.run(p.cases, p.done)
     finally:
         progress.close()
-        for d in found:
+        for d in p.found:
             d.close()
-    records = list(read_records(run_dir / "records.jsonl"))
-    _index(run_dir)
+    records = list(read_records(p.run_dir / "records.jsonl"))
+    _index(p.run_dir)
     print_records(records, args.format, sys.stdout)
     if sys.stderr.isatty() or not args.quiet:
-        print(f"results: {run_dir}/records.jsonl", file=sys.stderr)
+        print(f"results: {p.run_dir}/records.jsonl", file=sys.stderr)
     return 0 if any(r["status"] == "ok" for r in records) else 1

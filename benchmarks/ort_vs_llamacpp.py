@@ -1,0 +1,199 @@
+"""Benchmark: decode tok/s of ONNX int4 (ONNX Runtime) vs GGUF q4_k_m (llama.cpp) on the same model.
+
+Issue 3's goal is ONNX int4 >= 0.9x llama.cpp q4_k_m. Both run through ``edgeprof bench`` (the
+same worker, clock and greedy loop; edgeprof's ONNX Runtime runtime is a plain InferenceSession
+loop with IO binding), same workload (default ``-p 128 -n 128``) and threads, llama.cpp with
+edgeprof's defaults (= llama-bench's: flash attention auto, n_batch 2048, n_ubatch 512; the
+resolved values are printed). Runs are interleaved (one case of each artifact per round, the order
+rotating) and the ratio is the median of the per-round ratios, because this machine's speed drifts
+±20 % minute to minute and other jobs share its cores (the load average is printed per round).
+
+Artifacts, all from SmolLM2-135M-Instruct rebuilt from the packaged Q4_1 GGUF
+(``exporters.hf_source.rebuild_hf_from_gguf``), built once into ``--work``:
+
+- ``gguf-q4_k_m``: ``exporters.gguf`` (llama.cpp converter -> f16 -> ``llama_model_quantize`` Q4_K_M)
+- ``onnx-int4`` (optimum): ``exporters.onnx`` (optimum ``text-generation-with-past`` export, tied
+  embedding Transpose folded, ``MatMulNBitsQuantizer`` 4 bit, block 32, asymmetric, accuracy level 4)
+- ``genai-int4``: ONNX Runtime's own model builder (``onnxruntime_genai.models.builder``, int4,
+  block 32, asymmetric, accuracy level 4, ``rtn`` so the embedding shares the int4 lm_head),
+  whose graph has fused ``GroupQueryAttention``, ``SkipSimplifiedLayerNormalization``, rotary
+  inside GQA and fused QKV / gate-up MatMuls. Only the builder (pure Python) is used, from the
+  ``onnxruntime-genai`` wheel unpacked into the cache (``pip download --no-deps``, never installed:
+  0.13.2 is the newest whose builder imports with transformers 4.57; newer ones need transformers
+  5). The model runs in edgeprof's own runtime: its IO is optimum's minus ``position_ids``.
+
+Usage: python benchmarks/ort_vs_llamacpp.py [--work DIR] [--rounds 3] [-p 128] [-n 128] [-t 2]
+       [--only gguf-q4_k_m,onnx-int4,genai-int4] [--json OUT.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GENAI_VERSION = "0.13.2"
+GENAI_OPTIONS = ["int4_accuracy_level=4", "int4_is_symmetric=false", "int4_algo_config=rtn", "int4_block_size=32"]
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def default_gguf() -> Path:
+    sys.path.insert(0, str(ROOT))
+    from edgeprof import catalogue, home
+
+    entry = catalogue.get("smollm2-135m-instruct")
+    return catalogue.ensure(entry, home.models_dir())
+
+
+def build_hf(work: Path, gguf: Path) -> Path:
+    hf = work / "hf"
+    if not (hf / "config.json").exists():
+        from exporters.hf_source import rebuild_hf_from_gguf
+
+        log(f"rebuilding the HF model from {gguf.name}")
+        rebuild_hf_from_gguf(gguf, hf, model_id="smollm2-135m-instruct", overwrite=True)
+    return hf
+
+
+def build_exports(work: Path, hf: Path, wanted: set[str]) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    exp = work / "exp"
+    if "onnx-int4" in wanted:
+        from exporters.onnx import export_onnx
+
+        if not (exp / "onnx-int4" / "model.onnx").exists():
+            log("optimum export + MatMulNBits int4")
+            export_onnx(hf, exp, ["int4"], log=log)
+        out["onnx-int4"] = exp / "onnx-int4" / "model.onnx"
+    if "gguf-q4_k_m" in wanted:
+        from exporters.gguf import artifact_file, export_gguf
+
+        if not artifact_file(exp, "q4_k_m").exists():
+            log("llama.cpp convert f16 + quantize q4_k_m")
+            export_gguf(hf, exp, ["q4_k_m"], log=log)
+        out["gguf-q4_k_m"] = artifact_file(exp, "q4_k_m")
+    if "genai-int4" in wanted:
+        path = build_genai(work, hf)
+        if path:
+            out["genai-int4"] = path
+    return out
+
+
+def genai_builder(cache: Path) -> Path | None:
+    """Directory to put on PYTHONPATH for ``onnxruntime_genai.models.builder`` (pip download, unzip)."""
+    target = cache / f"onnxruntime_genai-{GENAI_VERSION}"
+    if (target / "onnxruntime_genai" / "models" / "builder.py").exists():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache),
+                           f"onnxruntime-genai=={GENAI_VERSION}"], capture_output=True, text=True)
+    wheels = sorted(cache.glob(f"onnxruntime_genai-{GENAI_VERSION}-*.whl"))
+    if proc.returncode != 0 or not wheels:
+        log(f"onnxruntime-genai {GENAI_VERSION} not obtainable: {(proc.stderr or '').strip()[-200:]}")
+        return None
+    with zipfile.ZipFile(wheels[0]) as z:
+        z.extractall(target)
+    return target
+
+
+def build_genai(work: Path, hf: Path) -> Path | None:
+    out = work / "genai-int4"
+    if (out / "model.onnx").exists():
+        return out / "model.onnx"
+    pkg = genai_builder(work / "cache")
+    if pkg is None:
+        return None
+    log("onnxruntime-genai model builder int4")
+    env = dict(os.environ, PYTHONPATH=str(pkg))
+    cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(hf), "-o", str(out), "-p", "int4",
+           "-e", "cpu", "-c", str(work / "cache" / "genai-hf"), "--extra_options", *GENAI_OPTIONS]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0 or not (out / "model.onnx").exists():
+        log(f"genai builder failed: {proc.stderr.strip()[-300:]}")
+        return None
+    return out / "model.onnx"
+
+
+def bench(name: str, path: Path, args, run_dir: Path) -> dict:
+    cmd = [sys.executable, "-m", "edgeprof", "bench", str(path), "-p", str(args.p), "-n", str(args.n),
+           "-t", str(args.threads), "--reps", str(args.reps), "--warmup", "1", "--min-seconds", "0",
+           "--idle-seconds", "0", "--sample-hz", "5", "--out", str(run_dir), "--overwrite", "-o", "json", "-q"]
+    load0 = os.getloadavg()[0]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    if proc.returncode != 0:
+        raise SystemExit(f"{name}: edgeprof bench failed: {proc.stderr.strip()[-500:]}")
+    [rec] = json.loads(proc.stdout)
+    if rec["status"] != "ok":
+        raise SystemExit(f"{name}: case {rec['status']}: {rec['error']}")
+    m = rec["metrics"]
+    return {"name": name, "decode_tok_s": m["decode_tokens_per_s"]["median"],
+            "decode_samples": m["decode_tokens_per_s"].get("samples"),
+            "prefill_tok_s": m["prefill_tokens_per_s"]["median"], "peak_rss_mib": m["peak_rss_bytes"]["value"] / 2**20,
+            "size_mib": rec["artifact"]["size_bytes"] / 2**20, "runtime": rec["runtime"],
+            "loadavg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "edgeprof-ort-bench")
+    ap.add_argument("--gguf", type=Path, default=None, help="source GGUF (default: the catalogue's SmolLM2 Q4_1)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("-p", type=int, default=128)
+    ap.add_argument("-n", type=int, default=128)
+    ap.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--only", default="gguf-q4_k_m,onnx-int4,genai-int4")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    wanted = set(args.only.split(","))
+    args.work.mkdir(parents=True, exist_ok=True)
+    hf = build_hf(args.work, args.gguf or default_gguf())
+    arts = build_exports(args.work, hf, wanted)
+    if "gguf-q4_k_m" not in arts:
+        raise SystemExit("the GGUF q4_k_m baseline is required")
+    names = ["gguf-q4_k_m"] + [k for k in ("onnx-int4", "genai-int4") if k in arts]
+    rounds: list[dict[str, dict]] = []
+    for r in range(args.rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        row = {}
+        for name in order:
+            row[name] = bench(name, arts[name], args, args.work / "runs" / f"{r}-{name}")
+            log(f"round {r + 1}: {name:12s} decode {row[name]['decode_tok_s']:6.1f} tok/s "
+                f"(load {row[name]['loadavg_1m']})")
+        rounds.append(row)
+    base = "gguf-q4_k_m"
+    summary = {}
+    for name in names[1:]:
+        ratios = [row[name]["decode_tok_s"] / row[base]["decode_tok_s"] for row in rounds]
+        summary[name] = {"ratio_median": statistics.median(ratios), "ratios": ratios}
+    print(f"SmolLM2-135M-Instruct, -p {args.p} -n {args.n} -t {args.threads}, {args.rounds} interleaved rounds "
+          f"x {args.reps} reps; llama.cpp placement: {json.dumps(rounds[0][base]['runtime']['placement'])}")
+    print(f"{'artifact':14s} {'size MiB':>9s} {'decode tok/s':>13s} {'prefill tok/s':>14s} {'peak RSS MiB':>13s} "
+          f"{'vs q4_k_m':>10s}")
+    for name in names:
+        med = statistics.median(row[name]["decode_tok_s"] for row in rounds)
+        pre = statistics.median(row[name]["prefill_tok_s"] for row in rounds)
+        rss = statistics.median(row[name]["peak_rss_mib"] for row in rounds)
+        ratio = f"{summary[name]['ratio_median']:.2f}" if name in summary else "1.00"
+        print(f"{name:14s} {rounds[0][name]['size_mib']:9.1f} {med:13.1f} {pre:14.1f} {rss:13.1f} {ratio:>10s}")
+    for name, s in summary.items():
+        print(f"decode ratio {name} / gguf-q4_k_m: median {s['ratio_median']:.2f} "
+              f"(rounds: {', '.join(f'{x:.2f}' for x in s['ratios'])})")
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rounds": rounds,
+                                         "summary": summary}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
