@@ -43,12 +43,47 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
                       "architecture": meta.get("general.architecture")}}
 
 
+RUNTIMES = {"onnx": "onnxruntime", "gguf": "llama.cpp", "hf": "torch"}
+
+
 def _manifest_artifacts(d: Path) -> list[dict[str, Any]]:
+    """Every artifact of an export directory, plus its HF source when still present (the
+    unquantized baseline row), with the manifest's compression basis and quality retention."""
+    from exporters import ExportError, list_artifacts, read_manifest
+
     try:
-        from exporters.manifest import bench_artifacts
-    except ImportError as exc:  # pragma: no cover - exporters ships with edgeprof
-        raise ArtifactError(f"{d} has a manifest but the exporters package is unavailable: {exc}") from exc
-    return bench_artifacts(d)
+        listed, manifest = list_artifacts(d), read_manifest(d)
+    except ExportError as exc:
+        raise ArtifactError(str(exc)) from exc
+    out = []
+    for a in listed:
+        base = {"bytes": a["params"] * 2,
+                "provenance": {"kind": "derived", "source": "export manifest: params x 2 bytes", "scope": "artifact",
+                               "period_s": None, "note": f"16-bit equivalent of the source ({a['baseline_label']})"}}
+        q = a.get("quality") or {}
+        retention = None
+        if q.get("quality_retention") is not None:
+            retention = {"value": q["quality_retention"], "provenance": {
+                "kind": "measured", "source": "exporters.quality (manifest.json)", "scope": "artifact", "period_s": None,
+                "note": f"perplexity {q.get('perplexity')} vs {q.get('baseline_perplexity')} of the "
+                        f"{a['baseline_label']}; greedy agreement {q.get('greedy_agreement')}"}}
+        out.append({"path": a["dir"] if a["format"] == "hf" else a["path"], "format": a["format"], "quant": a["quant"],
+                    "size_bytes": a["size_bytes"], "sha256": a["sha256"], "files": a["files"],
+                    "runtime": RUNTIMES[a["format"]], "baseline_size": base, "quality_retention": retention,
+                    "quality": q or None, "label": a["baseline_label"] if a["format"] == "hf" else None,
+                    "model": {"id": a["model_id"], "name": manifest["model"].get("name", a["model_id"]),
+                              "params": a["params"]}})
+    src = Path((manifest.get("source") or {}).get("path") or "")
+    if src.is_dir() and (src / "config.json").exists() and not any(x["format"] == "hf" for x in out):
+        try:
+            hf = hf_artifact(src)
+        except ArtifactError:
+            hf = None
+        if hf is not None:
+            hf["model"].update(id=manifest["model"]["id"], params=manifest["model"]["params"])
+            hf["baseline_size"] = dict(out[0]["baseline_size"]) if out else None
+            out.insert(0, hf)
+    return out
 
 
 def onnx_artifact(path: Path) -> dict[str, Any]:

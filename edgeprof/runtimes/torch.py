@@ -68,7 +68,7 @@ class TorchEngine:
         dtype = resolve_dtype(placement, artifact)
         try:
             model = AutoModelForCausalLM.from_pretrained(
-                str(d), torch_dtype=getattr(torch, DTYPES[dtype]), trust_remote_code=False,
+                str(d), dtype=getattr(torch, DTYPES[dtype]), trust_remote_code=False,
                 use_safetensors=True, low_cpu_mem_usage=True)
         except Exception as exc:  # noqa: BLE001 - transformers raises many types
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

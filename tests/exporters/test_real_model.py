@@ -51,7 +51,7 @@ def test_four_bit_perplexity_within_tolerance_of_baseline(real_export, fmt, quan
 def test_real_sizes_and_compression(real_export):
     by = {a["quant"]: a for a in real_export["artifacts"]}
     # int4: 4-bit blocks of 32 with fp32 scales, the tied embedding stored twice (Gather + 8-bit
-    # lm_head); q4_k_m keeps the tied embedding at q8_0. Both ~2.5x smaller than 16 bits.
-    assert 2.2 < by["int4"]["compression_rate"] < 3.0, by["int4"]["size_bytes"]
+    # lm_head) + tokenizer files; q4_k_m keeps the tied embedding at q8_0. Both 2-3x smaller than 16 bits.
+    assert 2.0 < by["int4"]["compression_rate"] < 3.0, by["int4"]["size_bytes"]
     assert 2.3 < by["q4_k_m"]["compression_rate"] < 3.0, by["q4_k_m"]["size_bytes"]
     assert by["int4"]["mcr"] <= by["int4"]["compression_rate"]

@@ -78,7 +78,7 @@ def teacher(tiny) -> dict[str, list[int]]:
     from transformers import AutoModelForCausalLM
 
     tok = Tokenizer.from_file(str(tiny["hf"] / "tokenizer.json"))
-    model = AutoModelForCausalLM.from_pretrained(tiny["hf"], torch_dtype=torch.float32).eval()
+    model = AutoModelForCausalLM.from_pretrained(tiny["hf"], dtype=torch.float32).eval()
     model.generation_config.eos_token_id = None
     out = {}
     for p in PROMPTS:

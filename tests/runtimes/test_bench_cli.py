@@ -58,8 +58,6 @@ def test_bench_hf_dir_with_torch(tiny, tmp_path):
     assert r["artifact"]["format"] == "hf"
 
 
-@pytest.mark.xfail(reason="edgeprof/progress.py reads e['record'] from the worker's case_failed event, which has "
-                          "none (KeyError); passes once progress.py uses e.get('record')", strict=False)
 def test_bench_unavailable_provider_is_a_failed_row_naming_the_fix(tiny, tmp_path):
     import onnxruntime
 

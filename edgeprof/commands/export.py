@@ -1,0 +1,84 @@
+"""``edgeprof export SOURCE --to onnx:fp32,fp16,int8,int4 --to gguf:f16,q8_0,q4_k_m --out DIR``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HELP = "export an HF model to quantized ONNX and GGUF artifacts with a manifest (sizes, hashes, quality)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("source", nargs="?", help="HF model directory (safetensors) or catalogue id "
+                                             "(e.g. smollm2-135m-instruct-hf)")
+    p.add_argument("--to", action="append", default=None, metavar="FMT:SCHEMES",
+                   help="onnx:fp32,fp16,int8,int4 and/or gguf:f16,q8_0,q4_0,q4_k_m,... (repeatable)")
+    p.add_argument("--out", type=Path, default=None, help="export directory (default ./exports/<model>)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export directory")
+    p.add_argument("--list-quants", action="store_true", help="list the supported schemes and exit")
+    p.add_argument("--block-size", type=int, default=32, help="int4 MatMulNBits block size (default 32)")
+    p.add_argument("--no-quality", action="store_true", help="skip perplexity / agreement measurement")
+    p.add_argument("--allow-pickle", action="store_true", help="accept pickle (.bin) checkpoints (they can run code)")
+    p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the source directory")
+    p.add_argument("-o", "--format", choices=("md", "json"), default="md")
+
+
+def _resolve_source(arg: str, note) -> Path:
+    p = Path(arg).expanduser()
+    if p.exists():
+        return p
+    from .. import catalogue
+
+    entry = catalogue.get(arg)
+    if entry.format != "hf":
+        raise catalogue.CatalogueError(f"{arg} is a {entry.format} model; export needs an HF source such as "
+                                       f"{entry.id}-hf ('edgeprof models' lists them)")
+    if not catalogue.is_present(entry):
+        from exporters import rebuild_hf_from_gguf
+
+        note(f"preparing {entry.id} from the packaged GGUF (once)")
+        gguf = catalogue.ensure(catalogue.get(entry.raw["derived_from"]), log=note)
+        rebuild_hf_from_gguf(gguf, catalogue.local_path(entry), model_id=entry.model_id)
+    return catalogue.local_path(entry)
+
+
+def run(args) -> int:
+    def note(msg: str) -> None:
+        print(f"edgeprof: {msg}", file=sys.stderr, flush=True)
+
+    from exporters import ExportError, export, list_quants, read_manifest
+
+    from ..catalogue import CatalogueError
+    from ..exporting import progress_printer
+
+    if args.list_quants:
+        print("onnx: fp32, fp16, int8, int4\ngguf: " + ", ".join(list_quants()))
+        return 0
+    if not args.source or not args.to:
+        print("edgeprof export: error: give a SOURCE and at least one --to (see 'edgeprof export --help')",
+              file=sys.stderr)
+        return 2
+    try:
+        src = _resolve_source(args.source, note)
+        out = args.out or Path("exports") / src.name
+        export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
+               quality=not args.no_quality, block_size=args.block_size, allow_pickle=args.allow_pickle,
+               trust_remote_code=args.trust_remote_code)
+        m = read_manifest(out)
+    except (ExportError, CatalogueError) as exc:
+        print(f"edgeprof export: error: {exc}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(m, indent=2))
+        return 0
+    print(f"export of {m['model']['id']} ({m['baseline']['label']}) -> {out}\n")
+    print("| artifact | format | quant | size MiB | compression | perplexity | retention | greedy agreement | sha256 |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+    for a in m["artifacts"]:
+        q = a.get("quality") or {}
+        print(f"| {a['name']} | {a['format']} | {a['quant']} | {a['size_bytes'] / 2**20:.1f} | "
+              f"{a.get('compression_rate') or ''} | {q.get('perplexity', '')} | {q.get('quality_retention', '')} | "
+              f"{q.get('greedy_agreement', '')} | {a['sha256'][:12]} |")
+    print(f"\ncompression basis: {m['baseline']['basis']}; manifest: {out}/manifest.json; how to load: {out}/README.md")
+    return 0
