@@ -172,6 +172,7 @@ class Bench:
         harness = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
         metrics: dict[str, Any] = {}
+        warnings: list[str] = []
         if outcome.reps:
             tr = Trace(reps=outcome.reps, samples=samples, power=self.power,
                        idle_power_w=(self.baseline or {}).get("idle_power_w"),
@@ -184,8 +185,10 @@ class Bench:
                        sample_hz=s.sample_hz,
                        worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"))
             metrics = compute(tr, perf_crosscheck(outcome.reps))
+            warnings = tr.warnings
         throttled = _throttled(samples)
         rec = build_record(case, outcome, self, metrics, started_at, harness_cpu_s=harness, throttled=throttled)
+        rec["warnings"] = warnings
         if self.enrich is not None:
             self.enrich(rec, case["artifact"])
         write_samples_csv(self.run_dir / "samples" / f"{case['case_id']}.csv", samples)
@@ -194,7 +197,8 @@ class Bench:
 
     def _attach(self, pid: int) -> None:
         self._worker_pid = pid
-        self.sampler.attach(pid)
+        extra = [self.device.process_sensor(pid)] if hasattr(self.device, "process_sensor") else []
+        self.sampler.attach(pid, extra)
 
     def cancel(self) -> None:
         """Stop the sweep: the running case ends as ``cancelled``, later cases are not started;

@@ -40,6 +40,7 @@ class Trace:
     quality_retention: dict[str, Any] | None = None     # {"value": ..., "provenance": ...}
     sample_hz: float = 0.0
     worker_maxrss_bytes: int | None = None                # getrusage high-water mark of the worker
+    warnings: list[str] = field(default_factory=list)     # filled by the metric functions
 
 
 def metric(samples: list[float], unit: str, provenance: dict[str, Any], value: float | None = None) -> dict:
@@ -109,6 +110,11 @@ def energy_metrics(tr: Trace) -> dict[str, dict]:
             ed = en.window_energy_j(ser, tr.power.quantity, *r["decode"])
             if ed is not None:
                 dec_tok.append(ed / r["n_decode"])
+    if tr.power.quantity == "energy_j" and gross and not any(gross):
+        # a counter that never moved over a whole case is stale, not a device drawing 0 W
+        tr.warnings.append(f"energy counter {tr.power.sensor} did not move during the case: stale counter, "
+                           f"no energy reported (run 'edgeprof devices --check')")
+        return out
     for name, xs, unit in (("energy_gross_j", gross, "J"), ("avg_power_w", power, "W"),
                            ("energy_per_token_j", per_tok, "J/token"),
                            ("prefill_energy_per_token_j", pre_tok, "J/token"),

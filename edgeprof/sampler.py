@@ -42,6 +42,7 @@ class Sampler:
         self.on_sample = on_sample
         self.buffer: deque[Sample] = deque(maxlen=MAX_SAMPLES)
         self._proc: ProcessTree | None = None
+        self._extra: list[Sensor] = []
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -70,12 +71,14 @@ class Sampler:
         self.stop()
 
     # -- worker attachment ----------------------------------------------------------------
-    def attach(self, pid: int) -> None:
-        """Sample the worker's process tree from now on (called right after the worker starts)."""
+    def attach(self, pid: int, extra: list[Sensor] | None = None) -> None:
+        """Sample the worker's process tree (and ``extra`` per-process sensors, e.g. its GPU
+        memory) from now on; called right after the worker starts."""
         try:
             self._proc = ProcessTree(pid)
         except Exception:  # noqa: BLE001 - psutil.NoSuchProcess: the worker already died
             self._proc = None
+        self._extra = list(extra or [])
         self.peak_rss_bytes = 0.0
         if self.hz == 0:
             self.sample_once()
@@ -84,6 +87,7 @@ class Sampler:
         if self.hz == 0 and self._proc is not None:
             self.sample_once()
         self._proc = None
+        self._extra = []
 
     def rss_over(self, limit_bytes: float | None) -> bool:
         return bool(limit_bytes) and self.peak_rss_bytes > float(limit_bytes)
@@ -93,6 +97,8 @@ class Sampler:
         t_ns = time.monotonic_ns()
         readings: list[Reading] = []
         for s in self.sensors:
+            readings.extend(s.read(t_ns))
+        for s in self._extra:
             readings.extend(s.read(t_ns))
         proc = self._proc
         if proc is not None:

@@ -107,3 +107,36 @@ def test_jetson_rail_power_is_measured_from_vdd_in(tmp_path, smollm2_gguf):
     prov = rec["metrics"]["energy_gross_j"]["provenance"]
     assert prov["kind"] == "measured" and prov["source"] == "ina3221:VDD_IN" and prov["scope"] == "soc_module"
     assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(5.064 * 1.5, rel=0.2)
+
+
+def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
+    """NVML cannot run here: the fake answers as an H100 does (tests/fixtures/nvidia/fake_nvml.py),
+    on a clock that follows real time, so the 73 W board counter advances during the real case."""
+    spec = importlib.util.spec_from_file_location("fx_fake_nvml", FIX.parent / "nvidia" / "fake_nvml.py")
+    fake = sys.modules.get("fx_fake_nvml") or importlib.util.module_from_spec(spec)
+    if "fx_fake_nvml" not in sys.modules:
+        sys.modules["fx_fake_nvml"] = fake
+        spec.loader.exec_module(fake)
+
+    class RealClock(fake.FakeClock):
+        now = property(lambda self: time.monotonic(), lambda self, v: None)
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, seconds):
+            time.sleep(seconds)
+
+    from devices.nvidia import NvidiaGpu
+
+    nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], RealClock())
+    (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
+    case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[2]),
+                       device_id=gpu.info().id, host="h")
+    bench = Bench(tmp_path / "run", "t", gpu, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
+    rec = bench.run(case)[0]
+    gpu.close()
+    assert rec["status"] == "ok" and rec["device"]["kind"] == "nvidia" and "H100" in rec["device"]["name"]
+    prov = rec["metrics"]["energy_per_token_j"]["provenance"]
+    assert prov["kind"] == "measured" and prov["source"] == "nvml_energy_counter" and prov["scope"] == "gpu_board"
+    assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(73.0, rel=0.25)

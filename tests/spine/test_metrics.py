@@ -103,3 +103,12 @@ def test_statistics():
     assert lo <= 3.0 <= hi and bootstrap_ci(xs) == bootstrap_ci(xs)  # seeded: reproducible
     assert summarize([5.0])["ci95"] is None and summarize([5.0])["cv"] is None
     assert math.isclose(summarize([2.0, 2.0])["cv"], 0.0)
+
+
+def test_a_counter_that_never_moves_is_stale_not_zero_watts():
+    samples = _samples(lambda t: 1234.0, quantity="energy_j")
+    tr = Trace(reps=[_rep(0, S, 0.5, 1.0)], samples=samples,
+               power=PowerSource("p", "energy_j", {"kind": "measured", "source": "nvml_energy_counter"}))
+    m = compute(tr)
+    assert "energy_gross_j" not in m and "avg_power_w" not in m
+    assert tr.warnings and "stale counter" in tr.warnings[0]
