@@ -162,7 +162,7 @@ def default_model() -> Path:
 
 def run_edgeprof(model: Path, out: Path, *, prompt: int, gen: int, depth: int = 0, threads: int | None = None,
                  reps: int = 3, warmup: int = 1, sample_hz: float = 20.0, extra: list[str] | None = None,
-                 timeout: float = 900, maxrss_file: Path | None = None) -> dict:
+                 timeout: float = 900, maxrss_file: Path | None = None, nice: int = 0) -> dict:
     """One ``edgeprof bench`` case in a subprocess (exactly what a user runs); returns its row.
 
     With ``maxrss_file``, the command runs under a tiny wrapper that writes the kernel's peak RSS
@@ -172,7 +172,7 @@ def run_edgeprof(model: Path, out: Path, *, prompt: int, gen: int, depth: int = 
            "--depth", str(depth), "--reps", str(reps), "--warmup", str(warmup), "--min-seconds", "0",
            "--idle-seconds", "0", "--sample-hz", f"{sample_hz:g}", "--out", str(out), "--overwrite",
            "-o", "json", "-q", *(["-t", str(threads)] if threads else []), *(extra or [])]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout, preexec_fn=niceness(nice))
     if proc.returncode != 0:
         raise RuntimeError(f"edgeprof bench failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     rows = json.loads(proc.stdout)
@@ -190,18 +190,29 @@ _MAXRSS_WRAPPER = (
 
 def run_llama_bench(binary: Path, model: Path, *, prompt: int, gen: int, depth: int, threads: int, reps: int,
                     flash_attn: str, repack: str, n_batch: int = 2048, n_ubatch: int = 512, kv_type: str = "f16",
-                    timeout: float = 900) -> dict:
+                    timeout: float = 900, nice: int = 0) -> dict:
     """One llama-bench test (``-o json``); returns its JSON object."""
     cmd = [str(binary), "-m", str(model), "-p", str(prompt), "-n", str(gen), "-d", str(depth),
            "-t", str(threads), "-r", str(reps), "-fa", flash_attn, "--repack", "1" if repack == "on" else "0",
            "-b", str(n_batch), "-ub", str(n_ubatch), "-ctk", kv_type, "-ctv", kv_type, "-o", "json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, preexec_fn=niceness(nice))
     if proc.returncode != 0:
         raise RuntimeError(f"llama-bench failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-2000:]}")
     rows = json.loads(proc.stdout)
     if len(rows) != 1:
         raise RuntimeError(f"llama-bench printed {len(rows)} results, expected 1")
     return rows[0]
+
+
+def niceness(nice: int):
+    """A ``preexec_fn`` that changes the child's nice value (negative needs root), or None.
+
+    Both tools get the same value; on a machine shared with other work a negative value gives the
+    measured process most of a core, which cuts the noise (llama-bench's own ``--prio`` does the
+    same by other means)."""
+    if not nice:
+        return None
+    return lambda: os.nice(nice)
 
 
 def median(xs: list[float]) -> float:

@@ -64,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-t", "--threads", type=int, default=None, help="threads (default: edgeprof's default, physical cores)")
     ap.add_argument("--cache", type=Path, default=None, help="where llama-bench is built (default: edgeprof cache dir)")
     ap.add_argument("--llama-bench", type=Path, default=None, help="use this llama-bench binary instead of building one")
+    ap.add_argument("--nice", type=int, default=0,
+                    help="nice value for both tools' processes (e.g. -10 on a shared machine; negative needs root)")
     ap.add_argument("--json", type=Path, default=None, help="also write every pair's raw figures here")
     args = ap.parse_args(argv)
     tests = [parse_test(t.strip()) for t in args.tests.split(",") if t.strip()]
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"edgeprof resolved: threads={threads} flash_attn={fa} (requested {pl.get('flash_attn_requested')}) "
               f"n_batch={pl['n_batch']} n_ubatch={pl['n_ubatch']} kv_type={pl['kv_type']} repack={repack}"
               + (f" cpu_affinity={pl['cpu_affinity']}" if "cpu_affinity" in pl else ""))
-        print(f"start {started}  load average {load0}  ({os.cpu_count()} logical CPUs)\n", flush=True)
+        print(f"start {started}  load average {load0}  ({os.cpu_count()} logical CPUs)  nice {args.nice}\n", flush=True)
 
         results: list[dict] = []
         settings_checked = False
@@ -108,10 +110,10 @@ def main(argv: list[str] | None = None) -> int:
                             got["lb"] = lb.run_llama_bench(binary, model, prompt=p, gen=g, depth=depth, threads=threads,
                                                            reps=args.reps, flash_attn=fa, repack=repack,
                                                            n_batch=pl["n_batch"], n_ubatch=pl["n_ubatch"],
-                                                           kv_type=pl["kv_type"])
+                                                           kv_type=pl["kv_type"], nice=args.nice)
                         else:
                             got["ep"] = lb.run_edgeprof(model, work / "ep", prompt=p, gen=g, depth=depth,
-                                                        threads=threads, reps=args.reps)
+                                                        threads=threads, reps=args.reps, nice=args.nice)
                     if not settings_checked:
                         check_settings(got["lb"], got["ep"]["runtime"]["placement"])
                         settings_checked = True
@@ -128,8 +130,8 @@ def main(argv: list[str] | None = None) -> int:
                           f"  ratio {r['ratio']:.3f}  ({r['order']}, load {r['loadavg']})", flush=True)
         load1 = lb.loadavg()
 
-    print(f"\nedgeprof / llama-bench, {args.pairs} interleaved pairs x {args.reps} reps each "
-          f"(load average {load0} -> {load1})")
+    print(f"\nedgeprof / llama-bench, {args.pairs} interleaved pairs x {args.reps} reps each, threads={threads}, "
+          f"nice {args.nice} (load average {load0} -> {load1})")
     print(f"| test | llama-bench t/s | edgeprof t/s | ratio median | min-max | IQR | best-rep ratio | in {LOW}-{HIGH} |")
     print("|---|---|---|---|---|---|---|---|")
     summary = []
@@ -149,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nratio = edgeprof median / llama-bench median of one pair; best-rep ratio = fastest repetition / "
           "fastest repetition (other load only ever slows a repetition down, so the fastest is the least disturbed)")
     if args.json:
-        args.json.write_text(json.dumps({"started": started, "loadavg_start": load0, "loadavg_end": load1,
+        args.json.write_text(json.dumps({"started": started, "nice": args.nice, "loadavg_start": load0, "loadavg_end": load1,
                                          "binary": str(binary), "model": str(model), "settings": pl,
                                          "pairs": results, "summary": summary}, indent=1))
         print(f"\nraw figures: {args.json}")

@@ -13,6 +13,16 @@ def progress_printer(note: Callable[[str], None]):
     return on
 
 
+def converter_cache() -> Path:
+    """llama.cpp's converter, fetched for the installed llama-cpp-python, lives in the user cache
+    (CONTRACTS.md "User directories": cache/), never in the package."""
+    from exporters.converter import installed_version
+
+    from .home import cache_dir
+
+    return cache_dir() / "converters" / f"llama-cpp-python-{installed_version()}"
+
+
 def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callable[[str], None],
                      out_dir: Path | None = None) -> list[dict[str, Any]]:
     """Export an HF source artifact to ``targets`` next to it (reusing a finished export of the
@@ -32,7 +42,7 @@ def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callab
     out = out_dir or src.parent / f"{src.name}-export-{key}"
     if not (out / "manifest.json").exists():
         try:
-            export(src, spec, out, progress=progress_printer(note))
+            export(src, spec, out, progress=progress_printer(note), converter_cache=converter_cache())
         except ExportError as exc:
             raise ArtifactError(str(exc)) from exc
     else:

@@ -170,7 +170,8 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
          opts: dict, converter_cache, check_memory: bool) -> Path:
     from .verify import check_all
 
-    plan = {"source_sha256": src.weights_sha256, "targets": targets, "quality": quality,
+    # what the built files depend on (quality is measured afterwards and cached per artifact)
+    plan = {"source_sha256": src.weights_sha256, "targets": targets,
             **{k: opts[k] for k in ("block_size", "accuracy_level")}}
     state = _load_progress(build, plan)
     need = check_resources(targets, src.params, out_dir, check_memory=check_memory,

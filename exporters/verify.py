@@ -79,7 +79,7 @@ def check_all(src: Source, build: Path, artifacts: list[tuple[str, tuple]], stat
     verified, figures = {}, {}
     for step_name, (fmt, quant, rel, main) in artifacts:
         done = state["checks"].get(rel)
-        if done is None:
+        if done is None or (eval_path and "quality" not in done):
             on_step(f"check:{rel}", "started")
             try:
                 done, _ = run_python_step(f"check-{rel}", "exporters.verify:check_artifact",

@@ -50,7 +50,7 @@ def run(args) -> int:
     from exporters import ExportError, export, list_quants, read_manifest
 
     from ..catalogue import CatalogueError
-    from ..exporting import progress_printer
+    from ..exporting import converter_cache, progress_printer
 
     if args.list_quants:
         print("onnx: fp32, fp16, int8, int4\ngguf: " + ", ".join(list_quants()))
@@ -63,6 +63,7 @@ def run(args) -> int:
         src = _resolve_source(args.source, note)
         out = args.out or Path("exports") / src.name
         export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
+               converter_cache=converter_cache(),
                quality=not args.no_quality, block_size=args.block_size, allow_pickle=args.allow_pickle,
                trust_remote_code=args.trust_remote_code)
         m = read_manifest(out)

@@ -50,11 +50,20 @@ def test_a_new_child_is_found_at_the_next_refresh():
 def test_a_dead_worker_is_reported_lost_between_refreshes():
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     tree = ProcessTree(child.pid, children_every_s=3600)
-    tree._procs()  # the one scan, while it runs
+    assert any(r.sensor == "worker:rss" and r.value for r in tree.read(0))  # the one scan, while it runs
     child.kill()
     child.wait()
     with pytest.raises(DeviceLost):
-        tree._procs()
+        tree._read(1)
     # through the public read(): a reading with no value and a reason, never an exception
-    (r,) = tree.read(1)
+    (r,) = tree.read(2)
     assert r.value is None and "gone" in r.reason
+
+
+def test_uss_page_table_walk_is_time_throttled():
+    """USS costs ~1 ms of CPU per read on a llama.cpp worker: at most once per uss_every_s."""
+    slow = ProcessTree(os.getpid(), uss_every_s=3600)
+    uss = [r for i in range(30) for r in slow.read(i) if r.sensor == "worker:uss"]
+    assert len(uss) == 1 and uss[0].value > 0
+    every = ProcessTree(os.getpid(), uss_every_s=0)
+    assert all(any(r.sensor == "worker:uss" for r in every.read(i)) for i in range(3))

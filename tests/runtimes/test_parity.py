@@ -90,3 +90,39 @@ def test_engine_info_is_resolved(ort_engine, torch_engine):
     tp = torch_engine.info.placement
     assert torch_engine.info.name == "torch" and tp["provider"] == "cpu" and tp["dtype"] == "fp32"
     assert tp["threads"] == 2 and tp["device_name"]
+
+
+@pytest.mark.parametrize("keep_io_types", [True, False])
+def test_fp16_graph_with_fp32_or_fp16_io(tiny, teacher, tmp_path, keep_io_types):
+    """fp16 exports keep fp32 inputs/outputs (keep_io_types) or not: the KV dtype is read from the
+    session and the loop feeds what the graph declares."""
+    import shutil
+
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    from edgeprof.runtimes.onnxruntime import load
+
+    m = convert_float_to_float16(onnx.load(str(tiny["onnx"])), keep_io_types=keep_io_types)
+    onnx.save(m, str(tmp_path / "model.onnx"))
+    shutil.copy2(tiny["onnx"].parent / "tokenizer.json", tmp_path / "tokenizer.json")
+    e = load({"path": str(tmp_path / "model.onnx"), "model": {}}, Placement(threads=2), 64)
+    assert e.info.placement["kv_dtype"] == ("float32" if keep_io_types else "float16")
+    ids, expected = teacher[PROMPTS[0]]
+    got = greedy(e, ids)
+    assert len(got) == N and got[:3] == expected[:3]  # fp16 rounding may flip a later near-tie
+    e.close()
+
+
+def test_torch_bf16_from_placement(tiny, teacher):
+    import torch
+
+    from edgeprof.runtimes.torch import load
+
+    e = load({"path": str(tiny["hf"]), "quant": "fp32", "model": {}}, Placement(threads=2, dtype="bf16"), 64)
+    assert e.info.placement["dtype"] == "bf16"
+    assert next(e.model.parameters()).dtype == torch.bfloat16
+    ids, expected = teacher[PROMPTS[0]]
+    got = greedy(e, ids)
+    assert len(got) == N and got[0] == expected[0]  # bf16 keeps the clear first argmax
+    e.close()
