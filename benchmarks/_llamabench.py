@@ -111,8 +111,10 @@ def build(version: str | None = None, cache: Path | None = None, jobs: int | Non
     root = (cache or default_cache()) / f"llama-cpp-python-{version}"
     binary = root / "build" / "bin" / "llama-bench"
     stamp = root / "build" / "edgeprof-build.json"
-    if binary.exists() and stamp.exists():
-        return binary
+    if stamp.exists():  # a finished earlier build: reuse it
+        built = Path(json.loads(stamp.read_text()).get("binary", binary))
+        if built.exists():
+            return built
     missing = missing_tools()
     if missing:
         raise Unavailable("cannot build llama-bench: missing " + ", ".join(missing)

@@ -128,9 +128,9 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
             return [gguf_artifact(p)]
         if (p / "manifest.json").exists():
             return _manifest_artifacts(p)
-        if (p / "config.json").exists():
-            return [hf_artifact(p)]
         onnx = sorted(p.glob("*.onnx"))
+        if (p / "config.json").exists() and (list(p.glob("*.safetensors")) or not onnx):
+            return [hf_artifact(p)]
         if onnx:
             return [onnx_artifact(onnx[0])]
         raise ArtifactError(f"{p} is a directory without manifest.json, config.json or *.onnx; "

@@ -42,6 +42,7 @@ class Axes:
     gpu_layers: list[int] = field(default_factory=lambda: [0])
     repack: list[str] = field(default_factory=lambda: ["auto"])
     provider: list[str | None] = field(default_factory=lambda: [None])
+    dtype: list[str | None] = field(default_factory=lambda: [None])
 
 
 def case_key(case: dict[str, Any]) -> dict[str, Any]:
@@ -60,14 +61,16 @@ def case_id(case: dict[str, Any]) -> str:
 def build_cases(artifacts: list[dict[str, Any]], axes: Axes, *, device_id: str, host: str,
                 runtime: str | None = None) -> list[dict[str, Any]]:
     cases = []
-    for art, p, n, d, t, fa, nb, nub, kv, ngl, rp, prov in itertools.product(
+    for art, p, n, d, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
             artifacts, axes.prompt, axes.gen, axes.depth, axes.threads, axes.flash_attn, axes.n_batch,
-            axes.n_ubatch, axes.kv_type, axes.gpu_layers, axes.repack, axes.provider):
+            axes.n_ubatch, axes.kv_type, axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
         if p == 0 and n == 0:
             raise ValueError("-p 0 with -n 0 measures nothing; give a prompt length, a generation length or both")
         rt = runtime or art.get("runtime") or DEFAULT_FOR_FORMAT[art["format"]]
         placement = {"threads": t, "gpu_layers": ngl, "flash_attn": fa, "n_batch": nb, "n_ubatch": nub,
                      "kv_type": kv, "repack": rp, "provider": prov}
+        if dt is not None:
+            placement["dtype"] = dt
         case = {"artifact": art, "runtime": rt, "placement": placement,
                 "workload": {"prompt_tokens": p, "gen_tokens": n, "depth": d, "n_seqs": 1},
                 "device_id": device_id, "host": host}

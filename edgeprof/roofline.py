@@ -147,7 +147,9 @@ def cell(metrics: dict) -> str:
     parts = []
     if metrics.get("roofline_fraction"):
         m = metrics["roofline_fraction"]
-        parts.append(f"{m['median']:.0%} of BW roofline ({_basis(m)})")
+        parts.append(f"{m['median']:.0%} of BW roofline ({_basis(m)})"
+                     + (" — above 100 %: the bandwidth figure is too low; re-run `edgeprof devices --probe` "
+                        "on an idle machine" if m["median"] > 1.0 else ""))
     if metrics.get("compute_utilization"):
         m = metrics["compute_utilization"]
         parts.append(f"{m['median']:.1%} of peak FLOP/s ({_basis(m)})")

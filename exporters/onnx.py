@@ -7,7 +7,9 @@ tokenizer files a runtime needs), so any one of them can be copied to a device a
 - ``fp16``: ``onnxruntime.transformers.float16`` with ``keep_io_types=True``: weights and compute in
   fp16, but inputs/outputs (ids, logits, KV cache) stay fp32 so one runtime loop feeds every scheme.
 - ``int8``: dynamic quantization of MatMul + Gather weights (activations quantized at run time).
-- ``int4``: weight-only blockwise ``MatMulNBits`` (+ ``GatherBlockQuantized`` for the embedding).
+- ``int4`` (in ``pipeline.export``): ONNX Runtime's model builder for the architectures it supports
+  (``ort_builder.py``, fused attention, ~1.5x faster decode); the optimum path below otherwise.
+- ``int4-optimum`` (and the fallback of ``int4``): weight-only blockwise ``MatMulNBits`` (+ ``GatherBlockQuantized`` for the embedding).
   Tied embeddings export the lm_head as ``MatMul(x, Transpose(W))``; the quantizer only sees
   constant weights, so it would skip that MatMul and keep a full fp32 copy of W (the int4 file then
   ends up bigger than int8). ``fold_constant_transposes`` first replaces ``Transpose(W)`` by a
@@ -21,7 +23,10 @@ from typing import Callable
 
 from .errors import ExportError
 
-SCHEMES = ("fp32", "fp16", "int8", "int4")
+SCHEMES = ("fp32", "fp16", "int8", "int4", "int4-optimum", "int4-builder")
+# int4: ONNX Runtime's model builder where it supports the architecture, else optimum + MatMulNBits
+# (ort_builder.py); int4-optimum / int4-builder force one path (the latter fails instead of falling back)
+INT4_MODES = {"int4": "auto", "int4-optimum": "optimum", "int4-builder": "builder"}
 MODEL_FILE = "model.onnx"
 DATA_FILE = "model.onnx_data"
 EXTERNAL_DATA_BYTES = 1_800_000_000  # protobuf's hard limit is 2 GiB; stay clear of it
@@ -182,6 +187,7 @@ def quantize_scheme(scheme: str, base_dir: str, target_dir: str, *, block_size: 
                     accuracy_level: int = 4, lm_head_bits: int = 8) -> dict:
     """Make ``scheme`` from the fp32 export in ``base_dir`` into ``target_dir`` (a self-contained dir)."""
     base, target = Path(base_dir) / MODEL_FILE, Path(target_dir)
+    scheme = "int4" if scheme in INT4_MODES else scheme
     if scheme not in SCHEMES or scheme == "fp32":
         raise ExportError(f"unknown ONNX scheme {scheme!r}; choose from {', '.join(SCHEMES)}")
     shutil.rmtree(target, ignore_errors=True)
@@ -211,8 +217,9 @@ def export_onnx(source_dir: Path, out_root: Path, schemes: list[str], *, block_s
     """Export the requested ``schemes`` into ``out_root/onnx-<scheme>/``, in this process.
 
     The fp32 export is made once and is the input of every other scheme; when fp32 itself is not
-    requested it is built in a scratch directory and removed afterwards. (``pipeline.export`` runs
-    the same steps in child processes, measured, resumable and atomic.)
+    requested it is built in a scratch directory and removed afterwards. Every int4 scheme is the
+    optimum one here; ``pipeline.export`` (child processes, measured, resumable, atomic) is what
+    uses the model builder for ``int4``.
     """
     unknown = [s for s in schemes if s not in SCHEMES]
     if unknown:

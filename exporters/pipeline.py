@@ -26,6 +26,8 @@ from . import gguf as gguf_mod
 from .errors import ExportError
 from .files import fsync_dir, peak_rss_bytes, tool_versions, tree_size_bytes
 from .hf_source import Source, load_source
+from .onnx import INT4_MODES
+from .ort_builder import build_int4, cache_beside
 from .manifest import MANIFEST, artifact_entry, build_manifest, write_manifest
 from .steps import StepStats, log_tail, run_command, run_python_step
 from .targets import check_resources, parse_targets
@@ -63,9 +65,16 @@ def _plan_steps(src: Source, targets: dict[str, list[str]], opts: dict, converte
                                     {"source_dir": str(src.path), "out_dir": str(b / base),
                                      "trust_remote_code": src.trust_remote_code}, work_dir=b / ".work")
             return {"exporter": "optimum main_export (text-generation-with-past)"}, st
-        steps.append(Step("onnx:base", ("onnx", "fp32", base, "model.onnx") if "fp32" in onnx else None, run_base))
+        if any(s not in INT4_MODES or s == "int4-optimum" for s in onnx):  # int4 may need no optimum export
+            steps.append(Step("onnx:base", ("onnx", "fp32", base, "model.onnx") if "fp32" in onnx else None,
+                              run_base))
         for s in (s for s in onnx if s != "fp32"):
             def run_q(b: Path, s=s) -> tuple[dict, StepStats]:
+                if s in INT4_MODES:
+                    return build_int4(src.path, b / f"onnx-{s}", b / base, b / ".work", mode=INT4_MODES[s],
+                                      cache=opts["builder_cache"], block_size=opts["block_size"],
+                                      accuracy_level=opts["accuracy_level"], timeout_s=opts["timeout_s"],
+                                      trust_remote_code=src.trust_remote_code)
                 return run_python_step(f"onnx:{s}", "exporters.onnx:quantize_scheme",
                                        {"scheme": s, "base_dir": str(b / base), "target_dir": str(b / f"onnx-{s}"),
                                         "block_size": opts["block_size"], "accuracy_level": opts["accuracy_level"]},
@@ -136,10 +145,14 @@ def _save_progress(build: Path, state: dict) -> None:
 def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwrite: bool = False,
            progress: Callable[[ProgressEvent], None] | None = None, quality: bool = True,
            block_size: int = 32, accuracy_level: int = 4, threads: int | None = None,
-           converter_cache: Path | None = None, allow_pickle: bool = False,
+           converter_cache: Path | None = None, builder_cache: Path | None = None, allow_pickle: bool = False,
            trust_remote_code: bool = False, check_memory: bool = True,
            timeout_s: float | None = None) -> Path:
-    """Export ``source`` to ``targets`` (dict or ``--to`` specs) into ``out_dir``; returns ``out_dir``."""
+    """Export ``source`` to ``targets`` (dict or ``--to`` specs) into ``out_dir``; returns ``out_dir``.
+
+    ``builder_cache``: where ONNX Runtime's model builder is fetched for ``onnx:int4`` (default:
+    beside ``converter_cache``, i.e. ``<its parent>/onnxruntime-genai-<version>``).
+    """
     t0 = time.perf_counter()
     src = source if isinstance(source, Source) else load_source(
         source, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
@@ -161,7 +174,8 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
     try:
         return _run(src, targets, out_dir, build, t0, progress or (lambda e: None), quality=quality,
                     opts={"block_size": block_size, "accuracy_level": accuracy_level, "threads": threads,
-                          "timeout_s": timeout_s}, converter_cache=converter_cache, check_memory=check_memory)
+                          "timeout_s": timeout_s, "builder_cache": str(builder_cache or cache_beside(converter_cache))},
+                    converter_cache=converter_cache, check_memory=check_memory)
     finally:
         lock.close()
 
@@ -199,6 +213,8 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
             raise
         state["steps"][step.name] = {"info": info, "stats": stats.to_dict()}
         _save_progress(build, state)
+        if info.get("fallback_reason"):
+            emit(ProgressEvent(step.name, "info", f"{info['method']}: {info['fallback_reason']}", i, total))
         emit(ProgressEvent(step.name, "done", f"{step.name} in {stats.wall_s:.1f} s", i, total, stats.wall_s))
     shutil.rmtree(build / ".scratch", ignore_errors=True)
     arts = [s for s in steps if s.artifact]
@@ -219,8 +235,9 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
     for s in arts:
         fmt, quant, rel, main = s.artifact
         rec = state["steps"][s.name]
-        export_info = {**rec["stats"], "step": s.name, **({"after": "onnx:base", "after_wall_s": base_stats["wall_s"]}
-                                                          if fmt == "onnx" and s.name != "onnx:base" else {})}
+        after = fmt == "onnx" and base_stats and s.name != "onnx:base" and "genai" not in rec["info"].get("method", "")
+        export_info = {**rec["stats"], "step": s.name,
+                       **({"after": "onnx:base", "after_wall_s": base_stats["wall_s"]} if after else {})}
         entries.append(artifact_entry(build, rel, fmt, quant, main_file=main, params=src.params,
                                       scheme=rec["info"], quality=q_figs.get(rel), export=export_info,
                                       verify=verified[rel]))

@@ -5,6 +5,11 @@
 ``onnx`` or ``gguf`` means that format's default set. Names are validated here so a typo fails
 before a 10-minute export starts, not after it.
 
+ONNX ``int4`` uses ONNX Runtime's model builder (onnxruntime-genai, fetched at run time) for the
+architectures it supports and falls back to optimum + MatMulNBits otherwise, recording why in the
+manifest; ``int4-optimum`` forces the optimum path, ``int4-builder`` the builder (an error instead
+of a fallback). Each lands in ``onnx-<scheme>/``.
+
 The estimate is deliberately generous (bytes per parameter measured on SmolLM2-135M and rounded
 up, plus the scratch files an export writes on its way): running out of disk at the last step of
 a long export is worse than asking for a little too much at the start.
@@ -19,7 +24,8 @@ from .files import available_memory_bytes, free_disk_bytes
 FORMATS = ("onnx", "gguf")
 DEFAULTS = {"onnx": ["fp32", "fp16", "int8", "int4"], "gguf": ["f16", "q8_0", "q4_k_m"]}
 # final artifact bytes per parameter (upper bounds; int8/int4 carry two copies of a tied embedding)
-ONNX_BYTES_PER_PARAM = {"fp32": 4.05, "fp16": 2.05, "int8": 1.3, "int4": 0.8}
+ONNX_BYTES_PER_PARAM = {"fp32": 4.05, "fp16": 2.05, "int8": 1.3, "int4": 0.8, "int4-optimum": 0.8,
+                        "int4-builder": 0.8}
 GGUF_BYTES_PER_PARAM = {"f32": 4.05, "f16": 2.05, "bf16": 2.05, "q8_0": 1.1}
 GGUF_OTHER_BYTES_PER_PARAM = 0.9  # every other llama.cpp type is below 8.5 bits per weight
 # optimum's TorchScript export holds the fp32 model, the trace and the ModelProto at once: measured
@@ -61,7 +67,7 @@ def estimate_bytes(targets: dict[str, list[str]], params: int) -> dict[str, int]
     disk = 0.0
     if onnx:
         disk += sum(ONNX_BYTES_PER_PARAM[s] for s in onnx) * params
-        if "fp32" not in onnx:
+        if "fp32" not in onnx:  # (int4 via the model builder needs none; counted anyway)
             disk += ONNX_BYTES_PER_PARAM["fp32"] * params  # scratch fp32 export
         if "int8" in onnx:
             disk += ONNX_BYTES_PER_PARAM["fp32"] * params  # folded copy fed to the int8 quantizer

@@ -33,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repack", type=str_list(("on", "off", "auto")), default=["auto"],
                    help="llama.cpp weight repacking / extra buffers (auto: off where ggml's AMX path crashes)")
     p.add_argument("--provider", type=str_list(), default=[None], help="ONNX Runtime execution provider (cpu, cuda, ...)")
+    p.add_argument("--dtype", type=str_list(("fp32", "bf16", "fp16")), default=[None],
+                   help="PyTorch runtime precision (default: the artifact's)")
     p.add_argument("--runtime", choices=("llama.cpp", "onnxruntime", "torch"), default=None, help="force a runtime")
     p.add_argument("--max-rss", type=byte_size, default=None, help="kill a case whose worker RSS exceeds this (K/M/G)")
     p.add_argument("--sample-hz", type=float, default=20.0, help="sensor sampling rate; 0 turns sampling off (default 20)")
@@ -130,7 +132,8 @@ def prepare(args, note) -> "Prepared | int":
         settings = _settings(args)
         axes = Axes(prompt=args.n_prompt, gen=args.n_gen, depth=args.depth, threads=args.threads or [physical_cores()],
                     flash_attn=args.flash_attn, n_batch=args.n_batch or [None], n_ubatch=args.n_ubatch or [None],
-                    kv_type=args.kv_type, gpu_layers=args.gpu_layers, repack=args.repack, provider=args.provider)
+                    kv_type=args.kv_type, gpu_layers=args.gpu_layers, repack=args.repack, provider=args.provider,
+                    dtype=args.dtype)
         run_id, done = new_run_id(), set()
     found = open_devices(home.sysroot(), settings.cpu_tdp_w)
     if not resuming:

@@ -41,6 +41,26 @@ def _test(rec: dict) -> str:
     return "+".join(parts) + (f" @ d{d}" if d else "")
 
 
+def _quality(rec: dict) -> str:
+    """Perplexity on the bundled eval text and its retention vs the source (from the manifest)."""
+    q = (rec.get("artifact") or {}).get("quality") or {}
+    if q.get("perplexity") is None:
+        return ""
+    return f"ppl {q['perplexity']:.1f} ({q.get('quality_retention', float('nan')):.2f})"
+
+
+def _reference_cell(rec: dict) -> str:
+    """Short form for the table; the full comparison with both sides' provenance is in the JSON."""
+    ref = rec.get("reference") or {}
+    if not ref or ref.get("kind") == "none":
+        return "no reference" if ref else ""
+    ratios = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None][:2]
+    parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x" for x in ratios)
+    status = str(ref.get("verification") or "").split(":")[0].lower()
+    head = "vs" if ref.get("kind") == "exact" else "normalized vs"
+    return f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}".strip()
+
+
 def _roofline_cell(rec: dict) -> str:
     ms = rec.get("metrics") or {}
     if not (ms.get("roofline_fraction") or ms.get("compute_utilization")):
@@ -73,9 +93,10 @@ COLUMNS: list[Column] = [
     ("avg W", lambda r: _fmt_metric(_m(r, "avg_power_w"), digits=1)),
     ("peak RSS MiB", lambda r: _fmt_metric(_m(r, "peak_rss_bytes"), scale=2**-20, digits=0).split(" ")[0]),
     ("compr.", lambda r: _fmt_metric(_m(r, "compression_rate"), digits=2)),
-    ("quality", lambda r: _fmt_metric(_m(r, "mcr"), digits=2)),
+    ("quality", lambda r: _quality(r)),
+    ("MCR", lambda r: _fmt_metric(_m(r, "mcr"), digits=2)),
     ("roofline", lambda r: _roofline_cell(r)),
-    ("vs server", lambda r: (r.get("reference") or {}).get("summary", "")),
+    ("vs server", lambda r: _reference_cell(r)),
     ("status", lambda r: r.get("status", "") if r.get("status") == "ok"
      else f"{r.get('status')}: {((r.get('error') or {}).get('message') or '')[:60]}"),
 ]

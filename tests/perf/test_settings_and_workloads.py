@@ -49,9 +49,11 @@ def tg_rows(tmp_path_factory, smollm2_gguf):
 
 @pytest.fixture(scope="module")
 def pp_row(tmp_path_factory, smollm2_gguf):
-    """llama-bench ``pp16`` with edgeprof's defaults (auto everything)."""
+    """llama-bench ``pp16`` with edgeprof's defaults (auto everything), sampled at 100 Hz for at
+    least 1.5 s so the parent's CPU time has something to show."""
     out = tmp_path_factory.mktemp("pp") / "run"
-    (row,) = bench(smollm2_gguf, out, "-p", "16", "-n", "0", "--reps", "2", "--warmup", "1")
+    (row,) = bench(smollm2_gguf, out, "-p", "16", "-n", "0", "--reps", "2", "--warmup", "1",
+                   "--min-seconds", "1.5", "--sample-hz", "100")
     return row
 
 
@@ -98,19 +100,20 @@ def test_p0_is_decode_only_with_exactly_n_steps(tg_rows):
 def test_n0_is_prefill_only(pp_row):
     m = pp_row["metrics"]
     assert "ttft_ms" not in m and "decode_tokens_per_s" not in m and "tpot_ms" not in m
-    assert m["prefill_tokens_per_s"]["n"] == 2
+    n = len(pp_row["reps"])
+    assert n >= 2 and m["prefill_tokens_per_s"]["n"] == n
     for rep in pp_row["reps"]:
         assert rep["n_prefill"] == 16 and rep["n_generated"] == 0 and "decode" not in rep
         assert rep["perf"]["n_p_eval"] == 16
         assert rep["perf"]["n_eval"] <= 1 and rep["perf"]["t_eval_ms"] == 0  # max(1, n) as above
     names = [p["name"] for p in pp_row["phases"]]
-    assert "decode" not in names and names.count("prefill") == 3  # 1 warm-up + 2 measured
+    assert "decode" not in names and names.count("prefill") == n + 1  # 1 warm-up + n measured
 
 
-def test_parent_cpu_stays_small_even_at_100_hz(tmp_path, smollm2_gguf):
+def test_parent_cpu_stays_small_even_at_100_hz(pp_row):
     """At 100 Hz the sampler reads the worker 100 times a second; the parent's CPU time must stay
-    a small fraction of the case's wall time (it was ~15 % when every sample walked /proc)."""
-    (r,) = bench(smollm2_gguf, tmp_path / "run", "-p", "0", "-n", "32", "--reps", "3", "--min-seconds", "2",
-                 "--sample-hz", "100", "-t", "1")
-    assert r["case_wall_s"] >= 2
-    assert 0 < r["harness_cpu_s"] < 0.10 * r["case_wall_s"], (r["harness_cpu_s"], r["case_wall_s"])
+    a small fraction of the case's wall time: ~7 % measured (benchmarks/overhead.py); ~2 ms per
+    sample, i.e. ~20 %, when every sample walked /proc for the worker's children."""
+    r = pp_row
+    assert r["case_wall_s"] >= 1.5
+    assert 0 < r["harness_cpu_s"] < 0.12 * r["case_wall_s"], (r["harness_cpu_s"], r["case_wall_s"])
