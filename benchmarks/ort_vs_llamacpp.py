@@ -12,21 +12,20 @@ at 2 threads drops from ~68 to 1-5 tok/s when a core is taken), so the ratio of 
 repetitions of each artifact is printed too, as the estimate of the uncontended ratio.
 
 Artifacts, all from SmolLM2-135M-Instruct rebuilt from the packaged Q4_1 GGUF
-(``exporters.hf_source.rebuild_hf_from_gguf``), built once into ``--work``:
+(``exporters.hf_source.rebuild_hf_from_gguf``), built once into ``--work`` by ONE
+``exporters.export(hf, ["onnx:int4,int4-optimum", "gguf:q4_k_m"], WORK/export)`` (so each comes
+with the manifest's size and quality figures, which are printed too):
 
-- ``gguf-q4_k_m``: ``exporters.gguf`` (llama.cpp converter -> f16 -> ``llama_model_quantize`` Q4_K_M)
-- ``onnx-int4`` (optimum): ``exporters.onnx`` (optimum ``text-generation-with-past`` export, tied
-  embedding Transpose folded, ``MatMulNBitsQuantizer`` 4 bit, block 32, asymmetric, accuracy level 4)
-- ``genai-int4``: ONNX Runtime's own model builder (``onnxruntime_genai.models.builder``, int4,
-  block 32, asymmetric, accuracy level 4, ``rtn`` so the embedding shares the int4 lm_head),
-  whose graph has fused ``GroupQueryAttention``, ``SkipSimplifiedLayerNormalization``, rotary
-  inside GQA and fused QKV / gate-up MatMuls. Only the builder (pure Python) is used, from the
-  ``onnxruntime-genai`` wheel unpacked into the cache (``pip download --no-deps``, never installed:
-  0.13.2 is the newest whose builder imports with transformers 4.57; newer ones need transformers
-  5). The model runs in edgeprof's own runtime: its IO is optimum's minus ``position_ids``.
+- ``gguf-q4_k_m``: llama.cpp converter -> f16 -> ``llama_model_quantize`` Q4_K_M
+- ``onnx-int4``: the default ONNX int4 = ONNX Runtime's model builder (onnxruntime-genai 0.13.2,
+  fetched into a cache at run time, ``exporters.ort_builder``: int4, block 32, asymmetric, rtn,
+  accuracy level 4; fused ``GroupQueryAttention``), or optimum when the builder is unavailable
+  (the manifest's ``scheme.fallback_reason`` says so and the script prints it)
+- ``onnx-int4-optimum``: optimum ``text-generation-with-past`` export + ``MatMulNBitsQuantizer``
+  (the general path, forced)
 
 Usage: python benchmarks/ort_vs_llamacpp.py [--work DIR] [--rounds 3] [-p 128] [-n 128] [-t 2]
-       [--only gguf-q4_k_m,onnx-int4,genai-int4] [--json OUT.json]
+       [--only gguf-q4_k_m,onnx-int4,onnx-int4-optimum] [--json OUT.json]
 """
 from __future__ import annotations
 
@@ -37,12 +36,9 @@ import statistics
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-GENAI_VERSION = "0.13.2"
-GENAI_OPTIONS = ["int4_accuracy_level=4", "int4_is_symmetric=false", "int4_algo_config=rtn", "int4_block_size=32"]
 
 
 def log(msg: str) -> None:
@@ -67,63 +63,20 @@ def build_hf(work: Path, gguf: Path) -> Path:
     return hf
 
 
-def build_exports(work: Path, hf: Path, wanted: set[str]) -> dict[str, Path]:
-    out: dict[str, Path] = {}
-    exp = work / "exp"
-    if "onnx-int4" in wanted:
-        from exporters.onnx import export_onnx
+def build_exports(work: Path, hf: Path, wanted: set[str]) -> tuple[dict[str, Path], dict]:
+    """The artifacts by bench name and their manifest entries (one ``exporters.export``)."""
+    import exporters
 
-        if not (exp / "onnx-int4" / "model.onnx").exists():
-            log("optimum export + MatMulNBits int4")
-            export_onnx(hf, exp, ["int4"], log=log)
-        out["onnx-int4"] = exp / "onnx-int4" / "model.onnx"
-    if "gguf-q4_k_m" in wanted:
-        from exporters.gguf import artifact_file, export_gguf
-
-        if not artifact_file(exp, "q4_k_m").exists():
-            log("llama.cpp convert f16 + quantize q4_k_m")
-            export_gguf(hf, exp, ["q4_k_m"], log=log)
-        out["gguf-q4_k_m"] = artifact_file(exp, "q4_k_m")
-    if "genai-int4" in wanted:
-        path = build_genai(work, hf)
-        if path:
-            out["genai-int4"] = path
-    return out
-
-
-def genai_builder(cache: Path) -> Path | None:
-    """Directory to put on PYTHONPATH for ``onnxruntime_genai.models.builder`` (pip download, unzip)."""
-    target = cache / f"onnxruntime_genai-{GENAI_VERSION}"
-    if (target / "onnxruntime_genai" / "models" / "builder.py").exists():
-        return target
-    cache.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(cache),
-                           f"onnxruntime-genai=={GENAI_VERSION}"], capture_output=True, text=True)
-    wheels = sorted(cache.glob(f"onnxruntime_genai-{GENAI_VERSION}-*.whl"))
-    if proc.returncode != 0 or not wheels:
-        log(f"onnxruntime-genai {GENAI_VERSION} not obtainable: {(proc.stderr or '').strip()[-200:]}")
-        return None
-    with zipfile.ZipFile(wheels[0]) as z:
-        z.extractall(target)
-    return target
-
-
-def build_genai(work: Path, hf: Path) -> Path | None:
-    out = work / "genai-int4"
-    if (out / "model.onnx").exists():
-        return out / "model.onnx"
-    pkg = genai_builder(work / "cache")
-    if pkg is None:
-        return None
-    log("onnxruntime-genai model builder int4")
-    env = dict(os.environ, PYTHONPATH=str(pkg))
-    cmd = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(hf), "-o", str(out), "-p", "int4",
-           "-e", "cpu", "-c", str(work / "cache" / "genai-hf"), "--extra_options", *GENAI_OPTIONS]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0 or not (out / "model.onnx").exists():
-        log(f"genai builder failed: {proc.stderr.strip()[-300:]}")
-        return None
-    return out / "model.onnx"
+    exp = work / "export"
+    onnx = [q for q in ("int4", "int4-optimum") if f"onnx-{q}" in wanted]
+    specs = ([f"onnx:{','.join(onnx)}"] if onnx else []) + ["gguf:q4_k_m"]
+    if not (exp / "manifest.json").exists() or {f"onnx-{q}" for q in onnx} - {
+            a["path"] for a in exporters.read_manifest(exp)["artifacts"]}:
+        log(f"exporters.export {' '.join(specs)} (with quality)")
+        exporters.export(hf, specs, exp, overwrite=True, builder_cache=work / "cache" / "onnxruntime-genai",
+                         progress=lambda e: log(f"  {e.step} {e.status}: {e.message}"))
+    entries = {a["path"]: a for a in exporters.read_manifest(exp)["artifacts"]}
+    return {name: exp / e["main_file"] for name, e in entries.items()}, entries
 
 
 def bench(name: str, path: Path, args, run_dir: Path) -> dict:
@@ -154,17 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-p", type=int, default=128)
     ap.add_argument("-n", type=int, default=128)
     ap.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--only", default="gguf-q4_k_m,onnx-int4,genai-int4")
+    ap.add_argument("--only", default="gguf-q4_k_m,onnx-int4,onnx-int4-optimum")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     wanted = set(args.only.split(","))
     args.work.mkdir(parents=True, exist_ok=True)
     hf = build_hf(args.work, args.gguf or default_gguf())
-    arts = build_exports(args.work, hf, wanted)
-    if "gguf-q4_k_m" not in arts:
-        raise SystemExit("the GGUF q4_k_m baseline is required")
-    names = ["gguf-q4_k_m"] + [k for k in ("onnx-int4", "genai-int4") if k in arts]
+    arts, entries = build_exports(args.work, hf, wanted)
+    names = ["gguf-q4_k_m"] + [k for k in ("onnx-int4", "onnx-int4-optimum") if k in arts and k in wanted]
+    for name in names:
+        e, q = entries[name], entries[name]["quality"] or {}
+        log(f"{name}: {e['size_bytes'] / 2**20:.1f} MiB, perplexity {q.get('perplexity')} "
+            f"(x{q.get('perplexity_ratio')} of the baseline), greedy agreement {q.get('greedy_agreement')}, "
+            f"scheme {json.dumps(e['scheme'])}")
     rounds: list[dict[str, dict]] = []
     for r in range(args.rounds):
         order = names[r % len(names):] + names[:r % len(names)]
@@ -184,21 +140,28 @@ def main(argv: list[str] | None = None) -> int:
                          "best_rep_ratio": best[name] / best[base], "best_rep_tok_s": best[name]}
     print(f"SmolLM2-135M-Instruct, -p {args.p} -n {args.n} -t {args.threads}, {args.rounds} interleaved rounds "
           f"x {args.reps} reps; llama.cpp placement: {json.dumps(rounds[0][base]['runtime']['placement'])}")
-    print(f"{'artifact':14s} {'size MiB':>9s} {'decode tok/s':>13s} {'prefill tok/s':>14s} {'peak RSS MiB':>13s} "
+    print(f"{'artifact':17s} {'size MiB':>9s} {'decode tok/s':>13s} {'prefill tok/s':>14s} {'peak RSS MiB':>13s} "
           f"{'vs q4_k_m':>10s}")
     for name in names:
         med = statistics.median(row[name]["decode_tok_s"] for row in rounds)
         pre = statistics.median(row[name]["prefill_tok_s"] for row in rounds)
         rss = statistics.median(row[name]["peak_rss_mib"] for row in rounds)
         ratio = f"{summary[name]['ratio_median']:.2f}" if name in summary else "1.00"
-        print(f"{name:14s} {rounds[0][name]['size_mib']:9.1f} {med:13.1f} {pre:14.1f} {rss:13.1f} {ratio:>10s}")
+        print(f"{name:17s} {rounds[0][name]['size_mib']:9.1f} {med:13.1f} {pre:14.1f} {rss:13.1f} {ratio:>10s}")
     for name, s in summary.items():
         print(f"decode ratio {name} / gguf-q4_k_m: median {s['ratio_median']:.2f} "
               f"(rounds: {', '.join(f'{x:.2f}' for x in s['ratios'])}); fastest repetitions "
               f"{s['best_rep_tok_s']:.1f} / {best[base]:.1f} tok/s = {s['best_rep_ratio']:.2f}")
+    for name in names:
+        q = entries[name]["quality"] or {}
+        print(f"{name}: perplexity {q.get('perplexity')} = {q.get('perplexity_ratio')}x baseline "
+              f"{q.get('baseline_perplexity')}; greedy agreement {q.get('greedy_agreement')}; "
+              f"method {entries[name]['scheme'].get('method', entries[name]['scheme'])}"
+              + (f" (fallback: {entries[name]['scheme']['fallback_reason']})"
+                 if entries[name]["scheme"].get("fallback_reason") else ""))
     if args.json:
         args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rounds": rounds,
-                                         "summary": summary}, indent=2))
+                                         "summary": summary, "artifacts": entries}, indent=2))
     return 0
 
 

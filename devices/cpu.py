@@ -47,9 +47,13 @@ def _cpuinfo(reader: FileReader) -> dict[str, object]:
             "physical": len(cores) or None}
 
 
-def _meminfo_bytes(reader: FileReader) -> dict[str, int]:
+def _meminfo_bytes(reader: FileReader, want: tuple[str, ...] = ()) -> dict[str, int]:
+    """/proc/meminfo in bytes; with ``want`` it stops as soon as those keys are found (the sampler
+    reads it 20 times a second and needs two keys)."""
     out: dict[str, int] = {}
     for line in (reader.try_text("/proc/meminfo") or "").splitlines():
+        if want and all(k in out for k in want):
+            break
         key, _, val = line.partition(":")
         parts = val.split()
         if parts and parts[0].isdigit():
@@ -112,6 +116,15 @@ class CpuUtilization(Sensor):
         self._psutil = psutil
         self._last = psutil.cpu_times()
         self.last_value = 0.0
+        self._last_t_ns: int | None = None
+
+    def busy_at(self, t_ns: int) -> float:
+        """Busy fraction since the previous sample; sensors reading at the same ``t_ns`` (the
+        utilization and the TDP estimate of one sample) share one /proc/stat read and one window."""
+        if t_ns != self._last_t_ns:
+            self._last_t_ns = t_ns
+            self.sample_busy()
+        return self.last_value
 
     def sample_busy(self) -> float:
         now = self._psutil.cpu_times()
@@ -123,7 +136,7 @@ class CpuUtilization(Sensor):
         return self.last_value
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.sample_busy())]
+        return [self.reading(t_ns, self.busy_at(t_ns))]
 
 
 class TdpModelPower(Sensor):
@@ -146,7 +159,7 @@ class TdpModelPower(Sensor):
         return self.share * self.tdp_w * (self.idle_fraction + (1 - self.idle_fraction) * busy)
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.power_at(self.util.sample_busy()))]
+        return [self.reading(t_ns, self.power_at(self.util.busy_at(t_ns)))]
 
 
 class SystemMemory(Sensor):
@@ -158,7 +171,7 @@ class SystemMemory(Sensor):
         self.reader = reader
 
     def _read(self, t_ns: int) -> list[Reading]:
-        m = _meminfo_bytes(self.reader)
+        m = _meminfo_bytes(self.reader, ("MemTotal", "MemAvailable"))
         if "MemTotal" not in m or "MemAvailable" not in m:
             raise NotPresent("/proc/meminfo lacks MemTotal/MemAvailable")
         return [self.reading(t_ns, float(m["MemTotal"] - m["MemAvailable"]))]

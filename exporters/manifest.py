@@ -139,7 +139,7 @@ def _snippet(a: dict) -> str:
                 f"print(llm('Hello', max_tokens=32)['choices'][0]['text'])\"")
     return (f"    python -c \"import onnxruntime as ort; s = ort.InferenceSession('{main}'); "
             f"print([i.name for i in s.get_inputs()])\"\n"
-            f"    # inputs: input_ids, attention_mask, position_ids, past_key_values.N.key/value "
+            f"    # inputs: input_ids, attention_mask, position_ids (optimum graphs only), past_key_values.N.key/value "
             f"(fp32, [1, kv_heads, past, head_dim]); outputs: logits, present.N.key/value")
 
 
