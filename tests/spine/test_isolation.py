@@ -39,7 +39,7 @@ def _cases(art, modes):
     for mode in modes:
         a = dict(art, crash_mode=mode) if mode else dict(art)
         runtime = "crash_runtime:load" if mode else "llama.cpp"
-        c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[2]), device_id="cpu0", host="h", runtime=runtime)[0]
+        c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[1]), device_id="cpu0", host="h", runtime=runtime)[0]
         c["case_id"] = f"{c['case_id'][:10]}-{mode or 'ok'}"
         cases.append(c)
     return cases
@@ -69,7 +69,7 @@ def test_killed_from_outside_and_timeout(tmp_path, art):
             os.kill(killed["pid"], signal.SIGKILL)
             killed["done"] = True
 
-    bench = _bench(tmp_path, listeners=[killer], timeout_s=8)
+    bench = _bench(tmp_path, listeners=[killer], timeout_s=20)
     cases = _cases(art, [None, "hang", None])
     t0 = time.monotonic()
     recs = bench.run(cases)
@@ -81,7 +81,7 @@ def test_killed_from_outside_and_timeout(tmp_path, art):
 
 def test_partial_repetitions_survive_a_crash(tmp_path, art):
     a = dict(art, crash_mode="segfault", crash_after=13)  # 5 decode steps per rep: dies in rep 3 (no warm-up)
-    c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[2]), device_id="cpu0", host="h",
+    c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[1]), device_id="cpu0", host="h",
                     runtime="crash_runtime:load")
     bench = _bench(tmp_path)
     bench.settings.reps = 5
@@ -94,7 +94,7 @@ def test_records_stay_valid_when_the_parent_is_killed(tmp_path, smollm2_gguf):
     out = tmp_path / "run"
     env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"))
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), "-p", "8,9,10,11,12,13",
-                             "-n", "4", "--reps", "1", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "2",
+                             "-n", "4", "--reps", "1", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1",
                              "--out", str(out), "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     rec = out / "records.jsonl"
     deadline = time.monotonic() + 120

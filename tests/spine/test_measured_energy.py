@@ -47,7 +47,7 @@ class Advancer(threading.Thread):
 
 def _run(tmp_path, root, smollm2_gguf):
     found = open_devices(root)
-    case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[2]),
+    case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[1]),
                        device_id="x", host="h")
     device = bench_device(found, case[0]["placement"])
     bench = Bench(tmp_path / "run", "t", device, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
@@ -131,7 +131,7 @@ def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
 
     nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], RealClock())
     (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
-    case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[2]),
+    case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[1]),
                        device_id=gpu.info().id, host="h")
     bench = Bench(tmp_path / "run", "t", gpu, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
     rec = bench.run(case)[0]

@@ -29,7 +29,7 @@ def test_tui_runs_a_sweep_headless(tmp_path, smollm2_gguf):
     from edgeprof.tui.app import EdgeprofApp
 
     dev = HostCpu.open("/", tdp=TdpSpec(10.0, None, 0.1, "test"))
-    cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8, 16], gen=[4], threads=[2]),
+    cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8, 16], gen=[4], threads=[1]),
                         device_id="cpu0", host="h")
     bench = Bench(tmp_path, "tui", dev, Settings(reps=1, warmup=0, min_seconds=0, idle_s=0.3))
     app = EdgeprofApp(bench, cases)
