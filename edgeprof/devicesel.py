@@ -37,3 +37,29 @@ def bench_device(found: list, placement: dict):
             if k in kinds:
                 return kinds[k]
     return kinds["cpu"]
+
+
+def default_providers(found: list) -> dict[str, str]:
+    """Execution provider per runtime, chosen from the devices present and what is installed:
+    ONNX Runtime CUDA (then TensorRT is opt-in) on an NVIDIA GPU, CoreML on Apple, else CPU;
+    PyTorch CUDA/MPS likewise. Recorded resolved in every row; ``--provider`` overrides."""
+    from importlib.util import find_spec
+
+    kinds = {d.info().kind for d in found}
+    out = {"onnxruntime": "cpu", "torch": "cpu"}
+    if find_spec("onnxruntime") is not None and kinds & {"nvidia", "apple", "jetson"}:
+        import onnxruntime
+
+        have = set(onnxruntime.get_available_providers())
+        if kinds & {"nvidia", "jetson"} and "CUDAExecutionProvider" in have:
+            out["onnxruntime"] = "cuda"
+        elif "apple" in kinds and "CoreMLExecutionProvider" in have:
+            out["onnxruntime"] = "coreml"
+    if find_spec("torch") is not None and kinds & {"nvidia", "apple", "jetson"}:
+        import torch
+
+        if kinds & {"nvidia", "jetson"} and torch.cuda.is_available():
+            out["torch"] = "cuda"
+        elif "apple" in kinds and torch.backends.mps.is_available():
+            out["torch"] = "mps"
+    return out

@@ -59,7 +59,8 @@ def case_id(case: dict[str, Any]) -> str:
 
 
 def build_cases(artifacts: list[dict[str, Any]], axes: Axes, *, device_id: str, host: str,
-                runtime: str | None = None) -> list[dict[str, Any]]:
+                runtime: str | None = None, providers: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """``providers``: the device-chosen default provider per runtime, used where -provider is unset."""
     cases = []
     for art, p, n, d, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
             artifacts, axes.prompt, axes.gen, axes.depth, axes.threads, axes.flash_attn, axes.n_batch,
@@ -67,6 +68,8 @@ def build_cases(artifacts: list[dict[str, Any]], axes: Axes, *, device_id: str, 
         if p == 0 and n == 0:
             raise ValueError("-p 0 with -n 0 measures nothing; give a prompt length, a generation length or both")
         rt = runtime or art.get("runtime") or DEFAULT_FOR_FORMAT[art["format"]]
+        if prov is None and providers and rt in providers:
+            prov = providers[rt]
         placement = {"threads": t, "gpu_layers": ngl, "flash_attn": fa, "n_batch": nb, "n_ubatch": nub,
                      "kv_type": kv, "repack": rp, "provider": prov}
         if dt is not None:

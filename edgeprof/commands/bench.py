@@ -106,7 +106,7 @@ def prepare(args, note) -> "Prepared | int":
     from ..artifacts import ArtifactError, resolve
     from ..bench import env_info, new_run_id
     from ..catalogue import CatalogueError
-    from ..devicesel import bench_device, open_devices
+    from ..devicesel import bench_device, default_providers, open_devices
     from ..plan import Axes, Settings, build_cases, plan_dict
     from ..results.jsonl import read_records, write_json
 
@@ -139,10 +139,11 @@ def prepare(args, note) -> "Prepared | int":
     if not resuming:
         import socket
 
-        first = bench_device(found, {"gpu_layers": args.gpu_layers[0], "provider": args.provider[0]})
+        first = bench_device(found, {"gpu_layers": args.gpu_layers[0],
+                                     "provider": args.provider[0] or default_providers(found).get("onnxruntime")})
         try:
             cases = build_cases(artifacts, axes, device_id=first.info().id, host=socket.gethostname(),
-                                runtime=args.runtime)
+                                runtime=args.runtime, providers=default_providers(found))
         except ValueError as exc:
             for d in found:
                 d.close()
