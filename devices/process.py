@@ -11,10 +11,43 @@ is therefore picked up within a second; the worker itself is read on every sampl
 """
 from __future__ import annotations
 
+import os
 import time
 
 from .base import MEASURED, Reading, Sensor, SensorInfo
 from .errors import DeviceLost
+
+
+class _ProcFast:
+    """RSS and CPU time of ONE process from ``/proc/<pid>/statm`` and ``stat`` through descriptors
+    kept open (``pread``): ~20 µs a sample instead of psutil's ~0.3 ms, which matters because
+    every CPU-millisecond the parent spends on a 2-core box is one the worker waits for. Linux
+    only; the descriptors die with the process (reads then fail, which is how death shows)."""
+
+    def __init__(self, pid: int):
+        self.page = os.sysconf("SC_PAGE_SIZE")
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.fds = [os.open(f"/proc/{pid}/statm", os.O_RDONLY), os.open(f"/proc/{pid}/stat", os.O_RDONLY)]
+
+    def read(self) -> tuple[int, float]:
+        statm = os.pread(self.fds[0], 256, 0)
+        stat = os.pread(self.fds[1], 1024, 0)
+        if not statm or not stat:
+            raise ProcessLookupError
+        rss = int(statm.split()[1]) * self.page
+        if rss == 0:  # a zombie (exited, not yet reaped) reads as all zeros: gone, not 0 bytes
+            raise ProcessLookupError
+        fields = stat[stat.rindex(b")") + 2:].split()  # after "(comm)": state is field 3
+        cpu = (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime (fields 14, 15)
+        return rss, cpu
+
+    def close(self) -> None:
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.fds = []
 
 
 class ProcessTree(Sensor):
@@ -33,6 +66,15 @@ class ProcessTree(Sensor):
         self._children_every_s = children_every_s
         self._children: list = []
         self._children_at: float | None = None
+        try:
+            self._fast: _ProcFast | None = _ProcFast(pid)
+        except (OSError, ValueError, AttributeError):
+            self._fast = None  # not Linux, or no /proc: psutil for everything
+
+    def close(self) -> None:
+        if self._fast is not None:
+            self._fast.close()
+            self._fast = None
 
     def _procs(self) -> list:
         now = time.monotonic()
@@ -51,7 +93,14 @@ class ProcessTree(Sensor):
         want_uss = self._uss_at is None or now - self._uss_at >= self._uss_every_s
         if want_uss:
             self._uss_at = now
-        for p in self._procs():
+        procs = self._procs()
+        if self._fast is not None and not want_uss:
+            try:
+                rss, cpu = self._fast.read()
+            except (OSError, ValueError, IndexError, ProcessLookupError) as exc:
+                raise DeviceLost(f"worker {self.pid} is gone") from exc
+            procs = procs[1:]
+        for p in procs:
             try:
                 with p.oneshot():
                     rss += p.memory_info().rss

@@ -86,7 +86,9 @@ class Sampler:
     def detach(self) -> None:
         if self.hz == 0 and self._proc is not None:
             self.sample_once()
-        self._proc = None
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            proc.close()
         self._extra = []
 
     def rss_over(self, limit_bytes: float | None) -> bool:
