@@ -106,11 +106,15 @@ class RaplEnergy(Sensor):
 
 
 class CpuUtilization(Sensor):
-    """Busy fraction of all cores since the previous read, from the real OS (psutil)."""
+    """Busy fraction of all cores, from the real OS (psutil ``/proc/stat``), refreshed at most every
+    ``min_period_s``: generating /proc/stat costs the kernel ~0.2 ms (it sums every IRQ counter),
+    which at 20 Hz would be the parent's largest cost on a machine whose cores are all decoding."""
 
-    def __init__(self):
+    def __init__(self, min_period_s: float = 0.2):
         super().__init__(SensorInfo(name="cpu:utilization", quantity="utilization", source="psutil cpu_times",
-                                    scope="system", kind=MEASURED))
+                                    scope="system", kind=MEASURED,
+                                    note=f"busy fraction over windows of at least {min_period_s:g} s"))
+        self.min_period_ns = int(min_period_s * 1e9)
         import psutil
 
         self._psutil = psutil
@@ -121,7 +125,7 @@ class CpuUtilization(Sensor):
     def busy_at(self, t_ns: int) -> float:
         """Busy fraction since the previous sample; sensors reading at the same ``t_ns`` (the
         utilization and the TDP estimate of one sample) share one /proc/stat read and one window."""
-        if t_ns != self._last_t_ns:
+        if self._last_t_ns is None or t_ns - self._last_t_ns >= self.min_period_ns:
             self._last_t_ns = t_ns
             self.sample_busy()
         return self.last_value
@@ -163,18 +167,24 @@ class TdpModelPower(Sensor):
 
 
 class SystemMemory(Sensor):
-    """Used system memory (MemTotal − MemAvailable) from ``/proc/meminfo`` under root."""
+    """Used system memory (MemTotal − MemAvailable) from ``/proc/meminfo`` under root, refreshed at
+    most every ``min_period_s`` (the kernel builds the whole file on every read, ~0.2 ms)."""
 
-    def __init__(self, reader: FileReader):
+    def __init__(self, reader: FileReader, min_period_s: float = 0.25):
         super().__init__(SensorInfo(name="mem:used", quantity="memory_used_bytes", source="/proc/meminfo",
-                                    scope="system", kind=MEASURED))
+                                    scope="system", kind=MEASURED, note=f"refreshed at most every {min_period_s:g} s"))
         self.reader = reader
+        self.min_period_ns = int(min_period_s * 1e9)
+        self._at: int | None = None
+        self._value: float | None = None
 
     def _read(self, t_ns: int) -> list[Reading]:
-        m = _meminfo_bytes(self.reader, ("MemTotal", "MemAvailable"))
-        if "MemTotal" not in m or "MemAvailable" not in m:
-            raise NotPresent("/proc/meminfo lacks MemTotal/MemAvailable")
-        return [self.reading(t_ns, float(m["MemTotal"] - m["MemAvailable"]))]
+        if self._at is None or t_ns - self._at >= self.min_period_ns:
+            m = _meminfo_bytes(self.reader, ("MemTotal", "MemAvailable"))
+            if "MemTotal" not in m or "MemAvailable" not in m:
+                raise NotPresent("/proc/meminfo lacks MemTotal/MemAvailable")
+            self._at, self._value = t_ns, float(m["MemTotal"] - m["MemAvailable"])
+        return [self.reading(t_ns, self._value)]
 
 
 class CpuFrequency(Sensor):
