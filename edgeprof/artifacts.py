@@ -25,6 +25,25 @@ def _catalogue_by_sha() -> dict[str, catalogue.Entry]:
     return {e.raw["sha256"]: e for e in entries if e.raw.get("sha256")}
 
 
+def _export_model(path: Path) -> dict | None:
+    """The ``model`` of the edgeprof export a file sits in (its manifest is one or two levels up),
+    so an artifact benched on its own keeps the model id of its source."""
+    for d in (path.parent, path.parent.parent):
+        m = d / "manifest.json"
+        if m.is_file():
+            try:
+                data = json.loads(m.read_text())
+            except (json.JSONDecodeError, OSError):
+                return None
+            model = dict(data.get("model") or {})
+            rel = str(path.resolve().relative_to(d.resolve())) if path.resolve().is_relative_to(d.resolve()) else None
+            for a in data.get("artifacts") or []:
+                if a.get("main_file") == rel:
+                    model["quant"] = a.get("quant")
+            return model
+    return None
+
+
 def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
     try:
         h = read_header(path)
@@ -33,6 +52,9 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
     digest = sha256_file(path)
     entry = _catalogue_by_sha().get(digest)
     meta = h["metadata"]
+    exported = _export_model(path)
+    if exported and not model_id:
+        model_id = exported.get("id")
     name = entry.name if entry else (meta.get("general.name") or path.stem)
     mid = model_id or (entry.model_id if entry else slug(str(meta.get("general.basename") or name)
                                                           + ("-" + str(meta["general.size_label"])
@@ -92,9 +114,12 @@ def onnx_artifact(path: Path) -> dict[str, Any]:
     if not head or head[:1] not in (b"\x08", b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x3a", b"\x42"):
         raise ArtifactError(f"{path} does not look like an ONNX model (protobuf); pass a .onnx file")
     files = [p for p in path.parent.iterdir() if p.is_file() and (p == path or p.name.startswith(path.name))]
-    return {"path": str(path.resolve()), "format": "onnx", "quant": None, "size_bytes": sum(p.stat().st_size for p in files),
+    exported = _export_model(path) or {}
+    return {"path": str(path.resolve()), "format": "onnx", "quant": exported.get("quant"), "size_bytes": sum(p.stat().st_size for p in files),
             "sha256": sha256_file(path), "files": sorted(p.name for p in files), "runtime": "onnxruntime",
-            "model": {"id": slug(path.parent.name or path.stem), "name": path.parent.name, "params": None}}
+            "model": {"id": exported.get("id") or slug(path.parent.name or path.stem),
+                      "name": exported.get("name") or path.parent.name, "params": exported.get("params")}}
+
 
 
 def hf_artifact(d: Path) -> dict[str, Any]:
