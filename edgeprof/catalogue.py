@@ -4,7 +4,6 @@ verified by sha256. No model hub is ever contacted (CONTRACTS.md, "The default m
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,6 +14,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+
+from exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
 from .assets_access import asset
 from .home import models_dir
@@ -53,14 +54,6 @@ def get(model_id: str) -> Entry:
     known = ", ".join(e.id for e in entries)
     raise CatalogueError(f"unknown model {model_id!r}: not a file and not a catalogue id ({known}); "
                          f"run 'edgeprof models' to list them")
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def local_path(entry: Entry, root: Path | None = None) -> Path:
