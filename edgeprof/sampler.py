@@ -144,7 +144,3 @@ class Sampler:
         lo = (inside[0] if inside else next((i for i, s in enumerate(data) if s.t_ns > t1_ns), len(data))) - 1
         hi = (inside[-1] if inside else lo) + 1
         return data[max(lo, 0):hi + 1]
-
-    def wait_idle(self, seconds: float) -> None:
-        """Block (not spin) for an idle window while the thread keeps sampling."""
-        time.sleep(seconds)

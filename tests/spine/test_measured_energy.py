@@ -45,7 +45,17 @@ class Advancer(threading.Thread):
             self.step(time.monotonic() - t0)
 
 
-def _run(tmp_path, root, smollm2_gguf):
+def _run(tmp_path, root, smollm2_gguf, step):
+    """One real case on the device found under ``root`` while ``step`` moves its sensor files."""
+    adv = Advancer(step)
+    adv.start()
+    try:
+        return _bench_once(tmp_path, root, smollm2_gguf)
+    finally:
+        adv.stop.set()
+
+
+def _bench_once(tmp_path, root, smollm2_gguf):
     found = open_devices(root)
     case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[1]),
                        device_id="x", host="h")
@@ -68,12 +78,7 @@ def test_rapl_counters_give_measured_energy_across_a_wrap(tmp_path, smollm2_gguf
         fx.set_energy(root, "intel-rapl:0", int(start0 + watts["intel-rapl:0"] * 1e6 * elapsed_s) % (max_uj + 1))
         fx.set_energy(root, "intel-rapl:1", int(7_000_000 + watts["intel-rapl:1"] * 1e6 * elapsed_s))
 
-    adv = Advancer(step)
-    adv.start()
-    try:
-        device, rec = _run(tmp_path, root, smollm2_gguf)
-    finally:
-        adv.stop.set()
+    device, rec = _run(tmp_path, root, smollm2_gguf, step)
     assert device.info().kind == "cpu" and "8481C" in device.info().name
     assert rec["status"] == "ok", rec["error"]
     for name in ("energy_gross_j", "avg_power_w", "energy_per_token_j", "idle_power_w"):
@@ -94,14 +99,9 @@ def test_jetson_rail_power_is_measured_from_vdd_in(tmp_path, smollm2_gguf):
 
     def step(elapsed_s):  # VDD_IN at 5064 mV alternates 1.0 A / 2.0 A every 20 ms: mean 7.6 W
         ma = 1000 if int(elapsed_s / 0.02) % 2 == 0 else 2000
-        (rail / "curr1_input").write_text(f"{ma}\n")
+        fx.write(rail, "curr1_input", f"{ma}")
 
-    adv = Advancer(step)
-    adv.start()
-    try:
-        device, rec = _run(tmp_path, root, smollm2_gguf)
-    finally:
-        adv.stop.set()
+    device, rec = _run(tmp_path, root, smollm2_gguf, step)
     assert device.info().kind == "jetson"
     assert rec["device"]["kind"] == "jetson" and rec["status"] == "ok", rec["error"]
     prov = rec["metrics"]["energy_gross_j"]["provenance"]
