@@ -156,7 +156,7 @@ REPO = Path(__file__).resolve().parents[1]
 def default_model() -> Path:
     """The default model's GGUF, fetched like ``edgeprof bench`` with no model does."""
     sys.path.insert(0, str(REPO))
-    from edgeprof import catalogue
+    from edgeprof.models import catalogue
 
     return catalogue.ensure(catalogue.get("smollm2-135m-instruct"),
                             log=lambda m: print(f"[model] {m}", file=sys.stderr, flush=True))

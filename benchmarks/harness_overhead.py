@@ -75,7 +75,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--sample-hz", type=float, default=20.0)
     a = ap.parse_args()
-    from edgeprof import catalogue
+    from edgeprof.models import catalogue
     from edgeprof.assets_access import asset
     from edgeprof.home import home
 

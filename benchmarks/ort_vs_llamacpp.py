@@ -47,7 +47,8 @@ def log(msg: str) -> None:
 
 def default_gguf() -> Path:
     sys.path.insert(0, str(ROOT))
-    from edgeprof import catalogue, home
+    from edgeprof.models import catalogue
+    from edgeprof import home
 
     entry = catalogue.get("smollm2-135m-instruct")
     return catalogue.ensure(entry, home.models_dir())

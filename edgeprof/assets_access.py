@@ -1,21 +1,16 @@
-"""Access to packaged data in ``assets/`` (installed as ``edgeprof.assets``), readable after a
-plain ``pip install .`` and from a source checkout alike."""
+"""Packaged data (``edgeprof/assets/``: reference sets, device specs, the model catalogue, prompt and
+evaluation text). It sits inside the package so the wheel carries it by discovery and a source
+checkout reads the same files; nothing is ever written there."""
 from __future__ import annotations
 
 from pathlib import Path
 
+ASSETS = Path(__file__).resolve().parent / "assets"
+
 
 def assets_root() -> Path:
-    try:
-        from importlib.resources import files
-
-        p = Path(str(files("edgeprof.assets")))
-        if p.is_dir():
-            return p
-    except (ModuleNotFoundError, TypeError):
-        pass
-    return Path(__file__).resolve().parent.parent / "assets"
+    return ASSETS
 
 
 def asset(*parts: str) -> Path:
-    return assets_root().joinpath(*parts)
+    return ASSETS.joinpath(*parts)

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from edgeprof import __version__
 
 COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "reference", "report", "tui")
 

@@ -63,7 +63,7 @@ class Reference:
 
 def eval_text_path() -> Path:
     """The bundled eval text, found without importing edgeprof (repo checkout or installed assets)."""
-    here = Path(__file__).resolve().parents[1] / "assets" / "eval" / "eval.txt"
+    here = Path(__file__).resolve().parents[1] / "edgeprof" / "assets" / "eval" / "eval.txt"
     candidates = [here] + [Path(p) / "edgeprof" / "assets" / "eval" / "eval.txt" for p in sys.path if p]
     for c in candidates:
         if c.is_file():

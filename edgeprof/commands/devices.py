@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from .common import add_format
+from edgeprof.commands.common import add_format
 
 HELP = "list this machine's devices and sensors (status, source, measured/estimated)"
 
@@ -77,8 +77,8 @@ def markdown(desc: list[dict]) -> str:
 
 
 def run(args) -> int:
-    from .. import home
-    from ..devicesel import open_devices
+    from edgeprof import home
+    from edgeprof.engine.device_choice import open_devices
 
     found = open_devices(home.sysroot(), args.cpu_tdp_w)
     try:
@@ -86,7 +86,7 @@ def run(args) -> int:
         if args.probe:
             from devices import probe
 
-            from ..specs import save_probe
+            from edgeprof.analysis.specs import save_probe
 
             for d in desc:
                 if d["device"]["kind"] == "cpu":

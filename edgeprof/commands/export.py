@@ -28,7 +28,7 @@ def _resolve_source(arg: str, note) -> Path:
     p = Path(arg).expanduser()
     if p.exists():
         return p
-    from .. import catalogue
+    from edgeprof.models import catalogue
 
     entry = catalogue.get(arg)
     if entry.format != "hf":
@@ -49,8 +49,8 @@ def run(args) -> int:
 
     from exporters import ExportError, export, list_quants, read_manifest
 
-    from ..catalogue import CatalogueError
-    from ..exporting import converter_cache, progress_printer
+    from edgeprof.models.catalogue import CatalogueError
+    from edgeprof.models.exporting import converter_cache, progress_printer
 
     if args.list_quants:
         print("onnx: fp32, fp16, int8, int4\ngguf: " + ", ".join(list_quants()))

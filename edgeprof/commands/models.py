@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from .common import add_format
+from edgeprof.commands.common import add_format
 
 HELP = "list catalogue models (fetched from package registries) and prepare derived forms"
 
@@ -17,8 +17,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from .. import catalogue
-    from ..home import models_dir
+    from edgeprof.models import catalogue
+    from edgeprof.home import models_dir
 
     default, entries = catalogue.load()
     if args.action == "list":

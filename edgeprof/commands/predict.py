@@ -27,9 +27,9 @@ def _config(rec: dict) -> str:
 
 
 def run(args) -> int:
-    from edgeprof.compare import CompareError, load_side, render_table
-    from edgeprof.history import RunError
-    from edgeprof.latency_model import FitError, fit
+    from edgeprof.compare.paired import CompareError, load_side, render_table
+    from edgeprof.results.history import RunError
+    from edgeprof.analysis.latency_model import FitError, fit
 
     if args.prompt < 0 or args.gen < 0 or args.depth < 0 or not 0 < args.level < 1:
         print("edgeprof predict: error: --prompt/--gen/--depth must be ≥ 0 and --level in (0, 1)", file=sys.stderr)

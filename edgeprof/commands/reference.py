@@ -31,9 +31,9 @@ def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
     """Copy a run into ``<dest_root or $EDGEPROF_HOME/reference>/NAME/`` with a generated reference.json
     (source "measured by edgeprof vX on <device>", status MEASURED). Written atomically."""
     from edgeprof import __version__
-    from edgeprof.history import load_run, workload_key
+    from edgeprof.results.history import load_run, workload_key
     from edgeprof.home import reference_dir
-    from edgeprof.reference import ReferenceSetError
+    from edgeprof.compare.reference import ReferenceSetError
 
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ReferenceSetError(f"bad reference name '{name}' (letters, digits, . _ - only)")
@@ -75,9 +75,9 @@ def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
 
 
 def run(args) -> int:
-    from edgeprof.compare import render_table
-    from edgeprof.history import RunError
-    from edgeprof.reference import ReferenceSetError, get_set, load_sets
+    from edgeprof.compare.paired import render_table
+    from edgeprof.results.history import RunError
+    from edgeprof.compare.reference import ReferenceSetError, get_set, load_sets
 
     action = getattr(args, "action", None) or "list"
     fmt = getattr(args, "format", "md")

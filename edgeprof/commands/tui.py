@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from . import bench as bench_cmd
+from edgeprof.commands import bench as bench_cmd
 
 HELP = "run a bench with a live terminal view (power, memory, progress, results)"
 
@@ -15,8 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import sys
 
-    from ..bench import Bench
-    from ..enrich import Enricher
+    from edgeprof.engine.sweep import Bench
+    from edgeprof.compare.enrich import Enricher
 
     notes: list[str] = []
     p = bench_cmd.prepare(args, notes.append)
@@ -24,7 +24,7 @@ def run(args) -> int:
         return p
     bench = Bench(p.run_dir, p.run_id, p.device, p.settings)
     bench.enrich = Enricher(p.device.info().to_dict(), log=notes.append)
-    from ..tui.app import EdgeprofApp
+    from edgeprof.views.tui.app import EdgeprofApp
 
     app = EdgeprofApp(bench, p.cases, p.done)
     try:

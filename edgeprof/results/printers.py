@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any, Callable, Iterable
 
-from .flatten import flatten
+from edgeprof.results.flatten import flatten
 
 FORMATS = ("md", "csv", "json", "jsonl")
 
@@ -65,7 +65,7 @@ def _roofline_cell(rec: dict) -> str:
     ms = rec.get("metrics") or {}
     if not (ms.get("roofline_fraction") or ms.get("compute_utilization")):
         return ""
-    from ..roofline import cell
+    from edgeprof.analysis.roofline import cell
 
     return cell(ms)
 

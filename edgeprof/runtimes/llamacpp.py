@@ -14,7 +14,7 @@ import re
 from importlib import metadata
 from typing import Any
 
-from .base import EngineInfo, Placement, RuntimeError_
+from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
 
 #: llama-bench defaults (tools/llama-bench/llama-bench.cpp).
 DEFAULT_N_BATCH, DEFAULT_N_UBATCH = 2048, 512

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .base import EngineInfo, Placement, RuntimeError_
+from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
 
 #: placement.provider short names -> ONNX Runtime execution providers
 PROVIDERS = {k: v + "ExecutionProvider" for k, v in {

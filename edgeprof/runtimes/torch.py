@@ -13,7 +13,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from .base import EngineInfo, Placement, RuntimeError_
+from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
 
 DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
           "fp16": "float16", "float16": "float16"}

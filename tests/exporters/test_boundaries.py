@@ -42,6 +42,6 @@ def test_modules_stay_under_300_lines():
 
 
 def test_eval_text_licence_is_recorded_beside_it():
-    readme = (PKG.parent / "assets" / "eval" / "README.md").read_text()
+    readme = (PKG.parent / "edgeprof" / "assets" / "eval" / "README.md").read_text()
     assert "CC0" in readme and "Origin" in readme
-    assert len((PKG.parent / "assets" / "eval" / "eval.txt").read_text().split()) > 1200
+    assert len((PKG.parent / "edgeprof" / "assets" / "eval" / "eval.txt").read_text().split()) > 1200

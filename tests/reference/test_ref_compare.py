@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from refdata import make_record, noisy, write_run
 
-from edgeprof import compare as cmp
+from edgeprof.compare import paired as cmp
 from edgeprof.commands import compare as cmd
 
 ROOT = Path(__file__).resolve().parents[2]

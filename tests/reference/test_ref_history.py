@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from refdata import make_record, noisy, write_run
 
-from edgeprof import compare as cmp
-from edgeprof import history
+from edgeprof.compare import paired as cmp
+from edgeprof.results import history
 from edgeprof.commands import reference as refcmd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +92,8 @@ def test_reference_add_list_show(tmp_path, home, capsys):
 
 
 def test_modules_import_no_heavy_libraries():
-    code = ("import sys, edgeprof.reference, edgeprof.compare, edgeprof.history, edgeprof.roofline, "
-            "edgeprof.specs, edgeprof.latency_model, devices.probe\n"
+    code = ("import sys, edgeprof.compare.reference, edgeprof.compare.paired, edgeprof.results.history, "
+            "edgeprof.analysis.roofline, edgeprof.analysis.specs, edgeprof.analysis.latency_model, devices.probe\n"
             "bad = [m for m in ('numpy', 'torch', 'llama_cpp', 'onnxruntime', 'platformdirs') if m in sys.modules]\n"
             "print(bad)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)

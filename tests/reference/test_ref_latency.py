@@ -8,7 +8,7 @@ import random
 import pytest
 from refdata import make_record, write_run
 
-from edgeprof import latency_model as lm
+from edgeprof.analysis import latency_model as lm
 from edgeprof.commands import predict as cmd
 
 

@@ -6,7 +6,7 @@ import json
 import pytest
 from refdata import make_record, metric, write_run
 
-from edgeprof import reference as ref
+from edgeprof.compare import reference as ref
 from edgeprof.commands.reference import add_run
 
 

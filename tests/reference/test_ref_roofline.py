@@ -8,7 +8,8 @@ import pytest
 from refdata import make_record
 
 from devices import probe
-from edgeprof import roofline, specs
+from edgeprof.analysis import roofline
+from edgeprof.analysis import specs
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -88,7 +88,7 @@ def test_devices_lists_sensors_with_status(tmp_path):
 
 
 def test_catalogue_rejects_a_wrong_hash(tmp_path, monkeypatch):
-    from edgeprof import catalogue
+    from edgeprof.models import catalogue
 
     entry = catalogue.get("smollm2-135m-instruct")
     bad = catalogue.Entry(entry.id, entry.model_id, entry.name, entry.format, entry.params,

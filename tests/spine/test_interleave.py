@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from edgeprof.compare import compare
-from edgeprof.interleave import interleaved_cases, pool
+from edgeprof.compare.paired import compare
+from edgeprof.compare.interleave import interleaved_cases, pool
 
 
 def _case(cid, threads):
@@ -34,7 +34,7 @@ def test_abba_order_and_pooling(tmp_path):
     a, b = pool(recs, "A"), pool(recs, "B")
     assert len(a) == len(b) == 1 and a[0]["interleaved_rounds"] == 4
     assert a[0]["metrics"]["decode_tokens_per_s"]["n"] == 8
-    from edgeprof.compare import Side
+    from edgeprof.compare.paired import Side
 
     res = compare(Side("A", "run", a), Side("B", "run", b), margin=0.02, metrics=["decode_tokens_per_s"])
     row = res["rows"][0]

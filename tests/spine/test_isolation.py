@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from devices.cpu import HostCpu, TdpSpec
-from edgeprof import events as ev
-from edgeprof.artifacts import gguf_artifact
-from edgeprof.bench import Bench
-from edgeprof.plan import Axes, Settings, build_cases
+from edgeprof.engine import events as ev
+from edgeprof.models.artifacts import gguf_artifact
+from edgeprof.engine.sweep import Bench
+from edgeprof.engine.plan import Axes, Settings, build_cases
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.slow

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from edgeprof.artifacts import gguf_artifact
-from edgeprof.bench import Bench
-from edgeprof.devicesel import bench_device, open_devices
-from edgeprof.plan import Axes, Settings, build_cases
+from edgeprof.models.artifacts import gguf_artifact
+from edgeprof.engine.sweep import Bench
+from edgeprof.engine.device_choice import bench_device, open_devices
+from edgeprof.engine.plan import Axes, Settings, build_cases
 
 pytestmark = pytest.mark.slow
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "boards.py"

@@ -6,10 +6,10 @@ import math
 import pytest
 
 from devices.base import Reading
-from edgeprof import energy as en
-from edgeprof.metrics import PowerSource, Trace, compute
-from edgeprof.sampler import Sample
-from edgeprof.stats import bootstrap_ci, percentile, summarize
+from edgeprof.analysis import energy as en
+from edgeprof.analysis.metrics import PowerSource, Trace, compute
+from edgeprof.engine.sampler import Sample
+from edgeprof.analysis.stats import bootstrap_ci, percentile, summarize
 
 S = 1_000_000_000
 

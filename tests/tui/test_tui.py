@@ -6,10 +6,10 @@ import asyncio
 import pytest
 
 from devices.cpu import HostCpu, TdpSpec
-from edgeprof.artifacts import gguf_artifact
-from edgeprof.bench import Bench
-from edgeprof.plan import Axes, Settings, build_cases
-from edgeprof.tui.state import Snapshot
+from edgeprof.models.artifacts import gguf_artifact
+from edgeprof.engine.sweep import Bench
+from edgeprof.engine.plan import Axes, Settings, build_cases
+from edgeprof.views.tui.state import Snapshot
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def test_snapshot_folds_events():
 
 
 def test_tui_runs_a_sweep_headless(tmp_path, smollm2_gguf):
-    from edgeprof.tui.app import EdgeprofApp
+    from edgeprof.views.tui.app import EdgeprofApp
 
     dev = HostCpu.open("/", tdp=TdpSpec(10.0, None, 0.1, "test"))
     cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8, 16], gen=[4], threads=[1]),

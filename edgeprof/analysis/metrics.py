@@ -10,8 +10,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import energy as en
-from .stats import summarize
+from edgeprof.analysis import energy as en
+from edgeprof.analysis.stats import summarize
 
 CLOCK = {"kind": "measured", "source": "monotonic clock in the worker", "scope": "process",
          "period_s": None, "note": ""}

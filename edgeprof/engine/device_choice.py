@@ -12,7 +12,7 @@ from pathlib import Path
 import devices
 from devices.cpu import HostCpu
 
-from .cputdp import lookup
+from edgeprof.analysis.cputdp import lookup
 
 SOC_KINDS = ("jetson", "apple")
 GPU_KINDS = ("nvidia", "amd")

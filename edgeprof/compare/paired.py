@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .history import RunError, find_run, load_run, run_records, workload_key
-from .stats import percentile
+from edgeprof.results.history import RunError, find_run, load_run, run_records, workload_key
+from edgeprof.analysis.stats import percentile
 
 DEFAULT_MARGIN = 0.20
 DEFAULT_MARGIN_BASIS = ("20 %: run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run "
@@ -65,7 +65,7 @@ def load_side(spec: str, db_path: str | Path | None = None, ref_sets: list | Non
         if d.is_dir():
             return Side(f"{spec} ({d})", "history", load_run(d)["records"])
         return Side(f"{spec} (history copy)", "history", run_records(spec, db_path))
-    from .reference import load_sets
+    from edgeprof.compare.reference import load_sets
     for s in (ref_sets if ref_sets is not None else load_sets()):
         if s.name == spec:
             return Side(f"reference:{s.name}", "reference", s.records, {"verification": s.verification})
@@ -199,7 +199,7 @@ def compare_metric(a: Sequence[float], b: Sequence[float], metric: str, margin: 
 def default_margin(db_path: str | Path | None = None, host: str | None = None) -> tuple[float, str]:
     measured = None
     try:
-        from .history import drift_margin
+        from edgeprof.results.history import drift_margin
         measured = drift_margin(db_path, host)
     except (OSError, RunError, ValueError):
         measured = None

@@ -18,7 +18,7 @@ def converter_cache() -> Path:
     (CONTRACTS.md "User directories": cache/), never in the package."""
     from exporters.converter import installed_version
 
-    from .home import cache_dir
+    from edgeprof.home import cache_dir
 
     return cache_dir() / "converters" / f"llama-cpp-python-{installed_version()}"
 
@@ -31,7 +31,7 @@ def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callab
 
     from exporters import ExportError, export, parse_targets
 
-    from .artifacts import ArtifactError, resolve
+    from edgeprof.models.artifacts import ArtifactError, resolve
 
     try:
         spec = parse_targets(targets)

@@ -9,7 +9,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .runtimes import DEFAULT_FOR_FORMAT
+from edgeprof.runtimes import DEFAULT_FOR_FORMAT
 
 
 @dataclass

@@ -19,8 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .assets_access import asset
-from .home import home
+from edgeprof.assets_access import asset
+from edgeprof.home import home
 
 NUMERIC = ("memory_gb", "peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops", "tdp_w")
 PEAKS = ("peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops")

@@ -5,7 +5,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from edgeprof import __version__
 
 SCHEMA_VERSION = 1
 ARTIFACT_FIELDS = ("path", "format", "quant", "size_bytes", "sha256", "files")

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .home import history_path
+from edgeprof.home import history_path
 
 WORKLOAD_FIELDS = ("prompt_tokens", "gen_tokens", "depth", "n_seqs")
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import reference, roofline, specs
-from .gguf_meta import GGUFError, read_header
+from edgeprof.compare import reference
+from edgeprof.analysis import roofline
+from edgeprof.analysis import specs
+from edgeprof.models.gguf_meta import GGUFError, read_header
 
 
 def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,

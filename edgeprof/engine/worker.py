@@ -16,8 +16,8 @@ import time
 import traceback
 from typing import Any
 
-from . import events as ev
-from .runtimes.base import Placement
+from edgeprof.engine import events as ev
+from edgeprof.runtimes.base import Placement
 
 #: token_progress is throttled so a fast decode loop does not wake the parent per token.
 PROGRESS_PERIOD_NS = 250_000_000
@@ -161,7 +161,7 @@ def child_main(spec: dict[str, Any], conn) -> None:
 
     try:
         emit(ev.make(ev.CASE_STARTED, cid, pid=os.getpid()))
-        from .runtimes import resolve
+        from edgeprof.runtimes import resolve
 
         t0 = time.monotonic_ns()
         emit(ev.make(ev.PHASE_STARTED, cid, t0, name="load"))

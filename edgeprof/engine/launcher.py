@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import events as ev
+from edgeprof.engine import events as ev
 
 #: how long the parent blocks per wait; bounds reaction time to timeouts and RSS limits.
 WAIT_S = 0.5
@@ -46,7 +46,7 @@ def run_case(spec: dict[str, Any], on_event: Callable[[dict], None], *, timeout_
              rss_over_limit: Callable[[], bool] | None = None) -> Outcome:
     """Run one case in a fresh worker. ``on_start(pid)`` lets the sampler attach to the worker;
     ``rss_over_limit()`` is polled between waits (the sampler knows the worker's RSS)."""
-    from .worker import child_main
+    from edgeprof.engine.worker import child_main
 
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)

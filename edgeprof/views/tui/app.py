@@ -7,8 +7,8 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from ..results.printers import _fmt_metric, _test
-from .state import Snapshot
+from edgeprof.results.printers import _fmt_metric, _test
+from edgeprof.views.tui.state import Snapshot
 
 COLUMNS = ("model", "quant", "test", "TTFT ms", "decode t/s", "J/token", "peak MiB", "vs server", "status")
 

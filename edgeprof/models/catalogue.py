@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 from exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
-from .assets_access import asset
-from .home import models_dir
+from edgeprof.assets_access import asset
+from edgeprof.home import models_dir
 
 
 class CatalogueError(Exception):

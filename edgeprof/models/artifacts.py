@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from . import catalogue
-from .catalogue import CatalogueError, sha256_file
+from edgeprof.models import catalogue
+from edgeprof.models.catalogue import CatalogueError, sha256_file
 from devices.cpu import slug
-from .gguf_meta import GGUFError, read_header
+from edgeprof.models.gguf_meta import GGUFError, read_header
 
 
 class ArtifactError(ValueError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .stats import summarize
+from edgeprof.analysis.stats import summarize
 
 KV_ELEM_BYTES = {"f32": 4.0, "fp32": 4.0, "f16": 2.0, "fp16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 
@@ -74,7 +74,7 @@ def decode_limit_tokens_per_s(bandwidth_gbs: float, bytes_per_token_b: float) ->
 
 def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple[str | None, float | None, str]:
     """Which peak applies: fp16 tensor peak for 16-bit on GPUs, int8 for int8/int4 when known, else fp32."""
-    from .reference import precision_class
+    from edgeprof.compare.reference import precision_class
 
     cls = precision_class(quant)
     q = (quant or "").lower()

@@ -16,14 +16,15 @@ from typing import Any, Callable
 
 from devices.base import Device
 
-from . import __version__, events as ev
-from .assets_access import asset
-from .launcher import Outcome, run_case
-from .metrics import PowerSource, Trace, compute, perf_crosscheck
-from .plan import Settings
-from .record import build_record, write_samples_csv
-from .results.jsonl import append_record, write_json
-from .sampler import Sampler
+from edgeprof import __version__
+from edgeprof.engine import events as ev
+from edgeprof.assets_access import asset
+from edgeprof.engine.launcher import Outcome, run_case
+from edgeprof.analysis.metrics import PowerSource, Trace, compute, perf_crosscheck
+from edgeprof.engine.plan import Settings
+from edgeprof.engine.record import build_record, write_samples_csv
+from edgeprof.results.jsonl import append_record, write_json
+from edgeprof.engine.sampler import Sampler
 
 Listener = Callable[[dict], None]
 
@@ -92,7 +93,7 @@ class Bench:
         if s.sample_hz == 0:
             self.sampler.sample_once()
         t1 = time.monotonic_ns()
-        from .energy import mean_power_w, series
+        from edgeprof.analysis.energy import mean_power_w, series
 
         power_w = None
         prov: dict[str, Any] = {"kind": "measured", "source": "none", "scope": "device", "period_s": None,

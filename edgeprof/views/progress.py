@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 
-from . import events as ev
+from edgeprof.engine import events as ev
 
 
 class Progress:

@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .assets_access import asset
-from .home import reference_dir
-from .history import metric_of, read_records, workload_key
+from edgeprof.assets_access import asset
+from edgeprof.home import reference_dir
+from edgeprof.results.history import metric_of, read_records, workload_key
 
 RATIO_METRICS = ("ttft_ms", "decode_tokens_per_s", "energy_per_token_j", "avg_rss_bytes", "avg_power_w")
 DEFAULT_COMPARABLE = {m: {"ref": m} for m in RATIO_METRICS}

@@ -10,7 +10,7 @@ import re
 
 from devices.cpu import TdpSpec
 
-from .assets_access import asset
+from edgeprof.assets_access import asset
 
 
 def lookup(cpu_name: str, logical_cores: int, override_w: float | None = None) -> TdpSpec:

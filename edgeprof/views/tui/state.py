@@ -5,7 +5,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import events as ev
+from edgeprof.engine import events as ev
 
 HISTORY = 240  # samples kept for each sparkline (12 s at 20 Hz)
 

@@ -12,9 +12,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from .compare import CompareError, Side, interleave_plan
-from .history import workload_key
-from .stats import summarize
+from edgeprof.compare.paired import CompareError, Side, interleave_plan
+from edgeprof.results.history import workload_key
+from edgeprof.analysis.stats import summarize
 
 
 def _plan(run: str) -> dict:
@@ -56,7 +56,7 @@ def pool(records: list[dict], side: str) -> list[dict]:
 
 
 def sides(run_dir: Path, a_label: str, b_label: str) -> tuple[Side, Side]:
-    from .results.jsonl import read_records
+    from edgeprof.results.jsonl import read_records
 
     recs = list(read_records(run_dir / "records.jsonl"))
     return (Side(f"{a_label} (interleaved)", "run", pool(recs, "A"), {"run_dir": str(run_dir)}),
