@@ -37,14 +37,26 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"edgeprof: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from edgeprof.errors import EdgeprofError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    import warnings
+
+    warnings.showwarning = _warning  # our warnings are one line, like our errors
     try:
         return int(args._run(args) or 0)
+    except EdgeprofError as exc:
+        print(f"edgeprof: error: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("edgeprof: interrupted; records already written are kept", file=sys.stderr)
         return 130

@@ -39,6 +39,13 @@ def history_path(env: dict | None = None) -> Path:
 
 
 def sysroot(env: dict | None = None) -> Path:
-    """``EDGEPROF_SYSROOT`` — read here, once, at the CLI boundary; adapters get ``root``."""
+    """``EDGEPROF_SYSROOT`` — read here, once, at the CLI boundary; adapters get ``root``. It must
+    be a directory (CONTRACTS "CLI conventions")."""
+    from edgeprof.errors import UsageError
+
     env = os.environ if env is None else env
-    return Path(env.get("EDGEPROF_SYSROOT") or "/")
+    root = Path(env.get("EDGEPROF_SYSROOT") or "/")
+    if not root.is_dir():
+        raise UsageError(f"EDGEPROF_SYSROOT={root} is not a directory; point it at a fixture root (a folder "
+                         f"holding sys/ and proc/) or unset it")
+    return root

@@ -19,6 +19,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
+from edgeprof.results.schema import Record, Workload
+
 
 class FitError(Exception):
     """Not enough data to fit (one-line message)."""
@@ -141,14 +143,14 @@ def fit_series(xs: Sequence[float], ys: Sequence[float], target: str, allow_quad
     return lin
 
 
-def _points(records: Sequence[dict], metric: str, x_of) -> tuple[list[float], list[float]]:
+def _points(records: Sequence[Record], metric: str, x_of) -> tuple[list[float], list[float]]:
     xs, ys = [], []
     for r in records:
-        m = (r.get("metrics") or {}).get(metric) or {}
-        x = x_of(r.get("workload") or {})
-        if r.get("status", "ok") != "ok" or x is None:
+        m = r.metric(metric)
+        x = x_of(r.workload)
+        if not r.ok or x is None or m is None:
             continue
-        samples = m.get("samples") or ([m["median"]] if m.get("median") is not None else [])
+        samples = m.samples or ((m.median,) if m.median is not None else ())
         for s in samples:
             if s is not None:
                 xs.append(float(x))
@@ -156,10 +158,10 @@ def _points(records: Sequence[dict], metric: str, x_of) -> tuple[list[float], li
     return xs, ys
 
 
-def _ctx(w: dict) -> float | None:
-    if not w.get("gen_tokens"):
+def _ctx(w: Workload) -> float | None:
+    if not w.gen_tokens:
         return None
-    return float(w.get("depth") or 0) + float(w.get("prompt_tokens") or 0) + float(w["gen_tokens"]) / 2
+    return float(w.depth or 0) + float(w.prompt_tokens or 0) + float(w.gen_tokens) / 2
 
 
 @dataclass
@@ -205,10 +207,10 @@ class LatencyModel:
                 "tpot": self.tpot.to_dict() if self.tpot else None}
 
 
-def fit(records: Sequence[dict]) -> LatencyModel:
+def fit(records: Sequence[Record]) -> LatencyModel:
     """Fit both parts from the records of one or more runs (one configuration: mixing artifacts is the
     caller's choice; ``edgeprof predict`` refuses runs with more than one artifact/placement)."""
-    tx, ty = _points(records, "ttft_ms", lambda w: w.get("prompt_tokens") or None)
+    tx, ty = _points(records, "ttft_ms", lambda w: w.prompt_tokens or None)
     dx, dy = _points(records, "tpot_ms", _ctx)
     if len(ty) < 2 and len(dy) < 2:
         raise FitError("need ttft_ms or tpot_ms samples from at least 2 repetitions to fit")

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeprof.analysis.stats import summarize
+from edgeprof.analysis.metrics import metric as make_metric
+from edgeprof.models.quant import precision_class
+from edgeprof.results.schema import Metric, Provenance, Record
 
 KV_ELEM_BYTES = {"f32": 4.0, "fp32": 4.0, "f16": 2.0, "fp16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 
@@ -46,18 +48,22 @@ def model_dims_from_gguf(metadata: dict) -> dict[str, int]:
     return {k: int(v) for k, v in dims.items() if isinstance(v, (int, float)) and v}
 
 
-def mean_decode_context(record: dict) -> float:
-    w = record.get("workload") or {}
-    return float(w.get("depth") or 0) + float(w.get("prompt_tokens") or 0) + float(w.get("gen_tokens") or 0) / 2
+def mean_decode_context(record: Record) -> float:
+    w = record.workload
+    return float(w.depth or 0) + float(w.prompt_tokens or 0) + float(w.gen_tokens or 0) / 2
 
 
-def bytes_per_token(record: dict, model_dims: dict | None = None) -> tuple[float | None, str]:
+def _dims(record: Record, model_dims: dict | None) -> dict:
+    return {**record.model.extra, **(model_dims or {})}
+
+
+def bytes_per_token(record: Record, model_dims: dict | None = None) -> tuple[float | None, str]:
     """Bytes read per decode step and the assumption used; None when the artifact size is unknown."""
-    size = (record.get("artifact") or {}).get("size_bytes")
+    size = record.artifact.size_bytes
     if not size:
         return None, "artifact.size_bytes unknown"
-    dims = {**(record.get("model") or {}), **(model_dims or {})}
-    kv_type = str(((record.get("runtime") or {}).get("placement") or {}).get("kv_type") or "f16").lower()
+    dims = _dims(record, model_dims)
+    kv_type = str(record.runtime.placement.get("kv_type") or "f16").lower()
     ctx = mean_decode_context(record)
     if all(dims.get(k) for k in ("n_layers", "n_kv_heads", "head_dim")):
         elem = KV_ELEM_BYTES.get(kv_type, 2.0)
@@ -74,8 +80,6 @@ def decode_limit_tokens_per_s(bandwidth_gbs: float, bytes_per_token_b: float) ->
 
 def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple[str | None, float | None, str]:
     """Which peak applies: fp16 tensor peak for 16-bit on GPUs, int8 for int8/int4 when known, else fp32."""
-    from edgeprof.compare.reference import precision_class
-
     cls = precision_class(quant)
     q = (quant or "").lower()
     order = ["peak_fp32_tflops"]
@@ -91,22 +95,19 @@ def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple
     return None, None, "no peak FLOP/s known"
 
 
-def _metric(samples: list[float], note: str, source: str) -> dict[str, Any]:
-    m = summarize(samples)
-    m["unit"] = "ratio"
-    m["provenance"] = {"kind": "derived", "source": source, "scope": "decode phase", "period_s": None, "note": note}
-    return m
+def _metric(samples: list[float], note: str, source: str) -> Metric:
+    return make_metric(samples, "ratio", Provenance("derived", source, "decode phase", note=note))
 
 
-def roofline_metrics(record: dict, spec: dict | None, model_dims: dict | None = None) -> dict[str, dict]:
+def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None = None) -> dict[str, Metric]:
     """``{"roofline_fraction": metric, "compute_utilization": metric}`` — each only when computable."""
-    metric = (record.get("metrics") or {}).get("decode_tokens_per_s") or {}
-    rates = [float(x) for x in (metric.get("samples") or []) if x]
-    if not rates and metric.get("median"):
-        rates = [float(metric["median"])]
+    decode = record.metric("decode_tokens_per_s")
+    rates = [float(x) for x in (decode.samples if decode else ()) if x]
+    if not rates and decode is not None and decode.median:
+        rates = [float(decode.median)]
     if not rates or not spec:
         return {}
-    out: dict[str, dict] = {}
+    out: dict[str, Metric] = {}
     bw, bw_src = _figure(spec, "peak_mem_bandwidth_gbs")
     bpt, bpt_note = bytes_per_token(record, model_dims)
     if bw and bpt:
@@ -115,11 +116,10 @@ def roofline_metrics(record: dict, spec: dict | None, model_dims: dict | None = 
             [r / limit for r in rates],
             f"bandwidth-bound limit {limit:.4g} tokens/s = {bw:g} GB/s [{bw_src}] ÷ {bpt:.4g} B/token; {bpt_note}",
             "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)")
-    params = (record.get("model") or {}).get("params")
-    key, peak, peak_src = peak_for_precision(spec, (record.get("artifact") or {}).get("quant"),
-                                             (record.get("device") or {}).get("kind"))
+    params = record.model.params
+    key, peak, peak_src = peak_for_precision(spec, record.artifact.quant, record.device.kind)
     if params and peak:
-        dims = {**(record.get("model") or {}), **(model_dims or {})}
+        dims = _dims(record, model_dims)
         flops_tok = 2.0 * float(params)
         attn = ""
         if all(dims.get(k) for k in ("n_layers", "n_heads", "head_dim")):
@@ -134,23 +134,23 @@ def roofline_metrics(record: dict, spec: dict | None, model_dims: dict | None = 
     return out
 
 
-def _basis(m: dict) -> str:
-    note = (m.get("provenance") or {}).get("note", "")
+def _basis(m: Metric) -> str:
+    note = m.provenance.note
     if "[measured:" in note:
         return "measured"
     row = note.split("devices.csv row ", 1)[1].split()[0].rstrip("]") if "devices.csv row " in note else "?"
     return f"spec {row}"
 
 
-def cell(metrics: dict) -> str:
+def cell(metrics: dict[str, Metric]) -> str:
     """One Markdown cell, e.g. ``61% of BW roofline (measured); 18.6% of peak FLOP/s (spec nvidia_h100_sxm)``."""
     parts = []
     if metrics.get("roofline_fraction"):
         m = metrics["roofline_fraction"]
-        parts.append(f"{m['median']:.0%} of BW roofline ({_basis(m)})"
+        parts.append(f"{m.center:.0%} of BW roofline ({_basis(m)})"
                      + (" — above 100 %: the bandwidth figure is too low; re-run `edgeprof devices --probe` "
-                        "on an idle machine" if m["median"] > 1.0 else ""))
+                        "on an idle machine" if m.center > 1.0 else ""))
     if metrics.get("compute_utilization"):
         m = metrics["compute_utilization"]
-        parts.append(f"{m['median']:.1%} of peak FLOP/s ({_basis(m)})")
+        parts.append(f"{m.center:.1%} of peak FLOP/s ({_basis(m)})")
     return "; ".join(parts) or "n/a (no bandwidth/peak known; run `edgeprof devices --probe`)"

@@ -45,13 +45,18 @@ def bootstrap_ci(values: Sequence[float], stat=statistics.median, level: float =
     return (percentile(boots, 100 * a), percentile(boots, 100 * (1 - a)))
 
 
+#: p99 is reported only from this many values on (below it, the 99th percentile is the maximum).
+P99_MIN_N = 20
+
+
 def summarize(samples: Iterable[float]) -> dict:
-    """The statistics fields of a CONTRACTS.md metric: value (= median), n, median, p90, cv,
-    ci95, samples."""
-    xs = [float(x) for x in samples if x is not None and not math.isnan(float(x))]
+    """The statistics fields of a CONTRACTS.md metric: value (= median), n, median, p90, p99 (from
+    ``P99_MIN_N`` values), cv, ci95, samples. Non-finite values are dropped, never averaged in."""
+    xs = [float(x) for x in samples if x is not None and math.isfinite(float(x))]
     if not xs:
         raise ValueError("no samples to summarize")
     med = statistics.median(xs)
     ci = bootstrap_ci(xs)
-    return {"value": med, "n": len(xs), "median": med, "p90": percentile(xs, 90), "cv": cv(xs),
+    return {"value": med, "n": len(xs), "median": med, "p90": percentile(xs, 90),
+            "p99": percentile(xs, 99) if len(xs) >= P99_MIN_N else None, "cv": cv(xs),
             "ci95": list(ci) if ci else None, "samples": xs}

@@ -43,48 +43,34 @@ def _interleave(args):
     import datetime as dt
     from pathlib import Path
 
-    from edgeprof import home
-    from edgeprof.engine.sweep import Bench, new_run_id
-    from edgeprof.engine.device_choice import bench_device, open_devices
     from edgeprof.compare.interleave import interleaved_cases, sides
-    from edgeprof.engine.plan import Settings
-    from edgeprof.results.jsonl import write_json
+    from edgeprof.engine.config import Settings
+    from edgeprof.engine.plan import Case
+    from edgeprof.engine.session import RunSession
 
-    import json
+    if args.pairs < 1:
+        from edgeprof.errors import UsageError
 
-    cases = interleaved_cases(args.a, args.b, args.pairs)
-    settings = Settings(**json.loads((Path(args.a) / "plan.json").read_text())["settings"])
+        raise UsageError(f"--pairs must be at least 1, got {args.pairs}")
+    case_dicts, settings = interleaved_cases(args.a, args.b, args.pairs)
     out = Path(args.out or Path("edgeprof-runs") / ("interleave-" + dt.datetime.now().strftime("%Y%m%d-%H%M%S")))
-    out.mkdir(parents=True, exist_ok=True)
-    run_id = new_run_id()
-    write_json(out / "plan.json", {"schema_version": 1, "run_id": run_id, "interleave": [args.a, args.b],
-                                   "settings": settings.__dict__, "cases": cases})
-    found = open_devices(home.sysroot(), settings.cpu_tdp_w)
-    try:
-        device = bench_device(found, cases[0]["placement"])
-        print(f"edgeprof: interleaving {len(cases)} cases (A/B alternately) -> {out}", file=sys.stderr)
-        Bench(out, run_id, device, settings).run(cases)
-    finally:
-        for d in found:
-            d.close()
+    note = lambda m: print(f"edgeprof: {m}", file=sys.stderr)  # noqa: E731
+    session = RunSession.for_cases(out, [Case.from_dict(c) for c in case_dicts], Settings.from_dict(settings),
+                                   {"interleave": [args.a, args.b]}, note=note)
+    note(f"interleaving {len(case_dicts)} cases (A/B alternately) -> {out}")
+    session.run()
     return sides(out, args.a, args.b)
 
 
 def run(args) -> int:
-    from edgeprof.compare.paired import METRICS, CompareError, compare, load_side, render_table
-    from edgeprof.results.history import RunError
-    from edgeprof.compare.reference import ReferenceSetError
+    from edgeprof.compare.paired import METRICS, compare, load_side, render_table
 
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
-    try:
-        if args.interleave:
-            a, b = _interleave(args)
-        else:
-            a, b = load_side(args.a, db), load_side(args.b, db)
-        res = compare(a, b, margin=args.margin, metrics=args.metric or METRICS, seed=args.seed, db_path=db)
-    except (CompareError, RunError, ReferenceSetError) as exc:
-        print(f"edgeprof compare: error: {exc}", file=sys.stderr)
-        return 2
+    if args.interleave:
+        a, b = _interleave(args)
+    else:
+        a, b = load_side(args.a, db), load_side(args.b, db)
+    res = compare(a, b, margin=args.margin, metrics=args.metric or METRICS, seed=args.seed, db_path=db)
     extra = {k: v for k, v in res.items() if k != "rows"}
     if args.format == "md":
         print(f"A = {res['a']}\nB = {res['b']}\nratio = {res['ratio']}; margin ±{res['margin']:.0%} "

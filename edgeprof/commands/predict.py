@@ -20,10 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
 
 
-def _config(rec: dict) -> str:
-    art, rt = rec.get("artifact") or {}, rec.get("runtime") or {}
-    return json.dumps([(rec.get("model") or {}).get("id"), art.get("sha256") or art.get("path"), art.get("quant"),
-                       rt.get("name"), rt.get("placement"), (rec.get("device") or {}).get("id")], sort_keys=True)
+def _config(rec) -> str:
+    art, rt = rec.artifact, rec.runtime
+    return json.dumps([rec.model.id, art.sha256 or art.path, art.quant, rt.name, rt.placement, rec.device.id],
+                      sort_keys=True)
 
 
 def run(args) -> int:
@@ -36,8 +36,7 @@ def run(args) -> int:
         return 2
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
     try:
-        records = [r for spec in args.runs for r in load_side(spec, db, ref_sets=[]).records
-                   if r.get("status", "ok") == "ok"]
+        records = [r for spec in args.runs for r in load_side(spec, db, ref_sets=[]).records if r.ok]
         configs = sorted({_config(r) for r in records})
         if len(configs) > 1:
             raise FitError(f"the runs mix {len(configs)} configurations (artifact/runtime/placement/device); "

@@ -15,23 +15,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import sys
 
-    from edgeprof.engine.sweep import Bench
-    from edgeprof.compare.enrich import Enricher
+    from edgeprof.engine.session import RunSession, exit_code
+    from edgeprof.errors import UsageError
+    from edgeprof.results.printers import print_records
 
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("edgeprof tui needs a terminal (stdin and stdout are not one); run the same flags with "
+                         "'edgeprof bench' for a headless run")
+    opts = bench_cmd.options(args)
     notes: list[str] = []
-    p = bench_cmd.prepare(args, notes.append)
-    if isinstance(p, int):
-        return p
-    bench = Bench(p.run_dir, p.run_id, p.device, p.settings)
-    bench.enrich = Enricher(p.device.info().to_dict(), log=notes.append)
+    session = RunSession.for_bench(opts, note=notes.append)
     from edgeprof.views.tui.app import EdgeprofApp
 
-    app = EdgeprofApp(bench, p.cases, p.done)
-    try:
-        app.run()
-    finally:
-        for d in p.found:
-            d.close()
-    bench_cmd._index(p.run_dir)
-    print(f"results: {p.run_dir}/records.jsonl", file=sys.stderr)
-    return 0
+    app = EdgeprofApp(session)
+    app.run()
+    records = session.records()
+    print_records(records, opts.format, sys.stdout)
+    print(f"results: {session.run_dir}/records.jsonl", file=sys.stderr)
+    return exit_code(records)

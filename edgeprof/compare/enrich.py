@@ -1,19 +1,20 @@
 """What a finished record gains beyond its own trace: roofline / compute-utilization figures
-against the device's peaks, the server reference it compares with, and (for GGUF) the model's
+against its device's peaks, the server reference it compares with, and (for GGUF) the model's
 shape so the roofline can count KV-cache bytes and attention FLOPs.
 
 Peaks come from ``assets/devices/devices.csv`` (kind ``spec``) or from this machine's probe
 (kind ``measured``); with neither known for a CPU, the probe is run once and stored, so every
-bench row can say how close it is to the hardware's limit.
+bench row can say how close it is to the hardware's limit. Each device's spec is looked up once.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
+from edgeprof.analysis import roofline, specs
 from edgeprof.compare import reference
-from edgeprof.analysis import roofline
-from edgeprof.analysis import specs
 from edgeprof.models.gguf_meta import GGUFError, read_header
+from edgeprof.results.schema import Record
 
 
 def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
@@ -29,35 +30,42 @@ def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
     return spec
 
 
-def model_dims(artifact: dict) -> dict | None:
-    if artifact.get("format") != "gguf":
+def model_dims(fmt: str | None, path: str | None) -> dict | None:
+    if fmt != "gguf" or not path:
         return None
     try:
-        return roofline.model_dims_from_gguf(read_header(artifact["path"])["metadata"])
+        return roofline.model_dims_from_gguf(read_header(path)["metadata"])
     except (GGUFError, OSError, KeyError, TypeError):
         return None
 
 
 class Enricher:
-    def __init__(self, device_info: dict, log: Callable[[str], None] = lambda s: None):
-        self.spec = device_spec(device_info, log)
+    def __init__(self, log: Callable[[str], None] = lambda s: None, probe_if_missing: bool = True):
+        self.log, self.probe_if_missing = log, probe_if_missing
         try:
             self.sets = reference.load_sets()
         except reference.ReferenceSetError as exc:  # a broken user set must not stop a bench
             log(f"reference sets not loaded: {exc}")
             self.sets = []
         self._dims: dict[str, dict | None] = {}
+        self._specs: dict[str, dict | None] = {}
 
-    def __call__(self, record: dict, artifact: dict) -> dict:
-        if not record.get("metrics"):
+    def spec(self, device: dict) -> dict | None:
+        key = str(device.get("id"))
+        if key not in self._specs:
+            self._specs[key] = device_spec(device, self.log, self.probe_if_missing)
+        return self._specs[key]
+
+    def __call__(self, record: Record, case=None) -> Record:
+        if not record.metrics:
             return record
-        key = artifact.get("sha256") or artifact.get("path")
+        a = record.artifact
+        key = a.sha256 or a.path or ""
         if key not in self._dims:
-            self._dims[key] = model_dims(artifact)
+            self._dims[key] = model_dims(a.format, a.path)
         dims = self._dims[key]
-        if dims:
-            record["model"].update({k: v for k, v in dims.items() if k not in record["model"]})
-        record["metrics"].update(roofline.roofline_metrics(record, self.spec, dims))
+        if dims:  # the header's shape, without overriding what the record already knows
+            record = replace(record, model=replace(record.model, extra={**dims, **record.model.extra}))
+        record = record.with_metrics(roofline.roofline_metrics(record, self.spec(record.device.to_dict()), dims))
         comp = reference.match(record, self.sets)
-        record["reference"] = dict(comp.to_dict(), summary=comp.summary())
-        return record
+        return replace(record, reference=dict(comp.to_dict(), summary=comp.summary()))

@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from edgeprof.analysis.metrics import metric
 from edgeprof.compare.paired import CompareError, Side, interleave_plan
-from edgeprof.results.history import workload_key
-from edgeprof.analysis.stats import summarize
+from edgeprof.results.jsonl import read_records
+from edgeprof.results.schema import Record
 
 
 def _plan(run: str) -> dict:
     p = Path(run) / "plan.json"
     if not p.is_file():
         raise CompareError(f"--interleave needs run directories with plan.json; {run} has none")
-    return json.loads(p.read_text())
+    try:
+        return json.loads(p.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CompareError(f"{p} is damaged ({exc})") from None
 
 
-def interleaved_cases(a_run: str, b_run: str, pairs: int) -> list[dict[str, Any]]:
-    order = interleave_plan(_plan(a_run), _plan(b_run), pairs)
+def interleaved_cases(a_run: str, b_run: str, pairs: int) -> tuple[list[dict], dict]:
+    """The ABBA case order as plan.json case dicts (each re-keyed ``<id>-<side><round>``, on this
+    host) and A's settings dict; the run session turns them into cases."""
+    a_plan = _plan(a_run)
+    order = interleave_plan(a_plan, _plan(b_run), pairs)
     if not order:
         raise CompareError("A and B share no workload key: nothing to interleave")
     cases = []
@@ -34,30 +41,27 @@ def interleaved_cases(a_run: str, b_run: str, pairs: int) -> list[dict[str, Any]
         c["case_id"] = f"{c['case_id']}-{e['side']}{e['round']}"
         c["host"] = socket.gethostname()
         cases.append(c)
-    return cases
+    return cases, dict(a_plan.get("settings") or {})
 
 
-def pool(records: list[dict], side: str) -> list[dict]:
+def pool(records: list[Record], side: str) -> list[Record]:
     """One record per workload key for ``side`` ("A"/"B"), its metrics' samples concatenated."""
-    groups: dict[tuple, list[dict]] = {}
+    groups: dict[tuple, list[Record]] = {}
     for r in records:
-        if r.get("status") == "ok" and r["case_id"].rsplit("-", 1)[-1].startswith(side):
-            groups.setdefault(workload_key(r), []).append(r)
+        if r.ok and r.case_id.rsplit("-", 1)[-1].startswith(side):
+            groups.setdefault(r.workload_key(), []).append(r)
     out = []
     for recs in groups.values():
-        merged = json.loads(json.dumps(recs[0]))
-        for name, m in merged.get("metrics", {}).items():
-            xs = [x for r in recs for x in ((r["metrics"].get(name) or {}).get("samples") or [])]
-            if xs:
-                merged["metrics"][name] = dict(m, **summarize(xs))
-        merged["interleaved_rounds"] = len(recs)
-        out.append(merged)
+        first = recs[0]
+        merged = {}
+        for name, m in first.metrics.items():
+            xs = [x for r in recs for x in (r.metrics[name].samples if name in r.metrics else ())]
+            merged[name] = replace(metric(xs, m.unit, m.provenance), extra=m.extra) if xs else m
+        out.append(replace(first, metrics=merged).with_extra(interleaved_rounds=len(recs)))
     return out
 
 
 def sides(run_dir: Path, a_label: str, b_label: str) -> tuple[Side, Side]:
-    from edgeprof.results.jsonl import read_records
-
-    recs = list(read_records(run_dir / "records.jsonl"))
+    recs = read_records(run_dir / "records.jsonl")
     return (Side(f"{a_label} (interleaved)", "run", pool(recs, "A"), {"run_dir": str(run_dir)}),
             Side(f"{b_label} (interleaved)", "run", pool(recs, "B"), {"run_dir": str(run_dir)}))

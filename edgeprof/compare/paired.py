@@ -29,21 +29,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from edgeprof.results.history import RunError, find_run, load_run, run_records, workload_key
 from edgeprof.analysis.stats import percentile
+from edgeprof.errors import UsageError
+from edgeprof.results import metric_catalogue
+from edgeprof.results.history import RunError, find_run, load_run, run_records
+from edgeprof.results.schema import Record
 
 DEFAULT_MARGIN = 0.20
 DEFAULT_MARGIN_BASIS = ("20 %: run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run "
                         "to run, 10–25 % minute to minute); no repeated runs in the history to measure drift")
-SPEED_UP = ("decode_tokens_per_s", "prefill_tokens_per_s")
-SPEED_DOWN = ("ttft_ms", "tpot_ms", "e2e_ms")
-COST_DOWN = ("energy_per_token_j", "prefill_energy_per_token_j", "decode_energy_per_token_j", "energy_gross_j",
-             "energy_net_j", "avg_power_w", "peak_rss_bytes", "avg_rss_bytes")
-METRICS = SPEED_DOWN + SPEED_UP + COST_DOWN + ("cpu_busy_ratio", "roofline_fraction", "compute_utilization")
+METRICS = tuple(metric_catalogue.compared())
 AXES = ("format", "quant", "runtime", "placement", "device", "host")
 
 
-class CompareError(Exception):
+class CompareError(UsageError):
     """Bad input to compare (one-line message)."""
 
 
@@ -51,7 +50,7 @@ class CompareError(Exception):
 class Side:
     label: str
     kind: str  # run | history | reference
-    records: list[dict]
+    records: list[Record]
     meta: dict = field(default_factory=dict)
 
 
@@ -72,14 +71,14 @@ def load_side(spec: str, db_path: str | Path | None = None, ref_sets: list | Non
     raise CompareError(f"'{spec}' is not a run directory, a run in the history, or a reference set name")
 
 
-def _axis(rec: dict, axis: str) -> Any:
-    art, rt = rec.get("artifact") or {}, rec.get("runtime") or {}
-    return {"format": art.get("format"), "quant": art.get("quant"), "runtime": rt.get("name"),
-            "placement": json.dumps(rt.get("placement"), sort_keys=True) if rt.get("placement") else None,
-            "device": (rec.get("device") or {}).get("id"), "host": rec.get("host")}[axis]
+def _axis(rec: Record, axis: str) -> Any:
+    pl = rec.runtime.placement
+    return {"format": rec.artifact.format, "quant": rec.artifact.quant, "runtime": rec.runtime.name,
+            "placement": json.dumps(pl, sort_keys=True) if pl else None, "device": rec.device.id,
+            "host": rec.host}[axis]
 
 
-def differing_axes(a: dict, b: dict) -> dict[str, list]:
+def differing_axes(a: Record, b: Record) -> dict[str, list]:
     out = {}
     for ax in AXES:
         va, vb = _axis(a, ax), _axis(b, ax)
@@ -95,27 +94,29 @@ def differing_axes(a: dict, b: dict) -> dict[str, list]:
     return out
 
 
-def pair_rows(a: Sequence[dict], b: Sequence[dict]) -> list[tuple[dict, dict]]:
+def pair_rows(a: Sequence[Record], b: Sequence[Record]) -> list[tuple[Record, Record]]:
     """Pairs by workload key; within a key, each A row goes with the B rows differing on fewest axes."""
-    by_key: dict[tuple, list[dict]] = {}
+    by_key: dict[tuple, list[Record]] = {}
     for r in b:
-        if r.get("status", "ok") == "ok":
-            by_key.setdefault(workload_key(r), []).append(r)
+        if r.ok:
+            by_key.setdefault(r.workload_key(), []).append(r)
     pairs = []
     for ra in a:
-        cands = by_key.get(workload_key(ra), []) if ra.get("status", "ok") == "ok" else []
+        cands = by_key.get(ra.workload_key(), []) if ra.ok else []
         if cands:
             fewest = min(len(differing_axes(ra, rb)) for rb in cands)
             pairs += [(ra, rb) for rb in cands if len(differing_axes(ra, rb)) == fewest]
     return pairs
 
 
-def _samples(rec: dict, name: str) -> list[float]:
-    m = (rec.get("metrics") or {}).get(name) or {}
-    xs = [float(x) for x in (m.get("samples") or []) if x is not None and float(x) > 0]
+def _samples(rec: Record, name: str) -> list[float]:
+    m = rec.metric(name)
+    if m is None:
+        return []
+    xs = [float(x) for x in m.samples if x is not None and float(x) > 0]
     if xs:
         return xs
-    v = m.get("median") if m.get("median") is not None else m.get("value")
+    v = m.center
     return [float(v)] if v is not None and float(v) > 0 else []
 
 
@@ -175,10 +176,10 @@ def verdict(ratio_ci: tuple[float, float] | None, metric: str, margin: float) ->
     if ratio_ci is None:
         return "inconclusive"
     lo, hi = ratio_ci
-    if metric in SPEED_DOWN or metric in COST_DOWN:
+    d = metric_catalogue.get(metric)
+    if d is not None and d.better == "lower":
         lo, hi = 1 / hi, 1 / lo  # orient: > 1 means B better
-    up, down = ("faster", "slower") if metric in SPEED_UP + SPEED_DOWN else (
-        ("better", "worse") if metric in COST_DOWN else ("higher", "lower"))
+    up, down = d.words if d is not None and d.better else ("higher", "lower")
     if lo > 1 + margin:
         return up
     if hi < 1 - margin:
@@ -210,7 +211,7 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
             seed: int = 0, db_path: str | Path | None = None) -> dict:
     """Rows (one per paired case × metric present on both sides) plus the margin and its basis."""
     if margin is None:
-        host = next((r.get("host") for r in a.records if r.get("host")), None)
+        host = next((r.host for r in a.records if r.host), None)
         margin, basis = default_margin(db_path, host)
     else:
         basis = "given (--margin)"
@@ -218,16 +219,16 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     pairs = pair_rows(a.records, b.records)
     for ra, rb in pairs:
         axes = differing_axes(ra, rb)
-        wk = workload_key(ra)
+        wk = ra.workload_key()
         for m in metrics:
             sa, sb = _samples(ra, m), _samples(rb, m)
             if sa and sb:
-                unit = ((ra.get("metrics") or {}).get(m) or {}).get("unit", "")
+                unit = ra.metric(m).unit
                 row = {"workload": f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}",
                        "axes": "; ".join(f"{k}: {v[0]}→{v[1]}" for k, v in axes.items()) or "none",
                        "unit": unit, **compare_metric(sa, sb, m, margin, seed)}
                 rows.append(row)
-    unpaired = [workload_key(r) for r in a.records if not any(r is pa for pa, _ in pairs)]
+    unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
     return {"a": a.label, "b": b.label, "ratio": "B/A (medians)", "margin": margin, "margin_basis": basis,
             "rows": rows, "unpaired_a": [list(k) for k in unpaired],
             "note": "verdicts orient each metric so that > 1 means B better; see edgeprof/compare.py"}
@@ -246,7 +247,9 @@ def interleave_plan(a_plan: dict | list, b_plan: dict | list, pairs: int) -> lis
     ca = a_plan.get("cases", []) if isinstance(a_plan, dict) else list(a_plan)
     cb = b_plan.get("cases", []) if isinstance(b_plan, dict) else list(b_plan)
     def wk(c: dict) -> tuple:  # plan cases carry the model under artifact.model
-        return workload_key({"model": c.get("model") or (c.get("artifact") or {}).get("model"), **c})
+        w = c.get("workload") or {}
+        model = c.get("model") or (c.get("artifact") or {}).get("model") or {}
+        return (model.get("id"), w.get("prompt_tokens"), w.get("gen_tokens"), w.get("depth"), w.get("n_seqs", 1))
 
     keyed_b = {wk(c): c for c in cb if isinstance(c, dict) and c.get("workload")}
     matched = [(x, keyed_b.get(wk(x))) for x in ca] if keyed_b else list(zip(ca, cb))

@@ -23,29 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.assets_access import asset
+from edgeprof.errors import UsageError
 from edgeprof.home import reference_dir
-from edgeprof.results.history import metric_of, read_records, workload_key
+from edgeprof.models.quant import precision_class
+from edgeprof.results import metric_catalogue
+from edgeprof.results.jsonl import read_records
+from edgeprof.results.schema import Metric, Record
 
-RATIO_METRICS = ("ttft_ms", "decode_tokens_per_s", "energy_per_token_j", "avg_rss_bytes", "avg_power_w")
+RATIO_METRICS = tuple(d.name for d in metric_catalogue.reference_metrics())
 DEFAULT_COMPARABLE = {m: {"ref": m} for m in RATIO_METRICS}
-SHORT = dict(zip(RATIO_METRICS, ("TTFT", "decode", "J/tok", "mem", "power")))
-BASELINE = {"bf16", "bfloat16", "f16", "fp16", "float16", "fp32", "f32", "float32"}
 
 
-class ReferenceSetError(Exception):  # unknown or malformed reference set (one-line message)
+class ReferenceSetError(UsageError):  # unknown or malformed reference set (one-line message)
     pass
-
-
-def precision_class(quant: str | None) -> str:
-    """CONTRACTS precision mapping: bf16/fp16 ↔ bf16/f16/fp16/fp32 baselines; int4 (AWQ) ↔ q4_*/int4."""
-    q = (quant or "").lower()
-    if q in BASELINE:
-        return "16-bit baseline"
-    if q.startswith(("q4", "iq4")) or "int4" in q or q in ("awq", "gptq"):
-        return "int4"
-    if q.startswith("q8") or q == "int8":
-        return "int8"
-    return q or "unknown"
 
 
 @dataclass
@@ -53,7 +43,7 @@ class RefSet:
     name: str
     path: Path
     meta: dict[str, Any]
-    records: list[dict]
+    records: list[Record]
     origin: str  # "packaged" | "user"
 
     verification = property(lambda self: str(self.meta.get("verification_status", "unknown")))
@@ -61,7 +51,7 @@ class RefSet:
     not_comparable = property(lambda self: self.meta.get("not_comparable") or {})
 
 
-def _csv_records(folder: Path, meta: dict) -> list[dict]:
+def _csv_records(folder: Path, meta: dict) -> list[Record]:
     """Published table → CONTRACTS-shaped records, per the set's ``records_csv`` mapping."""
     spec = meta["records_csv"]
     prov_rows: dict[tuple, dict] = {}
@@ -88,7 +78,7 @@ def _csv_records(folder: Path, meta: dict) -> list[dict]:
                                    "source": base_prov.get("source", "").format(**row),
                                    "scope": base_prov.get("scope"), "period_s": base_prov.get("period_s"),
                                    "note": " | ".join(n for n in notes if n)}}
-            out.append({
+            out.append(Record.from_dict({
                 "schema_version": 1, "case_id": f"{row['model']}/{row['precision']}",
                 "status": "ok" if metrics else "skipped",
                 "verification_status": row["verification_status"], "row_notes": row.get("row_notes", ""),
@@ -101,7 +91,7 @@ def _csv_records(folder: Path, meta: dict) -> list[dict]:
                 "device": {"id": meta.get("hardware", {}).get("spec_id"), "kind": "nvidia",
                            "name": meta.get("hardware", {}).get("device")},
                 "workload": {"prompt_tokens": None, "gen_tokens": None, "depth": None, "n_seqs": None},
-                "metrics": metrics})
+                "metrics": metrics}))
     return out
 
 
@@ -114,7 +104,12 @@ def load_set(folder: str | Path, origin: str = "user") -> RefSet:
         meta = json.loads(meta_path.read_text())
     except json.JSONDecodeError as exc:
         raise ReferenceSetError(f"{meta_path}: invalid JSON ({exc})") from None
-    records = _csv_records(folder, meta) if "records_csv" in meta else read_records(folder / "records.jsonl")
+    if "records_csv" in meta:
+        records = _csv_records(folder, meta)
+    elif (folder / "records.jsonl").is_file():
+        records = read_records(folder / "records.jsonl")
+    else:
+        raise ReferenceSetError(f"reference set {folder} has neither records.jsonl nor a records_csv mapping")
     return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=records, origin=origin)
 
 
@@ -179,21 +174,22 @@ class Comparison:
 
 def _short(metric: str) -> str:
     base = metric.split("/params_b")[0].split("×params_b")[0]
-    return SHORT.get(base, base) + ("·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")
+    d = metric_catalogue.get(base)
+    return (d.short if d and d.short else base) + (
+        "·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")
 
 
-def _label(rec: dict) -> str:  # published rows keep their name (Yi-34B/int4); measured: quant, workload, device
-    p, n, d = workload_key(rec)[1:4]
-    if p is None:
-        return str(rec.get("case_id"))
-    return f"{(rec.get('artifact') or {}).get('quant')} p{p}/n{n}/d{d} on {(rec.get('device') or {}).get('name')}"
+def _label(rec: Record) -> str:  # published rows keep their name (Yi-34B/int4); measured: quant, workload, device
+    w = rec.workload
+    if w.prompt_tokens is None:
+        return str(rec.case_id)
+    return f"{rec.artifact.quant} p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth} on {rec.device.name}"
 
 
-def _side(rec: dict) -> dict:
-    art = rec.get("artifact") or {}
-    return {"model": (rec.get("model") or {}).get("id"), "format": art.get("format"), "quant": art.get("quant"),
-            "precision": precision_class(art.get("quant")), "device": (rec.get("device") or {}).get("name"),
-            "runtime": (rec.get("runtime") or {}).get("name")}
+def _side(rec: Record) -> dict:
+    a = rec.artifact
+    return {"model": rec.model.id, "format": a.format, "quant": a.quant, "precision": precision_class(a.quant),
+            "device": rec.device.name, "runtime": rec.runtime.name}
 
 
 def _format_note(edge: dict, ref: dict) -> str:
@@ -205,7 +201,12 @@ def _format_note(edge: dict, ref: dict) -> str:
     return ""
 
 
-def _ratios(rec: dict, ref: dict, rset: RefSet, norm: tuple[float, float] | None) -> list[Ratio]:
+def _of(rec: Record, name: str) -> Metric | None:
+    m = rec.metric(name)
+    return m if m is not None and m.center is not None else None
+
+
+def _ratios(rec: Record, ref: Record, rset: RefSet, norm: tuple[float, float] | None) -> list[Ratio]:
     """Edge ÷ server per comparable metric; ``norm`` = (edge params_b, ref params_b) for normalized."""
     out = []
     for m in RATIO_METRICS:
@@ -213,78 +214,68 @@ def _ratios(rec: dict, ref: dict, rset: RefSet, norm: tuple[float, float] | None
             out.append(Ratio(m, None, note=rset.not_comparable[m]))
             continue
         how = rset.comparable.get(m)
-        e, r = metric_of(rec, m), metric_of(ref, how["ref"]) if how else None
+        e, r = _of(rec, m), _of(ref, how["ref"]) if how else None
         if how is None or e is None or r is None:
             why = "not in this reference set" if how is None else ("no edge value" if e is None else
                                                                     "no reference value in this row")
             out.append(Ratio(m, None, note=why))
             continue
         scale = float(how.get("edge_scale", 1.0))
-        ev, eu = e["value"] * scale, how.get("edge_unit", e["unit"])
-        rv, ru, name, note = r["value"], r["unit"], m, how.get("caveat", "")
+        ev, eu = e.center * scale, how.get("edge_unit", e.unit)
+        rv, ru, name, note = r.center, r.unit, m, how.get("caveat", "")
         if norm is not None:
             pe, pr = norm
-            if m == "decode_tokens_per_s":
+            how_norm = metric_catalogue.get(m).per_params if metric_catalogue.get(m) else None
+            if how_norm == "x":
                 ev, rv, name, eu = ev * pe, rv * pr, m + "×params_b", eu + "·Bparam"
-            elif m in ("energy_per_token_j", "avg_rss_bytes", "ttft_ms"):
+            elif how_norm == "/":
                 ev, rv, name, eu = ev / pe, rv / pr, m + "/params_b", eu + "/Bparam"
             else:
                 note = (note + "; " if note else "") + "not size-normalized"
-            ru = eu if m != "avg_power_w" else ru
+            ru = eu if how_norm else ru
+        ep, rp = e.provenance.to_dict(), r.provenance.to_dict()
         if eu != ru:  # never divide figures in different units
-            out.append(Ratio(name, None, ev, eu, how["ref"], rv, ru, e["provenance"], r["provenance"],
-                             f"unit mismatch: edge {eu} vs reference {ru}"))
+            out.append(Ratio(name, None, ev, eu, how["ref"], rv, ru, ep, rp, f"unit mismatch: edge {eu} vs reference {ru}"))
             continue
         ratio = ev / rv if rv else None
-        out.append(Ratio(name, ratio, ev, eu, how["ref"], rv, ru, e["provenance"], r["provenance"], note))
+        out.append(Ratio(name, ratio, ev, eu, how["ref"], rv, ru, ep, rp, note))
     return out
 
 
-def _params_b(rec: dict) -> float | None:
-    p = (rec.get("model") or {}).get("params")
-    return float(p) / 1e9 if p else None
-
-
-def _family(rec: dict) -> str | None:  # architecture family: model.family, else model.architecture (bench)
-    model = rec.get("model") or {}
-    fam = model.get("family") or model.get("architecture")
-    return str(fam) if fam else None
-
-
-def match(record: dict, sets: list[RefSet]) -> Comparison:
+def match(record: Record, sets: list[RefSet]) -> Comparison:
     edge = _side(record)
-    key = workload_key(record)
-    usable = [(s, r) for s in sets for r in s.records if r.get("status", "ok") == "ok"]
-    exact = [(s, r) for s, r in usable if None not in key and workload_key(r) == key]
+    key = record.workload_key()
+    usable = [(s, r) for s in sets for r in s.records if r.ok]
+    exact = [(s, r) for s, r in usable if None not in key and r.workload_key() == key]
     if exact:
         s, r = min(exact, key=lambda sr: (_side(sr[1])["precision"] != edge["precision"],
                                           _side(sr[1])["format"] != edge["format"]))
         ref = _side(r)
         return Comparison("exact", s.name, _label(r), s.verification, edge, ref,
                           _format_note(edge, ref), _ratios(record, r, s, None))
-    pe = _params_b(record)
+    pe = record.model.params_b
     if not usable:
         return Comparison("none", notes=["no reference set with a usable row"], edge_side=edge)
     if pe is None:
         return Comparison("none", notes=["no exact match; model.params unknown, so no normalized comparison"],
                           edge_side=edge)
-    fam = _family(record)
+    fam = record.model.family
     ranked = []
     for s, r in usable:
-        pr = _params_b(r)
+        pr = r.model.params_b
         n_ok = sum(1 for x in _ratios(record, r, s, (pe, pr or 1.0)) if x.ratio is not None)
         if pr and n_ok:
-            wk = workload_key(r)
+            wk = r.workload_key()
             w_dist = sum(abs(math.log((x + 1) / (y + 1))) for x, y in zip(key[1:4], wk[1:4]) if None not in (x, y))
-            ranked.append((fam is None or _family(r) != fam, abs(math.log(pr / pe)),
+            ranked.append((fam is None or r.model.family != fam, abs(math.log(pr / pe)),
                            _side(r)["precision"] != edge["precision"], w_dist, -n_ok, s, r))
     if not ranked:
         return Comparison("none", notes=["no reference row with a comparable metric"], edge_side=edge)
     best = min(ranked, key=lambda t: t[:5])
     s, r = best[5], best[6]
-    ref, pr = _side(r), _params_b(r)
+    ref, pr = _side(r), r.model.params_b
     ratios = _ratios(record, r, s, (pe, pr))
-    if key[1:] != workload_key(r)[1:]:
+    if key[1:] != r.workload_key()[1:]:
         ratios = [Ratio(x.metric, None, note="workload differs or unknown: TTFT not comparable")
                   if x.metric.startswith("ttft_ms") and x.ratio is not None else x for x in ratios]
     notes = [f"no exact workload-key match; nearest row {_label(r)} by "

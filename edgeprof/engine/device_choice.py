@@ -13,6 +13,8 @@ import devices
 from devices.cpu import HostCpu
 
 from edgeprof.analysis.cputdp import lookup
+from edgeprof.analysis.metrics import PowerSource
+from edgeprof.results.schema import DeviceRef, Provenance
 
 SOC_KINDS = ("jetson", "apple")
 GPU_KINDS = ("nvidia", "amd")
@@ -26,17 +28,19 @@ def open_devices(root: Path, cpu_tdp_w: float | None = None, **options) -> list:
     return devices.detect(root, cpu_tdp=tdp, **options)
 
 
-def bench_device(found: list, placement: dict):
+def bench_device(found: list, placement):
+    """The device a case with this placement (a ``Placement`` or its dict) runs on."""
     kinds = {d.info().kind: d for d in reversed(found)}
     for k in SOC_KINDS:
         if k in kinds:
             return kinds[k]
-    wants_gpu = (placement.get("gpu_layers") or 0) > 0 or str(placement.get("provider") or "").lower() in GPU_PROVIDERS
+    get = placement.get if isinstance(placement, dict) else (lambda k: getattr(placement, k, None))
+    wants_gpu = (get("gpu_layers") or 0) > 0 or str(get("provider") or "").lower() in GPU_PROVIDERS
     if wants_gpu:
         for k in GPU_KINDS:
             if k in kinds:
                 return kinds[k]
-    return kinds["cpu"]
+    return kinds.get("cpu") or found[0]
 
 
 def default_providers(found: list) -> dict[str, str]:
@@ -63,3 +67,18 @@ def default_providers(found: list) -> dict[str, str]:
         elif "apple" in kinds and torch.backends.mps.is_available():
             out["torch"] = "mps"
     return out
+
+
+def device_ref(device) -> DeviceRef:
+    """The record's ``device`` field for an open device."""
+    return DeviceRef.from_dict(device.info().to_dict())
+
+
+def power_source(device) -> PowerSource | None:
+    """The total-power rule's sensor of a device, if it is available."""
+    for s in device.sensors():
+        if s.info.total and s.available:
+            i = s.info
+            return PowerSource(sensor=i.name, quantity=i.quantity,
+                               provenance=Provenance(i.kind, i.source, i.scope, note=i.note))
+    return None

@@ -1,36 +1,183 @@
-"""The one event stream (CONTRACTS.md, "Events"). Worker and parent emit these; the headless
-renderer, the TUI, sinks and remote runs only consume them.
+"""The one event stream (CONTRACTS.md, "Events"): typed, frozen, with ``t_ns`` from
+``time.monotonic_ns()`` and the ``case_id`` on every event.
 
-Events are plain dicts so they cross a pipe, a socket or a JSON-lines file unchanged:
-``{"type": ..., "t_ns": time.monotonic_ns(), "case_id": ..., **payload}``.
+Worker and parent emit these; the headless progress, the TUI, sinks and remote runs only consume
+them. They cross the worker pipe as objects (pickled) and a JSON-lines file or socket through
+``to_dict`` / ``from_dict``. The parent adds run-level events the worker never sends:
+``run_started``, ``case_scheduled`` (case k of N), ``sample``, ``run_notice`` and ``run_finished``.
 """
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, ClassVar
 
-CASE_STARTED = "case_started"
-LOADED = "loaded"
-PHASE_STARTED = "phase_started"
-PHASE_ENDED = "phase_ended"
-FIRST_TOKEN = "first_token"
-TOKEN_PROGRESS = "token_progress"
-SAMPLE = "sample"
-CASE_FINISHED = "case_finished"
-CASE_FAILED = "case_failed"
-#: Not in the worker protocol: run-level notices from the parent (idle baseline, skips, warnings).
-RUN_NOTICE = "run_notice"
+from edgeprof.results.schema import ErrorInfo, Record, Repetition
 
-TYPES = (CASE_STARTED, LOADED, PHASE_STARTED, PHASE_ENDED, FIRST_TOKEN, TOKEN_PROGRESS, SAMPLE,
-         CASE_FINISHED, CASE_FAILED, RUN_NOTICE)
-TERMINAL = (CASE_FINISHED, CASE_FAILED)
 
-Event = dict[str, Any]
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    case_id: str | None = None
+    t_ns: int = field(default_factory=time.monotonic_ns)
+    type: ClassVar[str] = "event"
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, Repetition):
+                v = v.to_dict(tokens=True)
+            elif hasattr(v, "to_dict"):
+                v = v.to_dict()
+            elif isinstance(v, tuple):
+                v = [x.to_dict() if hasattr(x, "to_dict") else x for x in v]
+            out[f.name] = v
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseStarted(Event):
+    type: ClassVar[str] = "case_started"
+    pid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Loaded(Event):
+    """The engine loaded: the runtime's resolved placement and what it knows of the model."""
+
+    type: ClassVar[str] = "loaded"
+    runtime: dict
+    n_params: int | None = None
+    n_ctx: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseStarted(Event):
+    type: ClassVar[str] = "phase_started"
+    name: str                      # load | depth | prefill | decode | repetition
+    rep: int | None = None
+    label: str | None = None       # warmup | measure
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhaseEnded(Event):
+    """``result`` is set on the end of a ``repetition`` phase: the measured repetition travels
+    with it, so repetitions already measured survive a later crash of the worker."""
+
+    type: ClassVar[str] = "phase_ended"
+    name: str
+    rep: int | None = None
+    label: str | None = None
+    result: Repetition | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FirstToken(Event):
+    type: ClassVar[str] = "first_token"
+    rep: int | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenProgress(Event):
+    type: ClassVar[str] = "token_progress"
+    n: int
+    of: int
+    rep: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SampleEvent(Event):
+    """One sampler tick: every reading (``devices.base.Reading``) and the headline power derived
+    from the total-power sensor (Δenergy/Δt for counters)."""
+
+    type: ClassVar[str] = "sample"
+    readings: tuple = ()
+    power_w: float | None = None
+    power_label: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseFinished(Event):
+    """From the parent: the full record. From the worker: ``record`` is None and ``worker_stats``
+    holds what only the worker knows (its RSS high-water mark)."""
+
+    type: ClassVar[str] = "case_finished"
+    record: Record | None = None
+    worker_stats: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseFailed(Event):
+    type: ClassVar[str] = "case_failed"
+    error: ErrorInfo
+    record: Record | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    type: ClassVar[str] = "run_started"
+    run_dir: str
+    total: int
+    labels: tuple = ()             # one label per case, in plan order
+    done: int = 0                  # cases already finished (a resumed run)
+    device: dict = field(default_factory=dict)
+    power_label: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaseScheduled(Event):
+    """Case ``index`` (1-based) of ``total`` is about to start."""
+
+    type: ClassVar[str] = "case_scheduled"
+    index: int
+    total: int
+    label: str
+    workload: dict = field(default_factory=dict)
+    reps: int = 0
+    device: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunNotice(Event):
+    type: ClassVar[str] = "run_notice"
+    message: str
+    level: str = "info"            # info | warning
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(Event):
+    type: ClassVar[str] = "run_finished"
+    n_ok: int = 0
+    n_failed: int = 0
+    cancelled: bool = False
+
+
+TYPES: dict[str, type[Event]] = {c.type: c for c in (
+    CaseStarted, Loaded, PhaseStarted, PhaseEnded, FirstToken, TokenProgress, SampleEvent, CaseFinished,
+    CaseFailed, RunStarted, CaseScheduled, RunNotice, RunFinished)}
+TERMINAL = (CaseFinished, CaseFailed)
 Emit = Callable[[Event], None]
 
 
-def make(type_: str, case_id: str | None, t_ns: int | None = None, **payload: Any) -> Event:
-    if type_ not in TYPES:
-        raise ValueError(f"unknown event type {type_!r}")
-    return {"type": type_, "t_ns": time.monotonic_ns() if t_ns is None else t_ns,
-            "case_id": case_id, **payload}
+def from_dict(d: dict[str, Any]) -> Event:
+    """An event from its JSON form (recorded streams, remote runs)."""
+    d = dict(d)
+    cls = TYPES.get(d.pop("type", None))
+    if cls is None:
+        raise ValueError(f"unknown event type in {sorted(d)}")
+    if d.get("record") is not None:
+        d["record"] = Record.from_dict(d["record"])
+    if cls is CaseFailed:
+        d["error"] = ErrorInfo.from_dict(d["error"])
+    if d.get("result") is not None:
+        d["result"] = Repetition.from_dict(d["result"])
+    if "readings" in d:
+        from devices.base import Reading
+
+        d["readings"] = tuple(Reading(**{k: v for k, v in r.items() if k != "unit"}) for r in d["readings"])
+    if "labels" in d:
+        d["labels"] = tuple(d["labels"])
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in d.items() if k in names})

@@ -10,10 +10,11 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from edgeprof.engine import events as ev
+from edgeprof.results.schema import ErrorInfo, Phase, Repetition
 
 #: how long the parent blocks per wait; bounds reaction time to timeouts and RSS limits.
 WAIT_S = 0.5
@@ -21,11 +22,13 @@ WAIT_S = 0.5
 
 @dataclass
 class Outcome:
+    """How one worker ended, and everything it measured before that."""
+
     status: str = "failed"                   # ok | failed
-    reps: list[dict] = field(default_factory=list)
-    loaded: dict[str, Any] = field(default_factory=dict)
-    phases: list[dict] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    reps: list[Repetition] = field(default_factory=list)
+    loaded: ev.Loaded | None = None
+    phases: list[Phase] = field(default_factory=list)
+    error: ErrorInfo | None = None
     pid: int | None = None
     t_start_ns: int = 0
     t_end_ns: int = 0
@@ -41,16 +44,17 @@ def _signal_name(code: int | None) -> str | None:
         return f"signal {-code}"
 
 
-def run_case(spec: dict[str, Any], on_event: Callable[[dict], None], *, timeout_s: float,
+def run_case(job, on_event: Callable[[ev.Event], None], *, timeout_s: float,
              on_start: Callable[[int], None] | None = None,
-             rss_over_limit: Callable[[], bool] | None = None) -> Outcome:
-    """Run one case in a fresh worker. ``on_start(pid)`` lets the sampler attach to the worker;
-    ``rss_over_limit()`` is polled between waits (the sampler knows the worker's RSS)."""
+             rss_over_limit: Callable[[], str | None] | None = None) -> Outcome:
+    """Run one case (a ``worker.Job``) in a fresh worker. ``on_start(pid)`` lets the sampler attach
+    to the worker; ``rss_over_limit()`` is polled between waits and returns why the worker must be
+    stopped (the sampler knows the worker's RSS), or None."""
     from edgeprof.engine.worker import child_main
 
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=child_main, args=(spec, send), daemon=True, name=f"edgeprof-{spec['case_id'][:8]}")
+    proc = ctx.Process(target=child_main, args=(job, send), daemon=True, name=f"edgeprof-{job.case.case_id[:8]}")
     out = Outcome(t_start_ns=time.monotonic_ns())
     proc.start()
     send.close()
@@ -59,16 +63,17 @@ def run_case(spec: dict[str, Any], on_event: Callable[[dict], None], *, timeout_
         on_start(proc.pid)
     deadline = time.monotonic() + timeout_s
     last_phase = "start"
-    open_phases: dict[str, dict[str, Any]] = {}
-    kill_reason: dict[str, Any] | None = None
+    open_phases: dict[str, ev.PhaseStarted] = {}
+    kill_reason: tuple[str, str] | None = None
     try:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                kill_reason = {"kind": "timeout", "message": f"case exceeded --timeout {timeout_s:g} s"}
+                kill_reason = ("timeout", f"case exceeded --timeout {timeout_s:g} s")
                 break
-            if rss_over_limit and rss_over_limit():
-                kill_reason = {"kind": "max_rss", "message": "worker RSS exceeded --max-rss"}
+            why = rss_over_limit() if rss_over_limit else None
+            if why:
+                kill_reason = ("max_rss", why)
                 break
             try:
                 if not recv.poll(min(WAIT_S, remaining)):
@@ -76,48 +81,44 @@ def run_case(spec: dict[str, Any], on_event: Callable[[dict], None], *, timeout_
                 event = recv.recv()
             except (EOFError, OSError):
                 break  # worker is gone; its exit code says how
-            kind = event["type"]
-            if kind not in ev.TERMINAL:  # the parent emits the terminal event with the full record
+            if not isinstance(event, ev.TERMINAL):  # the parent emits the terminal event with the record
                 on_event(event)
-            if kind == ev.PHASE_STARTED:
-                if event["name"] != "repetition":
-                    last_phase = event["name"]
-                open_phases[event["name"]] = {"name": event["name"], "t0_ns": event["t_ns"],
-                                              "rep": event.get("rep"), "label": event.get("label")}
-            elif kind == ev.PHASE_ENDED and event["name"] in open_phases:
-                ph = open_phases.pop(event["name"])
-                ph["t1_ns"] = event["t_ns"]
-                out.phases.append(ph)
-                if event["name"] == "repetition" and event.get("label") == "measure":
-                    out.reps.append(event["result"])
-            elif kind == ev.LOADED:
-                out.loaded = {k: v for k, v in event.items() if k not in ("type", "t_ns", "case_id")}
-            elif kind == ev.CASE_FINISHED:
+            if isinstance(event, ev.PhaseStarted):
+                if event.name != "repetition":
+                    last_phase = event.name
+                open_phases[event.name] = event
+            elif isinstance(event, ev.PhaseEnded) and event.name in open_phases:
+                st = open_phases.pop(event.name)
+                out.phases.append(Phase(st.name, st.t_ns, event.t_ns, st.rep, st.label))
+                if event.name == "repetition" and event.label == "measure" and event.result is not None:
+                    out.reps.append(event.result)
+            elif isinstance(event, ev.Loaded):
+                out.loaded = event
+            elif isinstance(event, ev.CaseFinished):
                 out.status = "ok"
-                out.worker_stats = dict(event.get("record") or {})
+                out.worker_stats = dict(event.worker_stats)
                 break
-            elif kind == ev.CASE_FAILED:
-                out.error = event["error"]
+            elif isinstance(event, ev.CaseFailed):
+                out.error = event.error
                 break
     finally:
         if kill_reason is not None or proc.is_alive():
             _stop(proc, graceful=kill_reason is None)
         recv.close()
     out.t_end_ns = time.monotonic_ns()
+    code = proc.exitcode
+    sig = _signal_name(code)
     if out.status != "ok" and out.error is None:
-        code = proc.exitcode
-        sig = _signal_name(code)
         if kill_reason is not None:
-            out.error = {**kill_reason, "phase": last_phase, "exit_code": code, "signal": sig}
+            out.error = ErrorInfo(kill_reason[0], kill_reason[1], last_phase, code, sig)
         else:
             what = f"worker killed by {sig}" if sig else f"worker exited with code {code}"
             hint = {"SIGKILL": " (out of memory? see dmesg)", "SIGSEGV": " (crash inside the runtime)"}.get(sig or "", "")
-            out.error = {"kind": "worker_died", "message": f"{what} during {last_phase}{hint}",
-                         "phase": last_phase, "exit_code": code, "signal": sig}
-    if out.error is not None:
-        out.error.setdefault("phase", last_phase)
-        out.error.setdefault("exit_code", proc.exitcode)
-        out.error.setdefault("signal", _signal_name(proc.exitcode))
+            out.error = ErrorInfo("worker_died", f"{what} during {last_phase}{hint}", last_phase, code, sig)
+    elif out.error is not None:
+        e = out.error
+        out.error = replace(e, phase=e.phase or last_phase, exit_code=code if e.exit_code is None else e.exit_code,
+                            signal=e.signal or sig)
     return out
 
 

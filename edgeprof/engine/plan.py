@@ -1,32 +1,23 @@
 """A sweep as data: the cross product of artifacts × -p × -n × --depth × -t × other placement
-lists (CONTRACTS.md), each case with a stable id, written to ``plan.json`` so ``--resume DIR``
-needs no other argument."""
+lists (CONTRACTS.md), each case with a stable id and the device it runs on, written to
+``plan.json`` so ``--resume DIR`` needs no other argument.
+"""
 from __future__ import annotations
 
 import hashlib
 import itertools
 import json
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Callable
 
-from edgeprof.runtimes import DEFAULT_FOR_FORMAT
+from edgeprof.engine.config import Settings
+from edgeprof.errors import UsageError
+from edgeprof.models.artifacts import Artifact
+from edgeprof.results.schema import Workload
+from edgeprof.runtimes import default_for
+from edgeprof.runtimes.base import Placement
 
-
-@dataclass
-class Settings:
-    """Everything about a run that is not an axis of the sweep."""
-
-    reps: int = 5
-    warmup: int = 1
-    min_seconds: float = 3.0
-    timeout_s: float = 600.0
-    cooldown_s: float = 0.0
-    max_rss_bytes: int | None = None
-    sample_hz: float = 20.0
-    idle_s: float = 3.0
-    idle_each: bool = False
-    ignore_memory_check: bool = False
-    cpu_tdp_w: float | None = None
+PLAN_VERSION = 1
 
 
 @dataclass
@@ -43,45 +34,99 @@ class Axes:
     repack: list[str] = field(default_factory=lambda: ["auto"])
     provider: list[str | None] = field(default_factory=lambda: [None])
     dtype: list[str | None] = field(default_factory=lambda: [None])
+    #: workloads given as a list (a suite) instead of the -p × -n × --depth product
+    workloads: list[Workload] | None = None
 
 
-def case_key(case: dict[str, Any]) -> dict[str, Any]:
-    """The identity of a case (CONTRACTS.md "Case key")."""
-    a = case["artifact"]
-    return {"model_id": a["model"]["id"], "sha256": a["sha256"], "format": a["format"], "quant": a["quant"],
-            "runtime": case["runtime"], "placement": case["placement"], "workload": case["workload"],
-            "device_id": case["device_id"], "host": case["host"]}
+@dataclass(frozen=True)
+class Case:
+    """One configuration of the sweep: one artifact × one workload × one placement on one device."""
+
+    artifact: Artifact
+    runtime: str
+    placement: Placement
+    workload: Workload
+    device_id: str
+    host: str
+    case_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.case_id:
+            object.__setattr__(self, "case_id", _digest(self.key()))
+
+    def key(self) -> dict[str, Any]:
+        """The identity of a case (CONTRACTS.md "Case key")."""
+        a = self.artifact
+        return {"model_id": a.model.id, "sha256": a.sha256, "format": a.format, "quant": a.quant,
+                "runtime": self.runtime, "placement": self.placement.to_dict(), "workload": self.workload.to_dict(),
+                "device_id": self.device_id, "host": self.host}
+
+    @property
+    def label(self) -> str:
+        a, w, p = self.artifact, self.workload, self.placement
+        suite = f" [{w.suite}]" if w.suite else ""
+        return (f"{a.model.id} {a.format}:{a.quant} p{w.prompt_tokens} n{w.gen_tokens} d{w.depth} "
+                f"t{p.threads}{suite}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"artifact": self.artifact.to_dict(), "runtime": self.runtime, "placement": self.placement.to_dict(),
+                "workload": self.workload.to_dict(), "device_id": self.device_id, "host": self.host,
+                "case_id": self.case_id}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Case":
+        return cls(Artifact.from_dict(d["artifact"]), d["runtime"], Placement.from_dict(d["placement"]),
+                   Workload.from_dict(d["workload"]), d["device_id"], d["host"], d.get("case_id") or "")
 
 
-def case_id(case: dict[str, Any]) -> str:
-    blob = json.dumps(case_key(case), sort_keys=True, separators=(",", ":"))
+def _digest(key: dict[str, Any]) -> str:
+    blob = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def build_cases(artifacts: list[dict[str, Any]], axes: Axes, *, device_id: str, host: str,
-                runtime: str | None = None, providers: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """``providers``: the device-chosen default provider per runtime, used where -provider is unset."""
-    cases = []
-    for art, p, n, d, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
-            artifacts, axes.prompt, axes.gen, axes.depth, axes.threads, axes.flash_attn, axes.n_batch,
-            axes.n_ubatch, axes.kv_type, axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
+def _workloads(axes: Axes) -> list[Workload]:
+    if axes.workloads is not None:
+        return list(axes.workloads)
+    out = []
+    for p, n, d in itertools.product(axes.prompt, axes.gen, axes.depth):
         if p == 0 and n == 0:
-            raise ValueError("-p 0 with -n 0 measures nothing; give a prompt length, a generation length or both")
-        rt = runtime or art.get("runtime") or DEFAULT_FOR_FORMAT[art["format"]]
+            raise UsageError("-p 0 with -n 0 measures nothing; give a prompt length, a generation length or both")
+        out.append(Workload(p, n, d, 1))
+    return out
+
+
+def build_cases(artifacts: list[Artifact], axes: Axes, *, device_for: Callable[[str, Placement], str], host: str,
+                runtime: str | None = None, providers: dict[str, str] | None = None) -> list[Case]:
+    """Cases in plan order. ``device_for(runtime, placement)`` names the device each case runs on
+    (a GPU-layers case on the GPU, a CPU case on the CPU); ``providers`` is the device-chosen
+    default provider per runtime, used where --provider is unset."""
+    cases = []
+    for art, w, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
+            artifacts, _workloads(axes), axes.threads, axes.flash_attn, axes.n_batch, axes.n_ubatch, axes.kv_type,
+            axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
+        rt = runtime or art.runtime or default_for(art.format)
         if prov is None and providers and rt in providers:
             prov = providers[rt]
-        placement = {"threads": t, "gpu_layers": ngl, "flash_attn": fa, "n_batch": nb, "n_ubatch": nub,
-                     "kv_type": kv, "repack": rp, "provider": prov}
-        if dt is not None:
-            placement["dtype"] = dt
-        case = {"artifact": art, "runtime": rt, "placement": placement,
-                "workload": {"prompt_tokens": p, "gen_tokens": n, "depth": d, "n_seqs": 1},
-                "device_id": device_id, "host": host}
-        case["case_id"] = case_id(case)
-        cases.append(case)
+        placement = Placement(threads=t, gpu_layers=ngl, flash_attn=fa, n_batch=nb, n_ubatch=nub, kv_type=kv,
+                              repack=rp, provider=prov, dtype=dt)
+        cases.append(Case(art, rt, placement, w, device_for(rt, placement), host))
     return cases
 
 
-def plan_dict(run_id: str, cases: list[dict], settings: Settings, axes: Axes, models: list[str | None]) -> dict:
-    return {"schema_version": 1, "run_id": run_id, "models": models, "axes": asdict(axes),
-            "settings": asdict(settings), "cases": cases}
+def plan_dict(run_id: str, cases: list[Case], settings: Settings, axes: Axes, models: list[str | None],
+              **extra: Any) -> dict[str, Any]:
+    ax = asdict(replace(axes, workloads=None))
+    ax.pop("workloads")
+    return {"schema_version": PLAN_VERSION, "run_id": run_id, "models": models, "axes": ax,
+            "settings": settings.to_dict(), "cases": [c.to_dict() for c in cases], **extra}
+
+
+def read_plan(data: dict[str, Any]) -> tuple[str, list[Case], Settings]:
+    """(run_id, cases, settings) of a plan.json; a damaged plan is a one-line error."""
+    try:
+        return data["run_id"], [Case.from_dict(c) for c in data["cases"]], Settings.from_dict(data["settings"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, UsageError):
+            raise
+        raise UsageError(f"plan.json is damaged ({type(exc).__name__}: {exc}); start a new run instead of "
+                         f"--resume") from None

@@ -1,57 +1,62 @@
-"""Assemble a ``records.jsonl`` row (CONTRACTS.md schema_version 1) and the per-case samples CSV."""
+"""Assemble a case's :class:`~edgeprof.results.schema.Record` from its outcome, and write the
+per-case samples CSV (``t_ns`` + one column per sensor reading)."""
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from edgeprof import __version__
+from edgeprof.engine.launcher import Outcome
+from edgeprof.engine.plan import Case
+from edgeprof.results.schema import DeviceRef, Metric, Provenance, Record, RuntimeInfo
 
-SCHEMA_VERSION = 1
-ARTIFACT_FIELDS = ("path", "format", "quant", "size_bytes", "sha256", "files")
+
+@dataclass(frozen=True)
+class CaseContext:
+    """What the sweep knows about a case beyond its outcome."""
+
+    run_id: str
+    host: str
+    started_at: str
+    device: DeviceRef
+    sample_hz: float
+    baseline: dict[str, Any] | None      # the device's idle baseline (baseline.json)
+    power_rule: Provenance | None
+    cooldown_s: float = 0.0
+    harness_cpu_s: float = 0.0
 
 
-def build_record(case: dict, outcome, bench, metrics: dict, started_at: str, *,
-                 harness_cpu_s: float, throttled: bool | None) -> dict[str, Any]:
-    art = case["artifact"]
-    loaded = outcome.loaded or {}
-    runtime = loaded.get("runtime") or {"name": case["runtime"], "version": None, "placement": case["placement"]}
-    base = bench.baseline or {}
-    model = dict(art["model"])
-    if loaded.get("n_params") and not model.get("params"):
-        model["params"] = loaded["n_params"]
-    if outcome.status != "ok" and outcome.reps:
-        outcome.error = dict(outcome.error or {}, partial_reps=len(outcome.reps))
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "case_id": case["case_id"],
-        "run_id": bench.run_id,
-        "host": bench.host,
-        "started_at": started_at,
-        "status": outcome.status,
-        "error": outcome.error,
-        "model": model,
-        "artifact": {k: art.get(k) for k in ARTIFACT_FIELDS} | ({"label": art["label"]} if art.get("label") else {})
-        | ({"quality": art["quality"]} if art.get("quality") else {}),
-        "runtime": {"name": runtime.get("name"), "version": runtime.get("version"),
-                    "placement": runtime.get("placement")},
-        "device": bench.device.info().to_dict(),
-        "workload": case["workload"],
-        "metrics": metrics,
-        "phases": [{"name": p["name"], "t0_ns": p["t0_ns"], "t1_ns": p.get("t1_ns"), "rep": p.get("rep"),
-                    "label": p.get("label")} for p in outcome.phases],
-        "reps": [{k: v for k, v in r.items() if k != "token_ns"} for r in outcome.reps],
+def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[str, Metric],
+                 *, throttled: bool | None = None, warnings: tuple[str, ...] = ()) -> Record:
+    loaded = outcome.loaded
+    runtime = (RuntimeInfo(loaded.runtime.get("name"), loaded.runtime.get("version"),
+                           dict(loaded.runtime.get("placement") or {})) if loaded else
+               RuntimeInfo(case.runtime, None, case.placement.to_dict()))
+    model = case.artifact.model
+    if loaded and loaded.n_params and not model.params:
+        model = replace(model, params=loaded.n_params)
+    error = outcome.error
+    if outcome.status != "ok" and outcome.reps and error is not None:
+        error = replace(error, extra={**error.extra, "partial_reps": len(outcome.reps)})
+    base = ctx.baseline or {}
+    extra = {
         "throttled": throttled,
-        "harness_cpu_s": round(harness_cpu_s, 4),
+        "harness_cpu_s": round(ctx.harness_cpu_s, 4),
         "case_wall_s": round((outcome.t_end_ns - outcome.t_start_ns) / 1e9, 4) if outcome.t_end_ns else None,
         "idle_window_s": base.get("idle_window_s"),
-        "cooldown_s": round(getattr(bench, "last_cooldown_s", 0.0), 3),
+        "cooldown_s": round(ctx.cooldown_s, 3),
         "idle_power_w": base.get("idle_power_w"),
-        "power_rule": bench.power.provenance if bench.power else None,
-        "sample_hz": bench.settings.sample_hz,
+        "power_rule": ctx.power_rule.to_dict() if ctx.power_rule else None,
+        "sample_hz": ctx.sample_hz,
         "edgeprof_version": __version__,
-        "runtime_extra": {k: v for k, v in (loaded.get("extra") or {}).items() if k != "system_info"},
+        "runtime_extra": {k: v for k, v in ((loaded.extra if loaded else None) or {}).items() if k != "system_info"},
     }
+    return Record(case_id=case.case_id, status=outcome.status, run_id=ctx.run_id, host=ctx.host,
+                  started_at=ctx.started_at, error=error, model=model, artifact=case.artifact.info(),
+                  runtime=runtime, device=ctx.device, workload=case.workload, metrics=metrics,
+                  phases=tuple(outcome.phases), reps=tuple(outcome.reps), warnings=tuple(warnings), extra=extra)
 
 
 def write_samples_csv(path: Path, samples: list) -> None:

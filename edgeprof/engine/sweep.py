@@ -1,211 +1,158 @@
-"""The bench engine: runs a plan case by case in isolated workers while the sampler polls the
+"""The sweep loop: runs a plan case by case in isolated workers while a sampler polls the case's
 device, turns each case's trace into a record and appends it (fsynced) before the next case.
 
-A failure in one case is a row with an error, never the end of a sweep. Everything a front-end
-shows comes from the events passed to ``listeners``.
+A failure in one case is a row with an error, never the end of a sweep. Every case runs on the
+device its placement names (a GPU-layers case on the GPU, a CPU case on the CPU): the sampler and
+the idle baseline follow the device. Everything a front-end shows comes from the events sent to
+the fan-out.
 """
 from __future__ import annotations
 
 import datetime as dt
 import os
 import resource
+import signal
 import socket
-import time
 from pathlib import Path
 from typing import Any, Callable
 
-from devices.base import Device
-
-from edgeprof import __version__
-from edgeprof.engine import events as ev
+from edgeprof.analysis.metrics import Trace, compute, perf_crosscheck
 from edgeprof.assets_access import asset
+from edgeprof.engine import events as ev
+from edgeprof.engine.baseline import cool_down, measure_idle
+from edgeprof.engine.config import Settings
+from edgeprof.engine.device_choice import bench_device, device_ref, power_source
+from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.launcher import Outcome, run_case
-from edgeprof.analysis.metrics import PowerSource, Trace, compute, perf_crosscheck
-from edgeprof.engine.plan import Settings
-from edgeprof.engine.record import build_record, write_samples_csv
-from edgeprof.results.jsonl import append_record, write_json
+from edgeprof.engine.plan import Case
+from edgeprof.engine.record import CaseContext, build_record, write_samples_csv
 from edgeprof.engine.sampler import Sampler
+from edgeprof.engine.worker import Job
+from edgeprof.results.jsonl import append_record, write_json
+from edgeprof.results.schema import ErrorInfo, Provenance, Record
 
-Listener = Callable[[dict], None]
-
-
-def power_source(device: Device) -> PowerSource | None:
-    """The total-power rule's sensor of a device, if it is available."""
-    for s in device.sensors():
-        if s.info.total and s.available:
-            i = s.info
-            return PowerSource(sensor=i.name, quantity=i.quantity,
-                               provenance={"kind": i.kind, "source": i.source, "scope": i.scope, "note": i.note})
-    return None
+Enrich = Callable[[Record, Case], Record]
 
 
-class Bench:
-    def __init__(self, run_dir: Path, run_id: str, device: Device, settings: Settings,
-                 listeners: list[Listener] | None = None, host: str | None = None):
-        self.run_dir, self.run_id, self.device, self.settings = run_dir, run_id, device, settings
-        self.listeners = listeners or []
+class Sweep:
+    def __init__(self, run_dir: Path, run_id: str, devices: list, settings: Settings, fanout: Fanout | None = None,
+                 host: str | None = None, enrich: Enrich | None = None):
+        self.run_dir, self.run_id, self.devices, self.settings = run_dir, run_id, devices, settings
+        self.fanout = fanout or Fanout()
         self.host = host or socket.gethostname()
-        self.power = power_source(device)
-        self.sampler = Sampler(device.sensors(), settings.sample_hz)
-        self.baseline: dict[str, Any] | None = None
+        self.enrich = enrich
         self.text = asset("prompts", "bench.txt").read_text()
-        self.last_cooldown_s = 0.0
+        self.baselines: dict[str, dict[str, Any]] = {}
         self.cancelled = False
         self.quiet_workers = False
         self._worker_pid: int | None = None
-        self.enrich = None  # an Enricher (roofline, server reference), set by the caller
+        self._device = None
+        self.sampler: Sampler | None = None
+        self.power = None
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
-    # -- events -----------------------------------------------------------------------------
-    def emit(self, event: dict) -> None:
-        for fn in self.listeners:
-            fn(event)
+    # -- the device a case runs on: its sampler and its idle baseline --------------------
+    def use_device(self, device) -> None:
+        if device is self._device:
+            return
+        if self.sampler is not None:
+            self.sampler.stop()
+        self._device, self.power = device, power_source(device)
+        self.sampler = Sampler(device.sensors(), self.settings.sample_hz,
+                               on_sample=self.fanout.sample_hook(self.power)).start()
+        if device.info().id not in self.baselines:
+            self.measure_idle()
 
-    def enable_sample_events(self) -> None:
-        """Emit a ``sample`` event per sample (for live views), with the headline power derived
-        from the total sensor (Δenergy/Δt for counters)."""
-        last: dict[str, float] = {}
-        label = f"{self.power.provenance['source']} ({self.power.provenance['kind']})" if self.power else "none"
-
-        def on_sample(smp) -> None:
-            pw = None
-            if self.power is not None:
-                v = smp.value(self.power.sensor, self.power.quantity)
-                if self.power.quantity == "power_w":
-                    pw = v
-                elif v is not None:
-                    if last and smp.t_ns > last["t"]:
-                        pw = (v - last["v"]) / ((smp.t_ns - last["t"]) / 1e9)
-                    last.update(t=smp.t_ns, v=v)
-            self.emit(ev.make(ev.SAMPLE, None, smp.t_ns, power_w=pw, power_label=label,
-                              readings=[r.to_dict() for r in smp.readings]))
-
-        self.sampler.on_sample = on_sample
-
-    # -- idle baseline ----------------------------------------------------------------------
     def measure_idle(self) -> dict[str, Any]:
-        """Idle power over a window with no worker running (CONTRACTS.md "Idle baseline")."""
-        s = self.settings
-        t0 = time.monotonic_ns()
-        if s.sample_hz == 0:
-            self.sampler.sample_once()
-        time.sleep(s.idle_s)
-        if s.sample_hz == 0:
-            self.sampler.sample_once()
-        t1 = time.monotonic_ns()
-        from edgeprof.analysis.energy import mean_power_w, series
-
-        power_w = None
-        prov: dict[str, Any] = {"kind": "measured", "source": "none", "scope": "device", "period_s": None,
-                                "note": "no power sensor available"}
-        if self.power is not None:
-            ser = series(self.sampler.window(t0, t1), self.power.sensor, self.power.quantity)
-            power_w = mean_power_w(ser, self.power.quantity, max(t0, ser[0][0]) if ser else t0,
-                                   min(t1, ser[-1][0]) if ser else t1)
-            prov = dict(self.power.provenance, period_s=(t1 - t0) / 1e9,
-                        note=(self.power.provenance.get("note") or "") + f"; idle window {(t1 - t0) / 1e9:.2f} s")
-        temps = [r.value for smp in self.sampler.window(t0, t1) for r in smp.readings
-                 if r.quantity == "temperature_c" and r.value is not None]
-        self.baseline = {"device_id": self.device.info().id, "t0_ns": t0, "t1_ns": t1,
-                         "idle_temperature_c": max(temps) if temps else None,
-                         "idle_window_s": (t1 - t0) / 1e9, "idle_power_w": power_w, "provenance": prov,
-                         "measured_at": dt.datetime.now(dt.timezone.utc).isoformat()}
-        write_json(self.run_dir / "baseline.json", self.baseline)
-        self.emit(ev.make(ev.RUN_NOTICE, None, message=f"idle baseline: {power_w if power_w is None else round(power_w, 2)} W "
-                                                     f"over {(t1 - t0) / 1e9:.1f} s ({prov.get('source')}, {prov.get('kind')})"))
-        return self.baseline
+        info = self._device.info()
+        b = measure_idle(self.sampler, self.power, info.id, self.settings)
+        self.baselines[info.id] = b
+        first = next(iter(self.baselines.values()))
+        write_json(self.run_dir / "baseline.json",
+                   {**first, "by_device": self.baselines} if len(self.baselines) > 1 else b)
+        p = b["idle_power_w"]
+        prov = b["provenance"]
+        self.fanout.notice(f"idle baseline on {info.name}: {'n/a' if p is None else round(p, 2)} W over "
+                           f"{b['idle_window_s']:.1f} s ({prov.get('source')}, {prov.get('kind')})")
+        return b
 
     # -- one case ---------------------------------------------------------------------------
-    def cool_down(self, margin_c: float = 2.0, poll_s: float = 0.5) -> float:
-        """Wait until the device is back within ``margin_c`` of its idle temperature, or for
-        ``--cooldown`` seconds at most (the whole time when no temperature sensor exists)."""
-        s = self.settings
-        t0 = time.monotonic()
-        idle_c = (self.baseline or {}).get("idle_temperature_c")
-        while time.monotonic() - t0 < s.cooldown_s:
-            if idle_c is not None and s.sample_hz:
-                now = time.monotonic_ns()
-                temps = [r.value for smp in self.sampler.window(now - int(poll_s * 1e9), now) for r in smp.readings
-                         if r.quantity == "temperature_c" and r.value is not None]
-                if temps and max(temps) <= idle_c + margin_c:
-                    break
-            time.sleep(min(poll_s, max(0.0, s.cooldown_s - (time.monotonic() - t0))))
-        return time.monotonic() - t0
-
-    def memory_check(self, case: dict) -> str | None:
+    def memory_check(self, case: Case) -> str | None:
         if self.settings.ignore_memory_check:
             return None
         import psutil
 
-        need = int(case["artifact"].get("size_bytes") or 0) * 1.2 + 256 * 2**20
+        need = int(case.artifact.size_bytes or 0) * 1.2 + 256 * 2**20
         avail = psutil.virtual_memory().available
         if need > avail:
             return (f"needs about {need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
                     f"free memory or pass --ignore-memory-check")
         return None
 
-    def run_one(self, case: dict) -> dict[str, Any]:
+    def _rss_over(self) -> str | None:
+        limit = self.settings.max_rss_bytes
+        if not self.sampler.rss_over(limit):
+            return None
+        return (f"worker RSS {self.sampler.peak_rss_bytes / 2**20:.0f} MiB exceeded --max-rss "
+                f"{limit / 2**20:.0f} MiB; raise the limit or bench a smaller artifact")
+
+    def run_one(self, case: Case) -> Record:
         s = self.settings
         started_at = dt.datetime.now(dt.timezone.utc).isoformat()
-        if s.idle_each and self.baseline is not None:
+        self.use_device(bench_device(self.devices, case.placement))
+        if s.idle_each and self.baselines:
             self.measure_idle()
-        self.last_cooldown_s = self.cool_down() if s.cooldown_s else 0.0
+        baseline = self.baselines.get(self._device.info().id)
+        cooled = cool_down(self.sampler, baseline, s) if s.cooldown_s else 0.0
+        ctx = dict(run_id=self.run_id, host=self.host, started_at=started_at, device=device_ref(self._device),
+                   sample_hz=s.sample_hz, baseline=baseline,
+                   power_rule=self.power.provenance if self.power else None, cooldown_s=cooled)
         skip = self.memory_check(case)
         if skip:
-            outcome = Outcome(status="skipped", error={"kind": "memory_check", "message": skip, "phase": "plan",
-                                                       "exit_code": None, "signal": None})
-            rec = build_record(case, outcome, self, {}, started_at, harness_cpu_s=0.0, throttled=None)
-            self._finish(rec)
-            return rec
-        spec = {"case_id": case["case_id"], "artifact": case["artifact"], "runtime": case["runtime"],
-                "placement": case["placement"], "workload": case["workload"], "reps": s.reps,
-                "warmup": s.warmup, "min_seconds": s.min_seconds, "text": self.text,
-                "quiet_stdio": self.quiet_workers}
+            outcome = Outcome(status="skipped", error=ErrorInfo("memory_check", skip, "plan"))
+            return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
+        job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
-        outcome = run_case(spec, self.emit, timeout_s=s.timeout_s, on_start=self._attach,
-                           rss_over_limit=lambda: self.sampler.rss_over(s.max_rss_bytes))
+        outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
+                           rss_over_limit=self._rss_over)
         self.sampler.detach()
         self._worker_pid = None
         if self.cancelled and outcome.status != "ok":
             outcome.status = "cancelled"
-            outcome.error = dict(outcome.error or {}, kind="cancelled", message="cancelled by the user")
+            outcome.error = ErrorInfo("cancelled", "cancelled by the user", (outcome.error.phase if outcome.error
+                                                                            else None))
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
-        harness = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        ctx["harness_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
-        metrics: dict[str, Any] = {}
-        warnings: list[str] = []
+        metrics, warnings = {}, []
         if outcome.reps:
+            a = case.artifact
             tr = Trace(reps=outcome.reps, samples=samples, power=self.power,
-                       idle_power_w=(self.baseline or {}).get("idle_power_w"),
-                       idle_provenance=(self.baseline or {}).get("provenance"),
-                       memory_total_bytes=self.device.info().memory_bytes,
-                       params=(outcome.loaded.get("n_params") or case["artifact"]["model"].get("params")),
-                       artifact_size_bytes=case["artifact"].get("size_bytes"),
-                       baseline_size_bytes=case["artifact"].get("baseline_size"),
-                       quality_retention=case["artifact"].get("quality_retention"),
-                       sample_hz=s.sample_hz,
+                       idle_power_w=(baseline or {}).get("idle_power_w"),
+                       idle_provenance=Provenance.from_dict(baseline["provenance"]) if baseline else None,
+                       memory_total_bytes=self._device.info().memory_bytes,
+                       params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
+                       artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
+                       quality_retention=a.quality_retention, sample_hz=s.sample_hz,
                        worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"))
             metrics = compute(tr, perf_crosscheck(outcome.reps))
             warnings = tr.warnings
-        throttled = _throttled(samples)
-        rec = build_record(case, outcome, self, metrics, started_at, harness_cpu_s=harness, throttled=throttled)
-        rec["warnings"] = warnings
+        rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=_throttled(samples),
+                           warnings=tuple(warnings))
         if self.enrich is not None:
-            self.enrich(rec, case["artifact"])
-        write_samples_csv(self.run_dir / "samples" / f"{case['case_id']}.csv", samples)
-        self._finish(rec)
-        return rec
+            rec = self.enrich(rec, case)
+        write_samples_csv(self.run_dir / "samples" / f"{case.case_id}.csv", samples)
+        return self._finish(rec)
 
     def _attach(self, pid: int) -> None:
         self._worker_pid = pid
-        extra = [self.device.process_sensor(pid)] if hasattr(self.device, "process_sensor") else []
+        dev = self._device
+        extra = [dev.process_sensor(pid)] if hasattr(dev, "process_sensor") else []
         self.sampler.attach(pid, extra)
 
     def cancel(self) -> None:
         """Stop the sweep: the running case ends as ``cancelled``, later cases are not started;
         everything already written stays."""
-        import signal
-
         self.cancelled = True
         pid = self._worker_pid
         if pid:
@@ -214,63 +161,37 @@ class Bench:
             except ProcessLookupError:
                 pass
 
-    def _finish(self, rec: dict) -> None:
-        append_record(self.run_dir / "records.jsonl", rec)
-        kind = ev.CASE_FINISHED if rec["status"] == "ok" else ev.CASE_FAILED
-        payload = {"record": rec} if kind == ev.CASE_FINISHED else {"error": rec["error"], "record": rec}
-        self.emit(ev.make(kind, rec["case_id"], **payload))
+    def _finish(self, rec: Record) -> Record:
+        append_record(self.run_dir / "records.jsonl", rec.to_dict())
+        if rec.ok:
+            self.fanout.emit(ev.CaseFinished(case_id=rec.case_id, record=rec))
+        else:
+            self.fanout.emit(ev.CaseFailed(case_id=rec.case_id, error=rec.error, record=rec))
+        return rec
 
     # -- a sweep ----------------------------------------------------------------------------
-    def run(self, cases: list[dict], done: set[str] | None = None) -> list[dict]:
+    def run(self, cases: list[Case], done: set[str] | None = None) -> list[Record]:
         done = done or set()
-        out = []
-        with self.sampler:
-            if self.baseline is None:
-                self.measure_idle()
+        out: list[Record] = []
+        try:
             for i, case in enumerate(cases):
                 if self.cancelled:
                     break
-                if case["case_id"] in done:
+                if case.case_id in done:
                     continue
-                self.emit(ev.make(ev.RUN_NOTICE, case["case_id"], message="case", index=i, total=len(cases),
-                                  case=_case_label(case)))
+                dev = bench_device(self.devices, case.placement)
+                self.fanout.emit(ev.CaseScheduled(case_id=case.case_id, index=i + 1, total=len(cases),
+                                                  label=case.label, workload=case.workload.to_dict(),
+                                                  reps=self.settings.reps, device=dev.info().to_dict()))
                 out.append(self.run_one(case))
+        finally:
+            if self.sampler is not None:
+                self.sampler.stop()
+            self.fanout.emit(ev.RunFinished(n_ok=sum(r.ok for r in out), n_failed=sum(not r.ok for r in out),
+                                            cancelled=self.cancelled))
         return out
 
 
 def _throttled(samples) -> bool | None:
     vals = [r.value for s in samples for r in s.readings if r.quantity == "throttled" and r.value is not None]
     return None if not vals else any(v > 0 for v in vals)
-
-
-def _case_label(case: dict) -> str:
-    a, w, p = case["artifact"], case["workload"], case["placement"]
-    return (f"{a['model']['id']} {a['format']}:{a['quant']} p{w['prompt_tokens']} n{w['gen_tokens']} "
-            f"d{w['depth']} t{p['threads']}")
-
-
-def new_run_id() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
-
-
-def env_info(device: Device) -> dict[str, Any]:
-    import platform
-    from importlib import metadata
-
-    def ver(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    gov = None
-    try:
-        gov = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text().strip()
-    except OSError:
-        pass
-    return {"edgeprof": __version__, "python": platform.python_version(), "platform": platform.platform(),
-            "host": socket.gethostname(), "device": device.info().to_dict(),
-            "versions": {n: ver(n) for n in ("llama-cpp-python", "onnxruntime", "torch", "transformers",
-                                              "optimum", "numpy", "psutil", "nvidia-ml-py")},
-            "cpu_governor": gov, "loadavg_before": list(os.getloadavg()),
-            "sensors": [s.info.to_dict() for s in device.sensors()]}

@@ -16,8 +16,10 @@ import time
 import traceback
 from typing import Any
 
+from dataclasses import dataclass
+
 from edgeprof.engine import events as ev
-from edgeprof.runtimes.base import Placement
+from edgeprof.results.schema import ErrorInfo, Repetition
 
 #: token_progress is throttled so a fast decode loop does not wake the parent per token.
 PROGRESS_PERIOD_NS = 250_000_000
@@ -65,6 +67,18 @@ def _maxrss_bytes() -> int | None:
     return int(kb if sys.platform == "darwin" else kb * 1024)
 
 
+@dataclass(frozen=True)
+class Job:
+    """What the worker is told (pickled across the spawn pipe)."""
+
+    case: object                 # engine.plan.Case
+    reps: int
+    warmup: int
+    min_seconds: float
+    text: str
+    quiet_stdio: bool = False
+
+
 def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[int], list[int], int]:
     """(depth tokens, prompt tokens, seed token): fixed sequences cut from the bundled text
     (cycled when it is too short), so every repetition and every runtime sees the same input."""
@@ -77,50 +91,58 @@ def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[in
     return toks[:depth], toks[depth:depth + prompt], toks[depth + prompt]
 
 
-class Repetition:
+def _kind(exc: BaseException) -> str:
+    """A readable error kind: ``runtime_error`` for the runtimes' own error, else the class name
+    in snake case (``MemoryError`` → ``memory_error``)."""
+    import re
+
+    name = type(exc).__name__.rstrip("_")
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class RepetitionDriver:
     """Drives reset → (untimed depth) → prefill → decode with the worker's own clock."""
 
     def __init__(self, engine, emit, case_id: str, depth_toks, prompt_toks, seed_tok, gen: int):
         self.engine, self.emit, self.case_id = engine, emit, case_id
         self.depth_toks, self.prompt_toks, self.seed_tok, self.gen = depth_toks, prompt_toks, seed_tok, gen
 
-    def run(self, index: int, label: str) -> dict[str, Any]:
+    def run(self, index: int, label: str) -> Repetition:
         """One repetition, wrapped in a ``repetition`` phase whose end event carries the result,
         so repetitions already measured survive a later crash of the worker."""
-        self.emit(ev.make(ev.PHASE_STARTED, self.case_id, name="repetition", rep=index, label=label))
+        self.emit(ev.PhaseStarted(case_id=self.case_id, name="repetition", rep=index, label=label))
         out = self._run(index, label)
-        self.emit(ev.make(ev.PHASE_ENDED, self.case_id, name="repetition", rep=index, label=label, result=out))
+        self.emit(ev.PhaseEnded(case_id=self.case_id, name="repetition", rep=index, label=label, result=out))
         return out
 
-    def _run(self, index: int, label: str) -> dict[str, Any]:
+    def _run(self, index: int, label: str) -> Repetition:
         e, emit, cid = self.engine, self.emit, self.case_id
         e.reset()
         if self.depth_toks:
-            t0 = time.monotonic_ns()
-            emit(ev.make(ev.PHASE_STARTED, cid, t0, name="depth", rep=index, label=label))
+            emit(ev.PhaseStarted(case_id=cid, name="depth", rep=index, label=label))
             e.prefill(self.depth_toks)
-            emit(ev.make(ev.PHASE_ENDED, cid, name="depth", rep=index, label=label))
+            emit(ev.PhaseEnded(case_id=cid, name="depth", rep=index, label=label))
             if hasattr(e, "reset_perf"):  # the engine's counters cover only the timed part
                 e.reset_perf()
-        out: dict[str, Any] = {"rep": index, "label": label}
         tok = self.seed_tok
         produced = 0
+        prefill = decode = None
+        times: list[int] = []
         if self.prompt_toks:
             t0 = time.monotonic_ns()
-            emit(ev.make(ev.PHASE_STARTED, cid, t0, name="prefill", rep=index, label=label))
+            emit(ev.PhaseStarted(case_id=cid, t_ns=t0, name="prefill", rep=index, label=label))
             tok = e.prefill(self.prompt_toks)
             t1 = time.monotonic_ns()
             produced = 1 if self.gen > 0 else 0
             if produced:
-                emit(ev.make(ev.FIRST_TOKEN, cid, t1, rep=index, label=label))
-            emit(ev.make(ev.PHASE_ENDED, cid, t1, name="prefill", rep=index, label=label))
-            out["prefill"] = [t0, t1]
-            out["n_prefill"] = len(self.prompt_toks)
+                emit(ev.FirstToken(case_id=cid, t_ns=t1, rep=index, label=label))
+            emit(ev.PhaseEnded(case_id=cid, t_ns=t1, name="prefill", rep=index, label=label))
+            prefill = (t0, t1)
         steps = self.gen - produced
         if steps > 0:
             times = [0] * steps
             t0 = time.monotonic_ns()
-            emit(ev.make(ev.PHASE_STARTED, cid, t0, name="decode", rep=index, label=label))
+            emit(ev.PhaseStarted(case_id=cid, t_ns=t0, name="decode", rep=index, label=label))
             last, next_progress = t0, t0 + PROGRESS_PERIOD_NS
             for i in range(steps):
                 tok = e.decode(tok)
@@ -128,71 +150,67 @@ class Repetition:
                 times[i] = now - last
                 last = now
                 if now >= next_progress:
-                    emit(ev.make(ev.TOKEN_PROGRESS, cid, now, n=produced + i + 1, of=self.gen, rep=index))
+                    emit(ev.TokenProgress(case_id=cid, t_ns=now, n=produced + i + 1, of=self.gen, rep=index))
                     next_progress = now + PROGRESS_PERIOD_NS
-            emit(ev.make(ev.PHASE_ENDED, cid, last, name="decode", rep=index, label=label))
-            out["decode"] = [t0, last]
-            out["n_decode"] = steps
-            out["token_ns"] = times
-        out["n_generated"] = self.gen
-        perf = e.perf()
-        if perf:
-            out["perf"] = perf
-        return out
+            emit(ev.PhaseEnded(case_id=cid, t_ns=last, name="decode", rep=index, label=label))
+            decode = (t0, last)
+        return Repetition(rep=index, label=label, prefill=prefill, n_prefill=len(self.prompt_toks) if prefill else 0,
+                          decode=decode, n_decode=max(steps, 0) if decode else 0, n_generated=self.gen,
+                          token_ns=tuple(times), perf=e.perf() or None)
 
 
-def child_main(spec: dict[str, Any], conn) -> None:
-    """Entry point of the worker process. ``spec`` is a plain dict (picklable under spawn)."""
+def child_main(job: Job, conn) -> None:
+    """Entry point of the worker process (``job`` is pickled across the spawn pipe)."""
     _die_with_parent()
-    if spec.get("quiet_stdio"):
+    if job.quiet_stdio:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-    cid = spec["case_id"]
+    case = job.case
+    cid = case.case_id
     phase = "start"
     terminal_sent = False
     engine = None
 
-    def emit(event: dict) -> None:
+    def emit(event: ev.Event) -> None:
         nonlocal phase
-        if event["type"] == ev.PHASE_STARTED and event["name"] != "repetition":
-            phase = event["name"]
+        if isinstance(event, ev.PhaseStarted) and event.name != "repetition":
+            phase = event.name
         conn.send(event)
 
     try:
-        emit(ev.make(ev.CASE_STARTED, cid, pid=os.getpid()))
+        emit(ev.CaseStarted(case_id=cid, pid=os.getpid()))
         from edgeprof.runtimes import resolve
 
-        t0 = time.monotonic_ns()
-        emit(ev.make(ev.PHASE_STARTED, cid, t0, name="load"))
-        w = spec["workload"]
-        placement = Placement(**spec["placement"])
-        n_ctx = w["depth"] + w["prompt_tokens"] + w["gen_tokens"] + 16
-        engine = resolve(spec["runtime"])(spec["artifact"], placement, n_ctx)
-        emit(ev.make(ev.PHASE_ENDED, cid, name="load"))
+        emit(ev.PhaseStarted(case_id=cid, name="load"))
+        w = case.workload
+        n_ctx = w.depth + w.prompt_tokens + w.gen_tokens + 16
+        engine = resolve(case.runtime)(case.artifact.runtime_view(), case.placement, n_ctx)
+        emit(ev.PhaseEnded(case_id=cid, name="load"))
         info = engine.info
-        emit(ev.make(ev.LOADED, cid, runtime={"name": info.name, "version": info.version,
-                                              "placement": {**info.placement, **_affinity()}},
-                     n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
+        emit(ev.Loaded(case_id=cid, runtime={"name": info.name, "version": info.version,
+                                             "placement": {**info.placement, **_affinity()}},
+                       n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
         phase = "tokenize"
-        depth_toks, prompt_toks, seed = workload_tokens(engine, spec["text"], w["depth"], w["prompt_tokens"])
-        rep = Repetition(engine, emit, cid, depth_toks, prompt_toks, seed, w["gen_tokens"])
-        for i in range(spec.get("warmup", 1)):
+        depth_toks, prompt_toks, seed = workload_tokens(engine, job.text, w.depth, w.prompt_tokens)
+        rep = RepetitionDriver(engine, emit, cid, depth_toks, prompt_toks, seed, w.gen_tokens)
+        for i in range(job.warmup):
             rep.run(i, "warmup")
-        reps: list[dict] = []
+        n = 0
         t_start = time.monotonic_ns()
-        min_ns = int(spec.get("min_seconds", 0) * 1e9)
-        while len(reps) < MAX_REPS and (len(reps) < spec.get("reps", 5) or time.monotonic_ns() - t_start < min_ns):
-            reps.append(rep.run(len(reps), "measure"))
-        emit(ev.make(ev.CASE_FINISHED, cid, record={"n_reps": len(reps), "ru_maxrss_bytes": _maxrss_bytes()}))
+        min_ns = int(job.min_seconds * 1e9)
+        while n < MAX_REPS and (n < job.reps or time.monotonic_ns() - t_start < min_ns):
+            rep.run(n, "measure")
+            n += 1
+        emit(ev.CaseFinished(case_id=cid, worker_stats={"n_reps": n, "ru_maxrss_bytes": _maxrss_bytes()}))
         terminal_sent = True
     except BaseException as exc:  # noqa: BLE001 - everything becomes data for the parent
         if not terminal_sent:
             try:
-                emit(ev.make(ev.CASE_FAILED, cid, error={
-                    "kind": type(exc).__name__, "message": str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                    "phase": phase, "exit_code": None, "signal": None,
-                    "traceback": traceback.format_exc(limit=8)}))
+                message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                emit(ev.CaseFailed(case_id=cid, error=ErrorInfo(
+                    kind=getattr(exc, "kind", None) or _kind(exc), message=message, phase=phase,
+                    extra={"traceback": traceback.format_exc(limit=8)})))
                 terminal_sent = True
             except (OSError, ValueError):
                 pass

@@ -1,26 +1,87 @@
 """MODEL arguments → artifacts to bench (CONTRACTS.md: an existing path first — GGUF file, ONNX
 file, export directory with a manifest, HF directory with safetensors — then a catalogue id).
 
-An artifact is a plain dict, copied into the record's ``artifact`` and ``model`` fields:
-``{path, format, quant, size_bytes, sha256, files, model: {id, name, params}, runtime, ...}``.
+An :class:`Artifact` is what a case runs: the file(s), its model, and what the export manifest says
+about it (16-bit baseline size, quality). ``info()`` is the record's ``artifact`` field; plan.json
+holds ``to_dict()`` so ``--resume`` needs nothing else.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
+from devices.cpu import slug
+from edgeprof.errors import UsageError
 from edgeprof.models import catalogue
 from edgeprof.models.catalogue import CatalogueError, sha256_file
-from devices.cpu import slug
 from edgeprof.models.gguf_meta import GGUFError, read_header
+from edgeprof.results.schema import ArtifactInfo, ModelInfo, Provenance
+from edgeprof.runtimes import default_for
 
 
-class ArtifactError(ValueError):
+class ArtifactError(UsageError, ValueError):
     """A MODEL argument that cannot be benched; the message names the problem and the fix."""
 
 
-def _catalogue_by_sha() -> dict[str, catalogue.Entry]:
+@dataclass(frozen=True)
+class Artifact:
+    path: str
+    format: str                          # gguf | onnx | hf
+    quant: str | None
+    size_bytes: int
+    sha256: str
+    files: tuple[str, ...]
+    model: ModelInfo
+    runtime: str | None = None           # the runtime that runs this format by default
+    label: str | None = None             # e.g. "baseline (dequantized Q4_1 source)"
+    quality: dict | None = None          # the export manifest's quality figures
+    baseline_size: tuple[float, Provenance] | None = None     # 16-bit equivalent size, its basis
+    quality_retention: tuple[float, Provenance] | None = None
+    catalogue_id: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def info(self) -> ArtifactInfo:
+        """The record's ``artifact`` field."""
+        extra = {k: v for k, v in (("label", self.label), ("quality", self.quality)) if v}
+        return ArtifactInfo(self.path, self.format, self.quant, self.size_bytes, self.sha256, tuple(self.files),
+                            extra={**extra, **self.extra})
+
+    def runtime_view(self) -> dict[str, Any]:
+        """What a runtime's ``load(artifact, placement, n_ctx)`` reads (the plug-in boundary)."""
+        return {"path": self.path, "format": self.format, "quant": self.quant,
+                "model": {"params": self.model.params}, **self.extra}
+
+    def with_model(self, **kw: Any) -> "Artifact":
+        return replace(self, model=replace(self.model, **{k: v for k, v in kw.items() if k != "extra"},
+                                           extra={**self.model.extra, **kw.get("extra", {})}))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"path": self.path, "format": self.format, "quant": self.quant, "size_bytes": self.size_bytes,
+             "sha256": self.sha256, "files": list(self.files), "runtime": self.runtime,
+             "model": self.model.to_dict(), "label": self.label, "quality": self.quality,
+             "catalogue_id": self.catalogue_id, **self.extra}
+        if self.baseline_size:
+            d["baseline_size"] = {"bytes": self.baseline_size[0], "provenance": self.baseline_size[1].to_dict()}
+        if self.quality_retention:
+            d["quality_retention"] = {"value": self.quality_retention[0],
+                                      "provenance": self.quality_retention[1].to_dict()}
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Artifact":
+        d = dict(d)
+        bs, qr = d.pop("baseline_size", None), d.pop("quality_retention", None)
+        kw = {k: d.pop(k, None) for k in ("path", "format", "quant", "size_bytes", "sha256", "runtime", "label",
+                                          "quality", "catalogue_id")}
+        return cls(**kw, files=tuple(d.pop("files", None) or ()), model=ModelInfo.from_dict(d.pop("model", None)),
+                   baseline_size=(bs["bytes"], Provenance.from_dict(bs["provenance"])) if bs else None,
+                   quality_retention=(qr["value"], Provenance.from_dict(qr["provenance"])) if qr else None,
+                   extra=d)
+
+
+def _catalogue_by_sha() -> dict[str, "catalogue.Entry"]:
     _, entries = catalogue.load()
     return {e.raw["sha256"]: e for e in entries if e.raw.get("sha256")}
 
@@ -44,7 +105,7 @@ def _export_model(path: Path) -> dict | None:
     return None
 
 
-def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
+def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
     try:
         h = read_header(path)
     except GGUFError as exc:
@@ -59,16 +120,12 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
     mid = model_id or (entry.model_id if entry else slug(str(meta.get("general.basename") or name)
                                                           + ("-" + str(meta["general.size_label"])
                                                              if meta.get("general.size_label") else "")))
-    return {"path": str(path.resolve()), "format": "gguf", "quant": h["quant"], "size_bytes": path.stat().st_size,
-            "sha256": digest, "files": [path.name], "runtime": "llama.cpp",
-            "model": {"id": mid, "name": name, "params": h["n_params"],
-                      "architecture": meta.get("general.architecture")}}
+    return Artifact(str(path.resolve()), "gguf", h["quant"], path.stat().st_size, digest, (path.name,),
+                    ModelInfo(mid, name, h["n_params"], extra={"architecture": meta.get("general.architecture")}),
+                    runtime=default_for("gguf"))
 
 
-RUNTIMES = {"onnx": "onnxruntime", "gguf": "llama.cpp", "hf": "torch"}
-
-
-def _manifest_artifacts(d: Path) -> list[dict[str, Any]]:
+def _manifest_artifacts(d: Path) -> list[Artifact]:
     """Every artifact of an export directory, plus its HF source when still present (the
     unquantized baseline row), with the manifest's compression basis and quality retention."""
     from exporters import ExportError, list_artifacts, read_manifest
@@ -77,52 +134,50 @@ def _manifest_artifacts(d: Path) -> list[dict[str, Any]]:
         listed, manifest = list_artifacts(d), read_manifest(d)
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
-    out = []
+    out: list[Artifact] = []
     for a in listed:
-        base = {"bytes": a["params"] * 2,
-                "provenance": {"kind": "derived", "source": "export manifest: params x 2 bytes", "scope": "artifact",
-                               "period_s": None, "note": f"16-bit equivalent of the source ({a['baseline_label']})"}}
+        base = (a["params"] * 2, Provenance("derived", "export manifest: params x 2 bytes", "artifact",
+                                            note=f"16-bit equivalent of the source ({a['baseline_label']})"))
         q = a.get("quality") or {}
         retention = None
         if q.get("quality_retention") is not None:
-            retention = {"value": q["quality_retention"], "provenance": {
-                "kind": "measured", "source": "exporters.quality (manifest.json)", "scope": "artifact", "period_s": None,
-                "note": f"perplexity {q.get('perplexity')} vs {q.get('baseline_perplexity')} of the "
-                        f"{a['baseline_label']}; greedy agreement {q.get('greedy_agreement')}"}}
-        out.append({"path": a["dir"] if a["format"] == "hf" else a["path"], "format": a["format"], "quant": a["quant"],
-                    "size_bytes": a["size_bytes"], "sha256": a["sha256"], "files": a["files"],
-                    "runtime": RUNTIMES[a["format"]], "baseline_size": base, "quality_retention": retention,
-                    "quality": q or None, "label": a["baseline_label"] if a["format"] == "hf" else None,
-                    "model": {"id": a["model_id"], "name": manifest["model"].get("name", a["model_id"]),
-                              "params": a["params"]}})
+            retention = (q["quality_retention"], Provenance(
+                "measured", "exporters.quality (manifest.json)", "artifact",
+                note=f"perplexity {q.get('perplexity')} vs {q.get('baseline_perplexity')} of the "
+                     f"{a['baseline_label']}; greedy agreement {q.get('greedy_agreement')}"))
+        out.append(Artifact(a["dir"] if a["format"] == "hf" else a["path"], a["format"], a["quant"], a["size_bytes"],
+                            a["sha256"], tuple(a["files"]),
+                            ModelInfo(a["model_id"], manifest["model"].get("name", a["model_id"]), a["params"]),
+                            runtime=default_for(a["format"]), baseline_size=base, quality_retention=retention,
+                            quality=q or None, label=a["baseline_label"] if a["format"] == "hf" else None))
     src = Path((manifest.get("source") or {}).get("path") or "")
-    if src.is_dir() and (src / "config.json").exists() and not any(x["format"] == "hf" for x in out):
+    if src.is_dir() and (src / "config.json").exists() and not any(x.format == "hf" for x in out):
         try:
             hf = hf_artifact(src)
         except ArtifactError:
             hf = None
         if hf is not None:
-            hf["model"].update(id=manifest["model"]["id"], params=manifest["model"]["params"])
-            hf["baseline_size"] = dict(out[0]["baseline_size"]) if out else None
+            hf = replace(hf.with_model(id=manifest["model"]["id"], params=manifest["model"]["params"]),
+                         baseline_size=out[0].baseline_size if out else None)
             out.insert(0, hf)
     return out
 
 
-def onnx_artifact(path: Path) -> dict[str, Any]:
+def onnx_artifact(path: Path) -> Artifact:
     with open(path, "rb") as f:
         head = f.read(64)
     if not head or head[:1] not in (b"\x08", b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x3a", b"\x42"):
         raise ArtifactError(f"{path} does not look like an ONNX model (protobuf); pass a .onnx file")
     files = [p for p in path.parent.iterdir() if p.is_file() and (p == path or p.name.startswith(path.name))]
     exported = _export_model(path) or {}
-    return {"path": str(path.resolve()), "format": "onnx", "quant": exported.get("quant"), "size_bytes": sum(p.stat().st_size for p in files),
-            "sha256": sha256_file(path), "files": sorted(p.name for p in files), "runtime": "onnxruntime",
-            "model": {"id": exported.get("id") or slug(path.parent.name or path.stem),
-                      "name": exported.get("name") or path.parent.name, "params": exported.get("params")}}
+    return Artifact(str(path.resolve()), "onnx", exported.get("quant"), sum(p.stat().st_size for p in files),
+                    sha256_file(path), tuple(sorted(p.name for p in files)),
+                    ModelInfo(exported.get("id") or slug(path.parent.name or path.stem),
+                              exported.get("name") or path.parent.name, exported.get("params")),
+                    runtime=default_for("onnx"))
 
 
-
-def hf_artifact(d: Path) -> dict[str, Any]:
+def hf_artifact(d: Path) -> Artifact:
     weights = sorted(d.glob("*.safetensors"))
     if not weights:
         if list(d.glob("*.bin")) or list(d.glob("*.pt")):
@@ -133,15 +188,14 @@ def hf_artifact(d: Path) -> dict[str, Any]:
     info = json.loads(src.read_text()) if src.exists() else {}
     cfg = json.loads((d / "config.json").read_text())
     dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "fp32").replace("float32", "fp32").replace("bfloat16", "bf16")
-    return {"path": str(d.resolve()), "format": "hf", "quant": dtype.replace("float16", "fp16"),
-            "size_bytes": sum(p.stat().st_size for p in weights), "sha256": sha256_file(weights[0]),
-            "files": [p.name for p in weights], "runtime": "torch",
-            "model": {"id": info.get("model_id") or slug(d.name), "name": info.get("name") or d.name,
-                      "params": info.get("params")}, "label": info.get("label")}
+    return Artifact(str(d.resolve()), "hf", dtype.replace("float16", "fp16"), sum(p.stat().st_size for p in weights),
+                    sha256_file(weights[0]), tuple(p.name for p in weights),
+                    ModelInfo(info.get("model_id") or slug(d.name), info.get("name") or d.name, info.get("params")),
+                    runtime=default_for("hf"), label=info.get("label"))
 
 
 def resolve(arg: str | None, *, models_root: Path | None = None,
-            log: Callable[[str], None] = lambda s: None) -> list[dict[str, Any]]:
+            log: Callable[[str], None] = lambda s: None) -> list[Artifact]:
     """Artifacts for one MODEL argument (None = the catalogue default)."""
     if arg is None:
         arg = catalogue.load()[0]
@@ -171,6 +225,5 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         art = hf_artifact(path)
     else:
         art = gguf_artifact(path, model_id=entry.model_id)
-    art["model"].update({"id": entry.model_id, "name": entry.name, "params": entry.params or art["model"].get("params")})
-    art["catalogue_id"] = entry.id
-    return [art]
+    art = art.with_model(id=entry.model_id, name=entry.name, params=entry.params or art.model.params)
+    return [replace(art, catalogue_id=entry.id)]

@@ -18,10 +18,11 @@ from typing import Any, Callable
 from exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
 from edgeprof.assets_access import asset
+from edgeprof.errors import UsageError
 from edgeprof.home import models_dir
 
 
-class CatalogueError(Exception):
+class CatalogueError(UsageError):
     """A catalogue model is unknown, cannot be fetched or fails verification (message has the fix)."""
 
 

@@ -1,7 +1,6 @@
 """Run directories and the SQLite history index (CONTRACTS.md "User directories": ``history.sqlite``).
 
-Reading: ``read_records(path)`` (records.jsonl), ``load_run(run_dir)``, ``workload_key(record)``,
-``metric_of(record, name)``. Index: ``index_run(run_dir, db_path=None)`` stores the run (run_id,
+Reading: ``load_run(run_dir)``. Index: ``index_run(run_dir, db_path=None)`` stores the run (run_id,
 dir, host, device, started_at) and each record (flattened key columns + the full JSON);
 ``find_run(name_or_id)`` resolves a run_id (or unique prefix) or a directory name to its directory.
 ``db_path`` defaults to ``home.history_path()``; ``EDGEPROF_HISTORY`` is read by the commands, not here.
@@ -21,26 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.home import history_path
-
-WORKLOAD_FIELDS = ("prompt_tokens", "gen_tokens", "depth", "n_seqs")
-
-
-class RunError(Exception):
-    """A run directory or history entry cannot be read (one-line message)."""
-
-
-def read_records(path: str | Path) -> list[dict]:
-    path = Path(path)
-    if not path.is_file():
-        raise RunError(f"no records file: {path}")
-    out = []
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise RunError(f"{path}:{i}: invalid JSON ({exc.msg})") from None
-    return out
+from edgeprof.results import metric_catalogue
+from edgeprof.results.jsonl import RunError, read_records
+from edgeprof.results.schema import Record
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
@@ -53,27 +35,11 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     run: dict[str, Any] = {"dir": d, "records": read_records(d / "records.jsonl")}
     for name in ("plan", "env", "baseline"):
         f = d / f"{name}.json"
-        run[name] = json.loads(f.read_text()) if f.is_file() else None
+        try:
+            run[name] = json.loads(f.read_text()) if f.is_file() else None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunError(f"{f}: invalid JSON ({exc})") from None
     return run
-
-
-def workload_key(rec: dict) -> tuple:
-    """CONTRACTS workload key: model id, prompt_tokens, gen_tokens, depth, n_seqs (default 1)."""
-    w = rec.get("workload") or {}
-    n_seqs = w.get("n_seqs", 1) if "n_seqs" in w else 1
-    return ((rec.get("model") or {}).get("id"), w.get("prompt_tokens"), w.get("gen_tokens"), w.get("depth"), n_seqs)
-
-
-def metric_of(rec: dict, name: str) -> dict | None:
-    """``{value (median, else value), unit, samples, provenance}`` of a metric, or None if absent."""
-    m = (rec.get("metrics") or {}).get(name)
-    if not m:
-        return None
-    v = m.get("median") if m.get("median") is not None else m.get("value")
-    if v is None:
-        return None
-    return {"value": float(v), "unit": m.get("unit", ""), "samples": list(m.get("samples") or []),
-            "provenance": m.get("provenance") or {}}
 
 
 _SCHEMA = """
@@ -81,42 +47,49 @@ CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, dir TEXT NOT NULL, hos
   started_at TEXT, indexed_at TEXT, n_records INTEGER);
 CREATE TABLE IF NOT EXISTS records (run_id TEXT NOT NULL, case_id TEXT, status TEXT, model_id TEXT,
   prompt_tokens INTEGER, gen_tokens INTEGER, depth INTEGER, n_seqs INTEGER, format TEXT, quant TEXT,
-  runtime TEXT, placement TEXT, device_id TEXT, host TEXT, decode_tokens_per_s REAL, ttft_ms REAL,
-  energy_per_token_j REAL, json TEXT NOT NULL, PRIMARY KEY (run_id, case_id));
+  runtime TEXT, placement TEXT, device_id TEXT, host TEXT, {indexed}, json TEXT NOT NULL,
+  PRIMARY KEY (run_id, case_id));
 CREATE INDEX IF NOT EXISTS records_workload ON records (model_id, prompt_tokens, gen_tokens, depth, n_seqs);
 """
+
+
+#: metric medians kept as columns (the metric catalogue's ``indexed`` rows), for SQL without JSON
+INDEXED = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j")  # column order of existing databases
+assert set(INDEXED) == set(metric_catalogue.indexed()), "history columns follow the metric catalogue"
 
 
 def connect(db_path: str | Path | None = None) -> sqlite3.Connection:
     path = Path(db_path) if db_path else history_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path)
-    con.executescript(_SCHEMA)
+    con.executescript(_SCHEMA.format(indexed=", ".join(f"{m} REAL" for m in INDEXED)))
     return con
 
 
-def _row(run_id: str, rec: dict) -> tuple:
-    art, rt = rec.get("artifact") or {}, rec.get("runtime") or {}
-    mid, p, g, d, n = workload_key(rec)
-    med = {m: (metric_of(rec, m) or {}).get("value") for m in ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j")}
-    return (run_id, rec.get("case_id"), rec.get("status"), mid, p, g, d, n, art.get("format"), art.get("quant"),
-            rt.get("name"), json.dumps(rt.get("placement"), sort_keys=True), (rec.get("device") or {}).get("id"),
-            rec.get("host"), med["decode_tokens_per_s"], med["ttft_ms"], med["energy_per_token_j"], json.dumps(rec))
+def _row(run_id: str, rec: Record) -> tuple:
+    mid, p, g, d, n = rec.workload_key()
+    med = [rec.value(m) for m in INDEXED]
+    return (run_id, rec.case_id, rec.status, mid, p, g, d, n, rec.artifact.format, rec.artifact.quant,
+            rec.runtime.name, json.dumps(rec.runtime.placement, sort_keys=True), rec.device.id, rec.host, *med,
+            json.dumps(rec.to_dict()))
 
 
 def index_run(run_dir: str | Path, db_path: str | Path | None = None) -> str:
     """Index (or re-index) one run directory; returns its run_id."""
     run = load_run(run_dir)
-    recs = run["records"]
-    first = recs[0] if recs else {}
-    run_id = first.get("run_id") or Path(run_dir).resolve().name
-    devices = sorted({str((r.get("device") or {}).get("id")) for r in recs})
+    recs: list[Record] = run["records"]
+    first = recs[0] if recs else None
+    run_id = (first.run_id if first else None) or Path(run_dir).resolve().name
+    devices = sorted({str(r.device.id) for r in recs})
     with closing(connect(db_path)) as con, con:
         con.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
         con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?)",
-                    (run_id, str(Path(run_dir).resolve()), first.get("host"), ",".join(devices),
-                     first.get("started_at"), datetime.now(timezone.utc).isoformat(timespec="seconds"), len(recs)))
-        con.executemany("INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (run_id, str(Path(run_dir).resolve()), first.host if first else None, ",".join(devices),
+                     first.started_at if first else None, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     len(recs)))
+        cols = ("run_id, case_id, status, model_id, prompt_tokens, gen_tokens, depth, n_seqs, format, quant, "
+                "runtime, placement, device_id, host, " + ", ".join(INDEXED) + ", json")
+        con.executemany(f"INSERT OR REPLACE INTO records ({cols}) VALUES ({','.join('?' * (15 + len(INDEXED)))})",
                         [_row(run_id, r) for r in recs])
     return run_id
 
@@ -128,9 +101,10 @@ def list_runs(db_path: str | Path | None = None) -> list[dict]:
         return [dict(zip(cols, row)) for row in cur.fetchall()]
 
 
-def run_records(run_id: str, db_path: str | Path | None = None) -> list[dict]:
+def run_records(run_id: str, db_path: str | Path | None = None) -> list[Record]:
     with closing(connect(db_path)) as con:
-        return [json.loads(j) for (j,) in con.execute("SELECT json FROM records WHERE run_id = ?", (run_id,))]
+        return [Record.from_dict(json.loads(j))
+                for (j,) in con.execute("SELECT json FROM records WHERE run_id = ?", (run_id,))]
 
 
 def find_run(name_or_id: str, db_path: str | Path | None = None) -> Path | None:
@@ -162,13 +136,12 @@ def drift_margin(db_path: str | Path | None = None, host: str | None = None,
     for run_id, h, js in rows:
         if host and h != host:
             continue
-        rec = json.loads(js)
-        m = metric_of(rec, metric)
-        if m and m["value"] > 0:
-            art, rt = rec.get("artifact") or {}, rec.get("runtime") or {}
-            key = json.dumps([workload_key(rec), art.get("sha256"), art.get("quant"), rt.get("name"),
-                              rt.get("placement"), (rec.get("device") or {}).get("id"), h], sort_keys=True)
-            groups.setdefault(key, []).append(m["value"])
+        rec = Record.from_dict(json.loads(js))
+        v = rec.value(metric)
+        if v and v > 0:
+            key = json.dumps([rec.workload_key(), rec.artifact.sha256, rec.artifact.quant, rec.runtime.name,
+                              rec.runtime.placement, rec.device.id, h], sort_keys=True)
+            groups.setdefault(key, []).append(v)
     devs = []
     for vals in groups.values():
         if len(vals) >= 2:

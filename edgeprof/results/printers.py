@@ -1,57 +1,54 @@
-"""One record, many printers (llama-bench): md, csv, json, jsonl over the same rows.
+"""One record, many printers (llama-bench): md, csv, json, jsonl and sql over the same rows.
 
-The Markdown table is for people: a few columns that read like a deployment decision, each figure
-as median ± half the 95 % interval, estimated figures marked ``~`` with a legend saying how they
-were estimated. CSV/JSON carry every field (CSV flattened with dots).
+The Markdown table is for people: a few columns that read like a deployment decision — the metric
+columns come from the metric catalogue — each figure as median ± half the 95 % interval,
+estimated figures marked ``~`` with a legend saying how they were estimated. CSV/JSON/SQL carry
+every field (CSV and SQL flattened with dots, as CONTRACTS says).
 """
 from __future__ import annotations
 
 import csv
 import io
 import json
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
+from edgeprof.results import metric_catalogue
 from edgeprof.results.flatten import flatten
+from edgeprof.results.schema import Metric, Record
 
-FORMATS = ("md", "csv", "json", "jsonl")
-
-
-def _m(rec: dict, name: str) -> dict | None:
-    return (rec.get("metrics") or {}).get(name)
+FORMATS = ("md", "csv", "json", "jsonl", "sql")
 
 
-def _fmt_metric(m: dict | None, scale: float = 1.0, digits: int = 2) -> str:
-    if not m or m.get("value") is None:
+def fmt_metric(m: Metric | None, scale: float = 1.0, digits: int = 2, ci: bool = True) -> str:
+    """``median ± half CI95``; ``~`` in front of an estimate."""
+    if m is None or m.value is None:
         return ""
-    v = m["value"] * scale
-    s = f"{v:.{digits}f}"
-    ci = m.get("ci95")
-    if ci and m.get("n", 0) > 1 and m["value"] == m.get("median"):
-        s += f" ± {abs(ci[1] - ci[0]) * scale / 2:.{digits}f}"
-    kind = (m.get("provenance") or {}).get("kind")
-    if kind == "estimated":
-        s = "~" + s
-    return s
+    s = f"{m.value * scale:.{digits}f}"
+    half = m.half_ci
+    if ci and half is not None and m.value == m.median:
+        s += f" ± {half * scale:.{digits}f}"
+    return ("~" + s) if m.provenance.estimated else s
 
 
-def _test(rec: dict) -> str:
-    w = rec.get("workload") or {}
-    p, n, d = w.get("prompt_tokens", 0), w.get("gen_tokens", 0), w.get("depth", 0)
-    parts = ([f"pp{p}"] if p else []) + ([f"tg{n}"] if n else [])
-    return "+".join(parts) + (f" @ d{d}" if d else "")
+def metric_cell(rec: Record, name: str) -> str:
+    d = metric_catalogue.get(name)
+    return fmt_metric(rec.metric(name), d.scale if d else 1.0, d.digits if d else 2, ci=d.table_ci if d else True)
 
 
-def _quality(rec: dict) -> str:
-    """Perplexity on the bundled eval text and its retention vs the source (from the manifest)."""
-    q = (rec.get("artifact") or {}).get("quality") or {}
+def quality_cell(rec: Record) -> str:
+    """Perplexity on the bundled eval text and its retention vs the source (from the manifest);
+    a degraded artifact says so."""
+    q = rec.artifact.quality
     if q.get("perplexity") is None:
         return ""
-    return f"ppl {q['perplexity']:.1f} ({q.get('quality_retention', float('nan')):.2f})"
+    cell = f"ppl {q['perplexity']:.1f} ({q.get('quality_retention', float('nan')):.2f})"
+    status = q.get("status") or rec.artifact.extra.get("quality_status")
+    return cell + (" DEGRADED" if status == "degraded" else "")
 
 
-def _reference_cell(rec: dict) -> str:
+def reference_cell(rec: Record) -> str:
     """Short form for the table; the full comparison with both sides' provenance is in the JSON."""
-    ref = rec.get("reference") or {}
+    ref = rec.reference or {}
     if not ref or ref.get("kind") == "none":
         return "no reference" if ref else ""
     ratios = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None][:2]
@@ -61,83 +58,91 @@ def _reference_cell(rec: dict) -> str:
     return f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}".strip()
 
 
-def _roofline_cell(rec: dict) -> str:
-    ms = rec.get("metrics") or {}
-    if not (ms.get("roofline_fraction") or ms.get("compute_utilization")):
+def roofline_cell(rec: Record) -> str:
+    if not (rec.metric("roofline_fraction") or rec.metric("compute_utilization")):
         return ""
     from edgeprof.analysis.roofline import cell
 
-    return cell(ms)
+    return cell(rec.metrics)
 
 
-def _size(rec: dict) -> str:
-    b = (rec.get("artifact") or {}).get("size_bytes")
-    return f"{b / 2**20:.1f}" if b else ""
+def status_cell(rec: Record) -> str:
+    if rec.ok:
+        return rec.status
+    return f"{rec.status}: {((rec.error.message if rec.error else '') or '')[:60]}"
 
 
-Column = tuple[str, Callable[[dict], str]]
-COLUMNS: list[Column] = [
-    ("model", lambda r: (r.get("model") or {}).get("id", "")),
-    ("format", lambda r: (r.get("artifact") or {}).get("format", "")),
-    ("quant", lambda r: (r.get("artifact") or {}).get("quant") or ""),
-    ("size MiB", _size),
-    ("runtime", lambda r: (r.get("runtime") or {}).get("name", "")),
-    ("threads", lambda r: str(((r.get("runtime") or {}).get("placement") or {}).get("threads", ""))),
-    ("fa", lambda r: str(((r.get("runtime") or {}).get("placement") or {}).get("flash_attn", ""))),
-    ("test", _test),
-    ("TTFT ms", lambda r: _fmt_metric(_m(r, "ttft_ms"))),
-    ("TPOT ms", lambda r: _fmt_metric(_m(r, "tpot_ms"))),
-    ("prefill t/s", lambda r: _fmt_metric(_m(r, "prefill_tokens_per_s"), digits=1)),
-    ("decode t/s", lambda r: _fmt_metric(_m(r, "decode_tokens_per_s"), digits=1)),
-    ("J/token", lambda r: _fmt_metric(_m(r, "energy_per_token_j"), digits=4)),
-    ("avg W", lambda r: _fmt_metric(_m(r, "avg_power_w"), digits=1)),
-    ("peak RSS MiB", lambda r: _fmt_metric(_m(r, "peak_rss_bytes"), scale=2**-20, digits=0).split(" ")[0]),
-    ("compr.", lambda r: _fmt_metric(_m(r, "compression_rate"), digits=2)),
-    ("quality", lambda r: _quality(r)),
-    ("MCR", lambda r: _fmt_metric(_m(r, "mcr"), digits=2)),
-    ("roofline", lambda r: _roofline_cell(r)),
-    ("vs server", lambda r: _reference_cell(r)),
-    ("status", lambda r: r.get("status", "") if r.get("status") == "ok"
-     else f"{r.get('status')}: {((r.get('error') or {}).get('message') or '')[:60]}"),
-]
+Column = tuple[str, Callable[[Record], str]]
 
 
-def legend(records: list[dict]) -> list[str]:
+def columns() -> list[Column]:
+    """The table's columns: identity, then one per catalogue metric with a label, then the
+    quality, roofline, server-comparison and status cells."""
+    head: list[Column] = [
+        ("model", lambda r: r.model.id or ""),
+        ("format", lambda r: r.artifact.format or ""),
+        ("quant", lambda r: r.artifact.quant or ""),
+        ("size MiB", lambda r: f"{r.artifact.size_bytes / 2**20:.1f}" if r.artifact.size_bytes else ""),
+        ("runtime", lambda r: r.runtime.name or ""),
+        ("threads", lambda r: str(r.runtime.placement.get("threads", ""))),
+        ("fa", lambda r: str(r.runtime.placement.get("flash_attn", ""))),
+        ("test", lambda r: r.workload.label + (f" [{r.workload.suite}]" if r.workload.suite else "")),
+    ]
+    metric_cols: list[Column] = [
+        (d.label, (lambda r, n=d.name: metric_cell(r, n)))
+        for d in metric_catalogue.table_metrics()]
+    tail: list[Column] = [("quality", quality_cell), ("roofline", roofline_cell), ("vs server", reference_cell),
+                          ("status", status_cell)]
+    return head + metric_cols + tail
+
+
+TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline")
+
+
+def legend(records: list[Record]) -> list[str]:
     """Footnotes: where estimated and measured energy came from (a number without provenance is a bug)."""
     notes: dict[str, str] = {}
     for r in records:
         for name in ("energy_per_token_j", "avg_power_w", "idle_power_w"):
-            m = _m(r, name)
+            m = r.metric(name)
             if not m:
                 continue
-            p = m.get("provenance") or {}
-            key = f"{p.get('kind')}:{p.get('source')}"
-            mark = "~ estimated" if p.get("kind") == "estimated" else p.get("kind", "")
-            notes.setdefault(key, f"{mark} energy/power — source {p.get('source')}, scope {p.get('scope')}"
-                                  + (f": {p['note']}" if p.get("note") else ""))
+            p = m.provenance
+            mark = "~ estimated" if p.estimated else p.kind
+            notes.setdefault(f"{p.kind}:{p.source}", f"{mark} energy/power — source {p.source}, scope {p.scope}"
+                                                     + (f": {p.note}" if p.note else ""))
+        for w in r.warnings:
+            notes.setdefault(f"warning:{w}", f"warning ({r.case_id[:8]}): {w}")
     return [f"- {v}" for v in notes.values()]
 
 
-def markdown(records: list[dict]) -> str:
-    rows = [[fn(r) for _, fn in COLUMNS] for r in records]
-    keep = [i for i, (name, _) in enumerate(COLUMNS) if any(row[i] for row in rows) or name == "status"]
-    head = [COLUMNS[i][0] for i in keep]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" if h not in ("model", "format", "quant", "runtime", "test", "status", "vs server") else "---" for h in head) + "|"]
+def markdown(records: list[Record]) -> str:
+    cols = columns()
+    rows = [[fn(r) for _, fn in cols] for r in records]
+    keep = [i for i, (name, _) in enumerate(cols) if any(row[i] for row in rows) or name == "status"]
+    head = [cols[i][0] for i in keep]
+    lines = ["| " + " | ".join(head) + " |",
+             "|" + "|".join("---" if h in TEXT_COLUMNS else "---:" for h in head) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(row[i] for i in keep) + " |")
+        lines.append("| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |")
     notes = legend(records)
     if notes:
         lines += [""] + notes
     return "\n".join(lines) + "\n"
 
 
-def to_csv(records: list[dict]) -> str:
-    flat = [flatten(r) for r in records]
+def _flat_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
+    flat = [flatten(r.to_dict()) for r in records]
     cols: list[str] = []
     for f in flat:
         for k in f:
             if k not in cols:
                 cols.append(k)
+    return cols, flat
+
+
+def to_csv(records: list[Record]) -> str:
+    cols, flat = _flat_rows(records)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
@@ -146,19 +151,49 @@ def to_csv(records: list[dict]) -> str:
     return buf.getvalue()
 
 
-def render(records: Iterable[dict], fmt: str) -> str:
+def _sql_value(v) -> str:
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def to_sql(records: list[Record], table: str = "edgeprof") -> str:
+    """``CREATE TABLE IF NOT EXISTS`` + one ``INSERT`` per record (as llama-bench ``-o sql``);
+    columns are the flattened dotted names, quoted."""
+    cols, flat = _flat_rows(records)
+    types = {}
+    for c in cols:
+        vals = [f.get(c) for f in flat if f.get(c) is not None]
+        types[c] = ("INTEGER" if vals and all(isinstance(v, (int, bool)) for v in vals) else
+                    "REAL" if vals and all(isinstance(v, (int, float)) for v in vals) else "TEXT")
+    q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
+    out = [f"CREATE TABLE IF NOT EXISTS {q(table)} (\n  " + ",\n  ".join(f"{q(c)} {types[c]}" for c in cols) + "\n);"]
+    for f in flat:
+        present = [c for c in cols if c in f]
+        out.append(f"INSERT INTO {q(table)} ({', '.join(q(c) for c in present)}) VALUES "
+                   f"({', '.join(_sql_value(f[c]) for c in present)});")
+    return "\n".join(out) + "\n"
+
+
+def render(records: Iterable[Record], fmt: str) -> str:
     records = list(records)
     if fmt == "md":
         return markdown(records)
     if fmt == "csv":
         return to_csv(records)
     if fmt == "json":
-        return json.dumps(records, indent=2) + "\n"
+        return json.dumps([r.to_dict() for r in records], indent=2) + "\n"
     if fmt == "jsonl":
-        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in records)
+        return "".join(json.dumps(r.to_dict(), separators=(",", ":")) + "\n" for r in records)
+    if fmt == "sql":
+        return to_sql(records)
     raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def print_records(records: list[dict[str, Any]], fmt: str, stream) -> None:
+def print_records(records: list[Record], fmt: str, stream) -> None:
     stream.write(render(records, fmt))
     stream.flush()

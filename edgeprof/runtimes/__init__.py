@@ -1,5 +1,6 @@
 """Runtime registry: name -> "module:function" that loads an engine, resolved only on use, and
-the artifact formats each runtime accepts. Probed with ``find_spec`` (no import)."""
+the artifact formats each runtime accepts — the one format→runtime table. Probed with
+``find_spec`` (no import)."""
 from __future__ import annotations
 
 from importlib.util import find_spec
@@ -11,8 +12,15 @@ REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "torch": ("edgeprof.runtimes.torch:load", "torch", ("hf",)),
 }
 
-#: which runtime runs a format by default
-DEFAULT_FOR_FORMAT = {"gguf": "llama.cpp", "onnx": "onnxruntime", "hf": "torch"}
+FORMATS = tuple(f for _, _, fmts in REGISTRY.values() for f in fmts)
+
+
+def default_for(fmt: str) -> str:
+    """The runtime that runs an artifact format by default (the first registered for it)."""
+    for name, (_, _, fmts) in REGISTRY.items():
+        if fmt in fmts:
+            return name
+    raise KeyError(f"no runtime runs format {fmt!r}; known formats: {', '.join(FORMATS)}")
 
 
 def available(name: str) -> bool:

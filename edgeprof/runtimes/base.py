@@ -27,7 +27,14 @@ class Placement:
     dtype: str | None = None          # torch: fp32 | bf16
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["dtype"] is None:  # absent unless set, so case ids of runs made before --dtype stay stable
+            del d["dtype"]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Placement":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass(slots=True)

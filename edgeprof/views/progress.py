@@ -48,26 +48,24 @@ class Progress:
             self.stream.write("\r" + " " * self._width + "\r")
             self._width = 0
 
-    def on_event(self, e: dict) -> None:
-        t = e["type"]
-        if t == ev.RUN_NOTICE:
-            if e.get("message") == "case":
-                self.index, self.label = e["index"] + 1, e["case"]
-                self._line(f"[{self.index}/{self.total}] {self.label}: starting", force=True)
-            else:
-                self.note(e["message"])
-        elif t == ev.PHASE_STARTED and e["name"] != "repetition":
-            rep = f" rep {e['rep'] + 1}" if e.get("rep") is not None else ""
-            self._line(f"[{self.index}/{self.total}] {self.label}: {e.get('label') or ''}{rep} {e['name']}")
-        elif t == ev.TOKEN_PROGRESS:
-            self._line(f"[{self.index}/{self.total}] {self.label}: rep {e['rep'] + 1} decode {e['n']}/{e['of']}")
-        elif t == ev.CASE_FAILED:
-            err = e.get("error") or {}
-            self.note(f"case {self.index}/{self.total} {e['record']['status']}: {err.get('message')}")
-        elif t == ev.CASE_FINISHED:
-            m = (e["record"].get("metrics") or {}).get("decode_tokens_per_s")
+    def on_event(self, e: ev.Event) -> None:
+        if isinstance(e, ev.CaseScheduled):
+            self.index, self.total, self.label = e.index, e.total, e.label
+            self._line(f"[{self.index}/{self.total}] {self.label}: starting", force=True)
+        elif isinstance(e, ev.RunNotice):
+            self.note(e.message)
+        elif isinstance(e, ev.PhaseStarted) and e.name != "repetition":
+            rep = f" rep {e.rep + 1}" if e.rep is not None else ""
+            self._line(f"[{self.index}/{self.total}] {self.label}: {e.label or ''}{rep} {e.name}")
+        elif isinstance(e, ev.TokenProgress):
+            self._line(f"[{self.index}/{self.total}] {self.label}: rep {(e.rep or 0) + 1} decode {e.n}/{e.of}")
+        elif isinstance(e, ev.CaseFailed):
+            status = e.record.status if e.record else "failed"
+            self.note(f"case {self.index}/{self.total} {status}: {e.error.message}")
+        elif isinstance(e, ev.CaseFinished) and e.record is not None:
+            m = e.record.metric("decode_tokens_per_s")
             if m:
-                self._line(f"[{self.index}/{self.total}] {self.label}: {m['value']:.1f} tok/s decode", force=True)
+                self._line(f"[{self.index}/{self.total}] {self.label}: {m.value:.1f} tok/s decode", force=True)
 
     def close(self) -> None:
         self._clear()

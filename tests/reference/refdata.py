@@ -6,6 +6,8 @@ import json
 import random
 from pathlib import Path
 
+from edgeprof.results.schema import Record
+
 
 def metric(samples, unit, kind="measured", source="llama.cpp perf counters"):
     xs = sorted(samples)
@@ -17,7 +19,7 @@ def metric(samples, unit, kind="measured", source="llama.cpp perf counters"):
 
 def make_record(*, model="smollm2-135m-instruct", params=134515008, quant="q4_1", fmt="gguf", p=128, n=128,
                 depth=0, decode=None, ttft=None, tpot=None, run_id="run-a", host="hostA", device_id="cpu0:test",
-                device_name="Test CPU", kind="cpu", extra=None, size_bytes=98362432, arch="llama"):
+                device_name="Test CPU", kind="cpu", extra=None, size_bytes=98362432, arch="llama", dims=None):
     metrics = {}
     if decode is not None:
         metrics["decode_tokens_per_s"] = metric(decode, "tokens/s")
@@ -26,21 +28,22 @@ def make_record(*, model="smollm2-135m-instruct", params=134515008, quant="q4_1"
     if tpot is not None:
         metrics["tpot_ms"] = metric(tpot, "ms")
     metrics.update(extra or {})
-    return {"schema_version": 1, "case_id": f"{quant}-{p}-{n}-{depth}", "run_id": run_id, "host": host,
+    return Record.from_dict({"schema_version": 1, "case_id": f"{quant}-{p}-{n}-{depth}", "run_id": run_id, "host": host,
             "started_at": "2026-11-23T02:00:00+00:00", "status": "ok", "error": None,
-            "model": {"id": model, "name": model, "params": params, "architecture": arch},
+            "model": {"id": model, "name": model, "params": params, "architecture": arch, **(dims or {})},
             "artifact": {"path": f"/m/{quant}.{fmt}", "format": fmt, "quant": quant, "size_bytes": size_bytes,
                          "sha256": f"sha-{quant}", "files": []},
             "runtime": {"name": "llama.cpp", "version": "0.3.36",
                         "placement": {"threads": 2, "gpu_layers": 0, "flash_attn": "off", "kv_type": "f16"}},
             "device": {"id": device_id, "kind": kind, "name": device_name, "memory_bytes": 24_000_000_000},
             "workload": {"prompt_tokens": p, "gen_tokens": n, "depth": depth, "n_seqs": 1},
-            "metrics": metrics}
+            "metrics": metrics})
 
 
 def write_run(path: Path, records, plan=None) -> Path:
     path.mkdir(parents=True, exist_ok=True)
-    (path / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (path / "records.jsonl").write_text("".join(json.dumps(r.to_dict() if isinstance(r, Record) else r) + "\n"
+                                                for r in records))
     (path / "plan.json").write_text(json.dumps(plan or {"cases": []}))
     (path / "env.json").write_text(json.dumps({"edgeprof_version": "0.1.0"}))
     (path / "baseline.json").write_text(json.dumps({"idle_power_w": 5.0}))

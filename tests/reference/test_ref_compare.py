@@ -87,9 +87,9 @@ def _runs(tmp_path, shift):
 
 
 def _cmd(argv):
-    p = argparse.ArgumentParser()
-    cmd.add_arguments(p)
-    return cmd.run(p.parse_args(argv))
+    from edgeprof.cli import main
+
+    return main(["compare", *argv])
 
 
 def test_cli_run_dirs(tmp_path, home, capsys):

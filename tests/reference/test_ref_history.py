@@ -33,7 +33,7 @@ def test_round_trip(tmp_path):
     assert history.find_run("20261123", db) == run.resolve()  # unique prefix
     assert history.find_run("first", db) == run.resolve()  # directory name
     assert history.find_run("nope", db) is None
-    assert history.run_records("20261123-abc", db)[0]["workload"]["prompt_tokens"] == 128
+    assert history.run_records("20261123-abc", db)[0].workload.prompt_tokens == 128
     assert [r["run_id"] for r in history.list_runs(db)] == ["20261123-abc"]
     # compare resolves a run_id through the history
     side = cmp.load_side("20261123-abc", db)
@@ -44,9 +44,13 @@ def test_errors(tmp_path):
     with pytest.raises(history.RunError, match="no such run directory"):
         history.index_run(tmp_path / "missing", tmp_path / "h.sqlite")
     (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "records.jsonl").write_text("{not json\n")
-    with pytest.raises(history.RunError, match="records.jsonl:1: invalid JSON"):
+    good = json.dumps(make_record().to_dict())
+    (tmp_path / "bad" / "records.jsonl").write_text(good + "\n{not json\n" + good + "\n")
+    with pytest.raises(history.RunError, match="records.jsonl:2: invalid record"):  # damage in the middle
         history.load_run(tmp_path / "bad")
+    (tmp_path / "bad" / "records.jsonl").write_text(good + "\n" + good[:40])  # a write cut short
+    with pytest.warns(UserWarning, match="records.jsonl:2: last line is torn"):
+        assert len(history.load_run(tmp_path / "bad")["records"]) == 1
 
 
 def test_drift_margin_from_history(tmp_path):
@@ -63,9 +67,9 @@ def test_drift_margin_from_history(tmp_path):
 
 
 def _ref(argv):
-    p = argparse.ArgumentParser()
-    refcmd.add_arguments(p)
-    return refcmd.run(p.parse_args(argv))
+    from edgeprof.cli import main
+
+    return main(["reference", *argv])
 
 
 def test_reference_add_list_show(tmp_path, home, capsys):

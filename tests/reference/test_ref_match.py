@@ -22,17 +22,17 @@ def test_efficientllm_keeps_status_and_definitions(eff):
     assert "POWER in watts" in defs["avg_power_w"] and "GB" in defs["amu_gb"]
     assert "NOMINAL" in defs["mcr"] and "Batched" in defs["it_tokens_per_s"] and "UNCLEAR" in defs["al_ms"]
     assert len(eff.records) == 27
-    ok = [r for r in eff.records if r["status"] == "ok"]
+    ok = [r for r in eff.records if r.ok]
     assert len(ok) == 14
-    row = next(r for r in eff.records if r["case_id"] == "DeepSeek-R1-Distill-Qwen-14B/int4")
-    assert row["artifact"]["quant"] == "int4" and row["artifact"]["method"] == "awq"
-    aec = row["metrics"]["avg_power_w"]
-    assert aec["value"] == pytest.approx(191.05) and aec["unit"] == "W"
-    assert aec["provenance"]["kind"] == "reference" and "UNVERIFIED-SECONDARY" in aec["provenance"]["note"]
-    assert row["metrics"]["amu_gb"]["unit"] == "GB"
-    assert "transcription collision" in next(r for r in eff.records if r["case_id"] == "Phi-4/bfloat16")[
-        "metrics"]["amu_gb"]["provenance"]["note"]
-    assert all(r["workload"]["prompt_tokens"] is None for r in eff.records)  # never an exact match
+    row = next(r for r in eff.records if r.case_id == "DeepSeek-R1-Distill-Qwen-14B/int4")
+    assert row.artifact.quant == "int4" and row.artifact.extra["method"] == "awq"
+    aec = row.metric("avg_power_w")
+    assert aec.value == pytest.approx(191.05) and aec.unit == "W"
+    assert aec.provenance.kind == "reference" and "UNVERIFIED-SECONDARY" in aec.provenance.note
+    assert row.metric("amu_gb").unit == "GB"
+    assert "transcription collision" in next(r for r in eff.records if r.case_id == "Phi-4/bfloat16").metric(
+        "amu_gb").provenance.note
+    assert all(r.workload.prompt_tokens is None for r in eff.records)  # never an exact match
 
 
 def test_precision_mapping():
@@ -98,10 +98,9 @@ def test_near_match_is_labelled_normalized_with_units(eff):
 
 
 def test_family_from_architecture_field(eff):
-    rec = _edge(model="other-llama-1b", params=1.4e9)
-    rec["model"]["architecture"] = "llama"  # what the bench records
+    rec = _edge(model="other-llama-1b", params=1.4e9, arch="llama")  # what the bench records
     assert ref.match(rec, [eff]).row == "Yi-34B/int4"
-    rec["model"]["architecture"] = "qwen2"
+    rec = _edge(model="other-llama-1b", params=1.4e9, arch="qwen2")
     assert ref.match(rec, [eff]).row.startswith("DeepSeek-R1-Distill-Qwen-1.5B")
 
 

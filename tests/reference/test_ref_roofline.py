@@ -67,8 +67,7 @@ def test_probe_storage_and_device_spec(home):
 
 
 def test_roofline_metrics():
-    rec = make_record(decode=[100.0, 110.0, 120.0])
-    rec["model"].update({"n_layers": 30, "n_kv_heads": 3, "head_dim": 64, "n_heads": 9})
+    rec = make_record(decode=[100.0, 110.0, 120.0], dims={"n_layers": 30, "n_kv_heads": 3, "head_dim": 64, "n_heads": 9})
     spec = {"id": "cpu0:x", "peak_mem_bandwidth_gbs": 20.0, "peak_fp32_tflops": 0.5,
             "provenance": {"peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""},
                            "peak_fp32_tflops": {"kind": "measured", "source": "devices.probe", "note": ""}}}
@@ -76,19 +75,19 @@ def test_roofline_metrics():
     kv = 2 * 30 * 3 * 64 * 2 * (128 + 64)
     limit = 20e9 / (98362432 + kv)
     rf = m["roofline_fraction"]
-    assert rf["median"] == pytest.approx(110 / limit) and rf["unit"] == "ratio" and rf["n"] == 3
-    assert rf["provenance"]["kind"] == "derived" and "measured" in rf["provenance"]["note"]
-    assert "KV" in rf["provenance"]["note"]
+    assert rf.median == pytest.approx(110 / limit) and rf.unit == "ratio" and rf.n == 3
+    assert rf.provenance.kind == "derived" and "measured" in rf.provenance.note
+    assert "KV" in rf.provenance.note
     cu = m["compute_utilization"]
     flops_tok = 2 * 134515008 + 4 * 30 * (128 + 64) * 9 * 64
-    assert cu["median"] == pytest.approx(110 * flops_tok / 0.5e12)
+    assert cu.median == pytest.approx(110 * flops_tok / 0.5e12)
     # spec row (no provenance block) → labelled spec, KV left out without dims, GPU int4 → int8 peak
     rec2 = make_record(decode=[1000.0], kind="nvidia", quant="q4_k_m")
     row = specs.lookup("NVIDIA H100 80GB HBM3")
     m2 = roofline.roofline_metrics(rec2, row)
-    assert "spec: assets/devices/devices.csv row nvidia_h100_sxm" in m2["roofline_fraction"]["provenance"]["note"]
-    assert "NOT included" in m2["roofline_fraction"]["provenance"]["note"]
-    assert "peak_int8_tops" in m2["compute_utilization"]["provenance"]["note"]
+    assert "spec: assets/devices/devices.csv row nvidia_h100_sxm" in m2["roofline_fraction"].provenance.note
+    assert "NOT included" in m2["roofline_fraction"].provenance.note
+    assert "peak_int8_tops" in m2["compute_utilization"].provenance.note
     assert roofline.roofline_metrics(make_record(), row) == {}  # no decode figure, nothing invented
     assert roofline.roofline_metrics(rec2, None) == {}
 

@@ -27,13 +27,15 @@ def test_abba_order_and_pooling(tmp_path):
     for name, t in (("a", 1), ("b", 2)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "plan.json").write_text(json.dumps({"cases": [_case(f"c{t}", t)]}))
-    cases = interleaved_cases(str(tmp_path / "a"), str(tmp_path / "b"), pairs=4)
+    cases, _settings = interleaved_cases(str(tmp_path / "a"), str(tmp_path / "b"), pairs=4)
     assert [c["case_id"].rsplit("-", 1)[1] for c in cases] == ["A0", "B0", "B1", "A1", "A2", "B2", "B3", "A3"]
     recs = [_rec(c["case_id"], c["placement"]["threads"], [100.0 + i, 101.0 + i] if c["case_id"].endswith(("A0", "A1", "A2", "A3"))
                  else [110.0 + i, 111.0 + i]) for i, c in enumerate(cases)]
-    a, b = pool(recs, "A"), pool(recs, "B")
-    assert len(a) == len(b) == 1 and a[0]["interleaved_rounds"] == 4
-    assert a[0]["metrics"]["decode_tokens_per_s"]["n"] == 8
+    from edgeprof.results.schema import as_records
+
+    a, b = pool(as_records(recs), "A"), pool(as_records(recs), "B")
+    assert len(a) == len(b) == 1 and a[0].get("interleaved_rounds") == 4
+    assert a[0].metric("decode_tokens_per_s").n == 8
     from edgeprof.compare.paired import Side
 
     res = compare(Side("A", "run", a), Side("B", "run", b), margin=0.02, metrics=["decode_tokens_per_s"])

@@ -15,8 +15,12 @@ import pytest
 from devices.cpu import HostCpu, TdpSpec
 from edgeprof.engine import events as ev
 from edgeprof.models.artifacts import gguf_artifact
-from edgeprof.engine.sweep import Bench
-from edgeprof.engine.plan import Axes, Settings, build_cases
+from dataclasses import replace
+
+from edgeprof.engine.config import Settings
+from edgeprof.engine.fanout import Fanout
+from edgeprof.engine.plan import Axes, build_cases
+from edgeprof.engine.sweep import Sweep
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.slow
@@ -30,29 +34,33 @@ def art(smollm2_gguf):
 def _bench(tmp_path, listeners=(), **settings):
     sys.path.insert(0, str(HERE))  # the spawned worker inherits sys.path and finds crash_runtime
     dev = HostCpu.open("/", tdp=TdpSpec(10.0, None, 0.1, "test"))
-    s = Settings(reps=2, warmup=0, min_seconds=0, idle_s=0.2, **settings)
-    return Bench(tmp_path, "test-run", dev, s, listeners=list(listeners))
+    s = Settings(**{"reps": 2, "warmup": 0, "min_seconds": 0, "idle_s": 0.2, **settings})
+    return Sweep(tmp_path, "test-run", [dev], s, Fanout(list(listeners)))
 
 
-def _cases(art, modes):
+def _run(bench, cases) -> list[dict]:
+    return [r.to_dict() for r in bench.run(cases)]
+
+
+def _cases(art, modes, **crash):
     cases = []
     for mode in modes:
-        a = dict(art, crash_mode=mode) if mode else dict(art)
+        a = replace(art, extra={**art.extra, "crash_mode": mode, **crash}) if mode else art
         runtime = "crash_runtime:load" if mode else "llama.cpp"
-        c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[1]), device_id="cpu0", host="h", runtime=runtime)[0]
-        c["case_id"] = f"{c['case_id'][:10]}-{mode or 'ok'}"
-        cases.append(c)
+        c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[1]), device_for=lambda rt, pl: "cpu0", host="h",
+                        runtime=runtime)[0]
+        cases.append(replace(c, case_id=f"{c.case_id[:10]}-{mode or 'ok'}"))
     return cases
 
 
 def test_segfault_sigkill_and_exception_become_failed_rows(tmp_path, art):
     bench = _bench(tmp_path)
-    recs = bench.run(_cases(art, ["segfault", None, "sigkill", "raise", None]))
+    recs = _run(bench, _cases(art, ["segfault", None, "sigkill", "raise", None]))
     assert [r["status"] for r in recs] == ["failed", "ok", "failed", "failed", "ok"]
     seg, kill, exc = recs[0]["error"], recs[2]["error"], recs[3]["error"]
     assert seg["signal"] == "SIGSEGV" and seg["phase"] == "decode" and seg["exit_code"] == -11
     assert kill["signal"] == "SIGKILL" and "out of memory" in kill["message"]
-    assert exc["kind"] == "MemoryError" and exc["phase"] == "decode" and "simulated" in exc["message"]
+    assert exc["kind"] == "memory_error" and exc["phase"] == "decode" and "simulated" in exc["message"]
     assert recs[1]["metrics"]["decode_tokens_per_s"]["value"] > 0
     lines = (tmp_path / "records.jsonl").read_text().splitlines()
     assert [json.loads(x)["status"] for x in lines] == [r["status"] for r in recs]
@@ -63,16 +71,16 @@ def test_killed_from_outside_and_timeout(tmp_path, art):
     killed = {}
 
     def killer(e):
-        if e["type"] == ev.CASE_STARTED and not killed:
-            killed["pid"] = e["pid"]
-        if e["type"] == ev.PHASE_STARTED and e["name"] == "decode" and killed.get("pid") and "done" not in killed:
+        if isinstance(e, ev.CaseStarted) and not killed:
+            killed["pid"] = e.pid
+        if isinstance(e, ev.PhaseStarted) and e.name == "decode" and killed.get("pid") and "done" not in killed:
             os.kill(killed["pid"], signal.SIGKILL)
             killed["done"] = True
 
     bench = _bench(tmp_path, listeners=[killer], timeout_s=20)
     cases = _cases(art, [None, "hang", None])
     t0 = time.monotonic()
-    recs = bench.run(cases)
+    recs = _run(bench, cases)
     assert [r["status"] for r in recs] == ["failed", "failed", "ok"]
     assert recs[0]["error"]["signal"] == "SIGKILL"
     assert recs[1]["error"]["kind"] == "timeout" and "--timeout" in recs[1]["error"]["message"]
@@ -80,12 +88,9 @@ def test_killed_from_outside_and_timeout(tmp_path, art):
 
 
 def test_partial_repetitions_survive_a_crash(tmp_path, art):
-    a = dict(art, crash_mode="segfault", crash_after=13)  # 5 decode steps per rep: dies in rep 3 (no warm-up)
-    c = build_cases([a], Axes(prompt=[8], gen=[6], threads=[1]), device_id="cpu0", host="h",
-                    runtime="crash_runtime:load")
-    bench = _bench(tmp_path)
-    bench.settings.reps = 5
-    rec = bench.run(c)[0]
+    c = _cases(art, ["segfault"], crash_after=13)  # 5 decode steps per rep: dies in rep 3 (no warm-up)
+    bench = _bench(tmp_path, reps=5)
+    rec = _run(bench, c)[0]
     assert rec["status"] == "failed" and rec["error"]["partial_reps"] == 2
     assert rec["metrics"]["decode_tokens_per_s"]["n"] == 2  # measured repetitions are kept
 

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from edgeprof.models.artifacts import gguf_artifact
-from edgeprof.engine.sweep import Bench
+from edgeprof.engine.sweep import Sweep
 from edgeprof.engine.device_choice import bench_device, open_devices
-from edgeprof.engine.plan import Axes, Settings, build_cases
+from edgeprof.engine.config import Settings
+from edgeprof.engine.plan import Axes, build_cases
 
 pytestmark = pytest.mark.slow
 FIX = Path(__file__).resolve().parents[1] / "fixtures" / "boards.py"
@@ -58,10 +59,10 @@ def _run(tmp_path, root, smollm2_gguf, step):
 def _bench_once(tmp_path, root, smollm2_gguf):
     found = open_devices(root)
     case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[1]),
-                       device_id="x", host="h")
-    device = bench_device(found, case[0]["placement"])
-    bench = Bench(tmp_path / "run", "t", device, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
-    rec = bench.run(case)[0]
+                       device_for=lambda rt, pl: bench_device(found, pl).info().id, host="h")
+    device = bench_device(found, case[0].placement)
+    bench = Sweep(tmp_path / "run", "t", found, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
+    rec = bench.run(case)[0].to_dict()
     for d in found:
         d.close()
     return device, rec
@@ -132,9 +133,9 @@ def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
     nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], RealClock())
     (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
     case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[1]),
-                       device_id=gpu.info().id, host="h")
-    bench = Bench(tmp_path / "run", "t", gpu, Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
-    rec = bench.run(case)[0]
+                       device_for=lambda rt, pl: gpu.info().id, host="h")
+    bench = Sweep(tmp_path / "run", "t", [gpu], Settings(reps=3, warmup=1, min_seconds=0, idle_s=0.5, sample_hz=50))
+    rec = bench.run(case)[0].to_dict()
     gpu.close()
     assert rec["status"] == "ok" and rec["device"]["kind"] == "nvidia" and "H100" in rec["device"]["name"]
     prov = rec["metrics"]["energy_per_token_j"]["provenance"]

@@ -10,6 +10,7 @@ from edgeprof.analysis import energy as en
 from edgeprof.analysis.metrics import PowerSource, Trace, compute
 from edgeprof.engine.sampler import Sample
 from edgeprof.analysis.stats import bootstrap_ci, percentile, summarize
+from edgeprof.results.schema import Provenance, Repetition
 
 S = 1_000_000_000
 
@@ -41,9 +42,9 @@ def test_counter_difference_is_interpolated_and_never_extrapolated():
 
 
 def _rep(i, t0, p_s, d_s, n_prefill=100, n_decode=9):
-    return {"rep": i, "prefill": [t0, t0 + int(p_s * S)], "n_prefill": n_prefill,
-            "decode": [t0 + int(p_s * S), t0 + int((p_s + d_s) * S)], "n_decode": n_decode,
-            "token_ns": [int(d_s * S / n_decode)] * n_decode, "n_generated": n_decode + 1}
+    return Repetition(rep=i, prefill=(t0, t0 + int(p_s * S)), n_prefill=n_prefill,
+                      decode=(t0 + int(p_s * S), t0 + int((p_s + d_s) * S)), n_decode=n_decode,
+                      token_ns=(int(d_s * S / n_decode),) * n_decode, n_generated=n_decode + 1)
 
 
 def test_case_metrics_from_a_synthetic_trace():
@@ -53,40 +54,40 @@ def test_case_metrics_from_a_synthetic_trace():
                          Reading("mem:used", "memory_used_bytes", 2e9, tn, "/proc/meminfo", "system"),
                          Reading("cpu:utilization", "utilization", 0.75, tn, "psutil", "system")]
     tr = Trace(reps=reps, samples=_samples(lambda t: 10.0, extra=mem), sample_hz=20,
-               power=PowerSource("p", "power_w", {"kind": "estimated", "source": "tdp_model", "scope": "cpu_package"}),
-               idle_power_w=4.0, idle_provenance={"kind": "estimated", "source": "tdp_model"},
+               power=PowerSource("p", "power_w", Provenance("estimated", "tdp_model", "cpu_package")),
+               idle_power_w=4.0, idle_provenance=Provenance("estimated", "tdp_model"),
                memory_total_bytes=8e9, params=1_000_000, artifact_size_bytes=500_000)
     m = compute(tr)
-    assert m["ttft_ms"]["value"] == pytest.approx(500.0)
-    assert m["prefill_tokens_per_s"]["value"] == pytest.approx(200.0)
-    assert m["decode_tokens_per_s"]["value"] == pytest.approx(9.0)
-    assert m["tpot_ms"]["value"] == pytest.approx(1000 / 9, rel=1e-6)
-    assert m["e2e_ms"]["value"] == pytest.approx(1500.0)
-    assert m["energy_gross_j"]["value"] == pytest.approx(15.0)
-    assert m["energy_net_j"]["value"] == pytest.approx(15.0 - 4.0 * 1.5)
-    assert m["avg_power_w"]["value"] == pytest.approx(10.0)
-    assert m["energy_per_token_j"]["value"] == pytest.approx(1.5)        # 15 J / 10 generated tokens
-    assert m["prefill_energy_per_token_j"]["value"] == pytest.approx(0.05)
-    assert m["decode_energy_per_token_j"]["value"] == pytest.approx(10 / 9)
-    assert m["energy_per_token_j"]["provenance"]["kind"] == "estimated"
-    assert m["energy_per_token_j"]["provenance"]["period_s"] == pytest.approx(0.05)
-    assert m["peak_rss_bytes"]["value"] == pytest.approx(1.5e8)            # the spike in rep 2
-    assert m["avg_rss_bytes"]["samples"][0] == pytest.approx(1e8)
-    assert m["memory_utilization"]["value"] == pytest.approx(0.25)
-    assert m["cpu_busy_ratio"]["value"] == pytest.approx(0.75)
-    assert m["compression_rate"]["value"] == pytest.approx(4.0)
-    assert m["compression_rate"]["provenance"]["kind"] == "derived"
-    assert m["decode_tokens_per_s"]["n"] == 3
+    assert m["ttft_ms"].value == pytest.approx(500.0)
+    assert m["prefill_tokens_per_s"].value == pytest.approx(200.0)
+    assert m["decode_tokens_per_s"].value == pytest.approx(9.0)
+    assert m["tpot_ms"].value == pytest.approx(1000 / 9, rel=1e-6)
+    assert m["e2e_ms"].value == pytest.approx(1500.0)
+    assert m["energy_gross_j"].value == pytest.approx(15.0)
+    assert m["energy_net_j"].value == pytest.approx(15.0 - 4.0 * 1.5)
+    assert m["avg_power_w"].value == pytest.approx(10.0)
+    assert m["energy_per_token_j"].value == pytest.approx(1.5)        # 15 J / 10 generated tokens
+    assert m["prefill_energy_per_token_j"].value == pytest.approx(0.05)
+    assert m["decode_energy_per_token_j"].value == pytest.approx(10 / 9)
+    assert m["energy_per_token_j"].provenance.kind == "estimated"
+    assert m["energy_per_token_j"].provenance.period_s == pytest.approx(0.05)
+    assert m["peak_rss_bytes"].value == pytest.approx(1.5e8)            # the spike in rep 2
+    assert m["avg_rss_bytes"].samples[0] == pytest.approx(1e8)
+    assert m["memory_utilization"].value == pytest.approx(0.25)
+    assert m["cpu_busy_ratio"].value == pytest.approx(0.75)
+    assert m["compression_rate"].value == pytest.approx(4.0)
+    assert m["compression_rate"].provenance.kind == "derived"
+    assert m["decode_tokens_per_s"].n == 3
 
 
 def test_prefill_only_and_decode_only_cases():
-    pp = [{"rep": 0, "prefill": [0, S // 10], "n_prefill": 64, "n_generated": 0}]
+    pp = [Repetition(rep=0, prefill=(0, S // 10), n_prefill=64, n_generated=0)]
     m = compute(Trace(reps=pp))
     assert "ttft_ms" not in m and "decode_tokens_per_s" not in m
-    assert m["prefill_tokens_per_s"]["value"] == pytest.approx(640.0)
-    tg = [{"rep": 0, "decode": [0, S], "n_decode": 64, "token_ns": [S // 64] * 64, "n_generated": 64}]
+    assert m["prefill_tokens_per_s"].value == pytest.approx(640.0)
+    tg = [Repetition(rep=0, decode=(0, S), n_decode=64, token_ns=(S // 64,) * 64, n_generated=64)]
     m = compute(Trace(reps=tg))
-    assert "ttft_ms" not in m and m["decode_tokens_per_s"]["value"] == pytest.approx(64.0)
+    assert "ttft_ms" not in m and m["decode_tokens_per_s"].value == pytest.approx(64.0)
 
 
 def test_no_power_sensor_means_no_energy_not_zero():
@@ -108,7 +109,7 @@ def test_statistics():
 def test_a_counter_that_never_moves_is_stale_not_zero_watts():
     samples = _samples(lambda t: 1234.0, quantity="energy_j")
     tr = Trace(reps=[_rep(0, S, 0.5, 1.0)], samples=samples,
-               power=PowerSource("p", "energy_j", {"kind": "measured", "source": "nvml_energy_counter"}))
+               power=PowerSource("p", "energy_j", Provenance("measured", "nvml_energy_counter")))
     m = compute(tr)
     assert "energy_gross_j" not in m and "avg_power_w" not in m
     assert tr.warnings and "stale counter" in tr.warnings[0]

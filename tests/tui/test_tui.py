@@ -7,8 +7,10 @@ import pytest
 
 from devices.cpu import HostCpu, TdpSpec
 from edgeprof.models.artifacts import gguf_artifact
-from edgeprof.engine.sweep import Bench
-from edgeprof.engine.plan import Axes, Settings, build_cases
+from edgeprof.engine import events as ev
+from edgeprof.engine.config import Settings
+from edgeprof.engine.plan import Axes, build_cases
+from edgeprof.engine.session import RunSession
 from edgeprof.views.tui.state import Snapshot
 
 pytestmark = pytest.mark.slow
@@ -16,11 +18,13 @@ pytestmark = pytest.mark.slow
 
 def test_snapshot_folds_events():
     s = Snapshot()
-    s.apply({"type": "run_notice", "case_id": "c", "t_ns": 0, "message": "case", "index": 0, "total": 2, "case": "m p8"})
-    s.apply({"type": "phase_started", "case_id": "c", "t_ns": 1, "name": "decode", "rep": 1, "label": "measure"})
-    s.apply({"type": "token_progress", "case_id": "c", "t_ns": 2, "n": 5, "of": 8, "rep": 1})
-    s.apply({"type": "sample", "case_id": None, "t_ns": 3, "power_w": 7.5, "power_label": "rapl (measured)",
-             "readings": [{"sensor": "worker:rss", "value": 2.0 * 2**20}]})
+    from devices.base import Reading
+
+    s.apply(ev.CaseScheduled(case_id="c", t_ns=0, index=1, total=2, label="m p8"))
+    s.apply(ev.PhaseStarted(case_id="c", t_ns=1, name="decode", rep=1, label="measure"))
+    s.apply(ev.TokenProgress(case_id="c", t_ns=2, n=5, of=8, rep=1))
+    s.apply(ev.SampleEvent(t_ns=3, power_w=7.5, power_label="rapl (measured)",
+                           readings=(Reading("worker:rss", "rss_bytes", 2.0 * 2**20, 3, "psutil", "process"),)))
     assert (s.index, s.total, s.phase, s.rep, s.tokens) == (1, 2, "measure decode", 1, (5, 8))
     assert list(s.power_w) == [7.5] and list(s.rss_mib) == [2.0] and s.power_label == "rapl (measured)"
 
@@ -30,9 +34,10 @@ def test_tui_runs_a_sweep_headless(tmp_path, smollm2_gguf):
 
     dev = HostCpu.open("/", tdp=TdpSpec(10.0, None, 0.1, "test"))
     cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8, 16], gen=[4], threads=[1]),
-                        device_id="cpu0", host="h")
-    bench = Bench(tmp_path, "tui", dev, Settings(reps=1, warmup=0, min_seconds=0, idle_s=0.3))
-    app = EdgeprofApp(bench, cases)
+                        device_for=lambda rt, pl: dev.info().id, host="h")
+    settings = Settings(reps=1, warmup=0, min_seconds=0, idle_s=0.3)
+    session = RunSession(tmp_path, "tui", cases, settings, [dev], tmp_path, plan={"cases": []})
+    app = EdgeprofApp(session)
 
     async def drive():
         async with app.run_test(size=(160, 40)) as pilot:

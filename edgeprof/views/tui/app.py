@@ -7,22 +7,16 @@ from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
 
-from edgeprof.results.printers import _fmt_metric, _test
+from edgeprof.results.printers import columns
 from edgeprof.views.tui.state import Snapshot
 
-COLUMNS = ("model", "quant", "test", "TTFT ms", "decode t/s", "J/token", "peak MiB", "vs server", "status")
+SHOWN = ("model", "quant", "test", "TTFT ms", "decode t/s", "J/token", "peak RSS MiB", "vs server", "status")
+COLUMNS = SHOWN
 
 
-def row_cells(r: dict) -> tuple[str, ...]:
-    m = r.get("metrics") or {}
-    ref = (r.get("reference") or {}).get("summary", "")
-    status = r.get("status", "")
-    if status != "ok":
-        status += ": " + ((r.get("error") or {}).get("message") or "")[:40]
-    return ((r.get("model") or {}).get("id", ""), str((r.get("artifact") or {}).get("quant") or ""), _test(r),
-            _fmt_metric(m.get("ttft_ms"), digits=1), _fmt_metric(m.get("decode_tokens_per_s"), digits=1),
-            _fmt_metric(m.get("energy_per_token_j"), digits=4),
-            _fmt_metric(m.get("peak_rss_bytes"), scale=2**-20, digits=0).split(" ")[0], ref[:48], status)
+def row_cells(r) -> tuple[str, ...]:
+    cells = {name: fn for name, fn in columns()}
+    return tuple(cells[c](r) for c in SHOWN)
 
 
 class EdgeprofApp(App):
@@ -36,26 +30,29 @@ class EdgeprofApp(App):
     """
     BINDINGS = [("q", "quit", "Quit")]
 
-    def __init__(self, bench, cases, done=None, on_exit=None):
+    def __init__(self, session, on_exit=None):
         super().__init__()
         from multiprocessing import resource_tracker
 
         # start the tracker while sys.stderr is still a real file: under Textual it is not, and a
         # spawn that has to start it then fails ("bad value(s) in fds_to_keep")
         resource_tracker.ensure_running()
-        bench.quiet_workers = True  # a worker writing to the terminal would tear the screen
-        self.bench, self.cases, self.done = bench, cases, done or set()
-        self.snap = Snapshot(total=len(cases))
+        self.session = session
+        self.cases = session.cases
+        self.snap = Snapshot(total=len(session.cases))
         self.on_exit_cb = on_exit
-        bench.listeners.append(lambda e: self.call_from_thread(self.on_bench_event, e))
-        bench.enable_sample_events()
+        session.fanout.want_samples = True
+        session.fanout.add(lambda e: self.call_from_thread(self.on_bench_event, e))
+        self.bench = session.start(quiet_workers=True)  # a worker writing to the terminal would tear the screen
 
     def compose(self) -> ComposeResult:
         yield Header()
-        info = self.bench.device.info()
-        power = self.bench.power
-        src = f"{power.provenance['source']} ({power.provenance['kind']})" if power else "no power sensor"
-        yield Static(f"device: {info.name} [{info.kind}]   power: {src}   run: {self.bench.run_dir}", id="device")
+        from edgeprof.engine.device_choice import bench_device, power_source
+
+        dev = bench_device(self.session.devices, self.cases[0].placement) if self.cases else self.session.devices[-1]
+        info, power = dev.info(), power_source(dev)
+        src = f"{power.provenance.source} ({power.provenance.kind})" if power else "no power sensor"
+        yield Static(f"device: {info.name} [{info.kind}]   power: {src}   run: {self.session.run_dir}", id="device")
         with Horizontal(id="live"):
             yield Static("waiting for the first case…", id="now")
             with Vertical(classes="spark"):
@@ -80,20 +77,22 @@ class EdgeprofApp(App):
     @work(thread=True, exclusive=True)
     def run_sweep(self) -> None:
         try:
-            self.bench.run(self.cases, self.done)
+            self.session.run()
         finally:
             self.call_from_thread(self.sweep_done)
 
     def sweep_done(self) -> None:
         self.snap.done = True
         self.query_one("#now", Static).update(f"done: {len(self.snap.finished)} case(s) written to "
-                                              f"{self.bench.run_dir}/records.jsonl — press q")
+                                              f"{self.session.run_dir}/records.jsonl — press q")
 
-    def on_bench_event(self, e: dict) -> None:
+    def on_bench_event(self, e) -> None:
+        from edgeprof.engine import events as ev
+
         finished_before = len(self.snap.finished)
         self.snap.apply(e)
         s = self.snap
-        if e["type"] == "sample":
+        if isinstance(e, ev.SampleEvent):
             self.query_one("#power", Sparkline).data = list(s.power_w)
             self.query_one("#rss", Sparkline).data = list(s.rss_mib)
             if s.power_w:

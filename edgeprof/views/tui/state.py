@@ -22,28 +22,26 @@ class Snapshot:
     power_w: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     rss_mib: deque = field(default_factory=lambda: deque(maxlen=HISTORY))
     power_label: str = ""
-    finished: list[dict[str, Any]] = field(default_factory=list)
+    finished: list = field(default_factory=list)   # Records
     done: bool = False
 
-    def apply(self, e: dict) -> None:
-        t = e["type"]
-        if t == ev.RUN_NOTICE:
-            if e.get("message") == "case":
-                self.index, self.total, self.case = e["index"] + 1, e["total"], e["case"]
-                self.phase, self.tokens = "starting", None
-            else:
-                self.notices.append(e["message"])
-        elif t == ev.PHASE_STARTED and e["name"] != "repetition":
-            self.phase, self.rep = f"{e.get('label') or ''} {e['name']}".strip(), e.get("rep")
-        elif t == ev.TOKEN_PROGRESS:
-            self.tokens = (e["n"], e["of"])
-        elif t == ev.SAMPLE:
-            if e.get("power_w") is not None:
-                self.power_w.append(float(e["power_w"]))
-                self.power_label = e.get("power_label") or ""
-            for r in e["readings"]:
-                if r["sensor"] == "worker:rss" and r["value"] is not None:
-                    self.rss_mib.append(r["value"] / 2**20)
-        elif t in ev.TERMINAL:
-            self.finished.append(e["record"])
-            self.phase = "finished" if t == ev.CASE_FINISHED else "failed"
+    def apply(self, e: ev.Event) -> None:
+        if isinstance(e, ev.CaseScheduled):
+            self.index, self.total, self.case = e.index, e.total, e.label
+            self.phase, self.tokens = "starting", None
+        elif isinstance(e, ev.RunNotice):
+            self.notices.append(e.message)
+        elif isinstance(e, ev.PhaseStarted) and e.name != "repetition":
+            self.phase, self.rep = f"{e.label or ''} {e.name}".strip(), e.rep
+        elif isinstance(e, ev.TokenProgress):
+            self.tokens = (e.n, e.of)
+        elif isinstance(e, ev.SampleEvent):
+            if e.power_w is not None:
+                self.power_w.append(float(e.power_w))
+                self.power_label = e.power_label or ""
+            for r in e.readings:
+                if r.sensor == "worker:rss" and r.value is not None:
+                    self.rss_mib.append(r.value / 2**20)
+        elif isinstance(e, ev.TERMINAL) and e.record is not None:
+            self.finished.append(e.record)
+            self.phase = "finished" if isinstance(e, ev.CaseFinished) else "failed"

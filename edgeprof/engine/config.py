@@ -1,0 +1,137 @@
+"""What a run is asked to do: ``BenchOptions`` (the command line of ``bench`` and ``tui``, every
+rule of CONTRACTS "CLI conventions" on its field) and ``Settings`` (the part that is not an axis
+of the sweep, persisted in plan.json and validated again when a run is resumed).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from edgeprof.engine.options import above, at_least, byte_size, fail, integer, number, opt
+
+#: The sampler cannot honour more than this: one sample costs ~0.1-1 ms of the parent's time and a
+#: faster timer only wakes the parent without new information (sensors update every 1-100 ms).
+MAX_SAMPLE_HZ = 200.0
+KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
+FORMATS = ("md", "csv", "json", "jsonl", "sql")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything about a run that is not an axis of the sweep."""
+
+    reps: int = 5
+    warmup: int = 1
+    min_seconds: float = 3.0
+    timeout_s: float = 600.0
+    cooldown_s: float = 0.0
+    max_rss_bytes: int | None = None
+    sample_hz: float = 20.0
+    idle_s: float = 3.0
+    idle_each: bool = False
+    ignore_memory_check: bool = False
+    cpu_tdp_w: float | None = None
+
+    def __post_init__(self) -> None:
+        rules = {"reps": at_least(1), "warmup": at_least(0), "min_seconds": at_least(0), "timeout_s": above(0),
+                 "cooldown_s": at_least(0), "max_rss_bytes": above(0), "sample_hz": at_least(0),
+                 "idle_s": at_least(0), "cpu_tdp_w": above(0)}
+        for name, check in rules.items():
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf"))):
+                raise fail(name, f"expected a finite number, got {v!r}")
+            msg = check(v)
+            if msg:
+                raise fail(name, msg)
+
+    to_dict = asdict
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Settings":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _count(v: int) -> str | None:
+    return None if v >= 1 else f"must be at least 1, got {v}"
+
+
+def _tokens(v: int) -> str | None:
+    return None if v >= 0 else f"must be 0 or more, got {v}"
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """The bench command line; help, default and validation live on each field."""
+
+    models: list = opt([], positional=True, metavar="MODEL",
+                       help="GGUF/ONNX file, export directory, HF directory or catalogue id (default: the packaged "
+                            "SmolLM2-135M-Instruct)")
+    prompt: list = opt([128], "-p", "--n-prompt", sweep=True, parse=integer, check=_tokens,
+                       help="prompt tokens, a comma list sweeps (default 128; 0 = decode only, like llama-bench tg)")
+    gen: list = opt([128], "-n", "--n-gen", sweep=True, parse=integer, check=_tokens,
+                    help="generated tokens (default 128; 0 = prefill only, like llama-bench pp)")
+    depth: list = opt([0], "--depth", "-d", sweep=True, parse=integer, check=_tokens,
+                      help="untimed context tokens before the prompt (default 0)")
+    threads: list | None = opt(None, "-t", "--threads", sweep=True, parse=integer, check=_count,
+                               help="threads (default: the number of physical cores)")
+    reps: int = opt(5, "--reps", "-r", parse=integer, check=_count, help="timed repetitions (default 5)")
+    warmup: int = opt(1, "--warmup", parse=integer, check=_tokens, help="untimed warm-up repetitions (default 1)")
+    min_seconds: float = opt(3.0, "--min-seconds", parse=number, check=at_least(0),
+                             help="repeat until at least this many seconds (default 3)")
+    timeout: float = opt(600.0, "--timeout", parse=number, check=above(0),
+                         help="seconds before a case is killed (default 600)")
+    cooldown: float = opt(0.0, "--cooldown", parse=number, check=at_least(0),
+                          help="seconds to wait for idle temperature before each case (default 0)")
+    flash_attn: list = opt(["auto"], "--flash-attn", "-fa", sweep=True, choices=("on", "off", "auto"),
+                           help="llama.cpp flash attention: on, off or auto (default auto, resolved in the row)")
+    n_batch: list = opt([None], "--n-batch", "-b", sweep=True, parse=integer, check=_count,
+                        help="llama.cpp logical batch (default 2048, as llama-bench)")
+    n_ubatch: list = opt([None], "--n-ubatch", "-ub", sweep=True, parse=integer, check=_count,
+                         help="llama.cpp physical batch (default 512)")
+    kv_type: list = opt([None], "--kv-type", sweep=True, choices=KV_TYPES, help="llama.cpp KV cache type (default f16)")
+    gpu_layers: list = opt([0], "--gpu-layers", "-ngl", sweep=True, parse=integer, check=_tokens,
+                           help="llama.cpp layers on the GPU (default 0)")
+    repack: list = opt(["auto"], "--repack", sweep=True, choices=("on", "off", "auto"),
+                       help="llama.cpp weight repacking (auto: off where ggml's AMX path crashes)")
+    provider: list = opt([None], "--provider", sweep=True, help="ONNX Runtime / PyTorch provider (cpu, cuda, ...)")
+    dtype: list = opt([None], "--dtype", sweep=True, choices=("fp32", "bf16", "fp16"),
+                      help="PyTorch runtime precision (default: the artifact's)")
+    runtime: str | None = opt(None, "--runtime", choices=("llama.cpp", "onnxruntime", "torch"), help="force a runtime")
+    max_rss: int | None = opt(None, "--max-rss", parse=byte_size, check=above(0),
+                              help="kill a case whose worker RSS exceeds this many bytes (K/M/G suffixes)")
+    sample_hz: float = opt(20.0, "--sample-hz", parse=number, check=at_least(0),
+                           help=f"sensor sampling rate, 0 = off (default 20; at most {MAX_SAMPLE_HZ:g})")
+    idle_seconds: float = opt(3.0, "--idle-seconds", parse=number, check=at_least(0),
+                              help="idle baseline window before the first case on a device (default 3)")
+    idle_each: bool = opt(False, "--idle-each", action="store_true", help="re-measure the idle baseline before every case")
+    cpu_tdp_w: float | None = opt(None, "--cpu-tdp-w", parse=number, check=above(0),
+                                  help="TDP in watts for the CPU power estimate where RAPL is absent")
+    ignore_memory_check: bool = opt(False, "--ignore-memory-check", action="store_true",
+                                    help="run cases the memory-fit check would skip")
+    out: Path | None = opt(None, "--out", parse=Path, help="run directory (default ./edgeprof-runs/<timestamp>)")
+    overwrite: bool = opt(False, "--overwrite", action="store_true", help="replace an existing run directory")
+    resume: Path | None = opt(None, "--resume", parse=Path, metavar="DIR", help="finish the cases of an earlier run")
+    retry_failed: bool = opt(False, "--retry-failed", action="store_true",
+                             help="with --resume: run failed and cancelled cases again")
+    quiet: bool = opt(False, "--quiet", "-q", action="store_true", help="no progress display on stderr")
+    export: list | None = opt(None, "--export", action="append", metavar="FMT:SCHEMES",
+                              help="export the HF source first, then bench every artifact (syntax of 'export --to')")
+    format: str = opt("md", "-o", "--format", choices=FORMATS, help="what is printed on stdout (default md)")
+
+    def __post_init__(self) -> None:
+        if any(p == 0 and n == 0 for p in self.prompt for n in self.gen):
+            raise fail("-p/-n", "-p 0 with -n 0 measures nothing; give a prompt length, a generation length or both")
+        if self.resume is not None:
+            shaping = [f for f, v in (("MODEL", self.models), ("--out", self.out), ("--export", self.export)) if v]
+            if shaping:
+                raise fail("--resume", f"takes its cases from the run's plan.json; drop {', '.join(shaping)}")
+        if self.retry_failed and self.resume is None:
+            raise fail("--retry-failed", "only applies to --resume DIR")
+
+    def settings(self) -> Settings:
+        return Settings(reps=self.reps, warmup=self.warmup, min_seconds=self.min_seconds, timeout_s=self.timeout,
+                        cooldown_s=self.cooldown, max_rss_bytes=self.max_rss, sample_hz=self.sample_hz,
+                        idle_s=self.idle_seconds, idle_each=self.idle_each,
+                        ignore_memory_check=self.ignore_memory_check, cpu_tdp_w=self.cpu_tdp_w)

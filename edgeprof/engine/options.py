@@ -1,0 +1,131 @@
+"""Typed options that carry their own flags, help, default and validation (optimum-benchmark's
+``field(metadata={"help": ...})`` + ``__post_init__`` pattern), and the argparse parser built from them.
+
+Why: a rule written once on the field holds for every front-end (``bench``, ``tui``,
+``compare --interleave``, ``reference build``) and a bad value is a one-line error with exit 2
+before any file is written. Standard library only: ``edgeprof --help`` builds these parsers.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from dataclasses import MISSING, Field, field, fields
+from typing import Any, Callable
+
+from edgeprof.errors import UsageError
+
+_SUFFIX = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def opt(default: Any, *flags: str, help: str, parse: Callable[[str], Any] | None = None, sweep: bool = False,
+        choices: tuple[str, ...] | None = None, check: Callable[[Any], str | None] | None = None,
+        metavar: str | None = None, action: str | None = None, positional: bool = False) -> Any:
+    """A dataclass field that is also a command-line option. ``sweep``: a comma list whose values
+    become an axis of the cross product; ``check(value) -> message or None`` validates one value."""
+    meta = {"flags": flags, "help": help, "parse": parse, "sweep": sweep, "choices": choices, "check": check,
+            "metavar": metavar, "action": action, "positional": positional}
+    if isinstance(default, list):
+        return field(default_factory=lambda d=default: list(d), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+# -- value parsers and checks (one value; sweeps apply them per element) -----------------------
+def integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def byte_size(text: str) -> int:
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.I)
+    if not m:
+        raise ValueError(f"expected a size in bytes with an optional K/M/G suffix, got {text!r}")
+    return int(float(m.group(1)) * _SUFFIX[m.group(2).upper()])
+
+
+def at_least(lo: float, what: str = "") -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if v is None or v >= lo else f"must be at least {lo:g}{what}, got {v:g}"
+    return check
+
+
+def above(lo: float) -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if v is None or v > lo else f"must be greater than {lo:g}, got {v:g}"
+    return check
+
+
+# -- argparse from the fields --------------------------------------------------------------
+def _flag(f: Field) -> str:
+    return f.metadata["flags"][0] if f.metadata["flags"] else f"--{f.name.replace('_', '-')}"
+
+
+def _converter(f: Field) -> Callable[[str], Any]:
+    """argparse ``type=``: parse, then check, each element of a sweep; errors name the flag."""
+    m = f.metadata
+    parse = m["parse"] or str
+
+    def one(text: str) -> Any:
+        text = text.strip()
+        if m["choices"] and text not in m["choices"]:
+            raise ValueError(f"expected one of {', '.join(m['choices'])}, got {text!r}")
+        v = parse(text)
+        msg = m["check"](v) if m["check"] else None
+        if msg:
+            raise ValueError(msg)
+        return v
+
+    def conv(text: str) -> Any:
+        try:
+            if m["sweep"]:
+                vals = [one(x) for x in text.split(",") if x.strip()]
+                if not vals:
+                    raise ValueError(f"expected a comma list, got {text!r}")
+                return vals
+            return one(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return conv
+
+
+def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    for f in fields(cls):
+        m = f.metadata
+        if "help" not in m or f.name in skip:
+            continue
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        if m["positional"]:
+            parser.add_argument(f.name, nargs="*", metavar=m["metavar"], help=m["help"], default=default)
+            continue
+        names = m["flags"] or (_flag(f),)
+        kw: dict[str, Any] = {"dest": f.name, "help": m["help"], "default": default}
+        if m["action"]:
+            kw["action"] = m["action"]
+        else:
+            kw["type"] = _converter(f)
+            kw["metavar"] = m["metavar"] or ("LIST" if m["sweep"] else
+                                             "{" + ",".join(m["choices"]) + "}" if m["choices"] else None)
+        parser.add_argument(*names, **kw)
+
+
+def from_namespace(cls: type, ns: argparse.Namespace, **override: Any):
+    """The validated options of ``cls`` from parsed arguments (``__post_init__`` checks the rest)."""
+    kw = {f.name: getattr(ns, f.name) for f in fields(cls) if hasattr(ns, f.name)}
+    kw.update(override)
+    return cls(**kw)
+
+
+def fail(flag: str, message: str) -> UsageError:
+    return UsageError(f"{flag}: {message}")

@@ -1,0 +1,232 @@
+"""One run session for every front-end (``bench``, ``tui``, ``compare --interleave``,
+``reference build``): it validates and resolves BEFORE anything is written (a rejected command
+line creates no run directory), then prepares the run directory, plan, env and idle baseline,
+enriches each record (roofline, server reference), runs the sweep and indexes the run in the
+history — the same way for all. It raises typed errors; it never prints.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from edgeprof import home
+from edgeprof.engine.config import BenchOptions, Settings
+from edgeprof.engine.device_choice import bench_device, default_providers, open_devices
+from edgeprof.engine.fanout import Fanout
+from edgeprof.engine.plan import Axes, Case, build_cases, plan_dict, read_plan
+from edgeprof.engine.sweep import Sweep
+from edgeprof.errors import UsageError
+from edgeprof.results.jsonl import read_records, write_json
+from edgeprof.results.schema import Record
+
+Note = Callable[[str], None]
+
+
+def new_run_id() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{os.getpid() % 10000:04d}"
+
+
+def physical_cores() -> int:
+    import psutil
+
+    return psutil.cpu_count(logical=False) or psutil.cpu_count() or 1
+
+
+@dataclass
+class RunSession:
+    run_dir: Path
+    run_id: str
+    cases: list[Case]
+    settings: Settings
+    devices: list
+    root: Path
+    done: set[str] = field(default_factory=set)
+    resuming: bool = False
+    overwrite: bool = False
+    plan: dict[str, Any] | None = None   # written by start() for a new run
+    fanout: Fanout = field(default_factory=Fanout)
+    note: Note = lambda s: None
+    sweep: Sweep | None = None
+
+    # -- constructors: everything checked, nothing written ------------------------------
+    @classmethod
+    def for_bench(cls, opts: BenchOptions, note: Note = lambda s: None, fanout: Fanout | None = None) -> "RunSession":
+        root = home.sysroot()
+        if opts.resume is not None:
+            return cls.for_resume(opts.resume, note, fanout, retry_failed=opts.retry_failed, root=root)
+        run_dir = opts.out or Path("edgeprof-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        _check_target(run_dir, opts.overwrite)
+        from edgeprof.models.artifacts import resolve
+
+        artifacts = [a for m in (opts.models or [None]) for a in resolve(m, log=note)]
+        artifacts += _exports(opts, artifacts, note)
+        settings = opts.settings()
+        axes = Axes(prompt=opts.prompt, gen=opts.gen, depth=opts.depth, threads=opts.threads or [physical_cores()],
+                    flash_attn=opts.flash_attn, n_batch=opts.n_batch, n_ubatch=opts.n_ubatch, kv_type=opts.kv_type,
+                    gpu_layers=opts.gpu_layers, repack=opts.repack, provider=opts.provider, dtype=opts.dtype)
+        devices = open_devices(root, settings.cpu_tdp_w)
+        try:
+            providers = default_providers(devices)
+            cases = build_cases(artifacts, axes, host=socket.gethostname(), runtime=opts.runtime, providers=providers,
+                                device_for=lambda rt, pl: bench_device(devices, pl).info().id)
+        except BaseException:
+            _close(devices)
+            raise
+        run_id = new_run_id()
+        return cls(run_dir, run_id, cases, settings, devices, root, fanout=fanout or Fanout(), note=note,
+                   plan=plan_dict(run_id, cases, settings, axes, opts.models or [None]), overwrite=opts.overwrite)
+
+    @classmethod
+    def for_resume(cls, run_dir: Path, note: Note = lambda s: None, fanout: Fanout | None = None, *,
+                   retry_failed: bool = False, root: Path | None = None) -> "RunSession":
+        plan_path = run_dir / "plan.json"
+        if not plan_path.is_file():
+            raise UsageError(f"--resume {run_dir}: no plan.json there; pass a run directory made by 'edgeprof bench'")
+        try:
+            data = json.loads(plan_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
+            raise UsageError(f"{plan_path} is damaged ({exc}); start a new run instead of --resume") from None
+        run_id, cases, settings = read_plan(data)
+        rec_path = run_dir / "records.jsonl"
+        records = read_records(rec_path) if rec_path.exists() else []
+        done = {r.case_id for r in records if r.ok or not retry_failed}
+        root = root or home.sysroot()
+        devices = open_devices(root, settings.cpu_tdp_w)
+        return cls(run_dir, run_id, cases, settings, devices, root, done=done, resuming=True,
+                   fanout=fanout or Fanout(), note=note)
+
+    @classmethod
+    def for_cases(cls, run_dir: Path, cases: list[Case], settings: Settings, plan_extra: dict[str, Any],
+                  note: Note = lambda s: None, fanout: Fanout | None = None, overwrite: bool = False) -> "RunSession":
+        """A session over cases built elsewhere (``compare --interleave``, ``reference build``)."""
+        _check_target(run_dir, overwrite)
+        root = home.sysroot()
+        run_id = new_run_id()
+        plan = {"schema_version": 1, "run_id": run_id, "settings": settings.to_dict(),
+                "cases": [c.to_dict() for c in cases], **plan_extra}
+        return cls(run_dir, run_id, cases, settings, open_devices(root, settings.cpu_tdp_w), root,
+                   fanout=fanout or Fanout(), note=note, plan=plan, overwrite=overwrite)
+
+    # -- what the plan will do -----------------------------------------------------------
+    @property
+    def left(self) -> list[Case]:
+        return [c for c in self.cases if c.case_id not in self.done]
+
+    # -- running -------------------------------------------------------------------------
+    def start(self, quiet_workers: bool = False) -> Sweep:
+        """Create the run directory and its files; returns the sweep to run."""
+        if not self.resuming:
+            if self.run_dir.exists() and self.overwrite:
+                shutil.rmtree(self.run_dir)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            write_json(self.run_dir / "plan.json", self.plan)
+        primary = bench_device(self.devices, self.cases[0].placement) if self.cases else None
+        write_json(self.run_dir / "env.json", env_info(self.devices, self.root, primary))
+        from edgeprof.compare.enrich import Enricher
+
+        enrich = Enricher(log=self.note)
+        self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
+        self.sweep.quiet_workers = quiet_workers
+        return self.sweep
+
+    def run(self, quiet_workers: bool = False) -> list[Record]:
+        """Start, run every case left, index the run; returns every record of the run directory."""
+        sweep = self.sweep or self.start(quiet_workers)
+        from edgeprof.engine import events as ev
+
+        self.fanout.emit(ev.RunStarted(run_dir=str(self.run_dir), total=len(self.cases),
+                                       labels=tuple(c.label for c in self.cases), done=len(self.done)))
+        try:
+            sweep.run(self.cases, self.done)
+        finally:
+            self.close()
+            self.index()
+        return self.records()
+
+    def records(self) -> list[Record]:
+        path = self.run_dir / "records.jsonl"
+        return read_records(path) if path.exists() else []
+
+    def index(self) -> str | None:
+        """Index the run in the SQLite history; a failure is a notice, never a lost run."""
+        import sqlite3
+
+        from edgeprof.results.history import RunError, index_run
+
+        try:
+            return index_run(self.run_dir, os.environ.get("EDGEPROF_HISTORY"))
+        except (RunError, sqlite3.Error, OSError) as exc:
+            self.note(f"run not indexed in the history database ({exc}); results are in {self.run_dir}")
+            return None
+
+    def close(self) -> None:
+        _close(self.devices)
+
+
+def exit_code(records: list[Record], interrupted: bool = False) -> int:
+    """CONTRACTS: 0 when every case is ok, 1 when one failed or was skipped or nothing was
+    measured, 130 when interrupted."""
+    if interrupted:
+        return 130
+    return 0 if records and all(r.ok for r in records) else 1
+
+
+def _check_target(run_dir: Path, overwrite: bool) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise UsageError(f"--out {run_dir} is a file; name a directory")
+    if run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
+        raise UsageError(f"{run_dir} already holds a run; pass --overwrite to replace it or --resume {run_dir} "
+                         f"to finish it")
+
+
+def _close(devices: list) -> None:
+    for d in devices:
+        d.close()
+
+
+def _exports(opts: BenchOptions, artifacts: list, note: Note) -> list:
+    """``--export onnx:int4 --export gguf:q4_k_m``: export the (single HF) source, then bench it all."""
+    if not opts.export:
+        return []
+    from edgeprof.models.artifacts import ArtifactError
+    from edgeprof.models.exporting import export_for_bench
+
+    sources = [a for a in artifacts if a.format == "hf"]
+    if len(sources) != 1:
+        raise ArtifactError("--export needs exactly one HF source model (e.g. smollm2-135m-instruct-hf after "
+                            "'edgeprof models prepare smollm2-135m-instruct-hf')")
+    return export_for_bench(sources[0], opts.export, note=note)
+
+
+def env_info(devices: list, root: Path, primary=None) -> dict[str, Any]:
+    """env.json: versions, the devices, governor (read through the injectable root) and load."""
+    import platform
+    from importlib import metadata
+
+    from edgeprof import __version__
+
+    def ver(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    gov = None
+    try:
+        gov = (root / "sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").read_text().strip()
+    except OSError:
+        pass
+    infos = [d.info().to_dict() for d in devices]
+    return {"edgeprof": __version__, "python": platform.python_version(), "platform": platform.platform(),
+            "host": socket.gethostname(), "device": (primary or devices[-1]).info().to_dict() if devices else None,
+            "devices": infos,
+            "versions": {n: ver(n) for n in ("llama-cpp-python", "onnxruntime", "torch", "transformers",
+                                              "optimum", "numpy", "psutil", "nvidia-ml-py")},
+            "cpu_governor": gov, "loadavg_before": list(os.getloadavg()),
+            "sensors": [s.info.to_dict() for d in devices for s in d.sensors()]}

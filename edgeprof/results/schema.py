@@ -1,0 +1,367 @@
+"""The typed record (CONTRACTS.md ``records.jsonl``, schema_version 1).
+
+Inside the process a result is a tree of frozen dataclasses; dicts exist only where JSON or the
+worker pipe needs them (``to_dict`` / ``from_dict``). Why: the record is what every front-end,
+printer, comparison and reference reads; typed fields say what it holds, and a misspelt key is an
+AttributeError in a test rather than a silent ``None`` in a table.
+
+``from_dict`` keeps keys this version does not know in ``extra`` and ``to_dict`` writes them back,
+so a file written by a newer edgeprof (or a published reference row with its own fields)
+round-trips unchanged. JSON never holds NaN or Infinity: ``finite`` turns them into ``None``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Iterable, Mapping
+
+SCHEMA_VERSION = 1
+STATUSES = ("ok", "failed", "skipped", "cancelled")
+PROVENANCE_KINDS = ("measured", "estimated", "derived", "spec", "reference")
+
+
+def finite(x: Any) -> Any:
+    """``x`` with every NaN/±inf float replaced by None (recursively): JSON has no such numbers."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    return x
+
+
+def _split(cls, d: Mapping[str, Any] | None) -> tuple[dict, dict]:
+    """(known fields, extra keys) of a dict for dataclass ``cls``."""
+    d = dict(d or {})
+    names = {f.name for f in fields(cls)} - {"extra"}
+    return {k: d.pop(k) for k in list(d) if k in names}, d
+
+
+class _Dict:
+    """to_dict for the flat dataclasses: fields in order, then ``extra`` merged back."""
+
+    __slots__ = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        for k, v in out.items():
+            if isinstance(v, tuple):
+                out[k] = list(v)
+        return {**out, **getattr(self, "extra", {})}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None):
+        known, extra = _split(cls, d)
+        for f in fields(cls):
+            if f.name in known and isinstance(known[f.name], list) and f.type.startswith("tuple"):
+                known[f.name] = tuple(known[f.name])
+        return cls(**known, **({"extra": extra} if "extra" in {f.name for f in fields(cls)} else {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance(_Dict):
+    """Where a number came from (CONTRACTS ``provenance``)."""
+
+    kind: str                       # measured | estimated | derived | spec | reference
+    source: str = ""
+    scope: str | None = None
+    period_s: float | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def estimated(self) -> bool:
+        return self.kind == "estimated"
+
+    def noted(self, more: str) -> "Provenance":
+        """A copy with ``more`` appended to the note."""
+        return replace(self, note=f"{self.note}; {more}" if self.note else more)
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """One figure with its statistics over repetition-level samples and its provenance."""
+
+    value: float
+    unit: str
+    provenance: Provenance
+    n: int = 1
+    median: float | None = None
+    p90: float | None = None
+    cv: float | None = None
+    ci95: tuple[float, float] | None = None
+    samples: tuple[float, ...] = ()
+    p99: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def center(self) -> float:
+        """The median where there is one, else the value."""
+        return self.median if self.median is not None else self.value
+
+    @property
+    def half_ci(self) -> float | None:
+        return abs(self.ci95[1] - self.ci95[0]) / 2 if self.ci95 and self.n > 1 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {"value": self.value, "unit": self.unit, "n": self.n, "median": self.median, "p90": self.p90,
+             "cv": self.cv, "ci95": list(self.ci95) if self.ci95 else None, "samples": list(self.samples)}
+        if self.p99 is not None:
+            d["p99"] = self.p99
+        d["provenance"] = self.provenance.to_dict()
+        return finite({**d, **self.extra})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Metric":
+        d = dict(d)
+        prov = Provenance.from_dict(d.pop("provenance", None) or {"kind": "measured"})
+        value = d.pop("value", None)
+        if value is None:
+            value = d.get("median")
+        ci = d.pop("ci95", None)
+        known = {k: d.pop(k) for k in ("median", "p90", "cv", "p99") if k in d}
+        samples = tuple(float(x) for x in (d.pop("samples", None) or []) if x is not None)
+        return cls(value=value, unit=d.pop("unit", ""), provenance=prov, ci95=tuple(ci) if ci else None,
+                   samples=samples, n=int(d.pop("n", None) or max(1, len(samples))), **known, extra=d)
+
+
+@dataclass(frozen=True, slots=True)
+class Workload(_Dict):
+    """What a case computes. ``key`` (with the model id) is what compare pairs on and references match."""
+
+    prompt_tokens: int | None = None
+    gen_tokens: int | None = None
+    depth: int | None = None
+    n_seqs: int | None = 1
+    suite: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = _Dict.to_dict(self)
+        if d.get("suite") is None:
+            d.pop("suite")
+        return d
+
+    @property
+    def label(self) -> str:
+        """llama-bench style: ``pp128+tg128 @ d512``."""
+        p, n, d = self.prompt_tokens or 0, self.gen_tokens or 0, self.depth or 0
+        parts = ([f"pp{p}"] if p else []) + ([f"tg{n}"] if n else [])
+        return ("+".join(parts) or "?") + (f" @ d{d}" if d else "")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo(_Dict):
+    id: str | None = None
+    name: str | None = None
+    params: float | None = None
+    extra: dict = field(default_factory=dict)   # architecture, family, n_layers, n_heads, ...
+
+    @property
+    def family(self) -> str | None:
+        fam = self.extra.get("family") or self.extra.get("architecture")
+        return str(fam) if fam else None
+
+    @property
+    def params_b(self) -> float | None:
+        return float(self.params) / 1e9 if self.params else None
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactInfo(_Dict):
+    path: str | None = None
+    format: str | None = None
+    quant: str | None = None
+    size_bytes: int | None = None
+    sha256: str | None = None
+    files: tuple[str, ...] = ()
+    extra: dict = field(default_factory=dict)   # label, quality, method, ...
+
+    @property
+    def quality(self) -> dict:
+        return self.extra.get("quality") or {}
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeInfo(_Dict):
+    name: str | None = None
+    version: str | None = None
+    placement: dict = field(default_factory=dict)   # the RESOLVED placement, runtime-specific keys
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRef(_Dict):
+    id: str | None = None
+    kind: str | None = None
+    name: str | None = None
+    memory_bytes: int | None = None
+    extra: dict = field(default_factory=dict)   # cores, flags, driver, energy_source, ...
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo(_Dict):
+    kind: str
+    message: str = ""
+    phase: str | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    extra: dict = field(default_factory=dict)   # partial_reps, traceback, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Phase(_Dict):
+    name: str
+    t0_ns: int
+    t1_ns: int | None = None
+    rep: int | None = None
+    label: str | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Repetition(_Dict):
+    """One timed pass as the worker measured it (monotonic ns). ``token_ns`` (per decoded token)
+    travels over the pipe for the metrics and is not written into records.jsonl."""
+
+    rep: int
+    label: str = "measure"
+    prefill: tuple[int, int] | None = None
+    n_prefill: int = 0
+    decode: tuple[int, int] | None = None
+    n_decode: int = 0
+    n_generated: int = 0
+    token_ns: tuple[int, ...] = ()
+    perf: dict | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """[start of prefill (or decode), end of decode (or prefill)]."""
+        t0 = (self.prefill or self.decode)[0]
+        t1 = (self.decode or self.prefill)[1]
+        return t0, t1
+
+    def to_dict(self, tokens: bool = False) -> dict[str, Any]:
+        d = _Dict.to_dict(self)
+        if not tokens:
+            d.pop("token_ns")
+        for phase, count in (("prefill", "n_prefill"), ("decode", "n_decode")):
+            if d.get(phase) is None:  # a phase that did not happen is absent, as in schema 1 files
+                d.pop(phase)
+                d.pop(count)
+        if d.get("perf") is None:
+            d.pop("perf")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Repetition":
+        r = _Dict.from_dict.__func__(cls, d)  # the generic reader, then the pairs as tuples
+        return replace(r, prefill=tuple(r.prefill) if r.prefill else None,
+                       decode=tuple(r.decode) if r.decode else None)
+
+
+_NESTED = {"model": ModelInfo, "artifact": ArtifactInfo, "runtime": RuntimeInfo, "device": DeviceRef,
+           "workload": Workload}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One case's row of records.jsonl."""
+
+    case_id: str
+    status: str = "ok"
+    run_id: str | None = None
+    host: str | None = None
+    started_at: str | None = None
+    error: ErrorInfo | None = None
+    model: ModelInfo = field(default_factory=ModelInfo)
+    artifact: ArtifactInfo = field(default_factory=ArtifactInfo)
+    runtime: RuntimeInfo = field(default_factory=RuntimeInfo)
+    device: DeviceRef = field(default_factory=DeviceRef)
+    workload: Workload = field(default_factory=Workload)
+    metrics: dict[str, Metric] = field(default_factory=dict)
+    phases: tuple[Phase, ...] = ()
+    reps: tuple[Repetition, ...] = ()
+    warnings: tuple[str, ...] = ()
+    reference: dict | None = None      # compare.reference.Comparison.to_dict()
+    schema_version: int = SCHEMA_VERSION
+    extra: dict = field(default_factory=dict)   # throttled, harness_cpu_s, idle_power_w, power_rule, ...
+
+    # -- reading --------------------------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def metric(self, name: str) -> Metric | None:
+        return self.metrics.get(name)
+
+    def value(self, name: str) -> float | None:
+        """The median (else value) of a metric, or None when absent."""
+        m = self.metrics.get(name)
+        return None if m is None else m.center
+
+    def workload_key(self) -> tuple:
+        """CONTRACTS workload key: model id, prompt_tokens, gen_tokens, depth, n_seqs."""
+        w = self.workload
+        return (self.model.id, w.prompt_tokens, w.gen_tokens, w.depth, w.n_seqs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A top-level scalar field or an ``extra`` key (e.g. ``throttled``, ``idle_power_w``)."""
+        if key in self.extra:
+            return self.extra[key]
+        return getattr(self, key, default) if key in _FIELD_NAMES else default
+
+    # -- changing (records are frozen: enrichment returns a new one) ---------------------
+    def with_metrics(self, more: Mapping[str, Metric]) -> "Record":
+        return replace(self, metrics={**self.metrics, **more})
+
+    def with_extra(self, **more: Any) -> "Record":
+        return replace(self, extra={**self.extra, **more})
+
+    # -- the JSON boundary -----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"schema_version": self.schema_version, "case_id": self.case_id, "run_id": self.run_id,
+                             "host": self.host, "started_at": self.started_at, "status": self.status,
+                             "error": self.error.to_dict() if self.error else None}
+        for k in _NESTED:
+            d[k] = getattr(self, k).to_dict()
+        d["metrics"] = {k: m.to_dict() for k, m in self.metrics.items()}
+        d["phases"] = [p.to_dict() for p in self.phases]
+        d["reps"] = [r.to_dict() for r in self.reps]
+        d.update(self.extra)
+        d["warnings"] = list(self.warnings)
+        if self.reference is not None:
+            d["reference"] = self.reference
+        return finite(d)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Record":
+        d = dict(d)
+        kw: dict[str, Any] = {k: cls_.from_dict(d.pop(k, None)) for k, cls_ in _NESTED.items()}
+        err = d.pop("error", None)
+        kw["error"] = ErrorInfo.from_dict(err) if err else None
+        kw["metrics"] = {k: Metric.from_dict(m) for k, m in (d.pop("metrics", None) or {}).items() if m}
+        kw["phases"] = tuple(Phase.from_dict(p) for p in d.pop("phases", None) or [])
+        kw["reps"] = tuple(Repetition.from_dict(r) for r in d.pop("reps", None) or [])
+        kw["warnings"] = tuple(d.pop("warnings", None) or [])
+        for k in ("case_id", "status", "run_id", "host", "started_at", "reference", "schema_version"):
+            if k in d:
+                kw[k] = d.pop(k)
+        kw.setdefault("case_id", "")
+        if kw.get("status") is None:
+            kw["status"] = "ok"
+        return cls(**kw, extra=d)
+
+
+_FIELD_NAMES = {f.name for f in fields(Record)}
+
+
+def as_record(x: "Record | Mapping[str, Any]") -> Record:
+    """A Record from a Record or a CONTRACTS dict (the JSON boundary)."""
+    return x if isinstance(x, Record) else Record.from_dict(x)
+
+
+def as_records(xs: Iterable["Record | Mapping[str, Any]"]) -> list[Record]:
+    return [as_record(x) for x in xs]
