@@ -132,25 +132,3 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
             f"{peak:g}e12 [{peak_src}]",
             "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s")
     return out
-
-
-def _basis(m: Metric) -> str:
-    note = m.provenance.note
-    if "[measured:" in note:
-        return "measured"
-    row = note.split("devices.csv row ", 1)[1].split()[0].rstrip("]") if "devices.csv row " in note else "?"
-    return f"spec {row}"
-
-
-def cell(metrics: dict[str, Metric]) -> str:
-    """One Markdown cell, e.g. ``61% of BW roofline (measured); 18.6% of peak FLOP/s (spec nvidia_h100_sxm)``."""
-    parts = []
-    if metrics.get("roofline_fraction"):
-        m = metrics["roofline_fraction"]
-        parts.append(f"{m.center:.0%} of BW roofline ({_basis(m)})"
-                     + (" — above 100 %: the bandwidth figure is too low; re-run `edgeprof devices --probe` "
-                        "on an idle machine" if m.center > 1.0 else ""))
-    if metrics.get("compute_utilization"):
-        m = metrics["compute_utilization"]
-        parts.append(f"{m.center:.1%} of peak FLOP/s ({_basis(m)})")
-    return "; ".join(parts) or "n/a (no bandwidth/peak known; run `edgeprof devices --probe`)"

@@ -58,12 +58,32 @@ def reference_cell(rec: Record) -> str:
     return f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}".strip()
 
 
+def _basis(m: Metric) -> str:
+    note = m.provenance.note
+    if "[measured:" in note:
+        return "measured"
+    row = note.split("devices.csv row ", 1)[1].split()[0].rstrip("]") if "devices.csv row " in note else "?"
+    return f"spec {row}"
+
+
+def roofline_text(metrics: dict[str, Metric]) -> str:
+    """One Markdown cell, e.g. ``61% of BW roofline (measured); 18.6% of peak FLOP/s (spec nvidia_h100_sxm)``."""
+    parts = []
+    if metrics.get("roofline_fraction"):
+        m = metrics["roofline_fraction"]
+        parts.append(f"{m.center:.0%} of BW roofline ({_basis(m)})"
+                     + (" — above 100 %: the bandwidth figure is too low; re-run `edgeprof devices --probe` "
+                        "on an idle machine" if m.center > 1.0 else ""))
+    if metrics.get("compute_utilization"):
+        m = metrics["compute_utilization"]
+        parts.append(f"{m.center:.1%} of peak FLOP/s ({_basis(m)})")
+    return "; ".join(parts) or "n/a (no bandwidth/peak known; run `edgeprof devices --probe`)"
+
+
 def roofline_cell(rec: Record) -> str:
     if not (rec.metric("roofline_fraction") or rec.metric("compute_utilization")):
         return ""
-    from edgeprof.analysis.roofline import cell
-
-    return cell(rec.metrics)
+    return roofline_text(rec.metrics)
 
 
 def status_cell(rec: Record) -> str:

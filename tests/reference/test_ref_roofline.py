@@ -10,6 +10,7 @@ from refdata import make_record
 from devices import probe
 from edgeprof.analysis import roofline
 from edgeprof.analysis import specs
+from edgeprof.results.printers import roofline_text
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -111,9 +112,9 @@ def test_gguf_dims_and_cell():
     assert roofline.model_dims_from_gguf({}) == {}
     rec = make_record(decode=[100.0, 110.0], kind="nvidia")
     m = roofline.roofline_metrics(rec, specs.lookup("NVIDIA H100 80GB HBM3"))
-    assert roofline.cell(m).startswith("0% of BW roofline (spec nvidia_h100_sxm)")
-    assert roofline.cell({}).startswith("n/a")
+    assert roofline_text(m).startswith("0% of BW roofline (spec nvidia_h100_sxm)")
+    assert roofline_text({}).startswith("n/a")
     rec = make_record(decode=[100.0])
     m = roofline.roofline_metrics(rec, {"peak_mem_bandwidth_gbs": 20.0, "provenance": {
         "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""}}})
-    assert roofline.cell(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured)"
+    assert roofline_text(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured)"
