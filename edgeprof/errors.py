@@ -23,3 +23,42 @@ class FaultError(EdgeprofError):
     already written are kept."""
 
     exit_code = 1
+
+
+class Interrupted(EdgeprofError):
+    """Stopped by the user (Ctrl-C) after a clean stop; the message says how to resume: exit 130."""
+
+    exit_code = 130
+
+
+def resume_command(run_dir) -> str:
+    """The exact command that finishes a run, quoted for a POSIX shell."""
+    import shlex
+
+    return f"edgeprof bench --resume {shlex.quote(str(run_dir))}"
+
+
+def os_fault(path, exc: OSError, *, run_dir=None, usage: bool = False) -> EdgeprofError:
+    """One line for a filesystem error while writing ``path``: what happened and the fix.
+
+    ``run_dir`` set means a run with a plan exists there, so the fix is to resume it (every
+    finished record is kept); ``usage`` means nothing was written yet (exit 2, CONTRACTS)."""
+    import errno
+
+    table = {  # errno -> (what happened, the fix)
+        errno.ENOSPC: ("no space left on the device writing {}", "free space"),
+        errno.EDQUOT: ("disk quota exceeded writing {}", "free space"),
+        errno.EROFS: ("{} is on a read-only filesystem", "pass --out DIR on a writable disk"),
+        errno.EACCES: ("no permission to write {}", "pass --out DIR in a directory you may write"),
+        errno.EPERM: ("no permission to write {}", "pass --out DIR in a directory you may write"),
+        errno.ENOTDIR: ("cannot write {}: a part of that path is a file", "pass --out DIR naming a directory"),
+    }
+    head, fix = table.get(exc.errno, (f"cannot write {{}} ({exc.strerror or type(exc).__name__})",
+                                      "pass --out DIR on a writable disk"))
+    head = head.format(path)
+    if run_dir is not None:
+        msg = (f"{head}; every finished case is kept in {run_dir}/records.jsonl — {fix}, then run: "
+               f"{resume_command(run_dir)}")
+    else:
+        msg = f"{head}; {fix}" + (" and run again" if fix == "free space" else "")
+    return (UsageError if usage else FaultError)(msg)
