@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import struct
 import tempfile
 from dataclasses import dataclass, field
@@ -54,13 +55,88 @@ class Source:
                 "derived_from": self.derived_from}
 
 
-def _safetensors_params(path: Path) -> int:
-    """Parameter count from a safetensors header (8-byte length + JSON), without loading weights."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(n))
-    total = 0
+#: A safetensors header is JSON naming each tensor; real ones are KBs to a few MB. The format
+#: itself caps it at 100 MB (safetensors MAX_HEADER_SIZE); nothing larger is allocated.
+MAX_HEADER_BYTES = 100_000_000
+DTYPE_BYTES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+               "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
+
+
+def read_safetensors_header(path: Path) -> dict[str, Any]:
+    """The tensor table of a safetensors file, checked before anything is allocated: the length
+    prefix is bounded by the file and by MAX_HEADER_BYTES, the JSON must be an object of tensors
+    whose dtype is known, whose shape is a list of non-negative integers, and whose data offsets
+    lie inside the file and match the shape. Anything else is an ExportError naming the file
+    (a pickle renamed ``.safetensors`` is the classic one)."""
+    bad = f"{path} is not a valid safetensors file"
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            raise ExportError(f"{path} is not a regular file; weights must be plain files")
+        size = st.st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise ExportError(f"{bad} (shorter than its 8-byte header length); re-create it")
+            (n,) = struct.unpack("<Q", head)
+            if n < 2 or n > min(MAX_HEADER_BYTES, size - 8):
+                raise ExportError(f"{bad} (header length {n} for a {size}-byte file; a pickle checkpoint renamed "
+                                  f"to .safetensors looks like this); convert the weights with safetensors")
+            raw = f.read(n)
+    except OSError as err:
+        raise ExportError(f"cannot read {path} ({err.strerror or err}); check the file") from None
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ExportError(f"{bad} (its header is not JSON); re-create it") from None
+    if not isinstance(header, dict):
+        raise ExportError(f"{bad} (its header is not a JSON object); re-create it")
+    data = size - 8 - n
     for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        _check_tensor(path, name, info, data)
+    return header
+
+
+def _check_tensor(path: Path, name: str, info: Any, data_bytes: int) -> None:
+    where = f"{path}: tensor {name[:80]!r}"
+    if not isinstance(info, dict) or not isinstance(info.get("dtype"), str):
+        raise ExportError(f"{where} has no dtype; the file is damaged or not safetensors")
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    if not isinstance(shape, list) or len(shape) > 16 or not all(type(d) is int and d >= 0 for d in shape):
+        raise ExportError(f"{where} has an invalid shape; the file is damaged")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets)
+            or not 0 <= offsets[0] <= offsets[1] <= data_bytes):
+        raise ExportError(f"{where} has data offsets outside the file; the file is truncated or damaged")
+    count = 1
+    for d in shape:
+        count *= d
+    width = DTYPE_BYTES.get(info["dtype"])  # sub-byte and newer dtypes: the range check above only
+    if width is not None and count * width != offsets[1] - offsets[0]:
+        raise ExportError(f"{where}: its shape does not match its byte range; the file is damaged")
+
+
+def json_object(path: Path, limit: int = MAX_HEADER_BYTES) -> dict[str, Any]:
+    """A small JSON object file (config.json, edgeprof_source.json), or an ExportError naming it."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > limit:
+            raise ExportError(f"{path} is not a regular file under {limit} bytes; not a model configuration file")
+        data = json.loads(path.read_bytes())
+    except OSError as err:
+        raise ExportError(f"cannot read {path} ({err.strerror or err}); check the file") from None
+    except (ValueError, RecursionError):
+        raise ExportError(f"{path} is not valid JSON; repair or re-create it") from None
+    if not isinstance(data, dict):
+        raise ExportError(f"{path} is not a JSON object; repair or re-create it")
+    return data
+
+
+def _safetensors_params(path: Path) -> int:
+    """Parameter count from a safetensors header, without loading weights."""
+    total = 0
+    for name, info in read_safetensors_header(path).items():
         if name != "__metadata__":
             count = 1
             for d in info["shape"]:
@@ -93,7 +169,7 @@ def load_source(path: str | Path, *, allow_pickle: bool = False,
     cfg_path = root / "config.json"
     if not cfg_path.is_file():
         raise ExportError(f"{root} has no config.json; it is not a Hugging Face model directory")
-    config = json.loads(cfg_path.read_text())
+    config = json_object(cfg_path)
     if config.get("auto_map") and not trust_remote_code:
         raise ExportError(f"{root} needs custom modelling code (config.json auto_map); review it, then "
                           f"pass --trust-remote-code to allow running it")
@@ -111,7 +187,7 @@ def load_source(path: str | Path, *, allow_pickle: bool = False,
         params = sum(_safetensors_params(p) for p in weights)
     else:
         params = int(config.get("num_parameters") or 0)
-    meta = json.loads((root / SOURCE_META).read_text()) if (root / SOURCE_META).is_file() else {}
+    meta = json_object(root / SOURCE_META) if (root / SOURCE_META).is_file() else {}
     model_id = meta.get("model_id") or root.name.lower()
     label = meta.get("baseline_label") or f"baseline ({config.get('torch_dtype') or config.get('dtype') or 'source'} weights)"
     return Source(path=root.resolve(), model_id=model_id, params=params,

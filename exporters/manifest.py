@@ -19,7 +19,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ExportError
 from .files import file_entries, fsync_dir
@@ -89,9 +89,13 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ExportError(f"{export_dir} has no {MANIFEST}: not a finished edgeprof export")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except json.JSONDecodeError as err:
         raise ExportError(f"{path} is not valid JSON ({err.msg} at line {err.lineno})") from err
+    except (UnicodeDecodeError, RecursionError, OSError) as err:
+        raise ExportError(f"{path} cannot be read as JSON ({type(err).__name__}); re-export the model") from err
+    if not isinstance(data, dict):
+        raise ExportError(f"{path} is not a JSON object; not an edgeprof export manifest")
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         raise ExportError(f"{path} has schema_version {version!r}; this edgeprof reads {SCHEMA_VERSION}")
@@ -99,35 +103,104 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
 
 
 def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
-    """What a bench needs per artifact: absolute path of the main file plus the manifest figures."""
+    """What a bench needs per artifact: absolute path of the main file plus the manifest figures.
+
+    The manifest is untrusted input (a directory may come from anywhere): every path in it must
+    stay inside the export directory — relative, no ``..``, no symlink out — every field has the
+    type the schema says, and an unknown format is refused with the list of known ones. The
+    hashes and sizes are checked against the files by the caller (``check_files`` or the bench)."""
     root = Path(export_dir).resolve()
     m = read_manifest(root)
+    where = root / MANIFEST
+    model, baseline = _field(m, "model", dict, where), _field(m, "baseline", dict, where)
+    model_id, params = _field(model, "id", str, where, "model"), _field(model, "params", int, where, "model")
+    label = _field(baseline, "label", str, where, "baseline")
     out = []
-    for a in m["artifacts"]:
-        out.append({"path": str(root / a["main_file"]), "dir": str(root / a["path"]),
-                    "format": a["format"], "quant": a["quant"], "size_bytes": a["size_bytes"],
-                    "sha256": a["sha256"], "files": [f["name"] for f in a["files"]],
-                    "quality": a.get("quality"), "compression_rate": a.get("compression_rate"),
-                    "mcr": a.get("mcr"), "model_id": m["model"]["id"], "params": m["model"]["params"],
-                    "baseline_label": m["baseline"]["label"]})
+    for i, a in enumerate(_field(m, "artifacts", list, where)):
+        ctx = f"artifacts[{i}]"
+        if not isinstance(a, dict):
+            raise ExportError(f"{where}: {ctx} is not an object; re-export the model")
+        fmt = a.get("format")
+        if fmt not in RUNTIMES:
+            raise ExportError(f"{where}: {ctx} has unknown format {fmt!r}; known formats: "
+                              f"{', '.join(sorted(RUNTIMES))}")
+        art_dir = contained(root, _field(a, "path", str, where, ctx), f"{ctx}.path")
+        files = []
+        for j, f in enumerate(_field(a, "files", list, where, ctx)):
+            fctx = f"{ctx}.files[{j}]"
+            if not isinstance(f, dict):
+                raise ExportError(f"{where}: {fctx} is not an object; re-export the model")
+            name = _field(f, "name", str, where, fctx)
+            files.append({"name": name, "path": str(contained(art_dir, name, f"{fctx}.name", root)),
+                          "size_bytes": _field(f, "size_bytes", int, where, fctx),
+                          "sha256": _field(f, "sha256", str, where, fctx)})
+        main = contained(root, _field(a, "main_file", str, where, ctx), f"{ctx}.main_file")
+        if str(main) not in {f["path"] for f in files}:
+            raise ExportError(f"{where}: {ctx}.main_file is not one of its files; re-export the model")
+        quant = a.get("quant")
+        out.append({"path": str(main), "dir": str(art_dir), "format": fmt,
+                    "quant": quant if isinstance(quant, str) else None,
+                    "size_bytes": _field(a, "size_bytes", int, where, ctx),
+                    "sha256": _field(a, "sha256", str, where, ctx), "files": [f["name"] for f in files],
+                    "file_entries": files, "quality": a.get("quality") if isinstance(a.get("quality"), dict) else None,
+                    "compression_rate": a.get("compression_rate"), "mcr": a.get("mcr"), "model_id": model_id,
+                    "params": params, "baseline_label": label})
     return out
 
 
-def check_files(export_dir: str | Path, *, rehash: bool = False) -> list[str]:
-    """Problems with the files an export lists (missing, wrong size, wrong hash); empty when intact."""
+def contained(root: Path, rel: str, what: str, top: Path | None = None) -> Path:
+    """``root / rel`` when it stays inside ``top`` (default ``root``) once symlinks are resolved;
+    an ExportError naming the entry otherwise. ``root`` and ``top`` are already resolved."""
+    top = top or root
+    p = Path(rel)
+    if not rel or "\0" in rel or p.is_absolute() or ".." in p.parts or "\\" in rel:
+        raise ExportError(f"{top / MANIFEST}: {what} {rel!r} is not a plain path inside the export directory; "
+                          f"refusing it (a manifest may only name files inside its own directory)")
+    full = root / p
+    try:
+        real = full.resolve()
+    except (OSError, RuntimeError) as err:  # a symlink loop
+        raise ExportError(f"{full}: cannot resolve ({err}); remove the broken link or re-export") from None
+    if real != top and top not in real.parents:
+        raise ExportError(f"{top / MANIFEST}: {what} {rel!r} leads outside the export directory (to {real}); "
+                          f"refusing it (a manifest may only name files inside its own directory)")
+    return full
+
+
+def _field(d: dict, key: str, typ: type, where: Path, ctx: str = "") -> Any:
+    v = d.get(key)
+    ok = isinstance(v, typ) and not (typ is int and (isinstance(v, bool) or v < 0))
+    if not ok:
+        name = f"{ctx}.{key}" if ctx else key
+        raise ExportError(f"{where}: {name} must be {'a non-negative integer' if typ is int else 'a ' + typ.__name__}, "
+                          f"got {type(v).__name__}; the manifest is damaged or forged — re-export the model")
+    return v
+
+
+def check_files(export_dir: str | Path, *, rehash: bool = False,
+                hasher: Callable[[Path], str] | None = None) -> list[str]:
+    """Problems with the files an export lists (missing, not a regular file, wrong size, wrong
+    hash); empty when intact. Paths are contained first (``list_artifacts``); ``hasher`` lets a
+    caller pass a cached sha256 so a large file is hashed once."""
     from .files import sha256_file
 
-    root = Path(export_dir)
     problems = []
-    for a in read_manifest(root)["artifacts"]:
-        for f in a["files"]:
-            p = root / a["path"] / f["name"]
-            if not p.is_file():
+    for a in list_artifacts(export_dir):
+        for f in a["file_entries"]:
+            p = Path(f["path"])
+            if not p.exists():
                 problems.append(f"{p} is missing")
+            elif not p.is_file():
+                problems.append(f"{p} is not a regular file")
             elif p.stat().st_size != f["size_bytes"]:
                 problems.append(f"{p} has {p.stat().st_size} bytes, manifest says {f['size_bytes']}")
-            elif rehash and sha256_file(p) != f["sha256"]:
-                problems.append(f"{p} does not match its sha256")
+            elif rehash and (hasher or sha256_file)(p) != f["sha256"]:
+                problems.append(f"{p} does not match its sha256 in the manifest")
+        main = next((f for f in a["file_entries"] if f["path"] == a["path"]), None)
+        if main is not None and main["sha256"] != a["sha256"]:
+            problems.append(f"{a['path']}: the artifact sha256 differs from its file entry")
+        if sum(f["size_bytes"] for f in a["file_entries"]) != a["size_bytes"]:
+            problems.append(f"{a['dir']}: size_bytes {a['size_bytes']} is not the sum of its files")
     return problems
 
 

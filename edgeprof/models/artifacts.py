@@ -13,16 +13,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from devices.cpu import slug
-from edgeprof.errors import UsageError
 from edgeprof.models import catalogue
-from edgeprof.models.catalogue import CatalogueError, sha256_file
+from edgeprof.models.catalogue import CatalogueError
 from edgeprof.models.gguf_meta import GGUFError, read_header
+from edgeprof.models.trust import ArtifactError, check_model_dir, sha256_cached
 from edgeprof.results.schema import ArtifactInfo, ModelInfo, Provenance
 from edgeprof.runtimes import default_for
-
-
-class ArtifactError(UsageError, ValueError):
-    """A MODEL argument that cannot be benched; the message names the problem and the fix."""
 
 
 @dataclass(frozen=True)
@@ -93,13 +89,15 @@ def _export_model(path: Path) -> dict | None:
         m = d / "manifest.json"
         if m.is_file():
             try:
-                data = json.loads(m.read_text())
-            except (json.JSONDecodeError, OSError):
+                data = json.loads(m.read_bytes())
+            except (ValueError, OSError, RecursionError):
+                return None
+            if not isinstance(data, dict) or not isinstance(data.get("model") or {}, dict):
                 return None
             model = dict(data.get("model") or {})
             rel = str(path.resolve().relative_to(d.resolve())) if path.resolve().is_relative_to(d.resolve()) else None
-            for a in data.get("artifacts") or []:
-                if a.get("main_file") == rel:
+            for a in data.get("artifacts") if isinstance(data.get("artifacts"), list) else []:
+                if isinstance(a, dict) and a.get("main_file") == rel:
                     model["quant"] = a.get("quant")
             return model
     return None
@@ -110,7 +108,7 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
         h = read_header(path)
     except GGUFError as exc:
         raise ArtifactError(str(exc)) from exc
-    digest = sha256_file(path)
+    digest = sha256_cached(path)
     entry = _catalogue_by_sha().get(digest)
     meta = h["metadata"]
     exported = _export_model(path)
@@ -126,72 +124,128 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
 
 
 def _manifest_artifacts(d: Path) -> list[Artifact]:
-    """Every artifact of an export directory, plus its HF source when still present (the
-    unquantized baseline row), with the manifest's compression basis and quality retention."""
-    from exporters import ExportError, list_artifacts, read_manifest
+    """Every artifact of an export directory, plus its HF source when it is a trusted directory
+    (the unquantized baseline row), with the manifest's compression basis and quality retention.
+    The manifest is untrusted: paths are contained (``exporters.list_artifacts``) and every file's
+    size and sha256 are checked against it before anything runs."""
+    from exporters import ExportError, check_files, list_artifacts, read_manifest
 
     try:
         listed, manifest = list_artifacts(d), read_manifest(d)
+        problems = check_files(d, rehash=True, hasher=sha256_cached)
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise ArtifactError(f"{problems[0]}{more}: the export does not match its manifest.json; re-export the model "
+                            f"or restore the files")
     out: list[Artifact] = []
     for a in listed:
+        if a["format"] == "onnx":
+            _check_onnx(Path(a["path"]))
+        elif a["format"] == "hf":
+            check_model_dir(Path(a["dir"]))
         base = (a["params"] * 2, Provenance("derived", "export manifest: params x 2 bytes", "artifact",
                                             note=f"16-bit equivalent of the source ({a['baseline_label']})"))
         q = a.get("quality") or {}
         retention = None
-        if q.get("quality_retention") is not None:
+        if isinstance(q.get("quality_retention"), (int, float)):
             retention = (q["quality_retention"], Provenance(
                 "measured", "exporters.quality (manifest.json)", "artifact",
                 note=f"perplexity {q.get('perplexity')} vs {q.get('baseline_perplexity')} of the "
                      f"{a['baseline_label']}; greedy agreement {q.get('greedy_agreement')}"))
         out.append(Artifact(a["dir"] if a["format"] == "hf" else a["path"], a["format"], a["quant"], a["size_bytes"],
                             a["sha256"], tuple(a["files"]),
-                            ModelInfo(a["model_id"], manifest["model"].get("name", a["model_id"]), a["params"]),
+                            ModelInfo(a["model_id"], str(manifest["model"].get("name") or a["model_id"]), a["params"]),
                             runtime=default_for(a["format"]), baseline_size=base, quality_retention=retention,
                             quality=q or None, label=a["baseline_label"] if a["format"] == "hf" else None))
-    src = Path((manifest.get("source") or {}).get("path") or "")
-    if src.is_dir() and (src / "config.json").exists() and not any(x.format == "hf" for x in out):
-        try:
-            hf = hf_artifact(src)
-        except ArtifactError:
-            hf = None
-        if hf is not None:
-            hf = replace(hf.with_model(id=manifest["model"]["id"], params=manifest["model"]["params"]),
-                         baseline_size=out[0].baseline_size if out else None)
-            out.insert(0, hf)
+    hf = _source_artifact(d, manifest)
+    if hf is not None and not any(x.format == "hf" for x in out):
+        out.insert(0, replace(hf.with_model(id=manifest["model"]["id"], params=manifest["model"]["params"]),
+                              baseline_size=out[0].baseline_size if out else None))
     return out
 
 
+def _source_artifact(d: Path, manifest: dict) -> Artifact | None:
+    """The export's HF source, only where edgeprof trusts it: inside the export directory or in
+    edgeprof's own models folder. A manifest naming any other directory does not make the bench
+    read it (name that directory as a MODEL to bench it)."""
+    from edgeprof.home import models_dir
+
+    src = (manifest.get("source") or {}).get("path") if isinstance(manifest.get("source"), dict) else None
+    if not isinstance(src, str) or not src:
+        return None
+    real = Path(src).resolve()
+    trusted = [Path(d).resolve(), models_dir().resolve()]
+    if not any(real == t or t in real.parents for t in trusted):
+        return None
+    if not (real.is_dir() and (real / "config.json").is_file()):
+        return None
+    try:
+        return hf_artifact(real)
+    except ArtifactError:
+        return None
+
+
+def _check_onnx(path: Path) -> None:
+    from edgeprof.models.onnx_check import OnnxCheckError, check_external_data
+
+    try:
+        check_external_data(path)
+    except OnnxCheckError as exc:
+        raise ArtifactError(str(exc)) from exc
+
+
 def onnx_artifact(path: Path) -> Artifact:
-    with open(path, "rb") as f:
-        head = f.read(64)
-    if not head or head[:1] not in (b"\x08", b"\x0a", b"\x12", b"\x1a", b"\x22", b"\x3a", b"\x42"):
-        raise ArtifactError(f"{path} does not look like an ONNX model (protobuf); pass a .onnx file")
+    _check_onnx(path)  # a valid protobuf whose external data stays inside its directory
     files = [p for p in path.parent.iterdir() if p.is_file() and (p == path or p.name.startswith(path.name))]
     exported = _export_model(path) or {}
     return Artifact(str(path.resolve()), "onnx", exported.get("quant"), sum(p.stat().st_size for p in files),
-                    sha256_file(path), tuple(sorted(p.name for p in files)),
+                    sha256_cached(path), tuple(sorted(p.name for p in files)),
                     ModelInfo(exported.get("id") or slug(path.parent.name or path.stem),
                               exported.get("name") or path.parent.name, exported.get("params")),
                     runtime=default_for("onnx"))
 
 
 def hf_artifact(d: Path) -> Artifact:
+    from exporters import ExportError
+    from exporters.hf_source import json_object, read_safetensors_header
+
+    check_model_dir(d)
     weights = sorted(d.glob("*.safetensors"))
     if not weights:
         if list(d.glob("*.bin")) or list(d.glob("*.pt")):
             raise ArtifactError(f"{d} holds only pickle checkpoints (.bin/.pt), which can run code when loaded; "
                                 f"convert them to safetensors first")
         raise ArtifactError(f"{d} has config.json but no *.safetensors weights")
-    src = d / "edgeprof_source.json"
-    info = json.loads(src.read_text()) if src.exists() else {}
-    cfg = json.loads((d / "config.json").read_text())
+    try:
+        for w in weights:
+            read_safetensors_header(w)  # bounded: a forged header length is refused, never allocated
+        src = d / "edgeprof_source.json"
+        info = json_object(src) if src.exists() else {}
+        cfg = json_object(d / "config.json")
+    except ExportError as exc:
+        raise ArtifactError(str(exc)) from exc
     dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "fp32").replace("float32", "fp32").replace("bfloat16", "bf16")
+    params = info.get("params") if type(info.get("params")) is int else None
     return Artifact(str(d.resolve()), "hf", dtype.replace("float16", "fp16"), sum(p.stat().st_size for p in weights),
-                    sha256_file(weights[0]), tuple(p.name for p in weights),
-                    ModelInfo(info.get("model_id") or slug(d.name), info.get("name") or d.name, info.get("params")),
-                    runtime=default_for("hf"), label=info.get("label"))
+                    sha256_cached(weights[0]), tuple(p.name for p in weights),
+                    ModelInfo(str(info.get("model_id") or slug(d.name)), str(info.get("name") or d.name), params),
+                    runtime=default_for("hf"), label=info.get("label") if isinstance(info.get("label"), str) else None)
+
+
+def unusable_artifact(arg: str, reason: str) -> Artifact:
+    """A MODEL argument that exists but cannot be benched, as an artifact whose cases become
+    failed rows (``extra["unusable"]``) — one bad model in a list never stops the others."""
+    p = Path(arg).expanduser()
+    fmt = "onnx" if p.suffix == ".onnx" else "hf" if p.is_dir() else "gguf"
+    try:
+        digest = sha256_cached(p) if p.is_file() else ""
+        size = p.stat().st_size if p.is_file() else 0
+    except (OSError, ArtifactError):
+        digest, size = "", 0
+    return Artifact(str(p.absolute()), fmt, None, size, digest, (p.name,), ModelInfo(slug(p.stem or p.name), p.name,
+                    None), runtime=default_for(fmt), extra={"unusable": reason})
 
 
 def resolve(arg: str | None, *, models_root: Path | None = None,
@@ -201,6 +255,8 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         arg = catalogue.load()[0]
     p = Path(arg).expanduser()
     if p.exists():
+        if not (p.is_file() or p.is_dir()):
+            raise ArtifactError(f"{p} is not a regular file or directory (a FIFO, socket or device); pass a model file")
         if p.is_file():
             if p.suffix == ".onnx":
                 return [onnx_artifact(p)]
@@ -227,3 +283,22 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         art = gguf_artifact(path, model_id=entry.model_id)
     art = art.with_model(id=entry.model_id, name=entry.name, params=entry.params or art.model.params)
     return [replace(art, catalogue_id=entry.id)]
+
+
+def resolve_all(models: list, note: Callable[[str], None] = lambda s: None) -> list[Artifact]:
+    """Artifacts of every MODEL argument. A model that exists but cannot be benched (a damaged
+    GGUF, a forged manifest) becomes failed rows for that model only; a name that does not exist
+    is bad usage (exit 2), and so is a list in which nothing can be benched."""
+    out, errors = [], []
+    for m in models:
+        try:
+            out += resolve(m, log=note)
+        except ArtifactError as exc:
+            if m is None or not Path(m).expanduser().exists():
+                raise
+            errors.append(exc)
+            out.append(unusable_artifact(m, str(exc)))
+            note(f"{m}: {exc} — recorded as a failed row")
+    if errors and len(errors) == len(out):
+        raise errors[0]
+    return out
