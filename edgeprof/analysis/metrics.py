@@ -41,6 +41,7 @@ class Trace:
     quality_retention: tuple[float, Provenance] | None = None     # from the export manifest
     sample_hz: float = 0.0
     worker_maxrss_bytes: int | None = None                # getrusage high-water mark of the worker
+    t0_ns: int | None = None                              # when the case started (times in warnings)
     warnings: list[str] = field(default_factory=list)     # filled by the metric functions
 
 
@@ -80,11 +81,14 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
     if tr.power is None:
         return out
     ser = en.series(tr.samples, tr.power.sensor, tr.power.quantity)
+    lost = en.gaps(tr.samples, tr.power.sensor, tr.power.quantity)
     period = 1.0 / tr.sample_hz if tr.sample_hz else None
     prov = replace(tr.power.provenance, period_s=period)
     gross, net, power, per_tok, pre_tok, dec_tok = [], [], [], [], [], []
     for r in tr.reps:
         t0, t1 = r.window
+        if en.overlaps(lost, t0, t1):
+            continue  # the sensor was missing for part of this repetition: nothing is interpolated across
         e = en.window_energy_j(ser, tr.power.quantity, t0, t1)
         if e is None:
             continue
@@ -109,6 +113,10 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
         tr.warnings.append(f"energy counter {tr.power.sensor} did not move during the case: stale counter, "
                            f"no energy reported (run 'edgeprof devices --check')")
         return out
+    if lost:
+        prov = _sensor_loss(tr, lost, len(gross), prov)
+        if not gross:
+            return out
     for name, xs, unit in (("energy_gross_j", gross, "J"), ("avg_power_w", power, "W"),
                            ("energy_per_token_j", per_tok, "J/token"),
                            ("prefill_energy_per_token_j", pre_tok, "J/token"),
@@ -119,6 +127,23 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
         idle_note = tr.idle_provenance.source if tr.idle_provenance else "idle baseline"
         out["energy_net_j"] = metric(net, "J", prov.noted(f"net = gross - idle power ({idle_note}) x duration"))
     return out
+
+
+def _sensor_loss(tr: Trace, lost: list, covered: int, prov: Provenance) -> Provenance:
+    """A power sensor that vanished mid-case: one warning saying when and what became of the
+    energy (partial from the repetitions measured before, or omitted); never silent."""
+    start = tr.t0_ns if tr.t0_ns is not None else (tr.samples[0].t_ns if tr.samples else lost[0][0])
+    t_lost, t_back, reason = lost[0]
+    when = f"{(t_lost - start) / 1e9:.1f} s into the case"
+    back = f", back at {(t_back - start) / 1e9:.1f} s" if t_back is not None else ""
+    head = f"power sensor {tr.power.sensor} vanished {when}{back} ({reason}); its readings are absent from then on"
+    if covered:
+        note = (f"partial: energy from {covered} of {len(tr.reps)} repetitions, measured before "
+                f"{tr.power.sensor} vanished")
+        tr.warnings.append(f"{head}; energy is partial — from {covered} of {len(tr.reps)} repetitions")
+        return prov.noted(note)
+    tr.warnings.append(f"{head}; energy omitted — no repetition was measured whole before it vanished")
+    return prov
 
 
 def memory_metrics(tr: Trace) -> dict[str, Metric]:

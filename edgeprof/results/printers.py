@@ -128,9 +128,10 @@ def legend(records: list[Record]) -> list[str]:
             if not m:
                 continue
             p = m.provenance
-            mark = "~ estimated" if p.estimated else p.kind
-            notes.setdefault(f"{p.kind}:{p.source}", f"{mark} energy/power — source {p.source}, scope {p.scope}"
-                                                     + (f": {p.note}" if p.note else ""))
+            partial = "partial:" in p.note
+            mark = ("~ estimated" if p.estimated else p.kind) + (" PARTIAL" if partial else "")
+            notes.setdefault(f"{p.kind}:{p.source}:{partial}", f"{mark} energy/power — source {p.source}, scope "
+                                                               f"{p.scope}" + (f": {p.note}" if p.note else ""))
         for w in r.warnings:
             notes.setdefault(f"warning:{w}", f"warning ({r.case_id[:8]}): {w}")
     return [f"- {v}" for v in notes.values()]
