@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except EdgeprofError as exc:
-        print(f"edgeprof: error: {exc}", file=sys.stderr)
+        print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("edgeprof: interrupted; records already written are kept", file=sys.stderr)

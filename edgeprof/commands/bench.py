@@ -29,19 +29,40 @@ def options(args):
 
 def run(args) -> int:
     from edgeprof.engine.session import RunSession, exit_code
+    from edgeprof.errors import FaultError, Interrupted, resume_command
     from edgeprof.results.printers import print_records
     from edgeprof.views.progress import Progress
 
     opts = options(args)
     progress = Progress(enabled=not opts.quiet and sys.stderr.isatty())
     session = RunSession.for_bench(opts, note=progress.note)
+    if session.resuming and not opts.quiet:
+        print(f"edgeprof: {session.resume_summary()}", file=sys.stderr)
     session.fanout.add(progress.on_event)
     progress.start(len(session.left), session.run_dir)
     try:
         records = session.run()
+    except FaultError:
+        progress.close()
+        print_records(kept_records(session), opts.format, sys.stdout)  # what finished is shown, then the error
+        raise
     finally:
         progress.close()
     print_records(records, opts.format, sys.stdout)
+    if session.interrupted:
+        raise Interrupted(f"interrupted: {sum(r.ok for r in records)} of {len(session.cases)} case(s) finished and "
+                          f"kept in {session.run_dir}/records.jsonl; finish the run with: "
+                          f"{resume_command(session.run_dir)}")
     if sys.stderr.isatty() or not opts.quiet:
         print(f"results: {session.run_dir}/records.jsonl", file=sys.stderr)
     return exit_code(records)
+
+
+def kept_records(session) -> list:
+    """The records already in the run directory (for a run that stops on a fault)."""
+    from edgeprof.errors import EdgeprofError
+
+    try:
+        return session.records()
+    except EdgeprofError:
+        return []

@@ -129,6 +129,8 @@ class BenchOptions:
                 raise fail("--resume", f"takes its cases from the run's plan.json; drop {', '.join(shaping)}")
         if self.retry_failed and self.resume is None:
             raise fail("--retry-failed", "only applies to --resume DIR")
+        if self.max_rss is not None and self.sample_hz == 0:
+            raise fail("--max-rss", "is enforced from the sampler's readings of the worker; drop --sample-hz 0")
 
     def settings(self) -> Settings:
         return Settings(reps=self.reps, warmup=self.warmup, min_seconds=self.min_seconds, timeout_s=self.timeout,

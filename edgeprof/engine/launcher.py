@@ -56,7 +56,7 @@ def run_case(job, on_event: Callable[[ev.Event], None], *, timeout_s: float,
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=child_main, args=(job, send), daemon=True, name=f"edgeprof-{job.case.case_id[:8]}")
     out = Outcome(t_start_ns=time.monotonic_ns())
-    proc.start()
+    _start_without_sigint(proc)
     send.close()
     out.pid = proc.pid
     if on_start:
@@ -120,6 +120,22 @@ def run_case(job, on_event: Callable[[ev.Event], None], *, timeout_s: float,
         out.error = replace(e, phase=e.phase or last_phase, exit_code=code if e.exit_code is None else e.exit_code,
                             signal=e.signal or sig)
     return out
+
+
+def _start_without_sigint(proc) -> None:
+    """Start the worker with SIGINT blocked (a blocked mask survives fork and exec): Ctrl-C goes
+    to the whole process group, and a worker interrupted while Python boots prints a traceback
+    and dies before it can report. The parent owns Ctrl-C: it stops the worker (SIGTERM) and
+    records the case as cancelled."""
+    block = getattr(signal, "pthread_sigmask", None)
+    if block is None:
+        proc.start()
+        return
+    old = block(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        proc.start()
+    finally:
+        block(signal.SIG_SETMASK, old)
 
 
 def _stop(proc, graceful: bool) -> None:

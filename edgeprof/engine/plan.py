@@ -125,8 +125,6 @@ def read_plan(data: dict[str, Any]) -> tuple[str, list[Case], Settings]:
     """(run_id, cases, settings) of a plan.json; a damaged plan is a one-line error."""
     try:
         return data["run_id"], [Case.from_dict(c) for c in data["cases"]], Settings.from_dict(data["settings"])
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        if isinstance(exc, UsageError):
-            raise
-        raise UsageError(f"plan.json is damaged ({type(exc).__name__}: {exc}); start a new run instead of "
-                         f"--resume") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError, UsageError) as exc:
+        what = str(exc) if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
+        raise UsageError(f"plan.json is damaged ({what[:120]}); start a new run instead of --resume") from None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,11 @@ from edgeprof.engine.config import BenchOptions, Settings
 from edgeprof.engine.device_choice import bench_device, default_providers, open_devices
 from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.plan import Axes, Case, build_cases, plan_dict, read_plan
+from edgeprof.engine.rundir import check_target as _check_target
+from edgeprof.engine.rundir import create_run_dir
+from edgeprof.engine.runlock import RunLock
 from edgeprof.engine.sweep import Sweep
-from edgeprof.errors import UsageError
+from edgeprof.errors import UsageError, os_fault
 from edgeprof.results.jsonl import read_records, write_json
 from edgeprof.results.schema import Record
 
@@ -53,6 +55,10 @@ class RunSession:
     fanout: Fanout = field(default_factory=Fanout)
     note: Note = lambda s: None
     sweep: Sweep | None = None
+    lock: RunLock | None = None
+    rerun: set[str] = field(default_factory=set)       # cases with a record that is re-run and replaced
+    counts: dict[str, int] = field(default_factory=dict)  # resume: failed/skipped records kept as done
+    interrupted: bool = False
 
     # -- constructors: everything checked, nothing written ------------------------------
     @classmethod
@@ -62,9 +68,9 @@ class RunSession:
             return cls.for_resume(opts.resume, note, fanout, retry_failed=opts.retry_failed, root=root)
         run_dir = opts.out or Path("edgeprof-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         _check_target(run_dir, opts.overwrite)
-        from edgeprof.models.artifacts import resolve
+        from edgeprof.models.artifacts import resolve_all
 
-        artifacts = [a for m in (opts.models or [None]) for a in resolve(m, log=note)]
+        artifacts = resolve_all(opts.models or [None], note)
         artifacts += _exports(opts, artifacts, note)
         settings = opts.settings()
         axes = Axes(prompt=opts.prompt, gen=opts.gen, depth=opts.depth, threads=opts.threads or [physical_cores()],
@@ -88,18 +94,30 @@ class RunSession:
         plan_path = run_dir / "plan.json"
         if not plan_path.is_file():
             raise UsageError(f"--resume {run_dir}: no plan.json there; pass a run directory made by 'edgeprof bench'")
+        lock = RunLock.acquire(run_dir)  # before reading what is done: a second resume must not run it too
         try:
-            data = json.loads(plan_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError, OSError) as exc:
-            raise UsageError(f"{plan_path} is damaged ({exc}); start a new run instead of --resume") from None
-        run_id, cases, settings = read_plan(data)
-        rec_path = run_dir / "records.jsonl"
-        records = read_records(rec_path) if rec_path.exists() else []
-        done = {r.case_id for r in records if r.ok or not retry_failed}
-        root = root or home.sysroot()
-        devices = open_devices(root, settings.cpu_tdp_w)
+            try:
+                data = json.loads(plan_path.read_bytes())
+            except (ValueError, OSError, RecursionError) as exc:
+                raise UsageError(f"{plan_path} is damaged ({type(exc).__name__}: {str(exc)[:80]}); start a new run "
+                                 f"instead of --resume") from None
+            if not isinstance(data, dict):
+                raise UsageError(f"{plan_path} is damaged (not a JSON object); start a new run instead of --resume")
+            run_id, cases, settings = read_plan(data)
+            rec_path = run_dir / "records.jsonl"
+            records = read_records(rec_path) if rec_path.exists() else []
+            have = {r.case_id: r.status for r in records}
+            # cancelled is the user's stop, not a property of the case: it always runs again
+            done = {cid for cid, st in have.items() if st == "ok" or (st != "cancelled" and not retry_failed)}
+            counts = {"failed_kept": sum(1 for cid, st in have.items() if st in ("failed", "skipped") and cid in done)}
+            root = root or home.sysroot()
+            devices = open_devices(root, settings.cpu_tdp_w)
+        except BaseException:
+            lock.release()
+            raise
         return cls(run_dir, run_id, cases, settings, devices, root, done=done, resuming=True,
-                   fanout=fanout or Fanout(), note=note)
+                   fanout=fanout or Fanout(), note=note, lock=lock, counts=counts,
+                   rerun={cid for cid in have if cid not in done})
 
     @classmethod
     def for_cases(cls, run_dir: Path, cases: list[Case], settings: Settings, plan_extra: dict[str, Any],
@@ -118,36 +136,78 @@ class RunSession:
     def left(self) -> list[Case]:
         return [c for c in self.cases if c.case_id not in self.done]
 
+    def resume_summary(self) -> str:
+        """What ``--resume`` will do, in one line (printed before it starts)."""
+        n = len(self.left)
+        failed = self.counts.get("failed_kept", 0)
+        again = sum(1 for c in self.left if c.case_id in self.rerun)
+        head = (f"resuming {self.run_dir}: {n} of {len(self.cases)} case(s) left"
+                + (f" ({again} cancelled or failed, re-run and replaced)" if again else "")
+                if n else f"nothing left to run in {self.run_dir}: all {len(self.cases)} case(s) have a record")
+        tail = f"; {failed} failed or skipped, kept — pass --retry-failed to re-run them" if failed else ""
+        return head + tail
+
     # -- running -------------------------------------------------------------------------
     def start(self, quiet_workers: bool = False) -> Sweep:
-        """Create the run directory and its files; returns the sweep to run."""
-        if not self.resuming:
-            if self.run_dir.exists() and self.overwrite:
-                shutil.rmtree(self.run_dir)
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            write_json(self.run_dir / "plan.json", self.plan)
-        primary = bench_device(self.devices, self.cases[0].placement) if self.cases else None
-        write_json(self.run_dir / "env.json", env_info(self.devices, self.root, primary))
+        """Create the run directory and its files under the run lock; returns the sweep to run."""
+        try:
+            if not self.resuming:
+                self.lock = create_run_dir(self.run_dir, self.plan, self.overwrite, self.lock)
+            primary = bench_device(self.devices, self.cases[0].placement) if self.cases else None
+            path = self.run_dir / "env.json"
+            write_json(path, env_info(self.devices, self.root, primary))
+        except OSError as exc:
+            raise os_fault(getattr(exc, "filename", None) or self.run_dir, exc,
+                           run_dir=self.run_dir if (self.run_dir / "plan.json").is_file() else None) from None
         from edgeprof.compare.enrich import Enricher
 
         enrich = Enricher(log=self.note)
-        self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
+        try:
+            self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
+        except OSError as exc:
+            raise os_fault(self.run_dir / "samples", exc, run_dir=self.run_dir) from None
         self.sweep.quiet_workers = quiet_workers
+        self.sweep.rerun = set(self.rerun)
         return self.sweep
 
     def run(self, quiet_workers: bool = False) -> list[Record]:
-        """Start, run every case left, index the run; returns every record of the run directory."""
-        sweep = self.sweep or self.start(quiet_workers)
+        """Start, run every case left, index the run; returns every record of the run directory.
+        The first Ctrl-C (SIGINT) stops the sweep cleanly: the running case ends as ``cancelled``
+        (re-run by ``--resume``), later cases are not started, ``interrupted`` is set; a second
+        Ctrl-C raises KeyboardInterrupt at once."""
+        try:
+            sweep = self.sweep or self.start(quiet_workers)
+        except BaseException:
+            self.close()
+            raise
         from edgeprof.engine import events as ev
 
         self.fanout.emit(ev.RunStarted(run_dir=str(self.run_dir), total=len(self.cases),
                                        labels=tuple(c.label for c in self.cases), done=len(self.done)))
+        restore = self._catch_sigint(sweep)
         try:
             sweep.run(self.cases, self.done)
         finally:
+            restore()
             self.close()
             self.index()
         return self.records()
+
+    def _catch_sigint(self, sweep: Sweep) -> Callable[[], None]:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None  # the TUI runs the sweep in a thread and handles its own keys
+        previous = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum, frame) -> None:
+            self.interrupted = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C is immediate
+            sweep.cancel()
+
+        signal.signal(signal.SIGINT, on_sigint)
+        return lambda: signal.signal(signal.SIGINT, previous)
 
     def records(self) -> list[Record]:
         path = self.run_dir / "records.jsonl"
@@ -166,7 +226,11 @@ class RunSession:
             return None
 
     def close(self) -> None:
+        """Close the devices and drop the run lock (idempotent)."""
         _close(self.devices)
+        self.devices = []
+        if self.lock is not None:
+            self.lock.release()
 
 
 def exit_code(records: list[Record], interrupted: bool = False) -> int:
@@ -175,14 +239,6 @@ def exit_code(records: list[Record], interrupted: bool = False) -> int:
     if interrupted:
         return 130
     return 0 if records and all(r.ok for r in records) else 1
-
-
-def _check_target(run_dir: Path, overwrite: bool) -> None:
-    if run_dir.exists() and not run_dir.is_dir():
-        raise UsageError(f"--out {run_dir} is a file; name a directory")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not overwrite:
-        raise UsageError(f"{run_dir} already holds a run; pass --overwrite to replace it or --resume {run_dir} "
-                         f"to finish it")
 
 
 def _close(devices: list) -> None:

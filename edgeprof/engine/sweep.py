@@ -28,7 +28,9 @@ from edgeprof.engine.plan import Case
 from edgeprof.engine.record import CaseContext, build_record, write_samples_csv
 from edgeprof.engine.sampler import Sampler
 from edgeprof.engine.worker import Job
-from edgeprof.results.jsonl import append_record, write_json
+from edgeprof.errors import os_fault
+from edgeprof.models.trust import artifact_problem
+from edgeprof.results.jsonl import append_record, replace_record, write_json
 from edgeprof.results.schema import ErrorInfo, Provenance, Record
 
 Enrich = Callable[[Record, Case], Record]
@@ -45,6 +47,7 @@ class Sweep:
         self.baselines: dict[str, dict[str, Any]] = {}
         self.cancelled = False
         self.quiet_workers = False
+        self.rerun: set[str] = set()    # case ids whose old record (failed, cancelled) a re-run replaces
         self._worker_pid: int | None = None
         self._device = None
         self.sampler: Sampler | None = None
@@ -68,8 +71,11 @@ class Sweep:
         b = measure_idle(self.sampler, self.power, info.id, self.settings)
         self.baselines[info.id] = b
         first = next(iter(self.baselines.values()))
-        write_json(self.run_dir / "baseline.json",
-                   {**first, "by_device": self.baselines} if len(self.baselines) > 1 else b)
+        try:
+            write_json(self.run_dir / "baseline.json",
+                       {**first, "by_device": self.baselines} if len(self.baselines) > 1 else b)
+        except OSError as exc:
+            raise os_fault(self.run_dir / "baseline.json", exc, run_dir=self.run_dir) from None
         p = b["idle_power_w"]
         prov = b["provenance"]
         self.fanout.notice(f"idle baseline on {info.name}: {'n/a' if p is None else round(p, 2)} W over "
@@ -93,10 +99,10 @@ class Sweep:
         limit = self.settings.max_rss_bytes
         if not self.sampler.rss_over(limit):
             return None
-        return (f"worker RSS {self.sampler.peak_rss_bytes / 2**20:.0f} MiB exceeded --max-rss "
-                f"{limit / 2**20:.0f} MiB; raise the limit or bench a smaller artifact")
+        return (f"worker RSS peaked at {_bytes(self.sampler.peak_rss_bytes)}, over --max-rss {_bytes(limit)}; "
+                f"raise the limit or bench a smaller artifact")
 
-    def run_one(self, case: Case) -> Record:
+    def run_one(self, case: Case) -> Record | None:
         s = self.settings
         started_at = dt.datetime.now(dt.timezone.utc).isoformat()
         self.use_device(bench_device(self.devices, case.placement))
@@ -107,10 +113,16 @@ class Sweep:
         ctx = dict(run_id=self.run_id, host=self.host, started_at=started_at, device=device_ref(self._device),
                    sample_hz=s.sample_hz, baseline=baseline,
                    power_rule=self.power.provenance if self.power else None, cooldown_s=cooled)
+        bad = artifact_problem(case.artifact)  # untrusted files: checked again right before they run
+        if bad:
+            outcome = Outcome(error=ErrorInfo("bad_model", bad, "preflight"))
+            return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
         skip = self.memory_check(case)
         if skip:
             outcome = Outcome(status="skipped", error=ErrorInfo("memory_check", skip, "plan"))
             return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
+        if self.cancelled:  # stopped during the idle baseline or cool-down: the case never started
+            return None
         job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
@@ -134,15 +146,21 @@ class Sweep:
                        params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
                        artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
                        quality_retention=a.quality_retention, sample_hz=s.sample_hz,
-                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"))
+                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"), t0_ns=outcome.t_start_ns)
             metrics = compute(tr, perf_crosscheck(outcome.reps))
             warnings = tr.warnings
         rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=_throttled(samples),
                            warnings=tuple(warnings))
         if self.enrich is not None:
             rec = self.enrich(rec, case)
-        write_samples_csv(self.run_dir / "samples" / f"{case.case_id}.csv", samples)
-        return self._finish(rec)
+        rec = self._finish(rec)  # the record is fsynced before the optional samples file
+        path = self.run_dir / "samples" / f"{case.case_id}.csv"
+        try:
+            write_samples_csv(path, samples)
+        except OSError as exc:
+            path.unlink(missing_ok=True)
+            raise os_fault(path, exc, run_dir=self.run_dir) from None
+        return rec
 
     def _attach(self, pid: int) -> None:
         self._worker_pid = pid
@@ -162,7 +180,14 @@ class Sweep:
                 pass
 
     def _finish(self, rec: Record) -> Record:
-        append_record(self.run_dir / "records.jsonl", rec.to_dict())
+        path = self.run_dir / "records.jsonl"
+        try:
+            if rec.case_id in self.rerun:
+                replace_record(path, rec.to_dict())
+            else:
+                append_record(path, rec.to_dict())
+        except OSError as exc:
+            raise os_fault(path, exc, run_dir=self.run_dir) from None
         if rec.ok:
             self.fanout.emit(ev.CaseFinished(case_id=rec.case_id, record=rec))
         else:
@@ -183,13 +208,23 @@ class Sweep:
                 self.fanout.emit(ev.CaseScheduled(case_id=case.case_id, index=i + 1, total=len(cases),
                                                   label=case.label, workload=case.workload.to_dict(),
                                                   reps=self.settings.reps, device=dev.info().to_dict()))
-                out.append(self.run_one(case))
+                rec = self.run_one(case)
+                if rec is not None:
+                    out.append(rec)
         finally:
             if self.sampler is not None:
                 self.sampler.stop()
             self.fanout.emit(ev.RunFinished(n_ok=sum(r.ok for r in out), n_failed=sum(not r.ok for r in out),
                                             cancelled=self.cancelled))
         return out
+
+
+def _bytes(n: float) -> str:
+    """A byte count people read: 812 B, 97.3 MiB, 1.50 GiB."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.{2 if unit == 'GiB' else 1}f} {unit}"
+    return f"{n:.0f} B"
 
 
 def _throttled(samples) -> bool | None:

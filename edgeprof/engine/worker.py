@@ -93,11 +93,12 @@ def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[in
 
 def _kind(exc: BaseException) -> str:
     """A readable error kind: ``runtime_error`` for the runtimes' own error, else the class name
-    in snake case (``MemoryError`` → ``memory_error``)."""
+    in snake case with acronyms kept whole (``MemoryError`` → ``memory_error``, ``OSError`` →
+    ``os_error``)."""
     import re
 
     name = type(exc).__name__.rstrip("_")
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 class RepetitionDriver:
