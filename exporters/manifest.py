@@ -121,8 +121,8 @@ def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
         if not isinstance(a, dict):
             raise ExportError(f"{where}: {ctx} is not an object; re-export the model")
         fmt = a.get("format")
-        if fmt not in RUNTIMES:
-            raise ExportError(f"{where}: {ctx} has unknown format {fmt!r}; known formats: "
+        if not isinstance(fmt, str) or fmt not in RUNTIMES:
+            raise ExportError(f"{where}: {ctx} has unknown format {repr(fmt)[:60]}; known formats: "
                               f"{', '.join(sorted(RUNTIMES))}")
         art_dir = contained(root, _field(a, "path", str, where, ctx), f"{ctx}.path")
         files = []
