@@ -25,34 +25,36 @@ def series(samples: Iterable, sensor: str, quantity: str) -> Series:
     return out
 
 
-Gap = tuple[int, "int | None", str]
+Gap = tuple[int, "int | None", str, int]
 
 
 def gaps(samples: Iterable, sensor: str, quantity: str) -> list[Gap]:
-    """Spans where a sensor that had given values gave none: ``(t_lost_ns, t_back_ns or None,
-    reason)``. A sample that did not read the sensor at all (not its tick) is neither."""
+    """Spans where a sensor that had given values gave none: ``(t_last_good_ns, t_back_ns or
+    None, reason, t_noticed_ns)``. The span is open at both ends: the value is known at the last
+    good reading and again when it is back, nowhere between. A sample that did not read the
+    sensor at all (not its tick) is neither."""
     out: list[Gap] = []
-    seen, lost = False, None
+    last_good, lost = None, None
     for s in samples:
         r = next((r for r in s.readings if r.sensor == sensor and r.quantity == quantity), None)
         if r is None:
             continue
         if r.value is None:
-            if seen and lost is None:
-                lost = (s.t_ns, r.reason or "no value")
+            if last_good is not None and lost is None:
+                lost = (last_good, r.reason or "no value", s.t_ns)
         else:
             if lost is not None:
-                out.append((lost[0], s.t_ns, lost[1]))
+                out.append((lost[0], s.t_ns, lost[1], lost[2]))
                 lost = None
-            seen = True
+            last_good = s.t_ns
     if lost is not None:
-        out.append((lost[0], None, lost[1]))
+        out.append((lost[0], None, lost[1], lost[2]))
     return out
 
 
 def overlaps(gs: Sequence[Gap], t0_ns: int, t1_ns: int) -> bool:
-    """True when [t0, t1] touches a gap: no value there may be interpolated across it."""
-    return any(g0 <= t1_ns and (g1 is None or g1 >= t0_ns) for g0, g1, _ in gs)
+    """True when [t0, t1] reaches into a gap: no value there may be interpolated across it."""
+    return any(t1_ns > g0 and (g1 is None or t0_ns < g1) for g0, g1, _, _ in gs)
 
 
 def interp(ser: Sequence[tuple[int, float]], t_ns: int) -> float | None:

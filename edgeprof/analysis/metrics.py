@@ -117,6 +117,12 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
         prov = _sensor_loss(tr, lost, len(gross), prov)
         if not gross:
             return out
+    elif not gross and tr.reps:
+        why = next((r.reason for s in reversed(tr.samples) for r in s.readings
+                    if r.sensor == tr.power.sensor and r.quantity == tr.power.quantity and r.reason), None)
+        tr.warnings.append(f"power sensor {tr.power.sensor} gave no reading that covers a repetition"
+                           f"{f' ({why})' if why else ''}; energy omitted")
+        return out
     for name, xs, unit in (("energy_gross_j", gross, "J"), ("avg_power_w", power, "W"),
                            ("energy_per_token_j", per_tok, "J/token"),
                            ("prefill_energy_per_token_j", pre_tok, "J/token"),
@@ -133,7 +139,7 @@ def _sensor_loss(tr: Trace, lost: list, covered: int, prov: Provenance) -> Prove
     """A power sensor that vanished mid-case: one warning saying when and what became of the
     energy (partial from the repetitions measured before, or omitted); never silent."""
     start = tr.t0_ns if tr.t0_ns is not None else (tr.samples[0].t_ns if tr.samples else lost[0][0])
-    t_lost, t_back, reason = lost[0]
+    _, t_back, reason, t_lost = lost[0]
     when = f"{(t_lost - start) / 1e9:.1f} s into the case"
     back = f", back at {(t_back - start) / 1e9:.1f} s" if t_back is not None else ""
     head = f"power sensor {tr.power.sensor} vanished {when}{back} ({reason}); its readings are absent from then on"
