@@ -102,19 +102,20 @@ def read_safetensors_header(path: Path) -> dict[str, Any]:
 def _check_tensor(path: Path, name: str, info: Any, data_bytes: int) -> None:
     where = f"{path}: tensor {name[:80]!r}"
     if not isinstance(info, dict) or not isinstance(info.get("dtype"), str):
-        raise ExportError(f"{where} has no dtype; the file is damaged or not safetensors")
+        raise ExportError(f"{where} has no dtype; the file is damaged or not safetensors — re-create it")
     shape, offsets = info.get("shape"), info.get("data_offsets")
     if not isinstance(shape, list) or len(shape) > 16 or not all(type(d) is int and d >= 0 for d in shape):
-        raise ExportError(f"{where} has an invalid shape; the file is damaged")
+        raise ExportError(f"{where} has an invalid shape; the file is damaged — re-create it")
     if (not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets)
             or not 0 <= offsets[0] <= offsets[1] <= data_bytes):
-        raise ExportError(f"{where} has data offsets outside the file; the file is truncated or damaged")
+        raise ExportError(f"{where} has data offsets outside the file; the file is truncated or damaged — "
+                          f"re-download or re-create it")
     count = 1
     for d in shape:
         count *= d
     width = DTYPE_BYTES.get(info["dtype"])  # sub-byte and newer dtypes: the range check above only
     if width is not None and count * width != offsets[1] - offsets[0]:
-        raise ExportError(f"{where}: its shape does not match its byte range; the file is damaged")
+        raise ExportError(f"{where}: its shape does not match its byte range; the file is damaged — re-create it")
 
 
 def json_object(path: Path, limit: int = MAX_HEADER_BYTES) -> dict[str, Any]:

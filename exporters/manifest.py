@@ -123,7 +123,7 @@ def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
         fmt = a.get("format")
         if not isinstance(fmt, str) or fmt not in RUNTIMES:
             raise ExportError(f"{where}: {ctx} has unknown format {repr(fmt)[:60]}; known formats: "
-                              f"{', '.join(sorted(RUNTIMES))}")
+                              f"{', '.join(sorted(RUNTIMES))} — re-export the model with 'edgeprof export'")
         art_dir = contained(root, _field(a, "path", str, where, ctx), f"{ctx}.path")
         files = []
         for j, f in enumerate(_field(a, "files", list, where, ctx)):
@@ -155,7 +155,7 @@ def contained(root: Path, rel: str, what: str, top: Path | None = None) -> Path:
     p = Path(rel)
     if not rel or "\0" in rel or p.is_absolute() or ".." in p.parts or "\\" in rel:
         raise ExportError(f"{top / MANIFEST}: {what} {rel!r} is not a plain path inside the export directory; "
-                          f"refusing it (a manifest may only name files inside its own directory)")
+                          f"refusing it — a manifest may only name files inside its own directory; re-export the model")
     full = root / p
     try:
         real = full.resolve()
@@ -163,7 +163,7 @@ def contained(root: Path, rel: str, what: str, top: Path | None = None) -> Path:
         raise ExportError(f"{full}: cannot resolve ({err}); remove the broken link or re-export") from None
     if real != top and top not in real.parents:
         raise ExportError(f"{top / MANIFEST}: {what} {rel!r} leads outside the export directory (to {real}); "
-                          f"refusing it (a manifest may only name files inside its own directory)")
+                          f"refusing it — copy the files into the export directory or re-export the model")
     return full
 
 

@@ -128,12 +128,18 @@ class BenchOptions:
             if shaping:
                 raise fail("--resume", f"takes its cases from the run's plan.json; drop {', '.join(shaping)}")
         if self.retry_failed and self.resume is None:
-            raise fail("--retry-failed", "only applies to --resume DIR")
+            raise fail("--retry-failed", "only applies to --resume DIR; add --resume DIR or drop it")
         if self.max_rss is not None and self.sample_hz == 0:
             raise fail("--max-rss", "is enforced from the sampler's readings of the worker; drop --sample-hz 0")
 
     def settings(self) -> Settings:
+        hz = self.sample_hz
+        if hz > MAX_SAMPLE_HZ:  # CONTRACTS: above what the sampler can honour it is capped, with a warning
+            import warnings
+
+            warnings.warn(f"--sample-hz {hz:g} is more than the sampler can honour; sampling at {MAX_SAMPLE_HZ:g} Hz")
+            hz = MAX_SAMPLE_HZ
         return Settings(reps=self.reps, warmup=self.warmup, min_seconds=self.min_seconds, timeout_s=self.timeout,
-                        cooldown_s=self.cooldown, max_rss_bytes=self.max_rss, sample_hz=self.sample_hz,
+                        cooldown_s=self.cooldown, max_rss_bytes=self.max_rss, sample_hz=hz,
                         idle_s=self.idle_seconds, idle_each=self.idle_each,
                         ignore_memory_check=self.ignore_memory_check, cpu_tdp_w=self.cpu_tdp_w)

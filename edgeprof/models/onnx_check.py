@@ -97,7 +97,7 @@ def external_data(path: Path) -> list[dict[str, str]]:
         if not stat.S_ISREG(st.st_mode):
             raise OnnxCheckError(f"{path} is not a regular file; pass a .onnx model file")
         if st.st_size == 0:
-            raise OnnxCheckError(f"{path} is empty; not an ONNX model")
+            raise OnnxCheckError(f"{path} is empty; not an ONNX model — pass a .onnx file or re-export it")
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             found: list = []
             _walk(buf, 0, len(buf), "model", 0, found)
@@ -131,16 +131,17 @@ def check_external_data(path: Path) -> list[Path]:
         except (OSError, RuntimeError):
             raise OnnxCheckError(f"{bad} does not exist; copy the model with all its data files") from None
         if top not in real.parents:
-            raise OnnxCheckError(f"{bad} leads outside the model's directory (to {real}); refusing the model")
+            raise OnnxCheckError(f"{bad} leads outside the model's directory (to {real}); refusing the model — copy the "
+                                 f"data file into the model's directory")
         if not stat.S_ISREG(st.st_mode):
-            raise OnnxCheckError(f"{bad} is not a regular file; refusing the model")
+            raise OnnxCheckError(f"{bad} is not a regular file; refusing the model — replace it with the data file")
         try:
             offset, length = int(e.get("offset") or 0), int(e.get("length") or 0)
         except ValueError:
-            raise OnnxCheckError(f"{bad} has a non-numeric offset/length; the model is damaged") from None
+            raise OnnxCheckError(f"{bad} has a non-numeric offset/length; the model is damaged — re-export it") from None
         if offset < 0 or length < 0 or offset + length > st.st_size:
             raise OnnxCheckError(f"{bad}: bytes {offset}+{length} lie outside that {st.st_size}-byte file; the "
-                                 f"model or its data file is truncated")
+                                 f"model or its data file is truncated — copy it whole or re-export it")
         if real not in out:
             out.append(real)
     return out
