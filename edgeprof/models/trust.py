@@ -117,7 +117,11 @@ def artifact_problem(a) -> str | None:
     if why:
         return str(why)
     base = Path(a.path)
-    main = base / a.files[0] if a.format == "hf" and a.files else base
+    main = base
+    if a.format == "hf":  # a directory: the hash is of one of its files (the first weights file when edgeprof
+        # resolved it, the manifest's main file otherwise)
+        names = sorted(a.files, key=lambda n: not n.endswith(".safetensors"))
+        main = base / names[0] if names else base
     try:
         if a.format == "hf":
             check_model_dir(base)
@@ -130,6 +134,8 @@ def artifact_problem(a) -> str | None:
                 return str(exc)
         if not main.exists():
             return f"{main} is gone since the plan was made; restore it or start a new run"
+        if a.sha256 and a.format == "hf" and any(sha256_cached(base / n) == a.sha256 for n in names):
+            return None
         if a.sha256 and sha256_cached(main) != a.sha256:
             return (f"{main} changed since the plan was made (sha256 differs); start a new run to bench the "
                     f"file as it is now")

@@ -1,52 +1,23 @@
-"""Helpers for the fault tests: run the real CLI in a subprocess and check what a user sees."""
+"""Fixtures for tests/faults. The helpers (faultkit.py: the CLI in a subprocess and what a user
+sees; opens.py: inotify) are loaded by file path under private module names, as the suite runs
+with ``--import-mode=importlib``; test modules then ``from faultkit import ...``."""
 from __future__ import annotations
 
-import json
-import os
-import subprocess
+import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-BAD = ROOT / "tests" / "fixtures" / "bad_models"
-FAST = ["-p", "8", "--reps", "1", "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1"]
-
-
-def env(home: Path) -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=str(ROOT), EDGEPROF_HOME=str(home), EDGEPROF_HISTORY=str(home / "h.sqlite"))
-
-
-def cli(args: list, home: Path, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "edgeprof", *map(str, args)], env=env(home), capture_output=True,
-                          text=True, timeout=timeout, **kw)
-
-
-def one_line_error(stderr: str) -> str:
-    """The single ``edgeprof: error:`` line of a refusal (no traceback, nothing else of note)."""
-    assert "Traceback" not in stderr, stderr[-3000:]
-    errors = [x for x in stderr.splitlines() if x.startswith("edgeprof: error:")]
-    assert len(errors) == 1, stderr[-3000:]
-    return errors[0]
-
-
-def records(run_dir: Path) -> list[dict]:
-    """Every line of records.jsonl parsed (a torn or invalid line fails the test)."""
-    text = (run_dir / "records.jsonl").read_text()
-    assert text.endswith("\n")
-    return [json.loads(x) for x in text.splitlines()]
-
-
-def once_each(run_dir: Path) -> list[dict]:
-    """The records, asserting every case of the plan appears exactly once."""
-    recs = records(run_dir)
-    plan = json.loads((run_dir / "plan.json").read_text())
-    ids = [r["case_id"] for r in recs]
-    assert sorted(ids) == sorted(c["case_id"] for c in plan["cases"]), (ids, [c["case_id"] for c in plan["cases"]])
-    return recs
+for _name in ("faultkit", "opens"):
+    if _name not in sys.modules:
+        _spec = importlib.util.spec_from_file_location(_name, Path(__file__).with_name(f"{_name}.py"))
+        _mod = importlib.util.module_from_spec(_spec)
+        sys.modules[_name] = _mod
+        _spec.loader.exec_module(_mod)
 
 
 @pytest.fixture()
 def home(tmp_path) -> Path:
+    """An EDGEPROF_HOME of the test's own (history, hash cache)."""
     return tmp_path / "home"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FAST, ROOT, cli, env, one_line_error
+from faultkit import FAST, ROOT, cli, env, one_line_error
 
 HERE = Path(__file__).resolve().parent
 

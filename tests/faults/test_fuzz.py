@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import BAD
+from faultkit import BAD
 from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.onnx_check import OnnxCheckError, check_external_data
 from exporters.errors import ExportError

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import BAD, FAST, cli, env, once_each, one_line_error, records
+from faultkit import BAD, FAST, cli, env, once_each, one_line_error, records
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BAD
+from faultkit import BAD
 from edgeprof.models.artifacts import ArtifactError, resolve
 from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.onnx_check import OnnxCheckError, check_external_data
@@ -144,7 +144,8 @@ def _hf(tmp_path: Path, weights: bytes | None = None) -> tuple[Path, Path]:
 
 def test_a_plain_hf_dir_and_a_hub_snapshot_are_accepted(tmp_path):
     d, _ = _hf(tmp_path)
-    assert resolve(str(d))[0].format == "hf"
+    art = resolve(str(d))[0]
+    assert art.format == "hf" and artifact_problem(art) is None  # and checked again before its case runs
     repo = tmp_path / "models--org--tiny"  # the hub cache: snapshot files link into ../../blobs
     (repo / "blobs").mkdir(parents=True)
     snap = repo / "snapshots" / "abc123"
@@ -234,3 +235,11 @@ def test_an_artifact_changed_since_the_plan_is_a_failed_case(tmp_path):
     assert "changed since the plan was made (sha256 differs)" in artifact_problem(art)
     f.unlink()
     assert "is gone since the plan was made" in artifact_problem(art)
+
+
+def test_the_open_watch_sees_a_read(tmp_path):
+    """The control for every 'nothing outside was opened' above: a real read is seen."""
+    (tmp_path / "x").write_text("1")
+    with OpenWatch(tmp_path) as w:
+        (tmp_path / "x").read_text()
+    assert str(tmp_path / "x") in w.opened
