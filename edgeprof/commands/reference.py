@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
     p = sub.add_parser("show", help="show one set's rows (with --model: the rows that model can be compared with)")
     p.add_argument("name")
-    p.add_argument("--model", metavar="ID", help="catalogue id, GGUF file or model name (e.g. 'Llama 3.2 1B Instruct')")
+    p.add_argument("--model", metavar="ID",
+                   help="catalogue id, GGUF file or model name (e.g. 'Llama 3.2 1B Instruct')")
     p.add_argument("--limit", type=int, default=40, help="rows printed in md (default 40; csv/json print all)")
     p.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
     p = sub.add_parser("add", help="copy a run into $EDGEPROF_HOME/reference/NAME")
@@ -67,8 +68,10 @@ def _set_rows(sets) -> list[dict]:
         src = s.meta.get("source")
         rows.append({"name": s.name, "origin": s.origin, "verification": s.verification,
                      "rows_ok": sum(1 for r in s.records if r.ok), "workload": workload,
-                     "energy": ", ".join(s.meta.get("energy_provenance") or energy_provenance(s.records)) or "none",
-                     "source": src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper", ""),
+                     "energy": ", ".join(s.meta.get("energy_provenance")
+                                         or sorted({k.split(":")[0] for k in energy_provenance(s.records)})) or "none",
+                     "source": src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper",
+                                                                                                              ""),
                      "note": f"superseded by {refreshed[s.name]}" if s.name in refreshed else "", "path": str(s.path)})
     return rows
 
@@ -87,7 +90,8 @@ def _model_for(arg: str):
         return art.model, art.quant
     try:
         e = catalogue.get(arg)
-        return ModelInfo(e.model_id, e.name, e.params, extra={"aliases": e.raw.get("aliases") or []}), e.raw.get("quant")
+        aliases = e.raw.get("aliases") or []
+        return ModelInfo(e.model_id, e.name, e.params, extra={"aliases": aliases}), e.raw.get("quant")
     except catalogue.CatalogueError:
         return ModelInfo(norm(arg), arg, None), None
 
@@ -103,7 +107,8 @@ def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
         kind = ""
         if model is not None:
             if ident.same_model(model, r.model):
-                kind = "exact" if quant and ident.quant_name(quant) == ident.quant_name(r.artifact.quant) else "same-model"
+                same_quant = quant and ident.quant_name(quant) == ident.quant_name(r.artifact.quant)
+                kind = "exact" if same_quant else "same-model"
             elif (f := ident.params_factor(model.params, r.model.params)) and f <= ident.NORMALIZED_MAX_FACTOR:
                 kind = f"normalized ({f:.2g}× params)"
             else:
@@ -116,6 +121,8 @@ def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
                      "date": (r.started_at or "")[:10],
                      **{m: round(v.center, 4) for m, v in r.metrics.items() if v.center is not None},
                      **({"url": r.extra["url"]} if r.extra.get("url") else {})})
+    order = ("exact", "same-model", "normalized", "context")
+    rows.sort(key=lambda r: next((i for i, k in enumerate(order) if str(r.get("match", "")).startswith(k)), 9))
     head = f"{s.name} [{s.verification}] {s.meta.get('title') or s.meta.get('source', '')}"
     if model is not None:
         head += (f"\nrows comparable with {model.name or model.id}" + (f" {quant}" if quant else "")

@@ -122,7 +122,8 @@ def _side(m: Metric | None, basis: str) -> dict[str, Any]:
 def edge_roofline(edge: Record) -> dict[str, Any]:
     m = _of(edge, "roofline_fraction")
     if m is None:
-        return {"value": None, "why": "no roofline_fraction on the edge row (no bandwidth known: edgeprof devices --probe)"}
+        return {"value": None,
+                "why": "no roofline_fraction on the edge row (no bandwidth known: edgeprof devices --probe)"}
     return _side(m, m.provenance.note or m.provenance.source)
 
 

@@ -245,8 +245,8 @@ def match(record: Record, sets: list[RefSet]) -> Comparison:
     first, (s0, r0) = picked[0], pairs[0]
     if len(picked) < len(rows):
         notes.append(f"{len(rows)} rows matched; shown: {len(picked)} (datacenter GPUs, boards, one per Apple "
-                     f"chip, CPUs of this machine's family); 'edgeprof reference show {s0.name} --model "
-                     f"{record.model.id}' lists all")
+                     f"chip, CPUs of this machine's family); \"edgeprof reference show {s0.name} --model "
+                     f"'{record.model.name or record.model.id}'\" lists all")
     return Comparison(kind, first.set_name, first.row, first.verification, _side(record), _side(r0),
                       first.format_note, first.ratios, notes, picked, ctx, len(rows))
 

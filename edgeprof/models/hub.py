@@ -75,11 +75,13 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     before = recorded(entry, root)
     expected, basis = raw.get("sha256"), "verified against the catalogue's sha256"
     if not expected and before:
-        expected, basis = before.get("sha256"), f"verified against the sha256 recorded at first download ({before.get('downloaded_at')})"
+        expected = before.get("sha256")
+        basis = f"verified against the sha256 recorded at first download ({before.get('downloaded_at')})"
     if expected and digest != expected:
         path.unlink()
-        raise PullError(f"{raw['file']} has sha256 {digest[:16]}…, expected {expected[:16]}… ({basis.split(' ', 2)[2]}); "
-                             f"the file was removed: check the source, or delete {dest} to start over")
+        raise PullError(f"{raw['file']} has sha256 {digest[:16]}…, expected {expected[:16]}… "
+                        f"({basis.split(' ', 2)[2]}); the file was removed: check the source, or delete {dest} to "
+                        f"start over")
     meta: dict[str, Any] = {}
     meta_files = list((dest / ".cache" / "huggingface" / "download").glob(f"{raw['file']}.metadata"))
     if meta_files:

@@ -9,11 +9,12 @@ and both sides' roofline fractions.
 """
 from __future__ import annotations
 
+from edgeprof.results import metric_catalogue
 from edgeprof.results.printers import fmt_metric
 from edgeprof.results.schema import Record
 
 SUMMARY_METRICS = (("prefill_tokens_per_s", "prompt t/s", 1), ("decode_tokens_per_s", "gen t/s", 1),
-                   ("ttft_ms", "TTFT ms", 0), ("localscore", "score", 0), ("roofline_fraction", "roofline", 3))
+                   ("ttft_ms", "TTFT ms", 0), ("localscore", "score", 0), ("roofline_fraction", "roofline", 1))
 
 
 def _pct(side: dict | None) -> str:
@@ -33,9 +34,10 @@ def summary_table(summaries: list[Record]) -> str:
             lines += [head, "", f"not summarized: {s.error.message if s.error else s.status}", ""]
             continue
         cols = [(name, label, d) for name, label, d in SUMMARY_METRICS if s.metric(name)]
+        cells = [fmt_metric(s.metric(n), 100.0 if n == "roofline_fraction" else 1.0, d) +
+                 ("%" if n == "roofline_fraction" else "") for n, _, d in cols]
         lines += [head, "", "| " + " | ".join(label for _, label, _ in cols) + " |",
-                  "|" + "|".join("---:" for _ in cols) + "|",
-                  "| " + " | ".join(fmt_metric(s.metric(n), digits=d) for n, _, d in cols) + " |", ""]
+                  "|" + "|".join("---:" for _ in cols) + "|", "| " + " | ".join(cells) + " |", ""]
         prov = next(iter(s.metrics.values())).provenance if s.metrics else None
         if prov is not None:
             lines += [f"{prov.source}. {prov.note}", ""]
@@ -69,7 +71,7 @@ def comparison_table(ref: dict) -> str:
                                   if ref["kind"] == "normalized" else "")
     out = [f"server comparison: {kind}, set {ref.get('set_name')}, {len(rows)} of {ref.get('n_candidates')} "
            f"matching rows shown; edge ÷ row [95 % interval]", "",
-           "| row | machine | host CPU | verification | runtime | " + " | ".join(metrics)
+           "| row | machine | host CPU | verification | runtime | " + " | ".join(_short(m) for m in metrics)
            + " | roofline edge / row |",
            "|---|---|---|---|---|" + "---:|" * len(metrics) + "---|"]
     for row in rows:
@@ -81,3 +83,10 @@ def comparison_table(ref: dict) -> str:
                    + f" | {_pct(roof.get('edge'))} / {_pct(roof.get('server'))} |")
     notes = list(ref.get("notes") or []) + ([ref["format_note"]] if ref.get("format_note") else [])
     return "\n".join(out + ([""] + [f"- {n}" for n in notes] if notes else []))
+
+
+def _short(metric: str) -> str:
+    base = metric.split("×params_b")[0].split("/params_b")[0]
+    d = metric_catalogue.get(base)
+    name = d.short if d and d.short else base
+    return name + ("·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")

@@ -7,13 +7,13 @@ import json
 from dataclasses import replace
 
 import pytest
-from refdata import LOCALSCORE_CASES, suite_case, write_gguf
+from refdata import LOCALSCORE_CASES, metric, suite_case, write_gguf
 
 from edgeprof.analysis import suites
 from edgeprof.compare import localscore as ls
 from edgeprof.compare import reference as ref
 from edgeprof.models.artifacts import gguf_artifact
-from edgeprof.results.schema import Workload
+from edgeprof.results.schema import Metric, Workload
 
 TSV = ref.asset("reference", "localscore", "localscore_results.tsv")
 
@@ -101,7 +101,9 @@ def _llama_suite_run(tmp_path, model=None, quant=None):
     for i, (p, n) in enumerate(LOCALSCORE_CASES):
         r = suite_case(p, n, prefill=[500.0 - i, 510.0 - i, 520.0 - i], decode=[40.0, 41.0, 43.0],
                        ttft=[p / 0.51, p / 0.5, p / 0.49], device_name="NVIDIA Jetson Orin Nano Developer Kit",
-                       kind="jetson")
+                       kind="jetson")  # edge figures are made up; the LocalScore rows they meet are real
+        roof = metric([x * 0.81e9 / 68e9 for x in (40.0, 41.0, 43.0)], "ratio", "derived", "roofline")
+        r = r.with_metrics({"roofline_fraction": Metric.from_dict(roof)})
         recs.append(replace(r, model=model or replace(art.model, params=1_235_814_400),
                             artifact=replace(r.artifact, quant=quant or art.quant)))
     return recs
@@ -123,6 +125,7 @@ def test_llama_1b_suite_summary_is_exact_against_h100_and_h200(tmp_path, package
     assert r["decode_tokens_per_s"].ratio == pytest.approx(summary.value("decode_tokens_per_s") / 96.6)
     assert r["decode_tokens_per_s"].ci95 is not None and r["localscore"].ci95 is not None
     assert row.roofline["server"]["value"] == pytest.approx(96.6 / (3350e9 / 0.81e9))
+    assert row.roofline["edge"]["value"] == pytest.approx(41 * 0.81e9 / 68e9) and row.roofline["edge"]["ci95"]
     assert "devices.csv nvidia_h100_sxm" in row.roofline["server"]["basis"]
     roles = {x.device_role for x in c.rows}
     assert {"datacenter-gpu", "jetson", "rpi", "apple"} <= roles

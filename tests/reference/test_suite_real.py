@@ -83,3 +83,22 @@ def test_the_run_as_a_reference_matches_its_own_summary(run, tmp_path):
     meta = json.loads((home / "reference" / "this-cpu" / "reference.json").read_text())
     assert meta["workload"]["suites"] == ["llamacpp-scoreboard"]
     assert meta["verification_status"].startswith("MEASURED") and meta["energy_provenance"]
+
+
+def test_reference_build_runs_the_suite_and_records_the_machine(tmp_path, smollm2_gguf, test_home, run):
+    _, home, _ = run
+    proc = _cli("reference", "build", str(smollm2_gguf), "--name", "localscore", "--suite", "llamacpp-scoreboard",
+                home=home, cwd=tmp_path)
+    assert proc.returncode == 2 and "reserved for the packaged set" in proc.stderr  # before anything runs
+    proc = _cli("reference", "build", str(smollm2_gguf), "--name", "x", home=home, cwd=tmp_path)
+    assert proc.returncode == 2 and "needs --suite" in proc.stderr and not (tmp_path / "edgeprof-runs").exists()
+    proc = _cli("reference", "build", str(smollm2_gguf), "--suite", "llamacpp-scoreboard", "--name", "cpu-build",
+                "--reps", "1", "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1",
+                "--out", str(tmp_path / "build-run"), home=home, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    meta = json.loads((home / "reference" / "cpu-build" / "reference.json").read_text())
+    assert meta["build"]["suites"] == ["llamacpp-scoreboard"] and meta["hardware"]["devices"]
+    assert "CPU :" in meta["build"]["runtime_build"]["llama_cpp_system_info"]  # the llama.cpp build's features
+    assert meta["software"]["runtimes"] == ["llama.cpp 0.3.36"] and meta["energy_provenance"]
+    s = ref.get_set("cpu-build", ref.load_sets(user_dir=home / "reference"))
+    assert sorted(r.workload.label for r in s.records) == ["llamacpp-scoreboard summary", "pp512", "tg128"]
