@@ -90,8 +90,9 @@ def _model_for(arg: str):
         return art.model, art.quant
     try:
         e = catalogue.get(arg)
-        aliases = e.raw.get("aliases") or []
-        return ModelInfo(e.model_id, e.name, e.params, extra={"aliases": aliases}), e.raw.get("quant")
+        aliases = e.raw.get("aliases") or []  # before a pull, the approximate count says which sizes are near
+        return (ModelInfo(e.model_id, e.name, e.params or e.raw.get("params_approx"), extra={"aliases": aliases}),
+                e.raw.get("quant"))
     except catalogue.CatalogueError:
         return ModelInfo(norm(arg), arg, None), None
 

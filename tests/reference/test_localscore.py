@@ -160,3 +160,18 @@ def test_plan_matches_for_a_suite_case(tmp_path, packaged):
     planned = ref.plan_matches_for_case(case, [packaged])
     assert planned["case"].kind == "none" and planned["summary"].kind == "exact"
     assert planned["summary"].n_candidates == 493 and planned["summary"].rows[0].result_id
+
+
+def test_show_lists_what_a_catalogue_model_can_be_compared_with(home, capsys):
+    from edgeprof.cli import main
+
+    assert main(["reference", "show", "localscore", "--model", "llama-3.2-1b-instruct-q4_k_m", "-o", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    kinds = [r["match"] for r in rows]
+    assert kinds.count("exact") == 493 and kinds[:493] == ["exact"] * 493  # strongest first
+    same = {r["model"] for r in rows if r["match"] in ("exact", "same-model")}
+    assert same == {"Llama 3.2 1B Instruct", "Llama-3.2-1B-Instruct"}  # free-text names, one model
+    normalized = [r for r in rows if r["match"].startswith("normalized")]
+    assert normalized and all(r["model"] != "Llama 3.2 1B Instruct" for r in normalized)
+    assert not any("14B" in r["model"] or "8B" in r["model"] for r in normalized)  # never 4x away
+    assert all(r["url"].startswith("https://www.localscore.ai/result/") for r in rows)
