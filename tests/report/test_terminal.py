@@ -41,3 +41,13 @@ def test_terminal_report_draws_token_latency(suite_run, edgeprof_cli):
 def test_terminal_width_is_checked(matrix_run, edgeprof_cli):
     proc = edgeprof_cli("report", "--terminal", str(matrix_run), "--width", "10")
     assert proc.returncode == 2 and "--width must be at least 40" in proc.stderr
+
+
+def test_a_run_named_by_its_history_run_id(matrix_run, edgeprof_cli, tmp_path):
+    from edgeprof.results.history import index_run
+
+    db = tmp_path / "history.sqlite"
+    run_id = index_run(matrix_run, db)
+    proc = edgeprof_cli("report", "--terminal", run_id[:12], "--history", str(db), "--width", "80")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"edgeprof report — {run_id}: 6 case(s)")
