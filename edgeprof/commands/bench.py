@@ -34,6 +34,9 @@ def run(args) -> int:
     from edgeprof.views.progress import Progress
 
     opts = options(args)
+    if opts.list_suites:
+        print(list_suites(opts.format))
+        return 0
     progress = Progress(enabled=not opts.quiet and sys.stderr.isatty())
     session = RunSession.for_bench(opts, note=progress.note)
     if session.resuming and not opts.quiet:
@@ -49,6 +52,13 @@ def run(args) -> int:
     finally:
         progress.close()
     print_records(records, opts.format, sys.stdout)
+    if session.suites and opts.format == "md" and (session.run_dir / "suite.json").is_file():
+        import json
+
+        from edgeprof.engine.suite_file import summaries
+        from edgeprof.results.suite_text import summary_table
+
+        print("\n" + summary_table(summaries(json.loads((session.run_dir / "suite.json").read_text()))))
     if session.interrupted:
         raise Interrupted(f"interrupted: {sum(r.ok for r in records)} of {len(session.cases)} case(s) finished and "
                           f"kept in {session.run_dir}/records.jsonl; finish the run with: "
@@ -66,3 +76,18 @@ def kept_records(session) -> list:
         return session.records()
     except EdgeprofError:
         return []
+
+
+def list_suites(fmt: str = "md") -> str:
+    """``bench --list-suites``: each suite's name, version, cases and where the protocol comes from."""
+    import json
+
+    from edgeprof.analysis.suites import load, names
+
+    rows = [load(n) for n in names()]
+    if fmt in ("json", "jsonl"):
+        return json.dumps([{"name": s.name, "version": s.version, "title": s.title, "cases": list(s.labels),
+                            "source": s.source} for s in rows], indent=2)
+    lines = ["| suite | version | cases | what |", "|---|---:|---|---|"]
+    lines += [f"| {s.name} | {s.version} | {s.describe()} | {s.title} |" for s in rows]
+    return "\n".join(lines)

@@ -1,5 +1,5 @@
 """Fixtures for tests/faults. The helpers (faultkit.py: the CLI in a subprocess and what a user
-sees; opens.py: inotify) are loaded by file path under private module names, as the suite runs
+sees; opens.py: inotify; the fixture trees of tests/fixtures/boards.py) are loaded by file path under private module names, as the suite runs
 with ``--import-mode=importlib``; test modules then ``from faultkit import ...``."""
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-for _name in ("faultkit", "opens"):
+_HERE = Path(__file__).resolve().parent
+for _name, _path in (("faultkit", _HERE / "faultkit.py"), ("opens", _HERE / "opens.py"),
+                     ("fx_boards", _HERE.parent / "fixtures" / "boards.py")):  # the name tests/devices uses too
     if _name not in sys.modules:
-        _spec = importlib.util.spec_from_file_location(_name, Path(__file__).with_name(f"{_name}.py"))
+        _spec = importlib.util.spec_from_file_location(_name, _path)
         _mod = importlib.util.module_from_spec(_spec)
         sys.modules[_name] = _mod
         _spec.loader.exec_module(_mod)

@@ -139,9 +139,3 @@ def test_error_kinds_are_readable():
     assert _kind(MemoryError()) == "memory_error"
     assert _kind(OSError()) == "os_error"
 
-
-def test_a_sample_rate_beyond_the_sampler_is_capped_with_a_warning():
-    from edgeprof.engine.config import MAX_SAMPLE_HZ, BenchOptions
-
-    with pytest.warns(UserWarning, match="more than the sampler can honour; sampling at 200 Hz"):
-        assert BenchOptions(sample_hz=1e6).settings().sample_hz == MAX_SAMPLE_HZ == 200

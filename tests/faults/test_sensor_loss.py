@@ -5,12 +5,11 @@ and the printed legend says so. llama.cpp, the worker, the sampler and the files
 from __future__ import annotations
 
 import csv
-import importlib.util
-import sys
 import threading
 import time
 from pathlib import Path
 
+import fx_boards as fx
 import pytest
 
 from edgeprof.engine import events as ev
@@ -24,23 +23,12 @@ from edgeprof.results.printers import markdown
 from edgeprof.results.schema import Record
 
 pytestmark = pytest.mark.slow
-BOARDS = Path(__file__).resolve().parents[1] / "fixtures" / "boards.py"
 ZONE = "intel-rapl:0"
-
-
-def _boards():
-    if "fx_boards" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("fx_boards", BOARDS)
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["fx_boards"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["fx_boards"]
 
 
 def _run_losing_rapl(tmp_path, gguf, when) -> tuple[dict, Path]:
     """One case on the fixture RAPL tree; ``when(event)`` says at which event package-0's
     energy_uj is removed (the advancing thread removes it and stops writing)."""
-    fx = _boards()
     root = fx.build(tmp_path / "root", "rapl-2socket")
     energy = root / "sys/devices/virtual/powercap/intel-rapl" / ZONE / "energy_uj"
     vanish, stop = threading.Event(), threading.Event()
