@@ -29,7 +29,7 @@ def options(args):
 
 def run(args) -> int:
     from edgeprof.engine.session import RunSession, exit_code
-    from edgeprof.errors import FaultError, Interrupted, resume_command
+    from edgeprof.errors import FaultError
     from edgeprof.results.printers import print_records
     from edgeprof.views.progress import Progress
 
@@ -59,10 +59,7 @@ def run(args) -> int:
         from edgeprof.results.suite_text import summary_table
 
         print("\n" + summary_table(summaries(json.loads((session.run_dir / "suite.json").read_text()))))
-    if session.interrupted:
-        raise Interrupted(f"interrupted: {sum(r.ok for r in records)} of {len(session.cases)} case(s) finished and "
-                          f"kept in {session.run_dir}/records.jsonl; finish the run with: "
-                          f"{resume_command(session.run_dir)}")
+    session.check_interrupted(records)
     if sys.stderr.isatty() or not opts.quiet:
         print(f"results: {session.run_dir}/records.jsonl", file=sys.stderr)
     return exit_code(records)

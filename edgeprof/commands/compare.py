@@ -59,6 +59,7 @@ def _interleave(args):
                                    {"interleave": [args.a, args.b]}, note=note)
     note(f"interleaving {len(case_dicts)} cases (A/B alternately) -> {out}")
     session.run()
+    session.check_interrupted()  # an interrupted interleave is resumed, not compared half-done
     return sides(out, args.a, args.b)
 
 

@@ -152,6 +152,7 @@ def _build(args) -> int:
         opts = replace(opts, out=Path("edgeprof-runs") / f"reference-{args.name}-{dt.datetime.now():%Y%m%d-%H%M%S}")
     session = RunSession.for_bench(opts, note=lambda m: print(f"edgeprof: {m}", file=sys.stderr))
     records = session.run()
+    session.check_interrupted(records)  # a stopped build is never published
     build = {"build": {"command": "edgeprof reference build", "suites": opts.suite, "run_dir": str(session.run_dir),
                        "runtime_build": _runtime_build()}}
     path = from_run(session.run_dir, args.name, overwrite=opts.overwrite, build=build)

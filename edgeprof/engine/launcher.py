@@ -138,6 +138,24 @@ def _start_without_sigint(proc) -> None:
         block(signal.SIG_SETMASK, old)
 
 
+def first_sigint(on_stop: Callable[[], None]) -> Callable[[], None]:
+    """Until the returned ``restore()`` is called, the first Ctrl-C (SIGINT) calls ``on_stop()``
+    — the sweep stops cleanly — and a second one raises KeyboardInterrupt at once. Only the main
+    thread can own a signal: elsewhere (the TUI's worker thread) this does nothing."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_sigint(signum, frame) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        on_stop()
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
 def _stop(proc, graceful: bool) -> None:
     """join → terminate → kill; idempotent."""
     if graceful:

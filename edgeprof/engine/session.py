@@ -18,6 +18,7 @@ from edgeprof import home
 from edgeprof.engine.config import BenchOptions, Settings
 from edgeprof.engine.device_choice import bench_device, default_providers, open_devices
 from edgeprof.engine.fanout import Fanout
+from edgeprof.engine.launcher import first_sigint
 from edgeprof.engine.plan import Axes, Case, build_cases, plan_dict, read_plan
 from edgeprof.engine.rundir import check_target as _check_target
 from edgeprof.engine.rundir import create_run_dir
@@ -187,7 +188,12 @@ class RunSession:
 
         self.fanout.emit(ev.RunStarted(run_dir=str(self.run_dir), total=len(self.cases),
                                        labels=tuple(c.label for c in self.cases), done=len(self.done)))
-        restore = self._catch_sigint(sweep)
+
+        def stop() -> None:
+            self.interrupted = True
+            sweep.cancel()
+
+        restore = first_sigint(stop)
         try:
             sweep.run(self.cases, self.done)
         finally:
@@ -196,22 +202,6 @@ class RunSession:
             self.write_suites()
             self.index()
         return self.records()
-
-    def _catch_sigint(self, sweep: Sweep) -> Callable[[], None]:
-        import signal
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            return lambda: None  # the TUI runs the sweep in a thread and handles its own keys
-        previous = signal.getsignal(signal.SIGINT)
-
-        def on_sigint(signum, frame) -> None:
-            self.interrupted = True
-            signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C is immediate
-            sweep.cancel()
-
-        signal.signal(signal.SIGINT, on_sigint)
-        return lambda: signal.signal(signal.SIGINT, previous)
 
     def write_suites(self) -> dict | None:
         """suite.json: each suite's summary and its server comparison; a failure is a notice."""
@@ -225,6 +215,16 @@ class RunSession:
         except (OSError, UsageError) as exc:
             self.note(f"suite.json not written ({exc})")
             return None
+
+    def check_interrupted(self, records: list[Record] | None = None) -> None:
+        """After ``run``: a Ctrl-C stop is one line with what finished and the exact resume
+        command (exit 130), for every front-end that ran the session."""
+        if self.interrupted:
+            from edgeprof.errors import Interrupted, resume_command
+
+            ok = sum(r.ok for r in (self.records() if records is None else records))
+            raise Interrupted(f"interrupted: {ok} of {len(self.cases)} case(s) finished and kept in "
+                              f"{self.run_dir}/records.jsonl; finish the run with: {resume_command(self.run_dir)}")
 
     def records(self) -> list[Record]:
         path = self.run_dir / "records.jsonl"

@@ -139,3 +139,20 @@ def test_error_kinds_are_readable():
     assert _kind(MemoryError()) == "memory_error"
     assert _kind(OSError()) == "os_error"
 
+
+
+def test_every_front_end_stops_on_ctrl_c_with_the_resume_command(tmp_path):
+    """bench, compare --interleave and reference build all end an interrupted session this way."""
+    from pathlib import Path
+
+    from edgeprof.engine.config import Settings
+    from edgeprof.engine.session import RunSession
+    from edgeprof.errors import Interrupted
+
+    s = RunSession(tmp_path / "my run", "r", [], Settings(), [], Path("/"))
+    s.check_interrupted([])  # not interrupted: nothing happens
+    s.interrupted = True
+    with pytest.raises(Interrupted) as exc:
+        s.check_interrupted([])
+    assert exc.value.exit_code == 130
+    assert str(exc.value).endswith(f"finish the run with: edgeprof bench --resume '{tmp_path / 'my run'}'")
