@@ -21,11 +21,12 @@ from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
 from edgeprof.engine.baseline import cool_down, measure_idle
 from edgeprof.engine.config import Settings
+from edgeprof.engine.contention import case_load, new_meter, worker_cpu_s
 from edgeprof.engine.device_choice import bench_device, device_ref, power_source
 from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.launcher import Outcome, run_case
 from edgeprof.engine.plan import Case
-from edgeprof.engine.record import CaseContext, build_record, write_samples_csv
+from edgeprof.engine.record import CaseContext, build_record, write_samples_csv, write_tokens_csv
 from edgeprof.engine.sampler import Sampler
 from edgeprof.engine.worker import Job
 from edgeprof.results.jsonl import append_record, write_json
@@ -49,6 +50,7 @@ class Sweep:
         self._device = None
         self.sampler: Sampler | None = None
         self.power = None
+        self.meter = new_meter()
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     # -- the device a case runs on: its sampler and its idle baseline --------------------
@@ -65,7 +67,7 @@ class Sweep:
 
     def measure_idle(self) -> dict[str, Any]:
         info = self._device.info()
-        b = measure_idle(self.sampler, self.power, info.id, self.settings)
+        b = measure_idle(self.sampler, self.power, info.id, self.settings, self.meter)
         self.baselines[info.id] = b
         first = next(iter(self.baselines.values()))
         write_json(self.run_dir / "baseline.json",
@@ -113,8 +115,10 @@ class Sweep:
             return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
         job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        snap0 = self.meter.snapshot()
         outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
                            rss_over_limit=self._rss_over)
+        snap1 = self.meter.snapshot()
         self.sampler.detach()
         self._worker_pid = None
         if self.cancelled and outcome.status != "ok":
@@ -124,7 +128,9 @@ class Sweep:
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         ctx["harness_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
-        metrics, warnings = {}, []
+        ctx["load"], warnings = case_load(self.meter, snap0, snap1, worker_cpu_s(outcome.worker_stats, samples),
+                                          baseline)
+        metrics = {}
         if outcome.reps:
             a = case.artifact
             tr = Trace(reps=outcome.reps, samples=samples, power=self.power,
@@ -134,14 +140,17 @@ class Sweep:
                        params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
                        artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
                        quality_retention=a.quality_retention, sample_hz=s.sample_hz,
-                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"))
+                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"),
+                       logical_cores=self._device.info().specs.get("logical_cores"),
+                       device_kind=self._device.info().kind)
             metrics = compute(tr, perf_crosscheck(outcome.reps))
-            warnings = tr.warnings
+            warnings += tr.warnings
         rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=_throttled(samples),
                            warnings=tuple(warnings))
         if self.enrich is not None:
             rec = self.enrich(rec, case)
         write_samples_csv(self.run_dir / "samples" / f"{case.case_id}.csv", samples)
+        write_tokens_csv(self.run_dir / "samples" / f"{case.case_id}.tokens.csv", outcome.reps, case.workload)
         return self._finish(rec)
 
     def _attach(self, pid: int) -> None:

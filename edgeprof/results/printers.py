@@ -86,6 +86,41 @@ def roofline_cell(rec: Record) -> str:
     return roofline_text(rec.metrics)
 
 
+def machine_cell(rec: Record) -> str:
+    """``quiet`` or ``CONTENDED others 1.68 cores`` (engine/contention.py wrote ``load``): a row
+    measured while other processes used the cores says so in the row itself."""
+    load = rec.get("load") or {}
+    if not load:
+        return ""
+    if load.get("status") != "contended":
+        return str(load.get("status") or "")
+    during, before = load.get("during") or {}, load.get("before") or {}
+    if load.get("during_status") == "contended" and during.get("other_cpu_cores") is not None:
+        return f"CONTENDED others {during['other_cpu_cores']:.2f} cores"
+    return f"CONTENDED before the run (others {before.get('other_cpu_cores', float('nan')):.2f} cores)"
+
+
+def load_header(records: list[Record]) -> str:
+    """One line above the table: what other processes did before the run and during its cases."""
+    loads = [r.get("load") for r in records if r.get("load")]
+    if not loads:
+        return ""
+    before = next((x["before"] for x in loads if x.get("before")), None) or {}
+    during = [x["during"]["other_cpu_cores"] for x in loads if (x.get("during") or {}).get("other_cpu_cores") is not None]
+    cores = before.get("logical_cores") or next((x["during"].get("logical_cores") for x in loads if x.get("during")), "?")
+    parts = [f"Machine load ({cores} logical cores):"]
+    if before:
+        parts.append(f"before the run other processes used {before.get('other_cpu_cores', 0):.2f} cores "
+                     f"(load average {before.get('loadavg_1m')});")
+    if during:
+        lo, hi = min(during), max(during)
+        parts.append(f"during the cases {lo:.2f} cores" + (f" to {hi:.2f}" if hi > lo else "") + ";")
+    bad = sum(1 for x in loads if x.get("status") == "contended")
+    parts.append(f"{bad} of {len(loads)} case(s) measured on a busy machine (column 'machine')." if bad
+                 else "quiet.")
+    return " ".join(parts)
+
+
 def status_cell(rec: Record) -> str:
     if rec.ok:
         return rec.status
@@ -112,11 +147,11 @@ def columns() -> list[Column]:
         (d.label, (lambda r, n=d.name: metric_cell(r, n)))
         for d in metric_catalogue.table_metrics()]
     tail: list[Column] = [("quality", quality_cell), ("roofline", roofline_cell), ("vs server", reference_cell),
-                          ("status", status_cell)]
+                          ("machine", machine_cell), ("status", status_cell)]
     return head + metric_cols + tail
 
 
-TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline")
+TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline", "machine")
 
 
 def legend(records: list[Record]) -> list[str]:
@@ -141,7 +176,8 @@ def markdown(records: list[Record]) -> str:
     rows = [[fn(r) for _, fn in cols] for r in records]
     keep = [i for i, (name, _) in enumerate(cols) if any(row[i] for row in rows) or name == "status"]
     head = [cols[i][0] for i in keep]
-    lines = ["| " + " | ".join(head) + " |",
+    top = load_header(records)
+    lines = ([top, ""] if top else []) + ["| " + " | ".join(head) + " |",
              "|" + "|".join("---" if h in TEXT_COLUMNS else "---:" for h in head) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |")
