@@ -28,7 +28,6 @@ from edgeprof.results import metric_catalogue
 from edgeprof.results.history import RunError, find_run, load_run, run_records
 from edgeprof.results.schema import Record
 
-METRICS = tuple(metric_catalogue.compared())
 AXES = ("format", "quant", "runtime", "placement", "device", "host")
 
 
@@ -187,10 +186,11 @@ def _axes_text(axes: dict) -> str:
     return "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in axes.items()) or "none (same configuration)"
 
 
-def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] = METRICS,
+def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,
             seed: int = 0, db_path: str | Path | None = None) -> dict:
     """Rows (one per paired case × metric present on both sides), each metric's margin and its basis,
     and the compared axes — once when every pair differs in the same way."""
+    metrics = metrics or metric_catalogue.compared()  # read at call time: a registered metric is compared
     host = next((r.host for r in a.records if r.host), None)
     per_metric = margins(list(metrics), margin, db_path, host)
     rows = []

@@ -30,8 +30,6 @@ from edgeprof.results import metric_catalogue
 from edgeprof.results.jsonl import read_records
 from edgeprof.results.schema import Metric, Record
 
-RATIO_METRICS = tuple(d.name for d in metric_catalogue.reference_metrics())
-DEFAULT_COMPARABLE = {m: {"ref": m} for m in RATIO_METRICS}
 
 
 class ReferenceSetError(UsageError):  # unknown or malformed reference set (one-line message)
@@ -47,7 +45,8 @@ class RefSet:
     origin: str  # "packaged" | "user"
 
     verification = property(lambda self: str(self.meta.get("verification_status", "unknown")))
-    comparable = property(lambda self: self.meta.get("comparable") or DEFAULT_COMPARABLE)
+    comparable = property(lambda self: self.meta.get("comparable") or
+                          {d.name: {"ref": d.name} for d in metric_catalogue.reference_metrics()})
     not_comparable = property(lambda self: self.meta.get("not_comparable") or {})
 
 
@@ -209,7 +208,7 @@ def _of(rec: Record, name: str) -> Metric | None:
 def _ratios(rec: Record, ref: Record, rset: RefSet, norm: tuple[float, float] | None) -> list[Ratio]:
     """Edge ÷ server per comparable metric; ``norm`` = (edge params_b, ref params_b) for normalized."""
     out = []
-    for m in RATIO_METRICS:
+    for m in (d.name for d in metric_catalogue.reference_metrics()):
         if m in rset.not_comparable:
             out.append(Ratio(m, None, note=rset.not_comparable[m]))
             continue

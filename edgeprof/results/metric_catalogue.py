@@ -44,8 +44,10 @@ class MetricDef:
     @property
     def words(self) -> tuple[str, str]:
         """(B better, B worse) as compare says it."""
-        return {"speed": ("faster", "slower"), "cost": ("better (lower)", "worse (higher)")}.get(
-            self.verdict, ("higher", "lower"))
+        if self.verdict == "cost":  # say which way the figure moved: "better (lower)" reads as RSS went down
+            good, bad = ("lower", "higher") if self.better == "lower" else ("higher", "lower")
+            return f"better ({good})", f"worse ({bad})"
+        return {"speed": ("faster", "slower")}.get(self.verdict, ("higher", "lower"))
 
 
 #: Stated equivalence margins by kind of metric: ``compare`` uses a metric's own run-to-run drift

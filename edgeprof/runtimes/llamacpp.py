@@ -104,7 +104,10 @@ class LlamaCppEngine:
         self._np = np
         self.info = EngineInfo(
             name="llama.cpp", version=_version(),
-            placement={"threads": placement.threads, "gpu_layers": placement.gpu_layers,
+            # threads as the context reports them (what ggml will use), not as requested
+            placement={"threads": int(llama_cpp.llama_n_threads(self.ctx.ctx)),
+                       "threads_batch": int(llama_cpp.llama_n_threads_batch(self.ctx.ctx)),
+                       "threads_requested": placement.threads, "gpu_layers": placement.gpu_layers,
                        "flash_attn": fa, "flash_attn_requested": placement.flash_attn,
                        "n_batch": n_batch, "n_ubatch": min(n_ubatch, n_batch),
                        "kv_type": placement.kv_type or "f16", "repack": self.repack, "provider": "cpu" if not placement.gpu_layers else "gpu"},

@@ -131,7 +131,8 @@ class OrtEngine:
         counted, ops = scan_graph(path)
         self.info = EngineInfo(
             name="onnxruntime", version=version,
-            placement={"threads": int(placement.threads), "provider": _short(self.sess.get_providers()[0]),
+            placement={"threads": _intra_threads(self.sess, placement.threads), "threads_requested": placement.threads,
+                       "provider": _short(self.sess.get_providers()[0]),
                        "providers": self.sess.get_providers(), "provider_requested": placement.provider or "cpu",
                        "inter_op_threads": 1, "execution_mode": "sequential", "graph_optimization_level": "all",
                        "io_binding": self.binding is not None, "kv_device": self.kv_device, "kv_dtype": str(kv_dtype),
@@ -195,6 +196,13 @@ class OrtEngine:
 
     def close(self) -> None:
         self.cache = self.binding = self.sess = None
+
+
+def _intra_threads(sess, requested: int) -> int:
+    """The intra-op thread count the session was built with (read back from its options; ORT
+    would take 0 to mean "one per core", which the options validation never lets through)."""
+    n = int(sess.get_session_options().intra_op_num_threads)
+    return n if n > 0 else int(requested)
 
 
 def _layer_key(name: str) -> tuple[int, str]:

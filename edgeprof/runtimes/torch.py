@@ -84,7 +84,8 @@ class TorchEngine:
         cfg = self.model.config
         self.info = EngineInfo(
             name="torch", version=torch.__version__,
-            placement={"threads": int(placement.threads), "provider": device.split(":")[0], "device": device,
+            placement={"threads": int(torch.get_num_threads()), "threads_requested": placement.threads,
+                       "provider": device.split(":")[0], "device": device,
                        "device_name": device_name, "dtype": dtype,
                        "attn_implementation": getattr(cfg, "_attn_implementation", None),
                        "interop_threads": torch.get_num_interop_threads(),
