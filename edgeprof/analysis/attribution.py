@@ -19,6 +19,7 @@ processes kept the cores busy, and ``memory_utilization`` was the whole system's
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from edgeprof.analysis import energy as en
@@ -74,11 +75,22 @@ def process_energy_metrics(tr, energy: dict[str, Metric]) -> dict[str, Metric]:
                       f"{METHOD}; share {share:.3f} = worker {sh['worker_cpu_s']:.3g} CPU-s / busy "
                       f"{sh['busy_cpu_s']:.3g} CPU-s over {sh['window_s']:.3g} s ({sh['basis']}); power: "
                       f"{src.kind} {src.source}", extra={"cpu_share": sh})
-    out = {"process_energy_j": metric([e * share for e in gross.samples], "J", prov)}
+    out = {"process_energy_j": _scaled(gross, share, "J", prov)}
     per_tok = energy.get("energy_per_token_j")
     if per_tok is not None:
-        out["process_energy_per_token_j"] = metric([e * share for e in per_tok.samples], "J/token", prov)
+        out["process_energy_per_token_j"] = _scaled(per_tok, share, "J/token", prov)
     return out
+
+
+def _scaled(m: Metric, share: float, unit: str, prov: Provenance) -> Metric:
+    """``m`` × share, its sensor uncertainty scaled alike (the attribution's own error is not known)."""
+    out = metric([e * share for e in m.samples], unit, prov)
+    if "uncertainty_basis" not in m.extra:
+        return out
+    u = m.extra.get("uncertainty")
+    return replace(out, extra={"uncertainty": None if u is None else u * share,
+                               "uncertainty_basis": f"sensor part only: {m.extra['uncertainty_basis']}; the "
+                                                    f"attribution's own error is not quantified"})
 
 
 def _process_gpu_sensor(samples: list) -> str | None:

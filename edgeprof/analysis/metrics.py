@@ -15,6 +15,7 @@ from edgeprof.analysis import energy as en
 from edgeprof.analysis.attribution import footprint_metrics, process_energy_metrics
 from edgeprof.analysis.itl import itl_metric
 from edgeprof.analysis.stats import metric
+from edgeprof.analysis.uncertainty import annotate
 from edgeprof.results.schema import Metric, Provenance, Repetition
 
 CLOCK = Provenance("measured", "monotonic clock in the worker", "process")
@@ -27,6 +28,7 @@ class PowerSource:
     sensor: str
     quantity: str                  # energy_j (counter) | power_w
     provenance: Provenance         # kind/source/scope/note from the sensor
+    precision: Any = None          # devices.base.Precision: published resolution/update period (or None)
 
 
 @dataclass
@@ -117,7 +119,7 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
     if net:
         idle_note = tr.idle_provenance.source if tr.idle_provenance else "idle baseline"
         out["energy_net_j"] = metric(net, "J", prov.noted(f"net = gross - idle power ({idle_note}) x duration"))
-    return out
+    return annotate(tr, out, lambda t0, t1: en.window_energy_j(ser, tr.power.quantity, t0, t1))
 
 
 def memory_metrics(tr: Trace) -> dict[str, Metric]:

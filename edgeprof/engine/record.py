@@ -28,6 +28,7 @@ class CaseContext:
     cooldown_s: float = 0.0
     harness_cpu_s: float = 0.0
     load: dict[str, Any] | None = None   # engine/contention.py assess(): before/during windows, verdict
+    throttle_evidence: dict[str, Any] | None = None   # analysis/throttling.py: why throttled is what it is
 
 
 def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[str, Metric],
@@ -45,6 +46,7 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
     base = ctx.baseline or {}
     extra = {
         "throttled": throttled,
+        "throttle_evidence": ctx.throttle_evidence,
         "harness_cpu_s": round(ctx.harness_cpu_s, 4),
         "case_wall_s": round((outcome.t_end_ns - outcome.t_start_ns) / 1e9, 4) if outcome.t_end_ns else None,
         "idle_window_s": base.get("idle_window_s"),

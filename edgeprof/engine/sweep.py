@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgeprof.analysis.metrics import Trace, compute, perf_crosscheck
+from edgeprof.analysis.throttling import throttle_state, throttle_warning
 from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
 from edgeprof.engine.baseline import cool_down, measure_idle
@@ -155,7 +156,9 @@ class Sweep:
                 if w:
                     warnings.append(w)
         warnings = self.rate_warnings + warnings
-        rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=_throttled(samples),
+        throttled, ctx["throttle_evidence"] = throttle_state(samples, [x.info for x in self._device.sensors()])
+        warnings += [w for w in (throttle_warning(ctx["throttle_evidence"]),) if w]
+        rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=throttled,
                            warnings=tuple(warnings))
         if self.enrich is not None:
             rec = self.enrich(rec, case)
@@ -227,7 +230,3 @@ def sampling_rate(requested: float, device) -> tuple[float, list[str]]:
         hz = float(floor)
     return hz, warnings
 
-
-def _throttled(samples) -> bool | None:
-    vals = [r.value for s in samples for r in s.readings if r.quantity == "throttled" and r.value is not None]
-    return None if not vals else any(v > 0 for v in vals)

@@ -59,6 +59,13 @@ def reference_cell(rec: Record) -> str:
 
 
 def _basis(m: Metric) -> str:
+    """Where the peak behind a roofline figure came from: ``spec <row>``, or the probe's date and
+    quality (``probe 2026-11-29 (quiet)``), flagged when it is more than 2x below the published spec."""
+    peak = m.provenance.extra.get("peak")
+    if peak:
+        flag = peak.get("flag") or ""
+        short = f"; {flag.split(' is ', 1)[1].split(':')[0]}" if " is " in flag else ("; " + flag if flag else "")
+        return f"{'measured, ' if peak.get('kind') == 'measured' else ''}{peak.get('label')}{short}"
     note = m.provenance.note
     if "[measured:" in note:
         return "measured"
@@ -87,12 +94,15 @@ def roofline_cell(rec: Record) -> str:
 
 
 def machine_cell(rec: Record) -> str:
-    """``quiet`` or ``CONTENDED others 1.68 cores`` (engine/contention.py wrote ``load``): a row
-    measured while other processes used the cores says so in the row itself."""
-    load = rec.get("load") or {}
-    if not load:
-        return ""
-    if load.get("status") != "contended":
+    """``quiet`` or ``CONTENDED others 1.68 cores`` (engine/contention.py wrote ``load``), plus
+    ``THROTTLED`` (its evidence is in the legend): a row measured on a busy or throttled device says
+    so in the row itself."""
+    return ", ".join(x for x in (_load_text(rec.get("load") or {}),
+                                 "THROTTLED" if rec.get("throttled") is True else "") if x)
+
+
+def _load_text(load: dict) -> str:
+    if not load or load.get("status") != "contended":
         return str(load.get("status") or "")
     during, before = load.get("during") or {}, load.get("before") or {}
     if load.get("during_status") == "contended" and during.get("other_cpu_cores") is not None:
@@ -154,6 +164,16 @@ def columns() -> list[Column]:
 TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline", "machine")
 
 
+def uncertainty_text(m: Metric | None, unit: str) -> str:
+    """The sensor uncertainty of an energy figure (analysis/uncertainty.py), or that it is unknown."""
+    if m is None or "uncertainty_basis" not in m.extra:
+        return ""
+    u, basis = m.extra.get("uncertainty"), m.extra["uncertainty_basis"]
+    if u is None:
+        return f"energy uncertainty from the sensor: {basis if basis.startswith('unknown') else 'unknown — ' + basis}"
+    return f"energy uncertainty from the sensor: ±{u:.2g} {unit} per repetition — {basis}"
+
+
 def legend(records: list[Record]) -> list[str]:
     """Footnotes: where estimated and measured energy came from (a number without provenance is a bug)."""
     notes: dict[str, str] = {}
@@ -166,6 +186,9 @@ def legend(records: list[Record]) -> list[str]:
             mark = "~ estimated" if p.estimated else p.kind
             notes.setdefault(f"{p.kind}:{p.source}", f"{mark} energy/power — source {p.source}, scope {p.scope}"
                                                      + (f": {p.note}" if p.note else ""))
+        u = uncertainty_text(r.metric("energy_per_token_j"), "J/token")
+        if u:
+            notes.setdefault(f"uncertainty:{u}", u)
         for w in r.warnings:
             notes.setdefault(f"warning:{w}", f"warning ({r.case_id[:8]}): {w}")
     return [f"- {v}" for v in notes.values()]
