@@ -93,6 +93,8 @@ def _markdown(res: dict, cols: list[str]) -> None:
     print(f"A = {res['a']}\nB = {res['b']}")
     if res["axes"] is not None:
         print(f"compared: {res['axes']}")
+    for b in res["busy"]:
+        print(f"busy machine: {b}; speed and energy verdicts are held back (memory verdicts stand)")
     print(f"ratio = {res['ratio']}; each metric judged on the 95 % interval of B/A against its own margin\n")
     rows = [{**r, "margin": f"±{100 * r['margin']:.0f}%",
              "verdict": r["verdict"] + (f" ({r['why']})" if r.get("why") else "")} for r in res["rows"]]

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from edgeprof.analysis.stats import percentile
-from edgeprof.compare.verdicts import LEGEND, NOT_MEASURABLE, margins, not_measurable, sign_p, verdict
+from edgeprof.compare.verdicts import (LEGEND, NOT_MEASURABLE, busy, held_back, margins, not_measurable, sign_p,
+                                       verdict)
 from edgeprof.errors import UsageError
 from edgeprof.results import metric_catalogue
 from edgeprof.results.history import RunError, find_run, load_run, run_records
@@ -197,6 +198,7 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     pairs = pair_rows(a.records, b.records)
     axes_by_pair = [_axes_text(differing_axes(ra, rb)) for ra, rb in pairs]
     one_axes = len(set(axes_by_pair)) <= 1
+    busy_by_pair = {(id(ra), id(rb)): busy(ra, rb) for ra, rb in pairs}
     for (ra, rb), axes in zip(pairs, axes_by_pair):
         wk = ra.workload_key()
         head = {"workload": f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}", **({} if one_axes else {"axes": axes})}
@@ -210,11 +212,13 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
                 if not (sa and sb):
                     continue
                 row = compare_metric(sa, sb, m, mg, seed)
+                row["verdict"] = held_back(row["verdict"], m, busy_by_pair[id(ra), id(rb)])
             rows.append({**head, "unit": ra.metric(m).unit, **row})
     unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
     used = sorted({r["metric"] for r in rows})
     return {"a": a.label, "b": b.label, "ratio": "B/A (medians)",
             "axes": axes_by_pair[0] if one_axes and pairs else None,
+            "busy": sorted({b for b in busy_by_pair.values() if b}),
             "margins": {m: {"margin": per_metric[m][0], "basis": per_metric[m][1]} for m in used},
             "rows": rows, "unpaired_a": [list(k) for k in unpaired],
             "note": "each metric is oriented so that a ratio > 1 means B better; the margin is that metric's own",

@@ -32,6 +32,7 @@ from edgeprof.results.schema import Record
 ALPHA = 0.05
 NOT_MEASURABLE = "not measurable here"
 TOO_FEW = "inconclusive: too few repetitions"
+BUSY = "inconclusive: measured on a busy machine"
 
 LEGEND = (
     "faster/slower, better/worse, higher/lower: a difference is detected (p < 0.05) and the whole 95 % interval "
@@ -41,6 +42,8 @@ LEGEND = (
     "inconclusive: the interval crosses the margin; 'too few repetitions': with so few repetitions no outcome "
     "could reach p < 0.05",
     "not measurable here: a net figure at or below its own uncertainty (or an idle baseline that was not idle)",
+    "inconclusive: measured on a busy machine: a side was measured while other processes used the cores, so a "
+    "difference in speed or energy may be theirs (memory verdicts stand)",
 )
 
 
@@ -88,6 +91,28 @@ def verdict(ratio_ci: tuple[float, float] | None, metric: str, margin: float, p_
     if inside:
         return f"equivalent within ±{100 * margin:.0f} %"
     return f"inconclusive: a difference is detected but its interval crosses ±{100 * margin:.0f} %"
+
+
+def busy(rec_a: Record, rec_b: Record) -> str | None:
+    """Why a speed/energy difference between these two rows may be the machine, not the
+    configuration: either was measured on contended cores (engine/contention.py ``load``)."""
+    who = []
+    for side, r in (("A", rec_a), ("B", rec_b)):
+        load = r.get("load") or {}
+        if load.get("during_status") == "contended":
+            who.append(f"{side} while others used {(load.get('during') or {}).get('other_cpu_cores', float('nan')):.2f} cores")
+    return ", ".join(who) if who else None
+
+
+def held_back(verdict_text: str, metric: str, why_busy: str | None) -> str:
+    """A verdict with its claim withheld when the machine was busy: CPU contention moves speed,
+    energy and busy fractions (not memory), so a difference there may be the other tenants."""
+    d = metric_catalogue.get(metric)
+    if not why_busy or (d is not None and d.drift == "memory"):
+        return verdict_text
+    if verdict_text in ("no detectable difference", NOT_MEASURABLE) or verdict_text.startswith(TOO_FEW):
+        return verdict_text
+    return BUSY
 
 
 def uncertainty(rec: Record, name: str) -> float | None:
