@@ -23,7 +23,7 @@ from edgeprof.analysis.stats import P99_MIN_N, cv, percentile
 from edgeprof.results.schema import Metric, Provenance, Repetition, Workload
 
 #: Columns of ``samples/<case_id>.tokens.csv``.
-TOKEN_COLUMNS = ("rep", "index", "t_ns", "latency_ms", "context_tokens")
+TOKEN_COLUMNS = ("t_ns", "rep", "index", "itl_ms", "context_tokens")
 
 
 def _per_rep_ms(reps: Sequence[Repetition]) -> list[list[float]]:
@@ -64,7 +64,8 @@ def itl_metric(reps: Sequence[Repetition], provenance: Provenance) -> Metric | N
 
 
 def token_rows(reps: Sequence[Repetition], workload: Workload) -> Iterator[tuple]:
-    """One row per decoded token: (rep, index, t_ns, latency_ms, context_tokens).
+    """One row per decoded token: (t_ns, rep, index, itl_ms, context_tokens) — ``t_ns`` first, as in
+    every samples file.
 
     ``index`` counts decoded tokens from 0 within a repetition; ``t_ns`` is when the token was
     ready (decode start + the latencies so far: exact, the worker measured the deltas);
@@ -78,4 +79,4 @@ def token_rows(reps: Sequence[Repetition], workload: Workload) -> Iterator[tuple
         first_ctx = base + (1 if r.prefill else 0)  # the prefill's token is in the cache already
         for i, dt in enumerate(r.token_ns):
             t += dt
-            yield (r.rep, i, t, round(dt / 1e6, 6), first_ctx + i)
+            yield (t, r.rep, i, round(dt / 1e6, 6), first_ctx + i)

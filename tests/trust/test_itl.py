@@ -26,7 +26,7 @@ def recorded_reps() -> tuple[list[Repetition], list[dict]]:
     for rep in sorted({int(r["rep"]) for r in rows}):
         mine = [r for r in rows if int(r["rep"]) == rep]
         t = [int(r["t_ns"]) for r in mine]
-        deltas = [round(float(r["latency_ms"]) * 1e6) for r in mine]
+        deltas = [round(float(r["itl_ms"]) * 1e6) for r in mine]
         t0 = t[0] - deltas[0]
         reps.append(Repetition(rep=rep, prefill=(t0 - 10**8, t0), n_prefill=32, decode=(t0, t[-1]),
                                n_decode=len(mine), n_generated=len(mine) + 1, token_ns=tuple(deltas)))
@@ -35,7 +35,7 @@ def recorded_reps() -> tuple[list[Repetition], list[dict]]:
 
 def test_itl_distribution_covers_every_decoded_token():
     reps, rows = recorded_reps()
-    lat = np.array([float(r["latency_ms"]) for r in rows])
+    lat = np.array([float(r["itl_ms"]) for r in rows])
     m = itl_metric(reps, Provenance("measured", "monotonic clock in the worker", "process"))
     assert m.n == len(rows) == 5 * 31
     assert m.median == pytest.approx(np.percentile(lat, 50), rel=1e-6)
@@ -73,9 +73,14 @@ def test_timeline_file_round_trips_on_the_worker_clock(tmp_path):
     assert [r["context_tokens"] for r in written] == [r["context_tokens"] for r in rows]
     assert int(written[0]["context_tokens"]) == 33  # 32 prompt tokens + the prefill's token in the cache
     assert not write_tokens_csv(tmp_path / "none.csv", [], WORKLOAD)  # prefill-only: no empty file
+    # the report and edgeprof.load_samples read the same file: their per-token latencies are ours
+    from edgeprof.results.samples import read_tokens
+    from edgeprof.views.charts.series import itl_values
+
+    assert itl_values(read_tokens(out)) == pytest.approx([float(r["itl_ms"]) for r in rows])
 
 
 def test_decode_only_case_has_no_prefill_token_in_context():
     r = Repetition(rep=0, decode=(1000, 4000), n_decode=3, n_generated=3, token_ns=(1000, 1000, 1000))
     rows = list(token_rows([r], Workload(prompt_tokens=0, gen_tokens=3, depth=64)))
-    assert [x[4] for x in rows] == [64, 65, 66] and [x[2] for x in rows] == [2000, 3000, 4000]
+    assert [x[4] for x in rows] == [64, 65, 66] and [x[0] for x in rows] == [2000, 3000, 4000]
