@@ -52,10 +52,13 @@ def reference_cell(rec: Record) -> str:
     if not ref or ref.get("kind") == "none":
         return "no reference" if ref else ""
     ratios = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None][:2]
-    parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x" for x in ratios)
+    parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x"
+                      + (f" [{x['ci95'][0]:.3g}-{x['ci95'][1]:.3g}]" if x.get("ci95") else "") for x in ratios)
     status = str(ref.get("verification") or "").split(":")[0].lower()
-    head = "vs" if ref.get("kind") == "exact" else "normalized vs"
-    return f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}".strip()
+    head = {"exact": "vs", "same-model": "same model vs"}.get(ref.get("kind"), "normalized vs")
+    more = len(ref.get("rows") or []) - 1
+    return (f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}" + (f" +{more} rows" if more > 0
+                                                                                     else "")).strip()
 
 
 def _basis(m: Metric) -> str:

@@ -55,6 +55,10 @@ class EngineInfo:
 
 class Engine(Protocol):
     info: EngineInfo
+    #: vocabulary size and BOS id (None: the model has none): random-token workloads (suites) draw
+    #: ids from ``[0, n_vocab)`` with BOS first; an engine without ``n_vocab`` cannot run them
+    n_vocab: int
+    bos: int | None
 
     def tokenize(self, text: str) -> list[int]: ...
 

@@ -94,6 +94,8 @@ class LlamaCppEngine:
         self.batch = internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
         self.n_batch = n_batch
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.model.vocab)
+        bos = int(llama_cpp.llama_vocab_bos(self.model.vocab))
+        self.bos = bos if bos >= 0 else None  # random-token workloads put it first (LocalScore, llama-bench)
         self.n_past = 0
         fa = placement.flash_attn
         if fa == "auto":

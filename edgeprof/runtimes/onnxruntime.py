@@ -108,6 +108,7 @@ class OrtEngine:
                    f"lacks KV outputs {', '.join(missing[:2])}")
             raise RuntimeError_(f"{path} {why}; re-export with optimum task text-generation-with-past")
         self.tok = Tokenizer.from_file(str(_tokenizer_file(path, artifact)))
+        self.n_vocab, self.bos = self.tok.get_vocab_size(), None  # random-token suites; no BOS known here
         first = ins[self.past[0]]
         kv_dtype = np.dtype(_NP_TYPES.get(first.type, "float32"))
         if not all(isinstance(d, int) for d in (first.shape[1], first.shape[3])):

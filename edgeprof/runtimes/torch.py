@@ -76,6 +76,8 @@ class TorchEngine:
         self.model = model.to(device).eval()
         self.device = device
         self.tok = _tokenizer(d)
+        cfg0 = self.model.config  # random-token suites draw ids below vocab_size, BOS first
+        self.n_vocab, self.bos = int(cfg0.vocab_size), getattr(cfg0, "bos_token_id", None)
         params = inspect.signature(self.model.forward).parameters
         self.keep_arg = "logits_to_keep" if "logits_to_keep" in params else (
             "num_logits_to_keep" if "num_logits_to_keep" in params else None)

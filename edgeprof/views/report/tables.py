@@ -128,6 +128,18 @@ def _summary_rows(summary: dict, prefix: str = "") -> list[tuple[Cell, ...]]:
     return rows
 
 
+def _suite_blocks(suite: dict, name: str) -> list[tuple[str, dict]]:
+    """(title, figures) per summary: edgeprof's suite.json (``engine/suite_file.py``: per suite, one
+    summary record per artifact/placement whose metrics carry intervals and provenance) or a flat
+    ``{"suite", "summary": {...}}`` file (older fixtures)."""
+    if "suites" not in suite:
+        return [(f"{name}: summary (suite.json)", suite)]
+    return [(f"{s['name']} v{s['version']}: summary of {x['model'].get('id')} {x['artifact'].get('quant')} "
+             f"(suite.json)", x.get("metrics") or {"status": x.get("status"),
+                                                   "why": (x.get("error") or {}).get("message")})
+            for s in suite["suites"] for x in s.get("summaries") or []]
+
+
 def suite_tables(run: RunData) -> list[tuple[str, Table]]:
     """LocalScore-style summary: the run's ``suite.json`` (means over the suite's cases and the score,
     with intervals) and the per-case rows of the suite (prompt/gen tok/s and TTFT)."""
@@ -135,10 +147,12 @@ def suite_tables(run: RunData) -> list[tuple[str, Table]]:
     if not suite_recs and not run.suite:
         return []
     out = []
-    name = (run.suite or {}).get("suite") or (run.suite or {}).get("name") or suite_recs[0].workload.suite
+    name = ((run.suite or {}).get("suite") or (run.suite or {}).get("name")
+            or next((s.get("name") for s in (run.suite or {}).get("suites") or []), None)
+            or suite_recs[0].workload.suite)
     if run.suite:
-        out.append((f"{name}: summary (suite.json)", Table(("figure", "value [95 % interval]", "unit"),
-                                                           tuple(_summary_rows(run.suite)))))
+        for title, figures in _suite_blocks(run.suite, name):
+            out.append((title, Table(("figure", "value [95 % interval]", "unit"), tuple(_summary_rows(figures)))))
     else:
         out.append((f"{name}: summary", Table((), (), ("this run has no suite.json (written by the suite runner); "
                                                        "the per-case figures are below",))))
