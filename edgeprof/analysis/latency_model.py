@@ -9,8 +9,19 @@
 - e2e ≈ TTFT + (gen − 1)·TPOT (the first token comes from prefill); with prompt 0 (decode-only),
   e2e ≈ gen·TPOT. Intervals are OLS prediction intervals (Student t) for one new repetition;
   the e2e interval adds the two variances, TPOT's error counted once per token (fully correlated
-  within a repetition: conservative), lower bounds clamped at 0 ms. Requests outside the fitted
-  range are flagged ``extrapolated``.
+  within a repetition: conservative), lower bounds clamped at 0 ms.
+- A request outside the fitted range is ``extrapolated`` and its interval is WIDENED: the OLS
+  interval assumes the straight line holds everywhere, which nobody measured (prefill cost grows
+  with attention's quadratic term, decode with KV reads); the standard error is multiplied by the
+  extrapolation ratio k = x / x_max (or x_min / x), so predicting 1024 tokens from a sweep up to 256
+  gives an interval 4× as wide; where the sweep has ≥ 3 distinct prompt lengths, the disagreement
+  between the linear and the quadratic fit at x is added on both sides (a sweep cannot tell which
+  one holds out there). Heuristics, stated in the output, not a model of the curvature.
+- A fit needs two distinct values of the axis it predicts along: from one prompt length (or one
+  decode context) there is no slope, and a "prediction" elsewhere would be that one measurement
+  (``predict --prompt 1024`` from 32-token runs printed 355 ms where prefill speed implies 6–11 s).
+  Such a request is refused with the sweep that would answer it; at the measured value itself the
+  constant model is the measurement.
 Each figure carries provenance kind ``estimated`` (a model, not a measurement).
 """
 from __future__ import annotations
@@ -74,6 +85,19 @@ def t_ppf(q: float, dof: int) -> float:
     return (lo + hi) / 2
 
 
+def widening(x: float, x_range: tuple[float, float]) -> float:
+    """How far outside the fitted range ``x`` is, as a ratio (1.0 inside): the factor applied to
+    the prediction interval's standard error."""
+    lo, hi = x_range
+    if x > hi > 0:
+        return x / hi
+    if 0 < x < lo:
+        return lo / x
+    if x <= 0 < lo:
+        return float("inf")
+    return 1.0
+
+
 @dataclass
 class Fit:
     target: str
@@ -86,22 +110,34 @@ class Fit:
     x_range: tuple[float, float]
     xtx_inv: list[list[float]] = field(repr=False)
     note: str = ""
+    alt_coef: list[float] | None = field(default=None, repr=False)  # the rival model (linear <-> quadratic)
 
     def _row(self, x: float) -> list[float]:
         return [x ** i for i in range(len(self.coef))]
 
-    def predict(self, x: float, level: float = 0.95) -> dict[str, Any]:
+    def predict(self, x: float, level: float = 0.95, axis: str = "x", hint: str = "") -> dict[str, Any]:
+        lo_x, hi_x = self.x_range
+        if lo_x == hi_x and x != lo_x:
+            raise FitError(f"{self.target}: the runs measured one {axis} ({lo_x:g}), so there is no slope to predict "
+                           f"{x:g} from; sweep at least two distinct values{' (' + hint + ')' if hint else ''}")
         row = self._row(x)
         y = sum(c * r for c, r in zip(self.coef, row))
         lev = sum(row[i] * self.xtx_inv[i][j] * row[j] for i in range(len(row)) for j in range(len(row)))
         se = self.rmse * math.sqrt(1 + lev)
+        k = widening(x, self.x_range)
+        se *= k
         t = t_ppf(0.5 + level / 2, max(1, self.dof))
-        return {"value": y, "lo": max(0.0, y - t * se), "hi": y + t * se, "se": se, "t": t,  # latencies ≥ 0
-                "extrapolated": not (self.x_range[0] <= x <= self.x_range[1])}
+        spread = 0.0  # outside the range, the rival model's disagreement is part of what is unknown
+        if k > 1.0 and self.alt_coef:
+            spread = abs(sum(c * x ** i for i, c in enumerate(self.alt_coef)) - y)
+        half = t * se + spread
+        return {"value": y, "lo": max(0.0, y - half), "hi": y + half, "se": se, "t": t,  # latencies ≥ 0
+                "extrapolated": k > 1.0, "widened_x": round(k, 3), "model_spread": spread}
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("xtx_inv")
+        d.pop("alt_coef")
         d["equation"] = f"{self.target} = " + " + ".join(
             f"{c:.6g}" + ("" if i == 0 else ("·x" if i == 1 else f"·x^{i}")) for i, c in enumerate(self.coef))
         return d
@@ -131,8 +167,11 @@ def fit_series(xs: Sequence[float], ys: Sequence[float], target: str, allow_quad
         f.note = "one distinct x in the sweep: constant model, no slope"
         return f
     lin = fit_poly(xs, ys, 1, target)
-    if allow_quadratic and distinct >= 4:
-        quad = fit_poly(xs, ys, 2, target)
+    if not allow_quadratic or distinct < 3 or len(ys) < 4:
+        return lin
+    quad = fit_poly(xs, ys, 2, target)
+    lin.alt_coef, quad.alt_coef = quad.coef, lin.coef  # their disagreement widens extrapolations
+    if distinct >= 4:
         rss1, rss2 = lin.rmse ** 2 * lin.dof, quad.rmse ** 2 * quad.dof
         fstat = (rss1 - rss2) / (rss2 / quad.dof) if rss2 > 0 else float("inf")
         p = f_sf(fstat, 1, quad.dof) if math.isfinite(fstat) else 0.0
@@ -180,12 +219,13 @@ class LatencyModel:
         if prompt > 0:
             if self.ttft is None:
                 raise FitError("the runs hold no ttft_ms samples with prompt_tokens > 0")
-            tt = self.ttft.predict(prompt, level)
+            tt = self.ttft.predict(prompt, level, "prompt length", f"e.g. -p {self.ttft.x_range[0]:g},{prompt}")
             out["ttft_ms"] = {**tt, "unit": "ms", "provenance": {**prov, "note": self.ttft.to_dict()["equation"]}}
         if gen > 0:
             if self.tpot is None:
                 raise FitError("the runs hold no tpot_ms samples")
-            tp = self.tpot.predict(depth + prompt + gen / 2, level)
+            tp = self.tpot.predict(depth + prompt + gen / 2, level, "decode context (depth + prompt + gen/2)",
+                                   "vary -p, -n or --depth")
             out["tpot_ms"] = {**tp, "unit": "ms",
                               "provenance": {**prov, "note": self.tpot.to_dict()["equation"]
                                              + " (x = mean decode context)"}}
@@ -198,8 +238,11 @@ class LatencyModel:
         out["e2e_ms"] = {"value": val, "lo": max(0.0, val - half), "hi": val + half, "unit": "ms",
                          "extrapolated": bool((tt and tt["extrapolated"]) or (tp and tp["extrapolated"])),
                          "provenance": {**prov, "note": "TTFT + (gen-1)·TPOT" if tt else "gen·TPOT"}}
-        if out["e2e_ms"]["extrapolated"]:
-            out["notes"].append("outside the fitted range: extrapolated, treat the interval as optimistic")
+        for name, f in (("TTFT", tt), ("TPOT", tp)):
+            if f and f["extrapolated"]:
+                spread = f" plus {f['model_spread']:.3g} ms of linear-vs-quadratic disagreement" if f["model_spread"] else ""
+                out["notes"].append(f"{name}: outside the fitted range ({f['widened_x']:.3g}x beyond it): interval "
+                                    f"widened {f['widened_x']:.3g}-fold{spread}; still an extrapolation")
         return out
 
     def to_dict(self) -> dict[str, Any]:

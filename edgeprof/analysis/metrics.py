@@ -12,7 +12,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgeprof.analysis import energy as en
-from edgeprof.analysis.stats import summarize
+from edgeprof.analysis.attribution import footprint_metrics, process_energy_metrics
+from edgeprof.analysis.itl import itl_metric
+from edgeprof.analysis.stats import metric
+from edgeprof.analysis.uncertainty import annotate
 from edgeprof.results.schema import Metric, Provenance, Repetition
 
 CLOCK = Provenance("measured", "monotonic clock in the worker", "process")
@@ -25,6 +28,7 @@ class PowerSource:
     sensor: str
     quantity: str                  # energy_j (counter) | power_w
     provenance: Provenance         # kind/source/scope/note from the sensor
+    precision: Any = None          # devices.base.Precision: published resolution/update period (or None)
 
 
 @dataclass
@@ -42,15 +46,9 @@ class Trace:
     sample_hz: float = 0.0
     worker_maxrss_bytes: int | None = None                # getrusage high-water mark of the worker
     t0_ns: int | None = None                              # when the case started (times in warnings)
+    logical_cores: int | None = None                      # of the device (busy fraction -> CPU-seconds)
+    device_kind: str | None = None                        # cpu | nvidia | jetson | apple | amd
     warnings: list[str] = field(default_factory=list)     # filled by the metric functions
-
-
-def metric(samples: list[float], unit: str, provenance: Provenance, value: float | None = None) -> Metric:
-    """A Metric from repetition-level samples (median, p90, CV, bootstrap CI95)."""
-    s = summarize(samples)
-    return Metric(value=s["value"] if value is None else value, unit=unit, provenance=provenance, n=s["n"],
-                  median=s["median"], p90=s["p90"], cv=s["cv"], ci95=tuple(s["ci95"]) if s["ci95"] else None,
-                  samples=tuple(s["samples"]), p99=s.get("p99"))
 
 
 def timing_metrics(reps: list[Repetition], perf_note: str = "") -> dict[str, Metric]:
@@ -68,6 +66,9 @@ def timing_metrics(reps: list[Repetition], perf_note: str = "") -> dict[str, Met
                                 prov.noted("samples are per-repetition medians of per-token latency"))
         out["decode_tokens_per_s"] = metric(
             [r.n_decode / ((r.decode[1] - r.decode[0]) / 1e9) for r in dec], "tokens/s", prov)
+        itl = itl_metric(dec, prov)
+        if itl is not None:
+            out["itl_ms"] = itl
     if reps:
         out["e2e_ms"] = metric([(r.window[1] - r.window[0]) / 1e6 for r in reps], "ms", prov)
     return out
@@ -132,7 +133,7 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
     if net:
         idle_note = tr.idle_provenance.source if tr.idle_provenance else "idle baseline"
         out["energy_net_j"] = metric(net, "J", prov.noted(f"net = gross - idle power ({idle_note}) x duration"))
-    return out
+    return annotate(tr, out, lambda t0, t1: en.window_energy_j(ser, tr.power.quantity, t0, t1))
 
 
 def _sensor_loss(tr: Trace, lost: list, covered: int, prov: Provenance) -> Provenance:
@@ -187,8 +188,10 @@ def memory_metrics(tr: Trace) -> dict[str, Metric]:
     if avgs:
         out["avg_rss_bytes"] = metric(avgs, "B", prov)
     if utils:
-        out["memory_utilization"] = metric(utils, "ratio", replace(prov, source="/proc/meminfo", scope="system",
-                                           note="average used system memory / total (EfficientLLM AMU analogue)"))
+        out["system_memory_utilization"] = metric(utils, "ratio", replace(
+            prov, source="/proc/meminfo", scope="system",
+            note="average used system memory / total, every process included (the model's own share is "
+                 "memory_utilization)"))
     if busys:
         out["cpu_busy_ratio"] = metric(busys, "ratio", replace(prov, source="psutil cpu_times", scope="system",
                                        note="busy fraction of all cores during the timed repetitions"))
@@ -217,8 +220,11 @@ def size_metrics(tr: Trace) -> dict[str, Metric]:
 
 def compute(tr: Trace, perf_note: str = "") -> dict[str, Metric]:
     out = timing_metrics(tr.reps, perf_note)
-    out.update(energy_metrics(tr))
+    energy = energy_metrics(tr)
+    out.update(energy)
+    out.update(process_energy_metrics(tr, energy))
     out.update(memory_metrics(tr))
+    out.update(footprint_metrics(tr))
     out.update(size_metrics(tr))
     return out
 

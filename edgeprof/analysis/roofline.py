@@ -111,8 +111,19 @@ def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple
     return None, None, "no peak FLOP/s known"
 
 
-def _metric(samples: list[float], note: str, source: str) -> Metric:
-    return make_metric(samples, "ratio", Provenance("derived", source, "decode phase", note=note))
+def _peak(spec: dict, key: str | None) -> dict:
+    """Where a peak figure came from, for the table cell: kind, the probe's date and quality, a flag."""
+    p = (spec.get("provenance") or {}).get(key) or {}
+    if p.get("kind") == "measured":
+        return {"figure": key, "kind": "measured", "label": p.get("label") or "probe (date and quality unknown)",
+                "quality": p.get("quality") or "unknown", "flag": p.get("flag")}
+    return {"figure": key, "kind": "spec", "label": f"spec {spec.get('spec_id') or spec.get('id', '?')}"}
+
+
+def _metric(samples: list[float], note: str, source: str, peak: dict) -> Metric:
+    flag = f"; {peak['flag']}" if peak.get("flag") else ""
+    return make_metric(samples, "ratio", Provenance("derived", source, "decode phase", note=f"{note}; peak from "
+                                                    f"{peak['label']}{flag}", extra={"peak": peak}))
 
 
 def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None = None) -> dict[str, Metric]:
@@ -131,7 +142,7 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
         out["roofline_fraction"] = _metric(
             [r / limit for r in rates],
             f"bandwidth-bound limit {limit:.4g} tokens/s = {bw:g} GB/s [{bw_src}] ÷ {bpt:.4g} B/token; {bpt_note}",
-            "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)")
+            "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)", _peak(spec, "peak_mem_bandwidth_gbs"))
     key, peak, peak_src = peak_for_precision(spec, record.artifact.quant, record.device.kind)
     flops_tok, flops_note = flops_per_token(record, model_dims)
     if flops_tok and peak:
@@ -139,5 +150,5 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
         out["compute_utilization"] = _metric(
             [r * flops_tok / peak_flops for r in rates],
             f"achieved ≈ {flops_note} × tokens/s ÷ {key} {peak:g}e12 [{peak_src}]",
-            "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s")
+            "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s", _peak(spec, key))
     return out

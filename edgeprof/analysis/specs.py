@@ -89,6 +89,30 @@ def load_probe(device_id: str, env: dict | None = None) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def probe_label(result: dict) -> str:
+    """How a probed figure is named in a table: its date and how quiet the machine was
+    (``devices.probe.probe_label``); a probe stored without its load says the quality is unknown."""
+    try:
+        from devices.probe import probe_label as label
+    except ImportError:  # pragma: no cover - devices/probe.py before issue 13 records no load
+        date = str(result.get("measured_at") or "?")[:10]
+        return f"probe {date} ({result.get('quality') or 'load not recorded: quality unknown'})"
+    return label(result)
+
+
+def below_spec(measured: float, published: float, what: str, unit: str, factor: float = 2.0) -> str | None:
+    """A flag when a measured peak is more than ``factor`` x below the published one
+    (``devices.probe.below_spec``)."""
+    try:
+        from devices.probe import below_spec as check
+    except ImportError:  # pragma: no cover - until devices/probe.py of issue 13 is on main
+        if measured <= 0 or measured * factor >= published:
+            return None
+        return (f"measured {what} {measured:.3g} {unit} is {published / measured:.1f}x below the published "
+                f"{published:.3g} {unit}: check the probe before trusting a roofline on it")
+    return check(measured, published, what, unit, factor)
+
+
 def device_spec(device: dict, env: dict | None = None, probe: dict | None = None,
                 table: list[dict] | None = None) -> dict[str, Any] | None:
     """Peak figures for a record's ``device`` dict with per-figure provenance; None if nothing known.
@@ -109,14 +133,19 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
                                       "note": row.get("match_note", "")}
     if probe:
         host_side = device.get("kind") in ("cpu", "rpi", None)
-        for fig, part in (("peak_mem_bandwidth_gbs", "bandwidth"), ("peak_fp32_tflops", "flops")):
+        label = probe_label(probe)
+        for fig, part, what, unit in (("peak_mem_bandwidth_gbs", "bandwidth", "memory bandwidth", "GB/s"),
+                                      ("peak_fp32_tflops", "flops", "fp32 FLOP/s", "TFLOP/s")):
             m, key = probe.get(part) or {}, "value"
             if m.get(key) and (host_side or out[fig] is None):
                 p = m.get("provenance", {})
+                published = out[fig]
                 out[fig] = float(m[key])
+                flag = below_spec(out[fig], published, what, unit) if published else None
                 out["provenance"][fig] = {
                     "kind": "measured", "source": f"devices.probe ({probe.get('measured_at', '?')})",
-                    "note": p.get("method", "") + ("" if host_side else "; host-CPU side, spec row lacks it")}
+                    "note": p.get("method", "") + ("" if host_side else "; host-CPU side, spec row lacks it"),
+                    "label": label, "quality": probe.get("quality") or "unknown", "flag": flag}
     if not out["provenance"]:
         return None
     return out

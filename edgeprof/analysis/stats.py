@@ -10,6 +10,8 @@ import random
 import statistics
 from typing import Iterable, Sequence
 
+from edgeprof.results.schema import Metric, Provenance
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """Linear-interpolated percentile (numpy's default method), q in [0, 100]."""
@@ -60,3 +62,11 @@ def summarize(samples: Iterable[float]) -> dict:
     return {"value": med, "n": len(xs), "median": med, "p90": percentile(xs, 90),
             "p99": percentile(xs, 99) if len(xs) >= P99_MIN_N else None, "cv": cv(xs),
             "ci95": list(ci) if ci else None, "samples": xs}
+
+
+def metric(samples: Iterable[float], unit: str, provenance: Provenance, value: float | None = None) -> Metric:
+    """A Metric from repetition-level samples (median, p90, p99, CV, bootstrap CI95)."""
+    s = summarize(samples)
+    return Metric(value=s["value"] if value is None else value, unit=unit, provenance=provenance, n=s["n"],
+                  median=s["median"], p90=s["p90"], cv=s["cv"], ci95=tuple(s["ci95"]) if s["ci95"] else None,
+                  samples=tuple(s["samples"]), p99=s.get("p99"))

@@ -1,6 +1,6 @@
 """``edgeprof compare A B``: two runs (directories or run_ids in the history) or a run and a
 reference set, paired by workload key; per metric both medians, ratio B/A, bootstrap 95 % interval,
-permutation p-value and a verdict with a practical-equivalence margin (see edgeprof/compare.py)."""
+permutation p-value and a verdict against that metric's own practical-equivalence margin."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,7 @@ import sys
 
 HELP = "compare two runs (or a run and a reference set) by workload key, with intervals and verdicts"
 COLUMNS = ("workload", "axes", "metric", "unit", "a_median", "b_median", "ratio_b_over_a", "ci95", "p_value",
-           "verdict")
+           "margin", "verdict")
 
 
 def _margin(text: str) -> float:
@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="run directory, run_id in the history, or reference set name")
     parser.add_argument("b", metavar="B", help="the same; ratios are B/A")
     parser.add_argument("--margin", type=_margin, default=None,
-                        help="practical-equivalence margin, e.g. 0.1 or 10%% (default: measured drift, else 20%%)")
+                        help="practical-equivalence margin for every metric, e.g. 0.1 or 10%% (default: each metric's "
+                             "own drift measured in the history, else its stated default: memory 2%%, speed 20%%)")
     parser.add_argument("--metric", action="append", default=None, help="metric to compare (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap/permutation seed (default 0)")
     parser.add_argument("--history", default=None, help="history database (default $EDGEPROF_HISTORY or "
@@ -73,15 +74,40 @@ def run(args) -> int:
         a, b = load_side(args.a, db), load_side(args.b, db)
     res = compare(a, b, margin=args.margin, metrics=args.metric, seed=args.seed, db_path=db)
     extra = {k: v for k, v in res.items() if k != "rows"}
-    if args.format == "md":
-        print(f"A = {res['a']}\nB = {res['b']}\nratio = {res['ratio']}; margin ±{res['margin']:.0%} "
-              f"({res['margin_basis']})\nverdict = B relative to A: faster/slower (time, throughput), better/worse "
-              f"(energy, power, memory), judged on the 95 % interval of B/A against ±margin\n")
-    print(render_table(res["rows"], args.format, COLUMNS, extra))
-    if args.format == "md" and res["unpaired_a"]:
-        print(f"\n{len(res['unpaired_a'])} row(s) of A have no B row with the same workload key")
+    cols = [c for c in COLUMNS if c != "axes" or res["axes"] is None]
+    if args.format != "md":
+        print(render_table(res["rows"], args.format, cols, extra))
+    else:
+        _markdown(res, cols)
     if not res["rows"]:
         print("edgeprof compare: no rows paired by workload key (model id, prompt, gen, depth, n_seqs)",
               file=sys.stderr)
         return 1
     return 0
+
+
+def _markdown(res: dict, cols: list[str]) -> None:
+    """Header (the two sides and what differs, once), the table, then each margin's basis and what
+    the verdicts mean."""
+    from edgeprof.compare.paired import render_table
+
+    print(f"A = {res['a']}\nB = {res['b']}")
+    if res["axes"] is not None:
+        print(f"compared: {res['axes']}")
+    for b in res["busy"]:
+        print(f"busy machine: {b}; speed and energy verdicts are held back (memory verdicts stand)")
+    print(f"ratio = {res['ratio']}; each metric judged on the 95 % interval of B/A against its own margin\n")
+    rows = [{**r, "margin": f"±{100 * r['margin']:.0f}%",
+             "verdict": r["verdict"] + (f" ({r['why']})" if r.get("why") else "")} for r in res["rows"]]
+    print(render_table(rows, "md", cols))
+    bases: dict[str, list[str]] = {}
+    for m, v in res["margins"].items():
+        bases.setdefault(f"±{100 * v['margin']:.0f}% — {v['basis']}", []).append(m)
+    print("\nmargins:")
+    for text, ms in bases.items():
+        print(f"- {', '.join(ms)}: {text}")
+    print("verdicts:")
+    for line in res["legend"]:
+        print(f"- {line}")
+    if res["unpaired_a"]:
+        print(f"\n{len(res['unpaired_a'])} row(s) of A have no B row with the same workload key")

@@ -2,19 +2,11 @@
 
 Per metric: both medians, ratio **B/A** of medians, a seeded bootstrap 95 % interval of that ratio
 (each side resampled independently over its repetition-level samples), a Mann–Whitney p-value
-(exact permutation of the rank sum when small), and a verdict with a practical-equivalence
-margin m, judged on the interval of B/A oriented so that > 1 means "B is better":
-- the whole interval above 1 + m → B ``faster`` (speed metrics) / ``better`` (energy, power, memory);
-- the whole interval below 1 − m → ``slower`` / ``worse``;
-- the whole interval inside [1 − m, 1 + m] → ``no detectable difference``;
-- otherwise ``inconclusive`` (also when a side has fewer than 2 samples and the other none).
-Metrics without a better direction get ``higher``/``lower``.
-
-Default margin (``default_margin``): the run-to-run drift measured in the history database for
-this host (``history.drift_margin``) when it holds ≥ 3 repeated configurations; otherwise 20 %, the
-run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run to run, 10–25 %
-minute to minute), so two separate runs of one configuration do not produce ``faster``/``slower``.
-Deciding smaller effects needs interleaved runs (``interleave_plan``) and a smaller ``--margin``.
+(exact permutation of the rank sum when small), the metric's own equivalence margin, and a verdict
+(compare/verdicts.py: no better/worse without p < 0.05, "too few repetitions" when no outcome
+could reach it, "equivalent within ±m %" apart from "no detectable difference", no ratio of a net
+figure below its own uncertainty). What differs between the paired rows (quant, runtime,
+placement, ...) is stated once for the comparison, or per row only when pairs differ in it.
 """
 from __future__ import annotations
 
@@ -30,14 +22,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from edgeprof.analysis.stats import percentile
+from edgeprof.compare.verdicts import (LEGEND, NOT_MEASURABLE, busy, held_back, margins, not_measurable, sign_p,
+                                       verdict)
 from edgeprof.errors import UsageError
 from edgeprof.results import metric_catalogue
 from edgeprof.results.history import RunError, find_run, load_run, run_records
 from edgeprof.results.schema import Record
 
-DEFAULT_MARGIN = 0.20
-DEFAULT_MARGIN_BASIS = ("20 %: run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run "
-                        "to run, 10–25 % minute to minute); no repeated runs in the history to measure drift")
 AXES = ("format", "quant", "runtime", "placement", "device", "host")
 
 
@@ -171,67 +162,67 @@ def permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0, n_perm:
     return (hits + 1) / (n_perm + 1)
 
 
-def verdict(ratio_ci: tuple[float, float] | None, metric: str, margin: float) -> str:
-    if ratio_ci is None:
-        return "inconclusive"
-    lo, hi = ratio_ci
-    d = metric_catalogue.get(metric)
-    if d is not None and d.better == "lower":
-        lo, hi = 1 / hi, 1 / lo  # orient: > 1 means B better
-    up, down = d.words if d is not None and d.better else ("higher", "lower")
-    if lo > 1 + margin:
-        return up
-    if hi < 1 - margin:
-        return down
-    if lo >= 1 - margin and hi <= 1 + margin:
-        return "no detectable difference"
-    return "inconclusive"
-
-
 def compare_metric(a: Sequence[float], b: Sequence[float], metric: str, margin: float, seed: int = 0) -> dict:
     ma, mb = statistics.median(a), statistics.median(b)
     ci = bootstrap_ratio_ci(a, b, seed=seed)
-    return {"metric": metric, "a_median": ma, "b_median": mb, "ratio_b_over_a": mb / ma,
-            "ci95": list(ci) if ci else None, "p_value": permutation_p(a, b, seed=seed),
-            "n_a": len(a), "n_b": len(b), "verdict": verdict(ci, metric, margin)}
+    p = permutation_p(a, b, seed=seed)
+    if p is None and min(len(a), len(b)) == 1 and max(len(a), len(b)) > 1:  # a run against one published figure
+        p = sign_p(b, a[0]) if len(a) == 1 else sign_p(a, b[0])
+    return {"metric": metric, "a_median": ma, "b_median": mb, "ratio_b_over_a": mb / ma if ma else None,
+            "ci95": list(ci) if ci else None, "p_value": p, "n_a": len(a), "n_b": len(b), "margin": margin,
+            "verdict": verdict(ci, metric, margin, p, len(a), len(b))}
 
 
-def default_margin(db_path: str | Path | None = None, host: str | None = None) -> tuple[float, str]:
-    measured = None
-    try:
-        from edgeprof.results.history import drift_margin
-        measured = drift_margin(db_path, host)
-    except (OSError, RunError, ValueError):
-        measured = None
-    return measured if measured else (DEFAULT_MARGIN, DEFAULT_MARGIN_BASIS)
+def _unmeasurable_row(ra: Record, rb: Record, m: str, margin: float) -> dict | None:
+    why = [f"{side}: {w}" for side, w in (("A", not_measurable(ra, m)), ("B", not_measurable(rb, m))) if w]
+    if not why:
+        return None
+    ma, mb = ra.metric(m), rb.metric(m)
+    return {"metric": m, "a_median": ma.center, "b_median": mb.center, "ratio_b_over_a": None, "ci95": None,
+            "p_value": None, "n_a": ma.n, "n_b": mb.n, "margin": margin, "verdict": NOT_MEASURABLE,
+            "why": "; ".join(why)}
+
+
+def _axes_text(axes: dict) -> str:
+    return "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in axes.items()) or "none (same configuration)"
 
 
 def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,
             seed: int = 0, db_path: str | Path | None = None) -> dict:
-    """Rows (one per paired case × metric present on both sides) plus the margin and its basis."""
-    if margin is None:
-        host = next((r.host for r in a.records if r.host), None)
-        margin, basis = default_margin(db_path, host)
-    else:
-        basis = "given (--margin)"
+    """Rows (one per paired case × metric present on both sides), each metric's margin and its basis,
+    and the compared axes — once when every pair differs in the same way."""
     metrics = metrics or metric_catalogue.compared()  # read at call time: a registered metric is compared
+    host = next((r.host for r in a.records if r.host), None)
+    per_metric = margins(list(metrics), margin, db_path, host)
     rows = []
     pairs = pair_rows(a.records, b.records)
-    for ra, rb in pairs:
-        axes = differing_axes(ra, rb)
+    axes_by_pair = [_axes_text(differing_axes(ra, rb)) for ra, rb in pairs]
+    one_axes = len(set(axes_by_pair)) <= 1
+    busy_by_pair = {(id(ra), id(rb)): busy(ra, rb) for ra, rb in pairs}
+    for (ra, rb), axes in zip(pairs, axes_by_pair):
         wk = ra.workload_key()
+        head = {"workload": f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}", **({} if one_axes else {"axes": axes})}
         for m in metrics:
-            sa, sb = _samples(ra, m), _samples(rb, m)
-            if sa and sb:
-                unit = ra.metric(m).unit
-                row = {"workload": f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}",
-                       "axes": "; ".join(f"{k}: {v[0]}→{v[1]}" for k, v in axes.items()) or "none",
-                       "unit": unit, **compare_metric(sa, sb, m, margin, seed)}
-                rows.append(row)
+            if ra.metric(m) is None or rb.metric(m) is None:
+                continue
+            mg = per_metric[m][0]
+            row = _unmeasurable_row(ra, rb, m, mg)
+            if row is None:
+                sa, sb = _samples(ra, m), _samples(rb, m)
+                if not (sa and sb):
+                    continue
+                row = compare_metric(sa, sb, m, mg, seed)
+                row["verdict"] = held_back(row["verdict"], m, busy_by_pair[id(ra), id(rb)])
+            rows.append({**head, "unit": ra.metric(m).unit, **row})
     unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
-    return {"a": a.label, "b": b.label, "ratio": "B/A (medians)", "margin": margin, "margin_basis": basis,
+    used = sorted({r["metric"] for r in rows})
+    return {"a": a.label, "b": b.label, "ratio": "B/A (medians)",
+            "axes": axes_by_pair[0] if one_axes and pairs else None,
+            "busy": sorted({b for b in busy_by_pair.values() if b}),
+            "margins": {m: {"margin": per_metric[m][0], "basis": per_metric[m][1]} for m in used},
             "rows": rows, "unpaired_a": [list(k) for k in unpaired],
-            "note": "verdicts orient each metric so that > 1 means B better; see edgeprof/compare.py"}
+            "note": "each metric is oriented so that a ratio > 1 means B better; the margin is that metric's own",
+            "legend": list(LEGEND)}
 
 
 def interleave_plan(a_plan: dict | list, b_plan: dict | list, pairs: int) -> list[dict]:

@@ -13,6 +13,7 @@ from typing import Any
 from edgeprof.analysis.energy import mean_power_w, series
 from edgeprof.analysis.metrics import PowerSource
 from edgeprof.engine.config import Settings
+from edgeprof.engine.contention import baseline_warning, new_meter
 from edgeprof.results.schema import Provenance
 
 
@@ -20,8 +21,15 @@ def _temps(samples) -> list[float]:
     return [r.value for smp in samples for r in smp.readings if r.quantity == "temperature_c" and r.value is not None]
 
 
-def measure_idle(sampler, power: PowerSource | None, device_id: str, settings: Settings) -> dict[str, Any]:
-    """Idle power over ``settings.idle_s`` seconds; the dict written to baseline.json."""
+def measure_idle(sampler, power: PowerSource | None, device_id: str, settings: Settings,
+                 meter=None) -> dict[str, Any]:
+    """Idle power over ``settings.idle_s`` seconds; the dict written to baseline.json.
+
+    The same window measures what other processes did (``load``, engine/contention.py): an idle
+    figure taken while they keep the cores busy is not idle, and ``warning`` says so (copied into
+    every row's warnings, hence the table legend)."""
+    meter = meter or new_meter()
+    snap0 = meter.snapshot()
     t0 = time.monotonic_ns()
     if settings.sample_hz == 0:
         sampler.sample_once()
@@ -29,6 +37,7 @@ def measure_idle(sampler, power: PowerSource | None, device_id: str, settings: S
     if settings.sample_hz == 0:
         sampler.sample_once()
     t1 = time.monotonic_ns()
+    load = meter.between(snap0, meter.snapshot())
     window = sampler.window(t0, t1)
     power_w = None
     prov = Provenance("measured", "none", "device", note="no power sensor available")
@@ -44,6 +53,7 @@ def measure_idle(sampler, power: PowerSource | None, device_id: str, settings: S
     return {"device_id": device_id, "t0_ns": t0, "t1_ns": t1, "idle_temperature_c": max(temps) if temps else None,
             "idle_window_s": (t1 - t0) / 1e9, "idle_power_w": power_w, "provenance": prov.to_dict(),
             "cpu_busy_ratio": sum(busy) / len(busy) if busy else None,
+            "load": load, "warning": baseline_warning(load, power_w),
             "measured_at": dt.datetime.now(dt.timezone.utc).isoformat()}
 
 

@@ -80,5 +80,6 @@ def power_source(device) -> PowerSource | None:
         if s.info.total and s.available:
             i = s.info
             return PowerSource(sensor=i.name, quantity=i.quantity,
-                               provenance=Provenance(i.kind, i.source, i.scope, note=i.note))
+                               provenance=Provenance(i.kind, i.source, i.scope, note=i.note),
+                               precision=getattr(i, "precision", None))
     return None

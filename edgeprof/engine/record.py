@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof import __version__
+from edgeprof.analysis.itl import TOKEN_COLUMNS, token_rows
 from edgeprof.engine.launcher import Outcome
 from edgeprof.engine.plan import Case
-from edgeprof.results.schema import DeviceRef, Metric, Provenance, Record, RuntimeInfo
+from edgeprof.results.schema import DeviceRef, Metric, Provenance, Record, Repetition, RuntimeInfo, Workload
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,8 @@ class CaseContext:
     power_rule: Provenance | None
     cooldown_s: float = 0.0
     harness_cpu_s: float = 0.0
+    load: dict[str, Any] | None = None   # engine/contention.py assess(): before/during windows, verdict
+    throttle_evidence: dict[str, Any] | None = None   # analysis/throttling.py: why throttled is what it is
 
 
 def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[str, Metric],
@@ -43,11 +46,13 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
     base = ctx.baseline or {}
     extra = {
         "throttled": throttled,
+        "throttle_evidence": ctx.throttle_evidence,
         "harness_cpu_s": round(ctx.harness_cpu_s, 4),
         "case_wall_s": round((outcome.t_end_ns - outcome.t_start_ns) / 1e9, 4) if outcome.t_end_ns else None,
         "idle_window_s": base.get("idle_window_s"),
         "cooldown_s": round(ctx.cooldown_s, 3),
         "idle_power_w": base.get("idle_power_w"),
+        "load": ctx.load,
         "power_rule": ctx.power_rule.to_dict() if ctx.power_rule else None,
         "sample_hz": ctx.sample_hz,
         "edgeprof_version": __version__,
@@ -75,3 +80,16 @@ def write_samples_csv(path: Path, samples: list) -> None:
         w = csv.DictWriter(f, fieldnames=["t_ns"] + cols, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
+
+
+def write_tokens_csv(path: Path, reps: list[Repetition], workload: Workload) -> bool:
+    """``samples/<case_id>.tokens.csv``: one row per decoded token of every measured repetition
+    (``analysis.itl.TOKEN_COLUMNS``); nothing is written when no token was decoded."""
+    rows = list(token_rows(reps, workload))
+    if not rows:
+        return False
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(TOKEN_COLUMNS)
+        w.writerows(rows)
+    return True

@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgeprof.analysis.metrics import Trace, compute, perf_crosscheck
+from edgeprof.analysis.throttling import throttle_state, throttle_warning
 from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
 from edgeprof.engine.baseline import cool_down, measure_idle
 from edgeprof.engine.config import MAX_SAMPLE_HZ, Settings
+from edgeprof.engine.contention import case_load, new_meter, worker_cpu_s
 from edgeprof.engine.device_choice import bench_device, device_ref, power_source
 from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.launcher import Outcome, run_case
 from edgeprof.engine.plan import Case
-from edgeprof.engine.record import CaseContext, build_record, write_samples_csv
+from edgeprof.engine.record import CaseContext, build_record, write_samples_csv, write_tokens_csv
 from edgeprof.engine.sampler import Sampler
 from edgeprof.engine.worker import Job
 from edgeprof.errors import os_fault
@@ -54,6 +56,7 @@ class Sweep:
         self.power = None
         self.sample_hz = settings.sample_hz          # the rate actually used on the current device
         self.rate_warnings: list[str] = []          # why it differs from --sample-hz, copied into rows
+        self.meter = new_meter()
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     # -- the device a case runs on: its sampler and its idle baseline --------------------
@@ -72,7 +75,7 @@ class Sweep:
 
     def measure_idle(self) -> dict[str, Any]:
         info = self._device.info()
-        b = measure_idle(self.sampler, self.power, info.id, self.settings)
+        b = measure_idle(self.sampler, self.power, info.id, self.settings, self.meter)
         self.baselines[info.id] = b
         first = next(iter(self.baselines.values()))
         try:
@@ -129,8 +132,10 @@ class Sweep:
             return None
         job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers)
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
+        snap0 = self.meter.snapshot()
         outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
                            rss_over_limit=self._rss_over)
+        snap1 = self.meter.snapshot()
         self.sampler.detach()
         self._worker_pid = None
         if self.cancelled and outcome.status != "ok":
@@ -140,7 +145,9 @@ class Sweep:
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         ctx["harness_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
-        metrics, warnings = {}, []
+        ctx["load"], warnings = case_load(self.meter, snap0, snap1, worker_cpu_s(outcome.worker_stats, samples),
+                                          baseline)
+        metrics = {}
         if outcome.reps:
             a = case.artifact
             tr = Trace(reps=outcome.reps, samples=samples, power=self.power,
@@ -150,26 +157,32 @@ class Sweep:
                        params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
                        artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
                        quality_retention=a.quality_retention, sample_hz=self.sample_hz,
-                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"), t0_ns=outcome.t_start_ns)
+                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"), t0_ns=outcome.t_start_ns,
+                       logical_cores=self._device.info().specs.get("logical_cores"),
+                       device_kind=self._device.info().kind)
             metrics = compute(tr, perf_crosscheck(outcome.reps))
-            warnings = list(tr.warnings)
+            warnings += tr.warnings
             if hasattr(self._device, "window_warning"):
                 shortest = min(r.window[1] - r.window[0] for r in outcome.reps) / 1e9
                 w = self._device.window_warning(shortest)
                 if w:
                     warnings.append(w)
         warnings = self.rate_warnings + warnings
-        rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=_throttled(samples),
+        throttled, ctx["throttle_evidence"] = throttle_state(samples, [x.info for x in self._device.sensors()])
+        warnings += [w for w in (throttle_warning(ctx["throttle_evidence"]),) if w]
+        rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=throttled,
                            warnings=tuple(warnings))
         if self.enrich is not None:
             rec = self.enrich(rec, case)
-        rec = self._finish(rec)  # the record is fsynced before the optional samples file
-        path = self.run_dir / "samples" / f"{case.case_id}.csv"
-        try:
-            write_samples_csv(path, samples)
-        except OSError as exc:
-            path.unlink(missing_ok=True)
-            raise os_fault(path, exc, run_dir=self.run_dir) from None
+        rec = self._finish(rec)  # the record is fsynced before the optional samples files
+        for path, write in ((self.run_dir / "samples" / f"{case.case_id}.csv", lambda p: write_samples_csv(p, samples)),
+                            (self.run_dir / "samples" / f"{case.case_id}.tokens.csv",
+                             lambda p: write_tokens_csv(p, outcome.reps, case.workload))):
+            try:
+                write(path)
+            except OSError as exc:
+                path.unlink(missing_ok=True)
+                raise os_fault(path, exc, run_dir=self.run_dir) from None
         return rec
 
     def _attach(self, pid: int) -> None:
@@ -253,7 +266,3 @@ def sampling_rate(requested: float, device) -> tuple[float, list[str]]:
         hz = float(floor)
     return hz, warnings
 
-
-def _throttled(samples) -> bool | None:
-    vals = [r.value for s in samples for r in s.readings if r.quantity == "throttled" and r.value is not None]
-    return None if not vals else any(v > 0 for v in vals)

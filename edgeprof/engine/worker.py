@@ -68,6 +68,13 @@ def _maxrss_bytes() -> int | None:
     return int(kb if sys.platform == "darwin" else kb * 1024)
 
 
+def _cpu_time_s() -> float:
+    """This worker's CPU time, all threads (user + system): what the parent takes out of the
+    machine's busy time to see what other processes used during the case."""
+    t = os.times()
+    return t.user + t.system
+
+
 @dataclass(frozen=True)
 class Job:
     """What the worker is told (pickled across the spawn pipe)."""
@@ -232,7 +239,8 @@ def child_main(job: Job, conn) -> None:
         while n < MAX_REPS and (n < job.reps or time.monotonic_ns() - t_start < min_ns):
             rep.run(n, "measure")
             n += 1
-        emit(ev.CaseFinished(case_id=cid, worker_stats={"n_reps": n, "ru_maxrss_bytes": _maxrss_bytes()}))
+        emit(ev.CaseFinished(case_id=cid, worker_stats={"n_reps": n, "ru_maxrss_bytes": _maxrss_bytes(),
+                                                        "cpu_time_s": _cpu_time_s()}))
         terminal_sent = True
     except BaseException as exc:  # noqa: BLE001 - everything becomes data for the parent
         if not terminal_sent:

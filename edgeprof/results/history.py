@@ -5,9 +5,9 @@ dir, host, device, started_at) and each record (flattened key columns + the full
 ``find_run(name_or_id)`` resolves a run_id (or unique prefix) or a directory name to its directory.
 ``db_path`` defaults to ``home.history_path()``; ``EDGEPROF_HISTORY`` is read by the commands, not here.
 
-``drift_margin(db_path, host)`` measures run-to-run drift from the history: for every case key run
-at least twice on this host, the spread of per-run medians of ``decode_tokens_per_s`` (p90 of
-|ln(median / mean of medians)|). ``compare`` uses it as its default practical-equivalence margin.
+``drift_margins(db_path, host, metrics)`` measures each metric's own run-to-run drift from the
+history: for every case key run at least twice on this host, the spread of per-run medians (p90 of
+|ln(median / mean of medians)|). ``compare`` uses it as that metric's practical-equivalence margin.
 """
 from __future__ import annotations
 
@@ -126,33 +126,44 @@ def find_run(name_or_id: str, db_path: str | Path | None = None) -> Path | None:
 
 def drift_margin(db_path: str | Path | None = None, host: str | None = None,
                  metric: str = "decode_tokens_per_s", min_groups: int = 3) -> tuple[float, str] | None:
-    """Measured run-to-run drift as a fraction, with its basis; None when the history has too little."""
+    """Measured run-to-run drift of one metric as a fraction, with its basis; None when the history
+    has too little."""
+    return drift_margins(db_path, host, (metric,), min_groups).get(metric)
+
+
+def drift_margins(db_path: str | Path | None = None, host: str | None = None, metrics: tuple[str, ...] = (),
+                  min_groups: int = 3, floors: dict[str, float] | None = None) -> dict[str, tuple[float, str]]:
+    """Each metric's OWN run-to-run drift (one scan of the history): for every configuration run at
+    least twice on this host, the spread of per-run medians (p90 of |ln(median / mean)|, ×2 for a
+    pair of runs), clamped to [floor, 50 %] (floor: ``floors[metric]``, default 5 %). A metric with
+    fewer than ``min_groups`` repeated configurations is absent: decode-speed drift is never
+    applied to memory."""
     path = Path(db_path) if db_path else history_path()
-    if not path.is_file():
-        return None
+    if not path.is_file() or not metrics:
+        return {}
     with closing(connect(path)) as con:
         rows = con.execute("SELECT run_id, host, json FROM records WHERE status = 'ok'").fetchall()
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, dict[str, list[float]]] = {m: {} for m in metrics}
     for run_id, h, js in rows:
         if host and h != host:
             continue
         rec = Record.from_dict(json.loads(js))
-        v = rec.value(metric)
-        if v and v > 0:
-            key = json.dumps([rec.workload_key(), rec.artifact.sha256, rec.artifact.quant, rec.runtime.name,
-                              rec.runtime.placement, rec.device.id, h], sort_keys=True)
-            groups.setdefault(key, []).append(v)
-    devs = []
-    for vals in groups.values():
-        if len(vals) >= 2:
-            mean_log = sum(math.log(v) for v in vals) / len(vals)
-            devs += [abs(math.log(v) - mean_log) for v in vals]
-    n_groups = sum(1 for v in groups.values() if len(v) >= 2)
-    if n_groups < min_groups:
-        return None
-    devs.sort()
-    p90 = devs[min(len(devs) - 1, int(math.ceil(0.9 * len(devs))) - 1)]
-    margin = min(0.5, max(0.05, math.exp(2 * p90) - 1))
-    return margin, (f"measured: p90 run-to-run drift of {metric} medians over {n_groups} repeated "
-                    f"configurations in the history{' on ' + host if host else ''} (×2 for a pair of runs), "
-                    f"clamped to 5–50 %")
+        key = json.dumps([rec.workload_key(), rec.artifact.sha256, rec.artifact.quant, rec.runtime.name,
+                          rec.runtime.placement, rec.device.id, h], sort_keys=True)
+        for m in metrics:
+            v = rec.value(m)
+            if v and v > 0:
+                groups[m].setdefault(key, []).append(v)
+    out = {}
+    for m, by_key in groups.items():
+        repeated = [vals for vals in by_key.values() if len(vals) >= 2]
+        if len(repeated) < min_groups:
+            continue
+        devs = sorted(abs(math.log(v) - sum(math.log(x) for x in vals) / len(vals)) for vals in repeated for v in vals)
+        p90 = devs[min(len(devs) - 1, int(math.ceil(0.9 * len(devs))) - 1)]
+        floor = (floors or {}).get(m, 0.05)
+        out[m] = (min(0.5, max(floor, math.exp(2 * p90) - 1)),
+                  f"measured: p90 run-to-run drift of {m} medians over {len(repeated)} repeated configurations in "
+                  f"the history{' on ' + host if host else ''} (x2 for a pair of runs), clamped to "
+                  f"{100 * floor:g}-50 %")
+    return out

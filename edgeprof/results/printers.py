@@ -62,6 +62,13 @@ def reference_cell(rec: Record) -> str:
 
 
 def _basis(m: Metric) -> str:
+    """Where the peak behind a roofline figure came from: ``spec <row>``, or the probe's date and
+    quality (``probe 2026-11-29 (quiet)``), flagged when it is more than 2x below the published spec."""
+    peak = m.provenance.extra.get("peak")
+    if peak:
+        flag = peak.get("flag") or ""
+        short = f"; {flag.split(' is ', 1)[1].split(':')[0]}" if " is " in flag else ("; " + flag if flag else "")
+        return f"{'measured, ' if peak.get('kind') == 'measured' else ''}{peak.get('label')}{short}"
     note = m.provenance.note
     if "[measured:" in note:
         return "measured"
@@ -87,6 +94,44 @@ def roofline_cell(rec: Record) -> str:
     if not (rec.metric("roofline_fraction") or rec.metric("compute_utilization")):
         return ""
     return roofline_text(rec.metrics)
+
+
+def machine_cell(rec: Record) -> str:
+    """``quiet`` or ``CONTENDED others 1.68 cores`` (engine/contention.py wrote ``load``), plus
+    ``THROTTLED`` (its evidence is in the legend): a row measured on a busy or throttled device says
+    so in the row itself."""
+    return ", ".join(x for x in (_load_text(rec.get("load") or {}),
+                                 "THROTTLED" if rec.get("throttled") is True else "") if x)
+
+
+def _load_text(load: dict) -> str:
+    if not load or load.get("status") != "contended":
+        return str(load.get("status") or "")
+    during, before = load.get("during") or {}, load.get("before") or {}
+    if load.get("during_status") == "contended" and during.get("other_cpu_cores") is not None:
+        return f"CONTENDED others {during['other_cpu_cores']:.2f} cores"
+    return f"CONTENDED before the run (others {before.get('other_cpu_cores', float('nan')):.2f} cores)"
+
+
+def load_header(records: list[Record]) -> str:
+    """One line above the table: what other processes did before the run and during its cases."""
+    loads = [r.get("load") for r in records if r.get("load")]
+    if not loads:
+        return ""
+    before = next((x["before"] for x in loads if x.get("before")), None) or {}
+    during = [x["during"]["other_cpu_cores"] for x in loads if (x.get("during") or {}).get("other_cpu_cores") is not None]
+    cores = before.get("logical_cores") or next((x["during"].get("logical_cores") for x in loads if x.get("during")), "?")
+    parts = [f"Machine load ({cores} logical cores):"]
+    if before:
+        parts.append(f"before the run other processes used {before.get('other_cpu_cores', 0):.2f} cores "
+                     f"(load average {before.get('loadavg_1m')});")
+    if during:
+        lo, hi = min(during), max(during)
+        parts.append(f"during the cases {lo:.2f} cores" + (f" to {hi:.2f}" if hi > lo else "") + ";")
+    bad = sum(1 for x in loads if x.get("status") == "contended")
+    parts.append(f"{bad} of {len(loads)} case(s) measured on a busy machine (column 'machine')." if bad
+                 else "quiet.")
+    return " ".join(parts)
 
 
 def status_cell(rec: Record) -> str:
@@ -115,11 +160,21 @@ def columns() -> list[Column]:
         (d.label, (lambda r, n=d.name: metric_cell(r, n)))
         for d in metric_catalogue.table_metrics()]
     tail: list[Column] = [("quality", quality_cell), ("roofline", roofline_cell), ("vs server", reference_cell),
-                          ("status", status_cell)]
+                          ("machine", machine_cell), ("status", status_cell)]
     return head + metric_cols + tail
 
 
-TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline")
+TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline", "machine")
+
+
+def uncertainty_text(m: Metric | None, unit: str) -> str:
+    """The sensor uncertainty of an energy figure (analysis/uncertainty.py), or that it is unknown."""
+    if m is None or "uncertainty_basis" not in m.extra:
+        return ""
+    u, basis = m.extra.get("uncertainty"), m.extra["uncertainty_basis"]
+    if u is None:
+        return f"energy uncertainty from the sensor: {basis if basis.startswith('unknown') else 'unknown — ' + basis}"
+    return f"energy uncertainty from the sensor: ±{u:.2g} {unit} per repetition — {basis}"
 
 
 def legend(records: list[Record]) -> list[str]:
@@ -135,6 +190,9 @@ def legend(records: list[Record]) -> list[str]:
             mark = ("~ estimated" if p.estimated else p.kind) + (" PARTIAL" if partial else "")
             notes.setdefault(f"{p.kind}:{p.source}:{partial}", f"{mark} energy/power — source {p.source}, scope "
                                                                f"{p.scope}" + (f": {p.note}" if p.note else ""))
+        u = uncertainty_text(r.metric("energy_per_token_j"), "J/token")
+        if u:
+            notes.setdefault(f"uncertainty:{u}", u)
         for w in r.warnings:
             notes.setdefault(f"warning:{w}", f"warning ({r.case_id[:8]}): {w}")
     return [f"- {v}" for v in notes.values()]
@@ -145,7 +203,8 @@ def markdown(records: list[Record]) -> str:
     rows = [[fn(r) for _, fn in cols] for r in records]
     keep = [i for i, (name, _) in enumerate(cols) if any(row[i] for row in rows) or name == "status"]
     head = [cols[i][0] for i in keep]
-    lines = ["| " + " | ".join(head) + " |",
+    top = load_header(records)
+    lines = ([top, ""] if top else []) + ["| " + " | ".join(head) + " |",
              "|" + "|".join("---" if h in TEXT_COLUMNS else "---:" for h in head) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |")

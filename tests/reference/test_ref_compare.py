@@ -23,7 +23,7 @@ def test_known_shift_is_detected():
     assert row["ci95"][0] > 1.1 and row["p_value"] < 0.01 and row["verdict"] == "faster"
     # the same shift in a lower-is-better metric is "slower"
     assert cmp.compare_metric(a, b, "ttft_ms", 0.1)["verdict"] == "slower"
-    assert cmp.compare_metric(a, b, "energy_per_token_j", 0.1)["verdict"] == "worse"
+    assert cmp.compare_metric(a, b, "energy_per_token_j", 0.1)["verdict"] == "worse (higher)"
 
 
 def test_identical_distributions_not_called_different():
@@ -36,17 +36,20 @@ def test_identical_distributions_not_called_different():
 
 def test_small_noisy_sample_is_inconclusive():
     a, b = noisy(100, n=3, rel=0.3, seed=3), noisy(105, n=3, rel=0.3, seed=4)
-    assert cmp.compare_metric(a, b, "decode_tokens_per_s", 0.05)["verdict"] == "inconclusive"
+    assert cmp.compare_metric(a, b, "decode_tokens_per_s", 0.05)["verdict"].startswith("inconclusive")
 
 
 def test_verdict_rules():
-    assert cmp.verdict((1.2, 1.3), "decode_tokens_per_s", 0.1) == "faster"
-    assert cmp.verdict((0.7, 0.8), "decode_tokens_per_s", 0.1) == "slower"
-    assert cmp.verdict((0.7, 0.8), "tpot_ms", 0.1) == "faster"  # B takes less time
-    assert cmp.verdict((0.95, 1.05), "tpot_ms", 0.1) == "no detectable difference"
-    assert cmp.verdict((0.95, 1.2), "tpot_ms", 0.1) == "inconclusive"
-    assert cmp.verdict(None, "tpot_ms", 0.1) == "inconclusive"
-    assert cmp.verdict((1.5, 1.6), "cpu_busy_ratio", 0.1) == "higher"
+    p = 0.01  # a detected difference
+    assert cmp.verdict((1.2, 1.3), "decode_tokens_per_s", 0.1, p) == "faster"
+    assert cmp.verdict((0.7, 0.8), "decode_tokens_per_s", 0.1, p) == "slower"
+    assert cmp.verdict((0.7, 0.8), "tpot_ms", 0.1, p) == "faster"  # B takes less time
+    assert cmp.verdict((0.95, 1.05), "tpot_ms", 0.1, 0.5) == "no detectable difference"
+    assert cmp.verdict((0.95, 1.05), "tpot_ms", 0.1, p) == "equivalent within ±10 %"
+    assert cmp.verdict((0.95, 1.2), "tpot_ms", 0.1, 0.5) == "inconclusive"
+    assert cmp.verdict(None, "tpot_ms", 0.1).startswith("inconclusive")
+    assert cmp.verdict((1.5, 1.6), "cpu_busy_ratio", 0.1, p) == "higher"
+    assert cmp.verdict((1.5, 1.6), "cpu_busy_ratio", 0.1, 0.2) == "inconclusive"  # no better/worse at p >= 0.05
 
 
 def test_bootstrap_and_permutation_are_seeded():
@@ -96,12 +99,13 @@ def test_cli_run_dirs(tmp_path, home, capsys):
     a, b = _runs(tmp_path, 2.0)
     assert _cmd([str(a), str(b), "-o", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["margin"] == cmp.DEFAULT_MARGIN and "STACK-FACTS" in out["margin_basis"]
+    assert out["margins"]["decode_tokens_per_s"]["margin"] == 0.20
+    assert out["margins"]["decode_tokens_per_s"]["basis"].startswith("stated 20 %")
     rows = {r["metric"]: r for r in out["rows"]}
     assert rows["decode_tokens_per_s"]["verdict"] == "faster" and rows["ttft_ms"]["verdict"] == "faster"
-    assert rows["decode_tokens_per_s"]["axes"] == "quant: f16→q4_k_m"
+    assert out["axes"] == "quant: f16 -> q4_k_m" and "axes" not in rows["decode_tokens_per_s"]  # stated once
     assert _cmd([str(a), str(b), "--margin", "5%", "-o", "csv"]) == 0
-    assert capsys.readouterr().out.startswith("workload,axes,metric")
+    assert capsys.readouterr().out.startswith("workload,metric")
     assert _cmd([str(a), str(a)]) == 0
     verdicts = {line.rsplit("|", 2)[1].strip() for line in capsys.readouterr().out.splitlines()
                 if line.startswith("| smollm2")}

@@ -12,6 +12,7 @@ import pytest
 from refdata import make_record, noisy, write_run
 
 from edgeprof.compare import paired as cmp
+from edgeprof.compare.verdicts import margins
 from edgeprof.results import history
 from edgeprof.commands import reference as refcmd
 
@@ -62,8 +63,11 @@ def test_drift_margin_from_history(tmp_path):
         history.index_run(write_run(tmp_path / f"r{i}", recs), db)
     margin, basis = history.drift_margin(db, host="hostA")
     assert 0.05 <= margin <= 0.5 and basis.startswith("measured")
-    m2, basis2 = cmp.default_margin(db, "hostA")
-    assert m2 == margin and cmp.default_margin(tmp_path / "none.sqlite")[0] == cmp.DEFAULT_MARGIN
+    per_metric = margins(["decode_tokens_per_s", "peak_rss_bytes"], db_path=db, host="hostA")
+    assert per_metric["decode_tokens_per_s"] == (margin, basis)
+    # the history holds no RSS: memory keeps its own stated margin, never decode speed's drift
+    assert per_metric["peak_rss_bytes"][0] == 0.02 and per_metric["peak_rss_bytes"][1].startswith("stated 2 %")
+    assert margins(["decode_tokens_per_s"], db_path=tmp_path / "none.sqlite")["decode_tokens_per_s"][0] == 0.20
 
 
 def _ref(argv):

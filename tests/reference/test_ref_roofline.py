@@ -117,4 +117,5 @@ def test_gguf_dims_and_cell():
     rec = make_record(decode=[100.0])
     m = roofline.roofline_metrics(rec, {"peak_mem_bandwidth_gbs": 20.0, "provenance": {
         "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""}}})
-    assert roofline_text(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured)"
+    # a probe stored without its date, quality or load says so in the cell (issue 13)
+    assert roofline_text(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured, probe (date and quality unknown))"

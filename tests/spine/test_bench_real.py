@@ -115,6 +115,14 @@ def test_run_directory_holds_plan_env_and_samples(sweep):
         assert len(rows) >= 3 and "worker:rss.rss_bytes" in rows[0] and "t_ns" in rows[0]
         ts = [int(x["t_ns"]) for x in rows]
         assert ts == sorted(ts)
+        with open(out / "samples" / f"{r['case_id']}.tokens.csv") as f:
+            toks = list(csv.DictReader(f))
+        assert len(toks) == 4 * 7 == r["metrics"]["itl_ms"]["n"]  # every decoded token (the first is prefill's)
+        # the timeline is on the sampler's clock: every token falls inside the sampled window
+        assert ts[0] <= min(int(t["t_ns"]) for t in toks) and max(int(t["t_ns"]) for t in toks) <= ts[-1]
+        load = r["load"]
+        assert load["status"] in ("quiet", "contended") and load["during"]["logical_cores"] >= 1
+        assert load["during"]["worker_cpu_cores"] > 0 and load["before"]["window_s"] >= 0.5
 
 
 def test_markdown_and_csv_printers(sweep, tmp_path):
@@ -124,7 +132,9 @@ def test_markdown_and_csv_printers(sweep, tmp_path):
 
     recs = list(read_records(out / "records.jsonl"))
     md = render(recs, "md")
-    assert md.splitlines()[0].startswith("| model |") and "~" in md and "estimated" in md
+    lines = md.splitlines()
+    assert lines[0].startswith("Machine load (") and lines[2].startswith("| model |") and "| machine |" in lines[2]
+    assert "~" in md and "estimated" in md
     assert len([x for x in md.splitlines() if x.startswith("| smollm2")]) == 2
     rows = list(csv.DictReader(render(recs, "csv").splitlines()))
     assert rows[0]["artifact.quant"] == "q4_1" and float(rows[0]["metrics.ttft_ms.median"]) > 0

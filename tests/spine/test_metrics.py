@@ -73,7 +73,9 @@ def test_case_metrics_from_a_synthetic_trace():
     assert m["energy_per_token_j"].provenance.period_s == pytest.approx(0.05)
     assert m["peak_rss_bytes"].value == pytest.approx(1.5e8)            # the spike in rep 2
     assert m["avg_rss_bytes"].samples[0] == pytest.approx(1e8)
-    assert m["memory_utilization"].value == pytest.approx(0.25)
+    assert m["memory_utilization"].value == pytest.approx(1e8 / 8e9)  # the model's footprint: worker RSS
+    assert m["memory_utilization"].provenance.scope == "process"
+    assert m["system_memory_utilization"].value == pytest.approx(0.25)  # every process's used memory
     assert m["cpu_busy_ratio"].value == pytest.approx(0.75)
     assert m["compression_rate"].value == pytest.approx(4.0)
     assert m["compression_rate"].provenance.kind == "derived"

@@ -97,7 +97,7 @@ def test_the_catalogue_drives_the_table_and_compare(tmp_path):
         assert "smiles/tok" in header and header.index("smiles/tok") > header.index("quant")
         row = next(r for r in compare(Side("A", "run", [a]), Side("B", "run", [b]), margin=0.05)["rows"]
                    if r["metric"] == "smiles_per_token")
-        assert row["verdict"] == "better"  # higher is better, and a "cost" row says better/worse
+        assert row["verdict"] == "better (higher)"  # higher is better, and a "cost" row says better/worse
     finally:
         metric_catalogue.unregister("smiles_per_token")
     assert "smiles/tok" not in markdown([a]).splitlines()[0]

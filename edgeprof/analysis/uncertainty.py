@@ -1,0 +1,90 @@
+"""How exact each energy figure is, from the sensor's published resolution and update period
+(issue 13, item 9).
+
+Why: a RAPL counter moves in 15.3 µJ steps about every millisecond, an NVML counter every ~100 ms,
+NVML power on Ampere+ is a 1-s average, an INA3221 rail has a 40 µV shunt LSB; a 30 ms prefill
+"measured" with a 100 ms counter is mostly its update period. Each energy metric therefore
+carries ``extra["uncertainty"]`` (± one repetition's figure, in the metric's own unit, the median
+over repetitions) and ``extra["uncertainty_basis"]`` (the published figures it comes from) — or
+``uncertainty: null`` with the basis saying why it is unknown (the TDP estimate is a model: no
+accuracy is published for it). The per-window rule is ``devices.precision.energy_uncertainty_j``
+(counter: two resolution steps + up to one update period of energy at each end; power: the
+resolution integrated over the window plus the averaging lag). ``compare`` reads the figure: a
+net energy at or below its uncertainty is "not measurable here".
+"""
+from __future__ import annotations
+
+import statistics
+from dataclasses import replace
+from typing import Callable
+
+from edgeprof.results.schema import Metric
+
+try:  # devices/precision.py (issue 13, devices side); without it every uncertainty is "unknown"
+    from devices.precision import energy_uncertainty_j
+except ImportError:  # pragma: no cover - removed once devices/precision.py is on main
+    energy_uncertainty_j = None
+
+
+def _window_u(tr, t0: int, t1: int, energy_j: float | None) -> float | None:
+    p = getattr(tr.power, "precision", None)
+    dt = (t1 - t0) / 1e9
+    if energy_uncertainty_j is None or p is None or dt <= 0:
+        return None
+    return energy_uncertainty_j(p, tr.power.quantity, dt, (energy_j or 0.0) / dt)
+
+
+def _basis(tr) -> str:
+    p = getattr(tr.power, "precision", None)
+    if energy_uncertainty_j is None:
+        return "unknown: this version of edgeprof has no table of published sensor resolutions"
+    if p is None:
+        return f"unknown: {tr.power.sensor} publishes no resolution or update period"
+    if p.resolution is None and getattr(p, "accuracy", None) is None:
+        return f"unknown: {p.source or tr.power.sensor}"
+    return (f"{tr.power.sensor}: resolution {p.resolution}, update period {p.update_period_s} s, averaging "
+            f"{getattr(p, 'averaging_s', None)} s, accuracy {getattr(p, 'accuracy', None)} ({p.source})")
+
+
+def _median(xs: list[float | None]) -> float | None:
+    known = [x for x in xs if x is not None]
+    return statistics.median(known) if known and len(known) == len(xs) else None
+
+
+def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float | None]) -> dict[str, Metric]:
+    """``out`` with each energy metric's ``uncertainty`` and its basis (``energy_of(t0, t1)``: the
+    window energy the metrics used)."""
+    if tr.power is None:
+        return out
+    per_rep: dict[str, list[float | None]] = {k: [] for k in (
+        "energy_gross_j", "avg_power_w", "energy_per_token_j", "energy_net_j", "prefill_energy_per_token_j",
+        "decode_energy_per_token_j")}
+    idle_u_w = None
+    idle_s = tr.idle_provenance.period_s if tr.idle_provenance else None
+    if tr.idle_power_w is not None and idle_s:
+        u = _window_u(tr, 0, int(idle_s * 1e9), tr.idle_power_w * idle_s)
+        idle_u_w = None if u is None else u / idle_s
+    for r in tr.reps:
+        t0, t1 = r.window
+        e = energy_of(t0, t1)
+        if e is None:
+            continue
+        dt = (t1 - t0) / 1e9
+        u = _window_u(tr, t0, t1, e)
+        per_rep["energy_gross_j"].append(u)
+        per_rep["avg_power_w"].append(None if u is None or dt <= 0 else u / dt)
+        per_rep["energy_per_token_j"].append(None if u is None or not r.n_generated else u / r.n_generated)
+        per_rep["energy_net_j"].append(None if u is None or idle_u_w is None else u + idle_u_w * dt)
+        for phase, n, key in ((r.prefill, r.n_prefill, "prefill_energy_per_token_j"),
+                              (r.decode, r.n_decode, "decode_energy_per_token_j")):
+            if phase and n:
+                up = _window_u(tr, *phase, energy_of(*phase))
+                per_rep[key].append(None if up is None else up / n)
+    basis = _basis(tr)
+    done = dict(out)
+    for name, us in per_rep.items():
+        if name in done and us:
+            u = _median(us)
+            note = basis if u is not None or basis.startswith("unknown") else f"unknown for some repetitions; {basis}"
+            done[name] = replace(done[name], extra={**done[name].extra, "uncertainty": u, "uncertainty_basis": note})
+    return done

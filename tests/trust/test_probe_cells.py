@@ -1,0 +1,50 @@
+"""Roofline and compute-utilization cells name the probe they rest on (date, quiet or contended)
+and flag a measured peak more than 2x below the published spec (issue 13, item 1)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgeprof.analysis import roofline, specs
+from edgeprof.results.jsonl import read_records
+from edgeprof.results.printers import roofline_text
+
+RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
+ROW = {"id": "test_cpu_30gbs", "vendor": "Test", "name": "Test CPU", "kind": "cpu", "memory_gb": None,
+       "peak_mem_bandwidth_gbs": 30.0, "peak_fp16_tflops": None, "peak_fp32_tflops": 0.5, "peak_int8_tops": None,
+       "tdp_w": None, "match": "test cpu"}
+
+
+def _probe(quality, bw_gbs, other_cores=1.21):
+    load = {"during": {"other_cpu_cores": other_cores, "window_s": 2.0, "logical_cores": 2}}
+    return {"measured_at": "2026-11-29T08:50:00+00:00", "quality": quality, "load": load,
+            "quality_note": "other processes used 1.21 cores", "bandwidth": {"value": bw_gbs, "provenance": {}},
+            "flops": {"value": 0.018, "provenance": {}}}
+
+
+def _cell(probe):
+    rec = read_records(RUNS / "same-A" / "records.jsonl")[0]
+    spec = specs.device_spec({"id": "cpu0:test", "name": "Test CPU", "kind": "cpu"}, probe=probe, table=[ROW])
+    return roofline_text(roofline.roofline_metrics(rec, spec)), spec
+
+
+def test_a_contended_probe_far_below_spec_is_named_and_flagged():
+    text, spec = _cell(_probe("contended", 2.68))
+    prov = spec["provenance"]["peak_mem_bandwidth_gbs"]
+    assert prov["quality"] == "contended" and "11.2x below the published" in prov["flag"]
+    assert "probe 2026-11-29" in text and "11.2x below the published" in text
+    assert text.count("probe 2026-11-29") == 2  # both cells: bandwidth roofline and peak FLOP/s
+    assert "27.8x below the published" in text   # 0.018 TFLOP/s against 0.5
+
+
+def test_a_quiet_probe_near_spec_is_named_without_a_flag():
+    text, spec = _cell(_probe("quiet", 27.0))
+    assert spec["provenance"]["peak_mem_bandwidth_gbs"]["flag"] is None
+    bw_cell = text.split(";")[0]
+    assert "probe 2026-11-29" in bw_cell and "below" not in bw_cell
+
+
+def test_a_probe_without_recorded_load_says_its_quality_is_unknown():
+    old = {"measured_at": "2026-11-23T00:00:00+00:00", "bandwidth": {"value": 20.0, "provenance": {}}}
+    spec = specs.device_spec({"id": "cpu0:x", "name": "Unknown CPU", "kind": "cpu"}, probe=old, table=[])
+    assert spec["provenance"]["peak_mem_bandwidth_gbs"]["quality"] == "unknown"
+    assert "quality unknown" in spec["provenance"]["peak_mem_bandwidth_gbs"]["label"]
