@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 from edgeprof import home
 from edgeprof.engine.config import BenchOptions, Settings
-from edgeprof.engine.device_choice import bench_device, default_providers, open_devices
+from edgeprof.engine.device_choice import bench_device, default_providers, open_devices, power_source
 from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.plan import Axes, Case, build_cases, plan_dict, read_plan
 from edgeprof.engine.sweep import Sweep
@@ -140,14 +140,23 @@ class RunSession:
         sweep = self.sweep or self.start(quiet_workers)
         from edgeprof.engine import events as ev
 
+        device, power = self.describe()
         self.fanout.emit(ev.RunStarted(run_dir=str(self.run_dir), total=len(self.cases),
-                                       labels=tuple(c.label for c in self.cases), done=len(self.done)))
+                                       labels=tuple(c.label for c in self.cases), done=len(self.done),
+                                       device=device, power_label=power))
         try:
             sweep.run(self.cases, self.done)
         finally:
             self.close()
             self.index()
         return self.records()
+
+    def describe(self) -> tuple[dict[str, Any], str]:
+        """The first case's device and its sensors, for ``run_started`` (see ``describe_devices``)."""
+        if not self.devices:
+            return {}, ""
+        primary = bench_device(self.devices, self.cases[0].placement) if self.cases else self.devices[-1]
+        return describe_devices(self.devices, primary)
 
     def records(self) -> list[Record]:
         path = self.run_dir / "records.jsonl"
@@ -167,6 +176,18 @@ class RunSession:
 
     def close(self) -> None:
         _close(self.devices)
+
+
+def describe_devices(devices: list, primary) -> tuple[dict[str, Any], str]:
+    """``primary``'s identity with every sensor as declared (static ``SensorInfo``: available or
+    not, the reason and the fix; nothing is read), all devices likewise under ``devices``, and the
+    power source label: a live view shows what cannot be measured without reading hardware itself."""
+    def one(d) -> dict[str, Any]:
+        return {**d.info().to_dict(), "sensors": [s.info.to_dict() for s in d.sensors()]}
+
+    power = power_source(primary)
+    label = f"{power.provenance.source} ({power.provenance.kind}, {power.provenance.scope})" if power else ""
+    return {**one(primary), "devices": [one(d) for d in devices]}, label
 
 
 def exit_code(records: list[Record], interrupted: bool = False) -> int:
