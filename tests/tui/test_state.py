@@ -1,0 +1,135 @@
+"""What the live screen computes from the event stream, checked against the records the same run
+wrote: live repetition rates and TTFT, elapsed/ETA, bounded history, fixed chart scales, charts
+with axes and baseline, and the reference row a planned case meets."""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+
+from edgeprof.compare.reference import RefSet
+from edgeprof.results.schema import ModelInfo
+from edgeprof.views.tui import plot, refview
+from edgeprof.views.tui.runner import ReplayRun
+from edgeprof.views.tui.series import BIN_NS, HISTORY_S, Scale, Series, nice_ceiling
+from edgeprof.views.tui.state import RunState
+
+
+def test_live_figures_agree_with_the_records(recorded):
+    st = RunState()
+    live_tps_seen, ttft_live = [], []
+    for e in recorded:
+        st.apply(e)
+        if st.case and st.case.live_tps:
+            live_tps_seen.append(st.case.live_tps)
+        if e.type == "case_finished":
+            rec = e.record
+            ttft_live.append(rec)
+    assert len(st.finished) == 2 and st.ended is not None and st.ended.n_ok == 2
+    assert live_tps_seen, "token_progress events gave no live tokens/s"
+    # the repetition rates the screen shows while running are the record's decode samples
+    st2 = RunState()
+    rates = {}
+    for e in recorded:
+        st2.apply(e)
+        if e.type == "phase_ended" and e.name == "repetition" and st2.case:
+            rates[st2.case.case_id] = (list(st2.case.rep_tps), list(st2.case.ttft_ms))
+    for rec in st.finished:
+        tps, ttft = rates[rec.case_id]
+        m = rec.metric("decode_tokens_per_s")
+        assert [round(x, 6) for x in tps] == [round(x, 6) for x in m.samples]
+        assert statistics.median(tps) == m.median
+        assert [round(x, 3) for x in ttft] == [round(x, 3) for x in rec.metric("ttft_ms").samples]
+
+
+def test_elapsed_and_eta(recorded):
+    st = RunState()
+    etas = []
+    for e in recorded:
+        st.apply(e)
+        if st.case and st.case.measured:
+            etas.append(st.eta_s(e.t_ns))
+    assert etas and all(x is not None and x >= 0 for x in etas)
+    assert st.eta_s(st.last_t_ns) == 0.0                       # the run has ended
+    assert abs(st.elapsed_s(st.last_t_ns) - (recorded[-1].t_ns - recorded[0].t_ns) / 1e9) < 1e-6
+    assert st.idle["idle_power_w"] is not None and any(p[0] == "idle" for p in st.phases)
+    assert {"prefill", "decode", "load"} <= {p[0] for p in st.phases}
+
+
+def test_history_is_bounded_and_binned():
+    s = Series()
+    t = 0
+    for _ in range(200 * 600):            # ten minutes at 200 Hz
+        s.add(t, 5.0)
+        t += 5_000_000
+    assert len(s.bins) == HISTORY_S * 1_000_000_000 // BIN_NS
+    assert s.peak(t, 60) == 5.0 and s.window(t, 60)[-1].n > 0
+    assert s.mean_since(t - 10_000_000_000) == 5.0
+
+
+def test_scale_is_fixed_nice_and_moves_at_most_once_a_second():
+    sc = Scale()
+    assert sc.fit(12.0, 0) == 20.0
+    assert sc.fit(3.0, 2_000_000_000) == 20.0           # never shrinks
+    assert sc.fit(30.0, 2_100_000_000) == 50.0
+    assert sc.fit(80.0, 2_500_000_000) == 50.0          # less than a second later: unchanged
+    assert sc.fit(80.0, 3_200_000_000) == 100.0
+    assert [nice_ceiling(x) for x in (0.7, 1.0, 1.3, 2.2, 3, 7.5, 120)] == [1, 1, 2, 2.5, 5, 10, 200]
+
+
+def test_a_constant_power_draws_the_same_bars_in_every_frame():
+    s = Series()
+    for i in range(400):
+        s.add(i * 50_000_000, 12.0)
+    frames = [plot.render(plot.columns(s, now, 20, 30), 20.0, 6, baseline=4.0, span_s=20).plain.splitlines()
+              for now in (19_000_000_000, 19_500_000_000)]
+    heights = [{ln[4:].count("█") for ln in f[:-1]} for f in frames]
+    assert heights[0] == heights[1]
+    first = frames[0]
+    assert first[0].startswith("20┤") and first[-2].startswith(" 0┤") and "−20 s" in first[-1]
+    assert "now" in first[-1]
+
+
+def test_baseline_is_drawn_where_nothing_covers_it():
+    s = Series()
+    s.add(9_900_000_000, 2.0)
+    text = plot.render(plot.columns(s, 10_000_000_000, 10, 20), 10.0, 5, baseline=6.0).plain.splitlines()
+    assert "╌" in text[5 - 1 - 3]  # row 3 of 5 from the bottom holds 6 W of 10
+
+
+def _with(rset: RefSet, **model) -> RefSet:
+    recs = [dataclasses.replace(r, model=dataclasses.replace(r.model, **model)) for r in rset.records]
+    return RefSet(rset.name + "-x", rset.path, rset.meta, recs, rset.origin)
+
+
+def test_planned_match_kinds(refsets):
+    mine = next(s for s in refsets if s.name == "earlier-run")
+    r = mine.records[0]
+    w = r.workload.to_dict()
+    assert refview.plan(r.model.id, r.artifact.quant, w, r.model.params, [mine]).kind == "exact"
+    same = refview.plan(r.model.id, "q8_0", w, r.model.params, [mine])
+    assert same.kind == "same-model" and "q8_0" in same.notes[0]
+    other = _with(mine, id="other-model", params=r.model.params * 3)
+    norm = refview.plan(r.model.id, r.artifact.quant, w, r.model.params, [other])
+    assert norm.kind == "normalized" and "NOT a match" in norm.notes[0]
+    far = _with(mine, id="other-model", params=r.model.params * 5)
+    assert refview.plan(r.model.id, r.artifact.quant, w, r.model.params, [far]).kind == "none"
+    assert refview.plan(r.model.id, r.artifact.quant, {**w, "prompt_tokens": 999}, r.model.params,
+                        [mine]).kind == "none"
+
+
+def test_replay_of_a_recording_folds_every_event():
+    from tests.tui.conftest import EVENTS
+
+    run = ReplayRun.from_file(EVENTS, upto=50)
+    assert run.stage == "running" and run.state.last_t_ns > 0
+    assert "recorded run" in run.control("pause")
+    full = ReplayRun.from_file(EVENTS)
+    assert full.stage == "done" and len(full.records) == 2
+
+
+def test_model_info_unchanged_by_planning(refsets):
+    # planning reads the sets, never rewrites them
+    before = [r.model for s in refsets for r in s.records]
+    refview.plan("x", "q4_1", {"prompt_tokens": 1, "gen_tokens": 1, "depth": 0, "n_seqs": 1}, 1e8, refsets)
+    assert [r.model for s in refsets for r in s.records] == before
+    assert isinstance(before[0], ModelInfo)
