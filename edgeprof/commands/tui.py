@@ -27,8 +27,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     bench_cmd.add_arguments(p)
     p.add_argument("--exit-when-done", action="store_true",
                    help="leave when the run ends, then print the table like bench (scripts, benchmarks)")
-    p.add_argument("--refresh-hz", type=_hz, default=4.0,
-                   help="screen refreshes per second (default 4); the measurement does not depend on it")
+    p.add_argument("--refresh-hz", type=_hz, default=2.0,
+                   help="screen refreshes per second (default 2, as nvitop and btop refresh at most; charts, "
+                        "tokens and the clock follow it)")
     p.add_argument("--replay", metavar="EVENTS_JSONL", default=None,
                    help="show a recorded event stream (one Event.to_dict per line) instead of running")
 

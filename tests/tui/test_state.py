@@ -133,3 +133,26 @@ def test_model_info_unchanged_by_planning(refsets):
     refview.plan("x", "q4_1", {"prompt_tokens": 1, "gen_tokens": 1, "depth": 0, "n_seqs": 1}, 1e8, refsets)
     assert [r.model for s in refsets for r in s.records] == before
     assert isinstance(before[0], ModelInfo)
+
+
+def test_sensors_of_the_sampled_device_first_others_marked(tmp_path):
+    from edgeprof.engine import events as ev
+    from edgeprof.engine.device_choice import bench_device, open_devices
+    from edgeprof.engine.session import describe_devices
+    from tests.fixtures.boards import build
+
+    found = open_devices(build(tmp_path, "agx-orin-jp5"))
+    try:
+        desc, label = describe_devices(found, bench_device(found, {}))
+    finally:
+        for d in found:
+            d.close()
+    st = RunState()
+    st.apply(ev.RunStarted(run_dir="r", total=1, device=desc, power_label=label))
+    mine = st.sensor_rows(others=False)
+    every = st.sensor_rows()
+    assert {r["info"]["name"] for r in mine} >= {"emc:clock"} and all(r["other"] is None for r in mine)
+    others = [r for r in every if r["other"]]
+    assert others and {r["other"] for r in others} == {d["name"] for d in desc["devices"] if d["id"] != desc["id"]}
+    emc = next(r["info"] for r in mine if r["info"]["name"] == "emc:clock")
+    assert not emc["available"] and "debugfs" in emc["reason"] and emc["hint"]

@@ -4,7 +4,7 @@ new run, live, history, references, export and sensors; row detail, compare and 
 The app never reads hardware: a run's state comes from its events (``runner.Run``); the device
 shown before a run comes from the engine's device detection (``open_devices``: what is there and
 which sensors are unavailable and why — nothing is sampled). One timer refreshes the screen
-(``refresh_hz``, default 4 Hz) and drains the queued events; nothing else wakes the UI.
+(``refresh_hz``, default 2 Hz) and drains the queued events; nothing else wakes the UI.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from edgeprof.views.tui import homeform, refview
 from edgeprof.views.tui.runner import Run, RunController
 from edgeprof.views.tui.theme import THEMES
 
-DEFAULT_REFRESH_HZ = 4.0
+DEFAULT_REFRESH_HZ = 2.0
 
 
 class EdgeprofApp(App):

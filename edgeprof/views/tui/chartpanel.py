@@ -3,14 +3,14 @@ against the device total. Each keeps its own fixed scale for the life of a run (
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from edgeprof.views.tui import fmt, plot
+from edgeprof.views.tui.panels import Quiet
 from edgeprof.views.tui.series import Scale, nice_ceiling
 from edgeprof.views.tui.theme import colours, shades
 
 
-class _Chart(Static):
+class _Chart(Quiet):
     DEFAULT_CSS = "_Chart { padding: 0 1; border: round $panel-lighten-2; }"
 
     def __init__(self) -> None:
@@ -39,22 +39,25 @@ class _Chart(Static):
         gut = max(len(fmt_label(top)), len(fmt_label(0.0))) + 1
         vals = [None if v is None else v / scale_div for v in plot.columns(series, now_ns, span, w - gut)]
         phases = plot.phase_columns(run.state.phases, now_ns, span, w - gut)
+        key = (tuple(vals), tuple(phases), top, baseline, w, h, self.app.theme)
+        if key == self._key:
+            return
         pal = plot.Palette(bar=c["bar"], baseline=c["baseline"], axis=c["axis"], shade=shades(c))
-        self.update(plot.render(vals, top, h - 1, baseline=baseline, shades=phases, palette=pal, span_s=span,
-                                fmt=fmt_label))
+        self.put(plot.render(vals, top, h - 1, baseline=baseline, shades=phases, palette=pal, span_s=span,
+                             fmt=fmt_label), key)
 
 
 class PowerChart(_Chart):
     def show(self, run, now_ns: int) -> None:
         if run is None:
-            self.border_title = "power W"
-            self.update(Text("no run", style=colours(self.app)["muted"]))
+            self.titles("power W")
+            self.put(Text("no run", style=colours(self.app)["muted"]), "none")
             return
         st = run.state
         idle = st.idle.get("idle_power_w")
         label = st.power_now_label or st.power_label or "no power sensor"
         estimated = "estimated" in label
-        self.border_title = f"power W · {label}"
+        title = f"power W · {label}"
         bits = []
         if idle is not None:
             bits.append(f"idle ╌ {fmt.est(fmt.num(idle), estimated)} W")
@@ -64,7 +67,7 @@ class PowerChart(_Chart):
         if avg is not None:
             bits.append(f"case avg {fmt.est(fmt.num(avg), estimated)} W")
         bits.append("shade: prefill/decode/idle")
-        self.border_subtitle = " · ".join(bits)
+        self.titles(title, " · ".join(bits))
         floor = (idle or 0) * 1.5
         self._draw(st.power, run, now_ns, floor, 1.0, idle, _w)
 
@@ -72,17 +75,18 @@ class PowerChart(_Chart):
 class MemoryChart(_Chart):
     def show(self, run, now_ns: int) -> None:
         if run is None:
-            self.border_title = "worker memory"
-            self.update("")
+            self.titles("worker memory")
+            self.put("", "none")
             return
         st = run.state
         total = (st.case.device if st.case else st.device).get("memory_bytes") or st.device.get("memory_bytes")
         peak = st.rss.peak(now_ns, 3600)
-        self.border_title = "worker RSS MiB (process tree)"
+        sub = None
         if peak is not None and total:
-            self.border_subtitle = f"peak {fmt.size(peak)} of {fmt.size(total)} device ({peak / total:.1%})"
+            sub = f"peak {fmt.size(peak)} of {fmt.size(total)} device ({peak / total:.1%})"
         elif total:
-            self.border_subtitle = f"device total {fmt.size(total)}"
+            sub = f"device total {fmt.size(total)}"
+        self.titles("worker RSS MiB (process tree)", sub)
         self._draw(st.rss, run, now_ns, 64.0, 2**20, None, _mib)
 
 

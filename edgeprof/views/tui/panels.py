@@ -12,6 +12,29 @@ from edgeprof.views.tui import fmt, refview
 from edgeprof.views.tui.theme import colours
 
 
+def text_key(*parts) -> tuple:
+    """What a Rich ``Text`` (or several) shows, as a comparable value."""
+    return tuple((t.plain, tuple(t.spans), t.style) if isinstance(t, Text) else t for t in parts)
+
+
+class Quiet(Static):
+    """A Static that redraws only when what it shows changed. A redraw is the TUI's main cost (it
+    shares the CPU with the measured worker) and most ticks change nothing on most panels."""
+
+    _key = None
+    _titles = (None, None)
+
+    def put(self, renderable, key) -> None:
+        if key != self._key:
+            self._key = key
+            self.update(renderable)
+
+    def titles(self, title: str | None, subtitle: str | None = None) -> None:
+        if (title, subtitle) != self._titles:   # setting a border title always repaints
+            self._titles = (title, subtitle)
+            self.border_title, self.border_subtitle = title, subtitle
+
+
 def device_title(device: dict, power_label: str) -> str:
     """``Jetson AGX Orin · nvpmodel MAXN · L4T 35.4.1 · power VDD_IN (measured, module)``."""
     extra = " · ".join(f"{label} {device[k]}" for k, label in (("power_mode", "nvpmodel"), ("l4t", "L4T"),
@@ -21,7 +44,7 @@ def device_title(device: dict, power_label: str) -> str:
     return " · ".join(x for x in (name, extra, power) if x)
 
 
-class TitleBar(Static):
+class TitleBar(Quiet):
     DEFAULT_CSS = "TitleBar { dock: top; height: 1; background: $panel; color: $foreground; padding: 0 1; }"
 
     def show(self, run, now_text: str, fallback_device: dict | None = None) -> None:
@@ -35,7 +58,7 @@ class TitleBar(Static):
             text.append("  [replay]", style="italic")
         pad = max(1, self.size.width - 2 - text.cell_len - len(now_text))
         text.append(" " * pad + now_text)
-        self.update(text)
+        self.put(text, text_key(text))
 
 
 def token_bar(n: int, of: int, width: int = 20) -> str:
@@ -47,13 +70,13 @@ def token_bar(n: int, of: int, width: int = 20) -> str:
     return "▕" + bar + "░" * (width - len(bar)) + "▏"
 
 
-class ProgressPanel(Static):
+class ProgressPanel(Quiet):
     DEFAULT_CSS = "ProgressPanel { height: auto; max-height: 5; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def show(self, run, now_ns: int) -> None:
         c = colours(self.app)
         if run is None:
-            self.update(Text("no run yet — press n for a new run, h for history, ? for help", style=c["muted"]))
+            self.put(Text("no run yet — press n for a new run, h for history, ? for help", style=c["muted"]), "none")
             return
         st = run.state
         lines: list[Text] = []
@@ -93,7 +116,7 @@ class ProgressPanel(Static):
             n = st.notices[-1]
             lines.append(Text(f"› {n.message}", style=c["warning"] if n.level == "warning" else c["muted"],
                               no_wrap=True, overflow="ellipsis"))
-        self.update(Group(*lines))
+        self.put(Group(*lines), text_key(*lines))
 
     @staticmethod
     def _tokens(case, now_ns: int, c: dict) -> Text:
@@ -104,16 +127,16 @@ class ProgressPanel(Static):
         elif case.tokens:
             n, of = case.tokens
             t.append(f"decode {token_bar(n, of)} {n}/{of}   ")
-        if case.live_tps is not None:
-            t.append(f"live {case.live_tps:.1f} t/s", style=f"bold {c['good']}")
+        if case.live_tps is not None and case.phase == "decode":
+            t.append(f"live {case.live_tps:.1f} t/s ", style=f"bold {c['good']}")
         if case.rep_median_tps is not None:
-            t.append(f" (rep median {case.rep_median_tps:.1f})")
+            t.append(f"(rep median {case.rep_median_tps:.1f} t/s)")
         if case.ttft_median_ms is not None:
             t.append(f"   TTFT {fmt.num(case.ttft_median_ms)} ms")
         return t
 
 
-class SensorsPanel(Static):
+class SensorsPanel(Quiet):
     """Every reading of the device and each unavailable sensor with its reason and fix (jtop)."""
 
     DEFAULT_CSS = """SensorsPanel { padding: 0 1; border: round $panel-lighten-2; border-title-color: $foreground;
@@ -122,7 +145,7 @@ class SensorsPanel(Static):
     def show(self, run, fallback_device: dict | None = None) -> None:
         c = colours(self.app)
         st = run.state if run else None
-        rows = st.sensor_rows() if st and st.device else info_rows(fallback_device)
+        rows = st.sensor_rows(others=False) if st and st.device else info_rows(fallback_device)
         t = Text(no_wrap=True, overflow="ellipsis")
         width = max(10, self.size.width - 4)
         for row in rows:
@@ -143,7 +166,8 @@ class SensorsPanel(Static):
             if info is not None and not row["readings"]:
                 t.append(f" {_cut(info['name'], 20):<20} ", style=c["muted"])
                 t.append("waiting for a sample\n", style=c["muted"])
-        self.update(t if t.plain else Text("no sensors declared", style=c["muted"]))
+        t = t if t.plain else Text("no sensors declared", style=c["muted"])
+        self.put(t, text_key(t, width))
 
 
 def _cut(text: str, n: int) -> str:
@@ -151,11 +175,12 @@ def _cut(text: str, n: int) -> str:
 
 
 def info_rows(device: dict | None) -> list[dict]:
-    infos = [s for d in ((device or {}).get("devices") or [device or {}]) for s in d.get("sensors", [])]
-    return [{"info": s, "readings": []} for s in infos]
+    """Declared sensors of every detected device (before any run: nothing sampled yet)."""
+    return [{"info": s, "readings": [], "other": None}
+            for d in ((device or {}).get("devices") or [device or {}]) for s in d.get("sensors", [])]
 
 
-class ServerPanel(Static):
+class ServerPanel(Quiet):
     """Edge vs server for the running case (live) or a chosen row (its record's comparison)."""
 
     DEFAULT_CSS = "ServerPanel { padding: 0 1; border: round $panel-lighten-2; }"
@@ -163,7 +188,10 @@ class ServerPanel(Static):
     def show(self, kind: str, head: dict, lines: list, footer: list[str]) -> None:
         c = colours(self.app)
         warn = kind in ("normalized", "none")
-        self.border_title = f"vs SERVER · {head.get('set') or '—'} ({refview.KIND_TEXT.get(kind, kind)})"
+        key = (kind, tuple(sorted(head.items())), tuple(lines), tuple(footer), self.size.width, self.app.theme)
+        if key == self._key:
+            return
+        self.titles(f"vs SERVER · {head.get('set') or '—'} ({refview.KIND_TEXT.get(kind, kind)})")
         self.styles.border_title_color = c["warning"] if warn else c["good"]
         parts: list = []
         if kind == "normalized":
@@ -178,4 +206,4 @@ class ServerPanel(Static):
             parts.append(tab)
         for f in footer:
             parts.append(Text(f, style=c["muted"], overflow="fold"))
-        self.update(Group(*parts))
+        self.put(Group(*parts), key)

@@ -74,6 +74,7 @@ def render(values: list[float | None], top: float, height: int, *, baseline: flo
     for row in range(height - 1, -1, -1):
         label = fmt(top) if row == height - 1 else fmt(0.0) if row == 0 else ""
         text.append(f"{label:>{gut}}" + ("┤" if label else "│"), style=palette.axis)
+        run, run_style = [], None     # cells of one style go in one span: a redraw stays cheap
         for i, v in enumerate(values):
             bg = shade.get(shades[i]) if shades and shades[i] else None
             if v is None:
@@ -83,7 +84,14 @@ def render(values: list[float | None], top: float, height: int, *, baseline: flo
                 fill = eighths - row * 8
                 ch = "█" if fill >= 8 else EIGHTHS[fill] if fill > 0 else ("╌" if row == base_row else " ")
                 fg = palette.baseline if ch == "╌" else palette.bar
-            text.append(ch, style=f"{fg} on {bg}" if bg else fg)
+            style = f"{fg} on {bg}" if bg else fg
+            if style != run_style and run:
+                text.append("".join(run), style=run_style)
+                run = []
+            run_style = style
+            run.append(ch)
+        if run:
+            text.append("".join(run), style=run_style)
         text.append("\n")
     left, right = f"−{span_s:.0f} s", "now"
     axis = " " * (gut + 1) + left + " " * max(1, width - len(left) - len(right)) + right

@@ -120,12 +120,13 @@ def final_lines(comp: dict) -> list[Line]:
     return out
 
 
-def _ref_value(p: Planned, metric: str) -> tuple[float | None, str, dict]:
+def _ref_value(p: Planned, metric: str) -> tuple[float | None, str, dict, bool]:
+    """The reference row's figure for ``metric``: value, unit, how it compares, estimated?"""
     how = (p.refset.comparable.get(metric) if p.refset is not None else None) or {"ref": metric}
     m = p.record.metric(how["ref"]) if p.record is not None else None
     if m is None or m.center is None:
-        return None, "", how
-    return m.center, m.unit, how
+        return None, "", how, False
+    return m.center, m.unit, how, m.provenance.estimated
 
 
 def live_lines(p: Planned, edge: dict[str, float | None], estimated_power: bool) -> list[Line]:
@@ -134,12 +135,12 @@ def live_lines(p: Planned, edge: dict[str, float | None], estimated_power: bool)
     out = []
     for d in metric_catalogue.reference_metrics():
         e = edge.get(d.name)
-        rv, ru, how = _ref_value(p, d.name)
+        rv, ru, how, r_est = _ref_value(p, d.name)
         ev = None if e is None else e * float(how.get("edge_scale", 1.0))
         eu = how.get("edge_unit", d.unit)
         etext = "…" if e is None else fmt.est(fmt.size(e) if d.unit == "B" else fmt.num(ev),
                                               estimated_power and d.name in ("avg_power_w", "energy_per_token_j"))
-        stext = "n/a" if rv is None else (fmt.size(rv) if ru == "B" else fmt.num(rv))
+        stext = "n/a" if rv is None else fmt.est(fmt.size(rv) if ru == "B" else fmt.num(rv), r_est)
         r = "—"
         if p.kind in ("exact", "same-model") and ev is not None and rv and eu == ru:
             r = fmt.ratio(ev / rv) + " live"

@@ -35,6 +35,7 @@ class ResultsTable(DataTable):
         self._key = None
         self._records: list = []
         self._names: list[str] = []
+        self._status = ""
 
     def show(self, run) -> None:
         st = run.state if run else None
@@ -46,7 +47,10 @@ class ResultsTable(DataTable):
             self._key = key
         if case is not None and "status" in self._names:
             rep = f" rep {case.rep + 1}/{case.reps}" if case.rep is not None else ""
-            self.update_cell(RUNNING, "status", f"▶ {case.phase}{rep}")
+            status = f"▶ {case.phase}{rep}"
+            if status != self._status:      # an unchanged cell is not repainted
+                self._status = status
+                self.update_cell(RUNNING, "status", status, update_width=True)
 
     def _rebuild(self, records: list, case) -> None:
         row = self.cursor_row
@@ -68,7 +72,7 @@ class ResultsTable(DataTable):
             for i, n in enumerate(names):
                 cells[i] = fill.get(n, "")
             self.add_row(*cells, key=RUNNING)
-        self._records, self._names = records, names
+        self._records, self._names, self._status = records, names, ""
         if self.row_count:
             self.move_cursor(row=self.row_count - 1 if follow else min(max(row, 0), self.row_count - 1))
 

@@ -237,18 +237,25 @@ class RunState:
         c = self.case
         return self.power.mean_since(c.measure_t0_ns) if c and c.measure_t0_ns else None
 
-    def sensor_rows(self) -> list[dict[str, Any]]:
-        """Every sensor the run declared (all its devices), each with its latest readings or,
-        when unavailable, its reason and fix; then readings no declared sensor claims (the worker)."""
-        infos = [s for d in (self.device.get("devices") or [self.device]) for s in d.get("sensors", [])]
+    def sensor_rows(self, others: bool = True) -> list[dict[str, Any]]:
+        """Every sensor of the device being sampled (the running case's, else the run's first),
+        each with its latest readings or, when unavailable, its reason and fix; then readings no
+        declared sensor claims (the worker); then, with ``others``, the sensors of the run's other
+        devices, which are not sampled while this device runs (``other`` names it)."""
+        devices = self.device.get("devices") or [self.device]
+        live_id = (self.case.device.get("id") if self.case else None) or self.device.get("id")
+        sampled = next((d for d in devices if d.get("id") == live_id), self.device)
         seen: set[str] = set()
         rows = []
-        for s in infos:
+        for s in sampled.get("sensors", []):
             name = s["name"]
             got = [r for k, r in self.readings.items() if k == name or k.startswith(name + ":")]
             seen.update(r.sensor for r in got)
-            rows.append({"info": s, "readings": got})
+            rows.append({"info": s, "readings": got, "other": None})
         rest = [r for k, r in self.readings.items() if k not in seen]
         if rest:
-            rows.append({"info": None, "readings": rest})
+            rows.append({"info": None, "readings": rest, "other": None})
+        if others:
+            rows += [{"info": s, "readings": [], "other": d.get("name")} for d in devices
+                     if d.get("id") != sampled.get("id") for s in d.get("sensors", [])]
         return rows

@@ -23,7 +23,7 @@ def _table(head, rows, wide: tuple[str, ...] = ()) -> Table:
     for h in head:
         tab.add_column(h, no_wrap=h not in wide, overflow="fold" if h in wide else "ellipsis",
                        min_width=len(max((r[head.index(h)] for r in rows), key=len, default="")) if h not in wide
-                       else 8, max_width=36 if h in wide else None)
+                       else 8, max_width=60 if h in wide else None)
     for r in rows:
         tab.add_row(*r)
     return tab
@@ -59,14 +59,19 @@ class DetailScreen(Screen):
             parts.append(Text.assemble((f"{k:<14}", c["muted"]), v))
         rows = rowtext.metric_rows(rec)
         notes: list[str] = []
-        cells = []
+        figures, origins = [], []
         for r, note in rows:
             if note and note not in notes:
                 notes.append(note)
-            cells.append(r[:-1] + [r[-1] + (f" [{notes.index(note) + 1}]" if note else "")])
-        parts += [Text(""), Text("metrics (median ± its 95 % interval; ~ = estimated)", style="bold")]
-        parts.append(_table(rowtext.METRIC_HEAD, cells, wide=("samples", "provenance")) if cells else
-                     Text("no metrics: the case ended before a measured repetition", style=c["muted"]))
+            figures.append(r[:7])
+            origins.append([r[0], r[8] + (f" [{notes.index(note) + 1}]" if note else ""), r[7]])
+        parts += [Text(""), Text("metrics (value is the median; ~ = estimated)", style="bold")]
+        if figures:
+            parts.append(_table(rowtext.METRIC_HEAD[:7], figures))
+            parts += [Text(""), Text("where each figure comes from, and its repetition samples", style="bold")]
+            parts.append(_table(("metric", "provenance", "samples"), origins, wide=("provenance", "samples")))
+        else:
+            parts.append(Text("no metrics: the case ended before a measured repetition", style=c["muted"]))
         parts += [Text(f"[{i + 1}] {n}", style=c["muted"]) for i, n in enumerate(notes)]
         comp = rec.reference or {}
         parts += [Text(""), Text("server reference", style="bold")]

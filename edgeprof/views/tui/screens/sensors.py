@@ -28,8 +28,12 @@ def sensor_lines(rows: list[dict], c: dict, sampling: bool) -> list:
     """One line per reading (name, value, kind, source · scope) and under it, indented and
     wrapped, its note — or for an unavailable sensor why, and how to enable it."""
     out: list = [Text(f"  {'sensor':<26} {'value':>14}  {'kind':<10} source · scope", style="bold")]
+    other = None
     for row in rows:
         info = row["info"] or {}
+        if row.get("other") and row["other"] != other:
+            other = row["other"]
+            out.append(Text(f"\n{other}: not sampled while the case runs on the device above", style="bold"))
         where = f"{info.get('source', '')} · {info.get('scope', '')}"
         if info and not info.get("available", True):
             out.append(_line(c, "✗ ", info["name"], Text(f"{'unavailable':>14}", style=c["error"]), info.get("kind", ""),
@@ -42,7 +46,8 @@ def sensor_lines(rows: list[dict], c: dict, sampling: bool) -> list:
         readings = row["readings"] or []
         mark = "◆ " if info.get("total") else "  "
         if not readings and info:
-            out.append(_line(c, mark, info["name"], "…" if sampling else "—", info.get("kind", ""), where))
+            out.append(_line(c, mark, info["name"], "…" if sampling and not other else "—", info.get("kind", ""),
+                             where))
         for r in readings:
             val = fmt.est(fmt.reading(r.value, r.unit, r.quantity), r.kind == "estimated") if r.value is not None \
                 else "n/a"
@@ -86,8 +91,12 @@ class SensorsScreen(Screen):
         if not devs:
             head.append(Text("detecting devices…", style=c["muted"]))
         n_off = sum(1 for r in rows if r["info"] and not r["info"].get("available", True))
+        age = ""
+        if sampling:
+            last = max(r.t_ns for r in st.readings.values())
+            age = f" · last sample {max(0.0, (app.now_ns() - last) / 1e9):.1f} s ago"
         head.append(Text(f"◆ = headline power (total-power rule) · ~ = estimated · {n_off} unavailable"
-                         + ("" if sampling else " · no run sampling now: values appear during a run"),
+                         + (age if sampling else " · no run sampling now: values appear during a run"),
                          style=c["muted"]))
         self.query_one("#sensors-head", Static).update(Group(*head))
         self.query_one("#sensors-table", Static).update(Group(*sensor_lines(rows, c, sampling)))
