@@ -45,7 +45,7 @@ def record(out: Path, model: str | None, prompt: list[int], gen: list[int], reps
     probes = real_models.parent / "devices"
     if probes.is_dir():
         shutil.copytree(probes, home_dir() / "devices")  # the stored bandwidth probe, if any
-    from edgeprof.commands.reference import add_run
+    from edgeprof.compare.refwrite import from_run as add_run
     from edgeprof.engine.config import BenchOptions
     from edgeprof.engine.fanout import Fanout
     from edgeprof.engine.session import RunSession

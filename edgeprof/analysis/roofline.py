@@ -74,6 +74,22 @@ def bytes_per_token(record: Record, model_dims: dict | None = None) -> tuple[flo
                          f"(model dims unknown; mean decode context {ctx:g} tokens)")
 
 
+def flops_per_token(record: Record, model_dims: dict | None = None) -> tuple[float | None, str]:
+    """FLOP per decoded token (2 × params, + attention 4·L·ctx·H·d when the dims are known) and how
+    it was counted; None without a parameter count. Shared by ``compute_utilization`` and the
+    report's roofline chart (which places each case at FLOP/token ÷ bytes/token)."""
+    params = record.model.params
+    if not params:
+        return None, "parameter count unknown"
+    dims = _dims(record, model_dims)
+    flops = 2.0 * float(params)
+    attn = ""
+    if all(dims.get(k) for k in ("n_layers", "n_heads", "head_dim")):
+        flops += 4.0 * dims["n_layers"] * mean_decode_context(record) * dims["n_heads"] * dims["head_dim"]
+        attn = " + attention 4·L·ctx·H·d"
+    return flops, f"(2 × {float(params):.4g} params{attn}) = {flops:.4g} FLOP/token"
+
+
 def decode_limit_tokens_per_s(bandwidth_gbs: float, bytes_per_token_b: float) -> float:
     return bandwidth_gbs * 1e9 / bytes_per_token_b
 
@@ -116,19 +132,12 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
             [r / limit for r in rates],
             f"bandwidth-bound limit {limit:.4g} tokens/s = {bw:g} GB/s [{bw_src}] ÷ {bpt:.4g} B/token; {bpt_note}",
             "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)")
-    params = record.model.params
     key, peak, peak_src = peak_for_precision(spec, record.artifact.quant, record.device.kind)
-    if params and peak:
-        dims = _dims(record, model_dims)
-        flops_tok = 2.0 * float(params)
-        attn = ""
-        if all(dims.get(k) for k in ("n_layers", "n_heads", "head_dim")):
-            flops_tok += 4.0 * dims["n_layers"] * mean_decode_context(record) * dims["n_heads"] * dims["head_dim"]
-            attn = " + attention 4·L·ctx·H·d"
+    flops_tok, flops_note = flops_per_token(record, model_dims)
+    if flops_tok and peak:
         peak_flops = peak * 1e12
         out["compute_utilization"] = _metric(
             [r * flops_tok / peak_flops for r in rates],
-            f"achieved ≈ (2 × {params:.4g} params{attn}) = {flops_tok:.4g} FLOP/token × tokens/s ÷ {key} "
-            f"{peak:g}e12 [{peak_src}]",
+            f"achieved ≈ {flops_note} × tokens/s ÷ {key} {peak:g}e12 [{peak_src}]",
             "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s")
     return out

@@ -33,6 +33,9 @@ def run(args) -> int:
     from edgeprof.views.progress import Progress
 
     opts = options(args)
+    if opts.list_suites:
+        print(list_suites(opts.format))
+        return 0
     progress = Progress(enabled=not opts.quiet and sys.stderr.isatty())
     session = RunSession.for_bench(opts, note=progress.note)
     session.fanout.add(progress.on_event)
@@ -42,6 +45,28 @@ def run(args) -> int:
     finally:
         progress.close()
     print_records(records, opts.format, sys.stdout)
+    if session.suites and opts.format == "md" and (session.run_dir / "suite.json").is_file():
+        import json
+
+        from edgeprof.engine.suite_file import summaries
+        from edgeprof.results.suite_text import summary_table
+
+        print("\n" + summary_table(summaries(json.loads((session.run_dir / "suite.json").read_text()))))
     if sys.stderr.isatty() or not opts.quiet:
         print(f"results: {session.run_dir}/records.jsonl", file=sys.stderr)
     return exit_code(records)
+
+
+def list_suites(fmt: str = "md") -> str:
+    """``bench --list-suites``: each suite's name, version, cases and where the protocol comes from."""
+    import json
+
+    from edgeprof.analysis.suites import load, names
+
+    rows = [load(n) for n in names()]
+    if fmt in ("json", "jsonl"):
+        return json.dumps([{"name": s.name, "version": s.version, "title": s.title, "cases": list(s.labels),
+                            "source": s.source} for s in rows], indent=2)
+    lines = ["| suite | version | cases | what |", "|---|---:|---|---|"]
+    lines += [f"| {s.name} | {s.version} | {s.describe()} | {s.title} |" for s in rows]
+    return "\n".join(lines)

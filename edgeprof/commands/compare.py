@@ -63,14 +63,14 @@ def _interleave(args):
 
 
 def run(args) -> int:
-    from edgeprof.compare.paired import METRICS, compare, load_side, render_table
+    from edgeprof.compare.paired import compare, load_side, render_table
 
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
     if args.interleave:
         a, b = _interleave(args)
     else:
         a, b = load_side(args.a, db), load_side(args.b, db)
-    res = compare(a, b, margin=args.margin, metrics=args.metric or METRICS, seed=args.seed, db_path=db)
+    res = compare(a, b, margin=args.margin, metrics=args.metric, seed=args.seed, db_path=db)
     extra = {k: v for k, v in res.items() if k != "rows"}
     if args.format == "md":
         print(f"A = {res['a']}\nB = {res['b']}\nratio = {res['ratio']}; margin ±{res['margin']:.0%} "

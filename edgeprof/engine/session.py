@@ -53,6 +53,7 @@ class RunSession:
     fanout: Fanout = field(default_factory=Fanout)
     note: Note = lambda s: None
     sweep: Sweep | None = None
+    suites: list[str] = field(default_factory=list)   # --suite names: suite.json is written after the sweep
 
     # -- constructors: everything checked, nothing written ------------------------------
     @classmethod
@@ -70,6 +71,7 @@ class RunSession:
         axes = Axes(prompt=opts.prompt, gen=opts.gen, depth=opts.depth, threads=opts.threads or [physical_cores()],
                     flash_attn=opts.flash_attn, n_batch=opts.n_batch, n_ubatch=opts.n_ubatch, kv_type=opts.kv_type,
                     gpu_layers=opts.gpu_layers, repack=opts.repack, provider=opts.provider, dtype=opts.dtype)
+        suites = _suite_workloads(opts.suite or [], axes)
         devices = open_devices(root, settings.cpu_tdp_w)
         try:
             providers = default_providers(devices)
@@ -80,7 +82,8 @@ class RunSession:
             raise
         run_id = new_run_id()
         return cls(run_dir, run_id, cases, settings, devices, root, fanout=fanout or Fanout(), note=note,
-                   plan=plan_dict(run_id, cases, settings, axes, opts.models or [None]), overwrite=opts.overwrite)
+                   plan=plan_dict(run_id, cases, settings, axes, opts.models or [None], suites=suites),
+                   overwrite=opts.overwrite, suites=[s["name"] for s in suites])
 
     @classmethod
     def for_resume(cls, run_dir: Path, note: Note = lambda s: None, fanout: Fanout | None = None, *,
@@ -99,7 +102,7 @@ class RunSession:
         root = root or home.sysroot()
         devices = open_devices(root, settings.cpu_tdp_w)
         return cls(run_dir, run_id, cases, settings, devices, root, done=done, resuming=True,
-                   fanout=fanout or Fanout(), note=note)
+                   fanout=fanout or Fanout(), note=note, suites=[s["name"] for s in data.get("suites") or []])
 
     @classmethod
     def for_cases(cls, run_dir: Path, cases: list[Case], settings: Settings, plan_extra: dict[str, Any],
@@ -148,6 +151,7 @@ class RunSession:
             sweep.run(self.cases, self.done)
         finally:
             self.close()
+            self.write_suites()
             self.index()
         return self.records()
 
@@ -157,6 +161,19 @@ class RunSession:
             return {}, ""
         primary = bench_device(self.devices, self.cases[0].placement) if self.cases else self.devices[-1]
         return describe_devices(self.devices, primary)
+
+    def write_suites(self) -> dict | None:
+        """suite.json: each suite's summary and its server comparison; a failure is a notice."""
+        if not self.suites:
+            return None
+        from edgeprof.engine import suite_file
+
+        compare = getattr(self.sweep.enrich, "compare", None) if self.sweep else None
+        try:
+            return suite_file.write(self.run_dir, self.suites, self.records(), compare)
+        except (OSError, UsageError) as exc:
+            self.note(f"suite.json not written ({exc})")
+            return None
 
     def records(self) -> list[Record]:
         path = self.run_dir / "records.jsonl"
@@ -209,6 +226,17 @@ def _check_target(run_dir: Path, overwrite: bool) -> None:
 def _close(devices: list) -> None:
     for d in devices:
         d.close()
+
+
+def _suite_workloads(names: list[str], axes: Axes) -> list[dict[str, Any]]:
+    """``--suite``: the suites' cases replace the -p × -n × --depth product (in suite order)."""
+    if not names:
+        return []
+    from edgeprof.analysis.suites import load
+
+    suites = [load(n) for n in names]
+    axes.workloads = [w for s in suites for w in s.workloads()]
+    return [{"name": s.name, "version": s.version} for s in suites]
 
 
 def _exports(opts: BenchOptions, artifacts: list, note: Note) -> list:

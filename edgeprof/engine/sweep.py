@@ -21,7 +21,7 @@ from edgeprof.analysis.metrics import Trace, compute, perf_crosscheck
 from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
 from edgeprof.engine.baseline import cool_down, measure_idle
-from edgeprof.engine.config import Settings
+from edgeprof.engine.config import MAX_SAMPLE_HZ, Settings
 from edgeprof.engine.device_choice import bench_device, device_ref, power_source
 from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.launcher import Outcome, run_case
@@ -53,6 +53,8 @@ class Sweep:
         self._device = None
         self.sampler: Sampler | None = None
         self.power = None
+        self.sample_hz = settings.sample_hz          # the rate actually used on the current device
+        self.rate_warnings: list[str] = []          # why it differs from --sample-hz, copied into rows
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     # -- the device a case runs on: its sampler and its idle baseline --------------------
@@ -62,8 +64,10 @@ class Sweep:
         if self.sampler is not None:
             self.sampler.stop()
         self._device, self.power = device, power_source(device)
-        self.sampler = Sampler(device.sensors(), self.settings.sample_hz,
-                               on_sample=self.fanout.sample_hook(self.power)).start()
+        self.sample_hz, self.rate_warnings = sampling_rate(self.settings.sample_hz, device)
+        for w in self.rate_warnings:
+            self.fanout.notice(w, "warning")
+        self.sampler = Sampler(device.sensors(), self.sample_hz, on_sample=self.fanout.sample_hook(self.power)).start()
         if device.info().id not in self.baselines:
             self.measure_idle()
 
@@ -111,7 +115,7 @@ class Sweep:
         baseline = self.baselines.get(self._device.info().id)
         cooled = cool_down(self.sampler, baseline, s) if s.cooldown_s else 0.0
         ctx = dict(run_id=self.run_id, host=self.host, started_at=started_at, device=device_ref(self._device),
-                   sample_hz=s.sample_hz, baseline=baseline,
+                   sample_hz=self.sample_hz, baseline=baseline,
                    power_rule=self.power.provenance if self.power else None, cooldown_s=cooled)
         skip = self.memory_check(case)
         if skip:
@@ -143,10 +147,16 @@ class Sweep:
                        memory_total_bytes=self._device.info().memory_bytes,
                        params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
                        artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
-                       quality_retention=a.quality_retention, sample_hz=s.sample_hz,
+                       quality_retention=a.quality_retention, sample_hz=self.sample_hz,
                        worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"))
             metrics = compute(tr, perf_crosscheck(outcome.reps))
-            warnings = tr.warnings
+            warnings = list(tr.warnings)
+            if hasattr(self._device, "window_warning"):
+                shortest = min(r.window[1] - r.window[0] for r in outcome.reps) / 1e9
+                w = self._device.window_warning(shortest)
+                if w:
+                    warnings.append(w)
+        warnings = self.rate_warnings + warnings
         rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=_throttled(samples),
                            warnings=tuple(warnings))
         if self.enrich is not None:
@@ -228,6 +238,23 @@ class Sweep:
             self.fanout.emit(ev.RunFinished(n_ok=sum(r.ok for r in out), n_failed=sum(not r.ok for r in out),
                                             cancelled=self.cancelled))
         return out
+
+
+def sampling_rate(requested: float, device) -> tuple[float, list[str]]:
+    """The rate the sampler can honour on ``device`` and why it differs from ``--sample-hz``:
+    capped at ``MAX_SAMPLE_HZ``, raised to the device's floor (e.g. twice per NVML energy-counter
+    update) unless sampling is off."""
+    warnings = []
+    hz = requested
+    if hz > MAX_SAMPLE_HZ:
+        warnings.append(f"--sample-hz {requested:g} is above what the sampler can honour; capped at {MAX_SAMPLE_HZ:g}")
+        hz = MAX_SAMPLE_HZ
+    floor = device.min_sample_hz() if hz and hasattr(device, "min_sample_hz") else None
+    if floor and hz < floor:
+        warnings.append(f"--sample-hz {hz:g} is below {device.info().name}'s floor of {floor:g} Hz (twice per "
+                        f"counter update); sampled at {floor:g} Hz")
+        hz = float(floor)
+    return hz, warnings
 
 
 def _throttled(samples) -> bool | None:

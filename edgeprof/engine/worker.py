@@ -9,6 +9,7 @@ Hygiene (STYLE.md house rule 9): ``spawn`` context, the worker dies with its par
 from __future__ import annotations
 
 import os
+import random
 import signal
 import sys
 import threading
@@ -79,9 +80,25 @@ class Job:
     quiet_stdio: bool = False
 
 
-def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[int], list[int], int]:
+def workload_tokens(engine, text: str, depth: int, prompt: int, tokens: str | None = None,
+                    seed: int | None = None) -> tuple[list[int], list[int], int]:
     """(depth tokens, prompt tokens, seed token): fixed sequences cut from the bundled text
-    (cycled when it is too short), so every repetition and every runtime sees the same input."""
+    (cycled when it is too short), so every repetition and every runtime sees the same input.
+    ``tokens="random"`` (suites: LocalScore, llama-bench): seeded random ids in ``[0, n_vocab)``
+    with the engine's BOS first, the way those protocols feed their models."""
+    if tokens == "random":
+        n_vocab = getattr(engine, "n_vocab", None)
+        if not n_vocab:
+            raise ValueError(f"runtime {engine.info.name} does not expose its vocabulary size (n_vocab); "
+                             f"random-token workloads (suites) need it")
+        rng = random.Random(0 if seed is None else seed)
+        seq = [rng.randrange(int(n_vocab)) for _ in range(depth + prompt + 1)]
+        bos = getattr(engine, "bos", None)
+        if bos is not None:
+            seq[0] = int(bos)
+        return seq[:depth], seq[depth:depth + prompt], seq[depth + prompt]
+    elif tokens is not None:
+        raise ValueError(f"unknown workload token mode {tokens!r} (known: random, or none for the bundled text)")
     toks = engine.tokenize(text)
     if not toks:
         raise ValueError("the prompt text tokenized to nothing")
@@ -89,6 +106,13 @@ def workload_tokens(engine, text: str, depth: int, prompt: int) -> tuple[list[in
     while len(toks) < need:
         toks = toks + toks
     return toks[:depth], toks[depth:depth + prompt], toks[depth + prompt]
+
+
+def context_size(w) -> int:
+    """The engine's context: depth + prompt + gen (CONTRACTS; LocalScore: prompt + gen per test),
+    or the suite's warm-up pass when that is longer, plus a 16-token margin."""
+    warm = sum(w.warmup) if w.warmup else 0
+    return max(w.depth + w.prompt_tokens + w.gen_tokens, warm) + 16
 
 
 def _kind(exc: BaseException) -> str:
@@ -184,7 +208,8 @@ def child_main(job: Job, conn) -> None:
 
         emit(ev.PhaseStarted(case_id=cid, name="load"))
         w = case.workload
-        n_ctx = w.depth + w.prompt_tokens + w.gen_tokens + 16
+        warm = tuple(w.warmup) if w.warmup else None  # a suite may fix the warm-up pass's shape
+        n_ctx = context_size(w)
         engine = resolve(case.runtime)(case.artifact.runtime_view(), case.placement, n_ctx)
         emit(ev.PhaseEnded(case_id=cid, name="load"))
         info = engine.info
@@ -192,10 +217,14 @@ def child_main(job: Job, conn) -> None:
                                              "placement": {**info.placement, **_affinity()}},
                        n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
         phase = "tokenize"
-        depth_toks, prompt_toks, seed = workload_tokens(engine, job.text, w.depth, w.prompt_tokens)
+        depth_toks, prompt_toks, seed = workload_tokens(engine, job.text, w.depth, w.prompt_tokens, w.tokens, w.seed)
         rep = RepetitionDriver(engine, emit, cid, depth_toks, prompt_toks, seed, w.gen_tokens)
+        warmer = rep
+        if warm:
+            _, wp, ws = workload_tokens(engine, job.text, 0, warm[0], w.tokens, w.seed)
+            warmer = RepetitionDriver(engine, emit, cid, [], wp, ws, warm[1])
         for i in range(job.warmup):
-            rep.run(i, "warmup")
+            warmer.run(i, "warmup")
         n = 0
         t_start = time.monotonic_ns()
         min_ns = int(job.min_seconds * 1e9)

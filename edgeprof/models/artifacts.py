@@ -120,8 +120,12 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
     mid = model_id or (entry.model_id if entry else slug(str(meta.get("general.basename") or name)
                                                           + ("-" + str(meta["general.size_label"])
                                                              if meta.get("general.size_label") else "")))
+    names = {k: meta[f"general.{g}"] for k, g in (("general_name", "name"), ("basename", "basename"),
+                                                   ("size_label", "size_label"), ("finetune", "finetune"))
+             if isinstance(meta.get(f"general.{g}"), str)}  # the model's identity for reference matching
     return Artifact(str(path.resolve()), "gguf", h["quant"], path.stat().st_size, digest, (path.name,),
-                    ModelInfo(mid, name, h["n_params"], extra={"architecture": meta.get("general.architecture")}),
+                    ModelInfo(mid, name, h["n_params"], extra={"architecture": meta.get("general.architecture"),
+                                                               **names}),
                     runtime=default_for("gguf"))
 
 

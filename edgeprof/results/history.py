@@ -26,14 +26,14 @@ from edgeprof.results.schema import Record
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
-    """records + plan/env/baseline (those present) of a run directory."""
+    """records + plan/env/baseline/suite (those present; absent ones are None) of a run directory."""
     d = Path(run_dir)
     if not d.is_dir():
         raise RunError(f"no such run directory: {d}")
     if not (d / "records.jsonl").is_file():
         raise RunError(f"not a run directory: {d} (no records.jsonl)")
     run: dict[str, Any] = {"dir": d, "records": read_records(d / "records.jsonl")}
-    for name in ("plan", "env", "baseline"):
+    for name in ("plan", "env", "baseline", "suite"):
         f = d / f"{name}.json"
         try:
             run[name] = json.loads(f.read_text()) if f.is_file() else None

@@ -49,7 +49,8 @@ CATALOGUE: list[MetricDef] = [
     M("itl_ms", "ms", "lower", "speed", phase="decode", short="ITL",
       doc="inter-token latency over every decoded token (p50/p90/p99)"),
     M("e2e_ms", "ms", "lower", "speed", phase="case", doc="prefill + decode of one repetition"),
-    M("prefill_tokens_per_s", "tokens/s", "higher", "speed", "prefill t/s", digits=1, phase="prefill"),
+    M("prefill_tokens_per_s", "tokens/s", "higher", "speed", "prefill t/s", digits=1, per_params="x",
+      phase="prefill", short="prefill", reference=True),
     M("decode_tokens_per_s", "tokens/s", "higher", "speed", "decode t/s", digits=1, per_params="x", phase="decode",
       short="decode", reference=True, indexed=True),
     M("energy_per_token_j", "J/token", "lower", "cost", "J/token", digits=4, per_params="/", short="J/tok",
@@ -69,6 +70,9 @@ CATALOGUE: list[MetricDef] = [
     M("compression_rate", "ratio", "higher", "level", "compr.", phase="artifact", compare=False),
     M("mcr", "ratio", "higher", "level", "MCR", phase="artifact", compare=False),
     M("roofline_fraction", "ratio", None, "level", phase="decode"),
+    M("localscore", "score", "higher", "level", phase="case", short="score", compare=False, reference=True,
+      doc="LocalScore: 10 * cbrt(prompt t/s * gen t/s * 1000 / TTFT ms) of the means over its nine tests; "
+          "suite summaries only (suite.json)"),
     M("compute_utilization", "ratio", None, "level", phase="decode"),
 ]
 del M

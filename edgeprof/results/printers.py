@@ -52,10 +52,13 @@ def reference_cell(rec: Record) -> str:
     if not ref or ref.get("kind") == "none":
         return "no reference" if ref else ""
     ratios = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None][:2]
-    parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x" for x in ratios)
+    parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x"
+                      + (f" [{x['ci95'][0]:.3g}-{x['ci95'][1]:.3g}]" if x.get("ci95") else "") for x in ratios)
     status = str(ref.get("verification") or "").split(":")[0].lower()
-    head = "vs" if ref.get("kind") == "exact" else "normalized vs"
-    return f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}".strip()
+    head = {"exact": "vs", "same-model": "same model vs"}.get(ref.get("kind"), "normalized vs")
+    more = len(ref.get("rows") or []) - 1
+    return (f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}" + (f" +{more} rows" if more > 0
+                                                                                     else "")).strip()
 
 
 def _basis(m: Metric) -> str:
@@ -181,17 +184,28 @@ def _sql_value(v) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
+def _sql_type(vals: list) -> str:
+    """INTEGER / REAL / TEXT when every value has that type; a column whose values mix numbers and
+    text gets no declared type, so SQLite keeps each value as written (a TEXT column would turn
+    the numbers into strings)."""
+    if not vals or all(isinstance(v, str) for v in vals):
+        return " TEXT"
+    if all(isinstance(v, (int, bool)) for v in vals):
+        return " INTEGER"
+    if all(isinstance(v, (int, float)) for v in vals):
+        return " REAL"
+    return ""
+
+
 def to_sql(records: list[Record], table: str = "edgeprof") -> str:
     """``CREATE TABLE IF NOT EXISTS`` + one ``INSERT`` per record (as llama-bench ``-o sql``);
-    columns are the flattened dotted names, quoted."""
+    columns are the flattened dotted names, quoted. Booleans are stored as 1/0."""
     cols, flat = _flat_rows(records)
-    types = {}
-    for c in cols:
-        vals = [f.get(c) for f in flat if f.get(c) is not None]
-        types[c] = ("INTEGER" if vals and all(isinstance(v, (int, bool)) for v in vals) else
-                    "REAL" if vals and all(isinstance(v, (int, float)) for v in vals) else "TEXT")
+    if not cols:
+        return "-- edgeprof: no records\n"
+    types = {c: _sql_type([f[c] for f in flat if f.get(c) is not None]) for c in cols}
     q = lambda c: '"' + c.replace('"', '""') + '"'  # noqa: E731
-    out = [f"CREATE TABLE IF NOT EXISTS {q(table)} (\n  " + ",\n  ".join(f"{q(c)} {types[c]}" for c in cols) + "\n);"]
+    out = [f"CREATE TABLE IF NOT EXISTS {q(table)} (\n  " + ",\n  ".join(f"{q(c)}{types[c]}" for c in cols) + "\n);"]
     for f in flat:
         present = [c for c in cols if c in f]
         out.append(f"INSERT INTO {q(table)} ({', '.join(q(c) for c in present)}) VALUES "

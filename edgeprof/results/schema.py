@@ -135,17 +135,26 @@ class Workload(_Dict):
     depth: int | None = None
     n_seqs: int | None = 1
     suite: str | None = None
+    #: how the input is made: None = cut from the bundled text; "random" = seeded random token ids
+    #: with BOS first (LocalScore, llama-bench); ``seed`` seeds them
+    tokens: str | None = None
+    seed: int | None = None
+    #: (prompt, gen) of the untimed warm-up pass; None = the case itself (a suite's protocol may fix it)
+    warmup: tuple[int, int] | None = None
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = _Dict.to_dict(self)
-        if d.get("suite") is None:
-            d.pop("suite")
+        for k in ("suite", "tokens", "seed", "warmup"):  # absent unless set: old case ids stay stable
+            if d.get(k) is None:
+                d.pop(k)
         return d
 
     @property
     def label(self) -> str:
-        """llama-bench style: ``pp128+tg128 @ d512``."""
+        """llama-bench style: ``pp128+tg128 @ d512``; a suite's summary row: ``localscore summary``."""
+        if self.prompt_tokens is None and self.gen_tokens is None and self.suite:
+            return f"{self.suite} summary"
         p, n, d = self.prompt_tokens or 0, self.gen_tokens or 0, self.depth or 0
         parts = ([f"pp{p}"] if p else []) + ([f"tg{n}"] if n else [])
         return ("+".join(parts) or "?") + (f" @ d{d}" if d else "")

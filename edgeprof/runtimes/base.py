@@ -26,6 +26,10 @@ class Placement:
     provider: str | None = None       # ONNX Runtime execution provider; "cuda"/"cpu" for torch
     dtype: str | None = None          # torch: fp32 | bf16
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.threads, int) or self.threads < 1:  # 0 means "runtime default" to ggml/ORT
+            raise ValueError(f"threads must be an integer >= 1, got {self.threads!r}")
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         if d["dtype"] is None:  # absent unless set, so case ids of runs made before --dtype stay stable
@@ -51,6 +55,10 @@ class EngineInfo:
 
 class Engine(Protocol):
     info: EngineInfo
+    #: vocabulary size and BOS id (None: the model has none): random-token workloads (suites) draw
+    #: ids from ``[0, n_vocab)`` with BOS first; an engine without ``n_vocab`` cannot run them
+    n_vocab: int
+    bos: int | None
 
     def tokenize(self, text: str) -> list[int]: ...
 

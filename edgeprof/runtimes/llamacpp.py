@@ -94,6 +94,8 @@ class LlamaCppEngine:
         self.batch = internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
         self.n_batch = n_batch
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.model.vocab)
+        bos = int(llama_cpp.llama_vocab_bos(self.model.vocab))
+        self.bos = bos if bos >= 0 else None  # random-token workloads put it first (LocalScore, llama-bench)
         self.n_past = 0
         fa = placement.flash_attn
         if fa == "auto":
@@ -104,7 +106,10 @@ class LlamaCppEngine:
         self._np = np
         self.info = EngineInfo(
             name="llama.cpp", version=_version(),
-            placement={"threads": placement.threads, "gpu_layers": placement.gpu_layers,
+            # threads as the context reports them (what ggml will use), not as requested
+            placement={"threads": int(llama_cpp.llama_n_threads(self.ctx.ctx)),
+                       "threads_batch": int(llama_cpp.llama_n_threads_batch(self.ctx.ctx)),
+                       "threads_requested": placement.threads, "gpu_layers": placement.gpu_layers,
                        "flash_attn": fa, "flash_attn_requested": placement.flash_attn,
                        "n_batch": n_batch, "n_ubatch": min(n_ubatch, n_batch),
                        "kv_type": placement.kv_type or "f16", "repack": self.repack, "provider": "cpu" if not placement.gpu_layers else "gpu"},

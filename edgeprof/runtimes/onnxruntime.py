@@ -108,6 +108,7 @@ class OrtEngine:
                    f"lacks KV outputs {', '.join(missing[:2])}")
             raise RuntimeError_(f"{path} {why}; re-export with optimum task text-generation-with-past")
         self.tok = Tokenizer.from_file(str(_tokenizer_file(path, artifact)))
+        self.n_vocab, self.bos = self.tok.get_vocab_size(), None  # random-token suites; no BOS known here
         first = ins[self.past[0]]
         kv_dtype = np.dtype(_NP_TYPES.get(first.type, "float32"))
         if not all(isinstance(d, int) for d in (first.shape[1], first.shape[3])):
@@ -131,7 +132,8 @@ class OrtEngine:
         counted, ops = scan_graph(path)
         self.info = EngineInfo(
             name="onnxruntime", version=version,
-            placement={"threads": int(placement.threads), "provider": _short(self.sess.get_providers()[0]),
+            placement={"threads": _intra_threads(self.sess, placement.threads), "threads_requested": placement.threads,
+                       "provider": _short(self.sess.get_providers()[0]),
                        "providers": self.sess.get_providers(), "provider_requested": placement.provider or "cpu",
                        "inter_op_threads": 1, "execution_mode": "sequential", "graph_optimization_level": "all",
                        "io_binding": self.binding is not None, "kv_device": self.kv_device, "kv_dtype": str(kv_dtype),
@@ -195,6 +197,13 @@ class OrtEngine:
 
     def close(self) -> None:
         self.cache = self.binding = self.sess = None
+
+
+def _intra_threads(sess, requested: int) -> int:
+    """The intra-op thread count the session was built with (read back from its options; ORT
+    would take 0 to mean "one per core", which the options validation never lets through)."""
+    n = int(sess.get_session_options().intra_op_num_threads)
+    return n if n > 0 else int(requested)
 
 
 def _layer_key(name: str) -> tuple[int, str]:

@@ -76,6 +76,8 @@ class TorchEngine:
         self.model = model.to(device).eval()
         self.device = device
         self.tok = _tokenizer(d)
+        cfg0 = self.model.config  # random-token suites draw ids below vocab_size, BOS first
+        self.n_vocab, self.bos = int(cfg0.vocab_size), getattr(cfg0, "bos_token_id", None)
         params = inspect.signature(self.model.forward).parameters
         self.keep_arg = "logits_to_keep" if "logits_to_keep" in params else (
             "num_logits_to_keep" if "num_logits_to_keep" in params else None)
@@ -84,7 +86,8 @@ class TorchEngine:
         cfg = self.model.config
         self.info = EngineInfo(
             name="torch", version=torch.__version__,
-            placement={"threads": int(placement.threads), "provider": device.split(":")[0], "device": device,
+            placement={"threads": int(torch.get_num_threads()), "threads_requested": placement.threads,
+                       "provider": device.split(":")[0], "device": device,
                        "device_name": device_name, "dtype": dtype,
                        "attn_implementation": getattr(cfg, "_attn_implementation", None),
                        "interop_threads": torch.get_num_interop_threads(),

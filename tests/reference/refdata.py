@@ -53,3 +53,36 @@ def write_run(path: Path, records, plan=None) -> Path:
 def noisy(center, n=7, rel=0.03, seed=0):
     rng = random.Random(seed)
     return [center * (1 + rng.gauss(0, rel)) for _ in range(n)]
+
+
+def write_gguf(path: Path, meta: dict, n: int = 64) -> Path:
+    """A tiny but well-formed GGUF (one f32 tensor) whose metadata says what a test needs, e.g.
+    ``{"general.name": "Llama 3.2 1B Instruct", "general.file_type": 15}`` (15 = Q4_K_M)."""
+    import struct
+
+    def s(x: str) -> bytes:
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+
+    kv = b""
+    for k, v in meta.items():
+        kv += s(k) + (struct.pack("<I", 8) + s(v) if isinstance(v, str) else struct.pack("<II", 4, v))
+    tensor = s("token_embd.weight") + struct.pack("<IQIQ", 1, n, 0, 0)
+    head = b"GGUF" + struct.pack("<IQQ", 3, 1, len(meta)) + kv + tensor
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(head + b"\0" * ((-len(head)) % 32) + struct.pack(f"<{n}f", *([0.5] * n)))
+    return path
+
+
+LOCALSCORE_CASES = [(1024, 16), (4096, 256), (2048, 256), (2048, 768), (1024, 1024), (1280, 3072), (384, 1152),
+                    (64, 1024), (16, 1536)]
+
+
+def suite_case(p, n, prefill, decode, ttft, suite="localscore", **kw):
+    """One case of a suite run with given repetition-level samples (a recorded run's shape)."""
+    extra = {"prefill_tokens_per_s": metric(prefill, "tokens/s")} if prefill else {}
+    rec = make_record(p=p, n=n, decode=decode, ttft=ttft, extra=extra, **kw)
+    from dataclasses import replace
+
+    return replace(rec, workload=replace(rec.workload, suite=suite, tokens="random", seed=1,
+                                         extra={"suite_version": 1}))

@@ -110,15 +110,16 @@ def test_jetson_rail_power_is_measured_from_vdd_in(tmp_path, smollm2_gguf):
     assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(5.064 * 1.5, rel=0.2)
 
 
-def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
-    """NVML cannot run here: the fake answers as an H100 does (tests/fixtures/nvidia/fake_nvml.py),
-    on a clock that follows real time, so the 73 W board counter advances during the real case."""
+def _fake_nvml():
     spec = importlib.util.spec_from_file_location("fx_fake_nvml", FIX.parent / "nvidia" / "fake_nvml.py")
     fake = sys.modules.get("fx_fake_nvml") or importlib.util.module_from_spec(spec)
     if "fx_fake_nvml" not in sys.modules:
         sys.modules["fx_fake_nvml"] = fake
         spec.loader.exec_module(fake)
+    return fake
 
+
+def _real_clock(fake):
     class RealClock(fake.FakeClock):
         now = property(lambda self: time.monotonic(), lambda self, v: None)
 
@@ -127,10 +128,16 @@ def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
 
         def sleep(self, seconds):
             time.sleep(seconds)
+    return RealClock()
 
+
+def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
+    """NVML cannot run here: the fake answers as an H100 does (tests/fixtures/nvidia/fake_nvml.py),
+    on a clock that follows real time, so the 73 W board counter advances during the real case."""
+    fake = _fake_nvml()
     from devices.nvidia import NvidiaGpu
 
-    nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], RealClock())
+    nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], _real_clock(fake))
     (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
     case = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[16], gen=[16], threads=[1]),
                        device_for=lambda rt, pl: gpu.info().id, host="h")
@@ -141,3 +148,33 @@ def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
     prov = rec["metrics"]["energy_per_token_j"]["provenance"]
     assert prov["kind"] == "measured" and prov["source"] == "nvml_energy_counter" and prov["scope"] == "gpu_board"
     assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(73.0, rel=0.25)
+
+
+def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, smollm2_gguf):
+    """-ngl 0,99 with a (fake-NVML) H100 present: the CPU case is sampled on the CPU, the GPU-layers
+    case on the GPU, each with its own idle baseline; threads are recorded as the runtime used them."""
+    fake = _fake_nvml()
+    from devices.cpu import HostCpu, TdpSpec
+    from devices.nvidia import NvidiaGpu
+
+    nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], _real_clock(fake))
+    (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
+    cpu = HostCpu.open("/", tdp=TdpSpec(10.0, None, 0.1, "test"))
+    found = [gpu, cpu]
+    cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8], gen=[8], threads=[1], gpu_layers=[0, 99]),
+                        device_for=lambda rt, pl: bench_device(found, pl).info().id, host="h")
+    assert [c.device_id for c in cases] == [cpu.info().id, gpu.info().id]
+    sweep = Sweep(tmp_path / "run", "t", found, Settings(reps=2, warmup=0, min_seconds=0, idle_s=0.3, sample_hz=20))
+    recs = sweep.run(cases)
+    gpu.close()
+    assert [r.status for r in recs] == ["ok", "ok"], [r.error for r in recs]
+    assert [r.device.kind for r in recs] == ["cpu", "nvidia"]
+    assert recs[0].metric("avg_power_w").provenance.source == "tdp_model"
+    assert recs[1].metric("avg_power_w").provenance.source == "nvml_energy_counter"
+    assert recs[1].get("sample_hz") == pytest.approx(100.0, rel=0.1) and any("floor" in w for w in recs[1].warnings)  # 2 per 20 ms update
+    import json
+
+    baseline = json.loads((tmp_path / "run" / "baseline.json").read_text())
+    assert set(baseline["by_device"]) == {cpu.info().id, gpu.info().id}
+    for r in recs:
+        assert r.runtime.placement["threads"] == 1 and r.runtime.placement["threads_requested"] == 1

@@ -32,9 +32,10 @@ def test_live_figures_agree_with_the_records(recorded):
     for e in recorded:
         st2.apply(e)
         if e.type == "phase_ended" and e.name == "repetition" and st2.case:
-            rates[st2.case.case_id] = (list(st2.case.rep_tps), list(st2.case.ttft_ms))
+            rates[st2.case.case_id] = (list(st2.case.rep_tps), list(st2.case.ttft_ms), st2.case.prefill_median_tps)
     for rec in st.finished:
-        tps, ttft = rates[rec.case_id]
+        tps, ttft, prefill = rates[rec.case_id]
+        assert prefill == rec.metric("prefill_tokens_per_s").median
         m = rec.metric("decode_tokens_per_s")
         assert [round(x, 6) for x in tps] == [round(x, 6) for x in m.samples]
         assert statistics.median(tps) == m.median
@@ -96,25 +97,27 @@ def test_baseline_is_drawn_where_nothing_covers_it():
     assert "╌" in text[5 - 1 - 3]  # row 3 of 5 from the bottom holds 6 W of 10
 
 
-def _with(rset: RefSet, **model) -> RefSet:
-    recs = [dataclasses.replace(r, model=dataclasses.replace(r.model, **model)) for r in rset.records]
+def _as(rset: RefSet, **model) -> RefSet:
+    """The set with its rows' model replaced (another model, another size)."""
+    recs = [dataclasses.replace(r, model=ModelInfo(**model)) for r in rset.records]
     return RefSet(rset.name + "-x", rset.path, rset.meta, recs, rset.origin)
 
 
 def test_planned_match_kinds(refsets):
+    """The references layer's plan_matches decides; the panel shows its kind, row and notes."""
     mine = next(s for s in refsets if s.name == "earlier-run")
     r = mine.records[0]
-    w = r.workload.to_dict()
-    assert refview.plan(r.model.id, r.artifact.quant, w, r.model.params, [mine]).kind == "exact"
-    same = refview.plan(r.model.id, "q8_0", w, r.model.params, [mine])
-    assert same.kind == "same-model" and "q8_0" in same.notes[0]
-    other = _with(mine, id="other-model", params=r.model.params * 3)
-    norm = refview.plan(r.model.id, r.artifact.quant, w, r.model.params, [other])
-    assert norm.kind == "normalized" and "NOT a match" in norm.notes[0]
-    far = _with(mine, id="other-model", params=r.model.params * 5)
-    assert refview.plan(r.model.id, r.artifact.quant, w, r.model.params, [far]).kind == "none"
-    assert refview.plan(r.model.id, r.artifact.quant, {**w, "prompt_tokens": 999}, r.model.params,
-                        [mine]).kind == "none"
+    w, m = r.workload.to_dict(), r.model.to_dict()
+    exact = refview.plan(m, r.artifact.quant, w, [mine])
+    assert exact.kind == "exact" and exact.record is r and exact.row == refview.row_label(r)
+    assert refview.plan(m, "q8_0", w, [mine]).kind == "same-model"
+    other = _as(mine, id="other-model", name="Other Model", params=r.model.params * 3)
+    norm = refview.plan(m, r.artifact.quant, w, [other])
+    assert norm.kind == "normalized" and any("per parameter" in n for n in norm.notes)
+    far = _as(mine, id="other-model", name="Other Model", params=r.model.params * 5)
+    assert refview.plan(m, r.artifact.quant, w, [far]).kind == "none"
+    none = refview.plan(m, r.artifact.quant, {**w, "prompt_tokens": 999}, [mine])
+    assert none.kind == "none" and "reference add" in none.notes[-1]
 
 
 def test_replay_of_a_recording_folds_every_event():
@@ -130,7 +133,8 @@ def test_replay_of_a_recording_folds_every_event():
 def test_model_info_unchanged_by_planning(refsets):
     # planning reads the sets, never rewrites them
     before = [r.model for s in refsets for r in s.records]
-    refview.plan("x", "q4_1", {"prompt_tokens": 1, "gen_tokens": 1, "depth": 0, "n_seqs": 1}, 1e8, refsets)
+    refview.plan({"id": "x", "params": 1e8}, "q4_1", {"prompt_tokens": 1, "gen_tokens": 1, "depth": 0, "n_seqs": 1},
+                 refsets)
     assert [r.model for s in refsets for r in s.records] == before
     assert isinstance(before[0], ModelInfo)
 

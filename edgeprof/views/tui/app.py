@@ -145,8 +145,8 @@ class EdgeprofApp(App):
             return refview.Planned("none", notes=["loading the reference sets…"])
         key = case.case_id or case.label
         if key not in self._planned:
-            m, a = case.model or {}, case.artifact or {}
-            self._planned[key] = refview.plan(m.get("id"), a.get("quant"), case.workload, m.get("params"), self.sets)
+            self._planned[key] = refview.plan(case.model or {}, (case.artifact or {}).get("quant"), case.workload,
+                                              self.sets)
         return self._planned[key]
 
     # -- actions ------------------------------------------------------------------------------

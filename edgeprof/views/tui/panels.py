@@ -108,8 +108,8 @@ class ProgressPanel(Quiet):
         if st.paused:
             meta.append("   PAUSED", style=f"bold {c['warning']}")
         lines.append(meta)
-        if case:
-            lines.append(self._tokens(case, now_ns, c))
+        if case and (tok := self._tokens(case, now_ns, c)).plain:
+            lines.append(tok)
         if run.error:
             lines.append(Text(f"error: {run.error}", style=f"bold {c['error']}"))
         elif st.notices:

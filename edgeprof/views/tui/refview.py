@@ -2,26 +2,25 @@
 rows for the panel — live from the running case, final from ``Record.reference`` (the
 ``compare.reference.Comparison`` the session attached).
 
-Match kinds follow CONTRACTS "Server references": ``exact`` (same model, quant and workload key),
-``same-model`` (same model and workload, another quant/format — stated), ``normalized`` (another
-model within 4x of the parameter count: context, NOT a match), ``none``. When
-``compare.reference`` offers ``plan_matches`` it decides; until then the rules above run here on
-the loaded sets. Live ratios are labelled live; the record's comparison replaces them.
+The references layer decides everything about matching (``compare.reference.plan_matches``:
+``exact`` same model, quant and workload; ``same-model`` another quant, stated; ``normalized``
+another model within 4x, per parameter, NOT a match; ``none``); this module only lays it out.
+Live ratios are the edge figures so far over the planned row's, labelled live; the record's
+comparison (with intervals) replaces them when the case ends.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from edgeprof.compare import reference
 from edgeprof.results import metric_catalogue
-from edgeprof.results.schema import Record
+from edgeprof.results.schema import ModelInfo, Record, Workload
 from edgeprof.views.tui import fmt
 
 KIND_TEXT = {"exact": "EXACT", "same-model": "SAME MODEL", "normalized": "NOT A MATCH (normalized)",
              "none": "no reference"}
-NORMALIZED_SPAN = 4.0
+ADD_ONE = "`edgeprof reference add RUN --name NAME` makes a set from a server run"
 
 
 @dataclass
@@ -33,56 +32,28 @@ class Planned:
     record: Record | None = None                # the reference row
     refset: Any = None
     notes: list[str] = field(default_factory=list)
+    n_rows: int = 0                             # rows of that kind (the first is shown)
+    where: str = ""                             # runtime and host of the row
 
 
 def row_label(r: Record) -> str:
-    """The reference row's name as comparisons print it (``q4_1 p128/n128/d0 on <device>``)."""
-    w = r.workload
-    if w.prompt_tokens is None:
-        return str(r.case_id)
-    return f"{r.artifact.quant} p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth} on {r.device.name}"
+    """The reference row's name as comparisons print it."""
+    return reference._label(r)  # noqa: SLF001 - one labelling rule, owned by the references layer
 
 
-def plan(model_id: str | None, quant: str | None, workload: dict, params: float | None, sets: list) -> Planned:
+def plan(model: dict, quant: str | None, workload: dict, sets: list) -> Planned:
     """The reference row a case with this model, quant and workload will be compared with."""
-    custom = getattr(reference, "plan_matches", None)
-    if custom is not None:  # the references layer decides once it can (issue 10)
-        return _from_custom(custom, model_id, quant, workload, params, sets)
-    key = (model_id, workload.get("prompt_tokens"), workload.get("gen_tokens"), workload.get("depth"),
-           workload.get("n_seqs", 1))
-    usable = [(s, r) for s in sets for r in s.records if r.ok]
-    same = [(s, r) for s, r in usable if None not in key and r.workload_key() == key]
-    if same:
-        s, r = min(same, key=lambda sr: sr[1].artifact.quant != quant)
-        kind = "exact" if r.artifact.quant == quant else "same-model"
-        notes = [] if kind == "exact" else [f"another quant: edge {quant} vs server {r.artifact.quant}"]
-        return Planned(kind, s.name, s.verification, row_label(r), r, s, notes)
-    near = [(abs(math.log(r.model.params_b * 1e9 / params)), s, r) for s, r in usable
-            if params and r.model.params_b and r.model.id != model_id
-            and 1 / NORMALIZED_SPAN <= r.model.params_b * 1e9 / params <= NORMALIZED_SPAN]
-    if near:
-        _, s, r = min(near, key=lambda t: t[0])
-        return Planned("normalized", s.name, s.verification, row_label(r), r, s,
-                       [f"another model ({r.model.name}, {r.model.params_b:.3g}B vs {params / 1e9:.3g}B params): "
-                        "per-parameter context, NOT a match"])
-    why = "no reference set has this workload key" if usable else "no reference set with a usable row"
-    return Planned("none", notes=[why + "; `edgeprof reference add RUN --name NAME` makes one from a server run"])
-
-
-def _from_custom(fn, model_id, quant, workload, params, sets) -> Planned:
-    got = fn(model_id=model_id, quant=quant, workload=workload, params=params, sets=sets)
-    d = got if isinstance(got, dict) else getattr(got, "__dict__", {})
-    return Planned(d.get("kind", "none"), d.get("set_name"), d.get("verification"), d.get("row"),
-                   d.get("record"), d.get("refset"), list(d.get("notes") or []))
-
-
-def find_row(sets: list, set_name: str | None, row: str | None) -> Record | None:
-    for s in sets:
-        if s.name == set_name:
-            for r in s.records:
-                if row in (row_label(r), r.case_id):
-                    return r
-    return None
+    pm = reference.plan_matches(ModelInfo.from_dict(model), quant, Workload.from_dict(workload), sets)
+    if pm.kind == "none" or not pm.rows:
+        return Planned("none", notes=list(pm.notes) + [ADD_ONE])
+    first = pm.rows[0]
+    rset = next((s for s in sets if s.name == first.set_name), None)
+    rec = next((r for r in (rset.records if rset else []) if row_label(r) == first.row), None)
+    notes = list(first.notes)   # the format difference is stated by the record's comparison
+    if pm.n_candidates > 1:
+        notes.append(f"{pm.n_candidates - 1} more {pm.kind} row(s); the record's comparison lists them")
+    return Planned(pm.kind, first.set_name, first.verification, first.row, rec, rset, notes, pm.n_candidates,
+                   f"{first.runtime} · host {first.host or '?'}")
 
 
 @dataclass
@@ -131,11 +102,15 @@ def _ref_value(p: Planned, metric: str) -> tuple[float | None, str, dict, bool]:
 
 def live_lines(p: Planned, edge: dict[str, float | None], estimated_power: bool) -> list[Line]:
     """Edge figures known so far against the planned row; ratios only for exact/same-model rows
-    (a normalized row's per-parameter ratios come with the record)."""
+    (a normalized row's per-parameter ratios come with the record). No row: no table."""
     out = []
+    if p.kind == "none":
+        return out
     for d in metric_catalogue.reference_metrics():
         e = edge.get(d.name)
         rv, ru, how, r_est = _ref_value(p, d.name)
+        if rv is None and d.name not in edge:
+            continue   # neither side will ever have it (e.g. a suite score on a single case)
         ev = None if e is None else e * float(how.get("edge_scale", 1.0))
         eu = how.get("edge_unit", d.unit)
         etext = "…" if e is None else fmt.est(fmt.size(e) if d.unit == "B" else fmt.num(ev),
@@ -148,6 +123,14 @@ def live_lines(p: Planned, edge: dict[str, float | None], estimated_power: bool)
     return out
 
 
-def roofline(rec: Record | None) -> str:
+def roofline(side: dict | None) -> str:
+    """One side of a comparison row's ``roofline`` ({value, ci95, basis|why})."""
+    if not side or side.get("value") is None:
+        return "n/a"
+    ci = side.get("ci95")
+    return f"{side['value']:.0%}" + (f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else "")
+
+
+def record_roofline(rec: Record | None) -> str:
     m = rec.metric("roofline_fraction") if rec is not None else None
     return "n/a" if m is None or m.center is None else f"{m.center:.0%}"

@@ -62,6 +62,13 @@ def comparison_head(comp: dict) -> list[str]:
                f"({rs.get('runtime')})")
     if comp.get("format_note"):
         out.append(comp["format_note"])
+    roof = ((comp.get("rows") or [{}])[0]).get("roofline") or {}
+    for side in ("edge", "server"):
+        s = roof.get(side)
+        if s:
+            value = f"{s['value']:.1%}" if s.get("value") is not None else "n/a"
+            ci = f" [{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]" if s.get("ci95") else ""
+            out.append(f"roofline fraction, {side}: {value}{ci} — {s.get('basis') or s.get('why') or ''}")
     return out + list(comp.get("notes") or [])
 
 
@@ -77,6 +84,25 @@ def comparison_rows(comp: dict) -> list[list[str]]:
                      fmt.ratio(x.get("ratio")) if x.get("ratio") is not None else "not compared",
                      f"[{fmt.num(ci[0])}, {fmt.num(ci[1])}]" if ci else "", x.get("note") or ""])
     return rows
+
+
+OTHER_HEAD = ("kind", "set", "row", "verification", "runtime · host", "decode edge÷server", "roofline edge · server")
+
+
+def other_rows(comp: dict) -> list[list[str]]:
+    """Every further row the comparison holds (rows beyond the primary, then context rows, which
+    are NOT a match): the decode ratio with its interval and both roofline fractions."""
+    out = []
+    for r in (comp.get("rows") or [])[1:] + (comp.get("context") or []):
+        dec = next((x for x in r.get("ratios") or [] if x["metric"].startswith("decode_tokens_per_s")), {})
+        ci = dec.get("ci95")
+        roof = r.get("roofline") or {}
+        sides = [f"{s['value']:.0%}" if (s := roof.get(k)) and s.get("value") is not None else "n/a"
+                 for k in ("edge", "server")]
+        out.append([r["kind"] if r["kind"] != "context" else "context (NOT a match)", r["set_name"], r["row"],
+                    r.get("verification") or "", f"{r.get('runtime')} · {r.get('host') or '?'}",
+                    fmt.ratio(dec.get("ratio"), ci) if dec.get("ratio") is not None else "n/a", " · ".join(sides)])
+    return out
 
 
 def not_a_match(comp: dict | None) -> str | None:
@@ -108,6 +134,8 @@ def markdown(rec: Record) -> str:
     lines += ([f"- {x}" for x in comparison_head(comp)] if comp else ["No server comparison in this record."])
     if comp.get("ratios"):
         lines += [""] + _md_table(RATIO_HEAD, comparison_rows(comp))
+    if other_rows(comp):
+        lines += ["", "Other rows compared:", ""] + _md_table(OTHER_HEAD, other_rows(comp))
     if rec.warnings:
         lines += ["", "### Warnings", ""] + [f"- {x}" for x in rec.warnings]
     return "\n".join(lines) + "\n"

@@ -46,6 +46,7 @@ class CaseLive:
     progress: deque = field(default_factory=lambda: deque(maxlen=12))   # (t_ns, n) of this rep
     live_tps: float | None = None
     rep_tps: list = field(default_factory=list)
+    rep_prefill_tps: list = field(default_factory=list)
     ttft_ms: list = field(default_factory=list)       # measured repetitions
     last_ttft_ms: float | None = None                 # any repetition, warm-up included
     prefill_t0_ns: int | None = None
@@ -64,6 +65,10 @@ class CaseLive:
     @property
     def rep_median_tps(self) -> float | None:
         return statistics.median(self.rep_tps) if self.rep_tps else None
+
+    @property
+    def prefill_median_tps(self) -> float | None:
+        return statistics.median(self.rep_prefill_tps) if self.rep_prefill_tps else None
 
     @property
     def ttft_median_ms(self) -> float | None:
@@ -148,6 +153,8 @@ class RunState:
                 c.rep_s.append((e.t_ns - c.rep_t0_ns) / 1e9)
             if r is not None and r.label == "measure" and r.decode and r.n_decode:
                 c.rep_tps.append(r.n_decode / ((r.decode[1] - r.decode[0]) / 1e9))
+            if r is not None and r.label == "measure" and r.prefill and r.n_prefill:
+                c.rep_prefill_tps.append(r.n_prefill / ((r.prefill[1] - r.prefill[0]) / 1e9))
             return
         for p in reversed(self.phases):
             if p[0] == e.name and p[2] is None:

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from edgeprof.compare.paired import METRICS, Side, compare, differing_axes
+from edgeprof.compare.paired import Side, compare, differing_axes
 from edgeprof.results.schema import Record
 from edgeprof.views.tui import fmt
 
@@ -24,7 +24,7 @@ def _name(r: Record) -> str:
 
 def compare_rows(a: Record, b: Record) -> dict:
     db = os.environ.get("EDGEPROF_HISTORY") or None
-    return compare(Side(_name(a), "run", [a]), Side(_name(b), "run", [b]), metrics=METRICS, db_path=db)
+    return compare(Side(_name(a), "run", [a]), Side(_name(b), "run", [b]), db_path=db)
 
 
 class CompareScreen(Screen):

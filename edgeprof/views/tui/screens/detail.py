@@ -79,6 +79,9 @@ class DetailScreen(Screen):
         if comp.get("ratios"):
             parts.append(_table(rowtext.RATIO_HEAD, rowtext.comparison_rows(comp),
                                 wide=("note", "edge provenance", "server provenance")))
+        if rowtext.other_rows(comp):
+            parts += [Text(""), Text("other rows compared", style="bold"),
+                      _table(rowtext.OTHER_HEAD, rowtext.other_rows(comp), wide=("row",))]
         if rec.warnings:
             parts += [Text(""), Text("warnings", style="bold")] + [Text("• " + w, style=c["warning"]) for w in rec.warnings]
         parts += [Text(""), Text("y copies all of this as Markdown · esc goes back", style=c["muted"])]

@@ -29,6 +29,7 @@ class HomeScreen(Screen):
     HomeScreen #models { height: auto; max-height: 6; }
     HomeScreen #preset { layout: horizontal; width: 100%; height: auto; }
     HomeScreen #fa { width: 12; margin: 0 2 0 1; }
+    HomeScreen #suite { width: 26; margin: 0 2 0 1; }
     HomeScreen #device, HomeScreen #plan { margin: 1 0 0 0; }
     HomeScreen #prepare { display: none; }
     HomeScreen.-preparing #prepare { display: block; }
@@ -60,6 +61,9 @@ class HomeScreen(Screen):
                     ("quick 32/32 ×3", "default 128/128 ×5", "llama-bench 512/128", "match reference"))),
                     id="preset", compact=True)
             with Horizontal(classes="row"):
+                yield Label("suite")
+                yield Select([("none: the fields above", "none")] + [(s, s) for s in homeform.suites()],
+                             value=d.get("suite") or "none", allow_blank=False, id="suite", compact=True)
                 yield Label("flash attention")
                 yield Select([(x, x) for x in ("auto", "on", "off")], value=d.get("flash_attn", "auto"),
                              allow_blank=False, id="fa", compact=True)
@@ -130,8 +134,10 @@ class HomeScreen(Screen):
     def options(self):
         values = {n: self.query_one(f"#{n}", Input).value for n in homeform.FIELDS}
         fa = str(self.query_one("#fa", Select).value)
+        suite = str(self.query_one("#suite", Select).value)
         return homeform.build_options(self.app.home_defaults.get("opts"), [c.arg for c in self.picked()], values,
-                                      fa, self.query_one("#gpu_layers", Input).value)
+                                      fa, self.query_one("#gpu_layers", Input).value,
+                                      None if suite == "none" else suite)
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         keys = ("quick", "default", "llama-bench", "reference")

@@ -88,11 +88,12 @@ class LiveScreen(Screen):
             p = self.app.planned_for(case)
             st = run.state
             edge = {"decode_tokens_per_s": case.rep_median_tps or case.live_tps, "ttft_ms": case.ttft_median_ms,
+                    "energy_per_token_j": None, "prefill_tokens_per_s": case.prefill_median_tps,
                     "avg_power_w": st.power_since_measure(),
                     "avg_rss_bytes": st.rss.mean_since(case.measure_t0_ns) if case.measure_t0_ns else None}
             estimated = "estimated" in (st.power_now_label or st.power_label)
-            foot = [f"row {p.row} · {p.verification}" if p.row else "", *p.notes,
-                    f"roofline: edge after the case · server {refview.roofline(p.record)}" if p.record else "",
+            foot = [f"row {p.row} · {p.verification} · {p.where}" if p.row else "", *p.notes,
+                    f"roofline: edge after the case · server {refview.record_roofline(p.record)}" if p.record else "",
                     "live: edge figures so far; the record's comparison replaces them"]
             panel.show(p.kind, {"set": p.set_name}, refview.live_lines(p, edge, estimated), [f for f in foot if f])
             return
@@ -109,10 +110,16 @@ class LiveScreen(Screen):
             why = rec.error.message if rec.error else "no comparison in this record"
             panel.show("none", {}, [], [f"{rec.model.id} {rec.workload.label}: {why}"])
             return
-        ref_row = refview.find_row(self.app.sets or [], comp.get("set_name"), comp.get("row"))
-        foot = [f"row {comp.get('row')} · {comp.get('verification')}" if comp.get("row") else "",
+        rows, context = comp.get("rows") or [], comp.get("context") or []
+        first = rows[0] if rows else {}
+        roof = first.get("roofline") or {}
+        where = f" · {first.get('runtime')} · host {first.get('host') or '?'}" if first else ""
+        foot = [f"row {comp.get('row')} · {comp.get('verification')}{where}" if comp.get("row") else "",
                 comp.get("format_note") or "", *(comp.get("notes") or []),
-                f"roofline: edge {refview.roofline(rec)} · server {refview.roofline(ref_row)}"]
+                f"roofline: edge {refview.roofline(roof.get('edge'))} · server {refview.roofline(roof.get('server'))}"
+                if roof else "",
+                f"+{len(rows) - 1} more row(s): Enter shows them" if len(rows) > 1 else "",
+                f"{len(context)} context row(s) (workload never published): NOT a match" if context else ""]
         panel.show(comp.get("kind", "none"), {"set": comp.get("set_name")}, refview.final_lines(comp),
                    [f for f in foot if f])
 

@@ -1,0 +1,132 @@
+"""Writing user reference sets: from a run (``reference add``, ``reference build``) or from a
+public database export (``reference import localscore FILE.tsv``), into ``$EDGEPROF_HOME/reference/NAME``.
+
+Why the set-level status names its energy source: a set measured by edgeprof on a machine without
+RAPL carries TDP-*estimated* power; the old status "MEASURED" next to a power ratio read as if the
+power had been measured. Every value keeps its own provenance kind (records are copied as they
+are), and the set's status says "MEASURED (power/energy ESTIMATED: tdp_model)" when that is so.
+A suite's summaries (``suite.json``) are added as rows, so another machine's suite summary matches
+them exactly. Sets are written to a temporary directory and renamed (never half-written).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from edgeprof.compare.refsets import ReferenceSetError, check_name
+from edgeprof.home import reference_dir
+from edgeprof.results.schema import Record
+
+ENERGY_METRICS = ("energy_per_token_j", "avg_power_w", "energy_gross_j")
+
+
+def energy_provenance(records: list[Record]) -> list[str]:
+    """``kind: source`` of every energy/power figure in the rows (e.g. "estimated: tdp_model")."""
+    out: list[str] = []
+    for r in records:
+        for m in ENERGY_METRICS:
+            metric = r.metric(m)
+            if metric is not None:
+                tag = f"{metric.provenance.kind}: {metric.provenance.source}"
+                if tag not in out:
+                    out.append(tag)
+    return out
+
+
+def status_for(records: list[Record]) -> str:
+    kinds = energy_provenance(records)
+    estimated = sorted({k.split(": ", 1)[1] for k in kinds if k.startswith("estimated")})
+    if estimated:
+        return f"MEASURED (power/energy ESTIMATED: {', '.join(estimated)})"
+    return "MEASURED"
+
+
+def target(name: str, dest_root: str | Path | None, overwrite: bool, env: dict | None = None) -> Path:
+    check_name(name)
+    dest = Path(dest_root) if dest_root else reference_dir(env)
+    path = dest / name
+    if path.exists() and not overwrite:
+        raise ReferenceSetError(f"reference set '{name}' exists at {path} (use --overwrite)")
+    return path
+
+
+def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
+          copy: tuple[Path, ...] = ()) -> Path:
+    """reference.json (+ records.jsonl, + copied files) into ``path``, atomically."""
+    tmp = path.parent / f".{path.name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for f in copy:
+        shutil.copy2(f, tmp / f.name)
+    if records is not None:
+        (tmp / "records.jsonl").write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
+    (tmp / "reference.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+    return path
+
+
+def from_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None, overwrite: bool = False,
+             env: dict | None = None, build: dict | None = None) -> Path:
+    """A run directory (and its suite.json summaries) as reference set ``name``; ``build`` adds
+    what ``reference build`` knows about the machine and runtime build."""
+    from edgeprof import __version__
+    from edgeprof.results.history import load_run
+
+    path = target(name, dest_root, overwrite, env)
+    run = load_run(run_dir)
+    src = Path(run_dir)
+    records = [r for r in run["records"] if r.ok]
+    if not records:
+        raise ReferenceSetError(f"{src}: no successful case to use as a reference")
+    summaries: list[Record] = []
+    if (src / "suite.json").is_file():
+        data = json.loads((src / "suite.json").read_text())
+        summaries = [s for s in (Record.from_dict(x) for suite in data.get("suites") or []
+                                 for x in suite.get("summaries") or []) if s.ok]
+    env_json = run.get("env") or {}
+    version = records[0].get("edgeprof_version") or env_json.get("edgeprof") or __version__
+    devices = {json.dumps(r.device.to_dict(), sort_keys=True): r.device.to_dict() for r in records}
+    names = sorted({str(d.get("name")) for d in devices.values()})
+    runtimes = sorted({" ".join(str(x) for x in (r.runtime.name, r.runtime.version) if x) for r in records})
+    first = records[0]
+    meta = {"name": name, "title": f"edgeprof run {first.run_id} used as a reference",
+            "source": f"measured by edgeprof v{version} on {', '.join(names)}",
+            "created_from": {"run_dir": str(src.resolve()), "run_id": first.run_id, "host": first.host,
+                             "started_at": first.started_at},
+            "verification_status": status_for(records), "energy_provenance": energy_provenance(records),
+            "hardware": {"devices": list(devices.values()), "env": {k: env_json.get(k) for k in
+                                                                    ("platform", "cpu_governor", "devices")}},
+            "software": {"runtimes": runtimes, "versions": env_json.get("versions"),
+                         "runtime_extra": first.get("runtime_extra")},
+            "workload": {"known": True, "keys": sorted({json.dumps(r.workload_key()) for r in records}),
+                         "suites": sorted({s.workload.suite for s in summaries})},
+            "metric_definitions": "CONTRACTS.md records.jsonl, schema_version 1 (metric names carry their units)"}
+    if build:
+        meta.update(build)
+    copy = tuple(src / f for f in ("plan.json", "env.json", "baseline.json", "suite.json") if (src / f).is_file())
+    return write(path, meta, records + summaries, copy)
+
+
+def import_localscore(tsv: str | Path, name: str | None = None, dest_root: str | Path | None = None,
+                      overwrite: bool = False, env: dict | None = None) -> tuple[Path, int]:
+    """A newer LocalScore export as a user set that ``refreshes`` the packaged one, checked by the
+    same loader (a malformed row fails with its line number before anything is written)."""
+    from edgeprof.assets_access import asset
+    from edgeprof.compare.localscore import read_tsv
+
+    packaged = json.loads(asset("reference", "localscore", "reference.json").read_text())
+    tsv = Path(tsv)
+    rows = read_tsv(tsv, packaged.get("models"))
+    latest = max(str(r.started_at or "") for r in rows)
+    name = name or f"localscore-{latest[:10].replace('-', '')}"
+    path = target(name, dest_root, overwrite, env)
+    meta = dict(packaged, name=name, refreshes="localscore", records_file=tsv.name,
+                title=f"LocalScore public results, imported from {tsv.name} ({len(rows)} rows, latest {latest[:10]})",
+                source=dict(packaged["source"], export=str(tsv.resolve()), files=[tsv.name],
+                            imported_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
+    return write(path, meta, None, (tsv,)), len(rows)

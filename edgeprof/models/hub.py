@@ -1,0 +1,100 @@
+"""``edgeprof models pull ID``: catalogue models that live on a model hub (LocalScore's three GGUFs),
+fetched through ``huggingface_hub`` into ``$EDGEPROF_HOME/models/ID/``: resumable (the hub's
+``.incomplete`` file is continued with an HTTP Range request), with the hub's progress bar.
+
+Why a record at first download: the publisher of these GGUFs lists no sha256, so there is nothing
+to verify the first copy against; its sha256, size, repository commit and ETag are written to
+``pull.json`` and shown, and every later pull must produce the same bytes. Where the catalogue does
+list a sha256, a mismatch removes the file and fails. ``HF_ENDPOINT`` (or ``endpoint``) points the
+client at a mirror; tests point it at a local server, never at the real hub.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from exporters.files import sha256_file
+
+from edgeprof.errors import FaultError
+from edgeprof.home import models_dir
+from edgeprof.models.catalogue import CatalogueError, Entry
+
+
+class PullError(FaultError):
+    """A download that failed, was interrupted or did not verify (exit 1; the message says what next)."""
+
+
+def record_path(entry: Entry, root: Path | None = None) -> Path:
+    return (root or models_dir()) / entry.id / "pull.json"
+
+
+def recorded(entry: Entry, root: Path | None = None) -> dict[str, Any] | None:
+    p = record_path(entry, root)
+    try:
+        return json.loads(p.read_text()) if p.is_file() else None
+    except json.JSONDecodeError:
+        return None
+
+
+def _partial_bytes(dest: Path) -> int:
+    return sum(p.stat().st_size for p in (dest / ".cache").rglob("*.incomplete")) if (dest / ".cache").is_dir() else 0
+
+
+def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
+         log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
+    """Download (or resume) ``entry``'s file; verify or record its sha256. Returns the pull record."""
+    raw = entry.raw
+    if raw.get("source") != "huggingface":
+        raise CatalogueError(f"{entry.id} is not a hub model (it comes from {raw.get('package') or 'a derivation'}); "
+                             f"'edgeprof models fetch {entry.id}' gets it")
+    try:
+        import requests
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+    except ImportError as exc:
+        raise CatalogueError(f"'models pull' needs huggingface_hub: pip install 'edgeprof[hub]' ({exc})") from None
+    dest = (root or models_dir()) / entry.id
+    dest.mkdir(parents=True, exist_ok=True)
+    endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
+    log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
+    try:
+        path = Path(hf_hub_download(repo_id=raw["repo"], filename=raw["file"], revision=raw.get("revision", "main"),
+                                    local_dir=dest, endpoint=endpoint))
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
+            requests.exceptions.Timeout) as exc:
+        raise PullError(f"download of {raw['file']} interrupted after {_partial_bytes(dest)} bytes "
+                             f"({type(exc).__name__}); run 'edgeprof models pull {entry.id}' again to resume") from None
+    except (HfHubHTTPError, LocalEntryNotFoundError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PullError(f"could not pull {raw['repo']}/{raw['file']}: {first}; check the network "
+                             f"(HF_ENDPOINT={endpoint or 'https://huggingface.co'}) and the catalogue entry") from None
+    digest, size = sha256_file(path), path.stat().st_size
+    before = recorded(entry, root)
+    expected, basis = raw.get("sha256"), "verified against the catalogue's sha256"
+    if not expected and before:
+        expected = before.get("sha256")
+        basis = f"verified against the sha256 recorded at first download ({before.get('downloaded_at')})"
+    if expected and digest != expected:
+        path.unlink()
+        raise PullError(f"{raw['file']} has sha256 {digest[:16]}…, expected {expected[:16]}… "
+                        f"({basis.split(' ', 2)[2]}); the file was removed: check the source, or delete {dest} to "
+                        f"start over")
+    meta: dict[str, Any] = {}
+    meta_files = list((dest / ".cache" / "huggingface" / "download").glob(f"{raw['file']}.metadata"))
+    if meta_files:
+        lines = meta_files[0].read_text().splitlines()
+        meta = {"commit": lines[0] if lines else None, "etag": lines[1] if len(lines) > 1 else None}
+    info = {"id": entry.id, "repo": raw["repo"], "revision": raw.get("revision", "main"), "file": raw["file"],
+            "path": str(path), "size_bytes": size, "sha256": digest,
+            "sha256_basis": basis if expected else "recorded at first download (the publisher lists no sha256)",
+            "endpoint": endpoint or "https://huggingface.co", **meta,
+            "downloaded_at": (before or {}).get("downloaded_at") or dt.datetime.now(dt.timezone.utc).isoformat(
+                timespec="seconds")}
+    if before is None or before.get("sha256") != digest:
+        tmp = record_path(entry, root).with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        tmp.replace(record_path(entry, root))
+    return info

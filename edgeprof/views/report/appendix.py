@@ -1,0 +1,62 @@
+"""The environment and provenance appendix: for every run the machine, software versions, idle
+baseline and sensors (each measured or estimated, with its source and why an absent one is
+absent), and for every metric where its figures came from.
+
+Why in every report: a number without provenance is a bug, and a reader of an HTML file on another
+machine has no env.json to open.
+"""
+from __future__ import annotations
+
+from edgeprof.results import metric_catalogue
+from edgeprof.views.report.data import CaseView, RunData
+from edgeprof.views.report.tables import Cell, Table, fmt_value
+
+
+def run_table(run: RunData) -> Table:
+    env, base, plan = run.env or {}, run.baseline or {}, run.plan or {}
+    dev = env.get("device") or {}
+    first = run.records[0]
+    prov = base.get("provenance") or {}
+    idle = (f"{'~' if prov.get('kind') == 'estimated' else ''}{base['idle_power_w']:.3g} W over "
+            f"{fmt_value(base.get('idle_window_s'))} s [{prov.get('kind', '?')}: {prov.get('source', '')}]"
+            if base.get("idle_power_w") is not None else "not measured")
+    rows = [("run directory", str(run.dir)), ("run_id", run.run_id), ("host", env.get("host") or first.host),
+            ("started", first.started_at), ("edgeprof", env.get("edgeprof") or first.get("edgeprof_version")),
+            ("python / platform", f"{fmt_value(env.get('python'))} / {fmt_value(env.get('platform'))}"),
+            ("device", f"{dev.get('name') or first.device.name} [{dev.get('kind') or first.device.kind}] "
+                       f"id {dev.get('id') or first.device.id}"),
+            ("device memory", f"{(dev.get('memory_bytes') or first.device.memory_bytes or 0) / 2**30:.1f} GiB"),
+            ("energy source", dev.get("energy_source") or first.device.extra.get("energy_source")),
+            ("versions", fmt_value(env.get("versions"))), ("cpu governor", env.get("cpu_governor")),
+            ("load average before", fmt_value(env.get("loadavg_before"))), ("idle baseline", idle),
+            ("sweep", fmt_value(plan.get("axes"))), ("suite", (run.suite or {}).get("suite") or plan.get("suite"))]
+    cells = tuple((Cell(k), Cell(fmt_value(v), estimated=str(v).startswith("~")))
+                  for k, v in rows if v not in (None, ""))
+    return Table(("field", "value"), cells)
+
+
+def sensor_table(run: RunData) -> Table:
+    rows = []
+    for s in (run.env or {}).get("sensors") or []:
+        why = s.get("reason") if not s.get("available") else s.get("note")
+        rows.append((Cell(str(s.get("name"))), Cell(str(s.get("quantity") or "")),
+                     Cell(str(s.get("kind") or "?"), estimated=s.get("kind") == "estimated"),
+                     Cell(str(s.get("source") or "")), Cell(str(s.get("scope") or "")),
+                     Cell("yes" if s.get("available") else "no"), Cell(str(why or ""))))
+    notes = () if rows else ("env.json lists no sensors for this run",)
+    return Table(("sensor", "quantity", "kind", "source", "scope", "available", "reason / note"), tuple(rows), notes)
+
+
+def metric_provenance_table(cases: list[CaseView]) -> Table:
+    """Each metric once per distinct (kind, source, scope), with its note, in catalogue order."""
+    order = {d.name: i for i, d in enumerate(metric_catalogue.CATALOGUE)}
+    seen: dict[tuple, tuple] = {}
+    for c in cases:
+        for name, m in c.record.metrics.items():
+            p = m.provenance
+            key = (name, p.kind, p.source, p.scope)
+            if key not in seen:
+                seen[key] = (Cell(name), Cell(m.unit), Cell(p.kind, estimated=p.estimated), Cell(p.source),
+                             Cell(str(p.scope or "")), Cell(p.note[:300] + ("…" if len(p.note) > 300 else "")))
+    rows = [seen[k] for k in sorted(seen, key=lambda k: (order.get(k[0], 999), k[0], k[1], k[2]))]
+    return Table(("metric", "unit", "kind", "source", "scope", "note"), tuple(rows))

@@ -1,0 +1,169 @@
+"""The report's tables as data (head, rows of cells, notes), rendered by ``document`` to HTML and
+Markdown alike: the results table (the printers' columns, so the bench table and the report never
+disagree), the server comparison with both sides' provenance, and the LocalScore-style suite summary.
+
+Why cells carry ``estimated``: an estimated figure must look estimated in every output; the
+printers mark it ``~`` in text and the HTML renderer also sets it in italics with a class.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgeprof.results import metric_catalogue, printers
+from edgeprof.results.schema import Record
+from edgeprof.views.charts.series import case_label
+from edgeprof.views.report.data import CaseView, RunData
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str
+    estimated: bool = False
+    numeric: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    head: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    notes: tuple[str, ...] = ()
+
+
+def _cell(text: str, numeric: bool = False) -> Cell:
+    return Cell(text, text.startswith("~"), numeric)
+
+
+def results_table(cases: list[CaseView]) -> Table:
+    """Identity, the catalogue's metric columns, quality, roofline, vs server and status — columns
+    empty for every case are dropped, as in ``edgeprof bench``'s table."""
+    cols = [("case", None)] + printers.columns()
+    rows = [[c.key[:16]] + [fn(c.record) for _, fn in cols[1:]] for c in cases]
+    metric_cols = {d.label for d in metric_catalogue.table_metrics()}
+    same = [i for i, (name, _) in enumerate(cols) if len(rows) > 1 and name not in metric_cols | {"case", "status"}
+            and len({r[i] for r in rows}) == 1 and rows[0][i]]
+    keep = [i for i, (name, _) in enumerate(cols)
+            if i not in same and (name in ("case", "status") or any(r[i] for r in rows))]
+    head = tuple(cols[i][0] for i in keep)
+    out = tuple(tuple(_cell(r[i], cols[i][0] not in printers.TEXT_COLUMNS + ("case",)) for i in keep) for r in rows)
+    notes = ([f"same for every case: {'; '.join(f'{cols[i][0]} {rows[0][i]}' for i in same)}"] if same else [])
+    notes += [n.removeprefix("- ") for n in printers.legend([c.record for c in cases])]
+    return Table(head, out, tuple(notes))
+
+
+def fmt_value(x) -> str:
+    """A JSON value as table text: None empty, floats to 4 significant digits, lists and dicts inline."""
+    if x is None:
+        return ""
+    if isinstance(x, float):
+        return f"{x:.4g}" if abs(x) < 1e4 else f"{x:.0f}"
+    if isinstance(x, (list, tuple)):
+        return ", ".join(fmt_value(v) for v in x)
+    if isinstance(x, dict):
+        return ", ".join(f"{k}={fmt_value(v)}" for k, v in x.items() if v not in (None, "", [], {}))
+    return str(x)
+
+
+def _prov(p: dict | None) -> str:
+    if not p:
+        return ""
+    return f"{p.get('kind', '?')}: {p.get('source', '')}".strip()
+
+
+def server_table(cases: list[CaseView]) -> Table:
+    """One row per compared metric of every case that has a reference comparison: the edge and
+    server values, the ratio (with its interval when there is one), both provenances, the reference
+    row and its verification status. Metrics the row cannot be compared on become notes, once each."""
+    rows, notes = [], []
+    recs = [c.record for c in cases]
+    for c in cases:
+        ref = c.record.reference or {}
+        if not ref:
+            continue
+        who = Cell(f"{case_label(c.record, recs)} ({ref.get('kind', '?')})")
+        row_name = Cell(f"{ref.get('set_name', '')}:{ref.get('row', '')}".strip(":"))
+        status = Cell(str(ref.get("verification") or ""))
+        if ref.get("format_note"):
+            notes.append(f"{case_label(c.record, recs)}: {ref['format_note']}")
+        compared = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None]
+        for x in ref.get("ratios") or []:
+            if x.get("ratio") is None:
+                notes.append(f"not compared: {x.get('metric')} — {x.get('note') or 'no value on one side'}")
+        if not compared:
+            rows.append((who, row_name, status, Cell(""), Cell(""), Cell(""), Cell("n/a"),
+                         Cell(ref.get("summary") or ref.get("reason") or "no comparable figure")))
+        for x in compared:
+            edge_p, ref_p = x.get("edge_provenance") or {}, x.get("ref_provenance") or {}
+            est = edge_p.get("kind") == "estimated"
+            edge = f"{'~' if est else ''}{fmt_value(x.get('edge_value'))} {x.get('edge_unit') or ''}".strip()
+            srv = f"{fmt_value(x.get('ref_value'))} {x.get('ref_unit') or ''}".strip()
+            ratio = f"{'~' if est else ''}{x['ratio']:.3g}x"
+            ci = x.get("ratio_ci95") or x.get("ci95")
+            if ci:
+                ratio += f" [{ci[0]:.3g}, {ci[1]:.3g}]"
+            prov = "; ".join(t for t in (f"edge {_prov(edge_p)}" if edge_p else "",
+                                         f"server {_prov(ref_p)}" if ref_p else "", x.get("note") or "") if t)
+            rows.append((who, row_name, status, Cell(x.get("metric", "")), Cell(edge, est, True),
+                         Cell(srv, numeric=True), Cell(ratio, est, True), Cell(prov)))
+    head = ("case (match)", "reference row", "verification", "metric", "this device", "server", "ratio",
+            "provenance / note")
+    if not rows:
+        notes.append("no server comparison in these runs (no reference set matched, or the runs predate matching)")
+    return Table(head, tuple(rows), tuple(dict.fromkeys(notes)))
+
+
+def _summary_rows(summary: dict, prefix: str = "") -> list[tuple[Cell, ...]]:
+    rows = []
+    for k, v in summary.items():
+        name = f"{prefix}{k}"
+        if isinstance(v, dict) and ("value" in v or "median" in v):
+            val = v.get("value", v.get("median"))
+            ci = v.get("ci95")
+            est = (v.get("provenance") or {}).get("kind") == "estimated"
+            text = fmt_value(val) + (f" [{fmt_value(ci[0])}, {fmt_value(ci[1])}]" if ci else "")
+            rows.append((Cell(name), Cell(("~" if est else "") + text, est, True), Cell(str(v.get("unit") or ""))))
+        elif isinstance(v, dict):
+            rows += _summary_rows(v, name + ".")
+        elif not isinstance(v, list):
+            rows.append((Cell(name), Cell(fmt_value(v), numeric=isinstance(v, (int, float))), Cell("")))
+    return rows
+
+
+def _suite_blocks(suite: dict, name: str) -> list[tuple[str, dict]]:
+    """(title, figures) per summary: edgeprof's suite.json (``engine/suite_file.py``: per suite, one
+    summary record per artifact/placement whose metrics carry intervals and provenance) or a flat
+    ``{"suite", "summary": {...}}`` file (older fixtures)."""
+    if "suites" not in suite:
+        return [(f"{name}: summary (suite.json)", suite)]
+    return [(f"{s['name']} v{s['version']}: summary of {x['model'].get('id')} {x['artifact'].get('quant')} "
+             f"(suite.json)", x.get("metrics") or {"status": x.get("status"),
+                                                   "why": (x.get("error") or {}).get("message")})
+            for s in suite["suites"] for x in s.get("summaries") or []]
+
+
+def suite_tables(run: RunData) -> list[tuple[str, Table]]:
+    """LocalScore-style summary: the run's ``suite.json`` (means over the suite's cases and the score,
+    with intervals) and the per-case rows of the suite (prompt/gen tok/s and TTFT)."""
+    suite_recs = [r for r in run.records if r.workload.suite]
+    if not suite_recs and not run.suite:
+        return []
+    out = []
+    name = ((run.suite or {}).get("suite") or (run.suite or {}).get("name")
+            or next((s.get("name") for s in (run.suite or {}).get("suites") or []), None)
+            or suite_recs[0].workload.suite)
+    if run.suite:
+        for title, figures in _suite_blocks(run.suite, name):
+            out.append((title, Table(("figure", "value [95 % interval]", "unit"), tuple(_summary_rows(figures)))))
+    else:
+        out.append((f"{name}: summary", Table((), (), ("this run has no suite.json (written by the suite runner); "
+                                                       "the per-case figures are below",))))
+    rows = tuple((Cell(r.workload.label), Cell(str(r.workload.prompt_tokens), numeric=True),
+                  Cell(str(r.workload.gen_tokens), numeric=True),
+                  _cell(printers.metric_cell(r, "prefill_tokens_per_s"), True),
+                  _cell(printers.metric_cell(r, "decode_tokens_per_s"), True),
+                  _cell(printers.metric_cell(r, "ttft_ms"), True), Cell(printers.status_cell(r))) for r in suite_recs)
+    out.append((f"{name}: cases", Table(("test", "prompt", "gen", "prompt t/s", "gen t/s", "TTFT ms", "status"), rows)))
+    return out
+
+
+def records_of(cases: list[CaseView]) -> list[Record]:
+    return [c.record for c in cases]

@@ -1,0 +1,112 @@
+"""``edgeprof models pull``: huggingface_hub against a local server with the hub's URL layout
+(HF_ENDPOINT): sha256 recorded at first download and shown, verified on later pulls, a wrong
+catalogue sha256 refused, an interrupted download resumed with a Range request."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from hubserver import HubServer
+from refdata import write_gguf
+
+from edgeprof.models import catalogue, hub
+
+ROOT = Path(__file__).resolve().parents[2]
+ENTRY_ID = "llama-3.2-1b-instruct-q4_k_m"
+
+
+@pytest.fixture
+def gguf_bytes(tmp_path) -> bytes:
+    path = write_gguf(tmp_path / "src.gguf", {"general.architecture": "llama", "general.name": "Llama 3.2 1B Instruct",
+                                              "general.file_type": 15}, n=200_000)
+    return path.read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def hub_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))  # never the user's hub cache or token
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def _served(entry: catalogue.Entry, body: bytes) -> dict[str, bytes]:
+    return {f"{entry.raw['repo']}/resolve/{entry.raw['revision']}/{entry.raw['file']}": body}
+
+
+def test_catalogue_has_localscores_three_gguf():
+    ids = {e.id: e for e in catalogue.load()[1]}
+    for mid, repo, file in (
+            (ENTRY_ID, "bartowski/Llama-3.2-1B-Instruct-GGUF", "Llama-3.2-1B-Instruct-Q4_K_M.gguf"),
+            ("meta-llama-3.1-8b-instruct-q4_k_m", "bartowski/Meta-Llama-3.1-8B-Instruct-GGUF",
+             "Meta-Llama-3.1-8B-Instruct-Q4_K_M.gguf"),
+            ("qwen2.5-14b-instruct-q4_k_m", "bartowski/Qwen2.5-14B-Instruct-GGUF", "Qwen2.5-14B-Instruct-Q4_K_M.gguf")):
+        e = ids[mid]
+        assert (e.raw["repo"], e.raw["file"], e.raw["quant"], e.raw["source"]) == (repo, file, "q4_k_m", "huggingface")
+        assert e.raw["sha256"] is None and "recorded at first download" in e.raw["sha256_note"]
+
+
+def test_bench_of_an_unpulled_hub_model_says_how_to_pull(tmp_path):
+    e = catalogue.get(ENTRY_ID)
+    with pytest.raises(catalogue.CatalogueError, match=f"edgeprof models pull {ENTRY_ID}"):
+        catalogue.ensure(e, tmp_path / "models")
+
+
+def test_first_pull_records_sha256_then_verifies_it(tmp_path, gguf_bytes):
+    e = catalogue.get(ENTRY_ID)
+    root = tmp_path / "models"
+    with HubServer(_served(e, gguf_bytes)) as srv:
+        info = hub.pull(e, root, endpoint=srv.url)
+        assert info["sha256"] == hashlib.sha256(gguf_bytes).hexdigest()
+        assert info["sha256_basis"].startswith("recorded at first download") and info["size_bytes"] == len(gguf_bytes)
+        assert json.loads(hub.record_path(e, root).read_text())["sha256"] == info["sha256"]
+        assert catalogue.ensure(e, root) == Path(info["path"])  # bench finds it now
+        again = hub.pull(e, root, endpoint=srv.url)
+        assert again["sha256_basis"].startswith("verified against the sha256 recorded at first download")
+        srv.files = _served(e, gguf_bytes[:-8] + b"tampered")  # the upstream file changes
+        with pytest.raises(hub.PullError, match="expected") as err:
+            hub.pull(e, root, endpoint=srv.url)
+        assert "first download" in str(err.value) and not Path(info["path"]).exists()
+
+
+def test_wrong_catalogue_sha256_is_refused(tmp_path, gguf_bytes):
+    e = catalogue.get(ENTRY_ID)
+    bad = replace(e, raw=dict(e.raw, sha256="0" * 64))
+    with HubServer(_served(bad, gguf_bytes)) as srv:
+        with pytest.raises(hub.PullError, match="expected 0000000000000000") as err:
+            hub.pull(bad, tmp_path / "models", endpoint=srv.url)
+    assert "catalogue" in str(err.value) and not (tmp_path / "models" / ENTRY_ID / e.raw["file"]).exists()
+
+
+def test_interrupted_download_resumes_with_a_range_request(tmp_path):
+    """The hub client writes in 10 MiB chunks: a connection lost at 11 MB leaves 10 MiB on disk,
+    and the next pull asks for the rest only."""
+    body = write_gguf(tmp_path / "big.gguf", {"general.name": "Llama 3.2 1B Instruct", "general.file_type": 15},
+                      n=3_000_000).read_bytes()
+    e = catalogue.get(ENTRY_ID)
+    root = tmp_path / "models"
+    with HubServer(_served(e, body)) as srv:
+        srv.cut, srv.cut_at = 1, 11_000_000
+        with pytest.raises(hub.PullError, match=r"interrupted after 10485760 bytes.*again to resume"):
+            hub.pull(e, root, endpoint=srv.url)
+        info = hub.pull(e, root, endpoint=srv.url)
+    ranges = [r for m, _, r in srv.requests if m == "GET"]
+    assert ranges[0] is None and ranges[-1] == "bytes=10485760-"  # the second pull continued, not restarted
+    assert info["sha256"] == hashlib.sha256(body).hexdigest() and info["size_bytes"] == len(body)
+
+
+def test_cli_pull_shows_the_sha256(tmp_path, gguf_bytes):
+    e = catalogue.get(ENTRY_ID)
+    with HubServer(_served(e, gguf_bytes)) as srv:
+        env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), HF_ENDPOINT=srv.url, PYTHONPATH=str(ROOT))
+        res = subprocess.run([sys.executable, "-m", "edgeprof", "models", "pull", ENTRY_ID], capture_output=True,
+                             text=True, env=env, timeout=120)
+        assert res.returncode == 0, res.stderr
+        assert f"sha256 {hashlib.sha256(gguf_bytes).hexdigest()} (recorded at first download" in res.stdout
+        res = subprocess.run([sys.executable, "-m", "edgeprof", "models", "pull", "smollm2-135m-instruct"],
+                             capture_output=True, text=True, env=env, timeout=120)
+        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a hub model" in res.stderr
