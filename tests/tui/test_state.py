@@ -160,3 +160,21 @@ def test_sensors_of_the_sampled_device_first_others_marked(tmp_path):
     assert others and {r["other"] for r in others} == {d["name"] for d in desc["devices"] if d["id"] != desc["id"]}
     emc = next(r["info"] for r in mine if r["info"]["name"] == "emc:clock")
     assert not emc["available"] and "debugfs" in emc["reason"] and emc["hint"]
+
+
+def test_new_run_form_validates_as_the_command_line_does():
+    import pytest
+
+    from edgeprof.errors import UsageError
+    from edgeprof.views.tui import homeform
+
+    base = {"prompt": "32,64", "gen": "16", "depth": "0", "threads": "auto", "reps": "3"}
+    o = homeform.build_options(None, ["smollm2-135m-instruct"], base)
+    assert (o.prompt, o.gen, o.threads, o.reps, o.models) == ([32, 64], [16], None, 3, ["smollm2-135m-instruct"])
+    s = homeform.build_options(None, ["m"], base, suite="llamacpp-scoreboard")
+    assert s.suite == ["llamacpp-scoreboard"]           # a suite fixes the workload: the fields are left out
+    for field, bad, flag in (("prompt", "12,a", "-p"), ("threads", "0", "-t"), ("reps", "0", "--reps")):
+        with pytest.raises(UsageError, match=flag):
+            homeform.build_options(None, ["m"], {**base, field: bad})
+    with pytest.raises(UsageError, match="measures nothing"):
+        homeform.build_options(None, ["m"], {**base, "prompt": "0", "gen": "0"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from edgeprof.views.charts.axes import scale_for
 from edgeprof.views.tui import fmt, plot
 from edgeprof.views.tui.panels import Quiet
 from edgeprof.views.tui.series import Scale, nice_ceiling
@@ -15,7 +16,7 @@ class _Chart(Quiet):
 
     def __init__(self) -> None:
         super().__init__()
-        self._scale, self._run = Scale(), None
+        self._scale, self._run, self.unit = Scale(), None, ""
 
     def _geometry(self) -> tuple[int, int, float]:
         w = max(10, self.size.width - 2)
@@ -32,9 +33,14 @@ class _Chart(Quiet):
         c = colours(self.app)
         w, h, span = self._geometry()
         scale = self._scale_for(run)
+        peak = series.peak(now_ns, span)
+        if fmt_label is None:   # bytes: the axis unit (MiB, GiB) as the report picks it, the scale in that unit
+            factor, unit = scale_for("B", max(peak or 0.0, top_floor))
+            if unit != self.unit:
+                self._scale = scale = Scale()
+            self.unit, scale_div, top_floor, fmt_label = unit, 1 / factor, top_floor * factor, _w
         if top_floor > 0:
             scale.top = max(scale.top, nice_ceiling(top_floor))
-        peak = series.peak(now_ns, span)
         top = scale.fit(None if peak is None else peak / scale_div, now_ns)
         gut = max(len(fmt_label(top)), len(fmt_label(0.0))) + 1
         vals = [None if v is None else v / scale_div for v in plot.columns(series, now_ns, span, w - gut)]
@@ -86,13 +92,11 @@ class MemoryChart(_Chart):
             sub = f"peak {fmt.size(peak)} of {fmt.size(total)} device ({peak / total:.1%})"
         elif total:
             sub = f"device total {fmt.size(total)}"
-        self.titles("worker RSS MiB (process tree)", sub)
-        self._draw(st.rss, run, now_ns, 64.0, 2**20, None, _mib)
+        self._draw(st.rss, run, now_ns, 64 * 2**20, 1.0, None, None)
+        self.titles(f"worker RSS {self.unit} (process tree)", sub)
 
 
 def _w(v: float) -> str:
     return f"{v:.0f}" if v >= 10 or v == int(v) else f"{v:.1f}"
 
 
-def _mib(v: float) -> str:
-    return f"{v:.0f}"
