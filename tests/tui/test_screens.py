@@ -176,3 +176,50 @@ def test_screenshot_key_writes_svg_and_theme_toggles(quiet_home):
     shots = list(quiet_home.glob("edgeprof-live-*.svg"))
     assert len(shots) == 1 and "<svg" in shots[0].read_text()[:200]
     assert {out["before"], out["after"]} == {"textual-dark", "textual-light"}
+
+
+def test_a_model_that_cannot_be_resolved_is_one_line_on_the_form(quiet_home):
+    from textual.widgets import Input
+
+    from edgeprof.views.tui.app import EdgeprofApp
+
+    out = {}
+
+    async def steps(pilot, app):
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen.choices:
+                break
+        app.screen.query_one("#path", Input).value = "no-such-model.gguf"
+        await press(pilot, app, "ctrl+r")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            app.tick()
+            if app.current and app.current.stage == "failed":
+                break
+        await pilot.pause(0.05)
+        app.tick()
+        out["text"], out["screen"] = screen_text(app), type(app.screen).__name__
+
+    drive(EdgeprofApp(sets=[]), steps)
+    assert out["screen"] == "HomeScreen"          # the form stays, with the reason; nothing was written
+    assert "could not start" in out["text"] and "no-such-model.gguf: no such file" in out["text"]
+    assert not (quiet_home / "edgeprof-runs").exists()
+
+
+def test_export_page_needs_a_scheme_and_groups_targets(quiet_home):
+    from textual.widgets import SelectionList
+
+    from edgeprof.views.tui.screens.export import targets
+
+    assert targets(["onnx:fp32", "gguf:q8_0", "onnx:int4"]) == ["onnx:fp32,int4", "gguf:q8_0"]
+    out = {}
+
+    async def steps(pilot, app):
+        await press(pilot, app, "e")
+        app.screen.query_one("#schemes", SelectionList).deselect_all()
+        await press(pilot, app, "ctrl+r")
+        out["text"] = screen_text(app)
+
+    drive(replay_app(EVENTS, reference_dir=DATA), steps)
+    assert "give a source and pick at least one scheme" in out["text"]

@@ -73,6 +73,31 @@ def test_screen_snapshot(name, size, quiet_home):
     check(f"{name}-{size[0]}x{size[1]}", svg, text)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home_snapshot(size, quiet_home, monkeypatch):
+    """The new-run screen on a fixture Jetson (deterministic device), nothing downloaded."""
+    from edgeprof.views.tui.app import EdgeprofApp
+    from tests.fixtures.boards import build
+
+    monkeypatch.setenv("EDGEPROF_SYSROOT", str(build(quiet_home / "root", "orin-nano-jp6")))
+    app = EdgeprofApp(clock=(0, "12:00:00"))
+    out = {}
+
+    async def go() -> None:
+        async with app.run_test(size=size) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.device_hint and app.sets is not None and app.screen.choices:
+                    break
+            app.tick()
+            await pilot.pause(0.05)
+            out["svg"], out["text"] = app.export_screenshot(), screen_text(app)
+
+    asyncio.run(go())
+    assert "Jetson Orin Nano" in out["text"] and "smollm2-135m-instruct" in out["text"]
+    check(f"home-{size[0]}x{size[1]}", out["svg"], out["text"])
+
+
 def test_light_theme_snapshot(quiet_home):
     svg, text = draw("live-done", (160, 48), theme="textual-light")
     check("live-done-light-160x48", svg, text)

@@ -69,13 +69,13 @@ class HomeScreen(Screen):
                              allow_blank=False, id="fa", compact=True)
                 yield Label("GPU layers")
                 yield Input(value=str(d.get("gpu_layers", "0")), id="gpu_layers", classes="field", compact=True)
-            yield Static(id="device")
-            yield Static(id="plan")
-            yield Static(id="status")
-            yield ProgressBar(total=None, show_eta=False, id="prepare")
             with Horizontal(classes="row"):
                 yield Button("start", variant="primary", id="start", compact=True)
                 yield Button("export first…", id="export", compact=True)
+            yield Static(id="status")
+            yield ProgressBar(total=None, show_eta=False, id="prepare")
+            yield Static(id="device")
+            yield Static(id="plan")
         yield Footer()
 
     def on_mount(self) -> None:
