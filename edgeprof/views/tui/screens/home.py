@@ -42,6 +42,7 @@ class HomeScreen(Screen):
         self.choices: list[homeform.Choice] = []
         self.error: str | None = None
         self._started = None
+        self._plan_key, self._plan = None, []
 
     def compose(self) -> ComposeResult:
         d = self.app.home_defaults or {}
@@ -199,7 +200,11 @@ class HomeScreen(Screen):
                 "(d: why)", style=c["fg"]))
         try:
             opts = self.options()
-            lines = homeform.plan_lines(self.picked(), opts, app.sets)
+            key = (tuple(c.arg for c in self.picked()), tuple(opts.prompt), tuple(opts.gen), tuple(opts.depth),
+                   tuple(opts.suite or ()), id(app.sets))
+            if key != self._plan_key:    # matching reads every reference row: only when the plan changes
+                self._plan_key, self._plan = key, homeform.plan_lines(self.picked(), opts, app.sets)
+            lines = self._plan
         except EdgeprofError as exc:
             lines = [("none", f"fix the form: {exc}")]
         plan = Text("reference  " if lines else "")

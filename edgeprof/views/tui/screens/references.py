@@ -102,9 +102,8 @@ class ReferencesScreen(Screen):
         text.append("add a run as a reference: ", style="bold")
         text.append(f"edgeprof reference add {last} --name my-server\n")
         text.append("produce one on a server GPU: ", style="bold")
-        text.append("edgeprof bench MODEL -p 128 -n 128 --gpu-layers 99 --out run-h100 && "
-                    "edgeprof reference add run-h100 --name my-h100 (then copy it to $EDGEPROF_HOME/reference here)\n",
-                    style=c["fg"])
+        text.append("edgeprof reference build MODEL --suite localscore --gpu-layers 99 --name my-h100 on the server, "
+                    "then copy its $EDGEPROF_HOME/reference/my-h100 into this machine's\n", style=c["fg"])
         text.append("an exact match needs the same model id and workload (prompt, gen, depth); another model is only "
                     "ever a labelled normalized comparison", style=c["muted"])
         self.query_one("#howto", Static).update(text)
