@@ -24,25 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--format", choices=("md", "json"), default="md")
 
 
-def _resolve_source(arg: str, note) -> Path:
-    p = Path(arg).expanduser()
-    if p.exists():
-        return p
-    from edgeprof.models import catalogue
-
-    entry = catalogue.get(arg)
-    if entry.format != "hf":
-        raise catalogue.CatalogueError(f"{arg} is a {entry.format} model; export needs an HF source such as "
-                                       f"{entry.id}-hf ('edgeprof models' lists them)")
-    if not catalogue.is_present(entry):
-        from exporters import rebuild_hf_from_gguf
-
-        note(f"preparing {entry.id} from the packaged GGUF (once)")
-        gguf = catalogue.ensure(catalogue.get(entry.raw["derived_from"]), log=note)
-        rebuild_hf_from_gguf(gguf, catalogue.local_path(entry), model_id=entry.model_id)
-    return catalogue.local_path(entry)
-
-
 def run(args) -> int:
     def note(msg: str) -> None:
         print(f"edgeprof: {msg}", file=sys.stderr, flush=True)
@@ -50,7 +31,8 @@ def run(args) -> int:
     from exporters import ExportError, export, list_quants, read_manifest
 
     from edgeprof.models.catalogue import CatalogueError
-    from edgeprof.models.exporting import converter_cache, progress_printer
+    from edgeprof.models.exporting import (MANIFEST_COLUMNS, converter_cache, manifest_rows, progress_printer,
+                                           resolve_source)
 
     if args.list_quants:
         print("onnx: fp32, fp16, int8, int4\ngguf: " + ", ".join(list_quants()))
@@ -60,7 +42,7 @@ def run(args) -> int:
               file=sys.stderr)
         return 2
     try:
-        src = _resolve_source(args.source, note)
+        src = resolve_source(args.source, note)
         out = args.out or Path("exports") / src.name
         export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
                converter_cache=converter_cache(),
@@ -74,12 +56,9 @@ def run(args) -> int:
         print(json.dumps(m, indent=2))
         return 0
     print(f"export of {m['model']['id']} ({m['baseline']['label']}) -> {out}\n")
-    print("| artifact | format | quant | size MiB | compression | perplexity | retention | greedy agreement | sha256 |")
+    print("| " + " | ".join(MANIFEST_COLUMNS) + " |")
     print("|---|---|---|---:|---:|---:|---:|---:|---|")
-    for a in m["artifacts"]:
-        q = a.get("quality") or {}
-        print(f"| {a['name']} | {a['format']} | {a['quant']} | {a['size_bytes'] / 2**20:.1f} | "
-              f"{a.get('compression_rate') or ''} | {q.get('perplexity', '')} | {q.get('quality_retention', '')} | "
-              f"{q.get('greedy_agreement', '')} | {a['sha256'][:12]} |")
+    for row in manifest_rows(m):
+        print("| " + " | ".join(row) + " |")
     print(f"\ncompression basis: {m['baseline']['basis']}; manifest: {out}/manifest.json; how to load: {out}/README.md")
     return 0

@@ -1,35 +1,96 @@
-"""``edgeprof tui [MODEL ...]``: the bench with a live Textual view (same flags as ``bench``)."""
+"""``edgeprof tui [MODEL ...]``: the front door. Without MODEL it opens the new-run screen; with a
+MODEL (and any bench flag) it starts that run at once. A run started here writes exactly what
+``edgeprof bench`` writes; after quitting, the results table is printed and the exit status is
+bench's. Without a terminal it exits 2 at once, pointing at ``edgeprof bench``."""
 from __future__ import annotations
 
 import argparse
 
 from edgeprof.commands import bench as bench_cmd
 
-HELP = "run a bench with a live terminal view (power, memory, progress, results)"
+HELP = "the live terminal view: pick a model, watch it run next to server GPUs, browse history"
+DESCRIPTION = (HELP + ". Takes bench's flags: with a MODEL the run starts at once, without one they fill the "
+               "new-run form. Keys: ? lists them all.")
+
+
+def _hz(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.5 <= v <= 30:
+        raise argparse.ArgumentTypeError(f"must be between 0.5 and 30 refreshes per second, got {text}")
+    return v
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     bench_cmd.add_arguments(p)
+    p.add_argument("--exit-when-done", action="store_true",
+                   help="leave when the run ends, then print the table like bench (scripts, benchmarks)")
+    p.add_argument("--refresh-hz", type=_hz, default=2.0,
+                   help="screen refreshes per second (default 2, as nvitop and btop refresh at most; charts, "
+                        "tokens and the clock follow it)")
+    p.add_argument("--replay", metavar="EVENTS_JSONL", default=None,
+                   help="show a recorded event stream (one Event.to_dict per line) instead of running")
 
 
 def run(args) -> int:
     import sys
 
-    from edgeprof.engine.session import RunSession, exit_code
     from edgeprof.errors import UsageError
-    from edgeprof.results.printers import print_records
 
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError("edgeprof tui needs a terminal (stdin and stdout are not one); run the same flags with "
+    # Textual reads keys from stdin and draws on stderr; stdout stays free for the table printed
+    # after quitting, so `edgeprof tui -o json > run.json` works
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise UsageError("edgeprof tui needs a terminal (stdin and stderr are not one); run the same flags with "
                          "'edgeprof bench' for a headless run")
     opts = bench_cmd.options(args)
-    notes: list[str] = []
-    session = RunSession.for_bench(opts, note=notes.append)
+    from edgeprof.engine.session import exit_code
+    from edgeprof.results.printers import print_records
+    from edgeprof.views.tui import homeform
     from edgeprof.views.tui.app import EdgeprofApp
+    from edgeprof.views.tui.runner import ReplayRun, RunController
 
-    app = EdgeprofApp(session)
-    app.run()
-    records = session.records()
-    print_records(records, opts.format, sys.stdout)
-    print(f"results: {session.run_dir}/records.jsonl", file=sys.stderr)
-    return exit_code(records)
+    defaults = homeform.defaults_from(opts)
+    if args.replay:
+        app = EdgeprofApp(run=ReplayRun.from_file(args.replay), refresh_hz=args.refresh_hz, home_defaults=defaults)
+    else:
+        start = opts if (opts.models or opts.resume) else None
+        app = EdgeprofApp(opts=start, exit_when_done=args.exit_when_done, refresh_hz=args.refresh_hz,
+                          home_defaults=defaults)
+    _run_on_terminal(app)
+    runs = [r for r in app.runs if isinstance(r, RunController)]
+    for r in runs:
+        r.join()   # a run cancelled by quitting still writes its cancelled row and its history entry
+    failed = next((r for r in runs if r.exc is not None and r.from_command_line and not r.state.run_dir), None)
+    if failed is not None:
+        raise failed.exc    # e.g. an unknown MODEL on the command line: one line, exit 2, nothing written
+    records, ran = [], False
+    for r in runs:
+        if r.session is not None and r.state.run_dir:
+            ran = True
+            recs = r.session.records()
+            print_records(recs, opts.format, sys.stdout)
+            print(f"results: {r.session.run_dir}/records.jsonl", file=sys.stderr)
+            records += recs
+    return exit_code(records) if ran else 0
+
+
+def _run_on_terminal(app) -> None:
+    """Run the app; when stdout is a file, point fd 1 at the terminal meanwhile (Textual sizes the
+    screen from stdout) and give it back for the table."""
+    import os
+    import sys
+
+    if sys.stdout.isatty():
+        app.run()
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        app.run()
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)

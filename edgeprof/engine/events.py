@@ -128,7 +128,8 @@ class RunStarted(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CaseScheduled(Event):
-    """Case ``index`` (1-based) of ``total`` is about to start."""
+    """Case ``index`` (1-based) of ``total`` is about to start; ``model`` and ``artifact`` say
+    what runs (a live view matches it against reference rows before any figure exists)."""
 
     type: ClassVar[str] = "case_scheduled"
     index: int
@@ -137,13 +138,19 @@ class CaseScheduled(Event):
     workload: dict = field(default_factory=dict)
     reps: int = 0
     device: dict = field(default_factory=dict)
+    model: dict = field(default_factory=dict)
+    artifact: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunNotice(Event):
+    """A line for people (``message``) and, where a view can use it, the same facts as data
+    (e.g. the idle baseline: ``idle_power_w``, ``idle_window_s``, ``device_id``, ``provenance``)."""
+
     type: ClassVar[str] = "run_notice"
     message: str
     level: str = "info"            # info | warning
+    data: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

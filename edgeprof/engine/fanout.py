@@ -33,8 +33,8 @@ class Fanout:
                 print(f"edgeprof: a listener failed and was detached ({type(exc).__name__}: {exc}); "
                       f"the run goes on", file=sys.stderr)
 
-    def notice(self, message: str, level: str = "info", case_id: str | None = None) -> None:
-        self.emit(ev.RunNotice(case_id=case_id, message=message, level=level))
+    def notice(self, message: str, level: str = "info", case_id: str | None = None, data: dict | None = None) -> None:
+        self.emit(ev.RunNotice(case_id=case_id, message=message, level=level, data=data or {}))
 
     def sample_hook(self, power: PowerSource | None) -> Callable | None:
         """A sampler ``on_sample`` callback emitting ``sample`` events, or None when not wanted."""

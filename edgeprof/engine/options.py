@@ -120,6 +120,16 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
         parser.add_argument(*names, **kw)
 
 
+def parse_value(cls: type, name: str, text: str) -> Any:
+    """One field of ``cls`` from text, with its flag's parser and checks (a form in a front-end
+    validates exactly as the command line does); a bad value is a ``UsageError`` naming the flag."""
+    f = next(x for x in fields(cls) if x.name == name)
+    try:
+        return _converter(f)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise fail(_flag(f), str(exc)) from None
+
+
 def from_namespace(cls: type, ns: argparse.Namespace, **override: Any):
     """The validated options of ``cls`` from parsed arguments (``__post_init__`` checks the rest)."""
     kw = {f.name: getattr(ns, f.name) for f in fields(cls) if hasattr(ns, f.name)}

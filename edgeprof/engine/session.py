@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from edgeprof import home
 from edgeprof.engine.config import BenchOptions, Settings
-from edgeprof.engine.device_choice import bench_device, default_providers, open_devices
+from edgeprof.engine.device_choice import bench_device, default_providers, open_devices, power_source
 from edgeprof.engine.fanout import Fanout
 from edgeprof.engine.launcher import first_sigint
 from edgeprof.engine.plan import Axes, Case, build_cases, plan_dict, read_plan
@@ -186,8 +186,10 @@ class RunSession:
             raise
         from edgeprof.engine import events as ev
 
+        device, power = self.describe()
         self.fanout.emit(ev.RunStarted(run_dir=str(self.run_dir), total=len(self.cases),
-                                       labels=tuple(c.label for c in self.cases), done=len(self.done)))
+                                       labels=tuple(c.label for c in self.cases), done=len(self.done),
+                                       device=device, power_label=power))
 
         def stop() -> None:
             self.interrupted = True
@@ -202,6 +204,13 @@ class RunSession:
             self.write_suites()
             self.index()
         return self.records()
+
+    def describe(self) -> tuple[dict[str, Any], str]:
+        """The first case's device and its sensors, for ``run_started`` (see ``describe_devices``)."""
+        if not self.devices:
+            return {}, ""
+        primary = bench_device(self.devices, self.cases[0].placement) if self.cases else self.devices[-1]
+        return describe_devices(self.devices, primary)
 
     def write_suites(self) -> dict | None:
         """suite.json: each suite's summary and its server comparison; a failure is a notice."""
@@ -248,6 +257,18 @@ class RunSession:
         self.devices = []
         if self.lock is not None:
             self.lock.release()
+
+
+def describe_devices(devices: list, primary) -> tuple[dict[str, Any], str]:
+    """``primary``'s identity with every sensor as declared (static ``SensorInfo``: available or
+    not, the reason and the fix; nothing is read), all devices likewise under ``devices``, and the
+    power source label: a live view shows what cannot be measured without reading hardware itself."""
+    def one(d) -> dict[str, Any]:
+        return {**d.info().to_dict(), "sensors": [s.info.to_dict() for s in d.sensors()]}
+
+    power = power_source(primary)
+    label = f"{power.provenance.source} ({power.provenance.kind}, {power.provenance.scope})" if power else ""
+    return {**one(primary), "devices": [one(d) for d in devices]}, label
 
 
 def exit_code(records: list[Record], interrupted: bool = False) -> int:

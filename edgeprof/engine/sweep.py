@@ -13,6 +13,7 @@ import os
 import resource
 import signal
 import socket
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -48,6 +49,9 @@ class Sweep:
         self.text = asset("prompts", "bench.txt").read_text()
         self.baselines: dict[str, dict[str, Any]] = {}
         self.cancelled = False
+        self._go = threading.Event()   # cleared = paused: the next case waits
+        self._go.set()
+        self._skip = False
         self.quiet_workers = False
         self.rerun: set[str] = set()    # case ids whose old record (failed, cancelled) a re-run replaces
         self._worker_pid: int | None = None
@@ -86,7 +90,9 @@ class Sweep:
         p = b["idle_power_w"]
         prov = b["provenance"]
         self.fanout.notice(f"idle baseline on {info.name}: {'n/a' if p is None else round(p, 2)} W over "
-                           f"{b['idle_window_s']:.1f} s ({prov.get('source')}, {prov.get('kind')})")
+                           f"{b['idle_window_s']:.1f} s ({prov.get('source')}, {prov.get('kind')})",
+                           data={"idle_power_w": p, "idle_window_s": b["idle_window_s"], "device_id": info.id,
+                                 "provenance": prov})
         return b
 
     # -- one case ---------------------------------------------------------------------------
@@ -131,6 +137,7 @@ class Sweep:
         if self.cancelled:  # stopped during the idle baseline or cool-down: the case never started
             return None
         job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers)
+        self._skip = False
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         snap0 = self.meter.snapshot()
         outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
@@ -142,6 +149,9 @@ class Sweep:
             outcome.status = "cancelled"
             outcome.error = ErrorInfo("cancelled", "cancelled by the user", (outcome.error.phase if outcome.error
                                                                             else None))
+        elif self._skip and outcome.status != "ok":
+            outcome.status = "skipped"
+            outcome.error = ErrorInfo("skipped", "skipped by the user", outcome.error.phase if outcome.error else None)
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
         ctx["harness_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
         samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
@@ -195,6 +205,27 @@ class Sweep:
         """Stop the sweep: the running case ends as ``cancelled``, later cases are not started;
         everything already written stays."""
         self.cancelled = True
+        self._go.set()
+        self._stop_worker()
+
+    def skip(self) -> None:
+        """End the running case now: it is recorded as ``skipped`` and the sweep goes on."""
+        self._skip = True
+        self._stop_worker()
+
+    def pause(self) -> None:
+        """Hold the sweep before its next case. The running case finishes as it would: stopping
+        a worker mid-repetition would put the pause inside its timings."""
+        self._go.clear()
+
+    def resume(self) -> None:
+        self._go.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._go.is_set()
+
+    def _stop_worker(self) -> None:
         pid = self._worker_pid
         if pid:
             try:
@@ -223,14 +254,21 @@ class Sweep:
         out: list[Record] = []
         try:
             for i, case in enumerate(cases):
-                if self.cancelled:
-                    break
                 if case.case_id in done:
                     continue
+                if not self._go.is_set():
+                    self.fanout.notice(f"paused before case {i + 1}/{len(cases)}", data={"paused": True})
+                    self._go.wait()
+                if self.cancelled:
+                    break
                 dev = bench_device(self.devices, case.placement)
                 self.fanout.emit(ev.CaseScheduled(case_id=case.case_id, index=i + 1, total=len(cases),
                                                   label=case.label, workload=case.workload.to_dict(),
-                                                  reps=self.settings.reps, device=dev.info().to_dict()))
+                                                  reps=self.settings.reps, device=dev.info().to_dict(),
+                                                  model=case.artifact.model.to_dict(),
+                                                  artifact={"format": case.artifact.format,
+                                                            "quant": case.artifact.quant,
+                                                            "runtime": case.runtime}))
                 rec = self.run_one(case)
                 if rec is not None:
                     out.append(rec)

@@ -13,6 +13,42 @@ def progress_printer(note: Callable[[str], None]):
     return on
 
 
+def resolve_source(arg: str, note: Callable[[str], None]) -> Path:
+    """An export source: an existing directory, or a catalogue HF id (prepared from its packaged
+    GGUF the first time)."""
+    p = Path(arg).expanduser()
+    if p.exists():
+        return p
+    from edgeprof.models import catalogue
+
+    entry = catalogue.get(arg)
+    if entry.format != "hf":
+        raise catalogue.CatalogueError(f"{arg} is a {entry.format} model; export needs an HF source such as "
+                                       f"{entry.id}-hf ('edgeprof models' lists them)")
+    if not catalogue.is_present(entry):
+        from exporters import rebuild_hf_from_gguf
+
+        note(f"preparing {entry.id} from the packaged GGUF (once)")
+        gguf = catalogue.ensure(catalogue.get(entry.raw["derived_from"]), log=note)
+        rebuild_hf_from_gguf(gguf, catalogue.local_path(entry), model_id=entry.model_id)
+    return catalogue.local_path(entry)
+
+
+MANIFEST_COLUMNS = ("artifact", "format", "quant", "size MiB", "compression", "perplexity", "retention",
+                    "greedy agreement", "sha256")
+
+
+def manifest_rows(m: dict[str, Any]) -> list[list[str]]:
+    """One row per artifact of an export manifest (the CLI's table and the TUI's export screen)."""
+    rows = []
+    for a in m["artifacts"]:
+        q = a.get("quality") or {}
+        rows.append([a["name"], a["format"], a["quant"], f"{a['size_bytes'] / 2**20:.1f}",
+                     str(a.get("compression_rate") or ""), str(q.get("perplexity", "")),
+                     str(q.get("quality_retention", "")), str(q.get("greedy_agreement", "")), a["sha256"][:12]])
+    return rows
+
+
 def converter_cache() -> Path:
     """llama.cpp's converter, fetched for the installed llama-cpp-python, lives in the user cache
     (CONTRACTS.md "User directories": cache/), never in the package."""

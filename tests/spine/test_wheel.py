@@ -64,7 +64,8 @@ print(json.dumps(bad))
 
 def test_every_module_imports_from_the_wheel(unpacked, tmp_path):
     mods = _modules()
-    assert "edgeprof.views.tui.app" in mods and "edgeprof.engine.session" in mods
+    assert "edgeprof.views.tui.app" in mods and "edgeprof.views.tui.screens.live" in mods
+    assert "edgeprof.engine.session" in mods
     p = subprocess.run([sys.executable, "-c", CHILD, str(unpacked), json.dumps(mods)], cwd=tmp_path,
                        capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"})
     assert p.returncode == 0, p.stderr

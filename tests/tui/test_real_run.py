@@ -1,0 +1,123 @@
+"""Real runs of the default model from the home screen, as a person would drive them: pick,
+start, watch the phase, tokens and live tokens/s change, read the final row and the server panel
+(an exact reference row); then a second run whose first case is skipped, which pauses before its
+third case, resumes, and is cancelled — each written as headless bench writes it."""
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import time
+
+import pytest
+
+from tests.tui.conftest import DATA, screen_text
+
+pytestmark = pytest.mark.slow
+HEAVY = ("torch", "onnxruntime", "transformers", "optimum")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, smollm2_gguf):
+    h = tmp_path / "home"
+    h.mkdir()
+    (h / "models").symlink_to(smollm2_gguf.parents[1])          # the fetched default model, not refetched
+    shutil.copytree(DATA / "earlier-run", h / "reference" / "earlier-run")
+    monkeypatch.setenv("EDGEPROF_HOME", str(h))
+    monkeypatch.setenv("EDGEPROF_HISTORY", str(h / "history.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+async def until(pilot, app, cond, timeout_s: float, seen=None):
+    t0 = time.monotonic()
+    while not cond():
+        assert time.monotonic() - t0 < timeout_s, "timed out waiting on the TUI"
+        await pilot.pause(0.1)
+        app.tick()
+        if seen is not None:
+            seen(app)
+
+
+def test_runs_from_the_home_screen(home):
+    from textual.widgets import Input, SelectionList
+
+    from edgeprof.engine.config import BenchOptions
+    from edgeprof.views.tui import homeform
+    from edgeprof.views.tui.app import EdgeprofApp
+
+    before = set(sys.modules)
+    base = BenchOptions(prompt=[32], gen=[64], reps=2, warmup=0, min_seconds=0.0, idle_seconds=0.3, threads=[1])
+    app = EdgeprofApp(home_defaults=homeform.defaults_from(base))
+    watched = {"phases": set(), "tokens": set(), "live": [], "text": ""}
+    out = {}
+
+    def watch(app):
+        st = app.current.state if app.current else None
+        if st and st.case:
+            watched["phases"].add(st.case.phase)
+            if st.case.tokens:
+                watched["tokens"].add(st.case.tokens[0])
+            if st.case.live_tps:
+                watched["live"].append(st.case.live_tps)
+                watched["text"] = watched["text"] or screen_text(app)
+
+    def case(app, index, phase=None):
+        c = app.current.state.case
+        return c is not None and c.index == index and (phase is None or c.phase == phase)
+
+    async def steps(pilot):
+        await until(pilot, app, lambda: app.sets is not None and app.screen.choices and app.device_hint, 30)
+        picked = app.screen.query_one("#models", SelectionList).selected
+        assert [app.screen.choices[i].arg for i in picked] == ["smollm2-135m-instruct"]   # the default
+        await pilot.press("ctrl+r")
+        await until(pilot, app, lambda: app.current.stage == "done", 180, watch)
+        await until(pilot, app, lambda: type(app.screen).__name__ == "LiveScreen", 5)
+        app.tick()
+        await pilot.pause(0.1)
+        out["run1"] = screen_text(app)
+        out["panel"] = app.screen.query_one("ServerPanel").border_title
+        # run 2: three cases; skip the first, pause before the third, resume, cancel it
+        await pilot.press("n")
+        await pilot.pause()
+        for name, v in (("prompt", "16,24,32"), ("gen", "48"), ("reps", "2")):
+            app.screen.query_one(f"#{name}", Input).value = v
+        await pilot.press("ctrl+r")
+        await until(pilot, app, lambda: case(app, 1, "decode"), 120)
+        await pilot.press("s")
+        await until(pilot, app, lambda: case(app, 2), 60)
+        await pilot.press("p")
+        await until(pilot, app, lambda: app.current.state.case is None and app.current.state.paused, 60)
+        await pilot.pause(1.0)
+        app.tick()
+        out["held"] = (app.current.state.case, len(app.current.state.finished))
+        await pilot.press("p")
+        await until(pilot, app, lambda: case(app, 3, "decode"), 60)
+        await pilot.press("x")
+        await until(pilot, app, lambda: app.current.stage == "done", 60)
+
+    async def go():
+        async with app.run_test(size=(160, 48)) as pilot:
+            await steps(pilot)
+
+    asyncio.run(go())
+    # what a person saw
+    # the phase moves (load can be shorter than a poll), tokens count up, a live rate shows
+    assert {"prefill", "decode"} <= watched["phases"] and len(watched["phases"]) >= 3, watched["phases"]
+    assert len(watched["tokens"]) >= 2 and watched["live"] and "live" in watched["text"] and "t/s" in watched["text"]
+    assert "earlier-run (EXACT)" in out["panel"] and "×" in out["run1"] and "edge÷server" in out["run1"], out["run1"]
+    assert out["held"] == (None, 2)
+    # what was written: the same files as a headless bench, the rows with their statuses
+    r1, r2 = (r.run_dir for r in app.runs)
+    for d in (r1, r2):
+        assert {"records.jsonl", "plan.json", "env.json", "baseline.json", "samples"} <= {p.name for p in d.iterdir()}
+    rec1 = [json.loads(x) for x in (r1 / "records.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rec1] == ["ok"] and rec1[0]["reference"]["kind"] == "exact"
+    rec2 = [json.loads(x) for x in (r2 / "records.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rec2] == ["skipped", "ok", "cancelled"]
+    assert rec2[0]["error"]["kind"] == "skipped" and rec2[2]["error"]["kind"] == "cancelled"
+    assert [r["workload"]["prompt_tokens"] for r in rec2] == [16, 24, 32]
+    # honest and light: a GGUF run imports no torch/onnxruntime into the TUI's process
+    heavy = {m.split(".")[0] for m in set(sys.modules) - before} & set(HEAVY)
+    assert not heavy, heavy

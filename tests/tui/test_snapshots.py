@@ -1,0 +1,105 @@
+"""Snapshots (SVG, and the same screen as text for a readable diff) of the main screens at 80×24
+and 160×48, drawn from the recorded event stream, so they are the same on every run.
+
+A change to a screen fails here until the snapshots are remade on purpose:
+
+    EDGEPROF_UPDATE_SNAPSHOTS=1 python -m pytest tests/tui/test_snapshots.py
+"""
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+from pathlib import Path
+
+import pytest
+
+from edgeprof.views.tui.replay import replay_app
+from tests.tui.conftest import DATA, EVENTS, screen_text
+
+SNAPS = Path(__file__).parent / "snapshots"
+UPDATE = bool(os.environ.get("EDGEPROF_UPDATE_SNAPSHOTS"))
+SCREENS = {
+    "live-mid": dict(upto=0.55, keys=()),
+    "live-done": dict(upto=None, keys=()),
+    "detail": dict(upto=None, keys=("up", "enter")),
+    "sensors": dict(upto=0.55, keys=("d",)),
+    "references": dict(upto=None, keys=("r",)),
+    "help": dict(upto=0.55, keys=("question_mark",)),
+}
+SIZES = ((80, 24), (160, 48))
+
+
+def draw(name: str, size: tuple[int, int], theme: str = "textual-dark") -> tuple[str, str]:
+    spec = SCREENS[name]
+    app = replay_app(EVENTS, reference_dir=DATA, upto=spec["upto"], theme=theme)
+    out: dict[str, str] = {}
+
+    async def go() -> None:
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            app.tick()
+            for k in spec["keys"]:
+                await pilot.press(k)
+                await pilot.pause()
+                app.tick()
+            await pilot.pause(0.05)
+            out["svg"], out["text"] = app.export_screenshot(), screen_text(app)
+
+    asyncio.run(go())
+    return out["svg"], out["text"]
+
+
+def check(stem: str, svg: str, text: str) -> None:
+    files = {SNAPS / f"{stem}.txt": text, SNAPS / f"{stem}.svg": svg}
+    if UPDATE:
+        SNAPS.mkdir(exist_ok=True)
+        for path, content in files.items():
+            path.write_text(content)
+        return
+    missing = [p.name for p in files if not p.exists()]
+    assert not missing, f"no snapshot {missing}: make it with EDGEPROF_UPDATE_SNAPSHOTS=1 (and look at it)"
+    want = (SNAPS / f"{stem}.txt").read_text()
+    if text != want:
+        diff = "\n".join(difflib.unified_diff(want.splitlines(), text.splitlines(), "snapshot", "now", lineterm=""))
+        pytest.fail(f"{stem}: the screen changed\n{diff}")
+    assert svg == (SNAPS / f"{stem}.svg").read_text(), f"{stem}: same text, different colours or styles"
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", list(SCREENS))
+def test_screen_snapshot(name, size, quiet_home):
+    svg, text = draw(name, size)
+    check(f"{name}-{size[0]}x{size[1]}", svg, text)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home_snapshot(size, quiet_home, monkeypatch):
+    """The new-run screen on a fixture Jetson (deterministic device), nothing downloaded."""
+    from edgeprof.views.tui.app import EdgeprofApp
+    from tests.fixtures.boards import build
+
+    monkeypatch.setenv("EDGEPROF_SYSROOT", str(build(quiet_home / "root", "orin-nano-jp6")))
+    app = EdgeprofApp(clock=(0, "12:00:00"))
+    out = {}
+
+    async def go() -> None:
+        async with app.run_test(size=size) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.device_hint and app.sets is not None and app.screen.choices:
+                    break
+            app.tick()
+            await pilot.pause(0.05)
+            out["svg"], out["text"] = app.export_screenshot(), screen_text(app)
+
+    asyncio.run(go())
+    assert "Jetson Orin Nano" in out["text"] and "smollm2-135m-instruct" in out["text"]
+    check(f"home-{size[0]}x{size[1]}", out["svg"], out["text"])
+
+
+def test_light_theme_snapshot(quiet_home):
+    svg, text = draw("live-done", (160, 48), theme="textual-light")
+    check("live-done-light-160x48", svg, text)
+    dark, _ = draw("live-done", (160, 48))
+    assert svg != dark
