@@ -43,7 +43,9 @@ class CompareScreen(Screen):
         axes = differing_axes(self.a, self.b)
         head.append("differs in: " + ("; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in axes.items()) or "nothing but "
                                       "the run") + "\n")
-        head.append(f"ratio B/A of medians; margin ±{res['margin']:.0%} ({res['margin_basis']})\n", style="dim")
+        head.append("ratio B/A of medians; each metric is judged against its own equivalence margin\n", style="dim")
+        for b in res.get("busy") or []:
+            head.append(f"busy machine: {b}\n", style="bold")
         with VerticalScroll():
             yield Static(head)
             if not res["rows"]:
@@ -57,11 +59,12 @@ class CompareScreen(Screen):
     @staticmethod
     def _table(rows: list[dict]) -> Table:
         tab = Table(box=None, header_style="bold", expand=True)
-        for col in ("metric", "unit", "A median", "B median", "B/A", "95 % CI", "p", "verdict"):
+        for col in ("metric", "unit", "A median", "B median", "B/A", "95 % CI", "p", "margin", "verdict"):
             tab.add_column(col, no_wrap=col != "verdict")
         for r in rows:
             ci = r.get("ci95")
             tab.add_row(r["metric"], r["unit"], fmt.num(r["a_median"]), fmt.num(r["b_median"]),
                         fmt.ratio(r["ratio_b_over_a"]), f"[{fmt.num(ci[0])}, {fmt.num(ci[1])}]" if ci else "n/a",
-                        fmt.num(r["p_value"], 2) if r.get("p_value") is not None else "n/a", r["verdict"])
+                        fmt.num(r["p_value"], 2) if r.get("p_value") is not None else "n/a",
+                        f"±{r['margin']:.0%}" if r.get("margin") is not None else "n/a", r["verdict"])
         return tab
