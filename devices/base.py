@@ -10,9 +10,11 @@ Units are part of every quantity name (``power_w``, ``energy_j``, ``memory_used_
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
+from math import isfinite as _isfinite
 from typing import Any, Iterable, Protocol, runtime_checkable
+
+from .errors import DeviceError, DeviceLost, NotPresent
 
 #: Every reason of a sensor that has no window yet starts with this (utilization, derived power,
 #: anything delta-based): the first reading of such a sensor is None, never a silent 0.
@@ -163,8 +165,6 @@ class Sensor:
             return [self.reading(t_ns, None, reason=self.info.reason)]
         if self._lost_reason is not None:
             return [self.reading(t_ns, None, reason=self._lost_reason)]
-        from .errors import DeviceError, DeviceLost, NotPresent  # local: cheap, cycle-free import
-
         try:
             out = self._read(t_ns)
         except (NotPresent, DeviceLost) as exc:
@@ -176,7 +176,7 @@ class Sensor:
             return [self.reading(t_ns, None, reason=f"{type(exc).__name__}: {exc}")]
         for i, r in enumerate(out):
             if r.value is not None:
-                if not math.isfinite(r.value):
+                if not _isfinite(r.value):
                     out[i] = self.reading(t_ns, None, name=r.sensor, quantity=r.quantity,
                                           reason=f"non-finite value {r.value!r} from {r.source}")
                 else:
