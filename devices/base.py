@@ -252,6 +252,14 @@ class BaseDevice:
         floors = [s.info.floor_hz for s in self._sensors if s.available and s.info.floor_hz]
         return max(floors) if floors else None
 
+    def window_warning(self, window_s: float, min_updates: int = 5) -> str | None:
+        """A warning when a window is too short for the total sensor's published update period or
+        averaging window (devices/precision.py ``too_short``), with the repetitions needed."""
+        from .precision import too_short  # precision imports this module
+
+        total = self.total_power_sensor()
+        return too_short(total.info.precision if total is not None else None, window_s, min_updates)
+
     def total_power_sensor(self) -> Sensor | None:
         """The sensor the total-power rule picked (``SensorInfo.total``), available or not."""
         for s in self._sensors:

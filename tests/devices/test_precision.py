@@ -82,3 +82,11 @@ def test_averaged_power_uncertainty_and_unknowns():
     assert "averaging window (1000 ms)" in prec.too_short(power, 0.5)
     assert prec.energy_uncertainty_j(Precision(source="unpublished"), "energy_j", 1.0) is None
     assert prec.energy_uncertainty_j(None, "power_w", 1.0) is None and prec.too_short(None, 0.01) is None
+
+
+def test_device_window_warning_uses_the_total_sensors_figures(tmp_path):
+    board = JetsonBoard.open(build(tmp_path, "orin-nano-jp6"), nvpmodel=None)   # VDD_IN updates every 7 ms
+    assert board.window_warning(0.02) and "about 2 repetitions" in board.window_warning(0.02)
+    assert board.window_warning(0.05) is None
+    cpu = HostCpu.open(build(tmp_path / "rapl", "rapl-2socket"))                 # RAPL: ~1 ms
+    assert cpu.window_warning(0.004) and cpu.window_warning(0.01) is None
