@@ -16,7 +16,7 @@ from pathlib import Path
 from .base import (ESTIMATED, MEASURED, WARMING_UP, BaseDevice, DeviceInfo, NullSensor, Precision, Reading,
                    Sensor, SensorInfo)
 from .errors import DeviceError, NoPermission, NotPresent
-from .load import USER_HZ, ProcStat
+from .load import USER_HZ, ProcStat, PsutilStat, system_stat
 from .rapl import POWERCAP, RaplEnergy, rapl_zones
 from .sysfs import FileReader
 
@@ -85,16 +85,19 @@ class CpuUtilization(Sensor):
     """
 
     def __init__(self, min_period_s: float = 0.2, *, min_window_s: float = 0.1,
-                 stat: ProcStat | None = None, proc_root: Path | str = "/"):
+                 stat: ProcStat | PsutilStat | None = None, proc_root: Path | str = "/"):
+        stat = stat or system_stat(proc_root)
         super().__init__(SensorInfo(
-            name="cpu:utilization", quantity="utilization", source="/proc/stat", scope="system",
+            name="cpu:utilization", quantity="utilization", scope="system",
+            source=getattr(stat, "source", "/proc/stat"),
             kind=MEASURED, read_period_s=min_period_s,
-            precision=Precision(update_period_s=1.0 / USER_HZ,
-                                source=f"proc(5): /proc/stat CPU times in USER_HZ ({USER_HZ}/s) ticks"),
+            precision=Precision(update_period_s=1.0 / USER_HZ, source=(
+                "psutil cpu_times (no /proc/stat here)" if isinstance(stat, PsutilStat)
+                else f"proc(5): /proc/stat CPU times in USER_HZ ({USER_HZ}/s) ticks")),
             note=f"busy fraction of all cores over windows of at least {min_period_s:g} s"))
         self.min_period_ns = int(min_period_s * 1e9)
         self.min_window_ns = int(min_window_s * 1e9)
-        self.stat = stat or ProcStat(proc_root)
+        self.stat = stat
         self._first = self._base = self.stat.read()
         self._base_ns = time.monotonic_ns()
         self.last_value: float | None = None

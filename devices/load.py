@@ -68,6 +68,29 @@ class ProcStat:
         self._handle.close()
 
 
+class PsutilStat:
+    """The same figures from ``psutil.cpu_times()`` where there is no /proc/stat (macOS)."""
+
+    source = "psutil cpu_times"
+
+    def read(self) -> CpuTimes:
+        import psutil
+
+        t = psutil.cpu_times()
+        busy = sum(getattr(t, k, 0.0) for k in ("user", "nice", "system", "irq", "softirq"))
+        return CpuTimes(busy_s=busy, idle_s=t.idle + getattr(t, "iowait", 0.0), steal_s=getattr(t, "steal", 0.0))
+
+    def close(self) -> None:
+        """Nothing held open."""
+
+
+def system_stat(proc_root: Path | str = "/") -> ProcStat | PsutilStat:
+    """/proc/stat under ``proc_root``; psutil on the real OS when there is no procfs."""
+    if Path(proc_root) == Path("/") and not Path("/proc/stat").exists():
+        return PsutilStat()
+    return ProcStat(proc_root)
+
+
 def own_cpu_s() -> float:
     """CPU time of this process, all threads (user + system), in seconds."""
     t = os.times()
@@ -97,7 +120,7 @@ class LoadMeter:
                  clock: Callable[[], int] = time.monotonic_ns,
                  loadavg: Callable[[], tuple[float, float, float]] = os.getloadavg,
                  cores: int | None = None):
-        self.stat = stat or ProcStat()
+        self.stat = stat or system_stat()
         self.own, self.clock, self.loadavg = own, clock, loadavg
         self.cores = cores or logical_cores()
 

@@ -147,6 +147,8 @@ def children_pids(pid: int, proc: str = "/proc") -> list[int] | None:
     """Descendants of ``pid`` from ``<proc>/<pid>/task/<tid>/children`` (every thread's direct
     children, recursively); None when the kernel does not provide the file (fall back to psutil).
     Raises DeviceLost when ``pid`` itself is gone."""
+    if not os.path.isdir(proc):
+        return None  # no procfs (macOS): psutil finds the children
     out: list[int] = []
     todo = [pid]
     while todo:

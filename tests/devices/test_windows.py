@@ -139,3 +139,15 @@ def test_devices_command_prints_values_not_warming_up(tmp_path):
         assert got[name]["value"] is not None, got[name]
     assert "warming up" not in markdown([entry])
     dev.close()
+
+
+def test_without_procfs_psutil_gives_the_same_window():
+    """macOS has no /proc/stat: the utilization comes from psutil, labelled so, same rules."""
+    from devices.load import PsutilStat
+
+    util = CpuUtilization(stat=PsutilStat(), min_window_s=0.05)
+    assert util.info.source == "psutil cpu_times" and "psutil" in util.info.precision.source
+    assert util.read(now())[0].reason.startswith("warming up")
+    time.sleep(0.3)
+    r = {x.sensor: x for x in util.read(now())}
+    assert 0 <= r["cpu:utilization"].value <= 1 and r["cpu:busy_time"].value >= 0
