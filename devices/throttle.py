@@ -108,8 +108,14 @@ def cpu_base_khz(reader: FileReader) -> tuple[float | None, str]:
 
 def cpu_throttle(reader: FileReader, util) -> Sensor:
     """The CPU throttle sensor, or a NullSensor saying which files are missing."""
-    counters = (reader.glob("/sys/devices/system/cpu/cpu[0-9]*/thermal_throttle/core_throttle_count")
-                + reader.glob("/sys/devices/system/cpu/cpu[0-9]*/thermal_throttle/package_throttle_count"))
+    counters = reader.glob("/sys/devices/system/cpu/cpu[0-9]*/thermal_throttle/core_throttle_count")
+    seen: set[str] = set()  # a package counter reads the same on every CPU of the package: one each
+    for path in reader.glob("/sys/devices/system/cpu/cpu[0-9]*/thermal_throttle/package_throttle_count"):
+        cpu_dir = path.rsplit("/thermal_throttle/", 1)[0]
+        package = reader.try_text(f"{cpu_dir}/topology/physical_package_id") or cpu_dir
+        if package not in seen:
+            seen.add(package)
+            counters.append(path)
     freq = reader.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq")
     base_khz, base_source = cpu_base_khz(reader)
     if not counters and not (freq and base_khz):

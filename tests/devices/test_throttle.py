@@ -148,3 +148,19 @@ def test_a_mode_without_a_limit_is_never_capped(tmp_path, value):
     s = next(s for s in board.sensors() if s.name == "soc:throttled")
     assert "1 clock cap(s)" in s.info.note and read(s).value == 0.0
     board.close()
+
+
+def test_one_package_counter_per_package(tmp_path):
+    """package_throttle_count repeats on every CPU of a package: read once per package."""
+    root = build(tmp_path, "rapl-2socket")                                    # 4 CPUs
+    for cpu, pkg in enumerate((0, 0, 1, 1)):
+        write(root, f"/sys/devices/system/cpu/cpu{cpu}/topology/physical_package_id", str(pkg))
+    s = cpu_throttle(FileReader(root), Busy(0.2))
+    names = [p.rsplit("/", 3)[-3] + " " + p.rsplit("/", 1)[-1] for p, _ in s.counters]
+    assert names.count("cpu0 package_throttle_count") == 1 and names.count("cpu2 package_throttle_count") == 1
+    assert sum("package" in n for n in names) == 2 and sum("core" in n for n in names) == 4
+    read(s, 1)
+    set_throttle_count(root, 2, "package", 1)
+    set_throttle_count(root, 3, "package", 1)                                   # same package, same event
+    r = read(s, 2)
+    assert r.value == 1.0 and r.note.count("package_throttle_count") == 1
