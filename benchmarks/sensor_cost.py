@@ -57,7 +57,7 @@ def cost_us(sensor, reads: int) -> tuple[float, float, str]:
         if dep is not None:
             dep.min_window_ns = 0
     t_ns = time.monotonic_ns()
-    period_ns = int((sensor.info.read_period_s or 0) * 1e9) + 1_000_000_000
+    period_ns = int((getattr(sensor.info, "read_period_s", None) or 0) * 1e9) + 1_000_000_000
     first = sensor.read(t_ns)
     status = "ok" if all(r.value is not None for r in first) else (first[0].reason or "none")[:48]
     cpu, wall = [], []
@@ -78,7 +78,7 @@ def table(title: str, rows: list[tuple], hz: float) -> None:
     print("|---|---|---:|---:|---:|---:|---|")
     total = 0.0
     for dev, s, cpu, wall, status in rows:
-        period = s.info.read_period_s or 0.0
+        period = getattr(s.info, "read_period_s", None) or 0.0
         share = min(1.0, (1.0 / hz) / period) if period > 0 else 1.0
         total += cpu * share if s.available else 0.0
         print(f"| {dev} | {s.name} | {period:g} | {cpu:.1f} | {wall:.1f} | {cpu * share:.1f} | {status} |")
