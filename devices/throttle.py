@@ -28,7 +28,7 @@ from typing import Callable
 
 from .base import MEASURED, WARMING_UP, NullSensor, Reading, Sensor, SensorInfo
 from .errors import DeviceError
-from .sysfs import FileReader, Handle
+from .sysfs import FileReader
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,10 @@ class CpuThrottle(Sensor):
 
     def __init__(self, reader: FileReader, counters: list[str], freq_paths: list[str],
                  base_khz: float | None, base_source: str, busy: Callable[[int], float | None]):
-        super().__init__(_info("cpu:throttled", "thermal_throttle counters + cpufreq", "cpu_package",
-                               f"{len(counters)} throttle counter(s); base {base_khz and base_khz / 1e3:g} MHz "
-                               f"from {base_source}" if base_khz else f"{len(counters)} throttle counter(s)"))
+        note = f"{len(counters)} throttle counter(s)"
+        if base_khz:
+            note += f"; base {base_khz / 1e3:g} MHz from {base_source}"
+        super().__init__(_info("cpu:throttled", "thermal_throttle counters + cpufreq", "cpu_package", note))
         self.counters = [(p, reader.handle(p)) for p in counters]
         self.freqs = [reader.handle(p) for p in freq_paths] if base_khz else []
         self.base_khz, self.busy = base_khz, busy
