@@ -8,7 +8,8 @@ average, so integrating it smears short phases: one more reason to prefer the co
 
 The counter is not updated continuously: ``open`` measures its update period with fast reads
 (< 0.5 s) and records it in ``info().specs['energy_counter_period_s']``;
-``min_sample_hz``/``window_warning`` (from ``_nvml``) turn it into a sampling floor and a warning
+the energy sensor's ``floor_hz`` (twice per update, at most ``MAX_FLOOR_HZ``; ``min_sample_hz()``
+of the device) and ``window_warning`` (from ``_nvml``) turn it into a sampling floor and a warning
 for windows that span only a few updates.
 
 NVML is a library, not a file: it is never re-rooted (CONTRACTS.md). ``CUDA_VISIBLE_DEVICES`` is
@@ -54,7 +55,7 @@ class EnergyCounter(_NvmlSensor):
         period = f"{period_s * 1e3:.0f} ms" if period_s else "unknown (> 0.4 s or not moving)"
         super().__init__(nvml, handle, SensorInfo(
             name=f"{tag}:energy", quantity="energy_j", source="nvml_energy_counter", scope=SCOPE,
-            kind=MEASURED, total=True, floor_hz=min_sample_hz(period_s),
+            kind=MEASURED, total=True, floor_hz=_floor(period_s),
             precision=Precision(resolution=1e-3, update_period_s=period_s, source=NVML_ENERGY_SOURCE),
             note=f"nvmlDeviceGetTotalEnergyConsumption (mJ); update period {period}"))
         self._first_mj: int | None = None
@@ -68,6 +69,16 @@ class EnergyCounter(_NvmlSensor):
             self._first_mj = mj
         self._last_mj = mj
         return (mj - self._first_mj) / 1e3
+
+
+#: Highest sampling floor a counter may impose (a counter updating every 10 ms would otherwise ask
+#: 200 Hz of a parent that spends ~0.25 ms per tick: the window warning covers shorter windows).
+MAX_FLOOR_HZ = 50.0
+
+
+def _floor(period_s: float | None) -> float | None:
+    hz = min_sample_hz(period_s)
+    return None if hz is None else min(hz, MAX_FLOOR_HZ)
 
 
 class Power(_NvmlSensor):
@@ -204,10 +215,6 @@ class NvidiaGpu(BaseDevice):
     def energy_counter_period_s(self) -> float | None:
         return self._info.specs.get("energy_counter_period_s")
 
-    def min_sample_hz(self) -> float | None:
-        """Sample at least twice per counter update (None when the period is unknown)."""
-        return min_sample_hz(self.energy_counter_period_s)
-
     def window_warning(self, window_s: float, min_updates: int = 5) -> str | None:
         return window_warning(window_s, self.energy_counter_period_s, min_updates)
 
@@ -290,7 +297,7 @@ def _sensors(lib: Nvml, h: Any, tag: str, info: DeviceInfo, pid: int | None, bud
                             reason=f"energy counter unavailable ({exc}); power sampling is the total",
                             hint="the counter needs a Volta or newer GPU")
     info.specs["energy_counter_period_s"] = period
-    info.specs["min_sample_hz"] = min_sample_hz(period)
+    info.specs["min_sample_hz"] = _floor(period)
     info.specs["energy_source"] = "nvml_energy_counter" if energy.available else "nvml_power (integrated)"
     power = Power(lib, h, si("power", "power_w", "nvml_power", note=POWER_NOTE, total=not energy.available,
                              precision=Precision(resolution=1e-3, averaging_s=power_averaging_s(info),

@@ -10,7 +10,7 @@ Each sensor is read on its own period (``SensorInfo.period_s(hz)``: ``--sample-h
 sensor's ``read_period_s`` — /proc/meminfo every 0.25 s, a temperature every second — and sped up
 to its ``floor_hz``, e.g. twice per NVML energy-counter update); a sample holds only the readings
 taken at that tick (a value is never repeated under a newer time). The worker's process tree is
-read on every tick. Sensors due within ``BATCH_NS`` of a tick are read with it, so the thread
+read at ``--sample-hz``. Sensors due within ``BATCH_NS`` of a tick are read with it, so the thread
 wakes once per tick, not once per sensor.
 """
 from __future__ import annotations
@@ -55,6 +55,7 @@ class Sampler:
         self._extra: list[Sensor] = []
         self._extra_due_ns: list[int] = []
         self._extra_period_ns: list[int] = []
+        self._proc_due_ns = 0
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,7 +122,8 @@ class Sampler:
                     nxt = due[i] + periods[i]  # keep the phase; after an overrun, restart from now
                     due[i] = nxt if nxt > t_ns else t_ns + periods[i]
         proc = self._proc
-        if proc is not None:
+        if proc is not None and (force or self._proc_due_ns <= t_ns + BATCH_NS):  # at --sample-hz
+            self._proc_due_ns = t_ns + (int(1e9 / self.hz) - BATCH_NS if self.hz > 0 else 0)
             for r in proc.read(t_ns):
                 readings.append(r)
                 if r.sensor == "worker:rss" and r.value is not None and r.value > self.peak_rss_bytes:

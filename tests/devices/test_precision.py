@@ -90,3 +90,11 @@ def test_device_window_warning_uses_the_total_sensors_figures(tmp_path):
     assert board.window_warning(0.05) is None
     cpu = HostCpu.open(build(tmp_path / "rapl", "rapl-2socket"))                 # RAPL: ~1 ms
     assert cpu.window_warning(0.004) and cpu.window_warning(0.01) is None
+
+
+def test_a_fast_counter_floor_is_capped():
+    nvml = FakeNvml([FakeGpu(energy_period_s=0.01)], FakeClock())
+    (dev,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
+    energy = next(s for s in dev.sensors() if s.name == "nvidia0:energy").info
+    assert energy.precision.update_period_s == pytest.approx(0.01, abs=0.002)
+    assert energy.floor_hz == 50.0 and dev.min_sample_hz() == 50.0 == dev.info().specs["min_sample_hz"]

@@ -60,3 +60,17 @@ def test_sample_once_reads_everything():
     for _ in range(3):
         smp.sample_once()
     assert len(a.times) == len(b.times) == 3
+
+
+def test_a_floor_does_not_speed_up_the_worker_tree():
+    """A sensor's floor ticks faster; the worker's process tree stays at --sample-hz."""
+    import os
+
+    counter = Counting("counter", floor_hz=25.0)
+    smp = Sampler([counter], hz=5)
+    smp.attach(os.getpid())
+    with smp:
+        time.sleep(1.0)
+    smp.detach()
+    rss_ticks = [s for s in smp.buffer if any(r.sensor == "worker:rss" for r in s.readings)]
+    assert 20 <= len(counter.times) <= 28 and 4 <= len(rss_ticks) <= 7
