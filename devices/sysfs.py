@@ -143,3 +143,6 @@ class Handle:
                 os.close(fd)
             except OSError:
                 pass  # already closed: nothing to release
+
+    def __del__(self) -> None:  # a device dropped without close() must not leak its descriptors
+        self.close()

@@ -64,3 +64,18 @@ def test_a_replaced_file_is_reread_not_the_old_descriptor(tmp_path):
     for i in range(1, 4):
         set_energy(root, "intel-rapl:1", 7_000_000 + i * 1_000_000)   # os.replace: a new inode each time
         assert rapl.read(1 + i)[0].value == float(i)
+
+
+def test_a_device_dropped_without_close_leaks_no_descriptor(tmp_path):
+    import gc
+    import os
+
+    root = build(tmp_path, "orin-nano-jp6")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        board = JetsonBoard.open(root, nvpmodel=None)
+        for s in board.sensors():
+            s.read(1)
+        del board
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) <= before + 2
