@@ -76,6 +76,6 @@ def test_a_device_dropped_without_close_leaks_no_descriptor(tmp_path):
         board = JetsonBoard.open(root, nvpmodel=None)
         for s in board.sensors():
             s.read(1)
-        del board
+        del board, s
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) <= before + 2
