@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (DERIVED, ESTIMATED, MEASURED, SPEC, BaseDevice, Device, DeviceInfo, NullSensor,
-                   Reading, Sensor, SensorInfo)
+from .base import (DERIVED, ESTIMATED, MEASURED, SPEC, VANISHED, WARMING_UP, BaseDevice, Device, DeviceInfo,
+                   NullSensor, Precision, Reading, Sensor, SensorInfo)
 from .cpu import HostCpu, TdpSpec
 from .errors import DeviceError, DeviceLost, NoPermission, NotPresent, Unsupported
 from .sysfs import FileReader
 
 __all__ = [
-    "DERIVED", "ESTIMATED", "MEASURED", "SPEC", "BaseDevice", "Device", "DeviceInfo", "NullSensor",
-    "Reading", "Sensor", "SensorInfo", "HostCpu", "TdpSpec", "DeviceError", "DeviceLost",
+    "DERIVED", "ESTIMATED", "MEASURED", "SPEC", "VANISHED", "WARMING_UP", "BaseDevice", "Device", "DeviceInfo",
+    "NullSensor", "Precision", "Reading", "Sensor", "SensorInfo", "HostCpu", "TdpSpec", "DeviceError", "DeviceLost",
     "NoPermission", "NotPresent", "Unsupported", "FileReader", "detect", "ADAPTERS",
 ]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .base import MEASURED, Reading, Sensor, SensorInfo
+from .base import MEASURED, Precision, Reading, Sensor, SensorInfo
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,24 @@ class IOReportEnergy(Sensor):
 
     def __init__(self, monitor: Any):
         super().__init__(SensorInfo(name="apple:energy", quantity="energy_j", source="ioreport",
-                                    scope="soc_package", kind=MEASURED, total=True, note=NOTE))
+                                    scope="soc_package", kind=MEASURED, total=True, note=NOTE,
+                                    precision=Precision(resolution=1e-3, source=(
+                                        "zeus-apple-silicon get_cumulative_energy() in mJ; IOReport's "
+                                        "update period is not published"))))
         self.monitor = monitor
         self._first: dict[str, int] | None = None
         self._last: dict[str, int] = {}
 
     def _read(self, t_ns: int) -> list[Reading]:
         m = self.monitor.get_cumulative_energy()
-        now = {name: int(v) for name, attr in PARTS if (v := getattr(m, attr, None)) is not None}
+        now = {}
+        for name, attr in PARTS:
+            v = getattr(m, attr, None)
+            if v is None:
+                continue
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise ValueError(f"IOReport {name} energy is not a non-negative integer mJ: {str(v)[:40]!r}")
+            now[name] = v
         if not now:
             raise ValueError("IOReport reported no CPU/GPU/ANE/DRAM energy channel")
         for name, mj in now.items():

@@ -109,6 +109,20 @@ class Nvml:
         return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
+def number(value: Any, what: str) -> float:
+    """An NVML value as a finite float, or ValueError (a driver or binding that returns something
+    else — None, a string, NaN — is reported as such, never turned into a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"NVML {what}: expected a number, got {type(value).__name__} {str(value)[:40]!r}")
+    try:
+        out = float(value)
+    except OverflowError as exc:
+        raise ValueError(f"NVML {what}: {str(value)[:40]}... does not fit a float") from exc
+    if out != out or out in (float("inf"), float("-inf")):
+        raise ValueError(f"NVML {what}: non-finite value {value!r}")
+    return out
+
+
 def resolve_visible(visible: str | None, uuids: list[str]) -> list[int]:
     """NVML indices that CUDA will see, in CUDA ordinal order.
 

@@ -9,6 +9,7 @@ chunks from a pipe cut documents anywhere, so parsing buffers up to each NUL. Ke
 from __future__ import annotations
 
 import logging
+import math
 import os
 import plistlib
 import subprocess
@@ -29,23 +30,61 @@ HINT = ("powermetrics needs root: run 'sudo -v' before edgeprof, or add a sudoer
 Runner = Callable[[list[str]], Iterable[bytes]]
 
 
+#: What a malformed XML plist can raise from plistlib (expat errors, bad <integer>/<real>/<date>
+#: text, bad base64 <data>, unbalanced tags, a dict key that is not a string, an unknown encoding
+#: in the XML declaration — LookupError, found by tests/devices/test_fuzz_parsers.py).
+PLIST_ERRORS = (plistlib.InvalidFileException, ValueError, ExpatError, TypeError, LookupError,
+                AttributeError, OverflowError, RecursionError)
+#: A document longer than this is not a powermetrics sample (a few kB): dropped, not parsed.
+MAX_DOC_BYTES = 1 << 20
+
+
+def _load(doc: bytes) -> dict[str, Any] | None:
+    if len(doc) > MAX_DOC_BYTES:
+        log.warning("skipped a %d-byte powermetrics document (limit %d)", len(doc), MAX_DOC_BYTES)
+        return None
+    try:
+        out = plistlib.loads(doc, fmt=plistlib.FMT_XML)  # powermetrics -f plist writes XML only
+    except PLIST_ERRORS as exc:
+        log.warning("skipped a malformed powermetrics plist: %s", exc)
+        return None
+    if not isinstance(out, dict):
+        log.warning("skipped a powermetrics plist whose root is a %s, not a dict", type(out).__name__)
+        return None
+    return out
+
+
 def parse_stream(chunks: Iterable[bytes]) -> Iterable[dict[str, Any]]:
-    """NUL-separated plists -> dicts (a torn or malformed document is logged and skipped)."""
+    """NUL-separated plists -> dicts (a torn, malformed or non-dict document is logged and skipped)."""
     buf = b""
     for chunk in chunks:
         buf += chunk
         *docs, buf = buf.split(b"\x00")
         for doc in docs:
-            if doc.strip():
-                try:
-                    yield plistlib.loads(doc.strip())
-                except (plistlib.InvalidFileException, ValueError, ExpatError) as exc:
-                    log.warning("skipped a malformed powermetrics plist: %s", exc)
-    if buf.strip():
-        try:
-            yield plistlib.loads(buf.strip())
-        except (plistlib.InvalidFileException, ValueError, ExpatError) as exc:
-            log.warning("skipped a trailing powermetrics plist: %s", exc)
+            if doc.strip() and (sample := _load(doc.strip())) is not None:
+                yield sample
+        if len(buf) > MAX_DOC_BYTES:  # no NUL for a megabyte: not powermetrics output
+            log.warning("dropped %d bytes of powermetrics output with no document separator", len(buf))
+            buf = b""
+    if buf.strip() and (sample := _load(buf.strip())) is not None:
+        yield sample
+
+
+def num(value: Any) -> float | None:
+    """A finite number from a plist value, else None (a string, a date, NaN are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        out = float(value)
+    except OverflowError:
+        return None
+    return out if math.isfinite(out) else None
+
+
+def section(sample: Any, key: str) -> dict[str, Any]:
+    """``sample[key]`` when both are dicts, else {} (malformed input reads as "not reported")."""
+    value = sample.get(key) if isinstance(sample, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def power_w(sample: dict[str, Any], part: str) -> float | None:
@@ -53,26 +92,27 @@ def power_w(sample: dict[str, Any], part: str) -> float | None:
 
     Newer macOS reports ``<part>_power`` (mW); older only ``<part>_energy`` (mJ over elapsed_ns).
     """
-    proc = sample.get("processor", {})
-    if f"{part}_power" in proc:
-        return float(proc[f"{part}_power"]) / 1e3
+    proc = section(sample, "processor")
+    mw = num(proc.get(f"{part}_power"))
+    if mw is not None:
+        return mw / 1e3 if mw >= 0 else None
     if part == "combined":
         parts = [power_w(sample, p) for p in ("cpu", "gpu", "ane")]
         return None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
-    mj, dt_ns = proc.get(f"{part}_energy"), sample.get("elapsed_ns")
-    if mj is None or not dt_ns:
+    mj, dt_ns = num(proc.get(f"{part}_energy")), num(sample.get("elapsed_ns"))
+    if mj is None or mj < 0 or not dt_ns or dt_ns <= 0:
         return None
-    return float(mj) / 1e3 / (dt_ns / 1e9)
+    return mj / 1e3 / (dt_ns / 1e9)
 
 
 def energy_j(sample: dict[str, Any]) -> float | None:
-    """CPU+GPU+ANE energy of one sample interval, in J."""
-    proc = sample.get("processor", {})
-    parts = [proc.get(f"{p}_energy") for p in ("cpu", "gpu", "ane")]
-    if all(p is not None for p in parts):
-        return sum(parts) / 1e3
-    watts, dt_ns = power_w(sample, "combined"), sample.get("elapsed_ns")
-    return None if watts is None or not dt_ns else watts * dt_ns / 1e9
+    """CPU+GPU+ANE energy of one sample interval, in J (None when any part is missing or negative)."""
+    proc = section(sample, "processor")
+    parts = [num(proc.get(f"{p}_energy")) for p in ("cpu", "gpu", "ane")]
+    if all(p is not None and p >= 0 for p in parts):
+        return sum(parts) / 1e3  # type: ignore[arg-type]
+    watts, dt_ns = power_w(sample, "combined"), num(sample.get("elapsed_ns"))
+    return None if watts is None or not dt_ns or dt_ns <= 0 else watts * dt_ns / 1e9
 
 
 class PowermetricsStream:
@@ -80,6 +120,7 @@ class PowermetricsStream:
 
     def __init__(self, runner: Runner, interval_ms: int):
         self.argv = ARGS + [str(interval_ms)]
+        self.interval_ms = interval_ms
         #: a sample older than this is stale (the tool stopped or stalled): never re-served as "now"
         self.max_age_ns = int(max(5 * interval_ms / 1e3, 2.0) * 1e9)
         self._received_ns = 0

@@ -11,6 +11,11 @@ and AGX Orin, which have no input sensor: then NO rail is the total and nothing 
 of rails under-reads the wall (regulator, carrier and I/O losses are outside every rail).
 References: kernel ``Documentation/hwmon/ina3221.rst`` and ``ina238.rst``; jetson_stats
 ``jtop/core/power.py``; shared/reference/hardware/jetson_power_rails.csv.
+
+Each rail's files stay open (``pread`` per sample). Precision (devices/precision.py): on the
+hwmon INA3221 the resolution follows from the data-sheet LSBs and the driver's
+``shunt<K>_resistor``, the update period from its ``update_interval``; the IIO and INA238 power
+files publish only their unit.
 """
 from __future__ import annotations
 
@@ -18,7 +23,9 @@ import logging
 import re
 from dataclasses import dataclass
 
-from .base import MEASURED, Reading, Sensor, SensorInfo
+from . import precision as prec
+from .base import MEASURED, Precision, Reading, Sensor, SensorInfo
+from .errors import DeviceError
 from .sysfs import FileReader
 
 log = logging.getLogger(__name__)
@@ -43,6 +50,7 @@ class Rail:
     volt_path: str | None = None    # mV
     curr_path: str | None = None    # mA
     where: str = ""
+    precision: Precision | None = None
 
 
 class RailPower(Sensor):
@@ -61,16 +69,28 @@ class RailPower(Sensor):
         super().__init__(SensorInfo(name=f"{rail.chip}:{rail.label}", quantity="power_w",
                                     source=f"{rail.chip}:{rail.label}",
                                     scope="soc_module" if total or no_total_board else "soc_rail",
-                                    kind=MEASURED, total=total, note=note))
-        self.reader, self.rail = reader, rail
+                                    kind=MEASURED, total=total, note=note, precision=rail.precision))
+        self.rail = rail
+        paths = [rail.power_path] if rail.power_path else [rail.volt_path, rail.curr_path]
+        self.handles = [reader.handle(p) for p in paths]  # type: ignore[arg-type]
 
     def _read(self, t_ns: int) -> list[Reading]:
-        r = self.rail
-        if r.power_path:
-            watts = self.reader.read_int(r.power_path) * r.power_scale
+        if self.rail.power_path:
+            watts = self.handles[0].read_int() * self.rail.power_scale
         else:
-            watts = self.reader.read_int(r.volt_path) * self.reader.read_int(r.curr_path) / 1e6
+            watts = self.handles[0].read_int() * self.handles[1].read_int() / 1e6
         return [self.reading(t_ns, watts)]
+
+    def close(self) -> None:
+        for h in self.handles:
+            h.close()
+
+
+def _int_or_none(reader: FileReader, path: str) -> int | None:
+    try:
+        return reader.read_int(path)
+    except (DeviceError, ValueError, OSError):
+        return None
 
 
 def _hwmon_dirs(reader: FileReader) -> list[str]:
@@ -104,8 +124,10 @@ def _ina3221_hwmon(reader: FileReader, d: str) -> list[Rail]:
         if not (reader.exists(f"{d}/in{k}_input") and reader.exists(f"{d}/curr{k}_input")):
             log.info("skipped %s (%s): channel has no in%d_input/curr%d_input (disabled)", label_path, label, k, k)
             continue
+        p = prec.ina3221(_int_or_none(reader, f"{d}/shunt{k}_resistor"), _int_or_none(reader, f"{d}/in{k}_input") or 0,
+                         _int_or_none(reader, f"{d}/curr{k}_input") or 0, _int_or_none(reader, f"{d}/update_interval"))
         rails.append(Rail(label=label, chip="ina3221", volt_path=f"{d}/in{k}_input",
-                          curr_path=f"{d}/curr{k}_input", where=d))
+                          curr_path=f"{d}/curr{k}_input", where=d, precision=p))
     return rails
 
 
@@ -116,7 +138,9 @@ def _ina238_hwmon(reader: FileReader, d: str) -> list[Rail]:
     if not label:
         label = "ina238@" + d.rsplit("/", 1)[-1]
         log.info("%s: INA238 without a label file, named %s (never the total)", d, label)
-    return [Rail(label=label, chip="ina238", power_path=f"{d}/power1_input", power_scale=1e-6, where=d)]
+    return [Rail(label=label, chip="ina238", power_path=f"{d}/power1_input", power_scale=1e-6, where=d,
+                 precision=prec.file_unit(1e-6, "kernel Documentation/hwmon/ina238.rst (power1_input in uW); "
+                                                "the chip's LSB depends on its shunt and is not exposed"))]
 
 
 def _ina3221_iio(reader: FileReader, d: str) -> list[Rail]:
@@ -128,7 +152,9 @@ def _ina3221_iio(reader: FileReader, d: str) -> list[Rail]:
             log.info("skipped %s: label %r (not connected)", label_path, label)
             continue
         rails.append(Rail(label=label, chip="ina3221", power_path=f"{d}/in_power{n}_input",
-                          power_scale=1e-3, where=d))
+                          power_scale=1e-3, where=d,
+                          precision=prec.file_unit(1e-3, "NVIDIA ina3221x IIO driver in_powerN_input (mW); "
+                                                         "its conversion settings are not exposed")))
     return rails
 
 

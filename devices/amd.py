@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Reading, Sensor, SensorInfo
 from .errors import DeviceError, NotPresent
+from .precision import file_unit
 from .sysfs import FileReader
 
 AMD_VENDOR = "0x1002"
@@ -46,17 +47,23 @@ def current_dpm_mhz(text: str) -> float:
 
 
 class _File(Sensor):
+    """One integer file, kept open, scaled into the quantity."""
+
     def __init__(self, reader: FileReader, path: str, scale: float, info: SensorInfo):
         super().__init__(info)
-        self.reader, self.path, self.scale = reader, path, scale
+        self.path, self.scale = path, scale
+        self.handle = reader.handle(path)
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.reader.read_int(self.path) * self.scale)]
+        return [self.reading(t_ns, self.handle.read_int() * self.scale)]
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 class _Dpm(_File):
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, current_dpm_mhz(self.reader.read_text(self.path)))]
+        return [self.reading(t_ns, current_dpm_mhz(self.handle.read_bytes(4096).decode(errors="replace")))]
 
 
 class AmdGpu(BaseDevice):
@@ -86,9 +93,11 @@ class AmdGpu(BaseDevice):
                  "power_limit_w": cap / 1e6 if cap else None,
                  "vbios_version": reader.try_text(f"{dev}/vbios_version")}
 
-        def si(name_: str, quantity: str, source: str, note: str = "", total: bool = False) -> SensorInfo:
+        def si(name_: str, quantity: str, source: str, note: str = "", total: bool = False,
+               read_period_s: float | None = None, precision=None) -> SensorInfo:
             return SensorInfo(name=f"amd{idx}:{name_}", quantity=quantity, source=source, scope=SCOPE,
-                              kind=MEASURED, note=note, total=total)
+                              kind=MEASURED, note=note, total=total, read_period_s=read_period_s,
+                              precision=precision)
 
         sensors: list[Sensor] = []
         power_file = next((f for f in ("power1_average", "power1_input")
@@ -96,25 +105,29 @@ class AmdGpu(BaseDevice):
         if power_file:
             note = ("SMU-averaged GPU power (µW)" if power_file == "power1_average"
                     else "instantaneous GPU power (µW)") + f": {hwmon}/{power_file}"
-            sensors.append(_File(reader, f"{hwmon}/{power_file}", 1e-6,
-                                 si("power", "power_w", f"amdgpu_hwmon:{power_file}", note, total=True)))
+            sensors.append(_File(reader, f"{hwmon}/{power_file}", 1e-6, si(
+                "power", "power_w", f"amdgpu_hwmon:{power_file}", note, total=True,
+                precision=file_unit(1e-6, "kernel Documentation/gpu/amdgpu/thermal.rst: power1_average/"
+                                          "power1_input in uW; the SMU's averaging window is not published"))))
         else:
             sensors.append(NullSensor(f"amd{idx}:power", "power_w", "amdgpu_hwmon", SCOPE,
                                       reason=f"no power1_average/power1_input under {dev}/hwmon",
                                       hint="needs the amdgpu driver with power management enabled"))
         specs["energy_source"] = f"integrated {power_file}" if power_file else None
-        for fname, sname, quantity, scale, source in (
-                ("mem_info_vram_used", "memory_used", "memory_used_bytes", 1.0, "amdgpu mem_info_vram_used"),
-                ("gpu_busy_percent", "utilization", "utilization", 0.01, "amdgpu gpu_busy_percent")):
+        # read periods: levels that matter over tenths of a second (a choice, not a published figure)
+        for fname, sname, quantity, scale, source, period in (
+                ("mem_info_vram_used", "memory_used", "memory_used_bytes", 1.0, "amdgpu mem_info_vram_used", 0.25),
+                ("gpu_busy_percent", "utilization", "utilization", 0.01, "amdgpu gpu_busy_percent", 0.2)):
             if reader.exists(f"{dev}/{fname}"):
-                sensors.append(_File(reader, f"{dev}/{fname}", scale, si(sname, quantity, source)))
+                sensors.append(_File(reader, f"{dev}/{fname}", scale, si(sname, quantity, source, read_period_s=period)))
         if hwmon and reader.exists(f"{hwmon}/temp1_input"):
             label = reader.try_text(f"{hwmon}/temp1_label") or "edge"
             sensors.append(_File(reader, f"{hwmon}/temp1_input", 1e-3,
-                                 si("temperature", "temperature_c", "amdgpu_hwmon temp1", note=label)))
+                                 si("temperature", "temperature_c", "amdgpu_hwmon temp1", note=label, read_period_s=1.0)))
         for fname, sname in (("pp_dpm_sclk", "clock_sclk"), ("pp_dpm_mclk", "clock_mclk")):
             if reader.exists(f"{dev}/{fname}"):
-                sensors.append(_Dpm(reader, f"{dev}/{fname}", 1.0, si(sname, "clock_mhz", f"amdgpu {fname}")))
+                sensors.append(_Dpm(reader, f"{dev}/{fname}", 1.0, si(sname, "clock_mhz", f"amdgpu {fname}",
+                                                                      read_period_s=0.5)))
         info = DeviceInfo(id=f"amd{idx}:{slot}", kind="amd", name=name, memory_bytes=vram, specs=specs)
         return cls(info, sensors)
 

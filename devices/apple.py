@@ -27,9 +27,10 @@ import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
-from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Reading, Sensor, SensorInfo
+from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Precision, Reading, Sensor, SensorInfo
 from ._ioreport import IOReportEnergy, load_monitor
-from ._powermetrics import HINT, NOTE, PowermetricsStream, Runner, default_runner, energy_j, parse_stream, power_w
+from ._powermetrics import (HINT, NOTE, PowermetricsStream, Runner, default_runner, energy_j, num, parse_stream,
+                            power_w, section)
 from .errors import DeviceError
 
 __all__ = ["AppleSoc", "NOTE", "HINT", "energy_j", "parse_stream", "power_w"]
@@ -62,19 +63,23 @@ class PowermetricsSensor(Sensor):
 
 
 def _gpu_freq_mhz(sample: dict) -> float | None:
-    hz = sample.get("gpu", {}).get("freq_hz")
-    return None if hz is None else float(hz) / 1e6
+    hz = num(section(sample, "gpu").get("freq_hz"))
+    return None if hz is None else hz / 1e6
 
 
 def _gpu_busy(sample: dict) -> float | None:
-    idle = sample.get("gpu", {}).get("idle_ratio")
-    return None if idle is None else 1.0 - float(idle)
+    idle = num(section(sample, "gpu").get("idle_ratio"))
+    return None if idle is None or not 0 <= idle <= 1 else 1.0 - idle
 
 
 def _clusters_mhz(sample: dict) -> list[tuple[str, float]]:
-    clusters = sample.get("processor", {}).get("clusters", [])
-    return [(str(c.get("name", i)).lower(), float(c["freq_hz"]) / 1e6)
-            for i, c in enumerate(clusters) if "freq_hz" in c]
+    clusters = section(sample, "processor").get("clusters")
+    out = []
+    for i, c in enumerate(clusters if isinstance(clusters, list) else []):
+        hz = num(c.get("freq_hz")) if isinstance(c, dict) else None
+        if hz is not None:
+            out.append((str(c.get("name", i)).lower()[:40], hz / 1e6))
+    return out
 
 
 class ClusterClocks(Sensor):
@@ -131,9 +136,16 @@ class AppleSoc(BaseDevice):
 
 
 def _stream_sensors(stream: PowermetricsStream, package_total: bool) -> list[Sensor]:
+    """Every value is the average over one powermetrics interval (``-i``): that is its update period,
+    and reading faster only repeats it; powers are printed in mW and energies in mJ."""
+    period_s = stream.interval_ms / 1e3
+
     def si(name: str, quantity: str, scope: str, total: bool = False) -> SensorInfo:
+        p = Precision(resolution=1e-3, update_period_s=period_s, averaging_s=period_s,
+                      source="powermetrics(1): one sample per -i interval; mW / mJ integers") \
+            if quantity == "power_w" else None
         return SensorInfo(name=f"apple:{name}", quantity=quantity, source="powermetrics", scope=scope,
-                          kind=MEASURED, note=NOTE, total=total)
+                          kind=MEASURED, note=NOTE, total=total, read_period_s=period_s, precision=p)
 
     return [
         PowermetricsSensor(stream, si("package", "power_w", "soc_package", total=package_total),

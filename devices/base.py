@@ -11,7 +11,16 @@ Units are part of every quantity name (``power_w``, ``energy_j``, ``memory_used_
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from math import isfinite as _isfinite
 from typing import Any, Iterable, Protocol, runtime_checkable
+
+from .errors import DeviceError, DeviceLost, NotPresent
+
+#: Every reason of a sensor that has no window yet starts with this (utilization, derived power,
+#: anything delta-based): the first reading of such a sensor is None, never a silent 0.
+WARMING_UP = "warming up"
+#: Every reason of a sensor whose file or device disappeared mid-run starts with this.
+VANISHED = "vanished"
 
 #: Provenance kinds of CONTRACTS.md.
 MEASURED, ESTIMATED, DERIVED, SPEC = "measured", "estimated", "derived", "spec"
@@ -64,8 +73,35 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class Precision:
+    """How exact one value of a sensor is, from published figures that ``source`` cites.
+
+    ``resolution``: the smallest step of the value, in the quantity's unit (RAPL 15.3e-6 J).
+    ``update_period_s``: how often the source refreshes the value (reading faster only repeats
+    it). ``averaging_s``: the value is a mean over this trailing window (NVML power on Ampere+:
+    1 s), so it smears anything shorter. ``accuracy``: ± absolute error of one value where a
+    vendor publishes one. None means "not published": the caller must say "unknown", not 0.
+    """
+
+    resolution: float | None = None
+    update_period_s: float | None = None
+    averaging_s: float | None = None
+    accuracy: float | None = None
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
 class SensorInfo:
-    """What a sensor is, before it is read: shown by ``edgeprof devices``."""
+    """What a sensor is, before it is read: shown by ``edgeprof devices``.
+
+    Sampling fields (the sampler honours them, edgeprof/sampler.py): ``read_period_s`` — read at
+    most this often, because the value changes no faster or the read is costly (None: every
+    tick); ``floor_hz`` — read at least this often whatever ``--sample-hz`` (a counter that must
+    be seen on every update). ``precision`` — resolution and update period with their source.
+    """
 
     name: str
     quantity: str
@@ -77,19 +113,34 @@ class SensorInfo:
     hint: str | None = None        # how to enable it
     note: str = ""
     total: bool = False            # the device's headline power/energy (the total-power rule)
+    read_period_s: float | None = None
+    floor_hz: float | None = None
+    precision: Precision | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def period_s(self, hz: float) -> float:
+        """How often the sampler reads this sensor when asked for ``hz`` samples a second."""
+        period = max(1.0 / hz, self.read_period_s or 0.0)
+        return min(period, 1.0 / self.floor_hz) if self.floor_hz else period
 
 
 class Sensor:
     """Base sensor. Subclasses set ``info`` and implement ``_read(t_ns)``.
 
     ``read`` never raises for expected hardware trouble: it returns Readings with ``value=None``
-    and a reason, so one broken rail never stops a sample.
+    and a reason, so one broken rail never stops a sample. A sensor that worked and then lost its
+    file or device (``NotPresent``/``DeviceLost``: a RAPL zone removed, a GPU off the bus) stays
+    lost: every later read says ``vanished`` and when (``lost_at_ns``), and nothing is re-read —
+    a counter that comes back cannot be trusted to continue where it left off. A non-finite value
+    (NaN, inf from a driver) becomes None with a reason: JSON never holds them.
     """
 
     info: SensorInfo
+    lost_at_ns: int | None = None
+    _lost_reason: str | None = None
+    _good_reads: int = 0
 
     def __init__(self, info: SensorInfo):
         self.info = info
@@ -112,12 +163,30 @@ class Sensor:
     def read(self, t_ns: int) -> list[Reading]:
         if not self.available:
             return [self.reading(t_ns, None, reason=self.info.reason)]
-        from .errors import DeviceError  # local: keeps module import cheap and cycle-free
-
+        if self._lost_reason is not None:
+            return [self.reading(t_ns, None, reason=self._lost_reason)]
         try:
-            return self._read(t_ns)
+            out = self._read(t_ns)
+        except (NotPresent, DeviceLost) as exc:
+            if self._good_reads:
+                self.lost_at_ns, self._lost_reason = t_ns, f"{VANISHED} mid-run (t_ns {t_ns}): {exc}"
+                return [self.reading(t_ns, None, reason=self._lost_reason)]
+            return [self.reading(t_ns, None, reason=f"{type(exc).__name__}: {exc}")]
         except (DeviceError, OSError, ValueError) as exc:
             return [self.reading(t_ns, None, reason=f"{type(exc).__name__}: {exc}")]
+        for i, r in enumerate(out):
+            if r.value is not None:
+                if not _isfinite(r.value):
+                    out[i] = self.reading(t_ns, None, name=r.sensor, quantity=r.quantity,
+                                          reason=f"non-finite value {r.value!r} from {r.source}")
+                else:
+                    self._good_reads += 1
+        return out
+
+    @property
+    def lost(self) -> bool:
+        """True once the sensor vanished mid-run (see ``lost_at_ns``)."""
+        return self._lost_reason is not None
 
     def _read(self, t_ns: int) -> list[Reading]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -177,6 +246,19 @@ class BaseDevice:
 
     def sensors(self) -> list[Sensor]:
         return list(self._sensors)
+
+    def min_sample_hz(self) -> float | None:
+        """The sampling floor: the fastest ``floor_hz`` of this device's sensors (None: no floor)."""
+        floors = [s.info.floor_hz for s in self._sensors if s.available and s.info.floor_hz]
+        return max(floors) if floors else None
+
+    def window_warning(self, window_s: float, min_updates: int = 5) -> str | None:
+        """A warning when a window is too short for the total sensor's published update period or
+        averaging window (devices/precision.py ``too_short``), with the repetitions needed."""
+        from .precision import too_short  # precision imports this module
+
+        total = self.total_power_sensor()
+        return too_short(total.info.precision if total is not None else None, window_s, min_updates)
 
     def total_power_sensor(self) -> Sensor | None:
         """The sensor the total-power rule picked (``SensorInfo.total``), available or not."""

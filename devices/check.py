@@ -1,6 +1,7 @@
 """``edgeprof devices --check``: read every sensor twice and judge each reading.
 
-Verdicts (one per reading name, so a RAPL sensor with two packages gets three):
+Verdicts (one per reading name, so a RAPL sensor with two packages gets three; a windowed sensor
+that was ``warming up`` on the first read is judged on the second):
 - ``unavailable``: no value (absent hardware, no permission...), with the reason and the hint;
 - ``stale``: a cumulative counter (``energy_j``) that did not move between the two reads;
 - ``implausible``: outside the physical range of its quantity, or a counter that went backwards;
@@ -16,7 +17,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
-from .base import Device, Reading, Sensor
+from .base import WARMING_UP, Device, Reading, Sensor
 
 OK, UNAVAILABLE, STALE, IMPLAUSIBLE, DISAGREES = "ok", "unavailable", "stale", "implausible", "disagrees"
 
@@ -81,6 +82,10 @@ def _verdict(r: Reading, status: str, detail: str = "", hint: str | None = None)
 
 
 def _judge(r1: Reading | None, r2: Reading, sensor: Sensor) -> Verdict:
+    if r1 is not None and r1.value is None and (r1.reason or "").startswith(WARMING_UP) and r2.value is not None:
+        if r2.quantity == "energy_j":  # a counter needs two values to be judged
+            return _verdict(r2, UNAVAILABLE, "warming up on the first read; check again with a longer gap")
+        r1 = r2  # the first read only opened the window: judge the second on its own
     if r2.value is None or r1 is None or r1.value is None:
         bad = r2 if r2.value is None else r1
         reason = (bad.reason if bad is not None else None) or sensor.info.reason or "no value"

@@ -1,25 +1,26 @@
 """The host CPU: identity from ``/proc/cpuinfo`` and ``/proc/meminfo`` (under ``root``), package
-energy from RAPL powercap, and — where RAPL is absent or unreadable — a labelled TDP estimate.
+energy from RAPL powercap (devices/rapl.py), and — where RAPL is absent or unreadable — a labelled
+TDP estimate driven by the CPU utilization; throttle evidence from devices/throttle.py.
 
-RAPL rules (kernel ``Documentation/power/powercap/powercap.rst``):
-- only top-level ``intel-rapl:N`` zones whose ``name`` starts with ``package`` are summed; the
-  ``intel-rapl:N:M`` subzones (core, uncore, dram) are parts of a package and would double count,
-  ``psys`` is the whole platform and is reported on its own, never added;
-- ``energy_uj`` wraps at ``max_energy_range_uj``: each sensor unwraps it into a monotonic counter;
-- since CVE-2020-8694 ``energy_uj`` is root-only (0400): that is a NoPermission with a fix.
+Every sensor declares how often it is worth reading (``read_period_s``) and, for the energy
+sources, its published precision (devices/precision.py), so the sampler reads only what changed.
 """
 from __future__ import annotations
 
 import os
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .base import ESTIMATED, MEASURED, BaseDevice, DeviceInfo, NullSensor, Reading, Sensor, SensorInfo
+from .base import (ESTIMATED, MEASURED, WARMING_UP, BaseDevice, DeviceInfo, NullSensor, Precision, Reading,
+                   Sensor, SensorInfo)
 from .errors import DeviceError, NoPermission, NotPresent
+from .load import USER_HZ, ProcStat, PsutilStat, system_stat
+from .rapl import POWERCAP, RaplEnergy, rapl_zones
 from .sysfs import FileReader
 
-POWERCAP = "/sys/class/powercap"
+__all__ = ["CpuUtilization", "HostCpu", "RaplEnergy", "TdpModelPower", "TdpSpec", "rapl_zones", "slug"]
 RAPL_HINT = ("RAPL energy counters are root-only since Linux 5.10 (CVE-2020-8694): run "
              "'sudo chmod a+r /sys/class/powercap/intel-rapl:*/energy_uj' or run edgeprof as root; "
              "on a VM or ARM board there is no RAPL and the estimate is all there is")
@@ -70,84 +71,86 @@ def slug(text: str) -> str:
 
 
 # --------------------------------------------------------------------------- sensors
-@dataclass(slots=True)
-class _Zone:
-    path: str
-    name: str
-    max_range_uj: int
-    last_uj: int | None = None
-    total_uj: int = 0
-
-
-class RaplEnergy(Sensor):
-    """Package energy: the sum of all ``package-*`` zones, each unwrapped on its own."""
-
-    def __init__(self, reader: FileReader, zones: list[_Zone]):
-        super().__init__(SensorInfo(name="rapl:package", quantity="energy_j", source="rapl",
-                                    scope="cpu_package", kind=MEASURED, total=True,
-                                    note=f"sum of {len(zones)} package zone(s): "
-                                         + ", ".join(z.name for z in zones)))
-        self.reader = reader
-        self.zones = zones
-
-    def _read(self, t_ns: int) -> list[Reading]:
-        out = []
-        for z in self.zones:
-            raw = self.reader.read_int(f"{z.path}/energy_uj")
-            if z.last_uj is not None:
-                delta = raw - z.last_uj
-                if delta < 0:  # the counter wrapped at max_energy_range_uj
-                    delta += z.max_range_uj + 1
-                z.total_uj += delta
-            z.last_uj = raw
-            out.append(self.reading(t_ns, z.total_uj / 1e6, name=f"rapl:{z.name}", note=""))
-        total = sum(z.total_uj for z in self.zones) / 1e6
-        return [self.reading(t_ns, total)] + (out if len(out) > 1 else [])
-
-
 class CpuUtilization(Sensor):
-    """Busy fraction of all cores, from the real OS (psutil ``/proc/stat``), refreshed at most every
-    ``min_period_s``: generating /proc/stat costs the kernel ~0.2 ms (it sums every IRQ counter),
-    which at 20 Hz would be the parent's largest cost on a machine whose cores are all decoding."""
+    """Busy fraction of all cores from ``/proc/stat`` (devices/load.py), over windows of at least
+    ``min_period_s``, plus ``cpu:busy_time``: busy CPU-seconds of all cores since the sensor
+    opened (the denominator of a process-attributed energy: worker CPU time ÷ busy CPU time).
 
-    def __init__(self, min_period_s: float = 0.2):
-        super().__init__(SensorInfo(name="cpu:utilization", quantity="utilization", source="psutil cpu_times",
-                                    scope="system", kind=MEASURED,
-                                    note=f"busy fraction over windows of at least {min_period_s:g} s"))
+    No silent zero (issue 13): until a window of ``min_window_s`` has passed since the sensor
+    opened, the value is None with a ``warming up`` reason. Generating /proc/stat costs the
+    kernel work proportional to CPUs × IRQs, so it is refreshed at most every ``min_period_s``;
+    readers in the same sample (the TDP estimate, the throttle rule) share one refresh through
+    ``busy_at``. A read that hits the cache repeats the utilization of the last window and leaves
+    ``cpu:busy_time`` out (a counter value is never re-served under a newer time).
+    """
+
+    def __init__(self, min_period_s: float = 0.2, *, min_window_s: float = 0.1,
+                 stat: ProcStat | PsutilStat | None = None, proc_root: Path | str = "/"):
+        stat = stat or system_stat(proc_root)
+        super().__init__(SensorInfo(
+            name="cpu:utilization", quantity="utilization", scope="system",
+            source=getattr(stat, "source", "/proc/stat"),
+            kind=MEASURED, read_period_s=min_period_s,
+            precision=Precision(update_period_s=1.0 / USER_HZ, source=(
+                "psutil cpu_times (no /proc/stat here)" if isinstance(stat, PsutilStat)
+                else f"proc(5): /proc/stat CPU times in USER_HZ ({USER_HZ}/s) ticks")),
+            note=f"busy fraction of all cores over windows of at least {min_period_s:g} s"))
         self.min_period_ns = int(min_period_s * 1e9)
-        import psutil
-
-        self._psutil = psutil
-        self._last = psutil.cpu_times()
-        self.last_value = 0.0
+        self.min_window_ns = int(min_window_s * 1e9)
+        self.stat = stat
+        self._first = self._base = self.stat.read()
+        self._base_ns = time.monotonic_ns()
+        self.last_value: float | None = None
         self._last_t_ns: int | None = None
+        self._busy_s = 0.0
+        self._fresh = False
 
-    def busy_at(self, t_ns: int) -> float:
-        """Busy fraction since the previous sample; sensors reading at the same ``t_ns`` (the
-        utilization and the TDP estimate of one sample) share one /proc/stat read and one window."""
-        if self._last_t_ns is None or t_ns - self._last_t_ns >= self.min_period_ns:
-            self._last_t_ns = t_ns
-            self.sample_busy()
+    def busy_at(self, t_ns: int) -> float | None:
+        """Busy fraction of the latest window (None while warming up); one refresh per
+        ``min_period_s`` of sample time, shared by every caller."""
+        self._fresh = False
+        last = self._last_t_ns
+        if last is None or t_ns < last or t_ns - last >= 0.9 * self.min_period_ns:
+            self._refresh(t_ns)
         return self.last_value
 
-    def sample_busy(self) -> float:
-        now = self._psutil.cpu_times()
-        d_total = sum(now) - sum(self._last)
-        d_idle = (now.idle + getattr(now, "iowait", 0.0)) - (self._last.idle + getattr(self._last, "iowait", 0.0))
-        self._last = now
-        if d_total > 0:
-            self.last_value = min(1.0, max(0.0, 1.0 - d_idle / d_total))
-        return self.last_value
+    def _refresh(self, t_ns: int) -> None:
+        now_ns = time.monotonic_ns()
+        if now_ns - self._base_ns < self.min_window_ns:
+            return  # the window since the last refresh is too short to mean anything yet
+        now = self.stat.read()
+        d_total = now.total_s - self._base.total_s
+        if d_total <= 0:
+            return  # no tick elapsed: keep the window open
+        d_idle = now.idle_s - self._base.idle_s
+        self.last_value = min(1.0, max(0.0, 1.0 - d_idle / d_total))
+        self._base, self._base_ns, self._last_t_ns, self._fresh = now, now_ns, t_ns, True
+        self._busy_s = now.busy_s - self._first.busy_s
+
+    def warming_reason(self) -> str:
+        return (f"{WARMING_UP}: CPU utilization needs a window of at least "
+                f"{self.min_window_ns / 1e9:g} s since the sensor opened")
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.busy_at(t_ns))]
+        busy = self.busy_at(t_ns)
+        if busy is None:
+            return [self.reading(t_ns, None, reason=self.warming_reason())]
+        out = [self.reading(t_ns, busy)]
+        if self._fresh:
+            out.append(self.reading(t_ns, self._busy_s, quantity="cpu_time_s", name="cpu:busy_time",
+                                    note="busy CPU-seconds of all cores since the sensor opened"))
+        return out
+
+    def close(self) -> None:
+        self.stat.close()
 
 
 class TdpModelPower(Sensor):
     """Estimated package power: ``share × TDP × (idle_fraction + (1 − idle_fraction) × busy)``.
 
     ``share`` is the fraction of the socket's cores this OS sees (a 2-vCPU VM on a 56-core Xeon
-    gets 2/56 of the TDP). Every reading is ``kind=estimated`` and names the model and inputs.
+    gets 2/56 of the TDP). Every reading is ``kind=estimated`` and names the model and inputs;
+    while the CPU utilization is warming up, so is the estimate (None, never a 0-busy figure).
     """
 
     def __init__(self, util: CpuUtilization, tdp_w: float, share: float, idle_fraction: float,
@@ -155,76 +158,95 @@ class TdpModelPower(Sensor):
         self.tdp_w, self.share, self.idle_fraction = tdp_w, share, idle_fraction
         note = (f"ESTIMATE: {share:.3g} x {tdp_w:g} W TDP x ({idle_fraction:g} + "
                 f"{1 - idle_fraction:g} x CPU busy); TDP from {basis}")
-        super().__init__(SensorInfo(name="cpu:power_estimate", quantity="power_w", source="tdp_model",
-                                    scope="cpu_package", kind=ESTIMATED, total=True, note=note))
+        super().__init__(SensorInfo(
+            name="cpu:power_estimate", quantity="power_w", source="tdp_model", scope="cpu_package",
+            kind=ESTIMATED, total=True, note=note, read_period_s=util.info.read_period_s,
+            precision=Precision(update_period_s=util.info.read_period_s,
+                                source="a model, not a measurement: no accuracy is published for it")))
         self.util = util
 
     def power_at(self, busy: float) -> float:
         return self.share * self.tdp_w * (self.idle_fraction + (1 - self.idle_fraction) * busy)
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.power_at(self.util.busy_at(t_ns)))]
+        busy = self.util.busy_at(t_ns)
+        if busy is None:
+            return [self.reading(t_ns, None, reason=self.util.warming_reason())]
+        return [self.reading(t_ns, self.power_at(busy))]
 
 
 class SystemMemory(Sensor):
-    """Used system memory (MemTotal − MemAvailable) from ``/proc/meminfo`` under root, refreshed at
-    most every ``min_period_s`` (the kernel builds the whole file on every read, ~0.2 ms)."""
+    """Used system memory (MemTotal − MemAvailable) from ``/proc/meminfo`` under root, kept open;
+    read every ``min_period_s`` (the kernel builds the whole file on every read, ~0.2 ms)."""
 
     def __init__(self, reader: FileReader, min_period_s: float = 0.25):
         super().__init__(SensorInfo(name="mem:used", quantity="memory_used_bytes", source="/proc/meminfo",
-                                    scope="system", kind=MEASURED, note=f"refreshed at most every {min_period_s:g} s"))
-        self.reader = reader
-        self.min_period_ns = int(min_period_s * 1e9)
-        self._at: int | None = None
-        self._value: float | None = None
+                                    scope="system", kind=MEASURED, read_period_s=min_period_s,
+                                    note=f"read every {min_period_s:g} s"))
+        self.handle = reader.handle("/proc/meminfo")
 
     def _read(self, t_ns: int) -> list[Reading]:
-        if self._at is None or t_ns - self._at >= self.min_period_ns:
-            m = _meminfo_bytes(self.reader, ("MemTotal", "MemAvailable"))
-            if "MemTotal" not in m or "MemAvailable" not in m:
-                raise NotPresent("/proc/meminfo lacks MemTotal/MemAvailable")
-            self._at, self._value = t_ns, float(m["MemTotal"] - m["MemAvailable"])
-        return [self.reading(t_ns, self._value)]
+        m = meminfo_keys(self.handle.read_bytes(4096), (b"MemTotal:", b"MemAvailable:"))
+        if len(m) < 2:
+            raise NotPresent("/proc/meminfo lacks MemTotal/MemAvailable")
+        return [self.reading(t_ns, float(m[b"MemTotal:"] - m[b"MemAvailable:"]))]
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def meminfo_keys(data: bytes, keys: tuple[bytes, ...]) -> dict[bytes, int]:
+    """The ``keys`` of /proc/meminfo content, in bytes, parsing only up to the last one found."""
+    out: dict[bytes, int] = {}
+    for line in data.split(b"\n"):
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in keys:
+            if not parts[1].isdigit() or len(parts[1]) > 19:
+                raise ValueError(f"/proc/meminfo: {line[:60]!r} is not a number")
+            out[parts[0]] = int(parts[1]) * (1024 if parts[2:] == [b"kB"] else 1)
+            if len(out) == len(keys):
+                break
+    return out
 
 
 class CpuFrequency(Sensor):
-    """Mean current frequency over cores from cpufreq ``scaling_cur_freq`` (kHz)."""
+    """Mean current frequency over cores from cpufreq ``scaling_cur_freq`` (kHz), kept open.
+    Read every 0.5 s: a level that matters over seconds, one file per core (a choice, not a
+    published period)."""
 
     def __init__(self, reader: FileReader, paths: list[str]):
         super().__init__(SensorInfo(name="cpu:clock", quantity="clock_mhz", source="cpufreq",
-                                    scope="cpu_package", kind=MEASURED))
-        self.reader, self.paths = reader, paths
+                                    scope="cpu_package", kind=MEASURED, read_period_s=0.5))
+        self.paths = paths
+        self.handles = [reader.handle(p) for p in paths]
+
+    def mean_mhz(self) -> float:
+        vals = [h.read_int() / 1e3 for h in self.handles]
+        return sum(vals) / len(vals)
 
     def _read(self, t_ns: int) -> list[Reading]:
-        vals = [self.reader.read_int(p) / 1e3 for p in self.paths]
-        return [self.reading(t_ns, sum(vals) / len(vals))]
+        return [self.reading(t_ns, self.mean_mhz())]
+
+    def close(self) -> None:
+        for h in self.handles:
+            h.close()
 
 
 class ThermalZone(Sensor):
-    def __init__(self, reader: FileReader, path: str, zone_type: str):
+    """One thermal zone's ``temp`` (m°C), kept open, read every second (temperatures move over
+    seconds; on SoCs a read can be a firmware call)."""
+
+    def __init__(self, reader: FileReader, path: str, zone_type: str, scope: str = "cpu_package"):
         super().__init__(SensorInfo(name=f"thermal:{zone_type}", quantity="temperature_c",
-                                    source="thermal_zone", scope="cpu_package", kind=MEASURED))
-        self.reader, self.path = reader, path
+                                    source="thermal_zone", scope=scope, kind=MEASURED, read_period_s=1.0))
+        self.path = path
+        self.handle = reader.handle(f"{path}/temp")
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.reader.read_int(f"{self.path}/temp") / 1e3)]
+        return [self.reading(t_ns, self.handle.read_int() / 1e3)]
 
-
-# --------------------------------------------------------------------------- discovery
-def rapl_zones(reader: FileReader) -> list[_Zone]:
-    """Top-level package zones only; raises NoPermission when energy_uj is unreadable."""
-    zones = []
-    for path in reader.glob(f"{POWERCAP}/intel-rapl:*"):
-        base = path.rsplit("/", 1)[-1]
-        if base.count(":") != 1:  # intel-rapl:0:0 is a subzone of a package
-            continue
-        name = reader.try_text(f"{path}/name") or base
-        if not name.startswith("package"):
-            continue
-        max_range = reader.read_int(f"{path}/max_energy_range_uj")
-        reader.read_int(f"{path}/energy_uj")  # permission probe
-        zones.append(_Zone(path=path, name=name, max_range_uj=max_range))
-    return zones
+    def close(self) -> None:
+        self.handle.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,11 +283,12 @@ class HostCpu(BaseDevice):
 
     @classmethod
     def open(cls, root: Path | str = "/", *, tdp: TdpSpec | None = None,
-             reader: FileReader | None = None) -> "HostCpu":
+             reader: FileReader | None = None, proc_root: Path | str = "/") -> "HostCpu":
+        """``proc_root`` holds the live ``/proc/stat`` (the real OS unless a test builds one)."""
         reader = reader or FileReader(root)
         info = cls.identify(root, reader)
         sensors: list[Sensor] = []
-        util = CpuUtilization()
+        util = CpuUtilization(proc_root=proc_root)
         rapl: Sensor
         try:
             zones = rapl_zones(reader)
@@ -288,6 +311,11 @@ class HostCpu(BaseDevice):
             if ztype in ("x86_pkg_temp", "cpu-thermal", "CPU-therm", "k10temp", "acpitz"):
                 sensors.append(ThermalZone(reader, zone, ztype))
                 break
+        from .throttle import cpu_throttle  # local: throttle.py imports this module
+
+        throttle = cpu_throttle(reader, util)
+        if throttle is not None:
+            sensors.append(throttle)
         info.specs["energy_source"] = "rapl" if rapl.available else "tdp_model (estimated)"
         return cls(info, sensors)
 

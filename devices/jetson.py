@@ -10,6 +10,9 @@
 - identity: board from ``/proc/device-tree/model``, L4T from ``/etc/nv_tegra_release``, power mode
   from an injectable ``nvpmodel -q`` runner or ``/var/lib/nvpmodel/status`` + ``/etc/nvpmodel.conf``,
   jetson_clocks state inferred from min == max clock floors (what jetson_clocks writes).
+- throttling (devices/throttle.py): thermal zones at their trip points, clocks below the nvpmodel
+  mode's ceiling; CPU busy from /proc/stat (the real OS unless ``proc_root`` says otherwise).
+Sensors keep their files open and declare how often they are worth reading (``read_period_s``).
 """
 from __future__ import annotations
 
@@ -20,10 +23,11 @@ from pathlib import Path
 from typing import Callable
 
 from ._rails import SUM_NOTE, rail_sensors
-from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Reading, Sensor, SensorInfo
-from .cpu import CpuFrequency, SystemMemory, _meminfo_bytes, slug
+from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Precision, Reading, Sensor, SensorInfo
+from .cpu import CpuFrequency, CpuUtilization, SystemMemory, ThermalZone, _meminfo_bytes, meminfo_keys, slug
 from .errors import DeviceError, NotPresent
 from .sysfs import FileReader
+from .throttle import jetson_throttle
 
 log = logging.getLogger(__name__)
 
@@ -36,14 +40,25 @@ NvpmodelRunner = Callable[[], str]
 
 
 class _FileValue(Sensor):
-    """One integer file scaled into a quantity (``value = int(file) * scale``)."""
+    """One integer file, kept open, scaled into a quantity (``value = int(file) * scale``)."""
 
     def __init__(self, reader: FileReader, path: str, scale: float, info: SensorInfo):
         super().__init__(info)
-        self.reader, self.path, self.scale = reader, path, scale
+        self.path, self.scale = path, scale
+        self.handle = reader.handle(path)
 
     def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.reader.read_int(self.path) * self.scale)]
+        return [self.reading(t_ns, self.handle.read_int() * self.scale)]
+
+    def value_at(self, t_ns: int) -> float | None:
+        """The scaled value, or None on trouble (for rules that only consult it)."""
+        try:
+            return self.handle.read_int() * self.scale
+        except (DeviceError, ValueError, OSError):
+            return None
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 class NvMapMemory(Sensor):
@@ -52,14 +67,18 @@ class NvMapMemory(Sensor):
     def __init__(self, reader: FileReader):
         super().__init__(SensorInfo(name="mem:nvmap", quantity="memory_used_bytes",
                                     source="/proc/meminfo NvMapMemUsed", scope="gpu", kind=MEASURED,
+                                    read_period_s=0.5,
                                     note="unified memory: nvmap buffers are part of system used memory"))
-        self.reader = reader
+        self.handle = reader.handle("/proc/meminfo")
 
     def _read(self, t_ns: int) -> list[Reading]:
-        m = _meminfo_bytes(self.reader)
-        if "NvMapMemUsed" not in m:
+        m = meminfo_keys(self.handle.read_bytes(8192), (b"NvMapMemUsed:",))
+        if not m:
             raise NotPresent("/proc/meminfo has no NvMapMemUsed")
-        return [self.reading(t_ns, float(m["NvMapMemUsed"]))]
+        return [self.reading(t_ns, float(m[b"NvMapMemUsed:"]))]
+
+    def close(self) -> None:
+        self.handle.close()
 
 
 # --------------------------------------------------------------------------- identity helpers
@@ -157,9 +176,10 @@ class JetsonBoard(BaseDevice):
 
     @classmethod
     def open(cls, root: Path | str = "/", *, nvpmodel: NvpmodelRunner | None = None,
-             reader: FileReader | None = None) -> "JetsonBoard":
+             reader: FileReader | None = None, proc_root: Path | str = "/") -> "JetsonBoard":
         """``nvpmodel`` runs ``nvpmodel -q``; by default the real command, but only when ``root``
-        is ``/`` (a re-rooted tree describes another machine than the local command would)."""
+        is ``/`` (a re-rooted tree describes another machine than the local command would).
+        ``proc_root`` holds the live ``/proc/stat`` for the CPU busy fraction."""
         reader = reader or FileReader(root)
         if nvpmodel is None and Path(root) == Path("/"):
             nvpmodel = _real_nvpmodel
@@ -183,11 +203,16 @@ class JetsonBoard(BaseDevice):
         else:
             specs["total_power"] = f"rail {total.label} (board input, chosen by name)"
         specs["energy_source"] = "integrated rail power" if total else None
-        sensors += _gpu_sensors(reader, devfreq, specs)
-        sensors += _cpu_sensors(reader, specs)
+        gpu = _gpu_sensors(reader, devfreq, specs)
+        util = CpuUtilization(proc_root=proc_root)
+        gpu_load = next((g.value_at for g in gpu if isinstance(g, _FileValue) and g.info.quantity == "utilization"),
+                        lambda _t: None)
+        sensors += gpu + _cpu_sensors(reader, specs) + [util]
         sensors.append(_emc_sensor(reader))
         sensors += _thermal_sensors(reader)
         sensors += [SystemMemory(reader), NvMapMemory(reader)]
+        sensors.append(jetson_throttle(reader, specs.get("power_mode"), specs.get("power_mode_id"),  # type: ignore[arg-type]
+                                       {"cpu": util.busy_at, "gpu": gpu_load}))
         info = DeviceInfo(id=f"jetson0:{slug(model)}", kind="jetson", name=model,
                           memory_bytes=mem.get("MemTotal"), specs=specs)
         return cls(info, sensors)
@@ -197,8 +222,13 @@ def _gpu_sensors(reader: FileReader, devfreq: str | None, specs: dict) -> list[S
     out: list[Sensor] = []
     load = _gpu_load_path(reader, devfreq)
     if load:
+        poll_ms = _int_or_none(reader, f"{devfreq}/polling_interval") if devfreq else None
+        period = poll_ms / 1e3 if poll_ms and poll_ms > 0 else None
         out.append(_FileValue(reader, load, 1e-3, SensorInfo(
             name="gpu:utilization", quantity="utilization", source="devfreq load", scope="gpu",
+            read_period_s=period, precision=Precision(
+                resolution=1e-3, update_period_s=period,
+                source="per-mille load file; update period = devfreq polling_interval (ms) where exposed"),
             note=f"{load} (per mille of the last devfreq window)")))
     else:
         out.append(NullSensor("gpu:utilization", "utilization", "devfreq load", "gpu",
@@ -207,7 +237,7 @@ def _gpu_sensors(reader: FileReader, devfreq: str | None, specs: dict) -> list[S
     if devfreq and reader.exists(f"{devfreq}/cur_freq"):
         specs["gpu_governor"] = reader.try_text(f"{devfreq}/governor")
         out.append(_FileValue(reader, f"{devfreq}/cur_freq", 1e-6, SensorInfo(
-            name="gpu:clock", quantity="clock_mhz", source="devfreq cur_freq", scope="gpu",
+            name="gpu:clock", quantity="clock_mhz", source="devfreq cur_freq", scope="gpu", read_period_s=0.5,
             note=f"governor {specs['gpu_governor']}")))
     return out
 
@@ -230,7 +260,8 @@ def _emc_sensor(reader: FileReader) -> Sensor:
             reason = str(exc)
             continue
         return _FileValue(reader, path, 1e-6, SensorInfo(name="emc:clock", quantity="clock_mhz",
-                                                         source="bpmp debugfs emc rate", scope="memory"))
+                                                         source="bpmp debugfs emc rate", scope="memory",
+                                                         read_period_s=1.0))
     return NullSensor("emc:clock", "clock_mhz", "bpmp debugfs emc rate", "memory", reason=reason,
                       hint="run edgeprof as root (debugfs at /sys/kernel/debug is root-only)")
 
@@ -247,6 +278,12 @@ def _thermal_sensors(reader: FileReader) -> list[Sensor]:
         if milli_c <= -40000:  # Tegra reports -256000 for zones that are switched off
             log.info("skipped thermal zone %s (%s): offline (%d)", zone, ztype, milli_c)
             continue
-        out.append(_FileValue(reader, f"{zone}/temp", 1e-3, SensorInfo(
-            name=f"thermal:{ztype}", quantity="temperature_c", source="thermal_zone", scope="soc_module")))
+        out.append(ThermalZone(reader, zone, ztype, scope="soc_module"))
     return out
+
+
+def _int_or_none(reader: FileReader, path: str) -> int | None:
+    try:
+        return reader.read_int(path)
+    except (DeviceError, ValueError, OSError):
+        return None

@@ -1,44 +1,51 @@
 """Process-scoped sensors for the worker's process tree, always from the real OS (never re-rooted).
 
 RSS is summed over the process and its children (a runtime may fork helpers); USS (memory unique
-to the process, what would be freed if it died) needs ``/proc/<pid>/smaps`` — a walk over the
-worker's page tables, ~1 ms of CPU for a 160 MiB llama.cpp worker — so it is read at most once per
-``uss_every_s`` (2 s) whatever the sampling rate. The list of children is refreshed at most once per
-``children_every_s`` (1 s): psutil finds children by scanning every process in ``/proc``, which
-costs about 1 ms of CPU per call with ~100 processes — at 20 Hz that alone was 2 % of a core in
-the parent, the budget the whole harness has (benchmarks/overhead.py). A helper the runtime forks
-is therefore picked up within a second; the worker itself is read on every sample.
+to the process, what would be freed if it died) needs ``/proc/<pid>/smaps_rollup`` — a walk over
+the worker's page tables, ~0.4 ms of CPU for a 180 MiB worker here — so it is read at most once per
+``uss_every_s`` (5 s; no metric uses it, it goes to the samples file). The list of children is
+refreshed at most once per ``children_every_s`` (1 s), from ``/proc/<pid>/task/<tid>/children``
+(Linux ≥ 3.5), ~20 µs for a few threads, instead of psutil's scan of every process in ``/proc``
+(~0.9 ms with ~75 processes here: at 20 Hz that was 2 % of a core in the parent), which stays
+the fallback where the kernel lacks CONFIG_PROC_CHILDREN. A helper the runtime forks is picked up
+within a second; the worker itself is read on every sample.
+
+Readings: ``worker:rss`` (B), ``worker:cpu_time`` (s: user + system of the tree, in clock ticks
+of 1/USER_HZ s — the numerator of a process-attributed energy, see devices/load.py
+``process_share``), ``worker:uss`` (B, every ``uss_every_s``).
 """
 from __future__ import annotations
 
 import os
 import time
 
-from .base import MEASURED, Reading, Sensor, SensorInfo
+from .base import MEASURED, Precision, Reading, Sensor, SensorInfo
 from .errors import DeviceLost
+from .load import USER_HZ
 
 
 class _ProcFast:
-    """RSS and CPU time of ONE process from ``/proc/<pid>/statm`` and ``stat`` through descriptors
-    kept open (``pread``): ~20 µs a sample instead of psutil's ~0.3 ms, which matters because
-    every CPU-millisecond the parent spends on a 2-core box is one the worker waits for. Linux
-    only; the descriptors die with the process (reads then fail, which is how death shows)."""
+    """RSS and CPU time of ONE process from ``/proc/<pid>/stat`` through a descriptor kept open
+    (``pread``): one read gives utime, stime (fields 14, 15) and rss (field 24, pages; the same
+    counter ``statm`` reports). A cold read — the sampler wakes every 50 ms to caches other
+    processes have filled — costs ~35 µs here, statm would add ~20 µs more; psutil ~0.3 ms. Every
+    CPU-microsecond the parent spends on a 2-core box is one a worker thread waits for. Linux
+    only; the descriptor dies with the process (reads then fail, which is how death shows)."""
 
     def __init__(self, pid: int):
         self.page = os.sysconf("SC_PAGE_SIZE")
         self.tick = os.sysconf("SC_CLK_TCK")
-        self.fds = [os.open(f"/proc/{pid}/statm", os.O_RDONLY), os.open(f"/proc/{pid}/stat", os.O_RDONLY)]
+        self.fds = [os.open(f"/proc/{pid}/stat", os.O_RDONLY)]
 
     def read(self) -> tuple[int, float]:
-        statm = os.pread(self.fds[0], 256, 0)
-        stat = os.pread(self.fds[1], 1024, 0)
-        if not statm or not stat:
-            raise ProcessLookupError
-        rss = int(statm.split()[1]) * self.page
-        if rss == 0:  # a zombie (exited, not yet reaped) reads as all zeros: gone, not 0 bytes
+        stat = os.pread(self.fds[0], 1024, 0)
+        if not stat:
             raise ProcessLookupError
         fields = stat[stat.rindex(b")") + 2:].split()  # after "(comm)": state is field 3
-        cpu = (int(fields[11]) + int(fields[12])) / self.tick  # utime, stime (fields 14, 15)
+        rss = int(fields[21]) * self.page
+        if rss == 0 or fields[0] == b"Z":  # a zombie (exited, not yet reaped): gone, not 0 bytes
+            raise ProcessLookupError
+        cpu = (int(fields[11]) + int(fields[12])) / self.tick
         return rss, cpu
 
     def close(self) -> None:
@@ -53,9 +60,12 @@ class _ProcFast:
 class ProcessTree(Sensor):
     """RSS (and USS at most every ``uss_every_s``) and CPU time of a process and its children."""
 
-    def __init__(self, pid: int, uss_every_s: float = 2.0, children_every_s: float = 1.0):
-        super().__init__(SensorInfo(name="worker", quantity="rss_bytes", source="psutil",
-                                    scope="process", kind=MEASURED, note="worker process tree"))
+    def __init__(self, pid: int, uss_every_s: float = 5.0, children_every_s: float = 1.0):
+        super().__init__(SensorInfo(
+            name="worker", quantity="rss_bytes", source="procfs /proc/<pid>/stat (psutil fallback)",
+            scope="process", kind=MEASURED, note="worker process tree",
+            precision=Precision(update_period_s=1.0 / USER_HZ,
+                                source=f"proc(5): utime/stime in USER_HZ ({USER_HZ}/s) ticks")))
         import psutil
 
         self._psutil = psutil
@@ -76,11 +86,21 @@ class ProcessTree(Sensor):
             self._fast.close()
             self._fast = None
 
-    def _procs(self) -> list:
-        now = time.monotonic()
+    def _procs(self, now: float | None = None) -> list:
+        now = time.monotonic() if now is None else now
         if self._children_at is None or now - self._children_at >= self._children_every_s:
+            pids = children_pids(self.pid)
             try:
-                self._children = self._proc.children(recursive=True)
+                if pids is None:
+                    self._children = self._proc.children(recursive=True)
+                else:
+                    known = {p.pid: p for p in self._children}
+                    self._children = [known.get(c) or self._psutil.Process(c) for c in pids]
+            except self._psutil.NoSuchProcess as exc:
+                if exc.pid in (None, self.pid):
+                    raise DeviceLost(f"worker {self.pid} is gone") from exc
+                self._children_at = None  # a child exited between the scan and now: rescan next time
+                return [self._proc] + [p for p in self._children if p.pid != exc.pid]
             except self._psutil.Error as exc:
                 raise DeviceLost(f"worker {self.pid} is gone") from exc
             self._children_at = now
@@ -89,11 +109,11 @@ class ProcessTree(Sensor):
     def _read(self, t_ns: int) -> list[Reading]:
         ps = self._psutil
         rss, cpu, uss = 0, 0.0, None
-        now = time.monotonic()
+        now = t_ns / 1e9  # the sampler's monotonic clock: no second clock read per sample
         want_uss = self._uss_at is None or now - self._uss_at >= self._uss_every_s
         if want_uss:
             self._uss_at = now
-        procs = self._procs()
+        procs = self._procs(now)
         if self._fast is not None and not want_uss:
             try:
                 rss, cpu = self._fast.read()
@@ -121,3 +141,32 @@ class ProcessTree(Sensor):
         if uss is not None:
             out.append(self.reading(t_ns, float(uss), quantity="uss_bytes", name="worker:uss"))
         return out
+
+
+def children_pids(pid: int, proc: str = "/proc") -> list[int] | None:
+    """Descendants of ``pid`` from ``<proc>/<pid>/task/<tid>/children`` (every thread's direct
+    children, recursively); None when the kernel does not provide the file (fall back to psutil).
+    Raises DeviceLost when ``pid`` itself is gone."""
+    if not os.path.isdir(proc):
+        return None  # no procfs (macOS): psutil finds the children
+    out: list[int] = []
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            tids = os.listdir(f"{proc}/{p}/task")
+        except FileNotFoundError as exc:
+            if p == pid:
+                raise DeviceLost(f"worker {pid} is gone") from exc
+            continue  # a child that exited meanwhile
+        if p == pid and not os.path.exists(f"{proc}/{p}/task/{tids[0] if tids else p}/children"):
+            return None
+        for tid in tids:
+            try:
+                with open(f"{proc}/{p}/task/{tid}/children", "rb") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue  # the thread exited between listdir and open
+            out.extend(kids)
+            todo.extend(kids)
+    return out

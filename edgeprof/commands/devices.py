@@ -18,7 +18,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpu-tdp-w", type=float, default=None, help="TDP for the CPU power estimate")
 
 
-def describe(found: list, check: bool = False) -> list[dict]:
+def describe(found: list, check: bool = False, window_s: float = 0.3) -> list[dict]:
+    """One entry per device. Sensors that need a window (utilization, derived power) say
+    ``warming up`` on their first read, so every sensor is read once and again ``window_s`` later
+    (``--check`` already reads twice, 0.5 s apart)."""
+    import time
+
+    if not check:
+        t_ns = time.monotonic_ns()
+        for d in found:
+            for s in d.sensors():
+                s.read(t_ns)
+        time.sleep(window_s)
     out = []
     for d in found:
         info = d.info()
@@ -34,7 +45,7 @@ def describe(found: list, check: bool = False) -> list[dict]:
             row["status"] = "available" if s.available else "unavailable"
             if s.available:
                 row["readings"] = [{"sensor": r.sensor, "quantity": r.quantity, "value": r.value, "unit": r.unit,
-                                    "reason": r.reason} for r in s.read(t_ns)]
+                                    "reason": r.reason, "note": r.note} for r in s.read(t_ns)]
             if s.info.name in verdicts:
                 row["check"] = verdicts[s.info.name]
             sensors.append(row)
@@ -68,6 +79,9 @@ def markdown(desc: list[dict]) -> str:
             if s.get("check"):
                 status += f"; check: {s['check'].get('status')}"
             note = s.get("note") or ""
+            first = (s.get("readings") or [{}])[0]
+            if first.get("value") is None and first.get("reason"):
+                note = str(first["reason"])
             if s["status"] != "available":
                 note = f"{s.get('reason')}" + (f" — {s['hint']}" if s.get("hint") else "")
             lines.append(f"| {s['name']} | {s['quantity']} | {status} | {vals} | {s['source']} | {s['scope']} | "
@@ -102,6 +116,11 @@ def run(args) -> int:
         for d in desc:
             if d.get("probe"):
                 bw, fl = d["probe"]["bandwidth"], d["probe"]["flops"]
+                from devices.probe import probe_label
+
                 print(f"probe ({d['device']['name']}): memory bandwidth {_fmt(bw.get('value'))} GB/s, "
-                      f"matrix fp32 {_fmt(fl.get('value'))} {fl.get('unit', '')} — measured, stored in {d['probe_path']}")
+                      f"matrix fp32 {_fmt(fl.get('value'))} {fl.get('unit', '')} — measured, "
+                      f"{probe_label(d['probe'])}, stored in {d['probe_path']}")
+                if d["probe"].get("quality") != "quiet":
+                    print(f"  {d['probe'].get('quality_note')}")
     return 0

@@ -5,6 +5,13 @@ Hygiene from zeus ``monitor/power.py``, as a thread: a ready event before the fi
 timer wait that sleeps only the remainder of each period (``Event.wait``, never a spin), bounded
 buffers, idempotent stop. All sensor reads happen on this thread, so stateful sensors (counter
 unwrapping, utilization deltas) never race.
+
+Each sensor is read on its own period (``SensorInfo.period_s(hz)``: ``--sample-hz`` slowed to the
+sensor's ``read_period_s`` — /proc/meminfo every 0.25 s, a temperature every second — and sped up
+to its ``floor_hz``, e.g. twice per NVML energy-counter update); a sample holds only the readings
+taken at that tick (a value is never repeated under a newer time). The worker's process tree is
+read at ``--sample-hz``. Sensors due within ``BATCH_NS`` of a tick are read with it, so the thread
+wakes once per tick, not once per sensor.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ from devices.base import Reading, Sensor
 from devices.process import ProcessTree
 
 MAX_SAMPLES = 200_000  # ~2.8 h at 20 Hz; older samples are dropped, never the process
+BATCH_NS = 2_000_000   # read sensors due within 2 ms of a tick at that tick (one wake-up, not two)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +47,15 @@ class Sampler:
             raise ValueError("--sample-hz must be >= 0")
         self.sensors = [s for s in sensors if s.available]
         self.hz = hz
+        self._period_ns = [int(s.info.period_s(hz) * 1e9) if hz > 0 else 0 for s in self.sensors]
+        self._due_ns = [0] * len(self.sensors)
         self.on_sample = on_sample
         self.buffer: deque[Sample] = deque(maxlen=MAX_SAMPLES)
         self._proc: ProcessTree | None = None
         self._extra: list[Sensor] = []
+        self._extra_due_ns: list[int] = []
+        self._extra_period_ns: list[int] = []
+        self._proc_due_ns = 0
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,6 +92,8 @@ class Sampler:
         except Exception:  # noqa: BLE001 - psutil.NoSuchProcess: the worker already died
             self._proc = None
         self._extra = list(extra or [])
+        self._extra_due_ns = [0] * len(self._extra)
+        self._extra_period_ns = [int(s.info.period_s(self.hz) * 1e9) if self.hz > 0 else 0 for s in self._extra]
         self.peak_rss_bytes = 0.0
         if self.hz == 0:
             self.sample_once()
@@ -95,15 +110,20 @@ class Sampler:
         return bool(limit_bytes) and self.peak_rss_bytes > float(limit_bytes)
 
     # -- sampling -------------------------------------------------------------------------
-    def _read_all(self) -> Sample:
+    def _read_all(self, force: bool = True) -> Sample:
+        """Read every sensor (``force``) or only those due now; returns the sample."""
         t_ns = time.monotonic_ns()
         readings: list[Reading] = []
-        for s in self.sensors:
-            readings.extend(s.read(t_ns))
-        for s in self._extra:
-            readings.extend(s.read(t_ns))
+        for sensors, due, periods in ((self.sensors, self._due_ns, self._period_ns),
+                                      (self._extra, self._extra_due_ns, self._extra_period_ns)):
+            for i, s in enumerate(sensors):
+                if force or due[i] <= t_ns + BATCH_NS:
+                    readings.extend(s.read(t_ns))
+                    nxt = due[i] + periods[i]  # keep the phase; after an overrun, restart from now
+                    due[i] = nxt if nxt > t_ns else t_ns + periods[i]
         proc = self._proc
-        if proc is not None:
+        if proc is not None and (force or self._proc_due_ns <= t_ns + BATCH_NS):  # at --sample-hz
+            self._proc_due_ns = t_ns + (int(1e9 / self.hz) - BATCH_NS if self.hz > 0 else 0)
             for r in proc.read(t_ns):
                 readings.append(r)
                 if r.sensor == "worker:rss" and r.value is not None and r.value > self.peak_rss_bytes:
@@ -125,11 +145,12 @@ class Sampler:
             self.on_sample(s)
 
     def _loop(self) -> None:
-        period_ns = int(1e9 / self.hz)
+        period_ns = min([int(1e9 / self.hz)] + self._period_ns)  # a floor_hz may ask for more than hz
         self._ready.set()
         next_t = time.monotonic_ns()
+        self._due_ns = [next_t] * len(self.sensors)  # all sensors share one phase
         while not self._stop.is_set():
-            self._push(self._read_all())
+            self._push(self._read_all(force=False))
             next_t += period_ns
             now = time.monotonic_ns()
             if next_t < now:  # overran (slow sensor): skip missed ticks rather than burst

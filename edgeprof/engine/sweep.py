@@ -290,17 +290,18 @@ def _bytes(n: float) -> str:
 
 def sampling_rate(requested: float, device) -> tuple[float, list[str]]:
     """The rate the sampler can honour on ``device`` and why it differs from ``--sample-hz``:
-    capped at ``MAX_SAMPLE_HZ``, raised to the device's floor (e.g. twice per NVML energy-counter
-    update) unless sampling is off."""
+    capped at ``MAX_SAMPLE_HZ``; a sensor with a floor (e.g. twice per NVML energy-counter update)
+    is read at that floor by the sampler itself (``SensorInfo.period_s``), which the warning records."""
     warnings = []
     hz = requested
     if hz > MAX_SAMPLE_HZ:
         warnings.append(f"--sample-hz {requested:g} is above what the sampler can honour; capped at {MAX_SAMPLE_HZ:g}")
         hz = MAX_SAMPLE_HZ
-    floor = device.min_sample_hz() if hz and hasattr(device, "min_sample_hz") else None
-    if floor and hz < floor:
-        warnings.append(f"--sample-hz {hz:g} is below {device.info().name}'s floor of {floor:g} Hz (twice per "
-                        f"counter update); sampled at {floor:g} Hz")
-        hz = float(floor)
+    if hz:
+        for s in device.sensors():
+            floor = s.info.floor_hz if s.available else None
+            if floor and hz < floor:
+                warnings.append(f"--sample-hz {hz:g} is below the floor of {s.info.name} ({floor:g} Hz: twice per "
+                                f"update); that sensor is read at {floor:g} Hz")
     return hz, warnings
 

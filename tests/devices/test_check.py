@@ -109,3 +109,14 @@ def test_jetson_rails_and_missing_debugfs(board):
     assert all(v[n].status == OK for n in v if n.startswith("ina3221:"))
     assert v["emc:clock"].status == UNAVAILABLE and v["emc:clock"].hint
     assert all(isinstance(x, Verdict) for x in v.values())
+
+
+def test_a_windowed_sensor_is_judged_on_its_second_read(tmp_path):
+    """The CPU utilization has no window on the first read (warming up): --check judges the second."""
+    from fx_boards import cpuinfo, meminfo
+
+    cpuinfo(tmp_path, "Test CPU", 2)
+    meminfo(tmp_path, 8_000_000, 6_000_000)
+    dev = HostCpu.open(tmp_path)
+    by = {v.sensor: v for v in check(dev, read_twice_gap_s=0.3)}
+    assert by["cpu:utilization"].status == "ok" and 0 <= by["cpu:utilization"].value <= 1

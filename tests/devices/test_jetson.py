@@ -9,7 +9,7 @@ import pytest
 from devices.base import MEASURED
 from devices.errors import NoPermission
 from devices.jetson import JetsonBoard, parse_nvpmodel
-from devices.sysfs import FileReader
+from devices.sysfs import FileReader, Handle
 
 
 def sensors(dev):
@@ -149,13 +149,22 @@ def test_nvpmodel_runner_output_and_fallback(board):
     assert dev.info().specs["power_mode_source"] == "/var/lib/nvpmodel/status"
 
 
+class DeniedHandle(Handle):
+    def read_bytes(self, size: int = 64) -> bytes:
+        raise NoPermission(f"{self.device_path} is not readable by this user")
+
+
 class DenyRails(FileReader):
-    """Permission errors injected through the reader (CI runs as root: chmod proves nothing)."""
+    """Permission errors injected through the reader (CI runs as root: chmod proves nothing),
+    for one-shot reads and for the kept-open handles sensors read every sample."""
 
     def read_text(self, device_path: str) -> str:
         if "curr1_input" in device_path:
             raise NoPermission(f"{device_path} is not readable by this user")
         return super().read_text(device_path)
+
+    def handle(self, device_path: str) -> Handle:
+        return DeniedHandle(self, device_path) if "curr1_input" in device_path else super().handle(device_path)
 
 
 def test_unreadable_rail_reports_reason_not_zero(board):

@@ -171,7 +171,7 @@ def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, 
     assert [r.device.kind for r in recs] == ["cpu", "nvidia"]
     assert recs[0].metric("avg_power_w").provenance.source == "tdp_model"
     assert recs[1].metric("avg_power_w").provenance.source == "nvml_energy_counter"
-    assert recs[1].get("sample_hz") == pytest.approx(100.0, rel=0.1) and any("floor" in w for w in recs[1].warnings)  # 2 per 20 ms update
+    assert recs[1].get("sample_hz") == 20 and any("floor" in w for w in recs[1].warnings)  # counter read faster
     import json
 
     baseline = json.loads((tmp_path / "run" / "baseline.json").read_text())
