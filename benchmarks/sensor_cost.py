@@ -7,7 +7,7 @@
 Why: on a 2-core machine where llama.cpp decodes on both cores, every CPU-microsecond the parent's
 sampler spends is one a worker thread waits for at a barrier (issue 13, item 8). Three tables:
 
-1. **this machine**: every sensor of every detected device (``edgeprof.devicesel.open_devices``, so
+1. **this machine**: every sensor of every detected device (``edgeprof.engine.device_choice.open_devices``, so
    the CPU gets the same TDP estimate a bench gets) plus the worker process tree read on a live
    child; each read forced fresh (``t_ns`` advanced past the sensor's own rate limit), CPU time
    of this thread (``time.thread_time_ns``) and wall time, median of ``--reads``.
@@ -15,7 +15,7 @@ sampler spends is one a worker thread waits for at a barrier (issue 13, item 8).
    Xavier NX): the same for adapters whose hardware is absent here. The files live on tmpfs, not
    sysfs, so the figure is Python + syscall cost only; a real sysfs attribute adds its driver's
    cost (e.g. an I2C transfer for an INA3221 that is not in continuous mode).
-3. **sampler**: the real ``edgeprof.sampler.Sampler`` thread at ``--hz`` on this machine's device
+3. **sampler**: the real ``edgeprof.engine.sampler.Sampler`` thread at ``--hz`` on this machine's device
    with a live child attached (a Python process holding 160 MB, worker-sized), for ``--seconds``:
    CPU time of all this process's threads (``/proc/self/task/*/schedstat``, ns) while the main
    thread sleeps = the sampler's cost, as % of one core and µs per sample, wake-up included.
@@ -88,7 +88,7 @@ def table(title: str, rows: list[tuple], hz: float) -> None:
 
 def this_machine(reads: int, hz: float) -> tuple[list, object, subprocess.Popen]:
     from devices.process import ProcessTree
-    from edgeprof.devicesel import open_devices
+    from edgeprof.engine.device_choice import open_devices
 
     found = open_devices(Path("/"))
     child = subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(160 << 20); time.sleep(600)"])
@@ -137,7 +137,7 @@ def _threads_cpu_ns() -> int:
 
 
 def sampler(device, child: subprocess.Popen, hz: float, seconds: float) -> None:
-    from edgeprof.sampler import Sampler
+    from edgeprof.engine.sampler import Sampler
 
     smp = Sampler(device.sensors(), hz)
     smp.attach(child.pid)

@@ -57,6 +57,9 @@ class Sampler:
         self._extra_period_ns: list[int] = []
         self._proc_due_ns = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()       # set by stop() or flush(): the loop stops waiting
+        self._flush_req = threading.Event()
+        self._flushed = threading.Event()
         self._ready = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -73,6 +76,7 @@ class Sampler:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
@@ -105,6 +109,20 @@ class Sampler:
         if proc is not None:
             proc.close()
         self._extra = []
+
+    def flush(self, timeout_s: float = 2.0) -> None:
+        """Have the thread read EVERY sensor now and wait for that sample: at the end of a case,
+        so each sensor (some are read only every 0.2-1 s) has a reading after the last
+        repetition and its energy can be interpolated at the window's edge."""
+        if self._thread is None:
+            if self.hz == 0:
+                return
+            self.sample_once()
+            return
+        self._flushed.clear()
+        self._flush_req.set()
+        self._wake.set()
+        self._flushed.wait(timeout_s)
 
     def rss_over(self, limit_bytes: float | None) -> bool:
         return bool(limit_bytes) and self.peak_rss_bytes > float(limit_bytes)
@@ -150,12 +168,19 @@ class Sampler:
         next_t = time.monotonic_ns()
         self._due_ns = [next_t] * len(self.sensors)  # all sensors share one phase
         while not self._stop.is_set():
-            self._push(self._read_all(force=False))
+            if self._flush_req.is_set():
+                self._flush_req.clear()
+                self._push(self._read_all(force=True))
+                self._flushed.set()
+            else:
+                self._push(self._read_all(force=False))
             next_t += period_ns
             now = time.monotonic_ns()
             if next_t < now:  # overran (slow sensor): skip missed ticks rather than burst
                 next_t = now + period_ns
-            self._stop.wait((next_t - now) / 1e9)
+            self._wake.wait((next_t - now) / 1e9)
+            if not self._stop.is_set():
+                self._wake.clear()
 
     def window(self, t0_ns: int, t1_ns: int) -> list[Sample]:
         """Samples in [t0, t1] plus the nearest one on each side (for edge interpolation)."""

@@ -143,6 +143,7 @@ class Sweep:
         outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
                            rss_over_limit=self._rss_over)
         snap1 = self.meter.snapshot()
+        self.sampler.flush()  # every sensor read once after the last repetition (edge interpolation)
         self.sampler.detach()
         self._worker_pid = None
         if self.cancelled and outcome.status != "ok":

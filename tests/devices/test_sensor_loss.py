@@ -7,7 +7,7 @@ from fx_boards import build, set_energy
 
 from devices.cpu import HostCpu
 from devices.jetson import JetsonBoard
-from edgeprof.sampler import Sampler
+from edgeprof.engine.sampler import Sampler
 
 PKG0 = "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj"
 VDD_IN_CURR = "sys/devices/platform/bus@0/c240000.i2c/i2c-1/1-0040/hwmon/hwmon1/curr1_input"

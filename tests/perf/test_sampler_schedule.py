@@ -8,7 +8,7 @@ import time
 import pytest
 
 from devices.base import MEASURED, Sensor, SensorInfo
-from edgeprof.sampler import Sampler
+from edgeprof.engine.sampler import Sampler
 
 
 class Counting(Sensor):

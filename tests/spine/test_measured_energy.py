@@ -169,6 +169,7 @@ def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, 
     gpu.close()
     assert [r.status for r in recs] == ["ok", "ok"], [r.error for r in recs]
     assert [r.device.kind for r in recs] == ["cpu", "nvidia"]
+    assert recs[0].metric("avg_power_w") is not None, recs[0].warnings
     assert recs[0].metric("avg_power_w").provenance.source == "tdp_model"
     assert recs[1].metric("avg_power_w").provenance.source == "nvml_energy_counter"
     assert recs[1].get("sample_hz") == 20 and any("floor" in w for w in recs[1].warnings)  # counter read faster
