@@ -170,7 +170,7 @@ def judge(windows: list[dict], max_other_cores: float | None = None, max_steal: 
     """(``quiet`` | ``contended``, why) over load windows (before, during, after a measurement)."""
     found = []
     for w in windows:
-        limit = max_other_cores if max_other_cores is not None else default_max_other_cores(int(w["logical_cores"] or 1))
+        limit = max_other_cores if max_other_cores is not None else default_max_other_cores(int(w.get("logical_cores") or 1))
         if (w.get("other_cpu_cores") or 0.0) > limit:
             found.append(f"other processes used {w['other_cpu_cores']:.2f} cores over {w['window_s']:.2f} s "
                          f"(limit {limit:.2f})")

@@ -161,8 +161,8 @@ def probe_label(result: dict[str, Any]) -> str:
     if quality == QUIET:
         return f"probe {date} (quiet)"
     if quality == CONTENDED:
-        during = (result.get("load") or {}).get("during") or {}
-        return f"probe {date} (CONTENDED: others {during.get('other_cpu_cores', float('nan')):.2f} cores)"
+        others = ((result.get("load") or {}).get("during") or {}).get("other_cpu_cores")
+        return f"probe {date} (CONTENDED" + (f": others {others:.2f} cores)" if others is not None else ")")
     return f"probe {date} (load not recorded: quality unknown)"
 
 

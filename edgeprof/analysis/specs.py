@@ -6,6 +6,8 @@
   ``match`` regexes; rows sharing a pattern (Orin Nano 4GB/8GB, AGX Orin 32/64GB) are told apart
   by memory size. Returns None for unknown hardware (never a guess).
 - ``save_probe`` / ``load_probe``: ``devices.probe`` results under ``$EDGEPROF_HOME/devices/``.
+  A probed figure carries ``devices.probe.probe_label`` (its date and quality) and, where a spec
+  row publishes the same figure, ``devices.probe.below_spec``'s flag (more than 2x below it).
 - ``device_spec(device)``: what ``roofline`` needs for one record's ``device`` dict: peak figures,
   each with its provenance (``spec`` + the row id, or ``measured`` + the probe's method). The numpy
   probe measures the host CPU, so it is used for ``cpu``/``rpi`` devices and, for other kinds, only
@@ -19,6 +21,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from devices.probe import below_spec, probe_label
 from edgeprof.assets_access import asset
 from edgeprof.home import home
 
@@ -87,30 +90,6 @@ def save_probe(device_id: str, result: dict, env: dict | None = None) -> Path:
 def load_probe(device_id: str, env: dict | None = None) -> dict | None:
     path = probe_path(device_id, env)
     return json.loads(path.read_text()) if path.is_file() else None
-
-
-def probe_label(result: dict) -> str:
-    """How a probed figure is named in a table: its date and how quiet the machine was
-    (``devices.probe.probe_label``); a probe stored without its load says the quality is unknown."""
-    try:
-        from devices.probe import probe_label as label
-    except ImportError:  # pragma: no cover - devices/probe.py before issue 13 records no load
-        date = str(result.get("measured_at") or "?")[:10]
-        return f"probe {date} ({result.get('quality') or 'load not recorded: quality unknown'})"
-    return label(result)
-
-
-def below_spec(measured: float, published: float, what: str, unit: str, factor: float = 2.0) -> str | None:
-    """A flag when a measured peak is more than ``factor`` x below the published one
-    (``devices.probe.below_spec``)."""
-    try:
-        from devices.probe import below_spec as check
-    except ImportError:  # pragma: no cover - until devices/probe.py of issue 13 is on main
-        if measured <= 0 or measured * factor >= published:
-            return None
-        return (f"measured {what} {measured:.3g} {unit} is {published / measured:.1f}x below the published "
-                f"{published:.3g} {unit}: check the probe before trusting a roofline on it")
-    return check(measured, published, what, unit, factor)
 
 
 def device_spec(device: dict, env: dict | None = None, probe: dict | None = None,

@@ -18,32 +18,26 @@ import statistics
 from dataclasses import replace
 from typing import Callable
 
+from devices.precision import energy_uncertainty_j
 from edgeprof.results.schema import Metric
-
-try:  # devices/precision.py (issue 13, devices side); without it every uncertainty is "unknown"
-    from devices.precision import energy_uncertainty_j
-except ImportError:  # pragma: no cover - removed once devices/precision.py is on main
-    energy_uncertainty_j = None
 
 
 def _window_u(tr, t0: int, t1: int, energy_j: float | None) -> float | None:
-    p = getattr(tr.power, "precision", None)
+    p = tr.power.precision
     dt = (t1 - t0) / 1e9
-    if energy_uncertainty_j is None or p is None or dt <= 0:
+    if p is None or dt <= 0:
         return None
     return energy_uncertainty_j(p, tr.power.quantity, dt, (energy_j or 0.0) / dt)
 
 
 def _basis(tr) -> str:
-    p = getattr(tr.power, "precision", None)
-    if energy_uncertainty_j is None:
-        return "unknown: this version of edgeprof has no table of published sensor resolutions"
+    p = tr.power.precision
     if p is None:
         return f"unknown: {tr.power.sensor} publishes no resolution or update period"
-    if p.resolution is None and getattr(p, "accuracy", None) is None:
+    if p.resolution is None and p.accuracy is None:
         return f"unknown: {p.source or tr.power.sensor}"
     return (f"{tr.power.sensor}: resolution {p.resolution}, update period {p.update_period_s} s, averaging "
-            f"{getattr(p, 'averaging_s', None)} s, accuracy {getattr(p, 'accuracy', None)} ({p.source})")
+            f"{p.averaging_s} s, accuracy {p.accuracy} ({p.source})")
 
 
 def _median(xs: list[float | None]) -> float | None:

@@ -15,63 +15,14 @@ machines), or hypervisor steal above 5 %, is contention.
 """
 from __future__ import annotations
 
-import os
-import time
 from typing import Any
 
-try:  # the devices side of issue 13 (devices/load.py); until it is on main, the same figures from psutil
-    from devices.load import CONTENDED, QUIET, LoadMeter, judge
-except ImportError:  # pragma: no cover - removed once devices/load.py lands
-    LoadMeter = None
-    QUIET, CONTENDED = "quiet", "contended"
-    judge = None
+from devices.load import CONTENDED, LoadMeter, judge
 
 
-class _PsutilMeter:
-    """Stand-in for ``devices.load.LoadMeter`` (same ``snapshot``/``between`` keys) until it lands."""
-
-    def __init__(self):
-        import psutil
-
-        self._psutil = psutil
-        self.cores = psutil.cpu_count() or 1
-
-    def snapshot(self) -> tuple:
-        t = self._psutil.cpu_times()
-        busy = t.user + t.nice + t.system + getattr(t, "irq", 0.0) + getattr(t, "softirq", 0.0)
-        idle = t.idle + getattr(t, "iowait", 0.0)
-        own = os.times()
-        return time.monotonic_ns(), busy, idle, getattr(t, "steal", 0.0), own.user + own.system
-
-    def between(self, a: tuple, b: tuple) -> dict[str, Any]:
-        wall = max((b[0] - a[0]) / 1e9, 1e-9)
-        busy, idle, steal, own = (b[i] - a[i] for i in range(1, 5))
-        total = busy + idle + steal
-        return {"window_s": round(wall, 3),
-                "busy_fraction": round(min(1.0, max(0.0, busy / total)), 4) if total > 0 else None,
-                "other_cpu_cores": round(max(0.0, busy - max(0.0, own)) / wall, 3),
-                "own_cpu_cores": round(max(0.0, own) / wall, 3),
-                "steal_fraction": round(max(0.0, steal) / total, 4) if total > 0 else None,
-                "loadavg_1m": round(os.getloadavg()[0], 2), "logical_cores": self.cores}
-
-
-def _judge(windows: list[dict]) -> tuple[str, str]:
-    if judge is not None:
-        return judge(windows)
-    found = []  # pragma: no cover - the devices/load.py rule, until it lands
-    for w in windows:
-        limit = max(0.2, 0.05 * int(w.get("logical_cores") or 1))
-        if (w.get("other_cpu_cores") or 0.0) > limit:
-            found.append(f"other processes used {w['other_cpu_cores']:.2f} cores over {w['window_s']:.2f} s "
-                         f"(limit {limit:.2f})")
-        if (w.get("steal_fraction") or 0.0) > 0.05:
-            found.append(f"hypervisor steal {100 * w['steal_fraction']:.1f} % of CPU time (limit 5 %)")
-    return (CONTENDED, "; ".join(found)) if found else (QUIET, "no other process used more than the limit")
-
-
-def new_meter():
+def new_meter() -> LoadMeter:
     """A load meter on the real OS (never re-rooted: live CPU time is not a device file)."""
-    return LoadMeter() if LoadMeter is not None else _PsutilMeter()
+    return LoadMeter()
 
 
 def without_worker(window: dict, worker_cpu_s: float | None) -> dict:
@@ -88,16 +39,16 @@ def without_worker(window: dict, worker_cpu_s: float | None) -> dict:
 def assess(before: dict | None, during: dict | None) -> dict[str, Any]:
     """The row's ``load`` field: both windows and the verdict over them."""
     windows = [w for w in (before, during) if w]
-    status, why = _judge(windows) if windows else ("unknown", "no load window was measured")
-    return {"status": status, "why": why, "before_status": _judge([before])[0] if before else "unknown",
-            "during_status": _judge([during])[0] if during else "unknown", "before": before, "during": during}
+    status, why = judge(windows) if windows else ("unknown", "no load window was measured")
+    return {"status": status, "why": why, "before_status": judge([before])[0] if before else "unknown",
+            "during_status": judge([during])[0] if during else "unknown", "before": before, "during": during}
 
 
 def baseline_warning(window: dict | None, idle_power_w: float | None) -> str | None:
     """The warning an idle baseline taken on a busy machine carries into every row and the legend."""
     if not window:
         return None
-    status, why = _judge([window])
+    status, why = judge([window])
     if status != CONTENDED:
         return None
     busy = window.get("busy_fraction")
@@ -113,7 +64,7 @@ def case_warning(load: dict) -> str | None:
     during = load.get("during")
     if not during:
         return None
-    status, why = _judge([during])
+    status, why = judge([during])
     if status != CONTENDED:
         return None
     return (f"measured on contended cores ({why}; load average {during.get('loadavg_1m')}): timings are slower "

@@ -81,5 +81,5 @@ def power_source(device) -> PowerSource | None:
             i = s.info
             return PowerSource(sensor=i.name, quantity=i.quantity,
                                provenance=Provenance(i.kind, i.source, i.scope, note=i.note),
-                               precision=getattr(i, "precision", None))
+                               precision=i.precision)
     return None

@@ -61,6 +61,21 @@ def test_judging_recorded_windows():
     assert calm["status"] == "quiet" and contention.case_warning(calm) is None  # the worker is not "others"
 
 
+def test_the_verdict_is_devices_load_judge_on_every_window_shape():
+    """contention uses devices.load (no stand-in): the meter reads /proc/stat, and a window written
+    without ``logical_cores`` (an older baseline.json) is still judged, on the small-machine limit."""
+    from devices.load import LoadMeter, ProcStat
+
+    meter = contention.new_meter()
+    assert isinstance(meter, LoadMeter) and isinstance(meter.stat, ProcStat)
+    w = meter.between(meter.snapshot(), meter.snapshot())
+    assert set(w) >= {"window_s", "busy_fraction", "other_cpu_cores", "steal_fraction", "logical_cores"}
+    old = {"window_s": 1.0, "other_cpu_cores": 0.5}
+    assert contention.assess(old, None)["status"] == "contended"
+    assert "limit 0.20" in contention.assess(old, None)["why"]
+    assert contention.assess(dict(old, other_cpu_cores=0.1), None)["status"] == "quiet"
+
+
 def test_recorded_rows_from_this_busy_machine_say_so():
     recs = read_records(RUNS / "same-A" / "records.jsonl")
     r = recs[0]

@@ -48,3 +48,11 @@ def test_a_probe_without_recorded_load_says_its_quality_is_unknown():
     spec = specs.device_spec({"id": "cpu0:x", "name": "Unknown CPU", "kind": "cpu"}, probe=old, table=[])
     assert spec["provenance"]["peak_mem_bandwidth_gbs"]["quality"] == "unknown"
     assert "quality unknown" in spec["provenance"]["peak_mem_bandwidth_gbs"]["label"]
+
+
+def test_a_contended_probe_without_its_figures_is_still_labelled():
+    """``devices.probe.probe_label`` is the one label: CONTENDED with the cores when recorded."""
+    assert specs.probe_label(_probe("contended", 2.68)) == "probe 2026-11-29 (CONTENDED: others 1.21 cores)"
+    bare = dict(_probe("contended", 2.68), load={"during": {"other_cpu_cores": None}})
+    assert specs.probe_label(bare) == "probe 2026-11-29 (CONTENDED)"
+    assert specs.probe_label(_probe("quiet", 27.0)) == "probe 2026-11-29 (quiet)"

@@ -1,6 +1,6 @@
 """``throttled`` with its evidence in the row: from throttle readings as the device adapters write
-them, and (once devices/throttle.py is there) from a fixture tree whose throttle counter rises
-while a case is sampled."""
+them, and from fixture trees (devices/throttle.py) whose throttle counter rises or whose thermal
+zone reaches its trip point while a case is sampled."""
 from __future__ import annotations
 
 import importlib.util
@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
 
 from devices.base import Reading
+from devices.cpu import HostCpu
 from edgeprof.analysis.throttling import throttle_state, throttle_warning
 from edgeprof.engine.sampler import Sample, Sampler
 from edgeprof.results.printers import machine_cell
@@ -61,8 +61,6 @@ def _boards():
 
 
 def test_throttle_counter_in_a_fixture_tree_reaches_the_row(tmp_path):
-    pytest.importorskip("devices.throttle", reason="devices/throttle.py (issue 13 devices side) not merged yet")
-    from devices.cpu import HostCpu
 
     fx = _boards()
     root = fx.build(tmp_path, "rapl-2socket")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from devices import precision as base
 from devices.base import Reading
 from edgeprof.analysis.metrics import PowerSource, Trace, compute
 from edgeprof.compare import paired as cmp
@@ -38,7 +39,6 @@ def test_without_published_figures_every_energy_metric_says_unknown():
 
 
 def test_rapl_counter_uncertainty_from_its_resolution_and_update_period():
-    base = pytest.importorskip("devices.precision", reason="devices/precision.py (issue 13 devices side) not merged")
     m = compute(_counter_trace(10.0, 4.0, base.RAPL))
     res, period = base.RAPL.resolution, base.RAPL.update_period_s  # 15.3 uJ, ~1 ms (Intel SDM; Haehnel 2012)
     gross_u = 2 * res + 2 * 10.0 * period                           # two steps + one update of energy per end
@@ -51,7 +51,6 @@ def test_rapl_counter_uncertainty_from_its_resolution_and_update_period():
 
 
 def test_net_energy_below_its_uncertainty_is_not_measurable():
-    base = pytest.importorskip("devices.precision", reason="devices/precision.py (issue 13 devices side) not merged")
     # the idle baseline is the case's own power to within a milliwatt: the net is noise
     a = Record("a", model=Record.from_dict({"model": {"id": "m"}}).model).with_metrics(
         compute(_counter_trace(10.0, 9.999, base.RAPL)))
