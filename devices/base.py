@@ -191,6 +191,10 @@ class Sensor:
     def _read(self, t_ns: int) -> list[Reading]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def expire(self) -> None:
+        """Make the next read fresh, whatever a rate limit cached (the sampler calls it before its
+        end-of-case flush). Sensors without a cache have nothing to do."""
+
     def close(self) -> None:
         """Release handles (NVML, subprocess streams). Idempotent."""
 

@@ -80,8 +80,10 @@ class CpuUtilization(Sensor):
     opened, the value is None with a ``warming up`` reason. Generating /proc/stat costs the
     kernel work proportional to CPUs × IRQs, so it is refreshed at most every ``min_period_s``;
     readers in the same sample (the TDP estimate, the throttle rule) share one refresh through
-    ``busy_at``. A read that hits the cache repeats the utilization of the last window and leaves
-    ``cpu:busy_time`` out (a counter value is never re-served under a newer time).
+    ``busy_at``, whoever asks first. ``cpu:busy_time`` comes out in every sample in which
+    /proc/stat was read, whichever reader triggered the read; a read that hits the cache repeats
+    the utilization of the last window and leaves ``cpu:busy_time`` out (a counter value is never
+    re-served under a newer time). ``expire`` makes the next read fresh (the end-of-case flush).
     """
 
     def __init__(self, min_period_s: float = 0.2, *, min_window_s: float = 0.1,
@@ -101,31 +103,36 @@ class CpuUtilization(Sensor):
         self._first = self._base = self.stat.read()
         self._base_ns = time.monotonic_ns()
         self.last_value: float | None = None
-        self._last_t_ns: int | None = None
-        self._busy_s = 0.0
-        self._fresh = False
+        self._last_t_ns: int | None = None   # sample time of the last utilization window
+        self._busy_s, self._busy_t_ns = 0.0, None   # busy CPU-seconds since open, and the sample it was read in
+        self._expired = False
 
     def busy_at(self, t_ns: int) -> float | None:
         """Busy fraction of the latest window (None while warming up); one refresh per
         ``min_period_s`` of sample time, shared by every caller."""
-        self._fresh = False
         last = self._last_t_ns
-        if last is None or t_ns < last or t_ns - last >= 0.9 * self.min_period_ns:
+        if self._expired or last is None or t_ns < last or t_ns - last >= 0.9 * self.min_period_ns:
             self._refresh(t_ns)
         return self.last_value
 
+    def expire(self) -> None:
+        """The next read re-reads /proc/stat whatever the period (the sampler's end-of-case flush):
+        ``cpu:busy_time`` is then known after the last repetition, not up to a period before."""
+        self._expired = True
+
     def _refresh(self, t_ns: int) -> None:
+        forced, self._expired = self._expired, False
         now_ns = time.monotonic_ns()
-        if now_ns - self._base_ns < self.min_window_ns:
+        if now_ns - self._base_ns < self.min_window_ns and not forced:
             return  # the window since the last refresh is too short to mean anything yet
         now = self.stat.read()
+        self._busy_s, self._busy_t_ns = now.busy_s - self._first.busy_s, t_ns  # a counter: exact when read
         d_total = now.total_s - self._base.total_s
-        if d_total <= 0:
-            return  # no tick elapsed: keep the window open
+        if d_total <= 0 or now_ns - self._base_ns < self.min_window_ns:
+            return  # no tick elapsed, or a forced read too soon: the utilization window stays open
         d_idle = now.idle_s - self._base.idle_s
         self.last_value = min(1.0, max(0.0, 1.0 - d_idle / d_total))
-        self._base, self._base_ns, self._last_t_ns, self._fresh = now, now_ns, t_ns, True
-        self._busy_s = now.busy_s - self._first.busy_s
+        self._base, self._base_ns, self._last_t_ns = now, now_ns, t_ns
 
     def warming_reason(self) -> str:
         return (f"{WARMING_UP}: CPU utilization needs a window of at least "
@@ -133,10 +140,8 @@ class CpuUtilization(Sensor):
 
     def _read(self, t_ns: int) -> list[Reading]:
         busy = self.busy_at(t_ns)
-        if busy is None:
-            return [self.reading(t_ns, None, reason=self.warming_reason())]
-        out = [self.reading(t_ns, busy)]
-        if self._fresh:
+        out = [self.reading(t_ns, busy, reason=None if busy is not None else self.warming_reason())]
+        if self._busy_t_ns == t_ns:  # /proc/stat read in this sample (by this sensor or the estimate before it)
             out.append(self.reading(t_ns, self._busy_s, quantity="cpu_time_s", name="cpu:busy_time",
                                     note="busy CPU-seconds of all cores since the sensor opened"))
         return out
@@ -164,6 +169,9 @@ class TdpModelPower(Sensor):
             precision=Precision(update_period_s=util.info.read_period_s,
                                 source="a model, not a measurement: no accuracy is published for it")))
         self.util = util
+
+    def expire(self) -> None:
+        self.util.expire()
 
     def power_at(self, busy: float) -> float:
         return self.share * self.tdp_w * (self.idle_fraction + (1 - self.idle_fraction) * busy)

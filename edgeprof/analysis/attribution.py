@@ -37,6 +37,17 @@ def _delta(ser: en.Series, t0: int, t1: int) -> float | None:
     return None if a is None or b is None else b - a
 
 
+def _worker_cpu(tr, reps: list, t0: int, t1: int) -> tuple[float | None, str]:
+    """The worker's CPU-seconds over [t0, t1]: its own clock at the repetitions' edges (exact;
+    the worker may exit before the sampler reads it after the last one), else the sampled
+    ``worker:cpu_time``."""
+    first = min(reps, key=lambda r: r.window[0]).extra.get("worker_cpu_s")
+    last = max(reps, key=lambda r: r.window[1]).extra.get("worker_cpu_s")
+    if first and last:
+        return last[1] - first[0], "the worker's CPU clock at the repetitions' edges"
+    return _delta(en.series(tr.samples, "worker:cpu_time", "cpu_time_s"), t0, t1), "sampled worker:cpu_time"
+
+
 def cpu_share(tr) -> dict[str, Any] | None:
     """The worker's share of the busy CPU time over the measured repetitions, with its inputs:
     ``{share, worker_cpu_s, busy_cpu_s, window_s, basis}``; None when either is unknown."""
@@ -44,9 +55,9 @@ def cpu_share(tr) -> dict[str, Any] | None:
     if not reps:
         return None
     t0, t1 = min(r.window[0] for r in reps), max(r.window[1] for r in reps)
-    worker = _delta(en.series(tr.samples, "worker:cpu_time", "cpu_time_s"), t0, t1)
+    worker, worker_basis = _worker_cpu(tr, reps, t0, t1)
     busy = _delta(en.series(tr.samples, "cpu:busy_time", "cpu_time_s"), t0, t1)
-    basis = "cpu:busy_time (busy CPU-seconds from /proc/stat)"
+    basis = f"cpu:busy_time (busy CPU-seconds from {en.reading_source(tr.samples, 'cpu:busy_time', 'cpu_time_s')})"
     if busy is None:
         avg = en.time_average(en.series(tr.samples, "cpu:utilization", "utilization"), t0, t1)
         if avg is None or not tr.logical_cores:
@@ -56,7 +67,8 @@ def cpu_share(tr) -> dict[str, Any] | None:
     if worker is None or busy <= 0:
         return None
     return {"share": min(1.0, max(0.0, worker / busy)), "worker_cpu_s": round(worker, 4),
-            "busy_cpu_s": round(busy, 4), "window_s": round((t1 - t0) / 1e9, 4), "basis": basis}
+            "busy_cpu_s": round(busy, 4), "window_s": round((t1 - t0) / 1e9, 4),
+            "basis": f"{worker_basis} / {basis}"}
 
 
 def process_energy_metrics(tr, energy: dict[str, Metric]) -> dict[str, Metric]:
@@ -125,7 +137,8 @@ def footprint_metrics(tr) -> dict[str, Metric]:
         return {}
     what = (f"GPU memory held by the worker ({gpu_name}) / GPU memory; host RSS is avg_rss_bytes" if discrete else
             "worker RSS" + (f" + its GPU memory ({gpu_name})" if gpu else "") + " / device memory")
-    prov = Provenance("derived", what, "process", 1.0 / tr.sample_hz if tr.sample_hz else None,
+    period = en.read_period_s(rss) or (1.0 / tr.sample_hz if tr.sample_hz else None)
+    prov = Provenance("derived", what, "process", period,
                       f"the model's footprint: {what}, time-averaged per repetition (system-wide used memory "
                       f"is system_memory_utilization)")
     return {"memory_utilization": metric(utils, "ratio", prov)}

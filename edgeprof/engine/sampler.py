@@ -113,7 +113,8 @@ class Sampler:
     def flush(self, timeout_s: float = 2.0) -> None:
         """Have the thread read EVERY sensor now and wait for that sample: at the end of a case,
         so each sensor (some are read only every 0.2-1 s) has a reading after the last
-        repetition and its energy can be interpolated at the window's edge."""
+        repetition and its energy can be interpolated at the window's edge. Each sensor is told
+        to ``expire`` its rate-limited cache first: a cached value would be from before the edge."""
         if self._thread is None:
             if self.hz == 0:
                 return
@@ -130,6 +131,9 @@ class Sampler:
     # -- sampling -------------------------------------------------------------------------
     def _read_all(self, force: bool = True) -> Sample:
         """Read every sensor (``force``) or only those due now; returns the sample."""
+        if force:  # rate-limited sensors (e.g. /proc/stat every 0.2 s) re-read too
+            for s in self.sensors + self._extra:
+                s.expire()
         t_ns = time.monotonic_ns()
         readings: list[Reading] = []
         for sensors, due, periods in ((self.sensors, self._due_ns, self._period_ns),

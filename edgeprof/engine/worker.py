@@ -160,6 +160,7 @@ class RepetitionDriver:
         produced = 0
         prefill = decode = None
         times: list[int] = []
+        cpu0 = time.process_time()  # this worker's CPU time (all threads) at the window's edges
         if self.prompt_toks:
             t0 = time.monotonic_ns()
             emit(ev.PhaseStarted(case_id=cid, t_ns=t0, name="prefill", rep=index, label=label))
@@ -186,9 +187,11 @@ class RepetitionDriver:
                     next_progress = now + PROGRESS_PERIOD_NS
             emit(ev.PhaseEnded(case_id=cid, t_ns=last, name="decode", rep=index, label=label))
             decode = (t0, last)
+        cpu1 = time.process_time()
         return Repetition(rep=index, label=label, prefill=prefill, n_prefill=len(self.prompt_toks) if prefill else 0,
                           decode=decode, n_decode=max(steps, 0) if decode else 0, n_generated=self.gen,
-                          token_ns=tuple(times), perf=e.perf() or None)
+                          token_ns=tuple(times), perf=e.perf() or None,
+                          extra={"worker_cpu_s": [round(cpu0, 6), round(cpu1, 6)]})
 
 
 def child_main(job: Job, conn) -> None:

@@ -40,8 +40,9 @@ def test_first_reading_is_warming_up_then_the_window_value(tmp_path):
         (r,) = sensor.read(now())
         assert r.value is None and r.reason.startswith("warming up"), r
     time.sleep(0.12)
-    (r,) = util.read(now())                        # a window, but /proc/stat did not move
+    r, busy = util.read(now())                     # a window, but /proc/stat did not move
     assert r.value is None and r.reason.startswith("warming up")
+    assert (busy.sensor, busy.value) == ("cpu:busy_time", 0.0)  # the counter was read: nothing busy since open
     proc_stat(tmp_path, user=1000 + 200, system=500 + 100, idle=8000 + 100)   # 300 busy of 400 ticks
     time.sleep(0.12)
     t = now()
@@ -61,6 +62,37 @@ def test_a_cached_read_repeats_the_level_but_never_the_counter(tmp_path):
     assert {r.sensor for r in util.read(t)} == {"cpu:utilization", "cpu:busy_time"}
     again = util.read(t + 10_000_000)              # 10 ms later: inside min_period_s (0.2 s)
     assert [r.sensor for r in again] == ["cpu:utilization"] and again[0].value == pytest.approx(0.5)
+
+
+def test_the_estimate_reading_first_does_not_swallow_the_busy_time(tmp_path):
+    """The sampler reads the TDP estimate before the utilization (the total-power sensor comes
+    first): the estimate's refresh of /proc/stat must still give ``cpu:busy_time`` in that sample."""
+    s = host(tmp_path)
+    util, est = s["cpu:utilization"], s["cpu:power_estimate"]
+    for k in range(1, 4):
+        time.sleep(0.21)
+        proc_stat(tmp_path, user=1000 + 100 * k, system=500, idle=8000 + 100 * k)
+        t = now()
+        (p,) = est.read(t)
+        got = {r.sensor: r.value for r in util.read(t)}
+        assert p.value == pytest.approx(100.0 * (0.2 + 0.8 * 0.5))
+        assert got == {"cpu:utilization": pytest.approx(0.5), "cpu:busy_time": pytest.approx(100 * k / USER_HZ)}
+    assert [r.sensor for r in util.read(t + 1_000)] == ["cpu:utilization"]  # cached: no counter
+
+
+def test_expire_gives_the_counter_now_and_keeps_the_window(tmp_path):
+    """The end-of-case flush expires the cache: /proc/stat is read again at once for the counter,
+    while a window shorter than ``min_window_s`` leaves the utilization as it was."""
+    s = host(tmp_path)
+    util, est = s["cpu:utilization"], s["cpu:power_estimate"]
+    time.sleep(0.12)
+    proc_stat(tmp_path, user=1100, system=500, idle=8100)
+    t = now()
+    assert {r.sensor: r.value for r in util.read(t)}["cpu:busy_time"] == pytest.approx(100 / USER_HZ)
+    proc_stat(tmp_path, user=1130, system=500, idle=8100)       # 30 more busy ticks, 5 ms later
+    est.expire()                                                 # the estimate passes it on to its utilization
+    got = {r.sensor: r.value for r in util.read(t + 5_000_000)}
+    assert got == {"cpu:utilization": pytest.approx(0.5), "cpu:busy_time": pytest.approx(130 / USER_HZ)}
 
 
 def test_busy_fraction_and_busy_time_follow_the_real_proc_stat():

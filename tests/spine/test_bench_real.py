@@ -83,6 +83,25 @@ def test_energy_on_this_machine_is_labelled_estimated(sweep):
     assert base["idle_power_w"] > 0 and base["idle_window_s"] >= 0.5
 
 
+def test_process_energy_rests_on_the_workers_clock_and_the_busy_time(sweep):
+    """process_energy_j takes the worker's CPU time at the repetitions' edges (its own clock) over
+    cpu:busy_time from /proc/stat (read after the last repetition by the flush), never the mean
+    utilization x cores stand-in; sampled figures name the readings' own sources."""
+    out, records = sweep
+    for r in records:
+        p = r["metrics"]["process_energy_j"]["provenance"]
+        assert (p["kind"], p["scope"]) == ("estimated", "process")
+        assert p["cpu_share"]["basis"] == ("the worker's CPU clock at the repetitions' edges / cpu:busy_time "
+                                           "(busy CPU-seconds from /proc/stat)")
+        assert 0 < p["cpu_share"]["share"] <= 1
+        assert all(len(rep["worker_cpu_s"]) == 2 and rep["worker_cpu_s"][1] > rep["worker_cpu_s"][0]
+                   for rep in r["reps"])
+        assert r["metrics"]["cpu_busy_ratio"]["provenance"]["source"] == "/proc/stat"
+        assert r["metrics"]["avg_rss_bytes"]["provenance"]["source"].startswith("procfs /proc/<pid>/stat")
+    rows = list(csv.DictReader(next(p for p in (out / "samples").glob("*.csv") if "tokens" not in p.name).open()))
+    assert sum(1 for x in rows if x.get("cpu:busy_time.cpu_time_s")) >= 3
+
+
 def test_prefill_grows_with_prompt_length_and_is_never_cached(sweep):
     _, records = sweep
     by_p = {r["workload"]["prompt_tokens"]: r for r in records}

@@ -3,6 +3,10 @@ and from the samples recorded by a real bench on this busy machine."""
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -58,6 +62,60 @@ def test_busy_time_counter_is_preferred_when_the_sensor_gives_one():
         Reading("cpu:utilization", "utilization", 0.5, tn, "/proc/stat", "system"),
         Reading("cpu:busy_time", "cpu_time_s", 1.6 * t, tn, "/proc/stat", "system")])
     assert cpu_share(tr)["share"] == pytest.approx(0.5) and "busy_time" in cpu_share(tr)["basis"]
+
+
+def test_the_workers_own_clock_covers_a_worker_gone_before_the_last_sample():
+    """The worker exits right after its last repetition, often before the sampler reads it again:
+    its CPU time at the repetitions' edges (``worker_cpu_s``, its own clock) still gives the share."""
+    tr = _trace(lambda t, tn: (_worker(1.0)(t, tn) if t < 5.9 else []) + [      # gone 0.6 s before the end
+        Reading("cpu:busy_time", "cpu_time_s", 1.6 * t, tn, "/proc/stat", "system")])
+    assert cpu_share(tr) is None                                     # sampled worker time stops too early
+    tr.reps = [replace(r, extra={"worker_cpu_s": [1.0 * r.window[0] / S, 1.0 * r.window[1] / S]}) for r in tr.reps]
+    sh = cpu_share(tr)
+    assert sh["share"] == pytest.approx(1.0 / 1.6) and sh["worker_cpu_s"] == pytest.approx(5.5)
+    assert sh["basis"] == "the worker's CPU clock at the repetitions' edges / cpu:busy_time (busy CPU-seconds " \
+                          "from /proc/stat)"
+
+
+def test_attribution_through_the_real_sampler_on_this_machine():
+    """The real CPU device and sampler (TDP estimate read before the utilization, as on this
+    machine): ``cpu:busy_time`` comes out at every /proc/stat refresh and after the flush, and
+    the share of a child burning one core is its sampled ``worker:cpu_time`` over that busy time."""
+    from edgeprof.engine.device_choice import open_devices, power_source
+    from edgeprof.engine.sampler import Sampler
+
+    dev = next(d for d in open_devices(Path("/")) if d.info().kind == "cpu")
+    power = power_source(dev)
+    child = subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<1.6: pass\n"
+                                                    "time.sleep(30)"])
+    try:
+        with Sampler(dev.sensors(), 20) as sampler:
+            sampler.attach(child.pid)
+            time.sleep(0.25)
+            t0 = time.monotonic_ns()
+            time.sleep(1.2)
+            t1 = time.monotonic_ns()
+            sampler.flush()
+            samples = sampler.window(t0 - 300_000_000, time.monotonic_ns())
+            sampler.detach()
+    finally:
+        child.kill()
+        child.wait()
+        dev.close()
+    busy = [s for s in samples if s.value("cpu:busy_time") is not None]
+    util = [s for s in samples if s.value("cpu:utilization") is not None]
+    assert len(busy) >= 6 and busy[-1].t_ns > t1          # every 0.2 s, and once more at the flush
+    assert {s.t_ns for s in util} >= {s.t_ns for s in busy[:-1]}
+    rep = Repetition(rep=0, decode=(t0, t1), n_decode=10, n_generated=10, token_ns=(1,) * 10)
+    tr = Trace(reps=[rep], samples=samples, logical_cores=2, sample_hz=20.0, power=power, device_kind="cpu")
+    sh = cpu_share(tr)
+    assert sh["basis"] == "sampled worker:cpu_time / cpu:busy_time (busy CPU-seconds from /proc/stat)"
+    assert 0.9 < sh["worker_cpu_s"] / sh["window_s"] < 1.1    # the child burnt one core
+    assert sh["worker_cpu_s"] <= sh["busy_cpu_s"] * 1.05 and 0.3 < sh["share"] <= 1.0
+    m = compute(tr)
+    p = m["process_energy_j"].provenance
+    assert p.scope == "process" and "cpu:busy_time" in p.note
+    assert m["process_energy_j"].value == pytest.approx(sh["share"] * m["energy_gross_j"].value)
 
 
 def test_no_attribution_of_gpu_or_soc_power_and_no_silent_zero():
