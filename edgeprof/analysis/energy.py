@@ -1,8 +1,11 @@
 """Energy over a time window from sampled readings — pure functions, one rule each.
 
 - A cumulative counter (``energy_j``: RAPL, NVML total-energy) is read as a difference, linearly
-  interpolated at the window edges. Counters are exact over long windows; over a window shorter
-  than the counter's update period the interpolation is what is known, and ``period_s`` says so.
+  interpolated at the window edges between the counter's real updates: a counter read again
+  before it updates (NVML every ~100 ms, RAPL ~1 ms; the sampler may read faster) repeats its
+  value, and a run of repeats is dropped (``updates``) so an edge is not pinned to a stale value.
+  With the sampler reading at least twice per update (``floor_hz``), the error at each edge stays
+  within one update period's energy: what ``devices.precision.energy_uncertainty_j`` states.
 - A power reading (``power_w``: INA3221 rail, NVML power, TDP model) is integrated with the
   trapezoid rule over the samples inside the window plus interpolated edge values.
 Both return None (never 0) when the samples do not cover the window.
@@ -69,7 +72,20 @@ def interp(ser: Sequence[tuple[int, float]], t_ns: int) -> float | None:
     return v0 + (v1 - v0) * (t_ns - t0) / (t1 - t0)
 
 
+def updates(ser: Series) -> Series:
+    """A counter's readings where it changed: the first reading of each run of equal values (the
+    reading nearest its update), plus the last reading of the series (the value holds until then)."""
+    out: Series = []
+    for t, v in ser:
+        if not out or v != out[-1][1]:
+            out.append((t, v))
+    if ser and out[-1][0] != ser[-1][0]:
+        out.append(ser[-1])
+    return out
+
+
 def counter_delta_j(ser: Series, t0_ns: int, t1_ns: int) -> float | None:
+    ser = updates(ser)
     a, b = interp(ser, t0_ns), interp(ser, t1_ns)
     if a is None or b is None:
         return None
@@ -91,6 +107,23 @@ def window_energy_j(ser: Series, quantity: str, t0_ns: int, t1_ns: int) -> float
     if quantity == "power_w":
         return integrate_power_j(ser, t0_ns, t1_ns)
     raise ValueError(f"cannot take energy from a {quantity} reading")
+
+
+def reading_source(samples: Iterable, sensor: str, quantity: str) -> str | None:
+    """The source a sensor's own readings name (the first with a value): provenance is copied
+    from the reading, never restated here."""
+    for s in samples:
+        for r in s.readings:
+            if r.sensor == sensor and r.quantity == quantity and r.value is not None:
+                return r.source
+    return None
+
+
+def read_period_s(ser: Series) -> float | None:
+    """How often a sensor was actually read: the median spacing of its readings (each sensor has
+    its own period, e.g. /proc/meminfo every 0.25 s at --sample-hz 20); None with fewer than two."""
+    gaps_ns = sorted(b[0] - a[0] for a, b in zip(ser, ser[1:]))
+    return gaps_ns[len(gaps_ns) // 2] / 1e9 if gaps_ns else None
 
 
 def time_average(ser: Series, t0_ns: int, t1_ns: int) -> float | None:

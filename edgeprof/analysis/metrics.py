@@ -83,8 +83,7 @@ def energy_metrics(tr: Trace) -> dict[str, Metric]:
         return out
     ser = en.series(tr.samples, tr.power.sensor, tr.power.quantity)
     lost = en.gaps(tr.samples, tr.power.sensor, tr.power.quantity)
-    period = 1.0 / tr.sample_hz if tr.sample_hz else None
-    prov = replace(tr.power.provenance, period_s=period)
+    prov = replace(tr.power.provenance, period_s=_period(tr, ser))
     gross, net, power, per_tok, pre_tok, dec_tok = [], [], [], [], [], []
     for r in tr.reps:
         t0, t1 = r.window
@@ -153,13 +152,24 @@ def _sensor_loss(tr: Trace, lost: list, covered: int, prov: Provenance) -> Prove
     return prov
 
 
+def _period(tr: Trace, ser: en.Series) -> float | None:
+    """A sampled figure's ``period_s``: how often its sensor was read in this case (each sensor
+    has its own period), else the nominal ``1 / --sample-hz``."""
+    return en.read_period_s(ser) or (1.0 / tr.sample_hz if tr.sample_hz else None)
+
+
+def _sampled(tr: Trace, ser: en.Series, sensor: str, quantity: str, scope: str, note: str) -> Provenance:
+    """Provenance of a figure from one sensor's readings: their own source, their read period."""
+    return Provenance("measured", en.reading_source(tr.samples, sensor, quantity) or sensor, scope,
+                      _period(tr, ser), note)
+
+
 def memory_metrics(tr: Trace) -> dict[str, Metric]:
     out: dict[str, Metric] = {}
     rss = en.series(tr.samples, "worker:rss", "rss_bytes")
     used = en.series(tr.samples, "mem:used", "memory_used_bytes")
     busy = en.series(tr.samples, "cpu:utilization", "utilization")
-    prov = Provenance("measured", "psutil", "process", 1.0 / tr.sample_hz if tr.sample_hz else None,
-                      "worker process tree")
+    prov = _sampled(tr, rss, "worker:rss", "rss_bytes", "process", "worker process tree")
     peaks, avgs, utils, busys = [], [], [], []
     for r in tr.reps:
         t0, t1 = r.window
@@ -180,7 +190,7 @@ def memory_metrics(tr: Trace) -> dict[str, Metric]:
     if tr.worker_maxrss_bytes:
         hw = float(tr.worker_maxrss_bytes)
         out["peak_rss_bytes"] = metric(peaks or [hw], "B", replace(
-            prov, source="getrusage ru_maxrss (worker) + psutil samples",
+            prov, source=f"getrusage ru_maxrss (worker) + {prov.source} samples",
             note="value: max of the kernel's RSS high-water mark (load included) and sampled tree RSS; "
                  "samples: sampled per-repetition peaks"), value=max(peaks + all_rss + [hw]))
     elif peaks:
@@ -188,13 +198,14 @@ def memory_metrics(tr: Trace) -> dict[str, Metric]:
     if avgs:
         out["avg_rss_bytes"] = metric(avgs, "B", prov)
     if utils:
-        out["system_memory_utilization"] = metric(utils, "ratio", replace(
-            prov, source="/proc/meminfo", scope="system",
-            note="average used system memory / total, every process included (the model's own share is "
-                 "memory_utilization)"))
+        out["system_memory_utilization"] = metric(utils, "ratio", _sampled(
+            tr, used, "mem:used", "memory_used_bytes", "system",
+            "average used system memory / total, every process included (the model's own share is "
+            "memory_utilization)"))
     if busys:
-        out["cpu_busy_ratio"] = metric(busys, "ratio", replace(prov, source="psutil cpu_times", scope="system",
-                                       note="busy fraction of all cores during the timed repetitions"))
+        out["cpu_busy_ratio"] = metric(busys, "ratio", _sampled(
+            tr, busy, "cpu:utilization", "utilization", "system",
+            "busy fraction of all cores during the timed repetitions"))
     return out
 
 

@@ -41,6 +41,32 @@ def test_counter_difference_is_interpolated_and_never_extrapolated():
     assert en.mean_power_w(ser, "energy_j", 1 * S, 3 * S) == pytest.approx(5.0)
 
 
+def test_sampled_figures_name_the_readings_source_and_read_period():
+    """No restated provenance: ``cpu_busy_ratio`` says /proc/stat where the reading does (psutil
+    cpu_times on macOS), memory figures name their sensors' sources, and each ``period_s`` is how
+    often that sensor was read (/proc/meminfo every 0.25 s while the worker is read at 20 Hz)."""
+    def extra(t, tn):
+        out = [Reading("worker:rss", "rss_bytes", 1e8, tn, "procfs /proc/<pid>/stat (psutil fallback)", "process")]
+        if tn % (S // 4) == 0:
+            out.append(Reading("mem:used", "memory_used_bytes", 2e9, tn, "/proc/meminfo", "system"))
+        if tn % (S // 5) == 0:
+            out.append(Reading("cpu:utilization", "utilization", 0.5, tn, src, "system"))
+        return out
+
+    reps = [_rep(i, (1 + 2 * i) * S, 0.5, 1.0) for i in range(3)]
+    for src in ("/proc/stat", "psutil cpu_times"):
+        tr = Trace(reps=reps, samples=_samples(lambda t: 10.0, extra=extra), sample_hz=20, memory_total_bytes=8e9,
+                   worker_maxrss_bytes=2e8)
+        m = compute(tr)
+        busy = m["cpu_busy_ratio"].provenance
+        assert (busy.source, busy.scope, busy.period_s) == (src, "system", pytest.approx(0.2))
+    sysmem = m["system_memory_utilization"].provenance
+    assert (sysmem.source, sysmem.period_s) == ("/proc/meminfo", pytest.approx(0.25))
+    rss = m["avg_rss_bytes"].provenance
+    assert rss.source.startswith("procfs /proc/<pid>/stat") and rss.period_s == pytest.approx(0.05)
+    assert m["peak_rss_bytes"].provenance.source.startswith("getrusage ru_maxrss (worker) + procfs")
+
+
 def _rep(i, t0, p_s, d_s, n_prefill=100, n_decode=9):
     return Repetition(rep=i, prefill=(t0, t0 + int(p_s * S)), n_prefill=n_prefill,
                       decode=(t0 + int(p_s * S), t0 + int((p_s + d_s) * S)), n_decode=n_decode,
