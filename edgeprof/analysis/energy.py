@@ -123,7 +123,7 @@ def read_period_s(ser: Series) -> float | None:
     """How often a sensor was actually read: the median spacing of its readings (each sensor has
     its own period, e.g. /proc/meminfo every 0.25 s at --sample-hz 20); None with fewer than two."""
     gaps_ns = sorted(b[0] - a[0] for a, b in zip(ser, ser[1:]))
-    return gaps_ns[len(gaps_ns) // 2] / 1e9 if gaps_ns else None
+    return round(gaps_ns[len(gaps_ns) // 2] / 1e9, 6) if gaps_ns else None
 
 
 def time_average(ser: Series, t0_ns: int, t1_ns: int) -> float | None:

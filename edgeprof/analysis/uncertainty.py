@@ -5,7 +5,8 @@ Why: a RAPL counter moves in 15.3 µJ steps about every millisecond, an NVML cou
 NVML power on Ampere+ is a 1-s average, an INA3221 rail has a 40 µV shunt LSB; a 30 ms prefill
 "measured" with a 100 ms counter is mostly its update period. Each energy metric therefore
 carries ``extra["uncertainty"]`` (± one repetition's figure, in the metric's own unit, the median
-over repetitions) and ``extra["uncertainty_basis"]`` (the published figures it comes from) — or
+over repetitions; for ``idle_power_w``, ± the idle window's mean power) and
+``extra["uncertainty_basis"]`` (the published figures it comes from) — or
 ``uncertainty: null`` with the basis saying why it is unknown (the TDP estimate is a model: no
 accuracy is published for it). The per-window rule is ``devices.precision.energy_uncertainty_j``
 (counter: two resolution steps + up to one update period of energy at each end; power: the
@@ -36,8 +37,11 @@ def _basis(tr) -> str:
         return f"unknown: {tr.power.sensor} publishes no resolution or update period"
     if p.resolution is None and p.accuracy is None:
         return f"unknown: {p.source or tr.power.sensor}"
-    return (f"{tr.power.sensor}: resolution {p.resolution}, update period {p.update_period_s} s, averaging "
-            f"{p.averaging_s} s, accuracy {p.accuracy} ({p.source})")
+    unit = "J" if tr.power.quantity == "energy_j" else "W"
+    parts = [f"{what} {v:.3g} {u}" for what, v, u in (
+        ("resolution", p.resolution, unit), ("update period", p.update_period_s, "s"),
+        ("averaging", p.averaging_s, "s"), ("accuracy +/-", p.accuracy, unit)) if v is not None]
+    return f"{tr.power.sensor}: {', '.join(parts)} ({p.source})"
 
 
 def _median(xs: list[float | None]) -> float | None:
@@ -74,6 +78,8 @@ def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float |
             if phase and n:
                 up = _window_u(tr, *phase, energy_of(*phase))
                 per_rep[key].append(None if up is None else up / n)
+    if tr.idle_power_w is not None:
+        per_rep["idle_power_w"] = [idle_u_w]
     basis = _basis(tr)
     done = dict(out)
     for name, us in per_rep.items():
@@ -82,3 +88,25 @@ def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float |
             note = basis if u is not None or basis.startswith("unknown") else f"unknown for some repetitions; {basis}"
             done[name] = replace(done[name], extra={**done[name].extra, "uncertainty": u, "uncertainty_basis": note})
     return done
+
+
+def short_windows(reps, check: Callable[[float], str | None]) -> list[str]:
+    """Warnings for windows too short for the power sensor (``check``: the device's
+    ``window_warning``, devices/precision.py ``too_short``, which names the repetitions needed): the
+    shortest repetition (every energy figure rests on it), else the shortest prefill or decode
+    phase (its per-token energy alone)."""
+    def shortest(spans) -> float | None:
+        spans = [x for x in spans if x]
+        return min(b - a for a, b in spans) / 1e9 if spans else None
+
+    whole = shortest(r.window for r in reps)
+    w = check(whole) if whole is not None else None
+    if w:
+        return [w]
+    out = []
+    for phase in ("prefill", "decode"):
+        dur = shortest(getattr(r, phase) for r in reps)
+        w = check(dur) if dur is not None else None
+        if w:
+            out.append(f"{phase}_energy_per_token_j: the {phase} {w}")
+    return out

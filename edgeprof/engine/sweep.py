@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from edgeprof.analysis.metrics import Trace, compute, perf_crosscheck
 from edgeprof.analysis.throttling import throttle_state, throttle_warning
+from edgeprof.analysis.uncertainty import short_windows
 from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
 from edgeprof.engine.baseline import cool_down, measure_idle
@@ -173,11 +174,8 @@ class Sweep:
                        device_kind=self._device.info().kind)
             metrics = compute(tr, perf_crosscheck(outcome.reps))
             warnings += tr.warnings
-            if hasattr(self._device, "window_warning"):
-                shortest = min(r.window[1] - r.window[0] for r in outcome.reps) / 1e9
-                w = self._device.window_warning(shortest)
-                if w:
-                    warnings.append(w)
+            if hasattr(self._device, "window_warning") and self.power is not None:
+                warnings += short_windows(outcome.reps, self._device.window_warning)
         warnings = self.rate_warnings + warnings
         throttled, ctx["throttle_evidence"] = throttle_state(samples, [x.info for x in self._device.sensors()])
         warnings += [w for w in (throttle_warning(ctx["throttle_evidence"]),) if w]

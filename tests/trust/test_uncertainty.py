@@ -32,7 +32,7 @@ def _counter_trace(watts: float, idle_w: float, precision=None) -> Trace:
 
 def test_without_published_figures_every_energy_metric_says_unknown():
     m = compute(_counter_trace(10.0, 4.0))
-    for name in ENERGY:
+    for name in ENERGY + ("idle_power_w",):
         assert m[name].extra["uncertainty"] is None, name
         assert m[name].extra["uncertainty_basis"].startswith("unknown"), name
     from edgeprof.results.printers import legend
@@ -49,7 +49,10 @@ def test_rapl_counter_uncertainty_from_its_resolution_and_update_period():
     assert m["energy_per_token_j"].extra["uncertainty"] == pytest.approx(gross_u / 10)
     idle_u_w = (2 * res + 2 * 4.0 * period) / 2.0
     assert m["energy_net_j"].extra["uncertainty"] == pytest.approx(gross_u + idle_u_w * 1.5)
-    assert "Intel SDM" in m["energy_gross_j"].extra["uncertainty_basis"]
+    assert m["idle_power_w"].extra["uncertainty"] == pytest.approx(idle_u_w)
+    assert m["energy_gross_j"].extra["uncertainty_basis"] == (
+        "rapl:package: resolution 1.53e-05 J, update period 0.001 s (Intel SDM Vol. 3B 14.9.1 (energy unit "
+        "1/2^16 J = 15.3 uJ); update ~1 ms per Haehnel et al., SIGMETRICS PER 2012)")
 
 
 def test_net_energy_below_its_uncertainty_is_not_measurable():
@@ -93,3 +96,21 @@ def test_a_counter_read_faster_than_it_updates_is_interpolated_between_updates()
     flat = [Sample(s.t_ns, (replace(s.readings[0], value=5.0),)) for s in samples]
     tr_flat = Trace(reps=[rep], samples=flat, sample_hz=20, power=tr.power)
     assert "energy_gross_j" not in compute(tr_flat) and any("did not move" in w for w in tr_flat.warnings)
+
+
+def test_too_short_windows_are_named_with_the_repetitions_needed():
+    """RAPL (~1 ms) resolves a 50 ms repetition; an INA3221 averaging 16 samples (update_interval
+    106 ms) does not, and a 2 s repetition whose 40 ms prefill it cannot resolve is named by the
+    figure that rests on that prefill."""
+    from devices.precision import RAPL, ina3221, too_short
+    from edgeprof.analysis.uncertainty import short_windows
+
+    rail = ina3221(5000, 5064, 1136, 106)
+    quick = [Repetition(rep=i, prefill=(i * S, i * S + S // 20), n_prefill=8) for i in range(3)]
+    assert short_windows(quick, lambda w: too_short(RAPL, w)) == []
+    (w,) = short_windows(quick, lambda w: too_short(rail, w))
+    assert w.startswith("window 50 ms is shorter than 5 x the sensor's update period (106 ms)")
+    assert "measure >= 0.53 s (about 11 repetitions of this length" in w
+    long = [Repetition(rep=0, prefill=(0, S // 25), n_prefill=8, decode=(S // 25, 2 * S), n_decode=100)]
+    (w,) = short_windows(long, lambda w: too_short(rail, w))
+    assert w.startswith("prefill_energy_per_token_j: the prefill window 40 ms is shorter than 5 x")
