@@ -32,7 +32,7 @@ def _figure(spec: dict, key: str) -> tuple[float | None, str]:
         return None, ""
     p = (spec.get("provenance") or {}).get(key)
     if p is None:
-        p = {"kind": "spec", "source": f"assets/devices/devices.csv row {spec.get('id', '?')}"}
+        p = {"kind": "spec", "source": f"{spec.get('origin', 'assets/devices/devices.csv')} row {spec.get('id', '?')}"}
     return float(v), f"{p['kind']}: {p['source']}" + (f" ({p['note']})" if p.get("note") else "")
 
 

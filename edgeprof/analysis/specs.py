@@ -1,5 +1,7 @@
 """Device peak figures: the spec table ``assets/devices/devices.csv`` and measured probe results.
 
+- ``load_table``: your rows (``$EDGEPROF_HOME/devices/devices.csv``, same columns) before the
+  packaged ones, each naming its origin.
 - ``lookup(name, kind=None, memory_bytes=None)``: the spec row for a device name — NVML names
   ("NVIDIA H100 80GB HBM3" → ``nvidia_h100_sxm``), Jetson device-tree models ("NVIDIA Jetson Orin
   Nano Developer Kit"), Apple chip names ("Apple M2 Pro"), CPU brand strings — by the table's
@@ -29,13 +31,39 @@ NUMERIC = ("memory_gb", "peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32
 PEAKS = ("peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops")
 
 
-def load_table(path: str | Path | None = None) -> list[dict[str, Any]]:
-    with open(path or asset("devices", "devices.csv"), newline="") as fh:
+PACKAGED = "assets/devices/devices.csv"
+
+
+def user_table(env: dict | None = None) -> Path:
+    """Your own rows (same columns as the packaged table): a device it lacks, or a figure its
+    vendor publishes that the table does not carry yet. They are matched before the packaged rows."""
+    return home(env) / "devices" / "devices.csv"
+
+
+def _read(path: Path, origin: str) -> list[dict[str, Any]]:
+    with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     for r in rows:
+        r["origin"] = origin
         for c in NUMERIC:
-            r[c] = float(r[c]) if r.get(c) not in (None, "") else None
+            try:
+                r[c] = float(r[c]) if r.get(c) not in (None, "") else None
+            except ValueError:
+                raise ValueError(f"{path}: row {r.get('id')!r}: {c} {r[c]!r} is not a number") from None
     return rows
+
+
+def load_table(path: str | Path | None = None, env: dict | None = None) -> list[dict[str, Any]]:
+    """The spec rows: ``path`` alone, else your rows (``user_table``) then the packaged ones.
+    Each row names where it came from (``origin``), which every figure's provenance repeats."""
+    if path is not None:
+        return _read(Path(path), str(path))
+    mine = user_table(env)
+    return (_read(mine, f"your {mine}") if mine.is_file() else []) + packaged_table()
+
+
+def packaged_table() -> list[dict[str, Any]]:
+    return _read(asset("devices", "devices.csv"), PACKAGED)
 
 
 def normalize(name: str) -> str:
@@ -99,7 +127,8 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
     Shape: ``{"id", "name", "spec_id", "peak_mem_bandwidth_gbs", "peak_fp16_tflops",
     "peak_fp32_tflops", "peak_int8_tops", "tdp_w", "provenance": {figure: {kind, source, note}}}``.
     """
-    row = lookup(device.get("name"), device.get("kind"), device.get("memory_bytes"), table)
+    row = lookup(device.get("name"), device.get("kind"), device.get("memory_bytes"),
+                 table if table is not None else load_table(env=env))
     if probe is None and device.get("id"):
         probe = load_probe(device["id"], env)
     out: dict[str, Any] = {"id": device.get("id"), "name": device.get("name"),
@@ -108,7 +137,7 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
         v = row.get(fig) if row else None
         out[fig] = v
         if v is not None:
-            out["provenance"][fig] = {"kind": "spec", "source": f"assets/devices/devices.csv row {row['id']}",
+            out["provenance"][fig] = {"kind": "spec", "source": f"{row.get('origin', PACKAGED)} row {row['id']}",
                                       "note": row.get("match_note", "")}
     if probe:
         host_side = device.get("kind") in ("cpu", "rpi", None)
@@ -118,9 +147,11 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
             m, key = probe.get(part) or {}, "value"
             if m.get(key) and (host_side or out[fig] is None):
                 p = m.get("provenance", {})
-                published = out[fig]
+                published, spec_src = out[fig], out["provenance"].get(fig, {}).get("source")
                 out[fig] = float(m[key])
                 flag = below_spec(out[fig], published, what, unit) if published else None
+                if flag:
+                    flag += f" (published figure: {spec_src})"
                 out["provenance"][fig] = {
                     "kind": "measured", "source": f"devices.probe ({probe.get('measured_at', '?')})",
                     "note": p.get("method", "") + ("" if host_side else "; host-CPU side, spec row lacks it"),

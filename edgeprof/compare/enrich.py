@@ -19,14 +19,19 @@ from edgeprof.results.schema import Record
 
 def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
                 probe_if_missing: bool = True) -> dict[str, Any] | None:
-    spec = specs.device_spec(device_info)
+    try:
+        table = specs.load_table()
+    except ValueError as exc:  # your devices.csv is broken: say so, use the packaged rows
+        log(f"{exc}; using the packaged device table only")
+        table = specs.packaged_table()
+    spec = specs.device_spec(device_info, table=table)
     if (spec is None or not spec.get("peak_mem_bandwidth_gbs")) and probe_if_missing and device_info.get("kind") == "cpu":
         from devices import probe
 
         log("no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)")
         result = probe.probe()
         specs.save_probe(device_info["id"], result)
-        spec = specs.device_spec(device_info, probe=result)
+        spec = specs.device_spec(device_info, probe=result, table=table)
     return spec
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from edgeprof.analysis import roofline, specs
 from edgeprof.results.jsonl import read_records
 from edgeprof.results.printers import roofline_text
@@ -56,3 +58,29 @@ def test_a_contended_probe_without_its_figures_is_still_labelled():
     bare = dict(_probe("contended", 2.68), load={"during": {"other_cpu_cores": None}})
     assert specs.probe_label(bare) == "probe 2026-11-29 (CONTENDED)"
     assert specs.probe_label(_probe("quiet", 27.0)) == "probe 2026-11-29 (quiet)"
+
+
+def test_your_own_rows_come_first_and_a_broken_table_is_named(tmp_path, monkeypatch):
+    """A CPU the packaged table lacks (it publishes no CPU bandwidth yet) gets its published figure
+    from your ``$EDGEPROF_HOME/devices/devices.csv``; the flag names that row. A broken file is one
+    line in the log, and the packaged rows still serve."""
+    from edgeprof.compare.enrich import device_spec as enrich_spec
+
+    env = {"EDGEPROF_HOME": str(tmp_path)}
+    mine = specs.user_table(env)
+    mine.parent.mkdir(parents=True)
+    mine.write_text("id,name,kind,peak_mem_bandwidth_gbs,match\nmy_cpu,My CPU,cpu,30,test cpu\n")
+    spec = specs.device_spec({"id": "cpu0:test", "name": "Test CPU", "kind": "cpu"}, env=env,
+                             probe=_probe("contended", 2.68))
+    prov = spec["provenance"]["peak_mem_bandwidth_gbs"]
+    assert spec["spec_id"] == "my_cpu" and "11.2x below the published 30 GB/s" in prov["flag"]
+    assert prov["flag"].endswith(f"(published figure: your {mine} row my_cpu)")
+    assert specs.load_table(env=env)[-1]["origin"] == specs.PACKAGED
+    mine.write_text("id,name,kind,peak_mem_bandwidth_gbs,match\nmy_cpu,My CPU,cpu,fast,test cpu\n")
+    with pytest.raises(ValueError, match="row 'my_cpu': peak_mem_bandwidth_gbs 'fast' is not a number"):
+        specs.load_table(env=env)
+    logged = []
+    monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
+    h100 = enrich_spec({"id": "nvidia0", "kind": "nvidia", "name": "NVIDIA H100 80GB HBM3"}, logged.append,
+                       probe_if_missing=False)
+    assert h100["spec_id"] == "nvidia_h100_sxm" and "using the packaged device table only" in logged[0]

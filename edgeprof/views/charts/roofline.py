@@ -57,7 +57,7 @@ def _server(r: Record, ai: float, flops_tok: float, label: str) -> tuple[Ceiling
     if row and row.get("peak_mem_bandwidth_gbs"):
         peak = row.get("peak_fp16_tflops") or row.get("peak_fp32_tflops")
         ceiling = Ceiling(str(row["name"]), row["peak_mem_bandwidth_gbs"] * 1e9, peak * 1e12 if peak else None,
-                          f"spec: devices.csv row {row['id']} (published peaks, not measured)", server=True)
+                          f"spec: {row.get('origin', 'devices.csv')} row {row['id']} (published peaks, not measured)", server=True)
     point = None
     if ref.get("kind") in ("exact", "same-model"):
         for x in ref.get("ratios") or []:
