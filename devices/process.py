@@ -62,7 +62,7 @@ class ProcessTree(Sensor):
 
     def __init__(self, pid: int, uss_every_s: float = 5.0, children_every_s: float = 1.0):
         super().__init__(SensorInfo(
-            name="worker", quantity="rss_bytes", source="procfs /proc/<pid>/stat (psutil fallback)",
+            name="worker:rss", quantity="rss_bytes", source="procfs /proc/<pid>/stat (psutil fallback)",
             scope="process", kind=MEASURED, note="worker process tree",
             precision=Precision(update_period_s=1.0 / USER_HZ,
                                 source=f"proc(5): utime/stime in USER_HZ ({USER_HZ}/s) ticks")))

@@ -100,6 +100,7 @@ def test_process_energy_rests_on_the_workers_clock_and_the_busy_time(sweep):
         assert r["metrics"]["avg_rss_bytes"]["provenance"]["source"].startswith("procfs /proc/<pid>/stat")
     rows = list(csv.DictReader(next(p for p in (out / "samples").glob("*.csv") if "tokens" not in p.name).open()))
     assert sum(1 for x in rows if x.get("cpu:busy_time.cpu_time_s")) >= 3
+    assert "worker.rss_bytes" not in rows[0]  # the worker gone at the flush: an empty worker:rss, no stray column
 
 
 def test_prefill_grows_with_prompt_length_and_is_never_cached(sweep):
