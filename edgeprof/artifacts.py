@@ -3,6 +3,9 @@ file, export directory with a manifest, HF directory with safetensors — then a
 
 An artifact is a plain dict, copied into the record's ``artifact`` and ``model`` fields:
 ``{path, format, quant, size_bytes, sha256, files, model: {id, name, params}, runtime, ...}``.
+An artifact from an edgeprof export also carries ``quality_status`` ("ok" | "degraded" |
+"unchecked": the export's quality gate, exporters/gate.py) and ``quality`` (the manifest's figures
+with the same ``quality_status`` inside, so the record's ``artifact.quality`` keeps the label).
 """
 from __future__ import annotations
 
@@ -40,8 +43,22 @@ def _export_model(path: Path) -> dict | None:
             for a in data.get("artifacts") or []:
                 if a.get("main_file") == rel:
                     model["quant"] = a.get("quant")
+                    model["quality"] = _labelled(a.get("quality"), a.get("quality_status"))
+                    model["quality_status"] = a.get("quality_status") or "unchecked"
             return model
     return None
+
+
+def _labelled(quality: dict | None, status: str | None) -> dict | None:
+    """The manifest's quality figures with the gate's verdict inside (None when never measured)."""
+    return {**quality, "quality_status": status or "unchecked"} if quality else None
+
+
+def _export_quality(exported: dict | None) -> dict[str, Any]:
+    """``quality`` / ``quality_status`` of a file that belongs to an edgeprof export (else nothing)."""
+    if not exported or "quality_status" not in exported:
+        return {}
+    return {"quality": exported.get("quality"), "quality_status": exported["quality_status"]}
 
 
 def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
@@ -62,7 +79,7 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> dict[str, Any]:
     return {"path": str(path.resolve()), "format": "gguf", "quant": h["quant"], "size_bytes": path.stat().st_size,
             "sha256": digest, "files": [path.name], "runtime": "llama.cpp",
             "model": {"id": mid, "name": name, "params": h["n_params"],
-                      "architecture": meta.get("general.architecture")}}
+                      "architecture": meta.get("general.architecture")}, **_export_quality(exported)}
 
 
 RUNTIMES = {"onnx": "onnxruntime", "gguf": "llama.cpp", "hf": "torch"}
@@ -92,7 +109,8 @@ def _manifest_artifacts(d: Path) -> list[dict[str, Any]]:
         out.append({"path": a["dir"] if a["format"] == "hf" else a["path"], "format": a["format"], "quant": a["quant"],
                     "size_bytes": a["size_bytes"], "sha256": a["sha256"], "files": a["files"],
                     "runtime": RUNTIMES[a["format"]], "baseline_size": base, "quality_retention": retention,
-                    "quality": q or None, "label": a["baseline_label"] if a["format"] == "hf" else None,
+                    "quality": _labelled(q, a.get("quality_status")), "quality_status": a.get("quality_status"),
+                    "label": a["baseline_label"] if a["format"] == "hf" else None,
                     "model": {"id": a["model_id"], "name": manifest["model"].get("name", a["model_id"]),
                               "params": a["params"]}})
     src = Path((manifest.get("source") or {}).get("path") or "")
@@ -118,7 +136,8 @@ def onnx_artifact(path: Path) -> dict[str, Any]:
     return {"path": str(path.resolve()), "format": "onnx", "quant": exported.get("quant"), "size_bytes": sum(p.stat().st_size for p in files),
             "sha256": sha256_file(path), "files": sorted(p.name for p in files), "runtime": "onnxruntime",
             "model": {"id": exported.get("id") or slug(path.parent.name or path.stem),
-                      "name": exported.get("name") or path.parent.name, "params": exported.get("params")}}
+                      "name": exported.get("name") or path.parent.name, "params": exported.get("params")},
+            **_export_quality(exported)}
 
 
 

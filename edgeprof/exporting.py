@@ -14,13 +14,20 @@ def progress_printer(note: Callable[[str], None]):
 
 
 def converter_cache() -> Path:
-    """llama.cpp's converter, fetched for the installed llama-cpp-python, lives in the user cache
-    (CONTRACTS.md "User directories": cache/), never in the package."""
+    """llama.cpp's converter, extracted for the installed llama-cpp-python, lives in the user cache
+    (CONTRACTS.md "User directories": cache/), never in the package. The archive it is extracted
+    from comes from the machine-wide download cache (``download_cache``)."""
     from exporters.converter import installed_version
 
     from .home import cache_dir
 
     return cache_dir() / "converters" / f"llama-cpp-python-{installed_version()}"
+
+
+def download_cache() -> Path:
+    from .home import downloads_dir
+
+    return downloads_dir()
 
 
 def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callable[[str], None],
@@ -42,7 +49,8 @@ def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callab
     out = out_dir or src.parent / f"{src.name}-export-{key}"
     if not (out / "manifest.json").exists():
         try:
-            export(src, spec, out, progress=progress_printer(note), converter_cache=converter_cache())
+            export(src, spec, out, progress=progress_printer(note), converter_cache=converter_cache(),
+                   download_cache=download_cache())
         except ExportError as exc:
             raise ArtifactError(str(exc)) from exc
     else:

@@ -10,7 +10,7 @@ onnx / onnxruntime / llama_cpp / gguf only inside the functions that need them, 
 - ``rebuild_hf_from_gguf(gguf, out_dir, model_id=...)``, ``load_source(dir)`` (``hf_source.py``)
 - ``read_manifest(dir)``, ``list_artifacts(dir)``                       (``manifest.py``)
 """
-from .errors import ExportError
+from .errors import ExportError, UsageError
 from .gguf import list_quants
 from .hf_source import Source, load_source, rebuild_hf_from_gguf
 from .manifest import check_files, list_artifacts, read_manifest
@@ -19,4 +19,4 @@ from .targets import estimate_bytes, parse_targets
 
 __all__ = ["ExportError", "ProgressEvent", "Source", "check_files", "estimate_bytes", "export",
            "list_artifacts", "list_quants", "load_source", "parse_targets", "partial_dir",
-           "read_manifest", "rebuild_hf_from_gguf"]
+           "read_manifest", "rebuild_hf_from_gguf", "UsageError"]

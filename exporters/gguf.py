@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .converter import Converter, convert_hf_to_gguf, ensure_converter
-from .errors import ExportError
+from .errors import ExportError, UsageError
 from .steps import StepStats, log_tail, run_command
 
 Log = Callable[[str], None]
@@ -59,10 +59,10 @@ def check_quant(name: str) -> str:
     """Normalize a quant name (``Q4_K_M`` -> ``q4_k_m``) or raise a one-line error listing valid ones."""
     q = name.strip().lower()
     if q in NEEDS_IMATRIX:
-        raise ExportError(f"GGUF type {q} needs an importance matrix, which edgeprof does not compute; "
+        raise UsageError(f"GGUF type {q} needs an importance matrix, which edgeprof does not compute; "
                           f"use q3_k_m or larger")
     if q not in _ftypes():
-        raise ExportError(f"unknown GGUF type {name!r}; choose from {', '.join(list_quants())}")
+        raise UsageError(f"unknown GGUF type {name!r}; choose from {', '.join(list_quants())}")
     return q
 
 

@@ -56,6 +56,9 @@ class OnnxScorer:
     def window_logits(self, ids: list[int]):
         return self.decoder.window_logits(ids)
 
+    def greedy(self, ids: list[int], n_new: int) -> list[int]:
+        return self.decoder.greedy(ids, n_new)
+
     def close(self) -> None:
         self.decoder = None
 
@@ -126,16 +129,3 @@ def open_scorer(fmt: str, path: Path, *, threads: int = 2, n_ctx: int = 512):
     if fmt == "gguf":
         return GgufScorer(path, threads, n_ctx)
     raise ExportError(f"unknown artifact format {fmt!r}; expected hf, onnx or gguf")
-
-
-def first_token(fmt: str, path: Path, prompt: list[int], *, threads: int = 2) -> int:
-    """Load an artifact and produce one greedy token: the "it runs" check of every export."""
-    scorer = open_scorer(fmt, path, threads=threads, n_ctx=max(64, len(prompt) + 8))
-    try:
-        logits = scorer.window_logits(prompt)
-        import numpy as np
-        if not np.isfinite(logits[-1]).all():
-            raise ExportError(f"{path} produced non-finite logits on its first token")
-        return int(logits[-1].argmax())
-    finally:
-        scorer.close()
