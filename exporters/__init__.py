@@ -4,7 +4,8 @@ A library on its own: it never imports ``edgeprof`` and imports torch / transfor
 onnx / onnxruntime / llama_cpp / gguf only inside the functions that need them, so
 ``import exporters`` is cheap. The CLI calls:
 
-- ``export(source, targets, out_dir, overwrite=..., progress=...)``  (``pipeline.py``)
+- ``export(source, targets, out_dir, overwrite=..., progress=..., allow_degraded=...)`` (``pipeline.py``):
+  builds, scores and gates every artifact (``gate.py``); ``UsageError`` for bad input, else ``ExportError``
 - ``parse_targets(["onnx:fp32,int4", "gguf:q4_k_m"])``                (``targets.py``)
 - ``list_quants()``                                                    (``gguf.py``)
 - ``rebuild_hf_from_gguf(gguf, out_dir, model_id=...)``, ``load_source(dir)`` (``hf_source.py``)

@@ -78,13 +78,15 @@ def parallel_jobs(need_memory_bytes: int, requested: int | None = None) -> int:
 
 def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwrite: bool = False,
            progress: Callable[[ProgressEvent], None] | None = None, quality: bool = True,
-           allow_degraded: bool = False, block_size: int = 32, accuracy_level: int = 4,
+           allow_degraded: bool = False, quality_tokens: int = 1024, block_size: int = 32, accuracy_level: int = 4,
            threads: int | None = None, jobs: int | None = None, converter_cache: Path | None = None,
            builder_cache: Path | None = None, download_cache: Path | None = None, allow_pickle: bool = False,
            trust_remote_code: bool = False, check_memory: bool = True, timeout_s: float | None = None) -> Path:
     """Export ``source`` to ``targets`` (dict or ``--to`` specs) into ``out_dir``; returns ``out_dir``.
 
     ``allow_degraded``: keep an artifact that fails the quality gate, labelled ``degraded``.
+    ``quality_tokens``: tokens of the bundled text each artifact is scored on (fewer: faster, noisier;
+    the tests' tiny random models use 256, whose figures only exercise the mechanics).
     ``jobs``: jobs run side by side (default: ``parallel_jobs``). ``download_cache``: the machine-wide
     archive cache (default ``downloads.machine_cache_dir()``); ``converter_cache`` / ``builder_cache``:
     where the converter and the model builder are extracted (the builder defaults beside the converter).
@@ -92,6 +94,8 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
     t0 = time.perf_counter()
     if block_size < 16 or block_size & (block_size - 1):
         raise UsageError(f"block size must be a power of two >= 16 (e.g. 32), got {block_size}")
+    if quality_tokens < 64:
+        raise UsageError(f"quality needs at least 64 tokens of text, got {quality_tokens}")
     if accuracy_level not in (0, 1, 2, 3, 4):
         raise UsageError(f"accuracy level must be 0-4 (4: int8 activations, 0: fp32), got {accuracy_level}")
     src = source if isinstance(source, Source) else load_source(
@@ -112,6 +116,7 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
         lock.close()
         raise UsageError(f"another export is writing {build}; wait for it or stop it") from None
     opts = {"block_size": block_size, "accuracy_level": accuracy_level, "threads": threads, "jobs": jobs,
+            "quality_tokens": quality_tokens,
             "timeout_s": timeout_s, "allow_degraded": allow_degraded, "download_cache": download_cache,
             "builder_cache": str(builder_cache or cache_beside(converter_cache))}
     try:
@@ -126,7 +131,7 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
     from .verify import prepare_quality, reference_runtime, verify_prompt
 
     plan = {"source_sha256": src.weights_sha256, "targets": targets, "recipe": RECIPE,
-            **{k: opts[k] for k in ("block_size", "accuracy_level")}}
+            **{k: opts[k] for k in ("block_size", "accuracy_level", "quality_tokens")}}
     state = _load_progress(build, plan)
     need = check_resources(targets, src.params, out_dir, check_memory=check_memory,
                            already_bytes=tree_size_bytes(build))
@@ -136,7 +141,7 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
     if targets.get("gguf"):
         from .converter import ensure_converter
         ctx.converter = ensure_converter(converter_cache, download_cache=opts["download_cache"])
-    method, ctx.eval_path, ctx.ref_path = prepare_quality(src, build / ".work", quality)
+    method, ctx.eval_path, ctx.ref_path = prepare_quality(src, build / ".work", quality, opts["quality_tokens"])
     ctx.prompt = verify_prompt(src)
     jobs, arts, ref_fmt = plan_jobs(ctx, targets)
     total = len(jobs)

@@ -8,6 +8,10 @@ next to the next build) finish sooner than one after the other; docs/benchmarks.
 measures it. Each job blocks a worker thread on its own child process (``steps.py``); the
 process-death signal of a child is tied to the thread that started it, which waits for it.
 
+Among the jobs ready to start, the one with the most jobs waiting on it (directly or not) goes
+first, so the head of a long chain (the GGUF conversion that every GGUF quant and check waits for)
+does not queue behind a short one.
+
 The first failure stops the export: nothing new starts, the children of jobs still running are
 killed (their steps are not recorded as done, so a re-run rebuilds only them) and the error is
 raised once every worker has returned. An interrupt does the same.
@@ -42,7 +46,8 @@ def run_jobs(jobs: list[Job], *, limit: int, done: set[str] | None = None,
         missing = [d for d in job.deps if d not in names]
         if missing:
             raise ExportError(f"export plan error: {job.name} waits for unknown step {missing[0]}")
-    pending = [j for j in jobs if j.name not in finished]
+    waiting = _waiting_on(jobs)
+    pending = sorted((j for j in jobs if j.name not in finished), key=lambda j: -waiting[j.name])
     running: dict[Future, Job] = {}
     error: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max(1, limit), thread_name_prefix="export-job") as pool:
@@ -72,3 +77,19 @@ def run_jobs(jobs: list[Job], *, limit: int, done: set[str] | None = None,
             raise
     if error is not None:
         raise error
+
+
+def _waiting_on(jobs: list[Job]) -> dict[str, int]:
+    """For each job, how many jobs depend on it directly or transitively."""
+    children: dict[str, set[str]] = {j.name: set() for j in jobs}
+    for j in jobs:
+        for d in j.deps:
+            children.setdefault(d, set()).add(j.name)
+
+    def below(name: str, seen: set[str]) -> set[str]:
+        for c in children.get(name, ()):
+            if c not in seen:
+                seen.add(c)
+                below(c, seen)
+        return seen
+    return {j.name: len(below(j.name, set())) for j in jobs}

@@ -79,7 +79,7 @@ def compute_reference(fmt: str, model_path: str, eval_path: str, ref_path: str, 
     return {"perplexity": ref.perplexity, "wall_s": round(time.perf_counter() - t0, 3)}
 
 
-def prepare_quality(src: Source, work: Path, enabled: bool) -> tuple[dict, str | None, str | None]:
+def prepare_quality(src: Source, work: Path, enabled: bool, tokens: int = 1024) -> tuple[dict, str | None, str | None]:
     """(main process) The eval set on disk and what the manifest says about the method; the
     reference itself is computed by a job (``compute_reference``) into the returned path."""
     if not enabled:
@@ -87,7 +87,7 @@ def prepare_quality(src: Source, work: Path, enabled: bool) -> tuple[dict, str |
     tok = src.path / "tokenizer.json"
     if not tok.is_file():
         return {"skipped": f"source {src.path} has no tokenizer.json (fast tokenizer) for the eval text"}, None, None
-    es = build_eval_set(tok)
+    es = build_eval_set(tok, max_tokens=tokens)
     work.mkdir(parents=True, exist_ok=True)
     eval_path, ref_path = work / "evalset.json", work / "reference.json"
     eval_path.write_text(json.dumps(asdict(es)))

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 TINY_TARGETS = ["onnx:fp32,fp16,int8,int4", "gguf:f16,q8_0,q6_k,q5_k_m,q4_k_m,q4_0,iq4_xs"]
+TINY_QUALITY_TOKENS = 256  # random weights: the figures only exercise the mechanics; 4x less scoring
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +80,7 @@ def tiny_export(tiny_llama_dir, converter_cache, download_cache, tmp_path_factor
     events: list = []
     out = tmp_path_factory.mktemp("tiny-export") / "export"
     exporters.export(tiny_llama_dir, TINY_TARGETS, out, progress=events.append, converter_cache=converter_cache,
-                     download_cache=download_cache)
+                     download_cache=download_cache, quality_tokens=TINY_QUALITY_TOKENS)
     return out, events
 
 

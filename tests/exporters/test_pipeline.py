@@ -61,7 +61,7 @@ def test_manifest_top_level_fields(manifest, tiny_llama_dir):
     assert {s["name"] for s in m["export"]["steps"]} >= {"onnx:base", "gguf:q4_k_m"}
     assert m["export"]["parallel_jobs"] in (1, 2)
     q = m["quality_method"]
-    assert q["tokens"] == 1024 and q["window"] == 256 and q["prompts"] == 8 and len(q["text_sha256"]) == 64
+    assert q["tokens"] == 256 and q["window"] == 256 and q["prompts"] == 8 and len(q["text_sha256"]) == 64
     assert math.isfinite(q["baseline"]["perplexity"])
     # the fp32 export is built anyway, so the source is scored on it (same numbers as torch, faster)
     assert q["baseline"]["runtime"] == "onnxruntime fp32 (optimum export of the source)"
