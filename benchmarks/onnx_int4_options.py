@@ -35,7 +35,7 @@ from exporters.onnx_quant import WeightPlan, quantize_model  # noqa: E402
 
 OURS = {  # name -> WeightPlan (8-bit lm_head shared with the embedding unless head_bits=4)
     "int8 (q8_0 rule)": WeightPlan(body="int8"),
-    "int4 rtn asym b32 (ORT RTN, = int4-rtn)": WeightPlan(body="rtn"),
+    "int4 rtn asym b32 (ORT RTN = int4-rtn)": WeightPlan(body="rtn"),
     "int4 rtn asym b16": WeightPlan(body="rtn", block_size=16),
     "int4 sym b32 (q4_0 rule)": WeightPlan(body="sym"),
     "int4 rtn asym b32, 4-bit lm_head": WeightPlan(body="rtn", head_bits=4),
@@ -141,7 +141,7 @@ def main() -> None:
     ap.add_argument("--graph", choices=("builder", "optimum"), default="builder")
     ap.add_argument("--dither", action="store_true")
     ap.add_argument("--speed", action="store_true")
-    ap.add_argument("--speed-of", default="int4 rtn asym b32 (ORT RTN, = int4-rtn),int4 float-min qkv+down (= int4),"
+    ap.add_argument("--speed-of", default="int4 rtn asym b32 (ORT RTN = int4-rtn),int4 float-min qkv+down (= int4),"
                                         "int4 float-min all (= int4-q),int8 (q8_0 rule)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("-t", "--threads", type=int, default=1)

@@ -37,43 +37,52 @@ class Blocks:
     N: int
 
 
-def _rows(w_kn, block: int):
-    """[K, N] -> [N * kb, block] float64 rows (the K axis cut into blocks), K padded with zeros."""
+def _blocks(w_kn, block: int):
+    """[K, N] -> float32 [kb, block, N] (the K axis cut into blocks; a free reshape, K padded with zeros)."""
     import numpy as np
 
     K, N = w_kn.shape
     kb = -(-K // block)
-    w = np.zeros((kb * block, N), np.float64)
-    w[:K] = w_kn
-    return w.T.reshape(N * kb, block), kb
+    w = np.asarray(w_kn, dtype=np.float32)
+    if kb * block != K:
+        w = np.concatenate([w, np.zeros((kb * block - K, N), np.float32)])
+    return w.reshape(kb, block, N), kb
 
 
-def _pack(q, N: int, kb: int, bits: int):
+def _pack(q, bits: int):
+    """uint8 codes [kb, block, N] -> MatMulNBits data [N, kb, block*bits/8] (transposed as bytes)."""
     import numpy as np
 
     q = q.astype(np.uint8)
-    if bits == 8:
-        return q.reshape(N, kb, -1)
-    return (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8).reshape(N, kb, -1)
+    if bits == 4:
+        q = q[:, 0::2] | (q[:, 1::2] << 4)
+    return np.ascontiguousarray(q.transpose(2, 0, 1))
+
+
+def _per_row(v):
+    """[kb, 1, N] block values -> [N * kb] in MatMulNBits' order."""
+    import numpy as np
+
+    return np.ascontiguousarray(v[:, 0, :].T).reshape(-1)
 
 
 def symmetric(w_kn, *, bits: int, block: int) -> Blocks:
     """llama.cpp's q8_0/q4_0 rule: the block's largest-magnitude value maps to the end of the grid."""
     import numpy as np
 
-    x, kb = _rows(w_kn, block)
+    x, kb = _blocks(w_kn, block)
     K, N = w_kn.shape
     half = 1 << (bits - 1)
     if bits == 8:  # q8_0: d = absmax / 127, values in [-127, 127]
         d = np.abs(x).max(1, keepdims=True) / 127
         lo, hi = -127, 127
     else:          # q4_0: d = signed extreme / -8, so the extreme lands exactly on -8
-        idx = np.abs(x).argmax(1)
-        d = x[np.arange(len(x)), idx][:, None] / -half
+        idx = np.abs(x).argmax(1)[:, None, :]
+        d = np.take_along_axis(x, idx, axis=1) / -half
         lo, hi = -half, half - 1
     inv = np.divide(1.0, d, out=np.zeros_like(d), where=d != 0)
-    q = np.clip(np.round(x * inv), lo, hi) + half
-    return Blocks(_pack(q, N, kb, bits), d.reshape(-1).astype(np.float32), None, None, bits, block, K, N)
+    q = np.clip(np.rint(x * inv), lo, hi) + half
+    return Blocks(_pack(q, bits), _per_row(d).astype(np.float32), None, None, bits, block, K, N)
 
 
 def asymmetric(w_kn, *, bits: int = 4, block: int, offset: bool) -> Blocks:
@@ -81,26 +90,27 @@ def asymmetric(w_kn, *, bits: int = 4, block: int, offset: bool) -> Blocks:
     onto the grid); ``offset=True``: the exact float minimum, as integer zero point + offset."""
     import numpy as np
 
-    x, kb = _rows(w_kn, block)
+    x, kb = _blocks(w_kn, block)
     K, N = w_kn.shape
     maxq = (1 << bits) - 1
-    lo = np.minimum(x.min(1, keepdims=True), 0.0) if not offset else x.min(1, keepdims=True)
-    hi = np.maximum(x.max(1, keepdims=True), 0.0) if not offset else x.max(1, keepdims=True)
+    lo, hi = x.min(1, keepdims=True), x.max(1, keepdims=True)
+    if not offset:  # ONNX Runtime's RTN keeps 0 inside the range
+        lo, hi = np.minimum(lo, 0), np.maximum(hi, 0)
     s = (hi - lo) / maxq
     s[s == 0] = 1.0
-    z = np.clip(np.round(-lo / s), 0, maxq)
+    z = np.clip(np.rint(-lo / s), 0, maxq)
     if offset:
-        q = np.clip(np.round((x - lo) / s), 0, maxq)      # value = lo + s*q = s*(q - z) + (lo + z*s)
-        c = (lo + z * s).reshape(N, kb).T.astype(np.float32)
+        q = np.clip(np.rint((x - lo) / s), 0, maxq)      # value = lo + s*q = s*(q - z) + (lo + z*s)
+        c = np.ascontiguousarray((lo + z * s)[:, 0, :]).astype(np.float32)  # [kb, N]
     else:
-        q = np.clip(np.round(x / s) + z, 0, maxq)         # value = s*(q - z)
+        q = np.clip(np.rint(x / s) + z, 0, maxq)         # value = s*(q - z)
         c = None
-    zz = z.reshape(N, kb).astype(np.uint8)
+    zz = z[:, 0, :].T.astype(np.uint8)                   # [N, kb]
     if bits == 4:
         if kb % 2:
             zz = np.pad(zz, ((0, 0), (0, 1)))
         zz = (zz[:, 0::2] | (zz[:, 1::2] << 4)).astype(np.uint8)
-    return Blocks(_pack(q, N, kb, bits), s.reshape(-1).astype(np.float32), zz, c, bits, block, K, N)
+    return Blocks(_pack(q, bits), _per_row(s).astype(np.float32), np.ascontiguousarray(zz), c, bits, block, K, N)
 
 
 def dequantize(b: Blocks):

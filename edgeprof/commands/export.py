@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None, help="export directory (default ./exports/<model>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing export directory")
     p.add_argument("--list-quants", action="store_true", help="list the supported schemes and exit")
-    p.add_argument("--block-size", type=int, default=32, help="int4 MatMulNBits block size (default 32)")
+    p.add_argument("--block-size", type=int, default=32, help="weights per block of the ONNX int8/int4 schemes (default 32)")
     p.add_argument("--no-quality", action="store_true", help="skip perplexity / agreement measurement "
                                                              "(and so the quality gate: artifacts are 'unchecked')")
     p.add_argument("--allow-degraded", action="store_true",
