@@ -166,7 +166,8 @@ def _check_job(ctx: Context, a: Artifact, reference: bool) -> Job:
         try:
             done, _ = ctx.child(f"check-{a.rel}", "exporters.verify:check_artifact",
                                 {"fmt": a.fmt, "path": str(ctx.build / a.rel / a.main), "prompt": ctx.prompt,
-                                 "eval_path": ctx.eval_path, "ref_path": ctx.ref_path, "threads": 1})
+                                 "eval_path": ctx.eval_path, "ref_path": ctx.ref_path,
+                                 "threads": ctx.opts["child_threads"]})
         except ExportError:
             ctx.record("steps", a.step, None)  # a file that does not load is rebuilt on the next run
             raise
@@ -192,7 +193,7 @@ def plan_jobs(ctx: Context, targets: dict[str, list[str]]) -> tuple[list[Job], l
         def run_ref() -> None:
             _, st = ctx.child(REFERENCE, "exporters.verify:compute_reference",
                               {"fmt": ref_fmt, "model_path": str(model), "eval_path": ctx.eval_path,
-                               "ref_path": ctx.ref_path, "threads": 1})
+                               "ref_path": ctx.ref_path, "threads": ctx.opts["child_threads"]})
             ctx.record("checks", REFERENCE, {"format": ref_fmt, "stats": st.to_dict()})
         jobs.append(Job(REFERENCE, run_ref, (BASE,) if base else ()))
     jobs += [_check_job(ctx, a, ctx.ref_path is not None) for a in arts]

@@ -21,8 +21,8 @@ SCRIPT = """
 import sys
 from pathlib import Path
 import exporters
-exporters.export(sys.argv[1], ["onnx:fp32,int4", "gguf:q8_0"], sys.argv[2],
-                 converter_cache=Path(sys.argv[3]), download_cache=Path(sys.argv[4]), quality=False)
+exporters.export(sys.argv[1], ["onnx:fp32,int4", "gguf:q8_0"], sys.argv[2], jobs=1,  # one at a time: a
+                 converter_cache=Path(sys.argv[3]), download_cache=Path(sys.argv[4]), quality=False)  # sure kill point
 """
 
 

@@ -186,3 +186,21 @@ def test_manifest_metadata_in_gguf_names_the_model(tiny_export):
     assert r.fields["tokenizer.ggml.pre"].contents() == "smollm"
     assert r.fields["general.file_type"].contents() == 15  # LLAMA_FTYPE_MOSTLY_Q4_K_M
     assert json.loads(json.dumps(r.fields["tokenizer.ggml.add_bos_token"].contents())) is False
+
+
+def test_the_reference_runtime_gives_the_same_numbers_as_pytorch(tiny_export, tiny_llama_dir, tmp_path):
+    """The export scored its source with ONNX Runtime on the fp32 export; PyTorch must agree."""
+    from dataclasses import asdict
+
+    from exporters.quality import build_eval_set
+    from exporters.verify import compute_reference
+
+    es = tmp_path / "es.json"
+    es.write_text(json.dumps(asdict(build_eval_set(tiny_llama_dir / "tokenizer.json", max_tokens=256))))
+    onnx = compute_reference("onnx", str(tiny_export[0] / "onnx-fp32" / "model.onnx"), str(es), str(tmp_path / "o"))
+    torch = compute_reference("hf", str(tiny_llama_dir), str(es), str(tmp_path / "t"))
+    assert onnx["perplexity"] == pytest.approx(torch["perplexity"], rel=1e-5)
+    a, b = (json.loads((tmp_path / n).read_text()) for n in ("o", "t"))
+    same = sum(x == y for wa, wb in zip(a["argmax"], b["argmax"]) for x, y in zip(wa, wb))
+    assert same >= 0.99 * sum(map(len, a["argmax"]))  # random weights: near-ties may flip a rare top-1
+    assert sum(x == y for ca, cb in zip(a["continuations"], b["continuations"]) for x, y in zip(ca, cb)) >= 0.95 * 8 * 16
