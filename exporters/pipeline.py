@@ -128,7 +128,7 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
 
 def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit, *, quality: bool,
          opts: dict, converter_cache, check_memory: bool) -> Path:
-    from .verify import prepare_quality, reference_runtime, verify_prompt
+    from .verify import prepare_quality, verify_prompt
 
     plan = {"source_sha256": src.weights_sha256, "targets": targets, "recipe": RECIPE,
             **{k: opts[k] for k in ("block_size", "accuracy_level", "quality_tokens")}}
@@ -174,7 +174,7 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
     entries = [_entry(ctx, a, jobs) for a in arts]
     if ref_fmt:
         ref = json.loads(Path(ctx.ref_path).read_text())
-        method = {**method, "baseline": {"format": ref_fmt, "runtime": reference_runtime(ref_fmt),
+        method = {**method, "baseline": {"format": ref_fmt, "runtime": state["checks"][REFERENCE]["runtime"],
                                          "label": src.baseline_label, "perplexity": round(ref["perplexity"], 4)},
                   "gate": {t: {"max_perplexity_ratio": r, "min_greedy_agreement": g} for t, (r, g) in TIERS.items()}}
     peaks = [r["stats"]["peak_rss_bytes"] or 0 for r in state["steps"].values()] + [peak_rss_bytes() or 0]

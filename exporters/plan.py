@@ -2,10 +2,11 @@
 artifact's check waits for. ``pipeline.py`` runs them (``schedule.py``) and writes the result.
 
 Build jobs (each a child process, ``steps.py``):
-- ``onnx:base``: optimum fp32 export (``onnx-fp32/`` when asked for, else scratch), the graph of
-  fp32/fp16 and of the ``*-optimum`` schemes;
-- ``onnx:graph``: the model builder's fp32 graph (scratch) for int8/int4; when the builder cannot
-  be had it becomes an optimum export and ``fallback_reason`` says why (``int4-builder`` fails);
+- ``onnx:graph``: the model builder's fp32 graph (``onnx-fp32/`` when asked for, else scratch),
+  the graph of every ONNX scheme; when the builder cannot be had it becomes an optimum export and
+  ``fallback_reason`` says why (``int4-builder`` fails instead);
+- ``onnx:base``: optimum's fp32 export, only for the ``*-optimum`` schemes and for architectures
+  the builder does not support;
 - ``onnx:<scheme>``: fp16 / weight quantization from one of those graphs;
 - ``gguf:<f16|bf16|f32>``: llama.cpp's converter; ``gguf:<quant>``: ``llama_model_quantize`` from f16.
 Then ``quality:reference`` (the source's figures) and one ``check:<artifact dir>`` per artifact,
@@ -70,26 +71,30 @@ class Context:
                                threads=self.opts["child_threads"])
 
 
-def _onnx_jobs(ctx: Context, schemes: list[str]) -> tuple[list[Job], list[Artifact]]:
+def _onnx_jobs(ctx: Context, schemes: list[str]) -> tuple[list[Job], list[Artifact], tuple]:
+    """ONNX jobs, artifacts, and (job, dir) of the fp32 graph that can score the source ((None, None): none)."""
     o, src, b = ctx.opts, ctx.src, ctx.build
     specs = {s: get_scheme(s, block_size=o["block_size"], accuracy_level=o["accuracy_level"]) for s in schemes}
-    on_graph = [s for s in schemes if specs[s].weights and specs[s].graph != "optimum"]
+    on_graph = [s for s in schemes if specs[s].graph != "optimum"]
     reason = unsupported_reason(src.path) if on_graph else None
     forced = [s for s in on_graph if specs[s].graph == "builder"]
     if reason and forced:
         raise ExportError(f"onnx:{forced[0]} needs the model builder: {reason}")
-    base_rel = "onnx-fp32" if "fp32" in schemes else ".scratch/onnx-fp32"
-    graph_rel = base_rel if reason else ".scratch/onnx-graph"
+    builder = bool(on_graph) and not reason
+    on_base = [s for s in schemes if not builder or s not in on_graph]
+    base_rel = "onnx-fp32" if "fp32" in on_base else ".scratch/onnx-fp32"
+    graph_rel = "onnx-fp32" if "fp32" in schemes and builder else ".scratch/onnx-graph"
     jobs, arts = [], []
-    if len(on_graph) < len(schemes) or reason:
+
+    def optimum(name: str, rel: str) -> StepStats:
+        return ctx.child(name, "exporters.onnx:export_base", {"source_dir": str(src.path), "out_dir": str(b / rel),
+                                                               "trust_remote_code": src.trust_remote_code})[1]
+    if on_base:
         def run_base() -> None:
-            _, st = ctx.child(BASE, "exporters.onnx:export_base", {"source_dir": str(src.path), "out_dir": str(b / base_rel),
-                                                                   "trust_remote_code": src.trust_remote_code})
-            ctx.step(BASE, {"exporter": "optimum main_export (text-generation-with-past)"}, st)
+            ctx.step(BASE, {"graph": "optimum", "exporter": "optimum main_export (text-generation-with-past)",
+                            **({"fallback_reason": reason} if reason else {})}, optimum(BASE, base_rel))
         jobs.append(Job(BASE, run_base))
-        if "fp32" in schemes:
-            arts.append(Artifact(BASE, "onnx", "fp32", base_rel, "model.onnx"))
-    if on_graph and not reason:
+    if builder:
         def run_graph() -> None:
             try:
                 info, st = build_graph(src.path, b / graph_rel, b / ".work", cache=Path(o["builder_cache"]),
@@ -97,27 +102,23 @@ def _onnx_jobs(ctx: Context, schemes: list[str]) -> tuple[list[Job], list[Artifa
             except ExportError as err:
                 if forced:
                     raise ExportError(f"onnx:{forced[0]} needs the model builder: {err}") from err
-                _, st = ctx.child(f"{GRAPH} (optimum fallback)", "exporters.onnx:export_base",
-                                  {"source_dir": str(src.path), "out_dir": str(b / graph_rel),
-                                   "trust_remote_code": src.trust_remote_code})
-                info = {"graph": "optimum", "fallback_reason": str(err)}
+                info, st = {"graph": "optimum", "fallback_reason": str(err)}, optimum(f"{GRAPH} (optimum fallback)", graph_rel)
             ctx.step(GRAPH, info, st or StepStats(GRAPH, 0.0, None))
         jobs.append(Job(GRAPH, run_graph))
+    if "fp32" in schemes:
+        arts.append(Artifact(GRAPH if builder else BASE, "onnx", "fp32", graph_rel if builder else base_rel, "model.onnx"))
     for s in (s for s in schemes if s != "fp32"):
-        dep = GRAPH if s in on_graph and not reason else BASE
-        rel = base_rel if dep == BASE else graph_rel
+        dep, rel = (GRAPH, graph_rel) if builder and s in on_graph else (BASE, base_rel)
 
         def run_q(s=s, dep=dep, rel=rel) -> None:
             info, st = ctx.child(f"onnx:{s}", "exporters.onnx:quantize_scheme",
                                  {"scheme": s, "base_dir": str(b / rel), "target_dir": str(b / f"onnx-{s}"),
                                   "block_size": o["block_size"], "accuracy_level": o["accuracy_level"]})
-            graph = ctx.state["steps"].get(GRAPH, {}).get("info") if dep == GRAPH else None
-            graph = graph or ({"graph": "optimum", "fallback_reason": reason} if reason and s in on_graph
-                              else {"graph": "optimum"})
+            graph = {k: v for k, v in ctx.state["steps"][dep]["info"].items() if k != "exporter"}
             ctx.step(f"onnx:{s}", {**info, **graph}, st)
         jobs.append(Job(f"onnx:{s}", run_q, (dep,), meta={"after": dep}))
         arts.append(Artifact(f"onnx:{s}", "onnx", s, f"onnx-{s}", "model.onnx"))
-    return jobs, arts
+    return jobs, arts, (GRAPH, graph_rel) if builder else ((BASE, base_rel) if on_base else (None, None))
 
 
 def _gguf_jobs(ctx: Context, quants: list[str]) -> tuple[list[Job], list[Artifact]]:
@@ -179,23 +180,26 @@ def _check_job(ctx: Context, a: Artifact, reference: bool) -> Job:
 
 
 def plan_jobs(ctx: Context, targets: dict[str, list[str]]) -> tuple[list[Job], list[Artifact], str | None]:
-    """All jobs in plan order, the artifacts, and the reference's format (None: no quality)."""
-    jobs, arts = _onnx_jobs(ctx, targets.get("onnx", [])) if targets.get("onnx") else ([], [])
+    """All jobs in plan order, the artifacts, and the reference's format (None: no quality).
+
+    The source is scored by ONNX Runtime on the fp32 graph the export builds anyway (the model
+    builder's, else optimum's; measured: the same numbers as PyTorch), by PyTorch when there is none."""
+    jobs, arts, (graph_job, rel) = _onnx_jobs(ctx, targets["onnx"]) if targets.get("onnx") else ([], [], (None, None))
     if targets.get("gguf"):
         gj, ga = _gguf_jobs(ctx, targets["gguf"])
         jobs, arts = jobs + gj, arts + ga
     ref_fmt = None
     if ctx.ref_path:
-        base = next((j for j in jobs if j.name == BASE), None)
-        base_dir = "onnx-fp32" if any(a.quant == "fp32" and a.fmt == "onnx" for a in arts) else ".scratch/onnx-fp32"
-        ref_fmt, model = ("onnx", ctx.build / base_dir / "model.onnx") if base else ("hf", ctx.src.path)
+        ref_fmt, model = ("onnx", ctx.build / rel / "model.onnx") if graph_job else ("hf", ctx.src.path)
 
         def run_ref() -> None:
             _, st = ctx.child(REFERENCE, "exporters.verify:compute_reference",
                               {"fmt": ref_fmt, "model_path": str(model), "eval_path": ctx.eval_path,
                                "ref_path": ctx.ref_path, "threads": ctx.opts["child_threads"]})
-            ctx.record("checks", REFERENCE, {"format": ref_fmt, "stats": st.to_dict()})
-        jobs.append(Job(REFERENCE, run_ref, (BASE,) if base else ()))
+            graph = ctx.state["steps"][graph_job]["info"]["graph"] if graph_job else None
+            runtime = f"onnxruntime, fp32 {graph} graph of the source" if graph else "torch eager fp32"
+            ctx.record("checks", REFERENCE, {"format": ref_fmt, "runtime": runtime, "stats": st.to_dict()})
+        jobs.append(Job(REFERENCE, run_ref, (graph_job,) if graph_job else ()))
     jobs += [_check_job(ctx, a, ctx.ref_path is not None) for a in arts]
     for i, j in enumerate(jobs, 1):
         j.index = i

@@ -7,9 +7,10 @@ in a child process (``steps.run_python_step``): a runtime that segfaults on a fi
 see ``scorers._load_llama``) fails that one check with a clear message instead of the export.
 
 The source's reference figures are computed once per export, on the fastest runtime that gives the
-same numbers: ONNX Runtime on the fp32 optimum export when the export builds one (measured on
-SmolLM2-135M: perplexity equal to 2e-7, the same top-1 at all 1,020 positions and the same greedy
-continuations as eager PyTorch, in 8.5 s instead of 13.4 s per process), PyTorch otherwise.
+same numbers: ONNX Runtime on the fp32 graph the export builds anyway (the model builder's, else
+optimum's; measured on SmolLM2-135M: perplexity equal to 2e-7, the same top-1 at all 1,020
+positions and the same greedy continuations as eager PyTorch, in 8.5 s instead of 13.4 s per
+process), PyTorch when the export builds no ONNX graph (``plan.py``).
 """
 from __future__ import annotations
 
@@ -96,7 +97,3 @@ def prepare_quality(src: Source, work: Path, enabled: bool, tokens: int = 1024) 
               "greedy_agreement": "top-1 of the artifact on the baseline's greedy continuation (teacher forced)",
               "next_token_agreement": "top-1 of the artifact vs top-1 of the baseline on the eval text"}
     return method, str(eval_path), str(ref_path)
-
-
-def reference_runtime(fmt: str) -> str:
-    return {"hf": "torch eager fp32", "onnx": "onnxruntime fp32 (optimum export of the source)"}[fmt]

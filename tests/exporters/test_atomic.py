@@ -40,7 +40,7 @@ def _children_of_partial(build: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def killed_export(tiny_llama_dir, converter_cache, download_cache, tmp_path_factory):
-    """An export killed (SIGKILL) right after its optimum step finished, while others run."""
+    """An export killed (SIGKILL) right after its first step (the ONNX graph) finished, while the next runs."""
     out = tmp_path_factory.mktemp("killed") / "export"
     build = partial_dir(out)
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tiny_llama_dir), str(out), str(converter_cache),
@@ -48,7 +48,7 @@ def killed_export(tiny_llama_dir, converter_cache, download_cache, tmp_path_fact
     deadline = time.monotonic() + 180
     progress = build / ".progress.json"
     while time.monotonic() < deadline and proc.poll() is None:
-        if progress.is_file() and "onnx:base" in json.loads(progress.read_text() or "{}").get("steps", {}):
+        if progress.is_file() and "onnx:graph" in json.loads(progress.read_text() or "{}").get("steps", {}):
             break
         time.sleep(0.2)
     assert proc.poll() is None, "the export finished or failed before it could be interrupted"
@@ -80,9 +80,8 @@ def test_rerun_resumes_after_the_last_finished_step(killed_export, tiny_llama_di
                      quality=False, progress=events.append)
     skipped = [e.step for e in events if e.status == "skipped"]
     done = [e.step for e in events if e.status == "done"]
-    assert "onnx:base" in skipped and set(skipped) == finished  # what had finished is not redone...
-    jobs = {"onnx:base", "onnx:graph", "onnx:int4", "gguf:f16", "gguf:q8_0", "check:onnx-fp32", "check:onnx-int4",
-            "check:gguf-q8_0"}
+    assert "onnx:graph" in skipped and set(skipped) == finished  # what had finished is not redone...
+    jobs = {"onnx:graph", "onnx:int4", "gguf:f16", "gguf:q8_0", "check:onnx-fp32", "check:onnx-int4", "check:gguf-q8_0"}
     assert sorted(skipped + done) == sorted(jobs)  # ...and everything else is done exactly once
     m = read_manifest(out)
     assert [a["quant"] for a in m["artifacts"]] == ["fp32", "int4", "q8_0"]

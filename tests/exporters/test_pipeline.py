@@ -33,7 +33,7 @@ def test_export_dir_holds_only_finished_things(tiny_export):
 
 def test_progress_events_cover_every_job_once(tiny_export):
     _, events = tiny_export
-    builds = ["onnx:base", "onnx:graph"] + [f"onnx:{s}" for s in ONNX[1:]] + [f"gguf:{q}" for q in GGUF]
+    builds = ["onnx:graph"] + [f"onnx:{s}" for s in ONNX[1:]] + [f"gguf:{q}" for q in GGUF]  # no optimum export
     checks = ["quality:reference"] + [f"check:onnx-{s}" for s in ONNX] + [f"check:gguf-{q}" for q in GGUF]
     done = [e.step for e in events if e.status == "done"]
     assert sorted(done) == sorted(builds + checks)  # each exactly once, in whatever order they finished
@@ -58,13 +58,14 @@ def test_manifest_top_level_fields(manifest, tiny_llama_dir):
     for tool in ("torch", "transformers", "optimum", "onnxruntime", "llama-cpp-python", "gguf", "onnx"):
         assert m["tool_versions"][tool], tool
     assert m["export"]["wall_s"] > 0 and m["export"]["peak_rss_bytes"] > 50_000_000
-    assert {s["name"] for s in m["export"]["steps"]} >= {"onnx:base", "gguf:q4_k_m"}
+    names = {s["name"] for s in m["export"]["steps"]}
+    assert "gguf:q4_k_m" in names and "onnx:graph (model builder)" in names and "onnx:base" not in names
     assert m["export"]["parallel_jobs"] in (1, 2)
     q = m["quality_method"]
     assert q["tokens"] == 256 and q["window"] == 256 and q["prompts"] == 8 and len(q["text_sha256"]) == 64
     assert math.isfinite(q["baseline"]["perplexity"])
-    # the fp32 export is built anyway, so the source is scored on it (same numbers as torch, faster)
-    assert q["baseline"]["runtime"] == "onnxruntime fp32 (optimum export of the source)"
+    # the fp32 graph is built anyway, so the source is scored on it (same numbers as torch, faster)
+    assert q["baseline"]["runtime"] == "onnxruntime, fp32 ort-genai-builder 0.13.2 graph of the source"
     assert q["gate"]["4-bit"] == {"max_perplexity_ratio": 1.5, "min_greedy_agreement": 0.5}
 
 
@@ -107,8 +108,10 @@ def test_manifest_artifacts_field_by_field(manifest, tiny_export):
         "correction": "per-block offset MatMul", "graph": "ort-genai-builder 0.13.2",
         "ops": "GroupQueryAttention, SkipSimplifiedLayerNormalization, fused QKV"}
     assert by[("onnx", "int8")]["scheme"]["matmuls"] == {"4-bit": 0, "8-bit": 11}
-    assert by[("onnx", "int4")]["export"]["after"] == by[("onnx", "int8")]["export"]["after"] == "onnx:graph"
-    assert by[("onnx", "fp16")]["export"]["after"] == "onnx:base"
+    assert by[("onnx", "fp32")]["scheme"] == {"graph": "ort-genai-builder 0.13.2",
+                                              "ops": "GroupQueryAttention, SkipSimplifiedLayerNormalization, fused QKV"}
+    for s in ("fp16", "int8", "int4"):
+        assert by[("onnx", s)]["export"]["after"] == "onnx:graph"
     assert by[("gguf", "q4_k_m")]["export"]["after"] == "gguf:f16"
     src = by[("gguf", "f16")]["scheme"]["converter_source"]
     assert src["version"] == "0.3.36" and len(src["sha256"]) == 64 and src["archive"].endswith(".tar.gz")
