@@ -1,31 +1,22 @@
-"""Benchmark: decode tok/s of ONNX int4 (ONNX Runtime) vs GGUF q4_k_m (llama.cpp) on the same model.
+"""Benchmark: ONNX int4 (ONNX Runtime) vs GGUF q4_k_m (llama.cpp) on the same model, as interleaved
+pairs with their spread: decode speed, size and quality side by side.
 
-Issue 3's goal is ONNX int4 >= 0.9x llama.cpp q4_k_m. Both run through ``edgeprof bench`` (the
-same worker, clock and greedy loop; edgeprof's ONNX Runtime runtime is a plain InferenceSession
-loop with IO binding), same workload (default ``-p 128 -n 128``) and threads, llama.cpp with
-edgeprof's defaults (= llama-bench's: flash attention auto, n_batch 2048, n_ubatch 512; the
-resolved values are printed). Runs are interleaved (one case of each artifact per round, the order
-rotating) and the ratio is the median of the per-round ratios, because this machine's speed drifts
-±20 % minute to minute and other jobs share its cores (the load average is printed per round).
-Contention only ever slows a repetition, and on a shared 2-core box it does so bimodally (llama.cpp
-at 2 threads drops from ~68 to 1-5 tok/s when a core is taken), so the ratio of the fastest
-repetitions of each artifact is printed too, as the estimate of the uncontended ratio.
+Why pairs: this machine's speed drifts +-20 % minute to minute and other jobs share its cores, so
+one int4 run against one q4_k_m run measured 1.34x, 1.13x and 0.65x on one day. Here each pair is
+an ONNX case and a q4_k_m case run back to back through ``edgeprof bench`` (same worker, clock,
+greedy loop, workload and threads; llama.cpp with edgeprof's defaults = llama-bench's), the order
+alternating from pair to pair; the figure is the median of the per-pair decode ratios with their
+range and quartiles, and the 1-minute load average is recorded with every case. Contention only
+ever slows a repetition, so the ratio of each artifact's fastest repetitions is printed too.
 
-Artifacts, all from SmolLM2-135M-Instruct rebuilt from the packaged Q4_1 GGUF
-(``exporters.hf_source.rebuild_hf_from_gguf``), built once into ``--work`` by ONE
-``exporters.export(hf, ["onnx:int4,int4-optimum", "gguf:q4_k_m"], WORK/export)`` (so each comes
-with the manifest's size and quality figures, which are printed too):
+Artifacts, all from SmolLM2-135M-Instruct rebuilt from the packaged Q4_1 GGUF, made by ONE
+``exporters.export(hf, ["onnx:int4,int4-q,int4-rtn", "gguf:q4_k_m"], WORK/export)`` (so each comes
+with the manifest's size and quality figures, printed too): ``onnx-int4`` (default: float block
+minimum on QKV and MLP down, RTN elsewhere), ``onnx-int4-q`` (float minimum everywhere),
+``onnx-int4-rtn`` (plain RTN, the former default), ``gguf-q4_k_m``.
 
-- ``gguf-q4_k_m``: llama.cpp converter -> f16 -> ``llama_model_quantize`` Q4_K_M
-- ``onnx-int4``: the default ONNX int4 = ONNX Runtime's model builder (onnxruntime-genai 0.13.2,
-  fetched into a cache at run time, ``exporters.ort_builder``: int4, block 32, asymmetric, rtn,
-  accuracy level 4; fused ``GroupQueryAttention``), or optimum when the builder is unavailable
-  (the manifest's ``scheme.fallback_reason`` says so and the script prints it)
-- ``onnx-int4-optimum``: optimum ``text-generation-with-past`` export + ``MatMulNBitsQuantizer``
-  (the general path, forced)
-
-Usage: python benchmarks/ort_vs_llamacpp.py [--work DIR] [--rounds 3] [-p 128] [-n 128] [-t 2]
-       [--only gguf-q4_k_m,onnx-int4,onnx-int4-optimum] [--json OUT.json]
+Usage: python benchmarks/ort_vs_llamacpp.py [--work DIR] [--pairs 5] [--reps 3] [-p 128] [-n 128] [-t 2]
+       [--only onnx-int4,onnx-int4-q,onnx-int4-rtn] [--json OUT.json]
 """
 from __future__ import annotations
 
@@ -39,6 +30,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BASE = "gguf-q4_k_m"
+ONNX = ("onnx-int4", "onnx-int4-q", "onnx-int4-rtn")
 
 
 def log(msg: str) -> None:
@@ -50,31 +43,22 @@ def default_gguf() -> Path:
     from edgeprof.models import catalogue
     from edgeprof import home
 
-    entry = catalogue.get("smollm2-135m-instruct")
-    return catalogue.ensure(entry, home.models_dir())
+    return catalogue.ensure(catalogue.get("smollm2-135m-instruct"), home.models_dir())
 
 
-def build_hf(work: Path, gguf: Path) -> Path:
-    hf = work / "hf"
+def build(work: Path, gguf: Path, download_cache: Path | None) -> tuple[dict[str, Path], dict]:
+    """The artifacts by bench name and their manifest entries (one ``exporters.export`` with quality)."""
+    import exporters
+    from exporters.hf_source import rebuild_hf_from_gguf
+
+    hf, exp = work / "hf", work / "export"
     if not (hf / "config.json").exists():
-        from exporters.hf_source import rebuild_hf_from_gguf
-
         log(f"rebuilding the HF model from {gguf.name}")
         rebuild_hf_from_gguf(gguf, hf, model_id="smollm2-135m-instruct", overwrite=True)
-    return hf
-
-
-def build_exports(work: Path, hf: Path, wanted: set[str]) -> tuple[dict[str, Path], dict]:
-    """The artifacts by bench name and their manifest entries (one ``exporters.export``)."""
-    import exporters
-
-    exp = work / "export"
-    onnx = [q for q in ("int4", "int4-optimum") if f"onnx-{q}" in wanted]
-    specs = ([f"onnx:{','.join(onnx)}"] if onnx else []) + ["gguf:q4_k_m"]
-    if not (exp / "manifest.json").exists() or {f"onnx-{q}" for q in onnx} - {
-            a["path"] for a in exporters.read_manifest(exp)["artifacts"]}:
-        log(f"exporters.export {' '.join(specs)} (with quality)")
-        exporters.export(hf, specs, exp, overwrite=True, builder_cache=work / "cache" / "onnxruntime-genai",
+    if not (exp / "manifest.json").exists():
+        log("exporters.export onnx:int4,int4-q,int4-rtn gguf:q4_k_m (with quality)")
+        exporters.export(hf, ["onnx:int4,int4-q,int4-rtn", "gguf:q4_k_m"], exp, overwrite=True,
+                         converter_cache=work / "cache" / "converter", download_cache=download_cache,
                          progress=lambda e: log(f"  {e.step} {e.status}: {e.message}"))
     entries = {a["path"]: a for a in exporters.read_manifest(exp)["artifacts"]}
     return {name: exp / e["main_file"] for name, e in entries.items()}, entries
@@ -92,76 +76,70 @@ def bench(name: str, path: Path, args, run_dir: Path) -> dict:
     if rec["status"] != "ok":
         raise SystemExit(f"{name}: case {rec['status']}: {rec['error']}")
     m = rec["metrics"]
-    return {"name": name, "decode_tok_s": m["decode_tokens_per_s"]["median"],
-            "decode_samples": m["decode_tokens_per_s"].get("samples"),
+    return {"decode_tok_s": m["decode_tokens_per_s"]["median"], "decode_samples": m["decode_tokens_per_s"].get("samples"),
             "prefill_tok_s": m["prefill_tokens_per_s"]["median"], "peak_rss_mib": m["peak_rss_bytes"]["value"] / 2**20,
-            "size_mib": rec["artifact"]["size_bytes"] / 2**20, "runtime": rec["runtime"],
-            "loadavg_1m": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+            "placement": rec["runtime"]["placement"], "load_1m": [round(load0, 2), round(os.getloadavg()[0], 2)]}
+
+
+def quartiles(xs: list[float]) -> tuple[float, float]:
+    if len(xs) < 4:
+        return min(xs), max(xs)
+    q = statistics.quantiles(xs, n=4)
+    return q[0], q[2]
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "edgeprof-ort-bench")
     ap.add_argument("--gguf", type=Path, default=None, help="source GGUF (default: the catalogue's SmolLM2 Q4_1)")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--download-cache", type=Path, default=None)
+    ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("-p", type=int, default=128)
     ap.add_argument("-n", type=int, default=128)
     ap.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--only", default="gguf-q4_k_m,onnx-int4,onnx-int4-optimum")
+    ap.add_argument("--only", default=",".join(ONNX))
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
-    wanted = set(args.only.split(","))
     args.work.mkdir(parents=True, exist_ok=True)
-    hf = build_hf(args.work, args.gguf or default_gguf())
-    arts, entries = build_exports(args.work, hf, wanted)
-    names = ["gguf-q4_k_m"] + [k for k in ("onnx-int4", "onnx-int4-optimum") if k in arts and k in wanted]
-    for name in names:
-        e, q = entries[name], entries[name]["quality"] or {}
-        log(f"{name}: {e['size_bytes'] / 2**20:.1f} MiB, perplexity {q.get('perplexity')} "
-            f"(x{q.get('perplexity_ratio')} of the baseline), greedy agreement {q.get('greedy_agreement')}, "
-            f"scheme {json.dumps(e['scheme'])}")
-    rounds: list[dict[str, dict]] = []
-    for r in range(args.rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
-        row = {}
-        for name in order:
-            row[name] = bench(name, arts[name], args, args.work / "runs" / f"{r}-{name}")
-            log(f"round {r + 1}: {name:12s} decode {row[name]['decode_tok_s']:6.1f} tok/s "
-                f"(load {row[name]['loadavg_1m']})")
-        rounds.append(row)
-    base = "gguf-q4_k_m"
+    arts, entries = build(args.work, args.gguf or default_gguf(), args.download_cache)
+    names = [n for n in args.only.split(",") if n in arts]
+    pairs: dict[str, list[dict]] = {n: [] for n in names}
+    for i in range(args.pairs):
+        for name in names:
+            order = (BASE, name) if (i + names.index(name)) % 2 == 0 else (name, BASE)
+            row = {k: bench(k, arts[k], args, args.work / "runs" / f"{i}-{name}-{k}") for k in order}
+            row["ratio"] = row[name]["decode_tok_s"] / row[BASE]["decode_tok_s"]
+            pairs[name].append(row)
+            log(f"pair {i + 1} {name}: {row[name]['decode_tok_s']:.1f} vs q4_k_m {row[BASE]['decode_tok_s']:.1f} tok/s "
+                f"= {row['ratio']:.2f} (first {order[0]}, load {row[order[0]]['load_1m']} / {row[order[1]]['load_1m']})")
     summary = {}
-    best = {name: max(max(row[name]["decode_samples"] or [row[name]["decode_tok_s"]]) for row in rounds)
-            for name in names}
-    for name in names[1:]:
-        ratios = [row[name]["decode_tok_s"] / row[base]["decode_tok_s"] for row in rounds]
-        summary[name] = {"ratio_median": statistics.median(ratios), "ratios": ratios,
-                         "best_rep_ratio": best[name] / best[base], "best_rep_tok_s": best[name]}
-    print(f"SmolLM2-135M-Instruct, -p {args.p} -n {args.n} -t {args.threads}, {args.rounds} interleaved rounds "
-          f"x {args.reps} reps; llama.cpp placement: {json.dumps(rounds[0][base]['runtime']['placement'])}")
-    print(f"{'artifact':17s} {'size MiB':>9s} {'decode tok/s':>13s} {'prefill tok/s':>14s} {'peak RSS MiB':>13s} "
-          f"{'vs q4_k_m':>10s}")
-    for name in names:
-        med = statistics.median(row[name]["decode_tok_s"] for row in rounds)
-        pre = statistics.median(row[name]["prefill_tok_s"] for row in rounds)
-        rss = statistics.median(row[name]["peak_rss_mib"] for row in rounds)
-        ratio = f"{summary[name]['ratio_median']:.2f}" if name in summary else "1.00"
-        print(f"{name:17s} {rounds[0][name]['size_mib']:9.1f} {med:13.1f} {pre:14.1f} {rss:13.1f} {ratio:>10s}")
+    for name, rows in pairs.items():
+        ratios = [r["ratio"] for r in rows]
+        fast = max(max(r[name]["decode_samples"] or [r[name]["decode_tok_s"]]) for r in rows)
+        fast_base = max(max(r[BASE]["decode_samples"] or [r[BASE]["decode_tok_s"]]) for r in rows)
+        q1, q3 = quartiles(ratios)
+        summary[name] = {"ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+                         "ratio_q1": q1, "ratio_q3": q3, "ratios": ratios, "fastest_ratio": fast / fast_base,
+                         "decode_median": statistics.median(r[name]["decode_tok_s"] for r in rows),
+                         "q4_k_m_decode_median": statistics.median(r[BASE]["decode_tok_s"] for r in rows),
+                         "loads": [r[name]["load_1m"][0] for r in rows]}
+    print(f"SmolLM2-135M-Instruct, -p {args.p} -n {args.n} -t {args.threads}, {args.pairs} interleaved pairs x "
+          f"{args.reps} reps per artifact; llama.cpp placement: {json.dumps(pairs[names[0]][0][BASE]['placement'])}")
+    print(f"{'artifact':15s} {'MiB':>6s} {'ppl x':>6s} {'greedy':>6s} {'decode':>7s} {'q4_k_m':>7s} "
+          f"{'ratio median [min-max] (IQR)':>32s} {'fastest':>8s}  loads")
     for name, s in summary.items():
-        print(f"decode ratio {name} / gguf-q4_k_m: median {s['ratio_median']:.2f} "
-              f"(rounds: {', '.join(f'{x:.2f}' for x in s['ratios'])}); fastest repetitions "
-              f"{s['best_rep_tok_s']:.1f} / {best[base]:.1f} tok/s = {s['best_rep_ratio']:.2f}")
-    for name in names:
         q = entries[name]["quality"] or {}
-        print(f"{name}: perplexity {q.get('perplexity')} = {q.get('perplexity_ratio')}x baseline "
-              f"{q.get('baseline_perplexity')}; greedy agreement {q.get('greedy_agreement')}; "
-              f"method {entries[name]['scheme'].get('method', entries[name]['scheme'])}"
-              + (f" (fallback: {entries[name]['scheme']['fallback_reason']})"
-                 if entries[name]["scheme"].get("fallback_reason") else ""))
+        print(f"{name:15s} {entries[name]['size_bytes'] / 2**20:6.1f} {q.get('perplexity_ratio', 0):6.3f} "
+              f"{q.get('greedy_agreement', 0):6.3f} {s['decode_median']:7.1f} {s['q4_k_m_decode_median']:7.1f} "
+              f"{s['ratio_median']:6.2f} [{s['ratio_min']:.2f}-{s['ratio_max']:.2f}] ({s['ratio_q1']:.2f}-{s['ratio_q3']:.2f})"
+              f" {s['fastest_ratio']:8.2f}  {s['loads']}")
+    k = entries[BASE]["quality"] or {}
+    print(f"{BASE:15s} {entries[BASE]['size_bytes'] / 2**20:6.1f} {k.get('perplexity_ratio', 0):6.3f} "
+          f"{k.get('greedy_agreement', 0):6.3f}")
     if args.json:
-        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rounds": rounds,
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "pairs": pairs,
                                          "summary": summary, "artifacts": entries}, indent=2))
     return 0
 

@@ -3,15 +3,16 @@
 Why this way: the installed llama-cpp-python wheel has no converter, and the PyPI ``gguf`` package
 is too old for the current script (``LazyChunkedTensor`` missing). The converter that matches the
 installed llama.cpp ships in the llama-cpp-python *sdist* under ``vendor/llama.cpp/`` together with
-its ``conversion/`` package and its own ``gguf-py/``. So we ``pip download`` that exact sdist into a
-cache, extract only those three parts (~2 MB of a 76 MB archive), and run the script in a
-subprocess with ``PYTHONPATH=<gguf-py>``. No converter code is ever copied into this repository.
+its ``conversion/`` package and its own ``gguf-py/``. So that exact sdist is downloaded once per
+machine into the sha256-verified download cache (``downloads.py``), each cache directory (one per
+``EDGEPROF_HOME``) extracts only those three parts (~2 MB of a 76 MB archive) from it, and the
+script runs in a subprocess with ``PYTHONPATH=<gguf-py>``. No converter code is ever copied into
+this repository.
 """
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from .downloads import converters_dir, extracted_from, fetch, mark_extracted
 from .errors import ExportError
 from .steps import StepStats, log_tail, run_command
 
@@ -33,6 +35,7 @@ class Converter:
     """An extracted converter: run ``script`` with ``gguf_py`` first on PYTHONPATH."""
     root: Path
     version: str
+    source: str = "cache"  # "cache" (already extracted), "download-cache" (extracted now) or "downloaded"
 
     @property
     def script(self) -> Path:
@@ -52,9 +55,9 @@ def installed_version() -> str:
 
 
 def default_cache_dir(version: str) -> Path:
-    """``~/.cache/edgeprof/converters/llama-cpp-python-<ver>`` (callers pass their own, e.g. EDGEPROF_HOME)."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "edgeprof" / "converters" / f"{PACKAGE}-{version}"
+    """``<platform cache>/edgeprof/converters/llama-cpp-python-<ver>`` (callers pass their own, e.g.
+    ``EDGEPROF_HOME/cache/converters/...``)."""
+    return converters_dir() / f"{PACKAGE}-{version}"
 
 
 def _check(root: Path, version: str) -> Converter:
@@ -66,35 +69,34 @@ def _check(root: Path, version: str) -> Converter:
     return conv
 
 
-def ensure_converter(cache_dir: Path | None = None, *, version: str | None = None) -> Converter:
-    """The converter for ``version`` (default: installed), downloading + extracting it once into the cache."""
+def ensure_converter(cache_dir: Path | None = None, *, version: str | None = None,
+                     download_cache: Path | None = None) -> Converter:
+    """The converter for ``version`` (default: installed), extracted once into ``cache_dir`` from the
+    machine-wide download cache (``download_cache``, default ``downloads.machine_cache_dir()``),
+    which downloads the sdist only when no verified copy is there yet."""
     version = version or installed_version()
     root = Path(cache_dir) if cache_dir else default_cache_dir(version)
     if (root / "convert_hf_to_gguf.py").is_file():
         return _check(root, version)
-    root.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ExportError(f"cannot create the converter cache {root.parent} ({err.strerror})") from err
+    archive = fetch(PACKAGE, version, binary=False, cache_dir=download_cache)
     with tempfile.TemporaryDirectory(dir=root.parent, prefix=f".{root.name}.partial-") as tmp:
-        sdist = _download_sdist(version, Path(tmp))
         staged = Path(tmp) / "extracted"
-        _extract(sdist, staged)
+        _extract(archive.path, staged)
         _check(staged, version)
+        mark_extracted(staged, archive)
         if root.exists():
             shutil.rmtree(root)
         os.replace(staged, root)  # atomic: a half-extracted converter never looks present
-    return _check(root, version)
+    return Converter(root=root, version=version, source="downloaded" if archive.fetched else "download-cache")
 
 
-def _download_sdist(version: str, dest: Path) -> Path:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-           "--disable-pip-version-check", "-q", "-d", str(dest), f"{PACKAGE}=={version}"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    archives = sorted(dest.glob("*.tar.gz"))
-    if proc.returncode != 0 or not archives:
-        last = (proc.stderr.strip().splitlines() or ["no archive downloaded"])[-1]
-        raise ExportError(f"could not download the {PACKAGE}=={version} sdist for llama.cpp's converter "
-                          f"({last}); check access to the package index, or pass a cache directory "
-                          f"that already holds an extracted converter")
-    return archives[0]
+def provenance(conv: Converter) -> dict:
+    """What the manifest says about the converter: version, where it came from, the archive hash."""
+    return {"version": conv.version, "source": conv.source, **(extracted_from(conv.root) or {})}
 
 
 def _extract(sdist: Path, dest: Path) -> None:

@@ -2,7 +2,9 @@
 
 Every failure a user can cause or fix (bad input, missing converter, no disk space) is raised as an
 ``ExportError`` whose message is ONE line that says what is wrong and what to do, so the CLI can
-print it as is and exit with status 2 (bad usage) or 1 (nothing produced).
+print it as is. ``UsageError`` (a subclass) marks what is detected before anything is written
+(bad targets or source, an existing output, too little disk or memory): the CLI exits 2 for it, and
+1 for every other ``ExportError`` (a step failed, an artifact failed the quality gate).
 """
 from __future__ import annotations
 
@@ -12,3 +14,7 @@ class ExportError(Exception):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class UsageError(ExportError):
+    """Bad input found before any work started (CLI exit status 2)."""

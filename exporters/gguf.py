@@ -4,22 +4,18 @@ Quantization calls ``llama_model_quantize`` from llama-cpp-python (the installed
 ``llama-quantize`` binary). It runs in a child process: llama.cpp aborts the whole process on some
 bad inputs, and an export must survive to report it. Names are llama.cpp's own (``q4_k_m``,
 ``q8_0``, ...), mapped to ``LLAMA_FTYPE_MOSTLY_*``; ``list_quants()`` lists what the installed
-llama.cpp supports. Each quant lands in ``gguf-<quant>/model-<quant>.gguf``.
+llama.cpp supports. Each quant lands in ``gguf-<quant>/model-<quant>.gguf`` (``plan.py``).
 """
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable
 
-from .converter import Converter, convert_hf_to_gguf, ensure_converter
-from .errors import ExportError
+from .errors import ExportError, UsageError
 from .steps import StepStats, log_tail, run_command
 
-Log = Callable[[str], None]
 # converter --outtype values; everything else goes through the quantizer from f16
 CONVERTER_TYPES = ("f16", "bf16", "f32")
 # i-quants below 3 bits are unusable without an importance matrix, which edgeprof does not make
@@ -59,10 +55,10 @@ def check_quant(name: str) -> str:
     """Normalize a quant name (``Q4_K_M`` -> ``q4_k_m``) or raise a one-line error listing valid ones."""
     q = name.strip().lower()
     if q in NEEDS_IMATRIX:
-        raise ExportError(f"GGUF type {q} needs an importance matrix, which edgeprof does not compute; "
+        raise UsageError(f"GGUF type {q} needs an importance matrix, which edgeprof does not compute; "
                           f"use q3_k_m or larger")
     if q not in _ftypes():
-        raise ExportError(f"unknown GGUF type {name!r}; choose from {', '.join(list_quants())}")
+        raise UsageError(f"unknown GGUF type {name!r}; choose from {', '.join(list_quants())}")
     return q
 
 
@@ -92,56 +88,3 @@ def explain_quantize_failure(lines: list[str], src: Path, quant: str, rc: int) -
     why = next((ln for ln in reversed(lines) if "error" in ln.lower() or "failed" in ln.lower()),
                lines[-1] if lines else f"exit status {rc}")
     return f"llama.cpp could not quantize {src.name} to {quant} ({why.strip()})"
-
-
-def artifact_dir(out_root: Path, quant: str) -> Path:
-    return out_root / f"gguf-{quant}"
-
-
-def artifact_file(out_root: Path, quant: str) -> Path:
-    return artifact_dir(out_root, quant) / f"model-{quant}.gguf"
-
-
-def export_gguf(source_dir: Path, out_root: Path, quants: list[str], *, converter_cache: Path | None = None,
-                converter: Converter | None = None, threads: int | None = None,
-                log: Log = lambda s: None) -> dict[str, Path]:
-    """Export ``quants`` into ``out_root/gguf-<quant>/``; returns quant -> directory.
-
-    The converter writes f16 once (kept as the ``f16`` artifact when asked for, otherwise a scratch
-    file); every other type is quantized from it. f32/bf16 come straight from the converter.
-    """
-    wanted = [check_quant(q) for q in quants]
-    out_root.mkdir(parents=True, exist_ok=True)
-    conv = converter or ensure_converter(converter_cache)
-    done: dict[str, Path] = {}
-    for q in (q for q in wanted if q in ("f32", "bf16")):
-        d = artifact_dir(out_root, q)
-        d.mkdir(parents=True, exist_ok=True)
-        if not artifact_file(out_root, q).is_file():
-            log(f"gguf: converting to {q} (llama.cpp converter {conv.version})")
-            convert_hf_to_gguf(conv, source_dir, artifact_file(out_root, q), outtype=q)
-        done[q] = d
-    rest = [q for q in wanted if q not in ("f32", "bf16")]
-    if not rest:
-        return done
-    keep_f16 = "f16" in rest
-    f16 = artifact_file(out_root, "f16") if keep_f16 else out_root / ".gguf-scratch" / "model-f16.gguf"
-    if not f16.is_file():
-        f16.parent.mkdir(parents=True, exist_ok=True)
-        partial = f16.with_name(f16.name + ".partial")
-        log(f"gguf: converting to f16 (llama.cpp converter {conv.version})")
-        convert_hf_to_gguf(conv, source_dir, partial, outtype="f16")
-        os.replace(partial, f16)
-    if keep_f16:
-        done["f16"] = f16.parent
-    for q in (q for q in rest if q != "f16"):
-        target = artifact_file(out_root, q)
-        if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(target.name + ".partial")
-            log(f"gguf: quantizing to {q} (llama.cpp)")
-            quantize_gguf(f16, partial, q, threads=threads)
-            os.replace(partial, target)
-        done[q] = target.parent
-    shutil.rmtree(out_root / ".gguf-scratch", ignore_errors=True)
-    return done

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError
+from .errors import ExportError, UsageError
 from .files import file_entries, fsync_dir, sha256_file, tool_versions
 
 SOURCE_META = "edgeprof_source.json"
@@ -162,25 +162,25 @@ def load_source(path: str | Path, *, allow_pickle: bool = False,
     """Validate a local HF model directory and describe it; raises ExportError with the fix."""
     root = Path(path).expanduser()
     if root.suffix == ".gguf" and root.is_file():
-        raise ExportError(f"{root} is a GGUF file, not an export source; rebuild an HF directory from it "
+        raise UsageError(f"{root} is a GGUF file, not an export source; rebuild an HF directory from it "
                           f"first (edgeprof models prepare, or exporters.rebuild_hf_from_gguf)")
     if not root.is_dir():
-        raise ExportError(f"source {root} is not a directory; pass a Hugging Face model directory "
+        raise UsageError(f"source {root} is not a directory; pass a Hugging Face model directory "
                           f"(config.json + *.safetensors) or a catalogue id")
     cfg_path = root / "config.json"
     if not cfg_path.is_file():
-        raise ExportError(f"{root} has no config.json; it is not a Hugging Face model directory")
+        raise UsageError(f"{root} has no config.json; it is not a Hugging Face model directory")
     config = json_object(cfg_path)
     if config.get("auto_map") and not trust_remote_code:
-        raise ExportError(f"{root} needs custom modelling code (config.json auto_map); review it, then "
+        raise UsageError(f"{root} needs custom modelling code (config.json auto_map); review it, then "
                           f"pass --trust-remote-code to allow running it")
     weights = sorted(root.glob("*.safetensors"))
     pickles = sorted(p for p in root.iterdir() if p.suffix in PICKLE_SUFFIXES)
     if not weights:
         if not pickles:
-            raise ExportError(f"{root} has no *.safetensors weights; nothing to export")
+            raise UsageError(f"{root} has no *.safetensors weights; nothing to export")
         if not allow_pickle:
-            raise ExportError(f"{root} holds only pickle weights ({pickles[0].name}), which can run "
+            raise UsageError(f"{root} holds only pickle weights ({pickles[0].name}), which can run "
                               f"arbitrary code when loaded; convert them to safetensors or pass "
                               f"--allow-pickle if you trust the file")
         weights = pickles

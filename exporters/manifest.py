@@ -10,6 +10,10 @@ computed from the parameter count, not from an f16 artifact, so it exists for ev
 the same for ONNX and GGUF; ``compression_basis`` says so in every entry. It is a size ratio only
 (CONTRACTS.md); ``mcr`` multiplies it by ``quality.quality_retention`` when quality was measured.
 
+``quality_status`` is the quality gate's verdict (``gate.py``): ``ok``, ``degraded`` (kept only with
+``--allow-degraded``; the README flags it) or ``unchecked`` (``--no-quality``); ``quality_gate``
+holds the limits it was held to and what failed.
+
 It is written LAST, inside the build directory, just before that directory is renamed into place:
 a directory with a manifest is a finished export.
 """
@@ -33,7 +37,7 @@ RUNTIMES = {"onnx": "onnxruntime", "gguf": "llama.cpp", "hf": "torch"}
 
 def artifact_entry(export_dir: Path, rel_dir: str, fmt: str, quant: str, *, main_file: str,
                    params: int, scheme: dict | None = None, quality: dict | None = None,
-                   export: dict | None = None, verify: dict | None = None) -> dict[str, Any]:
+                   export: dict | None = None, verify: dict | None = None, gate: dict | None = None) -> dict[str, Any]:
     """One artifact's manifest entry, hashing its files now (the bytes that will be renamed into place)."""
     files = file_entries(export_dir / rel_dir)
     size = sum(f["size_bytes"] for f in files)
@@ -44,8 +48,9 @@ def artifact_entry(export_dir: Path, rel_dir: str, fmt: str, quant: str, *, main
              "runtime": RUNTIMES[fmt], "main_file": f"{rel_dir}/{main_file}", "sha256": main["sha256"],
              "size_bytes": size, "files": files,
              "compression_rate": round(params * 2 / size, 4) if size else None,
-             "compression_basis": COMPRESSION_BASIS, "quality": quality, "export": export or {},
-             "verify": verify or {}}
+             "compression_basis": COMPRESSION_BASIS, "quality": quality,
+             "quality_status": (gate or {}).get("status", "unchecked"), "quality_gate": gate,
+             "export": export or {}, "verify": verify or {}}
     if quality and quality.get("quality_retention") is not None and entry["compression_rate"]:
         entry["mcr"] = round(entry["compression_rate"] * quality["quality_retention"], 4)
     return entry
@@ -102,6 +107,9 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
     return data
 
 
+QUALITY_STATUSES = ("ok", "degraded", "unchecked")  # exporters/gate.py
+
+
 def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
     """What a bench needs per artifact: absolute path of the main file plus the manifest figures.
 
@@ -143,6 +151,9 @@ def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
                     "size_bytes": _field(a, "size_bytes", int, where, ctx),
                     "sha256": _field(a, "sha256", str, where, ctx), "files": [f["name"] for f in files],
                     "file_entries": files, "quality": a.get("quality") if isinstance(a.get("quality"), dict) else None,
+                    "quality_status": a.get("quality_status") if a.get("quality_status") in QUALITY_STATUSES
+                    else "unchecked",
+                    "quality_gate": a.get("quality_gate") if isinstance(a.get("quality_gate"), dict) else None,
                     "compression_rate": a.get("compression_rate"), "mcr": a.get("mcr"), "model_id": model_id,
                     "params": params, "baseline_label": label})
     return out
@@ -224,15 +235,22 @@ def render_readme(m: dict) -> str:
              f"Compression rate = {COMPRESSION_BASIS} ÷ artifact size. Quality: perplexity on the "
              f"bundled evaluation text (lower is better) next to the baseline's, and greedy-token "
              f"agreement with the baseline.", "",
-             "| artifact | format | quant | size (MB) | compression | perplexity | greedy agreement |",
-             "|---|---|---|---:|---:|---:|---:|"]
+             "| artifact | format | quant | size (MB) | compression | perplexity | greedy agreement | quality |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
     for a in m["artifacts"]:
         q = a.get("quality") or {}
         ppl = f"{q['perplexity']:.3f}" if q.get("perplexity") is not None else "n/a"
         agree = f"{q['greedy_agreement']:.3f}" if q.get("greedy_agreement") is not None else "n/a"
+        status = a.get("quality_status", "unchecked")
         lines.append(f"| `{a['path']}` | {a['format']} | {a['quant']} | {a['size_bytes'] / 1e6:.1f} | "
-                     f"{a['compression_rate']:.2f}× | {ppl} | {agree} |")
-    lines += ["", "## Loading", ""]
+                     f"{a['compression_rate']:.2f}× | {ppl} | {agree} | {'**DEGRADED**' if status == 'degraded' else status} |")
+    bad = [a for a in m["artifacts"] if a.get("quality_status") == "degraded"]
+    if bad:
+        lines += ["", "**Warning: degraded artifacts.** These failed the quality gate and were kept only because "
+                  "the export was run with `--allow-degraded`; do not deploy them without checking:", ""]
+        lines += [f"- `{a['path']}`: {'; '.join((a.get('quality_gate') or {}).get('failures') or [])}" for a in bad]
+    lines += ["", "Quality gate: each artifact's perplexity ratio and greedy agreement must stay within the limits "
+              "of its precision tier (`quality_method.gate` in `manifest.json`).", "", "## Loading", ""]
     for a in m["artifacts"]:
         lines += [f"**{a['path']}** ({a['runtime']}); every file it needs is inside its directory:", "",
                   _snippet(a), ""]

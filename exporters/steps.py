@@ -24,6 +24,21 @@ from pathlib import Path
 from .errors import ExportError
 
 
+_LIVE: set[subprocess.Popen] = set()   # children of running steps, for ``kill_running``
+_LIVE_LOCK = threading.Lock()
+
+
+def kill_running() -> None:
+    """Kill every step child still running (an export stopping on a failure or an interrupt)."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE)
+    for proc in procs:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+
+
 @dataclass
 class StepStats:
     """Wall time and peak resident memory of one finished step (peak includes its own children)."""
@@ -54,6 +69,8 @@ def run_command(name: str, cmd: list[str], *, log_path: Path, env: dict | None =
         log.flush()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 preexec_fn=_die_with_parent if os.name == "posix" else None)
+        with _LIVE_LOCK:
+            _LIVE.add(proc)
         timer = None
         if timeout_s:
             timer = threading.Timer(timeout_s, proc.kill)
@@ -74,6 +91,8 @@ def run_command(name: str, cmd: list[str], *, log_path: Path, env: dict | None =
         finally:
             if timer:
                 timer.cancel()
+            with _LIVE_LOCK:
+                _LIVE.discard(proc)
     return proc.returncode, StepStats(name=name, wall_s=round(time.perf_counter() - t0, 3), peak_rss_bytes=peak)
 
 
@@ -86,7 +105,7 @@ def log_tail(log_path: Path, lines: int = 40) -> list[str]:
 
 
 def run_python_step(name: str, func: str, kwargs: dict, *, work_dir: Path,
-                    timeout_s: float | None = None) -> tuple[object, StepStats]:
+                    timeout_s: float | None = None, threads: int | None = None) -> tuple[object, StepStats]:
     """Call ``module:function(**kwargs)`` in a child process; returns (its JSON result, stats).
 
     An ``ExportError`` in the child is re-raised here with the same one-line message; any other
@@ -101,6 +120,8 @@ def run_python_step(name: str, func: str, kwargs: dict, *, work_dir: Path,
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[1])  # the child must import this same package
     env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    if threads:  # steps running side by side share the cores instead of each taking all of them
+        env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     rc, stats = run_command(name, [sys.executable, "-m", "exporters.step_child", str(spec_path)],
                             log_path=log_path, env=env, timeout_s=timeout_s)
     result = json.loads(result_path.read_text()) if result_path.is_file() else None

@@ -5,10 +5,9 @@
 ``onnx`` or ``gguf`` means that format's default set. Names are validated here so a typo fails
 before a 10-minute export starts, not after it.
 
-ONNX ``int4`` uses ONNX Runtime's model builder (onnxruntime-genai, fetched at run time) for the
-architectures it supports and falls back to optimum + MatMulNBits otherwise, recording why in the
-manifest; ``int4-optimum`` forces the optimum path, ``int4-builder`` the builder (an error instead
-of a fallback). Each lands in ``onnx-<scheme>/``.
+ONNX schemes are listed in ``onnx.SCHEMES`` (fp32, fp16, int8, int4, int4-q, int4-rtn, and int4 on
+a forced graph: int4-optimum, int4-builder); GGUF types are llama.cpp's own names (``gguf.py``).
+Each lands in ``onnx-<scheme>/`` or ``gguf-<type>/``.
 
 The estimate is deliberately generous (bytes per parameter measured on SmolLM2-135M and rounded
 up, plus the scratch files an export writes on its way): running out of disk at the last step of
@@ -18,14 +17,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ExportError
+from .errors import UsageError
 from .files import available_memory_bytes, free_disk_bytes
 
 FORMATS = ("onnx", "gguf")
 DEFAULTS = {"onnx": ["fp32", "fp16", "int8", "int4"], "gguf": ["f16", "q8_0", "q4_k_m"]}
-# final artifact bytes per parameter (upper bounds; int8/int4 carry two copies of a tied embedding)
-ONNX_BYTES_PER_PARAM = {"fp32": 4.05, "fp16": 2.05, "int8": 1.3, "int4": 0.8, "int4-optimum": 0.8,
-                        "int4-builder": 0.8}
+# final artifact bytes per parameter (upper bounds, measured on SmolLM2-135M and rounded up)
+ONNX_BYTES_PER_PARAM = {"fp32": 4.05, "fp16": 2.05, "int8": 1.2}
+ONNX_4BIT_BYTES_PER_PARAM = 0.9  # measured 0.80 (int4) to 0.88 (int4-q)
 GGUF_BYTES_PER_PARAM = {"f32": 4.05, "f16": 2.05, "bf16": 2.05, "q8_0": 1.1}
 GGUF_OTHER_BYTES_PER_PARAM = 0.9  # every other llama.cpp type is below 8.5 bits per weight
 # optimum's TorchScript export holds the fp32 model, the trace and the ModelProto at once: measured
@@ -46,18 +45,18 @@ def parse_targets(specs: list[str] | tuple[str, ...] | str) -> dict[str, list[st
         fmt, _, rest = spec.strip().partition(":")
         fmt = fmt.lower()
         if fmt not in FORMATS:
-            raise ExportError(f"--to {spec!r}: unknown format {fmt!r}; use onnx:fp32,fp16,int8,int4 "
-                              f"or gguf:f16,q8_0,q4_k_m")
+            raise UsageError(f"--to {spec!r}: unknown format {fmt!r}; use onnx:fp16,int8,int4 "
+                              f"or gguf:q8_0,q4_k_m (edgeprof export --list-quants lists every scheme)")
         names = [n.strip().lower() for n in rest.split(",") if n.strip()] if rest else DEFAULTS[fmt]
         for name in names:
             if fmt == "onnx" and name not in SCHEMES:
-                raise ExportError(f"--to {spec!r}: unknown ONNX scheme {name!r}; choose from {', '.join(SCHEMES)}")
+                raise UsageError(f"--to {spec!r}: unknown ONNX scheme {name!r}; choose from {', '.join(SCHEMES)}")
             if fmt == "gguf":
                 name = check_quant(name)
             if name not in out.setdefault(fmt, []):
                 out[fmt].append(name)
     if not out:
-        raise ExportError("no export targets given; use e.g. --to onnx:int4 --to gguf:q4_k_m")
+        raise UsageError("no export targets given; use e.g. --to onnx:int4 --to gguf:q4_k_m")
     return out
 
 
@@ -66,11 +65,11 @@ def estimate_bytes(targets: dict[str, list[str]], params: int) -> dict[str, int]
     onnx, gguf = targets.get("onnx", []), targets.get("gguf", [])
     disk = 0.0
     if onnx:
-        disk += sum(ONNX_BYTES_PER_PARAM[s] for s in onnx) * params
-        if "fp32" not in onnx:  # (int4 via the model builder needs none; counted anyway)
-            disk += ONNX_BYTES_PER_PARAM["fp32"] * params  # scratch fp32 export
-        if "int8" in onnx:
-            disk += ONNX_BYTES_PER_PARAM["fp32"] * params  # folded copy fed to the int8 quantizer
+        disk += sum(ONNX_BYTES_PER_PARAM.get(s, ONNX_4BIT_BYTES_PER_PARAM) for s in onnx) * params
+        if "fp32" not in onnx:
+            disk += ONNX_BYTES_PER_PARAM["fp32"] * params  # scratch fp32 export (optimum)
+        if any(s not in ("fp32", "fp16") for s in onnx):
+            disk += ONNX_BYTES_PER_PARAM["fp32"] * params  # scratch fp32 graph (model builder)
     if gguf:
         disk += sum(GGUF_BYTES_PER_PARAM.get(q, GGUF_OTHER_BYTES_PER_PARAM) for q in gguf) * params
         if "f16" not in gguf:
@@ -89,12 +88,12 @@ def check_resources(targets: dict[str, list[str]], params: int, out_dir: Path, *
     need["disk_bytes"] = max(0, need["disk_bytes"] - already_bytes)
     free = free_disk_bytes(out_dir.parent if not out_dir.exists() else out_dir)
     if free < need["disk_bytes"]:
-        raise ExportError(f"this export needs about {need['disk_bytes'] / 1e9:.1f} GB of free disk in "
+        raise UsageError(f"this export needs about {need['disk_bytes'] / 1e9:.1f} GB of free disk in "
                           f"{out_dir.parent}, only {free / 1e9:.1f} GB is free; free space or choose "
                           f"another --out")
     avail = available_memory_bytes()
     if check_memory and avail is not None and avail < need["memory_bytes"]:
-        raise ExportError(f"this export needs about {need['memory_bytes'] / 1e9:.1f} GB of available "
+        raise UsageError(f"this export needs about {need['memory_bytes'] / 1e9:.1f} GB of available "
                           f"memory, only {avail / 1e9:.1f} GB is available; close other programs, export "
                           f"fewer targets, or pass --ignore-memory-check")
     return {**need, "free_disk_bytes": free, "available_memory_bytes": avail or 0}

@@ -1,4 +1,8 @@
-"""``edgeprof export SOURCE --to onnx:fp32,fp16,int8,int4 --to gguf:f16,q8_0,q4_k_m --out DIR``."""
+"""``edgeprof export SOURCE --to onnx:fp16,int8,int4 --to gguf:q8_0,q4_k_m --out DIR``.
+
+Every artifact passes the quality gate (``exporters/gate.py``) or the export fails with the
+figures; ``--allow-degraded`` keeps such an artifact, labelled ``degraded`` in the manifest, the
+export README and this command's table."""
 from __future__ import annotations
 
 import argparse
@@ -13,12 +17,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("source", nargs="?", help="HF model directory (safetensors) or catalogue id "
                                              "(e.g. smollm2-135m-instruct-hf)")
     p.add_argument("--to", action="append", default=None, metavar="FMT:SCHEMES",
-                   help="onnx:fp32,fp16,int8,int4 and/or gguf:f16,q8_0,q4_0,q4_k_m,... (repeatable)")
+                   help="onnx:fp32,fp16,int8,int4,int4-q,int4-rtn and/or gguf:f16,q8_0,q6_k,q5_k_m,q4_k_m,q4_0,"
+                        "iq4_xs,... (repeatable; --list-quants lists all)")
     p.add_argument("--out", type=Path, default=None, help="export directory (default ./exports/<model>)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing export directory")
     p.add_argument("--list-quants", action="store_true", help="list the supported schemes and exit")
-    p.add_argument("--block-size", type=int, default=32, help="int4 MatMulNBits block size (default 32)")
-    p.add_argument("--no-quality", action="store_true", help="skip perplexity / agreement measurement")
+    p.add_argument("--block-size", type=int, default=32, help="weights per block of the ONNX int8/int4 schemes (default 32)")
+    p.add_argument("--no-quality", action="store_true", help="skip perplexity / agreement measurement "
+                                                             "(and so the quality gate: artifacts are 'unchecked')")
+    p.add_argument("--allow-degraded", action="store_true",
+                   help="keep an artifact that fails the quality gate, labelled 'degraded' (default: the export fails)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="export steps run side by side (default: 2 with >= 2 cores and enough memory, else 1)")
     p.add_argument("--allow-pickle", action="store_true", help="accept pickle (.bin) checkpoints (they can run code)")
     p.add_argument("--trust-remote-code", action="store_true", help="allow model code from the source directory")
     p.add_argument("-o", "--format", choices=("md", "json"), default="md")
@@ -28,15 +38,19 @@ def run(args) -> int:
     def note(msg: str) -> None:
         print(f"edgeprof: {msg}", file=sys.stderr, flush=True)
 
-    from exporters import ExportError, export, list_quants, read_manifest
+    from exporters import ExportError, UsageError, export, list_quants, read_manifest
+    from exporters.onnx import SCHEMES
 
     from edgeprof.models.catalogue import CatalogueError
-    from edgeprof.models.exporting import (MANIFEST_COLUMNS, converter_cache, manifest_rows, progress_printer,
-                                           resolve_source)
+    from edgeprof.models.exporting import (MANIFEST_COLUMNS, converter_cache, download_cache, manifest_rows,
+                                           progress_printer, resolve_source)
 
     if args.list_quants:
-        print("onnx: fp32, fp16, int8, int4\ngguf: " + ", ".join(list_quants()))
+        print("onnx: " + ", ".join(SCHEMES) + "\ngguf: " + ", ".join(list_quants()))
         return 0
+    if args.jobs is not None and args.jobs < 1:
+        print(f"edgeprof export: error: --jobs must be >= 1, got {args.jobs}", file=sys.stderr)
+        return 2
     if not args.source or not args.to:
         print("edgeprof export: error: give a SOURCE and at least one --to (see 'edgeprof export --help')",
               file=sys.stderr)
@@ -45,19 +59,23 @@ def run(args) -> int:
         src = resolve_source(args.source, note)
         out = args.out or Path("exports") / src.name
         export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
-               converter_cache=converter_cache(),
-               quality=not args.no_quality, block_size=args.block_size, allow_pickle=args.allow_pickle,
-               trust_remote_code=args.trust_remote_code)
+               converter_cache=converter_cache(), download_cache=download_cache(), jobs=args.jobs,
+               quality=not args.no_quality, allow_degraded=args.allow_degraded, block_size=args.block_size,
+               allow_pickle=args.allow_pickle, trust_remote_code=args.trust_remote_code)
         m = read_manifest(out)
-    except (ExportError, CatalogueError) as exc:
+    except (UsageError, CatalogueError) as exc:  # found before anything was written
         print(f"edgeprof export: error: {exc}", file=sys.stderr)
         return 2
+    except ExportError as exc:  # a step failed or an artifact failed the quality gate
+        print(f"edgeprof export: error: {exc}", file=sys.stderr)
+        return 1
     if args.format == "json":
         print(json.dumps(m, indent=2))
         return 0
     print(f"export of {m['model']['id']} ({m['baseline']['label']}) -> {out}\n")
     print("| " + " | ".join(MANIFEST_COLUMNS) + " |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---|")
+    print("|" + "|".join("---:" if c in ("size MiB", "compression", "perplexity", "retention", "greedy agreement")
+                         else "---" for c in MANIFEST_COLUMNS) + "|")
     for row in manifest_rows(m):
         print("| " + " | ".join(row) + " |")
     print(f"\ncompression basis: {m['baseline']['basis']}; manifest: {out}/manifest.json; how to load: {out}/README.md")

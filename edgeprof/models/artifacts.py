@@ -99,8 +99,25 @@ def _export_model(path: Path) -> dict | None:
             for a in data.get("artifacts") if isinstance(data.get("artifacts"), list) else []:
                 if isinstance(a, dict) and a.get("main_file") == rel:
                     model["quant"] = a.get("quant")
+                    quality = a.get("quality") if isinstance(a.get("quality"), dict) else None
+                    model["quality"] = _labelled(quality, a.get("quality_status"))
+                    model["quality_status"] = str(a.get("quality_status") or "unchecked")
             return model
     return None
+
+
+def _labelled(quality: dict | None, status: str | None) -> dict | None:
+    """The manifest's quality figures with the export gate's verdict inside ("ok" | "degraded" |
+    "unchecked", exporters/gate.py), so the record's ``artifact.quality`` keeps the label; None when
+    quality was never measured."""
+    return {**quality, "quality_status": status or "unchecked"} if quality else None
+
+
+def _export_quality(exported: dict | None) -> dict[str, Any]:
+    """``quality`` and ``extra.quality_status`` of a file that belongs to an edgeprof export."""
+    if not exported or "quality_status" not in exported:
+        return {}
+    return {"quality": exported.get("quality"), "extra": {"quality_status": exported["quality_status"]}}
 
 
 def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
@@ -124,7 +141,7 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
     return Artifact(str(path.resolve()), "gguf", h["quant"], path.stat().st_size, digest, (path.name,),
                     ModelInfo(mid, name, h["n_params"], extra={"architecture": meta.get("general.architecture"),
                                                                **names}),
-                    runtime=default_for("gguf"))
+                    runtime=default_for("gguf"), **_export_quality(exported))
 
 
 def _manifest_artifacts(d: Path) -> list[Artifact]:
@@ -162,7 +179,9 @@ def _manifest_artifacts(d: Path) -> list[Artifact]:
                             a["sha256"], tuple(a["files"]),
                             ModelInfo(a["model_id"], str(manifest["model"].get("name") or a["model_id"]), a["params"]),
                             runtime=default_for(a["format"]), baseline_size=base, quality_retention=retention,
-                            quality=q or None, label=a["baseline_label"] if a["format"] == "hf" else None))
+                            quality=_labelled(q or None, a.get("quality_status")),
+                            label=a["baseline_label"] if a["format"] == "hf" else None,
+                            extra={"quality_status": a["quality_status"]} if a.get("quality_status") else {}))
     hf = _source_artifact(d, manifest)
     if hf is not None and not any(x.format == "hf" for x in out):
         out.insert(0, replace(hf.with_model(id=manifest["model"]["id"], params=manifest["model"]["params"]),
@@ -208,7 +227,7 @@ def onnx_artifact(path: Path) -> Artifact:
                     sha256_cached(path), tuple(sorted(p.name for p in files)),
                     ModelInfo(exported.get("id") or slug(path.parent.name or path.stem),
                               exported.get("name") or path.parent.name, exported.get("params")),
-                    runtime=default_for("onnx"))
+                    runtime=default_for("onnx"), **_export_quality(exported))
 
 
 def hf_artifact(d: Path) -> Artifact:

@@ -35,7 +35,7 @@ def resolve_source(arg: str, note: Callable[[str], None]) -> Path:
 
 
 MANIFEST_COLUMNS = ("artifact", "format", "quant", "size MiB", "compression", "perplexity", "retention",
-                    "greedy agreement", "sha256")
+                    "greedy agreement", "quality", "sha256")
 
 
 def manifest_rows(m: dict[str, Any]) -> list[list[str]]:
@@ -43,20 +43,29 @@ def manifest_rows(m: dict[str, Any]) -> list[list[str]]:
     rows = []
     for a in m["artifacts"]:
         q = a.get("quality") or {}
+        status = a.get("quality_status", "unchecked")  # the export's quality gate (exporters/gate.py)
         rows.append([a["name"], a["format"], a["quant"], f"{a['size_bytes'] / 2**20:.1f}",
                      str(a.get("compression_rate") or ""), str(q.get("perplexity", "")),
-                     str(q.get("quality_retention", "")), str(q.get("greedy_agreement", "")), a["sha256"][:12]])
+                     str(q.get("quality_retention", "")), str(q.get("greedy_agreement", "")),
+                     "DEGRADED" if status == "degraded" else status, a["sha256"][:12]])
     return rows
 
 
 def converter_cache() -> Path:
-    """llama.cpp's converter, fetched for the installed llama-cpp-python, lives in the user cache
-    (CONTRACTS.md "User directories": cache/), never in the package."""
+    """llama.cpp's converter, extracted for the installed llama-cpp-python, lives in the user cache
+    (CONTRACTS.md "User directories": cache/), never in the package. The archive it is extracted
+    from comes from the machine-wide download cache (``download_cache``)."""
     from exporters.converter import installed_version
 
     from edgeprof.home import cache_dir
 
     return cache_dir() / "converters" / f"llama-cpp-python-{installed_version()}"
+
+
+def download_cache() -> Path:
+    from .home import downloads_dir
+
+    return downloads_dir()
 
 
 def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callable[[str], None],
@@ -78,7 +87,8 @@ def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callab
     out = out_dir or src.parent / f"{src.name}-export-{key}"
     if not (out / "manifest.json").exists():
         try:
-            export(src, spec, out, progress=progress_printer(note), converter_cache=converter_cache())
+            export(src, spec, out, progress=progress_printer(note), converter_cache=converter_cache(),
+                   download_cache=download_cache())
         except ExportError as exc:
             raise ArtifactError(str(exc)) from exc
     else:

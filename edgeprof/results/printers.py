@@ -42,7 +42,7 @@ def quality_cell(rec: Record) -> str:
     if q.get("perplexity") is None:
         return ""
     cell = f"ppl {q['perplexity']:.1f} ({q.get('quality_retention', float('nan')):.2f})"
-    status = q.get("status") or rec.artifact.extra.get("quality_status")
+    status = q.get("quality_status") or q.get("status") or rec.artifact.extra.get("quality_status")
     return cell + (" DEGRADED" if status == "degraded" else "")
 
 

@@ -21,8 +21,8 @@ SCRIPT = """
 import sys
 from pathlib import Path
 import exporters
-exporters.export(sys.argv[1], ["onnx:fp32,int4", "gguf:q8_0"], sys.argv[2],
-                 converter_cache=Path(sys.argv[3]), quality=False)
+exporters.export(sys.argv[1], ["onnx:fp32,int4", "gguf:q8_0"], sys.argv[2], jobs=1,  # one at a time: a
+                 converter_cache=Path(sys.argv[3]), download_cache=Path(sys.argv[4]), quality=False)  # sure kill point
 """
 
 
@@ -39,16 +39,16 @@ def _children_of_partial(build: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def killed_export(tiny_llama_dir, converter_cache, tmp_path_factory):
-    """An export killed (SIGKILL) right after its first step finished, while the next one runs."""
+def killed_export(tiny_llama_dir, converter_cache, download_cache, tmp_path_factory):
+    """An export killed (SIGKILL) right after its first step (the ONNX graph) finished, while the next runs."""
     out = tmp_path_factory.mktemp("killed") / "export"
     build = partial_dir(out)
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tiny_llama_dir), str(out), str(converter_cache)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tiny_llama_dir), str(out), str(converter_cache),
+                             str(download_cache)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     progress = build / ".progress.json"
     while time.monotonic() < deadline and proc.poll() is None:
-        if progress.is_file() and "onnx:base" in json.loads(progress.read_text() or "{}").get("steps", {}):
+        if progress.is_file() and "onnx:graph" in json.loads(progress.read_text() or "{}").get("steps", {}):
             break
         time.sleep(0.2)
     assert proc.poll() is None, "the export finished or failed before it could be interrupted"
@@ -74,11 +74,15 @@ def test_children_die_with_the_killed_export(killed_export):
 
 def test_rerun_resumes_after_the_last_finished_step(killed_export, tiny_llama_dir, converter_cache):
     out, build = killed_export
+    finished = set(json.loads((build / ".progress.json").read_text())["steps"])
     events = []
     exporters.export(tiny_llama_dir, ["onnx:fp32,int4", "gguf:q8_0"], out, converter_cache=converter_cache,
                      quality=False, progress=events.append)
-    assert [e.step for e in events if e.status == "skipped"] == ["onnx:base"]
-    assert [e.step for e in events if e.status == "done"] == ["onnx:int4", "gguf:f16", "gguf:q8_0", "verify"]
+    skipped = [e.step for e in events if e.status == "skipped"]
+    done = [e.step for e in events if e.status == "done"]
+    assert "onnx:graph" in skipped and set(skipped) == finished  # what had finished is not redone...
+    jobs = {"onnx:graph", "onnx:int4", "gguf:f16", "gguf:q8_0", "check:onnx-fp32", "check:onnx-int4", "check:gguf-q8_0"}
+    assert sorted(skipped + done) == sorted(jobs)  # ...and everything else is done exactly once
     m = read_manifest(out)
     assert [a["quant"] for a in m["artifacts"]] == ["fp32", "int4", "q8_0"]
     assert m["quality_method"] == {"skipped": "quality measurement turned off (--no-quality)"}
@@ -88,7 +92,7 @@ def test_rerun_resumes_after_the_last_finished_step(killed_export, tiny_llama_di
 
 def test_existing_directory_needs_overwrite(killed_export, tiny_llama_dir, converter_cache):
     out, _ = killed_export
-    with pytest.raises(ExportError) as err:
+    with pytest.raises(exporters.UsageError) as err:
         exporters.export(tiny_llama_dir, ["gguf:q8_0"], out, converter_cache=converter_cache)
     assert "--overwrite" in str(err.value) and "\n" not in str(err.value)
     before = read_manifest(out)["created_at"]

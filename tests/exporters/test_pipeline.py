@@ -1,8 +1,8 @@
-"""The tiny model through every ONNX scheme and four GGUF types: artifacts, manifest, README.
+"""The tiny model through the default ONNX schemes and seven GGUF types: artifacts, manifest, README.
 
 One export per session (``tiny_export``); every test here reads it. The artifacts are loaded in
 their real runtimes (onnxruntime, llama.cpp) and generate tokens; the manifest is checked field
-by field against the files on disk.
+by field against the files on disk; every artifact, int8 and int4 included, passes the quality gate.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from exporters import check_files, list_artifacts, read_manifest
 from exporters.files import sha256_file
 
 ONNX = ["fp32", "fp16", "int8", "int4"]
-GGUF = ["f16", "q8_0", "q4_0", "q4_k_m"]
+GGUF = ["f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0", "iq4_xs"]
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +31,20 @@ def test_export_dir_holds_only_finished_things(tiny_export):
     assert not list(out.parent.glob(".*partial*")) and not (out / ".progress.json").exists()
 
 
-def test_progress_events_cover_every_step(tiny_export):
+def test_progress_events_cover_every_job_once(tiny_export):
     _, events = tiny_export
+    builds = ["onnx:graph"] + [f"onnx:{s}" for s in ONNX[1:]] + [f"gguf:{q}" for q in GGUF]  # no optimum export
+    checks = ["quality:reference"] + [f"check:onnx-{s}" for s in ONNX] + [f"check:gguf-{q}" for q in GGUF]
     done = [e.step for e in events if e.status == "done"]
-    assert done[:-1] == ["onnx:base", "onnx:fp16", "onnx:int8", "onnx:int4", "gguf:f16", "gguf:q8_0",
-                         "gguf:q4_0", "gguf:q4_k_m"] and done[-1] == "verify"
-    assert all(e.total == 9 and 0 <= e.index <= 9 for e in events)
-    assert events[0].step == "resources" and "GB of disk" in events[0].message
+    assert sorted(done) == sorted(builds + checks)  # each exactly once, in whatever order they finished
+    assert sorted(e.step for e in events if e.status == "started") == sorted(done)
+    total = len(done)
+    assert all(e.total == total and 0 <= e.index <= total for e in events)
+    assert events[0].step == "resources" and "GB of disk" in events[0].message and "at a time" in events[0].message
+    # a check starts only after its artifact is built: the gate acts as soon as it can
+    order = [e.step for e in events if e.status in ("started", "done")]
+    for s in ONNX[1:]:
+        assert order.index(f"check:onnx-{s}") > order.index(f"onnx:{s}")
 
 
 def test_manifest_top_level_fields(manifest, tiny_llama_dir):
@@ -51,10 +58,15 @@ def test_manifest_top_level_fields(manifest, tiny_llama_dir):
     for tool in ("torch", "transformers", "optimum", "onnxruntime", "llama-cpp-python", "gguf", "onnx"):
         assert m["tool_versions"][tool], tool
     assert m["export"]["wall_s"] > 0 and m["export"]["peak_rss_bytes"] > 50_000_000
-    assert {s["name"] for s in m["export"]["steps"]} >= {"onnx:base", "gguf:q4_k_m"}
+    names = {s["name"] for s in m["export"]["steps"]}
+    assert "gguf:q4_k_m" in names and "onnx:graph (model builder)" in names and "onnx:base" not in names
+    assert m["export"]["parallel_jobs"] in (1, 2)
     q = m["quality_method"]
-    assert q["tokens"] == 1024 and q["window"] == 256 and q["prompts"] == 8 and len(q["text_sha256"]) == 64
+    assert q["tokens"] == 256 and q["window"] == 256 and q["prompts"] == 8 and len(q["text_sha256"]) == 64
     assert math.isfinite(q["baseline"]["perplexity"])
+    # the fp32 graph is built anyway, so the source is scored on it (same numbers as torch, faster)
+    assert q["baseline"]["runtime"] == "onnxruntime, fp32 ort-genai-builder 0.13.2 graph of the source"
+    assert q["gate"]["4-bit"] == {"max_perplexity_ratio": 1.5, "min_greedy_agreement": 0.5}
 
 
 def test_manifest_artifacts_field_by_field(manifest, tiny_export):
@@ -81,24 +93,38 @@ def test_manifest_artifacts_field_by_field(manifest, tiny_export):
             assert math.isfinite(q[key]), key
         assert 0 <= q["greedy_agreement"] <= 1 and 0 < q["quality_retention"] <= 1
         assert a["mcr"] == pytest.approx(a["compression_rate"] * q["quality_retention"], rel=1e-3)
+        assert a["quality_status"] == "ok" and a["quality_gate"]["failures"] == [], (a["path"], q)
+        assert a["export"]["quality_eval_s"] > 0
     by = {(a["format"], a["quant"]): a for a in arts}
     assert by[("onnx", "fp32")]["quality"]["perplexity_ratio"] == pytest.approx(1.0, abs=1e-3)
     assert by[("gguf", "f16")]["quality"]["greedy_agreement"] >= 0.95
     assert by[("onnx", "int4")]["scheme"] == {
-        "method": "ort-genai-builder 0.13.2", "bits": 4, "lm_head_bits": 8, "block_size": 32, "accuracy_level": 4,
-        "symmetric": False, "algo": "rtn_last", "embedding": "shares the 8-bit lm_head (GatherBlockQuantized)",
-        "graph": "GroupQueryAttention, SkipSimplifiedLayerNormalization, fused QKV/gate-up"}
-    assert "after" not in by[("onnx", "int4")]["export"]  # the builder reads the source, not the fp32 export
-    assert by[("onnx", "int8")]["export"]["after"] == "onnx:base"
+        "method": "weight-only blocks (MatMulNBits, GatherBlockQuantized)", "bits": 4, "lm_head_bits": 8,
+        "block_size": 32, "accuracy_level": 4,
+        "blocks": "asymmetric, float minimum (integer zero point + per-block offset)",
+        "float_minimum_on": ["q_proj", "k_proj", "v_proj", "qkv_proj", "down_proj"],
+        "matmuls": {"4-bit": 10, "8-bit": 1},
+        "embedding": "GatherBlockQuantized 8-bit, shares the lm_head's quantized weights (tied)",
+        "correction": "per-block offset MatMul", "graph": "ort-genai-builder 0.13.2",
+        "ops": "GroupQueryAttention, SkipSimplifiedLayerNormalization, fused QKV"}
+    assert by[("onnx", "int8")]["scheme"]["matmuls"] == {"4-bit": 0, "8-bit": 11}
+    assert by[("onnx", "fp32")]["scheme"] == {"graph": "ort-genai-builder 0.13.2",
+                                              "ops": "GroupQueryAttention, SkipSimplifiedLayerNormalization, fused QKV"}
+    for s in ("fp16", "int8", "int4"):
+        assert by[("onnx", s)]["export"]["after"] == "onnx:graph"
+    assert by[("gguf", "q4_k_m")]["export"]["after"] == "gguf:f16"
+    src = by[("gguf", "f16")]["scheme"]["converter_source"]
+    assert src["version"] == "0.3.36" and len(src["sha256"]) == 64 and src["archive"].endswith(".tar.gz")
     assert check_files(out, rehash=True) == []
 
 
 def test_list_artifacts_is_what_a_bench_needs(tiny_export, manifest):
     rows = list_artifacts(tiny_export[0])
-    assert len(rows) == 8
+    assert len(rows) == len(ONNX) + len(GGUF)
     for r in rows:
         assert set(r) >= {"path", "format", "quant", "size_bytes", "sha256", "files", "quality",
-                          "compression_rate", "model_id", "params"}
+                          "compression_rate", "model_id", "params", "quality_status", "quality_gate"}
+        assert r["quality_status"] == "ok"
         assert r["path"].endswith((".onnx", ".gguf")) and r["params"] == manifest["model"]["params"]
 
 
@@ -108,6 +134,7 @@ def test_readme_tells_how_to_load_each_artifact(tiny_export, manifest):
         assert f"`{a['path']}`" in text
     assert "llama-cli -m gguf-q4_k_m/model-q4_k_m.gguf" in text
     assert "ort.InferenceSession('onnx-int4/model.onnx')" in text and "llama_cpp.Llama(" in text
+    assert "DEGRADED" not in text and "Quality gate:" in text
 
 
 @pytest.mark.parametrize("scheme", ONNX)
@@ -144,11 +171,15 @@ def test_int4_is_smaller_than_int8_with_no_large_fp32_weight(tiny_export):
     out = tiny_export[0]
     sizes = {s: sum(p.stat().st_size for p in (out / f"onnx-{s}").glob("model.onnx*")) for s in ONNX}
     assert sizes["int4"] < sizes["int8"] < sizes["fp32"] and sizes["fp16"] < sizes["fp32"]
+    assert sizes["int8"] < sizes["fp16"]
     model = onnx.load(str(out / "onnx-int4" / "model.onnx"))
     fp32 = [(t.name, int(np.prod(t.dims))) for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT]
-    assert max(n for _, n in fp32) < 100_000, sorted(fp32, key=lambda x: -x[1])[:3]
-    ops = {n.op_type for n in model.graph.node}  # the model builder's fused graph
-    assert {"MatMulNBits", "GatherBlockQuantized", "GroupQueryAttention"} <= ops
+    # no fp32 copy of any weight matrix is left: the largest fp32 tensor is the lm_head's block scales
+    assert max(n for _, n in fp32) <= 49152 * 64 // 32, sorted(fp32, key=lambda x: -x[1])[:3]
+    ops = [n.op_type for n in model.graph.node]  # the model builder's fused graph, our weights
+    assert {"MatMulNBits", "GatherBlockQuantized", "GroupQueryAttention"} <= set(ops)
+    sums = [n for n in model.graph.node if n.op_type == "ReduceSum" and n.output[0].endswith("_block_sums")]
+    assert len(sums) == 4  # block sums for the float minimum: 2 layers x (qkv, down) inputs
 
 
 def test_manifest_metadata_in_gguf_names_the_model(tiny_export):
@@ -158,3 +189,21 @@ def test_manifest_metadata_in_gguf_names_the_model(tiny_export):
     assert r.fields["tokenizer.ggml.pre"].contents() == "smollm"
     assert r.fields["general.file_type"].contents() == 15  # LLAMA_FTYPE_MOSTLY_Q4_K_M
     assert json.loads(json.dumps(r.fields["tokenizer.ggml.add_bos_token"].contents())) is False
+
+
+def test_the_reference_runtime_gives_the_same_numbers_as_pytorch(tiny_export, tiny_llama_dir, tmp_path):
+    """The export scored its source with ONNX Runtime on the fp32 export; PyTorch must agree."""
+    from dataclasses import asdict
+
+    from exporters.quality import build_eval_set
+    from exporters.verify import compute_reference
+
+    es = tmp_path / "es.json"
+    es.write_text(json.dumps(asdict(build_eval_set(tiny_llama_dir / "tokenizer.json", max_tokens=256))))
+    onnx = compute_reference("onnx", str(tiny_export[0] / "onnx-fp32" / "model.onnx"), str(es), str(tmp_path / "o"))
+    torch = compute_reference("hf", str(tiny_llama_dir), str(es), str(tmp_path / "t"))
+    assert onnx["perplexity"] == pytest.approx(torch["perplexity"], rel=1e-5)
+    a, b = (json.loads((tmp_path / n).read_text()) for n in ("o", "t"))
+    same = sum(x == y for wa, wb in zip(a["argmax"], b["argmax"]) for x, y in zip(wa, wb))
+    assert same >= 0.99 * sum(map(len, a["argmax"]))  # random weights: near-ties may flip a rare top-1
+    assert sum(x == y for ca, cb in zip(a["continuations"], b["continuations"]) for x, y in zip(ca, cb)) >= 0.95 * 8 * 16

@@ -125,7 +125,8 @@ def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> 
                 pl = refview.plan(model, q, w, sets)
                 what = (f"{pl.set_name}:{pl.row} [{pl.verification}]" + (f" +{pl.n_rows - 1} more" if pl.n_rows > 1
                                                                            else "")) if pl.row else pl.notes[0]
-                out.append((pl.kind, f"{ch.model_id} {q or ''} {wl} → {refview.KIND_TEXT[pl.kind]} {what}"))
+                kind = refview.KIND_TEXT[pl.kind] + ":" if pl.row else ""  # "none" is said by the note itself
+                out.append((pl.kind, f"{ch.model_id} {q or ''} {wl} → {kind} {what}".replace("  ", " ")))
     return out
 
 

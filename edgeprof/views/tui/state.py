@@ -151,8 +151,11 @@ class RunState:
             r = e.result
             if e.label == "measure" and c.rep_t0_ns is not None:
                 c.rep_s.append((e.t_ns - c.rep_t0_ns) / 1e9)
-            if r is not None and r.label == "measure" and r.decode and r.n_decode:
-                c.rep_tps.append(r.n_decode / ((r.decode[1] - r.decode[0]) / 1e9))
+            if r is not None and r.decode and r.n_decode and r.decode[1] > r.decode[0]:
+                tps = r.n_decode / ((r.decode[1] - r.decode[0]) / 1e9)
+                c.live_tps = tps  # a decode faster than the progress events still shows its rate
+                if r.label == "measure":
+                    c.rep_tps.append(tps)
             if r is not None and r.label == "measure" and r.prefill and r.n_prefill:
                 c.rep_prefill_tps.append(r.n_prefill / ((r.prefill[1] - r.prefill[0]) / 1e9))
             return

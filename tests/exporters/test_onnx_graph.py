@@ -1,9 +1,9 @@
-"""ONNX int4 through ONNX Runtime's model builder, and the optimum fallback.
+"""The graph the quantized ONNX schemes start from: ONNX Runtime's model builder, optimum as the fallback.
 
-The builder's int4 (``tiny_export``'s ``onnx-int4``) must run in edgeprof's own ONNX Runtime
+The builder's graph (``tiny_export``'s ``onnx-int4``) must run in edgeprof's own ONNX Runtime
 loop, the one ``edgeprof bench`` uses; when the builder cannot be fetched (here: a cache path
-under a regular file, so nothing can be downloaded or created) ``int4`` still yields a working
-optimum + MatMulNBits artifact and the manifest says why.
+under a regular file, so nothing can be downloaded or created) ``int4`` is still made, from the
+optimum graph, and the manifest says why.
 """
 from __future__ import annotations
 
@@ -30,9 +30,9 @@ def _generate(model_path, n=6):
     return out, eng.info
 
 
-def test_builder_int4_runs_in_the_bench_runtime(tiny_export):
+def test_builder_graph_int4_runs_in_the_bench_runtime(tiny_export):
     d = tiny_export[0] / "onnx-int4"
-    assert {"model.onnx", "model.onnx.data", "tokenizer.json", "config.json"} <= {p.name for p in d.iterdir()}
+    assert {"model.onnx", "tokenizer.json", "config.json"} <= {p.name for p in d.iterdir()}
     tokens, info = _generate(d / "model.onnx")
     assert len(tokens) == 6 and all(0 <= t < 49152 for t in tokens)
     assert info.extra["ops"].get("GroupQueryAttention") == 2 and "position_ids" not in info.extra["inputs"]
@@ -49,14 +49,15 @@ def fallback_export(tiny_llama_dir, tmp_path_factory):
     return out, events
 
 
-def test_unfetchable_builder_falls_back_to_optimum(fallback_export):
+def test_unfetchable_builder_falls_back_to_the_optimum_graph(fallback_export):
     out, events = fallback_export
     [a] = exporters.read_manifest(out)["artifacts"]
-    assert a["scheme"]["method"] == "optimum+MatMulNBits" and a["scheme"]["symmetric"] is True
-    assert a["scheme"]["fallback_reason"].startswith("model builder unavailable: cannot create the builder cache")
-    assert [e.message for e in events if e.status == "info" and e.step == "onnx:int4"] == [
-        f"optimum+MatMulNBits: {a['scheme']['fallback_reason']}"]
-    assert "onnx:base" not in [e.step for e in events]  # made inside the int4 step, only for the fallback
+    assert a["scheme"]["graph"] == "optimum" and a["scheme"]["blocks"].startswith("asymmetric, float minimum")
+    assert a["scheme"]["fallback_reason"].startswith("cannot create the builder cache")
+    assert [e.message for e in events if e.status == "info" and e.step == "onnx:graph"] == [
+        f"optimum: {a['scheme']['fallback_reason']}"]
+    assert "onnx:base" not in [e.step for e in events]  # the graph job made the optimum export itself
+    assert a["quality_status"] == "unchecked" and a["quality"] is None
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "logs", "manifest.json", "onnx-int4"]
     tokens, info = _generate(out / "onnx-int4" / "model.onnx")
     assert len(tokens) == 6 and "GroupQueryAttention" not in info.extra["ops"] and info.extra["ops"]["MatMulNBits"]
@@ -72,7 +73,7 @@ def test_unsupported_architecture_is_a_fallback_reason(tiny_llama_dir, tmp_path)
 
 def test_forced_builder_fails_instead_of_falling_back(tiny_llama_dir, tmp_path):
     (tmp_path / "not-a-dir").write_text("")
-    with pytest.raises(exporters.ExportError, match="int4 via the model builder: model builder unavailable") as err:
+    with pytest.raises(exporters.ExportError, match="onnx:int4-builder needs the model builder: cannot create") as err:
         exporters.export(tiny_llama_dir, ["onnx:int4-builder"], tmp_path / "export",
                          builder_cache=tmp_path / "not-a-dir" / "genai", quality=False)
-    assert "\n" not in str(err.value)
+    assert "\n" not in str(err.value) and not (tmp_path / "export").exists()
