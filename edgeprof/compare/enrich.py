@@ -18,21 +18,32 @@ from edgeprof.results.schema import Record
 
 
 def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
-                probe_if_missing: bool = True) -> dict[str, Any] | None:
+                probe_if_missing: bool = True, run_probe: Callable[[], dict] | None = None) -> dict[str, Any] | None:
+    """The device's peaks. A CPU with no bandwidth known is probed once and the result stored; so is
+    one whose stored probe recorded no load (taken before edgeprof measured it: it may be the
+    several-fold-low figure of a busy machine, and every roofline on it would be inflated as much)."""
     try:
         table = specs.load_table()
     except ValueError as exc:  # your devices.csv is broken: say so, use the packaged rows
         log(f"{exc}; using the packaged device table only")
         table = specs.packaged_table()
     spec = specs.device_spec(device_info, table=table)
-    if (spec is None or not spec.get("peak_mem_bandwidth_gbs")) and probe_if_missing and device_info.get("kind") == "cpu":
-        from devices import probe
-
-        log("no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)")
-        result = probe.probe()
-        specs.save_probe(device_info["id"], result)
-        spec = specs.device_spec(device_info, probe=result, table=table)
-    return spec
+    if not probe_if_missing or device_info.get("kind") != "cpu":
+        return spec
+    stored = specs.load_probe(device_info["id"]) if device_info.get("id") else None
+    if stored is not None and not stored.get("quality"):
+        why = (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) recorded no machine load, so its "
+               f"figures may be several times low: probing again (stored)")
+    elif spec is None or not spec.get("peak_mem_bandwidth_gbs"):
+        why = "no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)"
+    else:
+        return spec
+    if run_probe is None:
+        from devices.probe import probe as run_probe
+    log(why)
+    result = run_probe()
+    specs.save_probe(device_info["id"], result)
+    return specs.device_spec(device_info, probe=result, table=table)
 
 
 def model_dims(fmt: str | None, path: str | None) -> dict | None:
