@@ -3,6 +3,7 @@ per-case samples CSV (``t_ns`` + one column per sensor reading)."""
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ from edgeprof import __version__
 from edgeprof.analysis.itl import TOKEN_COLUMNS, token_rows
 from edgeprof.engine.launcher import Outcome
 from edgeprof.engine.plan import Case
+from edgeprof.results.samples import columns_path
 from edgeprof.results.schema import DeviceRef, Metric, Provenance, Record, Repetition, RuntimeInfo, Workload
 
 
@@ -65,21 +67,24 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
 
 
 def write_samples_csv(path: Path, samples: list) -> None:
-    """t_ns + one column per sensor reading (``<sensor>.<quantity>``)."""
-    cols: list[str] = []
+    """t_ns + one column per sensor reading (``<sensor>.<quantity>``), and beside it
+    ``<case_id>.columns.json``: each column's provenance as its readings carried it (kind, source,
+    scope), so a further reading of a sensor (``cpu:busy_time``, a RAPL zone) is never unlabelled."""
+    cols: dict[str, dict[str, Any]] = {}
     rows = []
     for s in samples:
         row: dict[str, Any] = {"t_ns": s.t_ns}
         for r in s.readings:
             key = f"{r.sensor}.{r.quantity}"
             if key not in cols:
-                cols.append(key)
+                cols[key] = {"kind": r.kind, "source": r.source, "scope": r.scope}
             row[key] = "" if r.value is None else r.value
         rows.append(row)
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["t_ns"] + cols, lineterminator="\n")
+        w = csv.DictWriter(f, fieldnames=["t_ns", *cols], lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
+    columns_path(path).write_text(json.dumps(cols, indent=1) + "\n")
 
 
 def write_tokens_csv(path: Path, reps: list[Repetition], workload: Workload) -> bool:

@@ -4,21 +4,24 @@ reading) and ``samples/<case_id>.tokens.csv`` (the per-token timeline, when the 
 Why a reader of its own: the report, the terminal charts, ``edgeprof.load_samples`` and the TUI all
 need the same columns with the same provenance, and the core install has no pandas. A column's
 provenance comes from the run's ``env.json`` sensor list (``kind`` measured/estimated, ``source``,
-``scope``, ``note``); the worker's own process readings (``worker:*``) are measured by the
-sampler from the worker's process tree. A column whose sensor is in neither says so
-(``kind`` "unlabelled") rather than passing for measured.
+``scope``, ``note``), else from ``samples/<case_id>.columns.json`` (``kind``, ``source``, ``scope`` as
+the readings themselves carried them: a sensor's further readings such as ``cpu:busy_time`` or a
+RAPL zone, and the worker's ``worker:*``). A column found in neither says so (``kind``
+"unlabelled") rather than passing for measured.
 """
 from __future__ import annotations
 
 import csv
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgeprof.results.jsonl import RunError
 
-WORKER_SENSOR = {"kind": "measured", "source": "worker process tree (psutil / /proc)", "scope": "process",
-                 "note": "the benched worker and its children, sampled by the parent"}
+WORKER_NOTE = "the benched worker and its children, sampled by the parent"
+#: ``worker:*`` columns of a run written before ``<case_id>.columns.json`` existed (psutil, later /proc)
+OLD_WORKER = {"kind": "measured", "source": "worker process tree (psutil / /proc)", "scope": "process"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +77,27 @@ def sensor_info(env: dict | None) -> dict[str, dict]:
     return out
 
 
-def _label(name: str, sensors: dict[str, dict]) -> Column:
+def columns_path(samples_csv: str | Path) -> Path:
+    """``samples/<case_id>.columns.json`` beside a samples CSV."""
+    p = Path(samples_csv)
+    return p.with_name(p.name[:-len(".csv")] + ".columns.json")
+
+
+def _columns(samples_csv: Path) -> dict[str, dict]:
+    try:
+        data = json.loads(columns_path(samples_csv).read_text())
+    except (OSError, ValueError):
+        return {}  # written by an older edgeprof (or lost): env.json alone labels the columns
+    return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
+
+
+def _label(name: str, sensors: dict[str, dict], columns: dict[str, dict] | None = None) -> Column:
     sensor, _, quantity = name.rpartition(".")
     if not sensor:
         sensor, quantity = name, ""
-    info = sensors.get(sensor) or (WORKER_SENSOR if sensor.startswith("worker:") else {})
+    info = sensors.get(sensor) or (columns or {}).get(name) or (OLD_WORKER if sensor.startswith("worker:") else {})
+    if sensor.startswith("worker:") and info and not info.get("note"):
+        info = {**info, "note": WORKER_NOTE}
     return Column(name, sensor, quantity, str(info.get("kind") or "unlabelled"), str(info.get("source") or ""),
                   info.get("scope"), str(info.get("note") or ""))
 
@@ -110,8 +129,8 @@ def read_trace(path: str | Path, env: dict | None = None, case_id: str | None = 
     """A samples CSV as a :class:`Trace`; rows without a usable ``t_ns`` are dropped."""
     path = Path(path)
     head, rows = _read_csv(path)
-    sensors = sensor_info(env)
-    cols = tuple(_label(h, sensors) for h in head[1:])
+    sensors, columns = sensor_info(env), _columns(path)
+    cols = tuple(_label(h, sensors, columns) for h in head[1:])
     t_ns, vals = [], {c.name: [] for c in cols}
     for r in rows:
         t = _number(r[0])

@@ -101,6 +101,14 @@ def test_process_energy_rests_on_the_workers_clock_and_the_busy_time(sweep):
     rows = list(csv.DictReader(next(p for p in (out / "samples").glob("*.csv") if "tokens" not in p.name).open()))
     assert sum(1 for x in rows if x.get("cpu:busy_time.cpu_time_s")) >= 3
     assert "worker.rss_bytes" not in rows[0]  # the worker gone at the flush: an empty worker:rss, no stray column
+    from edgeprof.results.samples import read_trace
+
+    for r in records:   # every column labelled: env.json for the sensors, <case>.columns.json for the rest
+        tr = read_trace(out / "samples" / f"{r['case_id']}.csv", json.loads((out / "env.json").read_text()))
+        assert [c.name for c in tr.columns if c.kind == "unlabelled"] == []
+        busy = tr.column("cpu:busy_time.cpu_time_s")
+        assert (busy.kind, busy.source, busy.scope) == ("measured", "/proc/stat", "system")
+        assert tr.column("worker:cpu_time.cpu_time_s").source.startswith("procfs /proc/<pid>/stat")
 
 
 def test_prefill_grows_with_prompt_length_and_is_never_cached(sweep):

@@ -181,3 +181,30 @@ def test_recorded_busy_machine_attributes_a_fraction_of_the_package_estimate():
     p = rec.metric("process_energy_j").provenance
     assert (p.kind, p.scope) == ("estimated", "process")
     assert rec.metric("process_energy_j").value < rec.metric("energy_gross_j").value
+
+
+def test_every_samples_column_keeps_the_provenance_its_readings_carried(tmp_path):
+    """``cpu:busy_time`` is a further reading of ``cpu:utilization`` (env.json lists sensors, not
+    their readings): ``<case_id>.columns.json`` keeps its kind/source/scope; a file written before
+    it existed still labels the worker's columns and leaves the rest honestly unlabelled."""
+    from edgeprof.engine.record import write_samples_csv
+    from edgeprof.results.samples import columns_path, read_trace
+
+    samples = [Sample(t, (Reading("cpu:utilization", "utilization", 0.5, t, "/proc/stat", "system"),
+                          Reading("cpu:busy_time", "cpu_time_s", 0.1 * t, t, "/proc/stat", "system"),
+                          Reading("worker:cpu_time", "cpu_time_s", 0.05 * t, t, "procfs /proc/<pid>/stat", "process")))
+               for t in (1, 2, 3)]
+    path = tmp_path / "c.csv"
+    write_samples_csv(path, samples)
+    env = {"sensors": [{"name": "cpu:utilization", "kind": "measured", "source": "/proc/stat", "scope": "system",
+                        "note": "busy fraction of all cores"}]}
+    tr = read_trace(path, env)
+    got = {c.name: (c.kind, c.source, c.scope) for c in tr.columns}
+    assert got == {"cpu:utilization.utilization": ("measured", "/proc/stat", "system"),
+                   "cpu:busy_time.cpu_time_s": ("measured", "/proc/stat", "system"),
+                   "worker:cpu_time.cpu_time_s": ("measured", "procfs /proc/<pid>/stat", "process")}
+    assert tr.values["cpu:busy_time.cpu_time_s"] == (0.1, 0.2, pytest.approx(0.3))
+    columns_path(path).unlink()                              # as an older edgeprof wrote the run
+    old = {c.name: (c.kind, c.source) for c in read_trace(path, env).columns}
+    assert old["cpu:busy_time.cpu_time_s"] == ("unlabelled", "")
+    assert old["worker:cpu_time.cpu_time_s"] == ("measured", "worker process tree (psutil / /proc)")
