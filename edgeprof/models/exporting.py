@@ -63,7 +63,7 @@ def converter_cache() -> Path:
 
 
 def download_cache() -> Path:
-    from .home import downloads_dir
+    from edgeprof.home import downloads_dir
 
     return downloads_dir()
 
