@@ -18,10 +18,12 @@ from edgeprof.results.schema import Record
 
 
 def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
-                probe_if_missing: bool = True, run_probe: Callable[[], dict] | None = None) -> dict[str, Any] | None:
+                probe_if_missing: bool = True, run_probe: Callable[[], dict] | None = None,
+                quiet_now: Callable[[], bool] | None = None) -> dict[str, Any] | None:
     """The device's peaks. A CPU with no bandwidth known is probed once and the result stored; so is
     one whose stored probe recorded no load (taken before edgeprof measured it: it may be the
-    several-fold-low figure of a busy machine, and every roofline on it would be inflated as much)."""
+    several-fold-low figure of a busy machine, and every roofline on it would be inflated as much),
+    and one whose stored probe was contended when this machine is quiet now (``quiet_now``)."""
     try:
         table = specs.load_table()
     except ValueError as exc:  # your devices.csv is broken: say so, use the packaged rows
@@ -34,6 +36,9 @@ def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
     if stored is not None and not stored.get("quality"):
         why = (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) recorded no machine load, so its "
                f"figures may be several times low: probing again (stored)")
+    elif stored is not None and stored.get("quality") == "contended" and (quiet_now or _quiet_now)():
+        why = (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) was taken on a busy machine and "
+               f"this one is quiet now: probing again (stored)")
     elif spec is None or not spec.get("peak_mem_bandwidth_gbs"):
         why = "no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)"
     else:
@@ -44,6 +49,19 @@ def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
     result = run_probe()
     specs.save_probe(device_info["id"], result)
     return specs.device_spec(device_info, probe=result, table=table)
+
+
+def _quiet_now(seconds: float = 0.3) -> bool:
+    """Whether other processes leave the cores alone right now (a short load window)."""
+    from devices.load import QUIET, LoadMeter, judge
+
+    meter = LoadMeter()
+    try:
+        return judge([meter.measure(seconds)])[0] == QUIET
+    finally:
+        close = getattr(getattr(meter, "stat", None), "close", None)
+        if close:
+            close()
 
 
 def model_dims(fmt: str | None, path: str | None) -> dict | None:
