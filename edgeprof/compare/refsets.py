@@ -128,9 +128,11 @@ def load_set(folder: str | Path, origin: str = "user") -> RefSet:
     if not meta_path.is_file():
         raise ReferenceSetError(f"not a reference set: {folder} (no reference.json)")
     try:
-        meta = json.loads(meta_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ReferenceSetError(f"{meta_path}: invalid JSON ({exc})") from None
+        meta = json.loads(meta_path.read_bytes())
+    except (ValueError, OSError, RecursionError) as exc:  # a user set is untrusted input
+        raise ReferenceSetError(f"{meta_path}: not readable JSON ({str(exc)[:120]}); repair or remove the set") from None
+    if not isinstance(meta, dict):
+        raise ReferenceSetError(f"{meta_path}: not a JSON object; repair or remove the set")
     if origin == "packaged":
         return _packaged(str(folder), meta_path.stat().st_mtime_ns)
     return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=_records(folder, meta),
