@@ -37,7 +37,7 @@ def run(args) -> int:
     if opts.list_suites:
         print(list_suites(opts.format))
         return 0
-    progress = Progress(enabled=not opts.quiet and sys.stderr.isatty())
+    progress = Progress(enabled=not opts.quiet)
     session = RunSession.for_bench(opts, note=progress.note)
     if session.resuming and not opts.quiet:
         print(f"edgeprof: {session.resume_summary()}", file=sys.stderr)

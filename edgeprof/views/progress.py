@@ -1,7 +1,8 @@
 """Headless progress on stderr: one line rewritten in place, fed only by events.
 
-Quiet when stderr is not a terminal (CI logs stay clean) or with ``--quiet``; notices (fetching
-the model, idle baseline, failed cases) are still printed as plain lines when enabled.
+The rewritten line is drawn only on a terminal (CI logs stay clean); notices (fetching the model,
+idle baseline, a probe taken again, failed cases) are plain lines on any stream, so a log or a
+script sees why a run did what it did. ``--quiet`` silences both.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from edgeprof.engine import events as ev
 
 
 class Progress:
-    def __init__(self, enabled: bool, stream=None):
+    def __init__(self, enabled: bool, stream=None, live: bool | None = None):
         self.enabled = enabled
         self.stream = stream or sys.stderr
+        isatty = getattr(self.stream, "isatty", lambda: False)
+        self.live = enabled and (isatty() if live is None else live)
         self.total = 0
         self.index = 0
         self.label = ""
@@ -31,7 +34,7 @@ class Progress:
         self.note(f"{total} case(s) -> {run_dir}")
 
     def _line(self, text: str, force: bool = False) -> None:
-        if not self.enabled:
+        if not self.live:
             return
         now = time.monotonic()
         if not force and now - self._last < 0.2:
