@@ -138,22 +138,39 @@ def _start_without_sigint(proc) -> None:
         block(signal.SIG_SETMASK, old)
 
 
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
 def first_sigint(on_stop: Callable[[], None]) -> Callable[[], None]:
-    """Until the returned ``restore()`` is called, the first Ctrl-C (SIGINT) calls ``on_stop()``
-    — the sweep stops cleanly — and a second one raises KeyboardInterrupt at once. Only the main
-    thread can own a signal: elsewhere (the TUI's worker thread) this does nothing."""
+    """Until the returned ``restore()`` is called, the first stop signal — Ctrl-C (SIGINT), a
+    ``kill``/systemd/docker stop (SIGTERM) or a closed terminal or SSH session (SIGHUP) — calls
+    ``on_stop()``: the sweep stops cleanly, the running case is recorded as cancelled and the rows
+    and the resume command are printed. A second one raises KeyboardInterrupt at once (the
+    ``finally`` blocks still release the lock). Only the main thread can own a signal: elsewhere
+    (the TUI's worker thread) this does nothing."""
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    previous = signal.getsignal(signal.SIGINT)
+    signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    previous = {signum: signal.getsignal(signum) for signum in signums}
 
-    def on_sigint(signum, frame) -> None:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+    def again(signum, frame) -> None:
+        raise KeyboardInterrupt
+
+    def first(signum, frame) -> None:
+        for other in signums:
+            signal.signal(other, again)
         on_stop()
 
-    signal.signal(signal.SIGINT, on_sigint)
-    return lambda: signal.signal(signal.SIGINT, previous)
+    for signum in signums:
+        signal.signal(signum, first)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+    return restore
 
 
 def _stop(proc, graceful: bool) -> None:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -33,8 +34,8 @@ def test_a_torn_record_then_resume_runs_that_case_once(tmp_path, home, smollm2_g
     assert (out / "records.jsonl.torn").read_bytes() == whole[cut - 700:cut] + b"\n"
 
 
-def test_ctrl_c_prints_the_rows_and_the_resume_command_and_a_second_resume_is_refused(tmp_path, home, smollm2_gguf):
-    out = tmp_path / "run"
+def _six_cases_past_the_first(out, home, smollm2_gguf) -> tuple[subprocess.Popen, float]:
+    """A six-case bench in its own session, once its first record is written (and its deadline)."""
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), *FAST,
                              "-n", "4,5,6,7,8,9", "--reps", "2", "--out", str(out)], env=env(home),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -43,6 +44,12 @@ def test_ctrl_c_prints_the_rows_and_the_resume_command_and_a_second_resume_is_re
     while time.monotonic() < deadline and not (rec.exists() and rec.read_bytes().count(b"\n") >= 1):
         time.sleep(0.05)
     time.sleep(0.5)
+    return proc, deadline
+
+
+def test_ctrl_c_prints_the_rows_and_the_resume_command_and_a_second_resume_is_refused(tmp_path, home, smollm2_gguf):
+    out = tmp_path / "run"
+    proc, deadline = _six_cases_past_the_first(out, home, smollm2_gguf)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the parent AND its worker
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr[-2000:]
@@ -66,6 +73,40 @@ def test_ctrl_c_prints_the_rows_and_the_resume_command_and_a_second_resume_is_re
     assert first.returncode == 0, f_err[-2000:]
     recs = once_each(out)
     assert len(recs) == 6 and all(r["status"] == "ok" for r in recs)
+
+
+def _in_session(sid: int) -> list[int]:
+    """PIDs still alive in session ``sid`` (field 6 of /proc/PID/stat)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            alive.append(int(stat.parent.name))
+    return alive
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_kill_or_a_closed_terminal_stops_like_ctrl_c(tmp_path, home, smollm2_gguf, sig):
+    """`kill PID`, a container stop (SIGTERM) or a dropped SSH session (SIGHUP) reach the parent
+    alone: it stops its worker, keeps every row, prints them and the resume command, and leaves
+    no worker behind; the resume finishes the run."""
+    out = tmp_path / "run"
+    proc, deadline = _six_cases_past_the_first(out, home, smollm2_gguf)
+    os.kill(proc.pid, sig)  # the parent only, as kill(1) and a hang-up do
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-2000:]
+    assert f"finish the run with: edgeprof bench --resume {out}" in stderr
+    done = records(out)
+    assert 1 <= len(done) < 6 and all(r["status"] in ("ok", "cancelled") for r in done)
+    assert stdout.count("| smollm2-135m-instruct |") == len(done)
+    time.sleep(0.5)
+    assert _in_session(proc.pid) == [], "a worker outlived its parent"
+    again = cli(["bench", "--resume", out, "-q"], home)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert len(once_each(out)) == 6
 
 
 def test_a_bad_model_in_a_list_is_its_own_failed_row_and_retry_failed_replaces_it(tmp_path, home, smollm2_gguf):
