@@ -123,6 +123,8 @@ class BenchOptions:
     quiet: bool = opt(False, "--quiet", "-q", action="store_true", help="no progress display on stderr")
     export: list | None = opt(None, "--export", action="append", metavar="FMT:SCHEMES",
                               help="export the HF source first, then bench every artifact (syntax of 'export --to')")
+    allow_degraded: bool = opt(False, "--allow-degraded", action="store_true",
+                               help="with --export: bench an artifact that fails the quality gate, labelled DEGRADED")
     format: str = opt("md", "-o", "--format", choices=FORMATS, help="what is printed on stdout (default md)")
 
     def __post_init__(self) -> None:
@@ -144,6 +146,8 @@ class BenchOptions:
                                       ("--suite", self.suite)) if v]
             if shaping:
                 raise fail("--resume", f"takes its cases from the run's plan.json; drop {', '.join(shaping)}")
+        if self.allow_degraded and not self.export:
+            raise fail("--allow-degraded", "only applies to --export FMT:SCHEMES; add --export or drop it")
         if self.retry_failed and self.resume is None:
             raise fail("--retry-failed", "only applies to --resume DIR; add --resume DIR or drop it")
         if self.max_rss is not None and self.sample_hz == 0:

@@ -306,7 +306,7 @@ def _exports(opts: BenchOptions, artifacts: list, note: Note) -> list:
     if len(sources) != 1:
         raise ArtifactError("--export needs exactly one HF source model (e.g. smollm2-135m-instruct-hf after "
                             "'edgeprof models prepare smollm2-135m-instruct-hf')")
-    return export_for_bench(sources[0], opts.export, note=note)
+    return export_for_bench(sources[0], opts.export, note=note, allow_degraded=opts.allow_degraded)
 
 
 def env_info(devices: list, root: Path, primary=None) -> dict[str, Any]:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from edgeprof.models.artifacts import Artifact
 
 
 def progress_printer(note: Callable[[str], None]):
@@ -68,10 +71,12 @@ def download_cache() -> Path:
     return downloads_dir()
 
 
-def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callable[[str], None],
-                     out_dir: Path | None = None) -> list[dict[str, Any]]:
+def export_for_bench(source: Artifact, targets: list[str], *, note: Callable[[str], None],
+                     out_dir: Path | None = None, allow_degraded: bool = False) -> list[Artifact]:
     """Export an HF source artifact to ``targets`` next to it (reusing a finished export of the
-    same targets) and return the exported artifacts to bench."""
+    same targets) and return the exported artifacts to bench. An artifact that fails the quality
+    gate stops the bench unless ``allow_degraded`` (``bench --export ... --allow-degraded``): it is
+    then benched, and its rows say DEGRADED."""
     import hashlib
 
     from exporters import ExportError, export, parse_targets
@@ -83,14 +88,14 @@ def export_for_bench(source: dict[str, Any], targets: list[str], *, note: Callab
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
     key = hashlib.sha256(repr(sorted((k, sorted(v)) for k, v in spec.items())).encode()).hexdigest()[:8]
-    src = Path(source["path"])
+    src = Path(source.path)
     out = out_dir or src.parent / f"{src.name}-export-{key}"
     if not (out / "manifest.json").exists():
         try:
             export(src, spec, out, progress=progress_printer(note), converter_cache=converter_cache(),
-                   download_cache=download_cache())
+                   download_cache=download_cache(), allow_degraded=allow_degraded)
         except ExportError as exc:
             raise ArtifactError(str(exc)) from exc
     else:
         note(f"export: reusing {out}")
-    return [a for a in resolve(str(out)) if a["format"] != "hf"]  # the source row is already benched
+    return [a for a in resolve(str(out)) if a.format != "hf"]  # the source row is already benched

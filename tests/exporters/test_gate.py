@@ -117,3 +117,37 @@ def test_limits_loosen_with_fewer_bits():
     ratios = [TIERS[t][0] for t in ("16-bit", "8-bit", "5/6-bit", "4-bit", "3-bit", "2-bit")]
     agreements = [TIERS[t][1] for t in ("16-bit", "8-bit", "5/6-bit", "4-bit", "3-bit", "2-bit")]
     assert ratios == sorted(ratios) and agreements == sorted(agreements, reverse=True)
+
+
+def test_bench_export_stops_at_the_gate_and_allow_degraded_benches_it_labelled(broken_tiny_dir, xdg_cache_home,
+                                                                                tmp_path):
+    """``bench --export`` holds the gate too: without ``--allow-degraded`` nothing broken is benched
+    and the one-line error names the flag that bench itself takes; with it, the row says DEGRADED."""
+    import shutil
+
+    src = tmp_path / "broken"
+    shutil.copytree(broken_tiny_dir, src)   # the export is written next to its source
+    env = {**os.environ, "EDGEPROF_HOME": str(tmp_path / "home"), "XDG_CACHE_HOME": str(xdg_cache_home),
+           "EDGEPROF_HISTORY": str(tmp_path / "h.sqlite"),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+
+    def bench(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "edgeprof", "bench", str(src), "--export", "onnx:int8",
+                               "-p", "8", "-n", "4", "--reps", "1", "--warmup", "0", "--min-seconds", "0",
+                               "--idle-seconds", "0.2", "-t", "1", "--out", str(tmp_path / f"run{len(extra)}"),
+                               *extra], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=900)
+
+    refused = bench()
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr, refused.stderr[-2000:]
+    last = refused.stderr.strip().splitlines()[-1]
+    assert "failed the quality gate" in last and "--allow-degraded" in last
+    assert not (tmp_path / "run0" / "records.jsonl").exists()
+    kept = bench("--allow-degraded")
+    assert kept.returncode == 0, kept.stderr[-2000:]
+    rows = [json.loads(x) for x in (tmp_path / "run1" / "records.jsonl").read_text().splitlines()]
+    onnx = [r for r in rows if r["artifact"]["format"] == "onnx"]
+    assert len(onnx) == 1 and onnx[0]["status"] == "ok"
+    assert onnx[0]["artifact"]["quality"]["quality_status"] == "degraded"
+    assert any("DEGRADED" in ln for ln in kept.stdout.splitlines() if "onnx" in ln)
+    again = bench("--allow-degraded", "--overwrite")   # the finished export is reused, not rebuilt
+    assert again.returncode == 0 and "export: reusing" in again.stderr, again.stderr[-2000:]

@@ -28,6 +28,7 @@ BAD = [
     (["--min-seconds", "nan"], "finite"), (["--flash-attn", "maybe"], "on, off, auto"), (["-p", "0", "-n", "0"],
                                                                                           "measures nothing"),
     (["--retry-failed"], "--resume"), (["-o", "xml"], "expected one of"), (["--warmup", "-1"], "--warmup"),
+    (["--allow-degraded"], "--export"),
 ]
 
 
