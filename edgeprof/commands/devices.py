@@ -62,6 +62,8 @@ def _fmt(v) -> str:
 
 
 def markdown(desc: list[dict]) -> str:
+    from edgeprof.views.tui.fmt import reading  # a reading in a unit people read, as the live view shows it
+
     lines = []
     for d in desc:
         dev = d["device"]
@@ -74,7 +76,7 @@ def markdown(desc: list[dict]) -> str:
         lines += ["", "| sensor | quantity | status | value | source | scope | kind | note / how to enable |",
                   "|---|---|---|---:|---|---|---|---|"]
         for s in d["sensors"]:
-            vals = ", ".join(f"{_fmt(r['value'])} {r['unit']}".strip() for r in s.get("readings", [])[:1])
+            vals = ", ".join(reading(r["value"], r["unit"], r.get("quantity") or "") for r in s.get("readings", [])[:1])
             status = s["status"] + (" (total)" if s.get("total") else "")
             if s.get("check"):
                 status += f"; check: {s['check'].get('status')}"

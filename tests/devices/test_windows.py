@@ -169,7 +169,11 @@ def test_devices_command_prints_values_not_warming_up(tmp_path):
     got = {r["sensor"]: r for s in entry["sensors"] for r in s.get("readings", [])}
     for name in ("cpu:utilization", "cpu:power_estimate"):
         assert got[name]["value"] is not None, got[name]
-    assert "warming up" not in markdown([entry])
+    text = markdown([entry])
+    assert "warming up" not in text
+    row = {ln.split(" | ")[0].lstrip("| "): ln.split(" | ")[3] for ln in text.splitlines() if ln.startswith("| ")}
+    assert row["cpu:utilization"].endswith(" %") and row["mem:used"].endswith("GiB"), row  # units people read
+    assert row["cpu:power_estimate"].endswith(" W") and "e+" not in text.split("ASSUMPTION")[0]
     dev.close()
 
 
