@@ -42,14 +42,11 @@ def run(args) -> int:
         return _pull(catalogue.get(args.model_id), args.format)
     try:
         entry = catalogue.get(args.model_id)
+        note = lambda m: print(f"edgeprof: {m}", file=sys.stderr)  # noqa: E731
         if args.action == "fetch" or entry.format != "hf":
-            path = catalogue.ensure(entry, log=lambda m: print(f"edgeprof: {m}", file=sys.stderr))
+            path = catalogue.ensure(entry, log=note)
         else:
-            src = catalogue.ensure(catalogue.get(entry.raw["derived_from"]), log=lambda m: print(f"edgeprof: {m}", file=sys.stderr))
-            from exporters.hf_source import rebuild_hf_from_gguf
-
-            path = catalogue.local_path(entry)
-            rebuild_hf_from_gguf(src, path, model_id=entry.model_id)
+            path = catalogue.prepare_hf(entry, note)
     except (catalogue.CatalogueError, ImportError, ValueError, OSError) as exc:
         print(f"edgeprof: error: {exc}", file=sys.stderr)
         return 1

@@ -103,6 +103,9 @@ class BenchOptions:
     provider: list = opt([None], "--provider", sweep=True, help="ONNX Runtime / PyTorch provider (cpu, cuda, ...)")
     dtype: list = opt([None], "--dtype", sweep=True, choices=("fp32", "bf16", "fp16"),
                       help="PyTorch runtime precision (default: the artifact's)")
+    pull: bool = opt(False, "--pull", action="store_true",
+                     help="download a missing hub model of the catalogue first (LocalScore's GGUFs, 0.8-9 GB: "
+                          "'edgeprof models list'); without it such a model is refused with the pull command")
     runtime: str | None = opt(None, "--runtime", choices=("llama.cpp", "onnxruntime", "torch"), help="force a runtime")
     max_rss: int | None = opt(None, "--max-rss", parse=byte_size, check=above(0),
                               help="kill a case whose worker RSS exceeds this many bytes (K/M/G suffixes)")

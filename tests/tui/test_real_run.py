@@ -121,3 +121,63 @@ def test_runs_from_the_home_screen(home):
     # honest and light: a GGUF run imports no torch/onnxruntime into the TUI's process
     heavy = {m.split(".")[0] for m in set(sys.modules) - before} & set(HEAVY)
     assert not heavy, heavy
+
+
+def test_the_model_with_server_rows_from_the_home_screen(home, monkeypatch, smollm2_gguf):
+    """Pick LocalScore's tiny GGUF (not on disk), press "match reference": the suite becomes
+    localscore and the plan says EXACT; start: it is downloaded (a local server with the hub's
+    layout, serving the packaged GGUF's bytes) with its progress on the status line, then runs
+    — cancelled at its first case here, recorded ``cancelled`` like any other."""
+    sys.path.insert(0, str(DATA.parents[1] / "reference"))
+    from hubserver import HubServer
+    from textual.widgets import RadioSet, Select, SelectionList
+
+    from edgeprof.engine.config import BenchOptions
+    from edgeprof.models import catalogue
+    from edgeprof.views.tui import homeform
+    from edgeprof.views.tui.app import EdgeprofApp
+
+    e = catalogue.get("llama-3.2-1b-instruct-q4_k_m")
+    files = {f"{e.raw['repo']}/resolve/{e.raw['revision']}/{e.raw['file']}": smollm2_gguf.read_bytes()}
+    models = home / "home" / "models"
+    models.unlink()                                   # a home of its own: the pull writes into it
+    models.mkdir()
+    monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    base = BenchOptions(reps=1, warmup=0, min_seconds=0.0, idle_seconds=0.3, threads=[1])
+    app = EdgeprofApp(home_defaults=homeform.defaults_from(base))
+    seen = {}
+
+    async def steps(pilot):
+        await until(pilot, app, lambda: app.sets is not None and app.screen.choices and app.device_hint, 30)
+        lst = app.screen.query_one("#models", SelectionList)
+        lst.deselect_all()
+        lst.select([c.arg for c in app.screen.choices].index(e.id))
+        await pilot.pause()
+        app.screen.query_one(RadioSet).query("RadioButton").last().value = True     # "match reference"
+        await pilot.pause(0.3)
+        seen["suite"] = app.screen.query_one("#suite", Select).value
+        app.screen.refresh_view()
+        seen["plan"] = str(app.screen.query_one("#plan").render())
+        await pilot.press("ctrl+r")
+        await until(pilot, app, lambda: app.current and app.current.state.case is not None
+                    and app.current.state.case.phase in ("prefill", "decode"), 180)
+        await pilot.press("x")
+        await until(pilot, app, lambda: app.current.stage == "done", 120)
+
+    async def go():
+        async with app.run_test(size=(160, 48)) as pilot:
+            await steps(pilot)
+
+    with HubServer(files) as srv:
+        monkeypatch.setenv("HF_ENDPOINT", srv.url)
+        asyncio.run(go())
+    assert app.current.error is None, app.current.error
+    assert seen["suite"] == "localscore"
+    assert "✓" in seen["plan"] and "suite localscore" in seen["plan"] and "localscore:" in seen["plan"], seen["plan"]
+    notices = [n.message for n in app.current.state.notices]          # what the status line showed, in turn
+    assert any(s.startswith("pulling bartowski/Llama-3.2-1B-Instruct-GGUF/") for s in notices), notices
+    assert (models / e.id / "pull.json").is_file()
+    (run,) = app.runs
+    recs = [json.loads(x) for x in (run.run_dir / "records.jsonl").read_text().splitlines()]
+    assert recs and recs[-1]["status"] == "cancelled" and recs[-1]["workload"].get("suite") == "localscore"

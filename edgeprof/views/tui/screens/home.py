@@ -138,20 +138,26 @@ class HomeScreen(Screen):
         suite = str(self.query_one("#suite", Select).value)
         return homeform.build_options(self.app.home_defaults.get("opts"), [c.arg for c in self.picked()], values,
                                       fa, self.query_one("#gpu_layers", Input).value,
-                                      None if suite == "none" else suite)
+                                      None if suite == "none" else suite, pull=any(c.pull for c in self.picked()))
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         keys = ("quick", "default", "llama-bench", "reference")
         key = keys[event.index]
         if key == "reference":
             first = next((c for c in self.picked() if c.model_id), None)
-            values = homeform.reference_workloads(first.model_id if first else None, self.app.sets)
+            values = homeform.reference_workloads(first.model_id if first else None, self.app.sets,
+                                                   first.name if first else None)
             if values is None:
                 self.notify("no reference set has rows for this model; see r (references) for how to add one",
                             severity="warning")
                 return
         else:
             values = homeform.PRESETS[key]
+        if "suite" in values:   # its server rows are suite summaries: run that suite
+            self.query_one("#suite", Select).value = values["suite"]
+            self.notify(f"suite {values['suite']}: the workload its server rows were measured with")
+            return
+        self.query_one("#suite", Select).value = "none"
         for name, v in values.items():
             self.query_one(f"#{name}", Input).value = v
 
