@@ -28,6 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
     ("Apple M2 Pro", None, "apple_m2_pro"),
     ("Apple M1", None, "apple_m1"),
     ("Raspberry Pi 5 Model B Rev 1.0", None, "rpi5_8gb"),
+    # the accelerators LocalScore's rows name most often (issue 10: their roofline read n/a)
+    ("NVIDIA H100 NVL", 93e9, "nvidia_h100_nvl"), ("NVIDIA A100 80GB PCIe", 79e9, "nvidia_a100_80gb_pcie"),
+    ("NVIDIA L40S", 45e9, "nvidia_l40s"), ("NVIDIA L40", 44e9, "nvidia_l40"), ("NVIDIA A10", 22e9, "nvidia_a10"),
+    ("Tesla V100-SXM2-32GB", 32e9, "nvidia_v100_sxm2"), ("NVIDIA GeForce RTX 3090", 24e9, "nvidia_rtx_3090"),
+    ("NVIDIA GeForce RTX 3090 Ti", 24e9, "nvidia_rtx_3090_ti"), ("NVIDIA GeForce RTX 3080", 12e9, "nvidia_rtx_3080_12gb"),
+    ("NVIDIA GeForce RTX 3060", 8e9, "nvidia_rtx_3060_8gb"), ("Raspberry Pi 400 Rev 1.0", None, "rpi4"),
+    ("NVIDIA GeForce RTX 4090 Laptop GPU", 16e9, None),   # a laptop part is not its desktop namesake
+    ("NVIDIA RTX A5000 Laptop GPU", 16e9, None), ("NVIDIA GeForce RTX 3060 Laptop GPU", 6e9, None),
     ("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", None, None),
 ])
 def test_lookup(name, mem, expected):
@@ -37,12 +45,25 @@ def test_lookup(name, mem, expected):
         assert row["source_url"]  # every row keeps its source
 
 
+def test_derived_bandwidths_follow_their_stated_arithmetic():
+    """A row whose bandwidth is derived says how (rate x width / 8), and the figure is that product."""
+    import re
+
+    derived = [r for r in specs.packaged_table() if "derived" in (r.get("source_note") or "")]
+    assert len(derived) >= 18
+    for r in derived:
+        m = re.search(r"([\d.]+) Gbps x (\d+)-bit / 8 = ([\d.]+) GB/s", r["source_note"])
+        if m:
+            rate, bits, said = float(m[1]), int(m[2]), float(m[3])
+            assert rate * bits / 8 == pytest.approx(said) == pytest.approx(r["peak_mem_bandwidth_gbs"]), r["id"]
+
+
 def test_table_keeps_sources_and_numbers():
     rows = {r["id"]: r for r in specs.load_table()}
     h100 = rows["nvidia_h100_sxm"]
     assert h100["peak_mem_bandwidth_gbs"] == 3350 and h100["peak_fp16_tflops"] == 989 and h100["tdp_w"] == 700
     assert rows["jetson_agx_orin_64gb"]["peak_fp16_tflops"] is None  # sparse only: left empty
-    assert len(rows) == 37 and all(r["source_url"] for r in rows.values())
+    assert len(rows) == 68 and all(r["source_url"] for r in rows.values())
 
 
 def test_probe_bandwidth_and_flops_have_provenance():
