@@ -187,6 +187,20 @@ def _axes_text(axes: dict) -> str:
     return "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in axes.items()) or "none (same configuration)"
 
 
+def _configuration(rec: Record, peers: Sequence[Record]) -> str:
+    """What tells ``rec`` apart from the other rows of its side with the same workload (a run
+    that swept formats or threads has several): `` · format=gguf, quant=q8_0``; empty when none."""
+    same = [o for o in peers if o is not rec and o.workload_key() == rec.workload_key()]
+    named = [ax for ax in AXES if ax != "placement" and any(_axis(rec, ax) != _axis(o, ax) for o in same)]
+    if named:    # another artifact, runtime or device says it; their placement keys differ wholesale
+        return " · " + ", ".join(f"{k}={_axis(rec, k)}" for k in named)
+    keys: dict[str, None] = {}
+    for o in same:
+        keys.update(dict.fromkeys(differing_axes(rec, o)))
+    pl = rec.runtime.placement or {}
+    return " · " + ", ".join(f"{k}={pl.get(k)}" for k in keys) if keys else ""
+
+
 def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,
             seed: int = 0, db_path: str | Path | None = None) -> dict:
     """Rows (one per paired case × metric present on both sides), each metric's margin and its basis,
@@ -201,7 +215,8 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     busy_by_pair = {(id(ra), id(rb)): busy(ra, rb) for ra, rb in pairs}
     for (ra, rb), axes in zip(pairs, axes_by_pair):
         wk = ra.workload_key()
-        head = {"workload": f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}", **({} if one_axes else {"axes": axes})}
+        label = f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}" + _configuration(ra, [x for x, _ in pairs])
+        head = {"workload": label, **({} if one_axes else {"axes": axes})}
         for m in metrics:
             if ra.metric(m) is None or rb.metric(m) is None:
                 continue

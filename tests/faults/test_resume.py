@@ -102,7 +102,9 @@ def test_kill_or_a_closed_terminal_stops_like_ctrl_c(tmp_path, home, smollm2_ggu
     done = records(out)
     assert 1 <= len(done) < 6 and all(r["status"] in ("ok", "cancelled") for r in done)
     assert stdout.count("| smollm2-135m-instruct |") == len(done)
-    time.sleep(0.5)
+    gone = time.monotonic() + 10
+    while _in_session(proc.pid) and time.monotonic() < gone:   # a loaded machine reaps late
+        time.sleep(0.1)
     assert _in_session(proc.pid) == [], "a worker outlived its parent"
     again = cli(["bench", "--resume", out, "-q"], home)
     assert again.returncode == 0, again.stderr[-2000:]

@@ -116,3 +116,24 @@ def test_notes_point_at_nothing_the_user_does_not_have(tmp_path):
     for private in (".py", ".md", "STACK-FACTS", "edgeprof/"):
         assert private not in text, private
     assert "axes" not in res["rows"][0]  # stated once, above the rows
+
+
+def test_rows_of_one_workload_say_which_configuration_they_are(tmp_path):
+    """A run that swept formats (or threads) has several rows per workload: each compared row names
+    what sets it apart — the artifact/runtime when those differ, else the placement keys."""
+    from dataclasses import replace as dc_replace
+
+    base = read_records(RUNS / "same-A" / "records.jsonl")[0]
+    q8 = dc_replace(base, case_id="q8", artifact=dc_replace(base.artifact, quant="q8_0"))
+    t2 = dc_replace(base, case_id="t2", runtime=dc_replace(base.runtime, placement={**base.runtime.placement,
+                                                                                      "threads": 99}))
+    res = cmp.compare(cmp.Side("A", "run", [base, q8]), cmp.Side("B", "run", [base, q8]),
+                      metrics=["decode_tokens_per_s"], db_path=tmp_path / "e.sqlite")
+    labels = sorted(r["workload"] for r in res["rows"])
+    assert labels[0].endswith(f"· quant={base.artifact.quant}") and labels[1].endswith("· quant=q8_0"), labels
+    res = cmp.compare(cmp.Side("A", "run", [base, t2]), cmp.Side("B", "run", [base, t2]),
+                      metrics=["decode_tokens_per_s"], db_path=tmp_path / "e.sqlite")
+    assert any(r["workload"].endswith("· threads=99") for r in res["rows"]), [r["workload"] for r in res["rows"]]
+    alone = cmp.compare(cmp.Side("A", "run", [base]), cmp.Side("B", "run", [base]), metrics=["decode_tokens_per_s"],
+                        db_path=tmp_path / "e.sqlite")
+    assert "·" not in alone["rows"][0]["workload"]      # one row per workload: the label stays short
