@@ -84,8 +84,9 @@ def kills(a) -> None:
     a.judge("kills", "kill -9 the worker", {"cmd": "bench ... (kill -9 worker)", "rc": p.returncode, "stdout": out,
                                              "stderr": err}, (1,), run, complete=True,
             extra=[] if len(killed) == 1 else ["the killed case is not a SIGKILL failed row"])
-    # 2-4. SIGKILL / SIGTERM the parent, SIGINT the process group; then resume
-    for sig, label, rcs in ((signal.SIGKILL, "kill -9 the parent", (-9,)), (signal.SIGTERM, "SIGTERM the parent", (-15,)),
+    # 2-4. SIGKILL / SIGTERM the parent, SIGINT the process group; then resume. SIGTERM stops like
+    # Ctrl-C (exit 130, the rows and the resume command); SIGKILL cannot be caught.
+    for sig, label, rcs in ((signal.SIGKILL, "kill -9 the parent", (-9,)), (signal.SIGTERM, "SIGTERM the parent", (130,)),
                             (signal.SIGINT, "Ctrl-C (SIGINT to the group)", (130,))):
         run = a.run_dir()
         p = a.popen("bench", *args, "--out", run)
@@ -94,7 +95,7 @@ def kills(a) -> None:
         (os.killpg if sig == signal.SIGINT else os.kill)(p.pid, sig)
         out, err = p.communicate(timeout=120)
         extra = []
-        if sig == signal.SIGINT and f"edgeprof bench --resume {run}" not in err:
+        if sig != signal.SIGKILL and f"edgeprof bench --resume {run}" not in err:
             extra.append("no resume command shown")
         a.judge("kills", label, {"cmd": f"bench ... ({label})", "rc": p.returncode, "stdout": out, "stderr": err},
                 rcs, run, extra=extra + _orphans())

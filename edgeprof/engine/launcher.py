@@ -152,7 +152,9 @@ def first_sigint(on_stop: Callable[[], None]) -> Callable[[], None]:
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
-    signums = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    # a signal the caller ignores stays ignored: `nohup edgeprof bench ... &` must outlive its terminal
+    signums = [getattr(signal, name) for name in STOP_SIGNALS
+               if hasattr(signal, name) and signal.getsignal(getattr(signal, name)) is not signal.SIG_IGN]
     previous = {signum: signal.getsignal(signum) for signum in signums}
 
     def again(signum, frame) -> None:

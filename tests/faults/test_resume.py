@@ -111,6 +111,22 @@ def test_kill_or_a_closed_terminal_stops_like_ctrl_c(tmp_path, home, smollm2_ggu
     assert len(once_each(out)) == 6
 
 
+def test_nohup_keeps_a_bench_running_through_a_hang_up(tmp_path, home, smollm2_gguf):
+    """``nohup edgeprof bench ... &``: a hang-up the caller chose to ignore stays ignored."""
+    out = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), *FAST, "-n", "4,5,6",
+                             "--out", str(out), "-q"], env=env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    rec = out / "records.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (rec.exists() and rec.read_bytes().count(b"\n") >= 1):
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGHUP)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert [r["status"] for r in once_each(out)] == ["ok", "ok", "ok"]
+
+
 def test_a_bad_model_in_a_list_is_its_own_failed_row_and_retry_failed_replaces_it(tmp_path, home, smollm2_gguf):
     out = tmp_path / "run"
     bad = tmp_path / "cut.gguf"
