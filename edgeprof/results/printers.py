@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Callable, Iterable
 
 from edgeprof.results import metric_catalogue
@@ -54,7 +55,9 @@ def reference_cell(rec: Record) -> str:
     ratios = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None][:2]
     parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x"
                       + (f" [{x['ci95'][0]:.3g}-{x['ci95'][1]:.3g}]" if x.get("ci95") else "") for x in ratios)
-    status = str(ref.get("verification") or "").split(":")[0].lower()
+    # "MEASURED (power/energy ESTIMATED: tdp_model)" -> "measured (power/energy estimated)": the details
+    # after a colon are in the JSON; brackets stay balanced
+    status = re.sub(r":[^()]*", "", str(ref.get("verification") or "")).strip().lower()
     head = {"exact": "vs", "same-model": "same model vs"}.get(ref.get("kind"), "normalized vs")
     more = len(ref.get("rows") or []) - 1
     return (f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}" + (f" +{more} rows" if more > 0

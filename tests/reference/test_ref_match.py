@@ -171,3 +171,20 @@ def test_unknown_set_and_bad_dirs(tmp_path):
         add_run(tmp_path / "missing", "n", dest_root=tmp_path / "refs")
     with pytest.raises(ref.ReferenceSetError, match="bad reference name"):
         add_run(tmp_path, "../x", dest_root=tmp_path / "refs")
+
+
+def test_the_table_cell_keeps_its_brackets_balanced():
+    """A verification with details after a colon (a user set of an estimated-power run) is cut to
+    its words, not mid-parenthesis: ``[measured (power/energy estimated)]``."""
+    from dataclasses import replace
+
+    from edgeprof.results.printers import reference_cell
+
+    ref = {"kind": "exact", "set_name": "my-ref", "row": "q4_1 p16/n8/d0 on AMD EPYC",
+           "verification": "MEASURED (power/energy ESTIMATED: tdp_model)",
+           "ratios": [{"metric": "ttft_ms", "ratio": 0.989, "ci95": [0.982, 0.995]}], "rows": [{}]}
+    cell = reference_cell(replace(make_record(decode=[100.0]), reference=ref))
+    assert "[measured (power/energy estimated)]" in cell and cell.count("(") == cell.count(")"), cell
+    public = reference_cell(replace(make_record(decode=[100.0]), reference={**ref, "verification":
+                                                                          "UNVERIFIED-PUBLIC-SUBMISSION: llamafile"}))
+    assert "[unverified-public-submission]" in public
