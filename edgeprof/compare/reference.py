@@ -153,7 +153,9 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
     keys, wid = ident.model_keys(record.model), ident.workload_identity(record.workload)
     quant = ident.quant_name(record.artifact.quant)
     found: dict[str, list] = {k: [] for k in KINDS}
-    context, far = [], 0
+    context, far, suites_here = [], 0, set()   # suites_here: suites with a summary row this record could meet
+    any_near = False                           # a row of this model, or of one within the normalized factor
+    nearest: tuple[float, Record] | None = None   # named when nothing is near enough: the closest in size
     for s in matching_sets(sets):
         for r in s.records:
             if not r.ok:
@@ -164,6 +166,14 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
                 if same:
                     context.append((s, r))
                 continue
+            near = same or (ident.params_factor(record.model.params, r.model.params) or 1e9) <= \
+                ident.NORMALIZED_MAX_FACTOR
+            any_near = any_near or near
+            f = ident.params_factor(record.model.params, r.model.params)
+            if f is not None and (nearest is None or f < nearest[0]):
+                nearest = (f, r)
+            if rid[0] == "suite" and near:
+                suites_here.add(rid[1])
             if rid != wid or wid == ("unknown",):
                 continue
             if same:
@@ -178,8 +188,15 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
         if found[kind]:
             return kind, found[kind], context, []
     why = f"no reference row for {ident.describe_workload(record.workload)}"
-    if wid[0] == "case" and not wid[5]:
-        why += " (published sets hold suite summaries: bench with --suite localscore to match LocalScore)"
+    if wid[0] == "case" and not wid[5] and suites_here:
+        names = ", ".join(sorted(suites_here))
+        why += f" (the rows for this model are suite summaries: bench with --suite {names} to match them)"
+    elif not any_near and record.model.params is not None:
+        closest = (f"; the closest is {nearest[1].model.name or nearest[1].model.id} "
+                   f"({nearest[1].model.params / 1e9:.3g} B, {nearest[0]:.1f}× away)" if nearest else "")
+        why += (f" (no set holds this model or one within {ident.NORMALIZED_MAX_FACTOR:g}× its size{closest}: "
+                f"'edgeprof reference list' shows them)")
+        far = 0
     if record.model.params is None:
         why += "; parameter count unknown, so no normalized comparison"
     elif far:

@@ -188,3 +188,23 @@ def test_the_table_cell_keeps_its_brackets_balanced():
     public = reference_cell(replace(make_record(decode=[100.0]), reference={**ref, "verification":
                                                                           "UNVERIFIED-PUBLIC-SUBMISSION: llamafile"}))
     assert "[unverified-public-submission]" in public
+
+
+def test_a_model_no_set_holds_is_told_the_nearest_one_and_not_sent_to_a_suite(tmp_path):
+    """SmolLM2-135M against the packaged sets: no row of it or of a model within 4×; the note names
+    the closest model they hold and does not suggest a suite that cannot match it either."""
+    from edgeprof.compare.refsets import load_sets
+
+    sets = load_sets(tmp_path / "none")
+    c = ref.match(make_record(decode=[100.0]), sets)
+    assert c.kind == "none" and "suite" not in c.notes[0], c.notes
+    assert "no set holds this model or one within 4× its size; the closest is" in c.notes[0]
+    one_b = make_record(model="llama-3.2-1b-instruct", params=1.24e9, quant="q4_k_m", decode=[100.0])
+    c = ref.match(replace_name(one_b, "Llama 3.2 1B Instruct"), sets)
+    assert c.kind == "none" and "bench with --suite localscore to match them" in c.notes[0], c.notes
+
+
+def replace_name(rec, name):
+    from dataclasses import replace
+
+    return replace(rec, model=replace(rec.model, name=name))
