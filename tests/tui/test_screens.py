@@ -225,3 +225,33 @@ def test_export_page_needs_a_scheme_and_groups_targets(quiet_home):
 
     drive(replay_app(EVENTS, reference_dir=DATA), steps)
     assert "give a source and pick at least one scheme" in out["text"]
+
+
+def test_a_run_becomes_a_reference_set_by_one_key(quiet_home, recorded):
+    """``a`` on the references screen writes the run the view shows as a set (as ``edgeprof
+    reference add`` does) and the sets reload with it; a second ``a`` is refused in one line."""
+    run = quiet_home / "edgeprof-runs" / "demo"        # the recorded stream's run directory
+    run.mkdir(parents=True)
+    with open(run / "records.jsonl", "w") as fh:
+        for e in recorded:
+            if e.type == "case_finished":
+                fh.write(json.dumps(e.record.to_dict()) + "\n")
+    out = {}
+
+    async def steps(pilot, app):
+        await press(pilot, app, "r", "a")
+        for _ in range(50):
+            await pilot.pause(0.1)
+            app.tick()
+            if app.sets and any(s.name == "run-demo" for s in app.sets):
+                break
+        out["sets"] = [s.name for s in app.sets or []]
+        out["text"] = screen_text(app)
+        await press(pilot, app, "a")
+        out["notes"] = [n.message for n in app._notifications]
+
+    drive(replay_app(EVENTS, reference_dir=DATA), steps)
+    assert "run-demo" in out["sets"] and "run-demo" in out["text"]
+    assert (quiet_home / "home" / "reference" / "run-demo" / "reference.json").is_file()
+    assert any("reference set 'run-demo' written" in n for n in out["notes"])
+    assert any(n.startswith("not added:") and "run-demo" in n for n in out["notes"]), out["notes"]

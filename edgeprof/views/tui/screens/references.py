@@ -1,10 +1,11 @@
 """Screen 3, reference sets (``r``): packaged and user sets with origin and verification status,
-the highlighted set's rows, which rows the running (or last) case meets, and how to add a set from
-a run or produce one on a server GPU."""
+the highlighted set's rows, which rows the running (or last) case meets, ``a`` to make the run this
+view shows into a set (what ``edgeprof reference add`` does), and how to produce one on a server GPU."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
@@ -22,6 +23,7 @@ def _source(meta: dict) -> str:
 
 
 class ReferencesScreen(Screen):
+    BINDINGS = [Binding("a", "add_run", "add this run as a set")]
     DEFAULT_CSS = """
     ReferencesScreen #sets { height: auto; max-height: 10; }
     ReferencesScreen #refrows { height: 1fr; }
@@ -88,6 +90,32 @@ class ReferencesScreen(Screen):
             t.add_row(refview.row_label(r)[:40], r.model.id or "", r.artifact.quant or "", wl, (r.device.name or "")[:24],
                       *vals, r.get("verification_status") or r.status)
 
+    def action_add_run(self) -> None:
+        """The finished run this view shows, as reference set ``run-<its directory>`` in
+        ``$EDGEPROF_HOME/reference`` (on a server GPU: the set to copy to the edge device)."""
+        from pathlib import Path
+
+        from edgeprof.compare.refwrite import from_run
+        from edgeprof.errors import EdgeprofError
+
+        run = self.app.current
+        d = getattr(run, "run_dir", None)
+        if d is None or not (Path(d) / "records.jsonl").is_file():
+            self.notify("no run with results here to add: run one (n), or `edgeprof reference add RUN_DIR --name "
+                        "NAME`", severity="warning")
+            return
+        if getattr(run, "alive", False):
+            self.notify("the run is still going: add it once it has finished", severity="warning")
+            return
+        name = f"run-{Path(d).name}"
+        try:
+            path = from_run(d, name)
+        except (EdgeprofError, OSError, ValueError) as exc:
+            self.notify(f"not added: {exc}", severity="error")
+            return
+        self.notify(f"reference set '{name}' written to {path}; runs of this model and workload now match it")
+        self.app.load_sets()
+
     def _howto(self) -> None:
         app, c = self.app, colours(self.app)
         text = Text()
@@ -100,7 +128,7 @@ class ReferencesScreen(Screen):
             text.append(f" {p.set_name}:{p.row}\n" if p.row else f" — {'; '.join(p.notes)}\n")
         last = run.run_dir if run and run.run_dir else "RUN_DIR"
         text.append("add a run as a reference: ", style="bold")
-        text.append(f"edgeprof reference add {last} --name my-server\n")
+        text.append(f"a (this run) or edgeprof reference add {last} --name my-server\n")
         text.append("produce one on a server GPU: ", style="bold")
         text.append("edgeprof reference build MODEL --suite localscore --gpu-layers 99 --name my-h100 on the server, "
                     "then copy its $EDGEPROF_HOME/reference/my-h100 into this machine's\n", style=c["fg"])
