@@ -156,6 +156,7 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
     context, far, suites_here = [], 0, set()   # suites_here: suites with a summary row this record could meet
     any_near = False                           # a row of this model, or of one within the normalized factor
     nearest: tuple[float, Record] | None = None   # named when nothing is near enough: the closest in size
+    other_workloads: set[str] = set()             # the workloads this model's own rows were measured with
     for s in matching_sets(sets):
         for r in s.records:
             if not r.ok:
@@ -174,6 +175,8 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
                 nearest = (f, r)
             if rid[0] == "suite" and near:
                 suites_here.add(rid[1])
+            elif same and rid != wid:
+                other_workloads.add(ident.describe_workload(r.workload))
             if rid != wid or wid == ("unknown",):
                 continue
             if same:
@@ -197,6 +200,10 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
         why += (f" (no set holds this model or one within {ident.NORMALIZED_MAX_FACTOR:g}× its size{closest}: "
                 f"'edgeprof reference list' shows them)")
         far = 0
+    elif other_workloads:
+        shown = sorted(other_workloads)
+        why += (f" (this model's rows are for {', '.join(shown[:3])}" + (f" and {len(shown) - 3} more" if len(shown) > 3
+                                                                        else "") + ": bench one of those to match)")
     if record.model.params is None:
         why += "; parameter count unknown, so no normalized comparison"
     elif far:

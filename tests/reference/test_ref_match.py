@@ -208,3 +208,16 @@ def replace_name(rec, name):
     from dataclasses import replace
 
     return replace(rec, model=replace(rec.model, name=name))
+
+
+def test_a_model_with_rows_for_other_workloads_is_told_which():
+    """A set that holds this model at other workloads (an earlier run made a set): the note names
+    them, so the next bench can match."""
+    from pathlib import Path
+
+    from edgeprof.compare.refsets import load_set
+
+    earlier = load_set(Path(__file__).resolve().parents[1] / "tui" / "data" / "earlier-run")
+    c = ref.match(make_record(p=64, n=64, decode=[100.0]), [earlier])
+    assert c.kind == "none" and "this model's rows are for p32/n64/d0: bench one of those to match" in c.notes[0], \
+        c.notes
