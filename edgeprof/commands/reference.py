@@ -97,10 +97,17 @@ def _model_for(arg: str):
         return ModelInfo(norm(arg), arg, None), None
 
 
+def _roofline_cell(side: dict) -> str:
+    """The row's decode speed as a share of its accelerator's published bandwidth limit, or n/a."""
+    return f"{side['value']:.1%}" if side.get("value") is not None else "n/a"
+
+
 def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
     from edgeprof.compare import identity as ident
+    from edgeprof.compare.ratios import server_roofline
 
     model = quant = None
+    spec_cache: dict = {}
     if model_arg:
         model, quant = _model_for(model_arg)
     rows = []
@@ -121,6 +128,7 @@ def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
                      "workload": ident.describe_workload(r.workload), "machine": r.device.name, "host": r.host,
                      "date": (r.started_at or "")[:10],
                      **{m: round(v.center, 4) for m, v in r.metrics.items() if v.center is not None},
+                     "roofline": _roofline_cell(server_roofline(r, spec_cache)),
                      **({"url": r.extra["url"]} if r.extra.get("url") else {})})
     order = ("exact", "same-model", "normalized", "context")
     rows.sort(key=lambda r: next((i for i, k in enumerate(order) if str(r.get("match", "")).startswith(k)), 9))

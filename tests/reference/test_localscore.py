@@ -175,3 +175,8 @@ def test_show_lists_what_a_catalogue_model_can_be_compared_with(home, capsys):
     assert normalized and all(r["model"] != "Llama 3.2 1B Instruct" for r in normalized)
     assert not any("14B" in r["model"] or "8B" in r["model"] for r in normalized)  # never 4x away
     assert all(r["url"].startswith("https://www.localscore.ai/result/") for r in rows)
+    # each row's decode as a share of its accelerator's published bandwidth limit, where one is known
+    roof = {r["machine"]: r["roofline"] for r in rows if r["match"] == "exact"}
+    assert roof["NVIDIA H200"].endswith("%") and float(roof["NVIDIA H200"][:-1]) < 5     # host-bound at 1B
+    assert float(roof["Raspberry Pi 5 Model B Rev 1.0"][:-1]) > 30
+    assert "n/a" in roof.values()                                                        # desktop CPUs: no figure
