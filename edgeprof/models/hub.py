@@ -80,20 +80,42 @@ class _Progress:
                 if tenth > shown:
                     shown = tenth
                     self.log(f"downloading: {tenth * 10} % ({done / 1e6:.0f} of {self.total / 1e6:.0f} MB)")
-            elif done // 100_000_000 > shown:
+            elif done and done // 100_000_000 > shown:
                 shown = done // 100_000_000
                 self.log(f"downloading: {done / 1e6:.0f} MB so far (size not announced)")
 
 
 def _announced_size(raw: dict, endpoint: str | None) -> int | None:
-    """The file's size from the hub's HEAD answer (None if it gives none)."""
-    try:
-        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    """The file's size from the hub's HEAD answer (None if it gives none). A hub that cannot be
+    reached at all fails here, once, rather than again after the client's own retries."""
+    import requests
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
-        url = hf_hub_url(raw["repo"], raw["file"], revision=raw.get("revision", "main"), endpoint=endpoint)
+    url = hf_hub_url(raw["repo"], raw["file"], revision=raw.get("revision", "main"), endpoint=endpoint)
+    try:
         return get_hf_file_metadata(url).size
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise PullError(f"could not reach {endpoint or 'https://huggingface.co'} to pull {raw['repo']}/{raw['file']} "
+                        f"({type(exc).__name__}); check the network (HF_ENDPOINT) and run the command again") from None
     except Exception:  # noqa: BLE001 — a size for a progress line; the download reports real failures
         return None
+
+
+class _QuietHub:
+    """The hub client's retry warnings ("Retrying in 4s [Retry 3/5]", a traceback-like line each)
+    stay out of the user's terminal; what failed is said once, as one edgeprof line."""
+
+    def __enter__(self) -> "_QuietHub":
+        from huggingface_hub.utils import logging as hf_logging
+
+        self.level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from huggingface_hub.utils import logging as hf_logging
+
+        hf_logging.set_verbosity(self.level)
 
 
 def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
@@ -117,9 +139,8 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
     from contextlib import nullcontext
 
-    watch = _Progress(dest, _announced_size(raw, endpoint), log) if progress else nullcontext()
     try:
-        with watch:
+        with _QuietHub(), (_Progress(dest, _announced_size(raw, endpoint), log) if progress else nullcontext()):
             path = Path(hf_hub_download(repo_id=raw["repo"], filename=raw["file"], revision=raw.get("revision", "main"),
                                         local_dir=dest, endpoint=endpoint))
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,

@@ -153,3 +153,25 @@ def test_pull_progress_is_ten_lines_at_most(tmp_path):
             time.sleep(0.03)
     pcts = [int(x.split(": ")[1].split(" %")[0]) for x in lines]
     assert pcts == sorted(set(pcts)) and len(pcts) <= 10 and pcts[-1] == 90 and "of 1 MB" in lines[-1], lines
+
+
+def test_bench_pull_offline_is_one_line_without_the_clients_retry_noise(tmp_path):
+    """No network (a port nothing listens on): the hub client's own retries run (~23 s) but their
+    warnings stay off the terminal; the user reads one line saying what to check, and nothing is
+    left that looks like a model."""
+    import socket
+
+    with socket.socket() as s:          # a free port, closed again: connection refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), HF_ENDPOINT=f"http://127.0.0.1:{port}",
+               PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, "-m", "edgeprof", "bench", ENTRY_ID, "--pull", "-p", "8", "-n", "4",
+                          "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 1, res.stderr[-2000:]
+    assert "Retrying" not in res.stderr and "MaxRetryError" not in res.stderr, res.stderr[-2000:]
+    errors = [x for x in res.stderr.splitlines() if x.startswith("edgeprof: error:")]
+    assert len(errors) == 1 and f"could not reach http://127.0.0.1:{port}" in errors[0] and "HF_ENDPOINT" in errors[0]
+    assert len(res.stderr.strip().splitlines()) == 2          # the "pulling ..." note, then the error
+    assert not (tmp_path / "run").exists()
+    assert not list((tmp_path / "home" / "models").rglob("*.gguf"))
