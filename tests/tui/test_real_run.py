@@ -155,7 +155,7 @@ def test_the_model_with_server_rows_from_the_home_screen(home, monkeypatch, smol
         lst.select([c.arg for c in app.screen.choices].index(e.id))
         await pilot.pause()
         app.screen.query_one(RadioSet).query("RadioButton").last().value = True     # "match reference"
-        await pilot.pause(0.3)
+        await until(pilot, app, lambda: app.screen.query_one("#suite", Select).value == "localscore", 30)
         seen["suite"] = app.screen.query_one("#suite", Select).value
         app.screen.refresh_view()
         seen["plan"] = str(app.screen.query_one("#plan").render())

@@ -127,10 +127,13 @@ def test_history_lists_indexed_runs_and_trends(quiet_home, recorded):
 
     async def steps(pilot, app):
         await press(pilot, app, "h")
-        await pilot.pause(0.5)
-        app.tick()
-        out["rows"] = app.screen.query_one("#hist").row_count
-        out["text"] = screen_text(app)
+        for _ in range(100):     # the index is read in a worker; a loaded machine paints late
+            await pilot.pause(0.1)
+            app.tick()
+            out["rows"] = app.screen.query_one("#hist").row_count
+            out["text"] = screen_text(app)
+            if out["rows"] == 6 and "run2" in out["text"] and "3 runs" in out["text"]:
+                break
         await press(pilot, app, "enter")
         out["detail"] = type(app.screen).__name__
 
@@ -255,3 +258,34 @@ def test_a_run_becomes_a_reference_set_by_one_key(quiet_home, recorded):
     assert (quiet_home / "home" / "reference" / "run-demo" / "reference.json").is_file()
     assert any("reference set 'run-demo' written" in n for n in out["notes"])
     assert any(n.startswith("not added:") and "run-demo" in n for n in out["notes"]), out["notes"]
+
+
+def test_a_refilled_model_list_keeps_what_was_picked(quiet_home):
+    """The list is refilled when the screen is shown again (and after a download): the user's
+    picks survive it, even none at all; only the first fill takes the defaults."""
+    from textual.widgets import SelectionList
+
+    out = {}
+
+    async def steps(pilot, app):
+        await press(pilot, app, "n")
+        for _ in range(100):
+            if app.screen.choices:
+                break
+            await pilot.pause(0.05)
+        screen = app.screen
+        lst = screen.query_one("#models", SelectionList)
+        out["first"] = [screen.choices[i].arg for i in lst.selected]
+        lst.deselect_all()
+        lst.select(next(i for i, c in enumerate(screen.choices) if c.arg == "llama-3.2-1b-instruct-q4_k_m"))
+        screen._fill_models(list(screen.choices))
+        await pilot.pause()
+        out["after"] = [screen.choices[i].arg for i in lst.selected]
+        lst.deselect_all()
+        screen._fill_models(list(screen.choices))
+        await pilot.pause()
+        out["none"] = list(lst.selected)
+
+    drive(replay_app(EVENTS, reference_dir=DATA), steps)
+    assert out["first"] == ["smollm2-135m-instruct"]
+    assert out["after"] == ["llama-3.2-1b-instruct-q4_k_m"] and out["none"] == []

@@ -94,12 +94,18 @@ class HomeScreen(Screen):
         self.app.call_from_thread(self._fill_models, choices)
 
     def _fill_models(self, choices: list) -> None:
-        self.choices = choices
+        """(Re)fill the list; a refill (the screen shown again, a model just downloaded) keeps what
+        the user picked rather than going back to the defaults."""
         sel = self.query_one("#models", SelectionList)
+        refill = bool(self.choices)
+        if refill:
+            wanted = {self.choices[i].arg for i in sel.selected if i < len(self.choices)}
+        else:
+            wanted = set(self.app.home_defaults.get("models") or [])
+        self.choices = choices
         sel.clear_options()
-        wanted = set(self.app.home_defaults.get("models") or [])
         for i, ch in enumerate(choices):
-            sel.add_option((ch.label, i, ch.arg in wanted or (not wanted and ch.default)))
+            sel.add_option((ch.label, i, ch.arg in wanted or (not refill and not wanted and ch.default)))
         self.refresh_view()
 
     @work(thread=True, group="home-device")
