@@ -204,3 +204,19 @@ def test_the_model_with_server_rows_is_one_pick_away(tmp_path, monkeypatch):
     (kind, text), *_ = homeform.plan_lines([llama], opts, sets)
     assert kind == "exact" and "suite localscore" in text and "localscore:" in text, text
     assert homeform.reference_workloads("smollm2-135m-instruct", sets) is None
+
+
+def test_a_finished_cases_worker_is_not_a_lost_sensor():
+    """Between cases the worker has exited by design: its sensors read "no case running", while a
+    power sensor that vanishes still says so, and a value keeps its unit and estimate mark."""
+    from devices.base import Reading
+
+    from edgeprof.views.tui.panels import reading_text
+
+    gone = "vanished mid-run (t_ns 5): worker 42 is gone"
+    assert reading_text(Reading("worker:rss", "rss_bytes", None, 5, "psutil", "process", reason=gone)) == \
+        "— (no case running)"
+    assert reading_text(Reading("rapl:package-0", "energy_j", None, 5, "rapl", "cpu_package",
+                                reason="vanished mid-run (t_ns 5): gone")).startswith("n/a (vanished")
+    assert reading_text(Reading("cpu:power_estimate", "power_w", 9.3, 5, "tdp_model", "cpu_package",
+                                kind="estimated")) == "~9.30 W"

@@ -158,16 +158,22 @@ class SensorsPanel(Quiet):
                 continue
             for r in row["readings"] or []:
                 mark = "◆" if info and info.get("total") else " "
-                val = fmt.est(fmt.reading(r.value, r.unit, r.quantity), r.kind == "estimated")
-                if r.value is None:
-                    val = f"n/a ({r.reason})" if r.reason else "n/a"
                 t.append(f"{mark}{_cut(r.sensor, 20):<20} ", style=c["muted"])
-                t.append(f"{val}\n")
+                t.append(f"{reading_text(r)}\n")
             if info is not None and not row["readings"]:
                 t.append(f" {_cut(info['name'], 20):<20} ", style=c["muted"])
                 t.append("waiting for a sample\n", style=c["muted"])
         t = t if t.plain else Text("no sensors declared", style=c["muted"])
         self.put(t, text_key(t, width))
+
+
+def reading_text(r) -> str:
+    """One reading as the sensors panel shows it: value and unit, ``~`` when estimated, or why not."""
+    if r.value is None and r.sensor.startswith("worker:") and str(r.reason or "").startswith("vanished"):
+        return "— (no case running)"   # the last case's worker exited: its normal end, not a lost sensor
+    if r.value is None:
+        return f"n/a ({r.reason})" if r.reason else "n/a"
+    return fmt.est(fmt.reading(r.value, r.unit, r.quantity), r.kind == "estimated")
 
 
 def _cut(text: str, n: int) -> str:
