@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import psutil
 import pytest
 
 from devices.base import Reading
@@ -92,9 +93,10 @@ def test_attribution_through_the_real_sampler_on_this_machine():
         with Sampler(dev.sensors(), 20) as sampler:
             sampler.attach(child.pid)
             time.sleep(0.25)
-            t0 = time.monotonic_ns()
+            me = psutil.Process(child.pid)
+            c0, t0 = sum(me.cpu_times()[:2]), time.monotonic_ns()
             time.sleep(1.2)
-            t1 = time.monotonic_ns()
+            c1, t1 = sum(me.cpu_times()[:2]), time.monotonic_ns()
             sampler.flush()
             samples = sampler.window(t0 - 300_000_000, time.monotonic_ns())
             sampler.detach()
@@ -110,7 +112,10 @@ def test_attribution_through_the_real_sampler_on_this_machine():
     tr = Trace(reps=[rep], samples=samples, logical_cores=2, sample_hz=20.0, power=power, device_kind="cpu")
     sh = cpu_share(tr)
     assert sh["basis"] == "sampled worker:cpu_time / cpu:busy_time (busy CPU-seconds from /proc/stat)"
-    assert 0.9 < sh["worker_cpu_s"] / sh["window_s"] < 1.1    # the child burnt one core
+    # the child burnt up to one core (less on a loaded machine): the sampled figure is what the
+    # kernel charged it over the window, read here independently
+    burnt = c1 - c0
+    assert burnt > 0.2 and sh["worker_cpu_s"] == pytest.approx(burnt, rel=0.25, abs=0.06), (sh, burnt)
     assert sh["worker_cpu_s"] <= sh["busy_cpu_s"] * 1.05 and 0.3 < sh["share"] <= 1.0
     m = compute(tr)
     p = m["process_energy_j"].provenance
