@@ -141,7 +141,7 @@ def _start_without_sigint(proc) -> None:
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
-def first_sigint(on_stop: Callable[[], None]) -> Callable[[], None]:
+def first_stop_signal(on_stop: Callable[[], None]) -> Callable[[], None]:
     """Until the returned ``restore()`` is called, the first stop signal — Ctrl-C (SIGINT), a
     ``kill``/systemd/docker stop (SIGTERM) or a closed terminal or SSH session (SIGHUP) — calls
     ``on_stop()``: the sweep stops cleanly, the running case is recorded as cancelled and the rows

@@ -18,7 +18,7 @@ from edgeprof import home
 from edgeprof.engine.config import BenchOptions, Settings
 from edgeprof.engine.device_choice import bench_device, default_providers, open_devices, power_source
 from edgeprof.engine.fanout import Fanout
-from edgeprof.engine.launcher import first_sigint
+from edgeprof.engine.launcher import first_stop_signal
 from edgeprof.engine.plan import Axes, Case, build_cases, plan_dict, read_plan
 from edgeprof.engine.rundir import check_target as _check_target
 from edgeprof.engine.rundir import create_run_dir
@@ -195,7 +195,7 @@ class RunSession:
             self.interrupted = True
             sweep.cancel()
 
-        restore = first_sigint(stop)
+        restore = first_stop_signal(stop)
         try:
             sweep.run(self.cases, self.done)
         finally:
