@@ -97,9 +97,16 @@ def _model_for(arg: str):
         return ModelInfo(norm(arg), arg, None), None
 
 
-def _roofline_cell(side: dict) -> str:
-    """The row's decode speed as a share of its accelerator's published bandwidth limit, or n/a."""
-    return f"{side['value']:.1%}" if side.get("value") is not None else "n/a"
+ROOFLINE_NOTE = ("roofline: the row's decode tokens/s ÷ (its accelerator's published memory bandwidth "
+                 "[assets/devices/devices.csv row] ÷ the model file's bytes, weights read once per token); derived, "
+                 "n/a where either figure is missing — each row's basis is in -o json/csv (roofline_basis)")
+
+
+def _roofline_cells(side: dict) -> dict[str, str]:
+    """The row's decode speed as a share of its accelerator's published bandwidth limit (or n/a),
+    and the basis of that figure: which devices.csv row, which file size — or why there is none."""
+    value = f"{side['value']:.1%}" if side.get("value") is not None else "n/a"
+    return {"roofline": value, "roofline_basis": side.get("basis") or side.get("why") or ""}
 
 
 def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
@@ -128,7 +135,7 @@ def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
                      "workload": ident.describe_workload(r.workload), "machine": r.device.name, "host": r.host,
                      "date": (r.started_at or "")[:10],
                      **{m: round(v.center, 4) for m, v in r.metrics.items() if v.center is not None},
-                     "roofline": _roofline_cell(server_roofline(r, spec_cache)),
+                     **_roofline_cells(server_roofline(r, spec_cache)),
                      **({"url": r.extra["url"]} if r.extra.get("url") else {})})
     order = ("exact", "same-model", "normalized", "context")
     rows.sort(key=lambda r: next((i for i, k in enumerate(order) if str(r.get("match", "")).startswith(k)), 9))
@@ -209,9 +216,12 @@ def run(args) -> int:
         shown = rows[:args.limit] if fmt == "md" and args.limit > 0 else rows
         first = list(shown[0]) if shown else []
         cols = sorted({k for r in shown for k in r}, key=lambda k: (first.index(k) if k in first else 99, k))
-        if fmt == "md":
+        if fmt == "md":   # the per-row basis is long: the table says how the column is made, once
             print(head + "\n")
+            cols = [c for c in cols if c != "roofline_basis"]
         print(render_table(shown, fmt, cols, {"set": get_set(args.name, sets).meta}))
+        if fmt == "md" and shown:
+            print(f"\n{ROOFLINE_NOTE}")
         if len(shown) < len(rows):
             print(f"\n{len(rows) - len(shown)} more rows: --limit 0 or -o csv prints all")
         return 0

@@ -180,3 +180,6 @@ def test_show_lists_what_a_catalogue_model_can_be_compared_with(home, capsys):
     assert roof["NVIDIA H200"].endswith("%") and float(roof["NVIDIA H200"][:-1]) < 5     # host-bound at 1B
     assert float(roof["Raspberry Pi 5 Model B Rev 1.0"][:-1]) > 30
     assert "n/a" in roof.values()                                                        # desktop CPUs: no figure
+    basis = {r["machine"]: r["roofline_basis"] for r in rows if r["match"] == "exact"}
+    assert "devices.csv nvidia_h200_sxm" in basis["NVIDIA H200"] and "B/token" in basis["NVIDIA H200"]
+    assert all(b for b in basis.values())                     # a figure or the reason there is none
