@@ -34,11 +34,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import exporters  # noqa: E402
-from exporters.converter import converter_command, ensure_converter  # noqa: E402
-from exporters.gguf import quantize_command  # noqa: E402
-from exporters.ort_builder import BUILDER, ensure_builder  # noqa: E402
-from exporters.steps import run_command  # noqa: E402
+from edgeprof import exporters  # noqa: E402
+from edgeprof.exporters.gguf.converter import converter_command, ensure_converter  # noqa: E402
+from edgeprof.exporters.gguf.quantize import quantize_command  # noqa: E402
+from edgeprof.exporters.onnx.builder import BUILDER, ensure_builder  # noqa: E402
+from edgeprof.exporters.pipeline.steps import run_command  # noqa: E402
 
 FP16 = """
 import sys, onnx

@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from exporters.onnx import OFFSET_LAYERS, _save, copy_support_files  # noqa: E402
-from exporters.onnx_quant import WeightPlan, quantize_model  # noqa: E402
+from edgeprof.exporters.onnx.schemes import OFFSET_LAYERS, _save, copy_support_files  # noqa: E402
+from edgeprof.exporters.onnx.quant import WeightPlan, quantize_model  # noqa: E402
 
 OURS = {  # name -> WeightPlan (8-bit lm_head shared with the embedding unless head_bits=4)
     "int8 (q8_0 rule)": WeightPlan(body="int8"),
@@ -54,7 +54,7 @@ def ort_quantize(model, name: str):
     """ONNX Runtime's own k_quant / HQQ quantizers (lm_head at 8 bits, embedding left as it is)."""
     from onnxruntime.quantization.matmul_nbits_quantizer import (HQQWeightOnlyQuantConfig, KQuantWeightOnlyQuantConfig,
                                                                   MatMulNBitsQuantizer)
-    from exporters.onnx_quant import fold_constant_transposes
+    from edgeprof.exporters.onnx.quant import fold_constant_transposes
 
     fold_constant_transposes(model)
     head = [n.name for n in model.graph.node if n.op_type == "MatMul" and "logits" in n.output]
@@ -92,17 +92,17 @@ def graph(src: Path, work: Path, kind: str) -> Path:
     if (out / "model.onnx").exists():
         return out
     if kind == "optimum":
-        from exporters.onnx import export_base
+        from edgeprof.exporters.onnx.schemes import export_base
         export_base(src, out)
     else:
-        from exporters.ort_builder import build_graph
+        from edgeprof.exporters.onnx.builder import build_graph
         build_graph(src, out, work / "tmp")
     return out
 
 
 def ggufs(src: Path, work: Path) -> dict[str, Path]:
-    from exporters.converter import convert_hf_to_gguf, ensure_converter
-    from exporters.gguf import quantize_gguf
+    from edgeprof.exporters.gguf.converter import convert_hf_to_gguf, ensure_converter
+    from edgeprof.exporters.gguf.quantize import quantize_gguf
 
     f16 = work / "model-f16.gguf"
     if not f16.exists():
@@ -116,7 +116,7 @@ def ggufs(src: Path, work: Path) -> dict[str, Path]:
 
 
 def decode_speed(paths: dict[str, Path], threads: int, rounds: int) -> dict[str, list[float]]:
-    from exporters.onnx_runner import OnnxDecoder
+    from edgeprof.exporters.onnx.runner import OnnxDecoder
 
     decs = {k: OnnxDecoder(p, threads=threads) for k, p in paths.items()}
     res: dict[str, list[float]] = {k: [] for k in paths}
@@ -149,8 +149,8 @@ def main() -> None:
     args = ap.parse_args()
     import onnx
 
-    from exporters.quality import build_eval_set, evaluate, reference_figures
-    from exporters.scorers import open_scorer
+    from edgeprof.exporters.quality.measure import build_eval_set, evaluate, reference_figures
+    from edgeprof.exporters.quality.scorers import open_scorer
 
     args.work.mkdir(parents=True, exist_ok=True)
     src = dither(args.source, args.work / "hf-dither") if args.dither else args.source

@@ -48,8 +48,8 @@ def default_gguf() -> Path:
 
 def build(work: Path, gguf: Path, download_cache: Path | None) -> tuple[dict[str, Path], dict]:
     """The artifacts by bench name and their manifest entries (one ``exporters.export`` with quality)."""
-    import exporters
-    from exporters.hf_source import rebuild_hf_from_gguf
+    from edgeprof import exporters
+    from edgeprof.exporters.source.hf import rebuild_hf_from_gguf
 
     hf, exp = work / "hf", work / "export"
     if not (hf / "config.json").exists():

@@ -1,7 +1,7 @@
 """Benchmark: the source's reference figures from PyTorch vs ONNX Runtime on its fp32 optimum export.
 
 Issue 14 asks for quality evaluation on the fastest runtime that gives the same numbers. Each run
-is a fresh process calling ``exporters.verify.compute_reference`` (imports, load, perplexity over
+is a fresh process calling ``edgeprof.exporters.quality.verify.compute_reference`` (imports, load, perplexity over
 the bundled text, greedy continuations of the prompt set), interleaved, and the script checks that
 both runtimes give the same perplexity, the same top-1 at every position and the same continuations.
 
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CODE = """
 import sys, json
-from exporters.verify import compute_reference
+from edgeprof.exporters.quality.verify import compute_reference
 print(json.dumps(compute_reference(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], threads=1)))
 """
 
@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from exporters.quality import build_eval_set
+    from edgeprof.exporters.quality.measure import build_eval_set
 
     tmp = Path(tempfile.mkdtemp(prefix="edgeprof-ref-"))
     (tmp / "es.json").write_text(json.dumps(asdict(build_eval_set(args.source / "tokenizer.json"))))

@@ -87,7 +87,7 @@ def table(title: str, rows: list[tuple], hz: float) -> None:
 
 
 def this_machine(reads: int, hz: float) -> tuple[list, object, subprocess.Popen]:
-    from devices.process import ProcessTree
+    from edgeprof.devices.process import ProcessTree
     from edgeprof.engine.device_choice import open_devices
 
     found = open_devices(Path("/"))
@@ -105,8 +105,8 @@ def this_machine(reads: int, hz: float) -> tuple[list, object, subprocess.Popen]
 
 def fixture_boards(reads: int, hz: float) -> None:
     fx = _fixture_boards()
-    from devices.cpu import HostCpu
-    from devices.jetson import JetsonBoard
+    from edgeprof.devices.cpu import HostCpu
+    from edgeprof.devices.jetson import JetsonBoard
 
     base = Path("/dev/shm") if Path("/dev/shm").is_dir() else None
     rows = []

@@ -23,10 +23,10 @@ __all__ = [
 def _adapters() -> list[tuple[str, str]]:
     """(module, class) in detection order; modules are imported only when probed."""
     return [
-        ("devices.nvidia", "NvidiaGpu"),
-        ("devices.jetson", "JetsonBoard"),
-        ("devices.apple", "AppleSoc"),
-        ("devices.amd", "AmdGpu"),
+        ("edgeprof.devices.nvidia", "NvidiaGpu"),
+        ("edgeprof.devices.jetson", "JetsonBoard"),
+        ("edgeprof.devices.apple", "AppleSoc"),
+        ("edgeprof.devices.amd", "AmdGpu"),
     ]
 
 

@@ -76,7 +76,7 @@ def bandwidth(array_bytes: int = 64 << 20, repeats: int = 5, threads: int | None
     return {
         "copy_gbs": best["copy"], "triad_gbs": best["triad"],
         "value": max(best.values()), "unit": "GB/s",
-        "provenance": {"kind": "measured", "source": "devices.probe.bandwidth", "method": method,
+        "provenance": {"kind": "measured", "source": "edgeprof.devices.probe.bandwidth", "method": method,
                        "array_bytes": n * 8, "threads": threads, "repeats": repeats,
                        "scope": "host CPU memory (numpy)",
                        "note": "" if n * 8 >= 32 << 20 else "arrays this small may fit in cache: not a DRAM figure"},
@@ -101,7 +101,7 @@ def matmul_flops(n: int = 1024, repeats: int = 3) -> dict[str, Any]:
         best = min(best, (time.perf_counter_ns() - t0) / 1e9)
     return {
         "fp32_tflops": 2 * n**3 / best / 1e12, "value": 2 * n**3 / best / 1e12, "unit": "TFLOP/s",
-        "provenance": {"kind": "measured", "source": "devices.probe.matmul_flops",
+        "provenance": {"kind": "measured", "source": "edgeprof.devices.probe.matmul_flops",
                        "method": f"numpy.matmul float32 {n}x{n}, 2n^3 FLOP, best of {repeats}",
                        "matrix_n": n, "repeats": repeats, "threads": "numpy BLAS default",
                        "cpu_count": os.cpu_count(), "scope": "host CPU (numpy BLAS)", "note": ""},

@@ -1,16 +1,19 @@
-"""Packaged data (``edgeprof/assets/``: reference sets, device specs, the model catalogue, prompt and
-evaluation text). It sits inside the package so the wheel carries it by discovery and a source
-checkout reads the same files; nothing is ever written there."""
+"""Packaged data (``assets/`` in the repository, installed as ``edgeprof/assets/``: reference sets,
+device specs, the model catalogue, prompt and evaluation text). setup.py maps the folder into the
+wheel, so a source checkout and an installed edgeprof read the same files; nothing is ever written
+there."""
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent / "assets"
 
-
+@lru_cache(maxsize=1)
 def assets_root() -> Path:
-    return ASSETS
+    import edgeprof.assets
+
+    return Path(edgeprof.assets.__file__).resolve().parent
 
 
 def asset(*parts: str) -> Path:
-    return ASSETS.joinpath(*parts)
+    return assets_root().joinpath(*parts)

@@ -30,7 +30,7 @@ def downloads_dir() -> Path:
     """The machine-wide download cache (archives such as llama.cpp's converter sdist, sha256-verified):
     the platform cache dir EVEN when ``EDGEPROF_HOME`` is set, so a second home extracts from it
     instead of downloading again; each home keeps its own extracted copy under ``cache/``."""
-    from exporters.downloads import machine_cache_dir
+    from edgeprof.exporters.downloads import machine_cache_dir
 
     return machine_cache_dir()
 

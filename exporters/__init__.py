@@ -11,12 +11,12 @@ onnx / onnxruntime / llama_cpp / gguf only inside the functions that need them, 
 - ``rebuild_hf_from_gguf(gguf, out_dir, model_id=...)``, ``load_source(dir)`` (``hf_source.py``)
 - ``read_manifest(dir)``, ``list_artifacts(dir)``                       (``manifest.py``)
 """
-from .errors import ExportError, UsageError
-from .gguf import list_quants
-from .hf_source import Source, load_source, rebuild_hf_from_gguf
-from .manifest import check_files, list_artifacts, read_manifest
-from .pipeline import ProgressEvent, export, partial_dir
-from .targets import estimate_bytes, parse_targets
+from edgeprof.exporters.errors import ExportError, UsageError
+from edgeprof.exporters.gguf.quantize import list_quants
+from edgeprof.exporters.source.hf import Source, load_source, rebuild_hf_from_gguf
+from edgeprof.exporters.manifest import check_files, list_artifacts, read_manifest
+from edgeprof.exporters.pipeline.export import ProgressEvent, export, partial_dir
+from edgeprof.exporters.targets import estimate_bytes, parse_targets
 
 __all__ = ["ExportError", "ProgressEvent", "Source", "check_files", "estimate_bytes", "export",
            "list_artifacts", "list_quants", "load_source", "parse_targets", "partial_dir",

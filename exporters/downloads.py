@@ -22,8 +22,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ExportError
-from .files import fsync_dir, sha256_file
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.files import fsync_dir, sha256_file
 
 RECORD = "archive.json"
 

@@ -25,8 +25,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from .errors import ExportError
-from .files import file_entries, fsync_dir
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.files import file_entries, fsync_dir
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -193,7 +193,7 @@ def check_files(export_dir: str | Path, *, rehash: bool = False,
     """Problems with the files an export lists (missing, not a regular file, wrong size, wrong
     hash); empty when intact. Paths are contained first (``list_artifacts``); ``hasher`` lets a
     caller pass a cached sha256 so a large file is hashed once."""
-    from .files import sha256_file
+    from edgeprof.exporters.files import sha256_file
 
     problems = []
     for a in list_artifacts(export_dir):

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UsageError
-from .files import available_memory_bytes, free_disk_bytes
+from edgeprof.exporters.errors import UsageError
+from edgeprof.exporters.files import available_memory_bytes, free_disk_bytes
 
 FORMATS = ("onnx", "gguf")
 DEFAULTS = {"onnx": ["fp32", "fp16", "int8", "int4"], "gguf": ["f16", "q8_0", "q4_k_m"]}
@@ -35,8 +35,8 @@ MEMORY_OVERHEAD_BYTES = 800_000_000  # interpreters, torch, onnxruntime
 
 def parse_targets(specs: list[str] | tuple[str, ...] | str) -> dict[str, list[str]]:
     """Parse ``FORMAT[:SCHEME,SCHEME...]`` specs into ``{format: [scheme, ...]}`` (ordered, no dups)."""
-    from .gguf import check_quant
-    from .onnx import SCHEMES
+    from edgeprof.exporters.gguf.quantize import check_quant
+    from edgeprof.exporters.onnx.schemes import SCHEMES
 
     if isinstance(specs, str):
         specs = [specs]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import re
 
-from devices.cpu import TdpSpec
+from edgeprof.devices.cpu import TdpSpec
 
 from edgeprof.assets_access import asset
 

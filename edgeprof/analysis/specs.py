@@ -23,7 +23,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from devices.probe import below_spec, probe_label
+from edgeprof.devices.probe import below_spec, probe_label
 from edgeprof.assets_access import asset
 from edgeprof.home import home
 
@@ -153,7 +153,7 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
                 if flag:
                     flag += f" (published figure: {spec_src})"
                 out["provenance"][fig] = {
-                    "kind": "measured", "source": f"devices.probe ({probe.get('measured_at', '?')})",
+                    "kind": "measured", "source": f"edgeprof.devices.probe ({probe.get('measured_at', '?')})",
                     "note": p.get("method", "") + ("" if host_side else "; host-CPU side, spec row lacks it"),
                     "label": label, "quality": probe.get("quality") or "unknown", "flag": flag}
     if not out["provenance"]:

@@ -19,7 +19,7 @@ import statistics
 from dataclasses import replace
 from typing import Callable
 
-from devices.precision import energy_uncertainty_j
+from edgeprof.devices.precision import energy_uncertainty_j
 from edgeprof.results.schema import Metric
 
 

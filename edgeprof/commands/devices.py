@@ -36,7 +36,7 @@ def describe(found: list, check: bool = False, window_s: float = 0.3) -> list[di
         sensors = []
         verdicts = {}
         if check:
-            from devices.check import check as run_check
+            from edgeprof.devices.check import check as run_check
 
             verdicts = {v.sensor: v.to_dict() for v in run_check(d)}
         t_ns = __import__("time").monotonic_ns()
@@ -100,7 +100,7 @@ def run(args) -> int:
     try:
         desc = describe(found, check=args.check)
         if args.probe:
-            from devices import probe
+            from edgeprof.devices import probe
 
             from edgeprof.analysis.specs import save_probe
 
@@ -118,7 +118,7 @@ def run(args) -> int:
         for d in desc:
             if d.get("probe"):
                 bw, fl = d["probe"]["bandwidth"], d["probe"]["flops"]
-                from devices.probe import probe_label
+                from edgeprof.devices.probe import probe_label
 
                 print(f"probe ({d['device']['name']}): memory bandwidth {_fmt(bw.get('value'))} GB/s, "
                       f"matrix fp32 {_fmt(fl.get('value'))} {fl.get('unit', '')} — measured, "

@@ -38,8 +38,8 @@ def run(args) -> int:
     def note(msg: str) -> None:
         print(f"edgeprof: {msg}", file=sys.stderr, flush=True)
 
-    from exporters import ExportError, UsageError, export, list_quants, read_manifest
-    from exporters.onnx import SCHEMES
+    from edgeprof.exporters import ExportError, UsageError, export, list_quants, read_manifest
+    from edgeprof.exporters.onnx.schemes import SCHEMES
 
     from edgeprof.models.catalogue import CatalogueError
     from edgeprof.models.exporting import (MANIFEST_COLUMNS, converter_cache, download_cache, manifest_rows,

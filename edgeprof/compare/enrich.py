@@ -44,7 +44,7 @@ def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
     else:
         return spec
     if run_probe is None:
-        from devices.probe import probe as run_probe
+        from edgeprof.devices.probe import probe as run_probe
     log(why)
     result = run_probe()
     specs.save_probe(device_info["id"], result)
@@ -53,7 +53,7 @@ def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
 
 def _quiet_now(seconds: float = 0.3) -> bool:
     """Whether other processes leave the cores alone right now (a short load window)."""
-    from devices.load import QUIET, LoadMeter, judge
+    from edgeprof.devices.load import QUIET, LoadMeter, judge
 
     meter = LoadMeter()
     try:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devices.load import CONTENDED, LoadMeter, judge
+from edgeprof.devices.load import CONTENDED, LoadMeter, judge
 
 
 def new_meter() -> LoadMeter:

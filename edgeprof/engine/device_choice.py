@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import devices
-from devices.cpu import HostCpu
+from edgeprof import devices
+from edgeprof.devices.cpu import HostCpu
 
 from edgeprof.analysis.cputdp import lookup
 from edgeprof.analysis.metrics import PowerSource

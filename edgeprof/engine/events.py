@@ -181,7 +181,7 @@ def from_dict(d: dict[str, Any]) -> Event:
     if d.get("result") is not None:
         d["result"] = Repetition.from_dict(d["result"])
     if "readings" in d:
-        from devices.base import Reading
+        from edgeprof.devices.base import Reading
 
         d["readings"] = tuple(Reading(**{k: v for k, v in r.items() if k != "unit"}) for r in d["readings"])
     if "labels" in d:

@@ -21,8 +21,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from devices.base import Reading, Sensor
-from devices.process import ProcessTree
+from edgeprof.devices.base import Reading, Sensor
+from edgeprof.devices.process import ProcessTree
 
 MAX_SAMPLES = 200_000  # ~2.8 h at 20 Hz; older samples are dropped, never the process
 BATCH_NS = 2_000_000   # read sensors due within 2 ms of a tick at that tick (one wake-up, not two)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
-from devices.cpu import slug
+from edgeprof.devices.cpu import slug
 from edgeprof.models import catalogue
 from edgeprof.models.catalogue import CatalogueError
 from edgeprof.models.gguf_meta import GGUFError, read_header
@@ -149,7 +149,7 @@ def _manifest_artifacts(d: Path) -> list[Artifact]:
     (the unquantized baseline row), with the manifest's compression basis and quality retention.
     The manifest is untrusted: paths are contained (``exporters.list_artifacts``) and every file's
     size and sha256 are checked against it before anything runs."""
-    from exporters import ExportError, check_files, list_artifacts, read_manifest
+    from edgeprof.exporters import ExportError, check_files, list_artifacts, read_manifest
 
     try:
         listed, manifest = list_artifacts(d), read_manifest(d)
@@ -172,7 +172,7 @@ def _manifest_artifacts(d: Path) -> list[Artifact]:
         retention = None
         if isinstance(q.get("quality_retention"), (int, float)):
             retention = (q["quality_retention"], Provenance(
-                "measured", "exporters.quality (manifest.json)", "artifact",
+                "measured", "edgeprof.exporters.quality.measure (manifest.json)", "artifact",
                 note=f"perplexity {q.get('perplexity')} vs {q.get('baseline_perplexity')} of the "
                      f"{a['baseline_label']}; greedy agreement {q.get('greedy_agreement')}"))
         out.append(Artifact(a["dir"] if a["format"] == "hf" else a["path"], a["format"], a["quant"], a["size_bytes"],
@@ -231,8 +231,8 @@ def onnx_artifact(path: Path) -> Artifact:
 
 
 def hf_artifact(d: Path) -> Artifact:
-    from exporters import ExportError
-    from exporters.hf_source import json_object, read_safetensors_header
+    from edgeprof.exporters import ExportError
+    from edgeprof.exporters.source.hf import json_object, read_safetensors_header
 
     check_model_dir(d)
     weights = sorted(d.glob("*.safetensors"))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from exporters.files import sha256_file  # one hashing helper for exports and the catalogue
+from edgeprof.exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
 from edgeprof.assets_access import asset
 from edgeprof.errors import UsageError
@@ -112,7 +112,7 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
 
 def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = None) -> Path:
     """An HF catalogue form made from the GGUF it derives from (local, once; ``models prepare``)."""
-    from exporters import rebuild_hf_from_gguf
+    from edgeprof.exporters import rebuild_hf_from_gguf
 
     note(f"preparing {entry.id} from the packaged GGUF (once)")
     gguf = ensure(get(entry.raw["derived_from"]), root, log=note)

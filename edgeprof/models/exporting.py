@@ -54,7 +54,7 @@ def converter_cache() -> Path:
     """llama.cpp's converter, extracted for the installed llama-cpp-python, lives in the user cache
     (CONTRACTS.md "User directories": cache/), never in the package. The archive it is extracted
     from comes from the machine-wide download cache (``download_cache``)."""
-    from exporters.converter import installed_version
+    from edgeprof.exporters.gguf.converter import installed_version
 
     from edgeprof.home import cache_dir
 
@@ -75,7 +75,7 @@ def export_for_bench(source: Artifact, targets: list[str], *, note: Callable[[st
     then benched, and its rows say DEGRADED."""
     import hashlib
 
-    from exporters import ExportError, export, parse_targets
+    from edgeprof.exporters import ExportError, export, parse_targets
 
     from edgeprof.models.artifacts import ArtifactError, resolve
 

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from exporters.files import sha256_file
+from edgeprof.exporters.files import sha256_file
 
 from edgeprof.errors import FaultError
 from edgeprof.home import models_dir

@@ -53,7 +53,7 @@ def _save_cache(cache: dict[str, Any]) -> None:
 
 def sha256_cached(path: str | os.PathLike) -> str:
     """sha256 of a regular file, hashed once per (size, mtime, ctime, inode)."""
-    from exporters.files import sha256_file
+    from edgeprof.exporters.files import sha256_file
 
     real = os.path.realpath(path)
     st = os.stat(real)

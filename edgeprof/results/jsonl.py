@@ -19,7 +19,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
-from exporters.files import fsync_dir  # one implementation for exports and runs
+from edgeprof.exporters.files import fsync_dir  # one implementation for exports and runs
 
 from edgeprof.errors import UsageError, resume_command
 from edgeprof.results.schema import Record, finite

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from fx_boards import amdgpu, cpuinfo
 
-from devices.amd import AmdGpu, current_dpm_mhz
+from edgeprof.devices.amd import AmdGpu, current_dpm_mhz
 
 
 def sensors(dev):

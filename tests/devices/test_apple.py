@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from devices.apple import NOTE, AppleSoc, parse_stream, power_w
-from devices.errors import NoPermission
+from edgeprof.devices.apple import NOTE, AppleSoc, parse_stream, power_w
+from edgeprof.devices.errors import NoPermission
 
 
 def chunked(data: bytes, size: int = 997):

@@ -1,15 +1,15 @@
-"""devices.check: two reads, one verdict per reading (ok / unavailable / stale / implausible /
+"""edgeprof.devices.check: two reads, one verdict per reading (ok / unavailable / stale / implausible /
 disagrees)."""
 from __future__ import annotations
 
 from fx_boards import set_energy
 from fx_fake_nvml import FakeClock, FakeGpu, FakeNvml
 
-from devices.base import BaseDevice, DeviceInfo, Sensor, SensorInfo
-from devices.check import DISAGREES, IMPLAUSIBLE, OK, STALE, UNAVAILABLE, Verdict, check
-from devices.cpu import HostCpu
-from devices.jetson import JetsonBoard
-from devices.nvidia import NvidiaGpu
+from edgeprof.devices.base import BaseDevice, DeviceInfo, Sensor, SensorInfo
+from edgeprof.devices.check import DISAGREES, IMPLAUSIBLE, OK, STALE, UNAVAILABLE, Verdict, check
+from edgeprof.devices.cpu import HostCpu
+from edgeprof.devices.jetson import JetsonBoard
+from edgeprof.devices.nvidia import NvidiaGpu
 
 
 def verdicts(vs):

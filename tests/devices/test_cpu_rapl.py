@@ -7,9 +7,9 @@ import time
 import pytest
 from fx_boards import cpuinfo, meminfo, set_energy
 
-from devices.cpu import HostCpu, TdpSpec
-from devices.errors import NoPermission
-from devices.sysfs import FileReader
+from edgeprof.devices.cpu import HostCpu, TdpSpec
+from edgeprof.devices.errors import NoPermission
+from edgeprof.devices.sysfs import FileReader
 
 MAX_UJ = 262143328850
 

@@ -8,7 +8,7 @@ import pytest
 from fx_boards import BOARDS
 from fx_fake_nvml import NVML_ERROR_LIBRARY_NOT_FOUND, FakeClock, FakeNvml
 
-from devices import detect
+from edgeprof.devices import detect
 
 NO_NVML = dict(nvml=FakeNvml(init_error=NVML_ERROR_LIBRARY_NOT_FOUND), host_platform=("Linux", "x86_64"))
 

@@ -20,13 +20,13 @@ from fx_fake_nvml import FakeClock, FakeGpu, FakeNvml, NVMLError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from devices import _powermetrics as pm
-from devices.apple import _clusters_mhz, _gpu_busy, _gpu_freq_mhz
-from devices.cpu import HostCpu, meminfo_keys
-from devices.jetson import JetsonBoard
-from devices.load import parse_cpu_line
-from devices.nvidia import NvidiaGpu
-from devices.sysfs import parse_int
+from edgeprof.devices import _powermetrics as pm
+from edgeprof.devices.apple import _clusters_mhz, _gpu_busy, _gpu_freq_mhz
+from edgeprof.devices.cpu import HostCpu, meminfo_keys
+from edgeprof.devices.jetson import JetsonBoard
+from edgeprof.devices.load import parse_cpu_line
+from edgeprof.devices.nvidia import NvidiaGpu
+from edgeprof.devices.sysfs import parse_int
 
 FUZZ = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 RAW = st.one_of(st.binary(max_size=80), st.integers(min_value=-(10**30), max_value=10**30).map(lambda i: str(i).encode()),

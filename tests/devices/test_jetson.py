@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from devices.base import MEASURED
-from devices.errors import NoPermission
-from devices.jetson import JetsonBoard, parse_nvpmodel
-from devices.sysfs import FileReader, Handle
+from edgeprof.devices.base import MEASURED
+from edgeprof.devices.errors import NoPermission
+from edgeprof.devices.jetson import JetsonBoard, parse_nvpmodel
+from edgeprof.devices.sysfs import FileReader, Handle
 
 
 def sensors(dev):
@@ -61,7 +61,7 @@ def test_orin_nano_gpu_cpu_emc_thermal_memory(board):
 
 
 def test_skips_are_logged_and_never_sensors(board, caplog):
-    with caplog.at_level(logging.INFO, logger="devices._rails"):
+    with caplog.at_level(logging.INFO, logger="edgeprof.devices._rails"):
         dev = JetsonBoard.open(board("agx-orin-jp5"))
     rails = sorted(n for n in sensors(dev) if n.startswith("ina3221:"))
     assert rails == ["ina3221:VDDQ_VDD2_1V8AO", "ina3221:VDD_CPU_CV", "ina3221:VDD_GPU_SOC",

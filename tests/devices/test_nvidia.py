@@ -6,9 +6,9 @@ from fx_fake_nvml import (NVML_ERROR_DRIVER_NOT_LOADED, NVML_ERROR_GPU_IS_LOST, 
                           NVML_ERROR_NO_PERMISSION, NVML_ERROR_NOT_SUPPORTED, NVMLError, FakeClock, FakeGpu,
                           FakeNvml, a100)
 
-from devices import _nvml
-from devices.errors import DeviceLost, NoPermission, NotPresent, Unsupported
-from devices.nvidia import NvidiaGpu
+from edgeprof.devices import _nvml
+from edgeprof.devices.errors import DeviceLost, NoPermission, NotPresent, Unsupported
+from edgeprof.devices.nvidia import NvidiaGpu
 
 
 def open_gpus(nvml: FakeNvml, **kw):

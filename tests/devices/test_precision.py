@@ -7,12 +7,12 @@ import pytest
 from fx_boards import BOARDS, build
 from fx_fake_nvml import FakeClock, FakeGpu, FakeNvml, a100
 
-from devices import precision as prec
-from devices.amd import AmdGpu
-from devices.base import Precision
-from devices.cpu import HostCpu
-from devices.jetson import JetsonBoard
-from devices.nvidia import NvidiaGpu
+from edgeprof.devices import precision as prec
+from edgeprof.devices.amd import AmdGpu
+from edgeprof.devices.base import Precision
+from edgeprof.devices.cpu import HostCpu
+from edgeprof.devices.jetson import JetsonBoard
+from edgeprof.devices.nvidia import NvidiaGpu
 
 
 def open_board(root, name):

@@ -10,8 +10,8 @@ import sys
 import pytest
 from fx_boards import proc_stat
 
-from devices import probe as probe_mod
-from devices.load import QUIET, LoadMeter, ProcStat
+from edgeprof.devices import probe as probe_mod
+from edgeprof.devices.load import QUIET, LoadMeter, ProcStat
 
 SMALL = dict(array_bytes=1 << 20, matrix_n=64)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fx_boards import build, set_energy
 
-from devices.cpu import HostCpu
-from devices.jetson import JetsonBoard
+from edgeprof.devices.cpu import HostCpu
+from edgeprof.devices.jetson import JetsonBoard
 from edgeprof.engine.sampler import Sampler
 
 PKG0 = "sys/devices/virtual/powercap/intel-rapl/intel-rapl:0/energy_uj"

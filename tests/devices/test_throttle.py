@@ -8,10 +8,10 @@ import time
 import pytest
 from fx_boards import ORIN_GPU, build, cpu_base, cpuinfo, cpus, proc_stat, set_throttle_count, write
 
-from devices.cpu import HostCpu
-from devices.jetson import JetsonBoard
-from devices.sysfs import FileReader
-from devices.throttle import cpu_throttle, parse_nvpmodel_conf
+from edgeprof.devices.cpu import HostCpu
+from edgeprof.devices.jetson import JetsonBoard
+from edgeprof.devices.sysfs import FileReader
+from edgeprof.devices.throttle import cpu_throttle, parse_nvpmodel_conf
 
 
 class Busy:

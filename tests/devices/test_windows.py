@@ -14,9 +14,9 @@ import time
 import pytest
 from fx_boards import cpuinfo, meminfo, proc_stat
 
-from devices.cpu import CpuUtilization, HostCpu, TdpSpec
-from devices.load import USER_HZ, LoadMeter, ProcStat, process_share
-from devices.process import ProcessTree
+from edgeprof.devices.cpu import CpuUtilization, HostCpu, TdpSpec
+from edgeprof.devices.load import USER_HZ, LoadMeter, ProcStat, process_share
+from edgeprof.devices.process import ProcessTree
 
 TDP = TdpSpec(tdp_w=100.0, socket_cores=None, idle_fraction=0.2, basis="test")
 
@@ -179,7 +179,7 @@ def test_devices_command_prints_values_not_warming_up(tmp_path):
 
 def test_without_procfs_psutil_gives_the_same_window():
     """macOS has no /proc/stat: the utilization comes from psutil, labelled so, same rules."""
-    from devices.load import PsutilStat
+    from edgeprof.devices.load import PsutilStat
 
     util = CpuUtilization(stat=PsutilStat(), min_window_s=0.05)
     assert util.info.source == "psutil cpu_times" and "psutil" in util.info.precision.source

@@ -34,8 +34,8 @@ def download_cache(xdg_cache_home) -> Path:
 def converter_cache(test_home, download_cache) -> Path:
     """llama.cpp's converter extracted under the test home from the download cache (a copy extracted
     by an older edgeprof, without the record of its archive, is extracted again)."""
-    from exporters.converter import ensure_converter, installed_version
-    from exporters.downloads import extracted_from
+    from edgeprof.exporters.gguf.converter import ensure_converter, installed_version
+    from edgeprof.exporters.downloads import extracted_from
 
     path = test_home / "converters" / f"llama-cpp-python-{installed_version()}"
     if path.is_dir() and extracted_from(path) is None:
@@ -47,7 +47,7 @@ def converter_cache(test_home, download_cache) -> Path:
 @pytest.fixture(scope="session")
 def smollm2_tokenizer_dir(smollm2_gguf, tmp_path_factory) -> Path:
     """tokenizer.json + tokenizer_config.json rebuilt from the real GGUF's metadata."""
-    from exporters.tokenizer import read_gguf_tokenizer, save_tokenizer
+    from edgeprof.exporters.source.tokenizer import read_gguf_tokenizer, save_tokenizer
 
     out = tmp_path_factory.mktemp("smollm2-tokenizer")
     save_tokenizer(read_gguf_tokenizer(smollm2_gguf), out)
@@ -75,7 +75,7 @@ def tiny_llama_dir(smollm2_tokenizer_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_export(tiny_llama_dir, converter_cache, download_cache, tmp_path_factory) -> tuple[Path, list]:
     """The tiny model exported to the default ONNX schemes and seven GGUF types, with progress events."""
-    import exporters
+    from edgeprof import exporters
 
     events: list = []
     out = tmp_path_factory.mktemp("tiny-export") / "export"
@@ -109,9 +109,9 @@ def smollm2_hf_dir(smollm2_gguf, test_home) -> Path:
     reused only when it was built from this very GGUF)."""
     import json
 
-    from exporters import rebuild_hf_from_gguf
-    from exporters.files import sha256_file
-    from exporters.hf_source import REBUILD_VERSION
+    from edgeprof.exporters import rebuild_hf_from_gguf
+    from edgeprof.exporters.files import sha256_file
+    from edgeprof.exporters.source.hf import REBUILD_VERSION
 
     out = test_home / "models" / "smollm2-135m-instruct-hf-test"
     meta = out / "edgeprof_source.json"

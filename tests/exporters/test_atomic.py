@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-import exporters
-from exporters import ExportError, partial_dir, read_manifest
+from edgeprof import exporters
+from edgeprof.exporters import ExportError, partial_dir, read_manifest
 
 SCRIPT = """
 import sys
 from pathlib import Path
-import exporters
+from edgeprof import exporters
 exporters.export(sys.argv[1], ["onnx:fp32,int4", "gguf:q8_0"], sys.argv[2], jobs=1,  # one at a time: a
                  converter_cache=Path(sys.argv[3]), download_cache=Path(sys.argv[4]), quality=False)  # sure kill point
 """

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from exporters.converter import PACKAGE, installed_version
-from exporters.downloads import fetch
+from edgeprof.exporters.gguf.converter import PACKAGE, installed_version
+from edgeprof.exporters.downloads import fetch
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFLINE = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_EXTRA_INDEX_URL": "", "PIP_FIND_LINKS": "",
@@ -26,7 +26,7 @@ OFFLINE = {"PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_EXTRA_INDEX_URL": 
 CODE = """
 import sys
 from pathlib import Path
-from exporters.converter import ensure_converter
+from edgeprof.exporters.gguf.converter import ensure_converter
 conv = ensure_converter(Path(sys.argv[1]), download_cache=Path(sys.argv[2]))
 print(conv.source)
 """

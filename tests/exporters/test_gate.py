@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-import exporters
-from exporters import partial_dir
-from exporters.gate import TIERS, failure_message, judge, tier
+from edgeprof import exporters
+from edgeprof.exporters import partial_dir
+from edgeprof.exporters.quality.gate import TIERS, failure_message, judge, tier
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from exporters import ExportError
-from exporters.converter import convert_hf_to_gguf, ensure_converter, explain_failure, installed_version
-from exporters.gguf import check_quant, quantize_gguf
+from edgeprof.exporters import ExportError
+from edgeprof.exporters.gguf.converter import convert_hf_to_gguf, ensure_converter, explain_failure, installed_version
+from edgeprof.exporters.gguf.quantize import check_quant, quantize_gguf
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ import json
 
 import pytest
 
-import exporters
-from exporters.ort_builder import unsupported_reason
+from edgeprof import exporters
+from edgeprof.exporters.onnx.builder import unsupported_reason
 
 
 def _generate(model_path, n=6):

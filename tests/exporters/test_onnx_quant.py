@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exporters import ExportError, blocks
-from exporters.onnx_quant import WeightPlan, quantize_model
+from edgeprof.exporters import ExportError
+from edgeprof.exporters.onnx import blocks
+from edgeprof.exporters.onnx.quant import WeightPlan, quantize_model
 
 RNG = np.random.default_rng(0)
 

@@ -11,8 +11,8 @@ import math
 
 import pytest
 
-from exporters import check_files, list_artifacts, read_manifest
-from exporters.files import sha256_file
+from edgeprof.exporters import check_files, list_artifacts, read_manifest
+from edgeprof.exporters.files import sha256_file
 
 ONNX = ["fp32", "fp16", "int8", "int4"]
 GGUF = ["f16", "q8_0", "q6_k", "q5_k_m", "q4_k_m", "q4_0", "iq4_xs"]
@@ -139,7 +139,7 @@ def test_readme_tells_how_to_load_each_artifact(tiny_export, manifest):
 
 @pytest.mark.parametrize("scheme", ONNX)
 def test_onnx_artifacts_generate_in_onnxruntime(tiny_export, scheme):
-    from exporters.onnx_runner import OnnxDecoder
+    from edgeprof.exporters.onnx.runner import OnnxDecoder
 
     d = tiny_export[0] / f"onnx-{scheme}"
     dec = OnnxDecoder(d / "model.onnx")
@@ -152,7 +152,7 @@ def test_onnx_artifacts_generate_in_onnxruntime(tiny_export, scheme):
 
 @pytest.mark.parametrize("quant", GGUF)
 def test_gguf_artifacts_generate_in_llama_cpp(tiny_export, quant):
-    from exporters.scorers import _load_llama
+    from edgeprof.exporters.quality.scorers import _load_llama
 
     llm = _load_llama(tiny_export[0] / f"gguf-{quant}" / f"model-{quant}.gguf", extra_bufts=False, n_ctx=64)
     tokens = []
@@ -195,8 +195,8 @@ def test_the_reference_runtime_gives_the_same_numbers_as_pytorch(tiny_export, ti
     """The export scored its source with ONNX Runtime on the fp32 export; PyTorch must agree."""
     from dataclasses import asdict
 
-    from exporters.quality import build_eval_set
-    from exporters.verify import compute_reference
+    from edgeprof.exporters.quality.measure import build_eval_set
+    from edgeprof.exporters.quality.verify import compute_reference
 
     es = tmp_path / "es.json"
     es.write_text(json.dumps(asdict(build_eval_set(tiny_llama_dir / "tokenizer.json", max_tokens=256))))

@@ -14,7 +14,7 @@ import math
 
 import pytest
 
-import exporters
+from edgeprof import exporters
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 INT4_MAX_RATIO = 1.08

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from exporters import ExportError
-from exporters.schedule import Job, run_jobs
+from edgeprof.exporters import ExportError
+from edgeprof.exporters.pipeline.schedule import Job, run_jobs
 
 
 class Recorder:

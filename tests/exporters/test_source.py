@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from exporters import ExportError, load_source
+from edgeprof.exporters import ExportError, load_source
 
 
 def _one_line(err) -> str:
@@ -61,7 +61,7 @@ def test_bad_source_directories_fail_in_one_line(tmp_path, make, words):
 
 @pytest.mark.slow
 def test_real_model_rebuilt_from_gguf_is_labelled_as_dequantized_baseline(smollm2_hf_dir, smollm2_gguf):
-    from exporters.files import sha256_file
+    from edgeprof.exporters.files import sha256_file
 
     info = json.loads((smollm2_hf_dir / "edgeprof_source.json").read_text())
     assert info["baseline_label"] == "baseline (dequantized Q4_1 source)"
@@ -77,7 +77,7 @@ def test_real_model_rebuilt_from_gguf_is_labelled_as_dequantized_baseline(smollm
 
 
 def test_rebuild_refuses_to_overwrite(smollm2_gguf, tmp_path):
-    from exporters import rebuild_hf_from_gguf
+    from edgeprof.exporters import rebuild_hf_from_gguf
 
     (tmp_path / "x").mkdir()
     with pytest.raises(ExportError, match="--overwrite"):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from exporters import ExportError, estimate_bytes, list_quants, parse_targets
-from exporters.targets import check_resources
+from edgeprof.exporters import ExportError, estimate_bytes, list_quants, parse_targets
+from edgeprof.exporters.targets import check_resources
 
 
 def test_parse_targets_cli_syntax():

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from exporters.quality import eval_text_path
+from edgeprof.exporters.quality.measure import eval_text_path
 
 CODE = [
     "def f(x):\n    return x ** 2  # square\n",
@@ -117,8 +117,8 @@ def test_chat_template_and_special_tokens_survive(hf_tokenizer):
 
 
 def test_unsupported_tokenizer_metadata_is_refused_in_one_line():
-    from exporters import ExportError
-    from exporters.tokenizer import build_tokenizer
+    from edgeprof.exporters import ExportError
+    from edgeprof.exporters.source.tokenizer import build_tokenizer
 
     meta = {"model": "llama", "pre": "default", "tokens": ["a"], "token_types": [1], "merges": []}
     with pytest.raises(ExportError, match="not supported") as err:

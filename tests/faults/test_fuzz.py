@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from faultkit import BAD
 from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.onnx_check import OnnxCheckError, check_external_data
-from exporters.errors import ExportError
-from exporters.hf_source import read_safetensors_header
-from exporters.manifest import check_files, list_artifacts
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.source.hf import read_safetensors_header
+from edgeprof.exporters.manifest import check_files, list_artifacts
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, derandomize=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -101,7 +101,7 @@ def test_energy_is_omitted_with_the_reason_when_no_repetition_was_whole(tmp_path
 
 def _trace(values: list[float | None]):
     """A pure trace: one reading of an energy counter every 0.1 s, and 3 repetitions of 0.25 s."""
-    from devices.base import Reading
+    from edgeprof.devices.base import Reading
     from edgeprof.analysis.metrics import PowerSource, Trace
     from edgeprof.engine.sampler import Sample
     from edgeprof.results.schema import Provenance, Repetition

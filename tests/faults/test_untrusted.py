@@ -17,8 +17,8 @@ from edgeprof.models.artifacts import ArtifactError, resolve
 from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.onnx_check import OnnxCheckError, check_external_data
 from edgeprof.models.trust import artifact_problem, sha256_cached
-from exporters.errors import ExportError
-from exporters.hf_source import read_safetensors_header
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.source.hf import read_safetensors_header
 from opens import OpenWatch
 
 EXPECTED = json.loads((BAD / "expected.json").read_text())

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-import devices.process as process_mod
-from devices.errors import DeviceLost
-from devices.process import ProcessTree, children_pids
+import edgeprof.devices.process as process_mod
+from edgeprof.devices.errors import DeviceLost
+from edgeprof.devices.process import ProcessTree, children_pids
 
 
 class Counting:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from devices.base import MEASURED, Sensor, SensorInfo
+from edgeprof.devices.base import MEASURED, Sensor, SensorInfo
 from edgeprof.engine.sampler import Sampler
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from refdata import make_record
 
-from devices import probe
+from edgeprof.devices import probe
 from edgeprof.analysis import roofline
 from edgeprof.analysis import specs
 from edgeprof.results.printers import roofline_text
@@ -91,8 +91,8 @@ def test_probe_storage_and_device_spec(home):
 def test_roofline_metrics():
     rec = make_record(decode=[100.0, 110.0, 120.0], dims={"n_layers": 30, "n_kv_heads": 3, "head_dim": 64, "n_heads": 9})
     spec = {"id": "cpu0:x", "peak_mem_bandwidth_gbs": 20.0, "peak_fp32_tflops": 0.5,
-            "provenance": {"peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""},
-                           "peak_fp32_tflops": {"kind": "measured", "source": "devices.probe", "note": ""}}}
+            "provenance": {"peak_mem_bandwidth_gbs": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""},
+                           "peak_fp32_tflops": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""}}}
     m = roofline.roofline_metrics(rec, spec)
     kv = 2 * 30 * 3 * 64 * 2 * (128 + 64)
     limit = 20e9 / (98362432 + kv)
@@ -137,6 +137,6 @@ def test_gguf_dims_and_cell():
     assert roofline_text({}).startswith("n/a")
     rec = make_record(decode=[100.0])
     m = roofline.roofline_metrics(rec, {"peak_mem_bandwidth_gbs": 20.0, "provenance": {
-        "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "devices.probe", "note": ""}}})
+        "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""}}})
     # a probe stored without its date, quality or load says so in the cell (issue 13)
     assert roofline_text(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured, probe (date and quality unknown))"

@@ -21,7 +21,7 @@ def _train_tokenizer(out: Path) -> int:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     root = Path(__file__).resolve().parents[2]
-    text = (root / "edgeprof" / "assets" / "prompts" / "bench.txt").read_text()
+    text = (root / "assets" / "prompts" / "bench.txt").read_text()
     tok = Tokenizer(models.BPE(unk_token=None))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()

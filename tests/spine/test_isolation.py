@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from devices.cpu import HostCpu, TdpSpec
+from edgeprof.devices.cpu import HostCpu, TdpSpec
 from edgeprof.engine import events as ev
 from edgeprof.models.artifacts import gguf_artifact
 from dataclasses import replace

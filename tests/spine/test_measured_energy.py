@@ -135,7 +135,7 @@ def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
     """NVML cannot run here: the fake answers as an H100 does (tests/fixtures/nvidia/fake_nvml.py),
     on a clock that follows real time, so the 73 W board counter advances during the real case."""
     fake = _fake_nvml()
-    from devices.nvidia import NvidiaGpu
+    from edgeprof.devices.nvidia import NvidiaGpu
 
     nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], _real_clock(fake))
     (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
@@ -154,8 +154,8 @@ def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, 
     """-ngl 0,99 with a (fake-NVML) H100 present: the CPU case is sampled on the CPU, the GPU-layers
     case on the GPU, each with its own idle baseline; threads are recorded as the runtime used them."""
     fake = _fake_nvml()
-    from devices.cpu import HostCpu, TdpSpec
-    from devices.nvidia import NvidiaGpu
+    from edgeprof.devices.cpu import HostCpu, TdpSpec
+    from edgeprof.devices.nvidia import NvidiaGpu
 
     nvml = fake.FakeNvml([fake.FakeGpu(energy_period_s=0.02)], _real_clock(fake))
     (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)

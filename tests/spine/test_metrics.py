@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from devices.base import Reading
+from edgeprof.devices.base import Reading
 from edgeprof.analysis import energy as en
 from edgeprof.analysis.metrics import PowerSource, Trace, compute
 from edgeprof.engine.sampler import Sample

@@ -16,16 +16,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("edgeprof", "devices", "exporters")
+#: installed package -> its folder in the repository (setup.py maps them: one installed name)
+PACKAGES = {"edgeprof": "edgeprof", "edgeprof.devices": "devices", "edgeprof.exporters": "exporters"}
 
 
 def _modules() -> list[str]:
     out = []
-    for pkg in PACKAGES:
-        for f in sorted((ROOT / pkg).rglob("*.py")):
-            if "assets" in f.relative_to(ROOT).parts[1:2]:
-                continue
-            parts = list(f.relative_to(ROOT).with_suffix("").parts)
+    for pkg, folder in PACKAGES.items():
+        for f in sorted((ROOT / folder).rglob("*.py")):
+            parts = pkg.split(".") + list(f.relative_to(ROOT / folder).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             if parts[-1] == "__main__":
@@ -65,7 +64,8 @@ print(json.dumps(bad))
 def test_every_module_imports_from_the_wheel(unpacked, tmp_path):
     mods = _modules()
     assert "edgeprof.views.tui.app" in mods and "edgeprof.views.tui.screens.live" in mods
-    assert "edgeprof.engine.session" in mods
+    assert "edgeprof.engine.session" in mods and "edgeprof.devices.cpu" in mods
+    assert "edgeprof.exporters.pipeline.export" in mods
     p = subprocess.run([sys.executable, "-c", CHILD, str(unpacked), json.dumps(mods)], cwd=tmp_path,
                        capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"})
     assert p.returncode == 0, p.stderr
@@ -87,3 +87,12 @@ def test_tui_help_runs_from_the_wheel(unpacked, tmp_path):
                        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"})
     assert p.returncode == 0, p.stderr
     assert "usage: edgeprof tui" in p.stdout
+
+
+def test_the_wheel_installs_one_top_level_name(unpacked):
+    """Only ``edgeprof`` (and its dist-info) lands in site-packages: a generic ``devices`` or
+    ``exporters`` would shadow, or be shadowed by, another distribution's module of that name."""
+    top = {p.name for p in unpacked.iterdir()}
+    assert {n for n in top if not n.endswith(".dist-info")} == {"edgeprof"}, sorted(top)
+    for sub in ("devices", "exporters", "assets"):
+        assert (unpacked / "edgeprof" / sub / "__init__.py").is_file(), sub

@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from devices.base import Reading
+from edgeprof.devices.base import Reading
 from edgeprof.analysis.attribution import cpu_share, footprint_metrics
 from edgeprof.analysis.metrics import PowerSource, Trace, compute
 from edgeprof.engine.sampler import Sample

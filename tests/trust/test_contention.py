@@ -64,7 +64,7 @@ def test_judging_recorded_windows():
 def test_the_verdict_is_devices_load_judge_on_every_window_shape():
     """contention uses devices.load (no stand-in): the meter reads /proc/stat, and a window written
     without ``logical_cores`` (an older baseline.json) is still judged, on the small-machine limit."""
-    from devices.load import LoadMeter, ProcStat
+    from edgeprof.devices.load import LoadMeter, ProcStat
 
     meter = contention.new_meter()
     assert isinstance(meter, LoadMeter) and isinstance(meter.stat, ProcStat)

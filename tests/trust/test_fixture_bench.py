@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from devices import precision
-from devices.probe import probe, probe_label
+from edgeprof.devices import precision
+from edgeprof.devices.probe import probe, probe_label
 from edgeprof.analysis import specs
 
 pytestmark = pytest.mark.slow

@@ -89,7 +89,7 @@ def test_your_own_rows_come_first_and_a_broken_table_is_named(tmp_path, monkeypa
 def test_a_stored_probe_without_its_load_is_taken_again(tmp_path, monkeypatch):
     """A probe stored before the load was recorded may be the 2.7 GB/s of a busy machine: the next
     bench probes again (a real, quick probe here) and the roofline names the new one."""
-    from devices.probe import probe
+    from edgeprof.devices.probe import probe
     from edgeprof.compare.enrich import device_spec as enrich_spec
 
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
@@ -108,7 +108,7 @@ def test_a_stored_probe_without_its_load_is_taken_again(tmp_path, monkeypatch):
 def test_a_contended_probe_is_taken_again_once_the_machine_is_quiet(tmp_path, monkeypatch):
     """A probe that recorded a busy machine stays (labelled CONTENDED) while the machine is busy,
     and is replaced by a real one as soon as a bench starts on a quiet machine."""
-    from devices.probe import probe
+    from edgeprof.devices.probe import probe
     from edgeprof.compare.enrich import device_spec as enrich_spec
 
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))

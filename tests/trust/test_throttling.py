@@ -10,8 +10,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 
-from devices.base import Reading
-from devices.cpu import HostCpu
+from edgeprof.devices.base import Reading
+from edgeprof.devices.cpu import HostCpu
 from edgeprof.analysis.throttling import throttle_state, throttle_warning
 from edgeprof.engine.sampler import Sample, Sampler
 from edgeprof.results.printers import machine_cell

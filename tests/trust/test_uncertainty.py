@@ -6,8 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from devices import precision as base
-from devices.base import Reading
+from edgeprof.devices import precision as base
+from edgeprof.devices.base import Reading
 from edgeprof.analysis.metrics import PowerSource, Trace, compute
 from edgeprof.compare import paired as cmp
 from edgeprof.engine.sampler import Sample
@@ -71,7 +71,7 @@ def test_a_counter_read_faster_than_it_updates_is_interpolated_between_updates()
     once. The repeats are dropped before interpolating, so an edge falls between real updates:
     at constant 10 W the window energy is exact, where the raw staircase was 0.38 J (6 %) high;
     the stated uncertainty (two steps + one update period of energy per edge) still bounds it."""
-    from devices.base import Precision
+    from edgeprof.devices.base import Precision
     from edgeprof.analysis import energy as en
 
     nvml = Precision(resolution=1e-3, update_period_s=0.1, source="test: NVML-like counter")
@@ -102,7 +102,7 @@ def test_too_short_windows_are_named_with_the_repetitions_needed():
     """RAPL (~1 ms) resolves a 50 ms repetition; an INA3221 averaging 16 samples (update_interval
     106 ms) does not, and a 2 s repetition whose 40 ms prefill it cannot resolve is named by the
     figure that rests on that prefill."""
-    from devices.precision import RAPL, ina3221, too_short
+    from edgeprof.devices.precision import RAPL, ina3221, too_short
     from edgeprof.analysis.uncertainty import short_windows
 
     rail = ina3221(5000, 5064, 1136, 106)

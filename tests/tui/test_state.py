@@ -209,7 +209,7 @@ def test_the_model_with_server_rows_is_one_pick_away(tmp_path, monkeypatch):
 def test_a_finished_cases_worker_is_not_a_lost_sensor():
     """Between cases the worker has exited by design: its sensors read "no case running", while a
     power sensor that vanishes still says so, and a value keeps its unit and estimate mark."""
-    from devices.base import Reading
+    from edgeprof.devices.base import Reading
 
     from edgeprof.views.tui.panels import reading_text
 

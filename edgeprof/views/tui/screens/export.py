@@ -86,7 +86,7 @@ class ExportScreen(Screen):
 
     @work(thread=True, exclusive=True, group="export")
     def _run(self, source: str, to: list[str], out: Path | None, quality: bool) -> None:
-        from exporters import ExportError, export, read_manifest
+        from edgeprof.exporters import ExportError, export, read_manifest
 
         from edgeprof.models.exporting import converter_cache, resolve_source
 

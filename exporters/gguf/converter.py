@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from .downloads import converters_dir, extracted_from, fetch, mark_extracted
-from .errors import ExportError
-from .steps import StepStats, log_tail, run_command
+from edgeprof.exporters.downloads import converters_dir, extracted_from, fetch, mark_extracted
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.pipeline.steps import StepStats, log_tail, run_command
 
 PACKAGE = "llama-cpp-python"
 VENDOR = "vendor/llama.cpp/"

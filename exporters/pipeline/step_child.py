@@ -1,4 +1,4 @@
-"""Child side of ``steps.run_python_step``: ``python -m exporters.step_child SPEC.json``.
+"""Child side of ``steps.run_python_step``: ``python -m edgeprof.exporters.pipeline.step_child SPEC.json``.
 
 Kept apart from ``steps.py`` (which the package imports) so ``-m`` runs a module that is not
 already in ``sys.modules``. It imports the named function, calls it with the JSON kwargs and
@@ -14,7 +14,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import ExportError
+from edgeprof.exporters.errors import ExportError
 
 
 def main(spec_path: str) -> int:

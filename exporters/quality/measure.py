@@ -22,7 +22,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import ExportError
+from edgeprof.exporters.errors import ExportError
 
 PROMPTS = (
     "The capital of France is",
@@ -157,7 +157,7 @@ def load_reference(path: Path) -> Reference | None:
 
 def evaluate(fmt: str, model_path: Path, es: EvalSet, ref: Reference, *, threads: int = 2) -> dict:
     """Score one artifact (``fmt`` in gguf/onnx/hf) against the reference; adds the eval description."""
-    from .scorers import open_scorer
+    from edgeprof.exporters.quality.scorers import open_scorer
 
     scorer = open_scorer(fmt, model_path, threads=threads, n_ctx=es.window + es.gen_tokens + 64)
     try:

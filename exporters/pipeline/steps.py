@@ -7,7 +7,7 @@ OOM-killed: the parent survives and reports it; (3) an interrupted export leaves
 steps behind, which the next run resumes. Children die with the parent (``PR_SET_PDEATHSIG`` on
 Linux), so killing an export never leaves a converter writing into a directory.
 
-``python -m exporters.step_child SPEC.json`` is the child side of ``run_python_step``.
+``python -m edgeprof.exporters.pipeline.step_child SPEC.json`` is the child side of ``run_python_step``.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import ExportError
+from edgeprof.exporters.errors import ExportError
 
 
 _LIVE: set[subprocess.Popen] = set()   # children of running steps, for ``kill_running``
@@ -122,7 +122,7 @@ def run_python_step(name: str, func: str, kwargs: dict, *, work_dir: Path,
     env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     if threads:  # steps running side by side share the cores instead of each taking all of them
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
-    rc, stats = run_command(name, [sys.executable, "-m", "exporters.step_child", str(spec_path)],
+    rc, stats = run_command(name, [sys.executable, "-m", "edgeprof.exporters.pipeline.step_child", str(spec_path)],
                             log_path=log_path, env=env, timeout_s=timeout_s)
     result = json.loads(result_path.read_text()) if result_path.is_file() else None
     if rc == 0 and result and result.get("ok"):

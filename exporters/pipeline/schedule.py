@@ -22,8 +22,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import ExportError
-from .steps import kill_running
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.pipeline.steps import kill_running
 
 
 @dataclass

@@ -34,8 +34,8 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import ExportError, UsageError
-from .onnx_quant import WeightPlan
+from edgeprof.exporters.errors import ExportError, UsageError
+from edgeprof.exporters.onnx.quant import WeightPlan
 
 MODEL_FILE = "model.onnx"
 DATA_FILE = "model.onnx_data"
@@ -136,7 +136,7 @@ def quantize_scheme(scheme: str, base_dir: str, target_dir: str, *, block_size: 
                     accuracy_level: int | None = None) -> dict:
     """Make ``scheme`` from the fp32 graph in ``base_dir`` into ``target_dir`` (a self-contained dir);
     returns the manifest's description of the scheme."""
-    from .onnx_quant import quantize_model
+    from edgeprof.exporters.onnx.quant import quantize_model
 
     s = get_scheme(scheme, block_size=block_size, accuracy_level=accuracy_level)
     if s.name == "fp32":

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError, UsageError
-from .files import file_entries, fsync_dir, sha256_file, tool_versions
+from edgeprof.exporters.errors import ExportError, UsageError
+from edgeprof.exporters.files import file_entries, fsync_dir, sha256_file, tool_versions
 
 SOURCE_META = "edgeprof_source.json"
 REBUILD_VERSION = 1  # bump when rebuild_hf_from_gguf's output changes (caches compare it)
@@ -215,7 +215,7 @@ def rebuild_hf_from_gguf(gguf_path: str | Path, out_dir: str | Path, *, model_id
     The directory is assembled in a temp dir beside ``out_dir`` and renamed into place, so an
     interrupted rebuild never leaves a directory that looks like a model.
     """
-    from .tokenizer import read_gguf_tokenizer, save_tokenizer
+    from edgeprof.exporters.source.tokenizer import read_gguf_tokenizer, save_tokenizer
 
     gguf_path = Path(gguf_path).expanduser().resolve()
     out_dir = Path(out_dir).expanduser()

@@ -23,15 +23,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .errors import ExportError, UsageError
-from .files import available_memory_bytes, fsync_dir, peak_rss_bytes, tool_versions, tree_size_bytes
-from .gate import TIERS, failure_message, judge
-from .hf_source import Source, load_source
-from .manifest import MANIFEST, artifact_entry, build_manifest, write_manifest
-from .ort_builder import cache_beside
-from .plan import REFERENCE, Context, clear_scratch, plan_jobs
-from .schedule import run_jobs
-from .targets import check_resources, parse_targets
+from edgeprof.exporters.errors import ExportError, UsageError
+from edgeprof.exporters.files import available_memory_bytes, fsync_dir, peak_rss_bytes, tool_versions, tree_size_bytes
+from edgeprof.exporters.quality.gate import TIERS, failure_message, judge
+from edgeprof.exporters.source.hf import Source, load_source
+from edgeprof.exporters.manifest import MANIFEST, artifact_entry, build_manifest, write_manifest
+from edgeprof.exporters.onnx.builder import cache_beside
+from edgeprof.exporters.pipeline.plan import REFERENCE, Context, clear_scratch, plan_jobs
+from edgeprof.exporters.pipeline.schedule import run_jobs
+from edgeprof.exporters.targets import check_resources, parse_targets
 
 PROGRESS = ".progress.json"
 RECIPE = 2  # bump when a build step's output changes for the same options (a partial dir is then rebuilt)
@@ -128,7 +128,7 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
 
 def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit, *, quality: bool,
          opts: dict, converter_cache, check_memory: bool) -> Path:
-    from .verify import prepare_quality, verify_prompt
+    from edgeprof.exporters.quality.verify import prepare_quality, verify_prompt
 
     plan = {"source_sha256": src.weights_sha256, "targets": targets, "recipe": RECIPE,
             **{k: opts[k] for k in ("block_size", "accuracy_level", "quality_tokens")}}
@@ -139,7 +139,7 @@ def _run(src: Source, targets: dict, out_dir: Path, build: Path, t0: float, emit
     opts["child_threads"] = opts["threads"] or max(1, (os.cpu_count() or 1) // limit)
     ctx = Context(src=src, build=build, opts=opts, state=state, save=lambda: _save_progress(build, state))
     if targets.get("gguf"):
-        from .converter import ensure_converter
+        from edgeprof.exporters.gguf.converter import ensure_converter
         ctx.converter = ensure_converter(converter_cache, download_cache=opts["download_cache"])
     method, ctx.eval_path, ctx.ref_path = prepare_quality(src, build / ".work", quality, opts["quality_tokens"])
     ctx.prompt = verify_prompt(src)

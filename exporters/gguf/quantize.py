@@ -13,8 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .errors import ExportError, UsageError
-from .steps import StepStats, log_tail, run_command
+from edgeprof.exporters.errors import ExportError, UsageError
+from edgeprof.exporters.pipeline.steps import StepStats, log_tail, run_command
 
 # converter --outtype values; everything else goes through the quantizer from f16
 CONVERTER_TYPES = ("f16", "bf16", "f32")

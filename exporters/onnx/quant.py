@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import blocks
-from .errors import ExportError
+import edgeprof.exporters.onnx.blocks as blocks
+from edgeprof.exporters.errors import ExportError
 
 MS = "com.microsoft"
 

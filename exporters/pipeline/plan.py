@@ -20,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import gguf as gguf_mod
-from .errors import ExportError
-from .gate import failure_message, judge
-from .hf_source import Source
-from .onnx import get_scheme
-from .ort_builder import build_graph, unsupported_reason
-from .schedule import Job
-from .steps import StepStats, log_tail, run_command, run_python_step
+import edgeprof.exporters.gguf.quantize as gguf_mod
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.quality.gate import failure_message, judge
+from edgeprof.exporters.source.hf import Source
+from edgeprof.exporters.onnx.schemes import get_scheme
+from edgeprof.exporters.onnx.builder import build_graph, unsupported_reason
+from edgeprof.exporters.pipeline.schedule import Job
+from edgeprof.exporters.pipeline.steps import StepStats, log_tail, run_command, run_python_step
 
 BASE, GRAPH, REFERENCE = "onnx:base", "onnx:graph", "quality:reference"
 
@@ -87,7 +87,7 @@ def _onnx_jobs(ctx: Context, schemes: list[str]) -> tuple[list[Job], list[Artifa
     jobs, arts = [], []
 
     def optimum(name: str, rel: str) -> StepStats:
-        return ctx.child(name, "exporters.onnx:export_base", {"source_dir": str(src.path), "out_dir": str(b / rel),
+        return ctx.child(name, "edgeprof.exporters.onnx.schemes:export_base", {"source_dir": str(src.path), "out_dir": str(b / rel),
                                                                "trust_remote_code": src.trust_remote_code})[1]
     if on_base:
         def run_base() -> None:
@@ -111,7 +111,7 @@ def _onnx_jobs(ctx: Context, schemes: list[str]) -> tuple[list[Job], list[Artifa
         dep, rel = (GRAPH, graph_rel) if builder and s in on_graph else (BASE, base_rel)
 
         def run_q(s=s, dep=dep, rel=rel) -> None:
-            info, st = ctx.child(f"onnx:{s}", "exporters.onnx:quantize_scheme",
+            info, st = ctx.child(f"onnx:{s}", "edgeprof.exporters.onnx.schemes:quantize_scheme",
                                  {"scheme": s, "base_dir": str(b / rel), "target_dir": str(b / f"onnx-{s}"),
                                   "block_size": o["block_size"], "accuracy_level": o["accuracy_level"]})
             graph = {k: v for k, v in ctx.state["steps"][dep]["info"].items() if k != "exporter"}
@@ -122,7 +122,7 @@ def _onnx_jobs(ctx: Context, schemes: list[str]) -> tuple[list[Job], list[Artifa
 
 
 def _gguf_jobs(ctx: Context, quants: list[str]) -> tuple[list[Job], list[Artifact]]:
-    from .converter import converter_command, explain_failure, provenance
+    from edgeprof.exporters.gguf.converter import converter_command, explain_failure, provenance
 
     b, conv = ctx.build, ctx.converter
     direct = [q for q in quants if q in ("f32", "bf16", "f16")]
@@ -165,7 +165,7 @@ def _gguf_jobs(ctx: Context, quants: list[str]) -> tuple[list[Job], list[Artifac
 def _check_job(ctx: Context, a: Artifact, reference: bool) -> Job:
     def run() -> None:
         try:
-            done, _ = ctx.child(f"check-{a.rel}", "exporters.verify:check_artifact",
+            done, _ = ctx.child(f"check-{a.rel}", "edgeprof.exporters.quality.verify:check_artifact",
                                 {"fmt": a.fmt, "path": str(ctx.build / a.rel / a.main), "prompt": ctx.prompt,
                                  "eval_path": ctx.eval_path, "ref_path": ctx.ref_path,
                                  "threads": ctx.opts["child_threads"]})
@@ -193,7 +193,7 @@ def plan_jobs(ctx: Context, targets: dict[str, list[str]]) -> tuple[list[Job], l
         ref_fmt, model = ("onnx", ctx.build / rel / "model.onnx") if graph_job else ("hf", ctx.src.path)
 
         def run_ref() -> None:
-            _, st = ctx.child(REFERENCE, "exporters.verify:compute_reference",
+            _, st = ctx.child(REFERENCE, "edgeprof.exporters.quality.verify:compute_reference",
                               {"fmt": ref_fmt, "model_path": str(model), "eval_path": ctx.eval_path,
                                "ref_path": ctx.ref_path, "threads": ctx.opts["child_threads"]})
             graph = ctx.state["steps"][graph_job]["info"]["graph"] if graph_job else None

@@ -25,9 +25,9 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from .downloads import converters_dir, fetch, mark_extracted
-from .errors import ExportError
-from .steps import StepStats, log_tail, run_command
+from edgeprof.exporters.downloads import converters_dir, fetch, mark_extracted
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.pipeline.steps import StepStats, log_tail, run_command
 
 PACKAGE = "onnxruntime-genai"
 GENAI_VERSION = "0.13.2"

@@ -19,10 +19,10 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .errors import ExportError
-from .hf_source import Source
-from .quality import EvalSet, artifact_figures, build_eval_set, load_reference, reference_figures, save_reference
-from .scorers import open_scorer
+from edgeprof.exporters.errors import ExportError
+from edgeprof.exporters.source.hf import Source
+from edgeprof.exporters.quality.measure import EvalSet, artifact_figures, build_eval_set, load_reference, reference_figures, save_reference
+from edgeprof.exporters.quality.scorers import open_scorer
 
 FALLBACK_PROMPT = [1, 2, 3]
 PROMPT = "The capital of France is"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError
+from edgeprof.exporters.errors import ExportError
 
 # llama.cpp pre-tokenizer name -> split the text into single digits before the byte-level regex?
 # ("smollm" is llama.cpp's LLAMA_VOCAB_PRE_TYPE_SMOLLM: "\p{N}" then the GPT-2 regex.)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import ExportError
+from edgeprof.exporters.errors import ExportError
 
 
 class TorchScorer:
@@ -48,7 +48,7 @@ class OnnxScorer:
     """An exported ONNX decoder, fed through its KV cache in 128-token chunks."""
 
     def __init__(self, path: Path, threads: int):
-        from .onnx_runner import OnnxDecoder
+        from edgeprof.exporters.onnx.runner import OnnxDecoder
 
         model = path / "model.onnx" if path.is_dir() else path
         self.decoder = OnnxDecoder(model, threads=threads)

@@ -1,0 +1,1 @@
+"""edgeprof.exporters.onnx.schemes: see the modules; nothing is imported here (imported on use)."""

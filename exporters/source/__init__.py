@@ -1,0 +1,1 @@
+"""exporters.source: see the modules; nothing is imported here (imported on use)."""
