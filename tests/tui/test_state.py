@@ -8,7 +8,8 @@ import statistics
 
 from edgeprof.compare.reference import RefSet
 from edgeprof.results.schema import ModelInfo
-from edgeprof.views.tui import plot, refview
+from edgeprof.views.tui import refview
+from edgeprof.views.tui.widgets import plot
 from edgeprof.views.tui.runner import ReplayRun
 from edgeprof.views.tui.series import BIN_NS, HISTORY_S, Scale, Series, nice_ceiling
 from edgeprof.views.tui.state import RunState
@@ -211,7 +212,7 @@ def test_a_finished_cases_worker_is_not_a_lost_sensor():
     power sensor that vanishes still says so, and a value keeps its unit and estimate mark."""
     from edgeprof.devices.base import Reading
 
-    from edgeprof.views.tui.panels import reading_text
+    from edgeprof.views.tui.widgets.sensors import reading_text
 
     gone = "vanished mid-run (t_ns 5): worker 42 is gone"
     assert reading_text(Reading("worker:rss", "rss_bytes", None, 5, "psutil", "process", reason=gone)) == \

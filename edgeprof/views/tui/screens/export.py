@@ -18,7 +18,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, SelectionList, Static
 
 from edgeprof.errors import EdgeprofError
-from edgeprof.views.tui.panels import TitleBar, token_bar
+from edgeprof.views.tui.widgets.progress import token_bar
+from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
 
 SCHEMES = ("onnx:fp32", "onnx:fp16", "onnx:int8", "onnx:int4", "gguf:f16", "gguf:q8_0", "gguf:q4_0", "gguf:q4_k_m")

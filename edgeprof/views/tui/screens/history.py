@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgeprof.results.printers import metric_cell, reference_cell, status_cell
 from edgeprof.results.schema import Record
-from edgeprof.views.tui.panels import TitleBar
+from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
 
 SPARK = "▁▂▃▄▅▆▇█"

@@ -16,7 +16,7 @@ from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButt
 
 from edgeprof.errors import EdgeprofError
 from edgeprof.views.tui import homeform
-from edgeprof.views.tui.panels import TitleBar, device_title
+from edgeprof.views.tui.widgets.titlebar import TitleBar, device_title
 from edgeprof.views.tui.theme import colours
 
 

@@ -12,9 +12,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 
 from edgeprof.views.tui import refview
-from edgeprof.views.tui.chartpanel import MemoryChart, PowerChart
-from edgeprof.views.tui.panels import ProgressPanel, SensorsPanel, ServerPanel, TitleBar
-from edgeprof.views.tui.results import ResultsTable
+from edgeprof.views.tui.widgets.charts import MemoryChart, PowerChart
+from edgeprof.views.tui.widgets.progress import ProgressPanel
+from edgeprof.views.tui.widgets.sensors import SensorsPanel
+from edgeprof.views.tui.widgets.server import ServerPanel
+from edgeprof.views.tui.widgets.titlebar import TitleBar
+from edgeprof.views.tui.widgets.results import ResultsTable
 
 
 class LiveScreen(Screen):

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgeprof.views.tui import fmt, refview
-from edgeprof.views.tui.panels import TitleBar
+from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
 
 ROW_METRICS = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j", "avg_power_w", "it_tokens_per_s", "amu_gb")

@@ -12,7 +12,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from edgeprof.views.tui import fmt
-from edgeprof.views.tui.panels import TitleBar, info_rows
+from edgeprof.views.tui.widgets.sensors import info_rows
+from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
 
 

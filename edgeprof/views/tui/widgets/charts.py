@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.text import Text
 
 from edgeprof.views.charts.axes import scale_for
-from edgeprof.views.tui import fmt, plot
-from edgeprof.views.tui.panels import Quiet
+from edgeprof.views.tui import fmt
 from edgeprof.views.tui.series import Scale, nice_ceiling
 from edgeprof.views.tui.theme import colours, shades
+from edgeprof.views.tui.widgets import plot
+from edgeprof.views.tui.widgets.quiet import Quiet
 
 
 class _Chart(Quiet):
