@@ -8,11 +8,20 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from edgeprof.engine.options import above, at_least, byte_size, fail, integer, number, opt
+from edgeprof.engine.options import above, at_least, between, byte_size, fail, integer, number, opt
 
 #: The sampler cannot honour more than this: one sample costs ~0.1-1 ms of the parent's time and a
 #: faster timer only wakes the parent without new information (sensors update every 1-100 ms).
 MAX_SAMPLE_HZ = 200.0
+#: Upper bounds of the integer flags (a bound keeps a typo like -p 99999999999999999999 from running
+#: and from overflowing SQLite's 64-bit integers): 4 Mi tokens per axis (a context of 12 Mi still fits
+#: llama.cpp's int32), ggml's GGML_MAX_N_THREADS, the worker's repetition cap, 1 EiB of memory.
+MAX_TOKENS = 2**22
+MAX_THREADS = 512
+MAX_REPS = 10_000
+MAX_LAYERS = 100_000
+MAX_BATCH = 2**22
+MAX_BYTES = 2**60
 KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
 FORMATS = ("md", "csv", "json", "jsonl", "sql")
 
@@ -34,12 +43,12 @@ class Settings:
     cpu_tdp_w: float | None = None
 
     def __post_init__(self) -> None:
-        rules = {"reps": at_least(1), "warmup": at_least(0), "min_seconds": at_least(0), "timeout_s": above(0),
-                 "cooldown_s": at_least(0), "max_rss_bytes": above(0), "sample_hz": at_least(0),
-                 "idle_s": at_least(0), "cpu_tdp_w": above(0)}
+        rules = {"reps": between(1, MAX_REPS), "warmup": between(0, MAX_REPS), "min_seconds": at_least(0),
+                 "timeout_s": above(0), "cooldown_s": at_least(0), "max_rss_bytes": between(1, MAX_BYTES),
+                 "sample_hz": at_least(0), "idle_s": at_least(0), "cpu_tdp_w": above(0)}
         for name, check in rules.items():
             v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf"))):
+            if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v != v or v in (float("inf"), float("-inf"))):
                 raise fail(name, f"expected a finite number, got {v!r}")
             msg = check(v)
             if msg:
@@ -53,12 +62,10 @@ class Settings:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
-def _count(v: int) -> str | None:
-    return None if v >= 1 else f"must be at least 1, got {v}"
-
-
-def _tokens(v: int) -> str | None:
-    return None if v >= 0 else f"must be 0 or more, got {v}"
+_count = between(1, MAX_BATCH)
+_tokens = between(0, MAX_TOKENS)
+_threads = between(1, MAX_THREADS)
+_layers = between(0, MAX_LAYERS)
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,12 @@ class BenchOptions:
                              help="run a named workload suite instead of -p/-n/--depth, e.g. localscore or "
                                   "llamacpp-scoreboard (see --list-suites); writes suite.json with its summary")
     list_suites: bool = opt(False, "--list-suites", action="store_true", help="list the workload suites and exit")
-    threads: list | None = opt(None, "-t", "--threads", sweep=True, parse=integer, check=_count,
+    threads: list | None = opt(None, "-t", "--threads", sweep=True, parse=integer, check=_threads,
                                help="threads (default: the number of physical cores)")
-    reps: int = opt(5, "--reps", "-r", parse=integer, check=_count, help="timed repetitions (default 5)")
-    warmup: int = opt(1, "--warmup", parse=integer, check=_tokens, help="untimed warm-up repetitions (default 1)")
+    reps: int = opt(5, "--reps", "-r", parse=integer, check=between(1, MAX_REPS),
+                    help="timed repetitions (default 5)")
+    warmup: int = opt(1, "--warmup", parse=integer, check=between(0, MAX_REPS),
+                      help="untimed warm-up repetitions (default 1)")
     min_seconds: float = opt(3.0, "--min-seconds", parse=number, check=at_least(0),
                              help="repeat until at least this many seconds (default 3)")
     timeout: float = opt(600.0, "--timeout", parse=number, check=above(0),
@@ -96,7 +105,7 @@ class BenchOptions:
     n_ubatch: list = opt([None], "--n-ubatch", "-ub", sweep=True, parse=integer, check=_count,
                          help="llama.cpp physical batch (default 512)")
     kv_type: list = opt([None], "--kv-type", sweep=True, choices=KV_TYPES, help="llama.cpp KV cache type (default f16)")
-    gpu_layers: list = opt([0], "--gpu-layers", "-ngl", sweep=True, parse=integer, check=_tokens,
+    gpu_layers: list = opt([0], "--gpu-layers", "-ngl", sweep=True, parse=integer, check=_layers,
                            help="llama.cpp layers on the GPU (default 0)")
     repack: list = opt(["auto"], "--repack", sweep=True, choices=("on", "off", "auto"),
                        help="llama.cpp weight repacking (auto: off where ggml's AMX path crashes)")
@@ -107,7 +116,7 @@ class BenchOptions:
                      help="download a missing hub model of the catalogue first (LocalScore's GGUFs, 0.8-9 GB: "
                           "'edgeprof models list'); without it such a model is refused with the pull command")
     runtime: str | None = opt(None, "--runtime", choices=("llama.cpp", "onnxruntime", "torch"), help="force a runtime")
-    max_rss: int | None = opt(None, "--max-rss", parse=byte_size, check=above(0),
+    max_rss: int | None = opt(None, "--max-rss", parse=byte_size, check=between(1, MAX_BYTES),
                               help="kill a case whose worker RSS exceeds this many bytes (K/M/G suffixes)")
     sample_hz: float = opt(20.0, "--sample-hz", parse=number, check=at_least(0),
                            help=f"sensor sampling rate, 0 = off (default 20; at most {MAX_SAMPLE_HZ:g})")

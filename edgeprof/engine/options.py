@@ -35,14 +35,14 @@ def integer(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"expected comma-separated integers, got {text!r}") from None
+        raise ValueError(f"expected comma-separated integers, got {_short(text)!r}") from None
 
 
 def number(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise ValueError(f"expected a number, got {text!r}") from None
+        raise ValueError(f"expected a number, got {_short(text)!r}") from None
     if not math.isfinite(v):
         raise ValueError(f"expected a finite number, got {text!r}")
     return v
@@ -59,6 +59,21 @@ def at_least(lo: float, what: str = "") -> Callable[[Any], str | None]:
     def check(v: Any) -> str | None:
         return None if v is None or v >= lo else f"must be at least {lo:g}{what}, got {v:g}"
     return check
+
+
+def between(lo: int, hi: int) -> Callable[[Any], str | None]:
+    """An integer bound on both sides: a flag's value is also a count the runtime and SQLite hold."""
+    def check(v: Any) -> str | None:
+        if v is None or lo <= v <= hi:
+            return None
+        return f"must be at least {lo}, got {v}" if v < lo else f"must be at most {hi:,}, got {_short(v)}"
+    return check
+
+
+def _short(v: Any) -> str:
+    """A value as an error message quotes it: a 5,000-digit number is not echoed whole."""
+    text = str(v)
+    return text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
 
 
 def above(lo: float) -> Callable[[Any], str | None]:

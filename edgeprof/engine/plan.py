@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Callable
 
+from edgeprof.engine.case_check import checked, unique_ids
 from edgeprof.engine.config import Settings
 from edgeprof.errors import UsageError
 from edgeprof.models.artifacts import Artifact
@@ -79,6 +80,11 @@ class Case:
                    Workload.from_dict(d["workload"]), d["device_id"], d["host"], d.get("case_id") or "")
 
 
+def _rekey(case: Case, n: int) -> Case:
+    """The n-th repeat of a case key in one plan: the same case with an id of its own."""
+    return replace(case, case_id=_digest({**case.key(), "repeat": n}))
+
+
 def _digest(key: dict[str, Any]) -> str:
     blob = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -110,7 +116,7 @@ def build_cases(artifacts: list[Artifact], axes: Axes, *, device_for: Callable[[
         placement = Placement(threads=t, gpu_layers=ngl, flash_attn=fa, n_batch=nb, n_ubatch=nub, kv_type=kv,
                               repack=rp, provider=prov, dtype=dt)
         cases.append(Case(art, rt, placement, w, device_for(rt, placement), host))
-    return cases
+    return unique_ids(cases, _rekey)
 
 
 def plan_dict(run_id: str, cases: list[Case], settings: Settings, axes: Axes, models: list[str | None],
@@ -122,9 +128,13 @@ def plan_dict(run_id: str, cases: list[Case], settings: Settings, axes: Axes, mo
 
 
 def read_plan(data: dict[str, Any]) -> tuple[str, list[Case], Settings]:
-    """(run_id, cases, settings) of a plan.json; a damaged plan is a one-line error."""
+    """(run_id, cases, settings) of a plan.json, each case checked as its flags were (and given an
+    id of its own where an older plan repeated one); a damaged plan is a one-line error."""
     try:
-        return data["run_id"], [Case.from_dict(c) for c in data["cases"]], Settings.from_dict(data["settings"])
+        run_id, settings = data["run_id"], Settings.from_dict(data["settings"])
+        if not isinstance(run_id, str) or not run_id.isprintable() or not 0 < len(run_id) <= 100:
+            raise ValueError(f"run_id {str(run_id)[:40]!r} is not an id")
+        return run_id, checked(unique_ids([Case.from_dict(c) for c in data["cases"]], _rekey)), settings
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError, UsageError) as exc:
         what = str(exc) if isinstance(exc, UsageError) else f"{type(exc).__name__}: {exc}"
         raise UsageError(f"plan.json is damaged ({what[:120]}); start a new run instead of --resume") from None

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from edgeprof import home
+from edgeprof.engine.case_check import checked
 from edgeprof.engine.config import BenchOptions, Settings
 from edgeprof.engine.device_choice import bench_device, default_providers, open_devices, power_source
 from edgeprof.engine.fanout import Fanout
@@ -126,7 +127,12 @@ class RunSession:
     @classmethod
     def for_cases(cls, run_dir: Path, cases: list[Case], settings: Settings, plan_extra: dict[str, Any],
                   note: Note = lambda s: None, fanout: Fanout | None = None, overwrite: bool = False) -> "RunSession":
-        """A session over cases built elsewhere (``compare --interleave``, ``reference build``)."""
+        """A session over cases built elsewhere (``compare --interleave``, ``reference build``),
+        checked as plan.json cases are."""
+        try:
+            checked(cases)
+        except ValueError as exc:
+            raise UsageError(f"{exc}; re-create the runs these cases come from") from None
         _check_target(run_dir, overwrite)
         root = home.sysroot()
         run_id = new_run_id()
