@@ -26,18 +26,21 @@ pytestmark = pytest.mark.slow
 ZONE = "intel-rapl:0"
 
 
-def _run_losing_rapl(tmp_path, gguf, when) -> tuple[dict, Path]:
+def _run_losing_rapl(tmp_path, gguf, when) -> tuple[dict, Path, int]:
     """One case on the fixture RAPL tree; ``when(event)`` says at which event package-0's
-    energy_uj is removed (the advancing thread removes it and stops writing)."""
+    energy_uj is removed (the advancing thread removes it and stops writing). Returns the record,
+    its samples CSV and the monotonic time (ns) at which the file was gone."""
     root = fx.build(tmp_path / "root", "rapl-2socket")
     energy = root / "sys/devices/virtual/powercap/intel-rapl" / ZONE / "energy_uj"
     vanish, stop = threading.Event(), threading.Event()
+    gone_ns: list[int] = []
 
     def advance() -> None:
         t0 = time.monotonic()
         while not stop.wait(0.005):
             if vanish.is_set():
                 energy.unlink(missing_ok=True)
+                gone_ns.append(time.monotonic_ns())
                 return
             el = time.monotonic() - t0
             fx.set_energy(root, ZONE, int(5_000_000 + 20e6 * el))
@@ -58,20 +61,27 @@ def _run_losing_rapl(tmp_path, gguf, when) -> tuple[dict, Path]:
         stop.set()
         for d in found:
             d.close()
-    return rec, tmp_path / "run" / "samples" / f"{rec['case_id']}.csv"
+    assert gone_ns, "the sensor was never removed"
+    return rec, tmp_path / "run" / "samples" / f"{rec['case_id']}.csv", gone_ns[0]
 
 
-def _after_loss_cells(samples_csv: Path) -> list[str]:
+def _after_loss_cells(samples_csv: Path, gone_ns: int) -> list[str]:
+    """The package-energy cells of the samples read after the file was gone. A blank cell before
+    that is no loss: each sensor is read on its own period, so a tick that only the worker's
+    process tree was due at (after an overrun on a busy machine) leaves the RAPL cells blank —
+    which is why the loss is located by the time of the removal, never by the first blank."""
     rows = list(csv.DictReader(samples_csv.open()))
-    col = [r["rapl:package.energy_j"] for r in rows]
-    first_gap = next(i for i, v in enumerate(col) if v == "")
-    return col[first_gap:]
+    col = "rapl:package.energy_j"
+    assert any(r[col] != "" for r in rows if int(r["t_ns"]) < gone_ns), "measured before the loss"
+    after = [r[col] for r in rows if int(r["t_ns"]) > gone_ns]
+    assert after, "the sampler went on reading after the loss"
+    return after
 
 
 def test_energy_is_partial_when_the_sensor_vanishes_mid_case(tmp_path, smollm2_gguf):
     """Removed when the second repetition ends: the first is surely measured whole (50 Hz
     samples span it), the second may be (a race with the removal), the third cannot be."""
-    rec, samples = _run_losing_rapl(tmp_path, smollm2_gguf, lambda e: isinstance(e, ev.PhaseEnded)
+    rec, samples, gone_ns = _run_losing_rapl(tmp_path, smollm2_gguf, lambda e: isinstance(e, ev.PhaseEnded)
                                     and e.name == "repetition" and e.label == "measure" and e.rep == 1)
     assert rec["status"] == "ok", rec["error"]
     m = rec["metrics"]["energy_per_token_j"]
@@ -82,20 +92,20 @@ def test_energy_is_partial_when_the_sensor_vanishes_mid_case(tmp_path, smollm2_g
     assert m["provenance"]["note"].endswith(f"partial: energy from {m['n']} of 3 repetitions, measured before "
                                             "rapl:package vanished")
     assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(30.0, rel=0.25)  # 20 W + 10 W while it lasted
-    assert set(_after_loss_cells(samples)) == {""}, "readings after the loss are absent, never invented"
+    assert set(_after_loss_cells(samples, gone_ns)) == {""}, "readings after the loss are absent, never invented"
     legend = markdown([Record.from_dict(rec)])
     assert "measured PARTIAL energy/power — source rapl" in legend and "vanished" in legend
 
 
 def test_energy_is_omitted_with_the_reason_when_no_repetition_was_whole(tmp_path, smollm2_gguf):
-    rec, samples = _run_losing_rapl(tmp_path, smollm2_gguf,
-                                    lambda e: isinstance(e, ev.PhaseEnded) and e.name == "load")
+    rec, samples, gone_ns = _run_losing_rapl(tmp_path, smollm2_gguf,
+                                             lambda e: isinstance(e, ev.PhaseEnded) and e.name == "load")
     assert rec["status"] == "ok", rec["error"]
     assert not any(k in rec["metrics"] for k in ("energy_gross_j", "energy_per_token_j", "avg_power_w"))
     warn = [w for w in rec["warnings"] if "vanished" in w]
     assert len(warn) == 1 and "energy omitted — no repetition was measured whole before it vanished" in warn[0]
     assert rec["metrics"]["decode_tokens_per_s"]["n"] == 3  # everything else is still measured
-    assert set(_after_loss_cells(samples)) == {""}
+    assert set(_after_loss_cells(samples, gone_ns)) == {""}
     assert "energy omitted" in markdown([Record.from_dict(rec)])
 
 

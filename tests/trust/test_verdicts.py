@@ -111,8 +111,13 @@ def test_no_claim_without_significance():
 
 
 def test_notes_point_at_nothing_the_user_does_not_have(tmp_path):
+    """The notes name no source file, design document or package path. The runs' own paths (the
+    user's, echoed as ``a``/``b``) are taken out first: a checkout in a folder named ``edgeprof``
+    puts ``edgeprof/`` into them, and that is the user's path, not a pointer into ours."""
     res = cmp.compare(side("q8_0"), side("q4_k_m"), db_path=tmp_path / "none.sqlite")
-    text = json.dumps({k: v for k, v in res.items() if k != "rows"})
+    assert res["a"] == str(RUNS / "q8_0") and res["b"] == str(RUNS / "q4_k_m")
+    text = json.dumps({k: v for k, v in res.items() if k not in ("rows", "a", "b")})
+    assert str(RUNS) not in text and str(tmp_path) not in text  # nothing else carries a path
     for private in (".py", ".md", "STACK-FACTS", "edgeprof/"):
         assert private not in text, private
     assert "axes" not in res["rows"][0]  # stated once, above the rows
