@@ -44,7 +44,8 @@ class Trace:
     baseline_size_bytes: tuple[float, Provenance] | None = None   # 16-bit equivalent size and its basis
     quality_retention: tuple[float, Provenance] | None = None     # from the export manifest
     sample_hz: float = 0.0
-    worker_maxrss_bytes: int | None = None                # getrusage high-water mark of the worker
+    worker_peak_rss_bytes: int | None = None              # the worker's own RSS high-water mark (VmHWM)
+    worker_peak_rss_source: str = "VmHWM (/proc/<worker>/status)"   # how the worker read it
     t0_ns: int | None = None                              # when the case started (times in warnings)
     logical_cores: int | None = None                      # of the device (busy fraction -> CPU-seconds)
     device_kind: str | None = None                        # cpu | nvidia | jetson | apple | amd
@@ -187,12 +188,12 @@ def memory_metrics(tr: Trace) -> dict[str, Metric]:
         if b:
             busys.append(sum(b) / len(b))
     all_rss = [v for _, v in rss]
-    if tr.worker_maxrss_bytes:
-        hw = float(tr.worker_maxrss_bytes)
+    if tr.worker_peak_rss_bytes:
+        hw = float(tr.worker_peak_rss_bytes)
         out["peak_rss_bytes"] = metric(peaks or [hw], "B", replace(
-            prov, source=f"getrusage ru_maxrss (worker) + {prov.source} samples",
-            note="value: max of the kernel's RSS high-water mark (load included) and sampled tree RSS; "
-                 "samples: sampled per-repetition peaks"), value=max(peaks + all_rss + [hw]))
+            prov, source=f"{tr.worker_peak_rss_source} + {prov.source} samples",
+            note="value: max of the worker's own RSS high-water mark (load included; not the bench parent's) "
+                 "and sampled tree RSS; samples: sampled per-repetition peaks"), value=max(peaks + all_rss + [hw]))
     elif peaks:
         out["peak_rss_bytes"] = metric(peaks, "B", prov, value=max(peaks + all_rss))
     if avgs:

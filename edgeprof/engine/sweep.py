@@ -169,7 +169,8 @@ class Sweep:
                        params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
                        artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
                        quality_retention=a.quality_retention, sample_hz=self.sample_hz,
-                       worker_maxrss_bytes=outcome.worker_stats.get("ru_maxrss_bytes"), t0_ns=outcome.t_start_ns,
+                       worker_peak_rss_bytes=outcome.worker_stats.get("peak_rss_bytes"), t0_ns=outcome.t_start_ns,
+                       worker_peak_rss_source=outcome.worker_stats.get("peak_rss_source") or "unknown",
                        logical_cores=self._device.info().specs.get("logical_cores"),
                        device_kind=self._device.info().kind)
             metrics = compute(tr, perf_crosscheck(outcome.reps))

@@ -57,15 +57,31 @@ def _affinity() -> dict[str, Any]:
         return {}
 
 
-def _maxrss_bytes() -> int | None:
-    """The kernel's high-water mark of this worker's RSS (exact, unlike a sampled peak)."""
+def own_peak_rss() -> tuple[int | None, str]:
+    """(bytes, source): the high-water mark of THIS process's own address space.
+
+    Why not ``getrusage(RUSAGE_SELF).ru_maxrss``: Linux keeps ``ru_maxrss`` across ``exec``
+    (``exec_mmap`` folds the old address space's high-water mark into the process's), and a spawned
+    worker is a fork + exec of the bench parent, so it reported the parent's peak (383 MiB for a
+    181 MiB model; 294 MiB for every GGUF row after a torch case). ``VmHWM`` in
+    ``/proc/self/status`` belongs to the address space, which exec replaces: it is the worker's own.
+    Where there is no procfs (macOS) ``ru_maxrss`` is all there is, and the source says so."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"VmHWM:"):
+                    parts = line.split()
+                    return int(parts[1]) * (1024 if parts[2:3] == [b"kB"] else 1), "VmHWM (/proc/<worker>/status)"
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
 
         kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     except (ImportError, OSError):
-        return None
-    return int(kb if sys.platform == "darwin" else kb * 1024)
+        return None, "none"
+    return (int(kb if sys.platform == "darwin" else kb * 1024),
+            "getrusage ru_maxrss (worker; may include the parent's peak before exec)")
 
 
 def _cpu_time_s() -> float:
@@ -242,7 +258,9 @@ def child_main(job: Job, conn) -> None:
         while n < MAX_REPS and (n < job.reps or time.monotonic_ns() - t_start < min_ns):
             rep.run(n, "measure")
             n += 1
-        emit(ev.CaseFinished(case_id=cid, worker_stats={"n_reps": n, "ru_maxrss_bytes": _maxrss_bytes(),
+        peak, peak_source = own_peak_rss()
+        emit(ev.CaseFinished(case_id=cid, worker_stats={"n_reps": n, "peak_rss_bytes": peak,
+                                                        "peak_rss_source": peak_source,
                                                         "cpu_time_s": _cpu_time_s()}))
         terminal_sent = True
     except BaseException as exc:  # noqa: BLE001 - everything becomes data for the parent

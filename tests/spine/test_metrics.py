@@ -56,7 +56,7 @@ def test_sampled_figures_name_the_readings_source_and_read_period():
     reps = [_rep(i, (1 + 2 * i) * S, 0.5, 1.0) for i in range(3)]
     for src in ("/proc/stat", "psutil cpu_times"):
         tr = Trace(reps=reps, samples=_samples(lambda t: 10.0, extra=extra), sample_hz=20, memory_total_bytes=8e9,
-                   worker_maxrss_bytes=2e8)
+                   worker_peak_rss_bytes=2e8)
         m = compute(tr)
         busy = m["cpu_busy_ratio"].provenance
         assert (busy.source, busy.scope, busy.period_s) == (src, "system", pytest.approx(0.2))
@@ -64,7 +64,7 @@ def test_sampled_figures_name_the_readings_source_and_read_period():
     assert (sysmem.source, sysmem.period_s) == ("/proc/meminfo", pytest.approx(0.25))
     rss = m["avg_rss_bytes"].provenance
     assert rss.source.startswith("procfs /proc/<pid>/stat") and rss.period_s == pytest.approx(0.05)
-    assert m["peak_rss_bytes"].provenance.source.startswith("getrusage ru_maxrss (worker) + procfs")
+    assert m["peak_rss_bytes"].provenance.source.startswith("VmHWM (/proc/<worker>/status) + procfs")
 
 
 def _rep(i, t0, p_s, d_s, n_prefill=100, n_decode=9):
