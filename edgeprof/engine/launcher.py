@@ -119,7 +119,24 @@ def run_case(job, on_event: Callable[[ev.Event], None], *, timeout_s: float,
         e = out.error
         out.error = replace(e, phase=e.phase or last_phase, exit_code=code if e.exit_code is None else e.exit_code,
                             signal=e.signal or sig)
+    _quote_log(out, getattr(job, "log_path", None))
     return out
+
+
+def _quote_log(out: Outcome, path: str | None) -> None:
+    """The end of the worker's log (its native output) into a failed row; an empty log is removed."""
+    if not path:
+        return
+    from pathlib import Path
+
+    from edgeprof.engine.worker_log import settle
+
+    tail = settle(Path(path))
+    if tail and out.status != "ok" and out.error is not None:
+        e = out.error
+        name = "/".join(Path(path).parts[-2:])
+        out.error = replace(e, message=f"{e.message} (worker output in {name})",
+                            extra={**e.extra, "worker_log": {"path": name, "tail": tail}})
 
 
 def _start_without_sigint(proc) -> None:

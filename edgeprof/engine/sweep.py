@@ -32,6 +32,7 @@ from edgeprof.engine.plan import Case
 from edgeprof.engine.record import CaseContext, build_record, write_samples_csv, write_tokens_csv
 from edgeprof.engine.sampler import Sampler
 from edgeprof.engine.worker import Job
+from edgeprof.engine.worker_log import log_path
 from edgeprof.errors import os_fault
 from edgeprof.models.trust import artifact_problem
 from edgeprof.results.jsonl import append_record, replace_record, write_json
@@ -137,7 +138,8 @@ class Sweep:
             return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
         if self.cancelled:  # stopped during the idle baseline or cool-down: the case never started
             return None
-        job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers)
+        job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers,
+                  log_path=str(log_path(self.run_dir, case.case_id)))
         self._skip = False
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         snap0 = self.meter.snapshot()

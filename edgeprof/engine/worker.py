@@ -101,6 +101,7 @@ class Job:
     min_seconds: float
     text: str
     quiet_stdio: bool = False
+    log_path: str | None = None  # fds 1 and 2 go here (worker_log.py); None: inherited unless quiet
 
 
 def workload_tokens(engine, text: str, depth: int, prompt: int, tokens: str | None = None,
@@ -213,10 +214,9 @@ class RepetitionDriver:
 def child_main(job: Job, conn) -> None:
     """Entry point of the worker process (``job`` is pickled across the spawn pipe)."""
     _die_with_parent()
-    if job.quiet_stdio:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
+    from edgeprof.engine.worker_log import redirect
+
+    redirect(job.log_path, job.quiet_stdio)
     case = job.case
     cid = case.case_id
     phase = "start"
