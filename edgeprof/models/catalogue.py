@@ -73,15 +73,16 @@ def is_present(entry: Entry, root: Path | None = None) -> bool:
 
 
 def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None] = lambda s: None,
-           verify: bool = True) -> Path:
-    """Path of the model, fetching it first when missing. Verified by sha256 after download."""
+           verify: bool = True, refetch: bool = False) -> Path:
+    """Path of the model, fetching it first when missing (or ``refetch``: again, the verified new
+    copy replacing the old one atomically). Verified by sha256 after download."""
     root = root or models_dir()
     path = local_path(entry, root)
     if entry.format == "hf":
         if not is_present(entry, root):
             raise CatalogueError(f"{entry.id} is not prepared yet: run 'edgeprof models prepare {entry.id}'")
         return path
-    if path.exists():
+    if path.exists() and not refetch:
         return path
     if entry.raw.get("source") == "huggingface":  # hub models are fetched only on request (they are large)
         raise CatalogueError(f"{entry.id} is not downloaded: run 'edgeprof models pull {entry.id}', or bench it "
@@ -110,12 +111,23 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
     return path
 
 
-def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = None) -> Path:
-    """An HF catalogue form made from the GGUF it derives from (local, once; ``models prepare``)."""
-    from edgeprof.exporters import rebuild_hf_from_gguf
+def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = None, *,
+               overwrite: bool = False) -> Path:
+    """An HF catalogue form made from the GGUF it derives from (local, once; ``models prepare``).
+    Present means done: a second call says so and returns the path; ``overwrite`` rebuilds it."""
+    from edgeprof.exporters import ExportError, rebuild_hf_from_gguf
 
+    out = local_path(entry, root)
+    if is_present(entry, root) and not overwrite:
+        note(f"{entry.id} is already prepared in {out}; nothing to do (pass --overwrite to rebuild it)")
+        return out
+    if out.exists() and not overwrite:
+        raise CatalogueError(f"{out} exists but holds no prepared model (no config.json); pass --overwrite to "
+                             f"replace it")
     note(f"preparing {entry.id} from the packaged GGUF (once)")
     gguf = ensure(get(entry.raw["derived_from"]), root, log=note)
-    out = local_path(entry, root)
-    rebuild_hf_from_gguf(gguf, out, model_id=entry.model_id)
+    try:
+        rebuild_hf_from_gguf(gguf, out, model_id=entry.model_id, overwrite=overwrite)
+    except ExportError as exc:  # e.g. a directory of that name that is no prepared model
+        raise CatalogueError(str(exc)) from None
     return out

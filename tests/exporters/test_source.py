@@ -102,3 +102,45 @@ def test_bench_prepares_the_hf_form_it_is_given(smollm2_gguf, tmp_path):
     assert (root / "smollm2-135m-instruct-hf" / "config.json").is_file()
     artifacts.resolve("smollm2-135m-instruct-hf", models_root=root, log=notes.append)
     assert len(notes) == 1                               # once
+
+
+def test_models_prepare_twice_says_done_and_exits_0(smollm2_gguf, smollm2_hf_dir, tmp_path):
+    """Issue 20 item 10: a second ``models prepare`` was a traceback ("already exists; pass
+    --overwrite", a flag it did not have). Present means done: said once, exit 0, nothing touched;
+    a directory of that name that is no prepared model is one line naming ``--overwrite``."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "home"
+    gguf_dir = home / "models" / "smollm2-135m-instruct"
+    gguf_dir.mkdir(parents=True)
+    (gguf_dir / smollm2_gguf.name).symlink_to(smollm2_gguf)       # the packaged model, already fetched
+    hf = home / "models" / "smollm2-135m-instruct-hf"
+    shutil.copytree(smollm2_hf_dir, hf, copy_function=os.symlink)   # prepared before (no 500 MB copy)
+    before = sorted((p.name, p.lstat().st_mtime_ns) for p in hf.iterdir())
+    env = dict(os.environ, EDGEPROF_HOME=str(home), PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+
+    def models(*args):
+        return subprocess.run([sys.executable, "-m", "edgeprof", "models", *args], env=env, capture_output=True,
+                              text=True, timeout=120)
+
+    res = models("prepare", "smollm2-135m-instruct-hf")
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr
+    assert res.stdout.strip() == str(hf)
+    assert res.stderr.strip() == (f"edgeprof: smollm2-135m-instruct-hf is already prepared in {hf}; nothing to do "
+                                  f"(pass --overwrite to rebuild it)")
+    assert sorted((p.name, p.lstat().st_mtime_ns) for p in hf.iterdir()) == before
+    res = models("fetch", "smollm2-135m-instruct")
+    assert res.returncode == 0 and "already present" in res.stderr and res.stdout.strip().endswith(smollm2_gguf.name)
+
+    shutil.rmtree(hf)
+    hf.mkdir()
+    (hf / "notes.txt").write_text("mine")
+    res = models("prepare", "smollm2-135m-instruct-hf")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == (f"edgeprof: error: {hf} exists but holds no prepared model (no config.json); "
+                                  f"pass --overwrite to replace it")
+    assert (hf / "notes.txt").read_text() == "mine"
+    assert "--overwrite" in models("--help").stdout
