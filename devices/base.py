@@ -229,11 +229,26 @@ class DeviceInfo:
 
 @runtime_checkable
 class Device(Protocol):
-    """One piece of hardware that can run a case and be sampled."""
+    """One piece of hardware that can run a case and be sampled.
+
+    Everything the sweep asks of a device is here (``BaseDevice`` gives each a default), so the
+    sweep calls it instead of asking ``hasattr``: ``process_sensor`` — a sensor of what one worker
+    process uses on this device (None: the device has no per-process reading; the sampler's own
+    process sensors still run); ``window_warning`` — why a measured window is too short for the
+    total sensor's update period; ``min_sample_hz`` — the sampling floor; ``total_power_sensor`` —
+    the sensor the total-power rule picked."""
 
     def info(self) -> DeviceInfo: ...
 
     def sensors(self) -> list[Sensor]: ...
+
+    def process_sensor(self, pid: int) -> Sensor | None: ...
+
+    def window_warning(self, window_s: float, min_updates: int = 5) -> str | None: ...
+
+    def min_sample_hz(self) -> float | None: ...
+
+    def total_power_sensor(self) -> Sensor | None: ...
 
     def close(self) -> None: ...
 
@@ -250,6 +265,11 @@ class BaseDevice:
 
     def sensors(self) -> list[Sensor]:
         return list(self._sensors)
+
+    def process_sensor(self, pid: int) -> Sensor | None:
+        """A sensor of worker ``pid``'s use of this device; None where the device has none (a
+        GPU reports its per-process memory, devices/nvidia.py)."""
+        return None
 
     def min_sample_hz(self) -> float | None:
         """The sampling floor: the fastest ``floor_hz`` of this device's sensors (None: no floor)."""

@@ -2,9 +2,10 @@
 against its device's peaks, the server reference it compares with, and (for GGUF) the model's
 shape so the roofline can count KV-cache bytes and attention FLOPs.
 
-Peaks come from ``assets/devices/devices.csv`` (kind ``spec``) or from this machine's probe
-(kind ``measured``); with neither known for a CPU, the probe is run once and stored, so every
-bench row can say how close it is to the hardware's limit. Each device's spec is looked up once.
+Peaks come from ``assets/devices/devices.csv`` (kind ``spec``) or from this machine's stored probe
+(kind ``measured``); whether to run the probe when neither is known is decided by the engine
+(engine/peaks.py), which hands the enricher its ``spec`` function. Each device's spec is looked
+up once.
 """
 from __future__ import annotations
 
@@ -17,51 +18,19 @@ from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.results.schema import Record
 
 
-def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
-                probe_if_missing: bool = True, run_probe: Callable[[], dict] | None = None,
-                quiet_now: Callable[[], bool] | None = None) -> dict[str, Any] | None:
-    """The device's peaks. A CPU with no bandwidth known is probed once and the result stored; so is
-    one whose stored probe recorded no load (taken before edgeprof measured it: it may be the
-    several-fold-low figure of a busy machine, and every roofline on it would be inflated as much),
-    and one whose stored probe was contended when this machine is quiet now (``quiet_now``)."""
+def device_table(log: Callable[[str], None] = lambda s: None) -> list[dict]:
+    """Your device rows, then the packaged ones; a broken file of yours is one logged line."""
     try:
-        table = specs.load_table()
+        return specs.load_table()
     except ValueError as exc:  # your devices.csv is broken: say so, use the packaged rows
         log(f"{exc}; using the packaged device table only")
-        table = specs.packaged_table()
-    spec = specs.device_spec(device_info, table=table)
-    if not probe_if_missing or device_info.get("kind") != "cpu":
-        return spec
-    stored = specs.load_probe(device_info["id"]) if device_info.get("id") else None
-    if stored is not None and not stored.get("quality"):
-        why = (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) recorded no machine load, so its "
-               f"figures may be several times low: probing again (stored)")
-    elif stored is not None and stored.get("quality") == "contended" and (quiet_now or _quiet_now)():
-        why = (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) was taken on a busy machine and "
-               f"this one is quiet now: probing again (stored)")
-    elif spec is None or not spec.get("peak_mem_bandwidth_gbs"):
-        why = "no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)"
-    else:
-        return spec
-    if run_probe is None:
-        from edgeprof.devices.probe import probe as run_probe
-    log(why)
-    result = run_probe()
-    specs.save_probe(device_info["id"], result)
-    return specs.device_spec(device_info, probe=result, table=table)
+        return specs.packaged_table()
 
 
-def _quiet_now(seconds: float = 0.3) -> bool:
-    """Whether other processes leave the cores alone right now (a short load window)."""
-    from edgeprof.devices.load import QUIET, LoadMeter, judge
-
-    meter = LoadMeter()
-    try:
-        return judge([meter.measure(seconds)])[0] == QUIET
-    finally:
-        close = getattr(getattr(meter, "stat", None), "close", None)
-        if close:
-            close()
+def table_spec(device_info: dict, log: Callable[[str], None] = lambda s: None) -> dict[str, Any] | None:
+    """The device's peaks from the device tables (yours first) and a stored probe, never probing:
+    whether to run the multi-second probe is the engine's decision (engine/peaks.py)."""
+    return specs.device_spec(device_info, table=device_table(log))
 
 
 def model_dims(fmt: str | None, path: str | None) -> dict | None:
@@ -74,8 +43,13 @@ def model_dims(fmt: str | None, path: str | None) -> dict | None:
 
 
 class Enricher:
-    def __init__(self, log: Callable[[str], None] = lambda s: None, probe_if_missing: bool = True):
-        self.log, self.probe_if_missing = log, probe_if_missing
+    """``spec(device_dict)`` gives a device's peaks: the tables by default; a bench passes the
+    engine's, which may probe this machine once (engine/peaks.py)."""
+
+    def __init__(self, log: Callable[[str], None] = lambda s: None,
+                 spec: Callable[[dict], dict | None] | None = None):
+        self.log = log
+        self._spec_of = spec or (lambda device: table_spec(device, log))
         try:
             notes: list[str] = []
             self.sets = reference.load_sets(notes=notes)
@@ -90,7 +64,7 @@ class Enricher:
     def spec(self, device: dict) -> dict | None:
         key = str(device.get("id"))
         if key not in self._specs:
-            self._specs[key] = device_spec(device, self.log, self.probe_if_missing)
+            self._specs[key] = self._spec_of(device)
         return self._specs[key]
 
     def __call__(self, record: Record, case=None) -> Record:

@@ -169,9 +169,9 @@ class RunSession:
         except OSError as exc:
             raise os_fault(getattr(exc, "filename", None) or self.run_dir, exc,
                            run_dir=self.run_dir if (self.run_dir / "plan.json").is_file() else None) from None
-        from edgeprof.compare.enrich import Enricher
+        from edgeprof.engine.peaks import enricher
 
-        enrich = Enricher(log=self.note)
+        enrich = enricher(self.note)
         try:
             self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
         except OSError as exc:

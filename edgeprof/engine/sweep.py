@@ -17,26 +17,23 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from edgeprof.analysis.metrics import Trace, compute, perf_crosscheck
-from edgeprof.analysis.throttling import throttle_state, throttle_warning
-from edgeprof.analysis.uncertainty import short_windows
 from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
 from edgeprof.engine.baseline import cool_down, measure_idle
 from edgeprof.engine.config import MAX_SAMPLE_HZ, Settings
-from edgeprof.engine.contention import case_load, new_meter, worker_cpu_s
+from edgeprof.engine.contention import new_meter
 from edgeprof.engine.device_choice import bench_device, device_ref, power_source
 from edgeprof.engine.fanout import Fanout
-from edgeprof.engine.launcher import Outcome, run_case
+from edgeprof.engine.launcher import run_case
 from edgeprof.engine.plan import Case
 from edgeprof.engine.record import CaseContext, build_record, write_samples_csv, write_tokens_csv
 from edgeprof.engine.sampler import Sampler
+from edgeprof.engine.steps import Assessed, CaseRun, Executed, assess, preflight
 from edgeprof.engine.worker import Job
 from edgeprof.engine.worker_log import log_path
 from edgeprof.errors import os_fault
-from edgeprof.models.trust import artifact_problem
 from edgeprof.results.jsonl import append_record, replace_record, write_json
-from edgeprof.results.schema import ErrorInfo, Provenance, Record
+from edgeprof.results.schema import ErrorInfo, Record
 
 Enrich = Callable[[Record, Case], Record]
 
@@ -97,19 +94,7 @@ class Sweep:
                                  "provenance": prov})
         return b
 
-    # -- one case ---------------------------------------------------------------------------
-    def memory_check(self, case: Case) -> str | None:
-        if self.settings.ignore_memory_check:
-            return None
-        import psutil
-
-        need = int(case.artifact.size_bytes or 0) * 1.2 + 256 * 2**20
-        avail = psutil.virtual_memory().available
-        if need > avail:
-            return (f"needs about {need / 2**30:.1f} GiB but {avail / 2**30:.1f} GiB is available; "
-                    f"free memory or pass --ignore-memory-check")
-        return None
-
+    # -- one case: prepare -> execute -> assess -> persist ------------------------------------
     def _rss_over(self) -> str | None:
         limit = self.settings.max_rss_bytes
         if not self.sampler.rss_over(limit):
@@ -118,6 +103,17 @@ class Sweep:
                 f"raise the limit or bench a smaller artifact")
 
     def run_one(self, case: Case) -> Record | None:
+        """One case, start to fsynced record; None when the sweep was stopped before it started."""
+        run = self.prepare(case)
+        if run.preflight is not None:
+            return self.persist(run, Assessed(build_record(case, run.preflight, run.context, {})))
+        if self.cancelled:  # stopped during the idle baseline or cool-down: the case never started
+            return None
+        return self.persist(run, self.assess(run, self.execute(run)))
+
+    def prepare(self, case: Case) -> CaseRun:
+        """Switch to the case's device (its sampler, its idle baseline), cool down, and settle the
+        record's context; a case that must not start carries its preflight outcome."""
         s = self.settings
         started_at = dt.datetime.now(dt.timezone.utc).isoformat()
         self.use_device(bench_device(self.devices, case.placement))
@@ -125,21 +121,18 @@ class Sweep:
             self.measure_idle()
         baseline = self.baselines.get(self._device.info().id)
         cooled = cool_down(self.sampler, baseline, s) if s.cooldown_s else 0.0
-        ctx = dict(run_id=self.run_id, host=self.host, started_at=started_at, device=device_ref(self._device),
-                   sample_hz=self.sample_hz, baseline=baseline,
-                   power_rule=self.power.provenance if self.power else None, cooldown_s=cooled)
-        bad = artifact_problem(case.artifact)  # untrusted files: checked again right before they run
-        if bad:
-            outcome = Outcome(error=ErrorInfo("bad_model", bad, "preflight"))
-            return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
-        skip = self.memory_check(case)
-        if skip:
-            outcome = Outcome(status="skipped", error=ErrorInfo("memory_check", skip, "plan"))
-            return self._finish(build_record(case, outcome, CaseContext(**ctx), {}))
-        if self.cancelled:  # stopped during the idle baseline or cool-down: the case never started
-            return None
-        job = Job(case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers,
-                  log_path=str(log_path(self.run_dir, case.case_id)))
+        ctx = CaseContext(run_id=self.run_id, host=self.host, started_at=started_at, device=device_ref(self._device),
+                          sample_hz=self.sample_hz, baseline=baseline,
+                          power_rule=self.power.provenance if self.power else None, cooldown_s=cooled)
+        return CaseRun(case=case, device=self._device, power=self.power, baseline=baseline, context=ctx,
+                       preflight=preflight(case, s))
+
+    def execute(self, run: CaseRun) -> Executed:
+        """Run the case's worker while the sampler watches it; a stop or a skip by the user becomes
+        the outcome's status."""
+        s = self.settings
+        job = Job(run.case, s.reps, s.warmup, s.min_seconds, self.text, self.quiet_workers,
+                  log_path=str(log_path(self.run_dir, run.case.case_id)))
         self._skip = False
         ru0 = resource.getrusage(resource.RUSAGE_SELF)
         snap0 = self.meter.snapshot()
@@ -157,39 +150,27 @@ class Sweep:
             outcome.status = "skipped"
             outcome.error = ErrorInfo("skipped", "skipped by the user", outcome.error.phase if outcome.error else None)
         ru1 = resource.getrusage(resource.RUSAGE_SELF)
-        ctx["harness_cpu_s"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-        samples = self.sampler.window(outcome.t_start_ns, outcome.t_end_ns)
-        ctx["load"], warnings = case_load(self.meter, snap0, snap1, worker_cpu_s(outcome.worker_stats, samples),
-                                          baseline)
-        metrics = {}
-        if outcome.reps:
-            a = case.artifact
-            tr = Trace(reps=outcome.reps, samples=samples, power=self.power,
-                       idle_power_w=(baseline or {}).get("idle_power_w"),
-                       idle_provenance=Provenance.from_dict(baseline["provenance"]) if baseline else None,
-                       memory_total_bytes=self._device.info().memory_bytes,
-                       params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
-                       artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
-                       quality_retention=a.quality_retention, sample_hz=self.sample_hz,
-                       worker_peak_rss_bytes=outcome.worker_stats.get("peak_rss_bytes"), t0_ns=outcome.t_start_ns,
-                       worker_peak_rss_source=outcome.worker_stats.get("peak_rss_source") or "unknown",
-                       logical_cores=self._device.info().specs.get("logical_cores"),
-                       device_kind=self._device.info().kind)
-            metrics = compute(tr, perf_crosscheck(outcome.reps))
-            warnings += tr.warnings
-            if hasattr(self._device, "window_warning") and self.power is not None:
-                warnings += short_windows(outcome.reps, self._device.window_warning)
-        warnings = self.rate_warnings + warnings
-        throttled, ctx["throttle_evidence"] = throttle_state(samples, [x.info for x in self._device.sensors()])
-        warnings += [w for w in (throttle_warning(ctx["throttle_evidence"]),) if w]
-        rec = build_record(case, outcome, CaseContext(**ctx), metrics, throttled=throttled,
-                           warnings=tuple(warnings))
+        cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        return Executed(outcome=outcome, harness_cpu_s=cpu_s, load_before=snap0, load_after=snap1)
+
+    def assess(self, run: CaseRun, done: Executed) -> Assessed:
+        """The record from the outcome and the sampler's window over it, enriched (roofline, server
+        reference) when the sweep was given an enricher."""
+        samples = self.sampler.window(done.outcome.t_start_ns, done.outcome.t_end_ns)
+        rec = assess(run, done, samples, self.meter, self.sample_hz, self.rate_warnings)
         if self.enrich is not None:
-            rec = self.enrich(rec, case)
-        rec = self._finish(rec)  # the record is fsynced before the optional samples files
+            rec = self.enrich(rec, run.case)
+        return Assessed(rec, samples, done.outcome.reps)
+
+    def persist(self, run: CaseRun, done: Assessed) -> Record:
+        """Append the record (fsynced, announced), then the case's optional samples files."""
+        rec = self._finish(done.record)
+        if run.preflight is not None:
+            return rec
+        case, samples = run.case, done.samples
         for path, write in ((self.run_dir / "samples" / f"{case.case_id}.csv", lambda p: write_samples_csv(p, samples)),
                             (self.run_dir / "samples" / f"{case.case_id}.tokens.csv",
-                             lambda p: write_tokens_csv(p, outcome.reps, case.workload))):
+                             lambda p: write_tokens_csv(p, done.reps, case.workload))):
             try:
                 write(path)
             except OSError as exc:
@@ -199,9 +180,8 @@ class Sweep:
 
     def _attach(self, pid: int) -> None:
         self._worker_pid = pid
-        dev = self._device
-        extra = [dev.process_sensor(pid)] if hasattr(dev, "process_sensor") else []
-        self.sampler.attach(pid, extra)
+        sensor = self._device.process_sensor(pid)
+        self.sampler.attach(pid, [sensor] if sensor is not None else [])
 
     def cancel(self) -> None:
         """Stop the sweep: the running case ends as ``cancelled``, later cases are not started;

@@ -64,7 +64,7 @@ def test_your_own_rows_come_first_and_a_broken_table_is_named(tmp_path, monkeypa
     """A CPU the packaged table lacks (it publishes no CPU bandwidth yet) gets its published figure
     from your ``$EDGEPROF_HOME/devices/devices.csv``; the flag names that row. A broken file is one
     line in the log, and the packaged rows still serve."""
-    from edgeprof.compare.enrich import device_spec as enrich_spec
+    from edgeprof.engine.peaks import device_spec as enrich_spec
 
     env = {"EDGEPROF_HOME": str(tmp_path)}
     mine = specs.user_table(env)
@@ -90,7 +90,7 @@ def test_a_stored_probe_without_its_load_is_taken_again(tmp_path, monkeypatch):
     """A probe stored before the load was recorded may be the 2.7 GB/s of a busy machine: the next
     bench probes again (a real, quick probe here) and the roofline names the new one."""
     from edgeprof.devices.probe import probe
-    from edgeprof.compare.enrich import device_spec as enrich_spec
+    from edgeprof.engine.peaks import device_spec as enrich_spec
 
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
     dev = {"id": "cpu0:test", "name": "Unknown CPU", "kind": "cpu"}
@@ -109,7 +109,7 @@ def test_a_contended_probe_is_taken_again_once_the_machine_is_quiet(tmp_path, mo
     """A probe that recorded a busy machine stays (labelled CONTENDED) while the machine is busy,
     and is replaced by a real one as soon as a bench starts on a quiet machine."""
     from edgeprof.devices.probe import probe
-    from edgeprof.compare.enrich import device_spec as enrich_spec
+    from edgeprof.engine.peaks import device_spec as enrich_spec
 
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
     dev = {"id": "cpu0:test", "name": "Unknown CPU", "kind": "cpu"}

@@ -1,0 +1,69 @@
+"""Whether a bench probes this machine's peaks: the engine's decision, not the comparison's.
+
+The probe (devices/probe.py) takes seconds of memory-bandwidth and matrix work, so it is run from
+the engine, once per device, and stored; the comparison layer only reads tables and stored probes
+(compare/enrich.py ``table_spec``). A CPU with no bandwidth known is probed; so is one whose stored
+probe recorded no load (taken before edgeprof measured it: it may be the several-fold-low figure of
+a busy machine, and every roofline on it would be inflated as much), and one whose stored probe was
+contended when this machine is quiet now.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from edgeprof.analysis import specs
+from edgeprof.compare.enrich import device_table
+
+
+def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
+                probe_if_missing: bool = True, run_probe: Callable[[], dict] | None = None,
+                quiet_now: Callable[[], bool] | None = None) -> dict[str, Any] | None:
+    """The device's peaks, probing this machine first when the module docstring's rule says so
+    (``run_probe`` and ``quiet_now`` are injectable for tests)."""
+    table = device_table(log)
+    spec = specs.device_spec(device_info, table=table)
+    if not probe_if_missing or device_info.get("kind") != "cpu":
+        return spec
+    why = probe_reason(device_info, spec, quiet_now or _quiet_now)
+    if why is None:
+        return spec
+    if run_probe is None:
+        from edgeprof.devices.probe import probe as run_probe
+    log(why)
+    result = run_probe()
+    specs.save_probe(device_info["id"], result)
+    return specs.device_spec(device_info, probe=result, table=table)
+
+
+def probe_reason(device_info: dict, spec: dict | None, quiet_now: Callable[[], bool]) -> str | None:
+    """Why this CPU must be probed now (the line logged), or None to use what is known."""
+    stored = specs.load_probe(device_info["id"]) if device_info.get("id") else None
+    if stored is not None and not stored.get("quality"):
+        return (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) recorded no machine load, so its "
+                f"figures may be several times low: probing again (stored)")
+    if stored is not None and stored.get("quality") == "contended" and quiet_now():
+        return (f"the stored probe ({str(stored.get('measured_at') or '?')[:10]}) was taken on a busy machine and "
+                f"this one is quiet now: probing again (stored)")
+    if spec is None or not spec.get("peak_mem_bandwidth_gbs"):
+        return "no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)"
+    return None
+
+
+def _quiet_now(seconds: float = 0.3) -> bool:
+    """Whether other processes leave the cores alone right now (a short load window)."""
+    from edgeprof.devices.load import QUIET, LoadMeter, judge
+
+    meter = LoadMeter()
+    try:
+        return judge([meter.measure(seconds)])[0] == QUIET
+    finally:
+        close = getattr(getattr(meter, "stat", None), "close", None)
+        if close:
+            close()
+
+
+def enricher(log: Callable[[str], None]):
+    """The bench's enricher: roofline and server reference, with this module's probe decision."""
+    from edgeprof.compare.enrich import Enricher
+
+    return Enricher(log=log, spec=lambda device: device_spec(device, log))
