@@ -58,8 +58,11 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
         "power_rule": ctx.power_rule.to_dict() if ctx.power_rule else None,
         "sample_hz": ctx.sample_hz,
         "edgeprof_version": __version__,
-        "runtime_extra": {k: v for k, v in ((loaded.extra if loaded else None) or {}).items() if k != "system_info"},
+        "runtime_extra": {k: v for k, v in ((loaded.extra if loaded else None) or {}).items()
+                          if k not in ("system_info", "warnings")},
     }
+    # what the runtime itself warns about (a placement it could not honour) leads the row's warnings
+    warnings = tuple(str(w) for w in ((loaded.extra if loaded else None) or {}).get("warnings") or ()) + tuple(warnings)
     return Record(case_id=case.case_id, status=outcome.status, run_id=ctx.run_id, host=ctx.host,
                   started_at=ctx.started_at, error=error, model=model, artifact=case.artifact.info(),
                   runtime=runtime, device=ctx.device, workload=case.workload, metrics=metrics,

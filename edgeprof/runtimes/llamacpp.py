@@ -65,7 +65,8 @@ class LlamaCppEngine:
         self._log = _LogCapture(llama_cpp)
         llama_cpp.llama_backend_init()
         mparams = llama_cpp.llama_model_default_params()
-        mparams.n_gpu_layers = int(placement.gpu_layers)
+        gpu_layers, offload_warning = _gpu_layers(placement.gpu_layers, llama_cpp)
+        mparams.n_gpu_layers = gpu_layers
         self.repack, self.repack_note = _resolve_repack(placement.repack, llama_cpp)
         mparams.use_extra_bufts = self.repack == "on"
         try:
@@ -109,13 +110,15 @@ class LlamaCppEngine:
             # threads as the context reports them (what ggml will use), not as requested
             placement={"threads": int(llama_cpp.llama_n_threads(self.ctx.ctx)),
                        "threads_batch": int(llama_cpp.llama_n_threads_batch(self.ctx.ctx)),
-                       "threads_requested": placement.threads, "gpu_layers": placement.gpu_layers,
+                       "threads_requested": placement.threads, "gpu_layers": gpu_layers,
+                       "gpu_layers_requested": placement.gpu_layers,
                        "flash_attn": fa, "flash_attn_requested": placement.flash_attn,
                        "n_batch": n_batch, "n_ubatch": min(n_ubatch, n_batch),
-                       "kv_type": placement.kv_type or "f16", "repack": self.repack, "provider": "cpu" if not placement.gpu_layers else "gpu"},
+                       "kv_type": placement.kv_type or "f16", "repack": self.repack, "provider": "gpu" if gpu_layers else "cpu"},
             n_params=int(llama_cpp.llama_model_n_params(self.model.model)), n_ctx=int(llama_cpp.llama_n_ctx(self.ctx.ctx)),
             extra={"repack_note": self.repack_note, "model_desc": self.model.desc(), "model_size_bytes": int(self.model.size()),
-                   "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip()},
+                   "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(),
+                   "warnings": [offload_warning] if offload_warning else []},
         )
 
     # -- protocol -------------------------------------------------------------------------
@@ -157,6 +160,17 @@ class LlamaCppEngine:
             x = getattr(self, obj, None)
             if x is not None:
                 x.close()
+
+
+def _gpu_layers(requested: int, llama_cpp) -> tuple[int, str | None]:
+    """(layers that will run on a GPU, warning): a llama.cpp build without GPU offload (the CPU
+    wheel) accepts ``-ngl 99`` and runs every layer on the CPU, so the row records 0 GPU layers
+    and provider ``cpu`` (what ran, as for threads) and says why."""
+    if not requested or llama_cpp.llama_supports_gpu_offload():
+        return int(requested), None
+    return 0, (f"-ngl {requested} asked for {requested} GPU layers, but this llama.cpp build (llama-cpp-python "
+               f"{_version()}) has no GPU offload (llama_supports_gpu_offload() is false): the case ran on the CPU; "
+               f"install a CUDA, Metal or Vulkan build of llama-cpp-python to offload")
 
 
 def _resolve_repack(requested: str, llama_cpp) -> tuple[str, str]:
