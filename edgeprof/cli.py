@@ -9,7 +9,7 @@ import sys
 
 from edgeprof import __version__
 
-COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "reference", "report", "tui")
+COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "reference", "report", "tui", "history")
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -47,6 +47,38 @@ def history_path(env: dict | None = None) -> Path:
     return home(env) / "history.sqlite"
 
 
+def history_target(env: dict | None = None) -> str:
+    """The history store: ``EDGEPROF_HISTORY`` (a file path or a postgresql:// URL), else the
+    ``history`` entry of ``$EDGEPROF_HOME/config.toml``, else ``history.sqlite`` in the home."""
+    env = os.environ if env is None else env
+    if env.get("EDGEPROF_HISTORY"):
+        return env["EDGEPROF_HISTORY"]
+    entry = config(env).get("history")
+    return str(entry) if entry else str(history_path(env))
+
+
+def pending_path(env: dict | None = None) -> Path:
+    """Runs written while their history store was unreachable, indexed by the next command."""
+    return home(env) / "history-pending.jsonl"
+
+
+def config(env: dict | None = None) -> dict:
+    """``$EDGEPROF_HOME/config.toml`` (absent: empty). A damaged file is one line naming it."""
+    path = home(env) / "config.toml"
+    if not path.is_file():
+        return {}
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    from edgeprof.errors import UsageError
+
+    try:
+        return tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise UsageError(f"{path}: not valid TOML ({exc}); fix or remove it") from None
+
+
 def sysroot(env: dict | None = None) -> Path:
     """``EDGEPROF_SYSROOT`` — read here, once, at the CLI boundary; adapters get ``root``. It must
     be a directory (CONTRACTS "CLI conventions")."""

@@ -30,8 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "own drift measured in the history, else its stated default: memory 2%%, speed 20%%)")
     parser.add_argument("--metric", action="append", default=None, help="metric to compare (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap/permutation seed (default 0)")
-    parser.add_argument("--history", default=None, help="history database (default $EDGEPROF_HISTORY or "
-                                                        "$EDGEPROF_HOME/history.sqlite)")
+    parser.add_argument("--history", default=None,
+                        help="history store: a SQLite file or a postgresql:// URL (default $EDGEPROF_HISTORY, the "
+                             "config entry or $EDGEPROF_HOME/history.sqlite)")
     parser.add_argument("--interleave", action="store_true",
                         help="re-run the cases of runs A and B alternately (ABBA rounds) in a new run, then compare")
     parser.add_argument("--pairs", type=int, default=3, help="rounds per side with --interleave (default 3)")
@@ -67,7 +68,10 @@ def _interleave(args):
 def run(args) -> int:
     from edgeprof.compare.paired import compare, load_side, render_table
 
+    from edgeprof.results.pending import catch_up
+
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
+    catch_up(db, note=lambda s: print(f"edgeprof: {s}", file=sys.stderr))  # runs that waited for a store that was down
     if args.interleave:
         a, b = _interleave(args)
     else:

@@ -132,6 +132,9 @@ class BenchOptions:
     resume: Path | None = opt(None, "--resume", parse=Path, metavar="DIR", help="finish the cases of an earlier run")
     retry_failed: bool = opt(False, "--retry-failed", action="store_true",
                              help="with --resume: run failed and cancelled cases again")
+    history: str | None = opt(None, "--history", metavar="DB",
+                              help="history store this run is indexed in: a SQLite file or a postgresql:// URL "
+                                   "(default $EDGEPROF_HISTORY, the config entry, or $EDGEPROF_HOME/history.sqlite)")
     quiet: bool = opt(False, "--quiet", "-q", action="store_true", help="no progress display on stderr")
     export: list | None = opt(None, "--export", action="append", metavar="FMT:SCHEMES",
                               help="export the HF source first, then bench every artifact (syntax of 'export --to')")
@@ -162,6 +165,10 @@ class BenchOptions:
             raise fail("--allow-degraded", "only applies to --export FMT:SCHEMES; add --export or drop it")
         if self.retry_failed and self.resume is None:
             raise fail("--retry-failed", "only applies to --resume DIR; add --resume DIR or drop it")
+        if self.history:
+            from edgeprof.results.store import Target
+
+            Target.parse(self.history)  # an unknown scheme is a usage error before anything is written
         if self.max_rss is not None and self.sample_hz == 0:
             raise fail("--max-rss", "is enforced from the sampler's readings of the worker; drop --sample-hz 0")
 

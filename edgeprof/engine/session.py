@@ -62,13 +62,16 @@ class RunSession:
     counts: dict[str, int] = field(default_factory=dict)  # resume: failed/skipped records kept as done
     interrupted: bool = False
     suites: list[str] = field(default_factory=list)   # --suite names: suite.json is written after the sweep
+    history: str | None = None     # --history: the store this run is indexed in (None: the configured one)
 
     # -- constructors: everything checked, nothing written ------------------------------
     @classmethod
     def for_bench(cls, opts: BenchOptions, note: Note = lambda s: None, fanout: Fanout | None = None) -> "RunSession":
         root = home.sysroot()
         if opts.resume is not None:
-            return cls.for_resume(opts.resume, note, fanout, retry_failed=opts.retry_failed, root=root)
+            session = cls.for_resume(opts.resume, note, fanout, retry_failed=opts.retry_failed, root=root)
+            session.history = opts.history
+            return session
         run_dir = opts.out or Path("edgeprof-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         _check_target(run_dir, opts.overwrite)
         from edgeprof.models.artifacts import resolve_all
@@ -91,7 +94,7 @@ class RunSession:
         run_id = new_run_id()
         return cls(run_dir, run_id, cases, settings, devices, root, fanout=fanout or Fanout(), note=note,
                    plan=plan_dict(run_id, cases, settings, axes, opts.models or [None], suites=suites),
-                   overwrite=opts.overwrite, suites=[s["name"] for s in suites])
+                   overwrite=opts.overwrite, suites=[s["name"] for s in suites], history=opts.history)
 
     @classmethod
     def for_resume(cls, run_dir: Path, note: Note = lambda s: None, fanout: Fanout | None = None, *,
@@ -246,16 +249,11 @@ class RunSession:
         return read_records(path) if path.exists() else []
 
     def index(self) -> str | None:
-        """Index the run in the SQLite history; a failure is a notice, never a lost run."""
-        import sqlite3
+        """Index the run in the history store (and any run that waited for it); a store that is
+        down is a notice and a journal entry, never a lost run (``results/pending.py``)."""
+        from edgeprof.results.pending import index_or_defer
 
-        from edgeprof.results.history import RunError, index_run
-
-        try:
-            return index_run(self.run_dir, os.environ.get("EDGEPROF_HISTORY"))
-        except (RunError, sqlite3.Error, OSError) as exc:
-            self.note(f"run not indexed in the history database ({exc}); results are in {self.run_dir}")
-            return None
+        return index_or_defer(self.run_dir, self.history, self.note)
 
     def close(self) -> None:
         """Close the devices and drop the run lock (idempotent)."""

@@ -14,7 +14,8 @@ from types import ModuleType
 from edgeprof.errors import UsageError
 
 #: import name -> (extra that provides it, distribution name)
-EXTRAS = {"pandas": ("report", "pandas"), "matplotlib": ("report", "matplotlib"), "plotext": ("report", "plotext")}
+EXTRAS = {"pandas": ("report", "pandas"), "matplotlib": ("report", "matplotlib"), "plotext": ("report", "plotext"),
+          "psycopg": ("fleet", "psycopg[binary]"), "asyncssh": ("fleet", "asyncssh")}
 
 
 class MissingExtra(UsageError, ImportError):

@@ -12,9 +12,6 @@ every ``metrics.<name>.provenance.*`` column of the flattened record.
 """
 from __future__ import annotations
 
-import os
-import sqlite3
-from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -80,23 +77,19 @@ def load_samples(run_dir: str | Path, tokens: bool = False) -> "pandas.DataFrame
 
 
 def history(db_path: str | Path | None = None, records: bool = False) -> "pandas.DataFrame":
-    """The SQLite history index (``$EDGEPROF_HOME/history.sqlite``, or ``$EDGEPROF_HISTORY``): one row
-    per indexed case with its key columns and indexed metric medians, joined with its run's
-    directory and start time. ``records=True`` adds the flattened full record of each row."""
+    """The history index — ``$EDGEPROF_HOME/history.sqlite``, or the store ``$EDGEPROF_HISTORY`` or
+    the config entry names (a SQLite path or a postgresql:// URL): one row per indexed case with
+    its key columns and indexed metric medians, joined with its run's directory, start time and
+    origin (the board a copied run was measured on). ``records=True`` adds the flattened full
+    record of each row."""
     pd = need("pandas", "edgeprof.history")
-    from edgeprof.home import history_path
+    from edgeprof.results.history import connect
 
-    path = Path(db_path or os.environ.get("EDGEPROF_HISTORY") or history_path())
-    if not path.is_file():
-        raise RunError(f"no history database at {path}: every 'edgeprof bench' run is indexed there; run one, "
-                       f"or pass db_path=")
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
-            df = pd.read_sql_query("SELECT records.*, runs.dir AS run_dir, runs.started_at AS run_started_at "
-                                   "FROM records LEFT JOIN runs USING (run_id) ORDER BY runs.started_at, records.rowid",
-                                   con)
-    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as exc:
-        raise RunError(f"{path}: not an edgeprof history database ({exc}); move it away and re-run a bench") from None
+    with connect(db_path, create=False) as con:
+        cols, rows = con.query("SELECT records.*, runs.dir AS run_dir, runs.started_at AS run_started_at, "
+                               "runs.origin AS run_origin FROM records LEFT JOIN runs USING (run_id) "
+                               "ORDER BY runs.started_at, records.run_id, records.seq")
+    df = pd.DataFrame(rows, columns=cols)
     if records:
         import json
 

@@ -1,9 +1,11 @@
-"""Run directories and the SQLite history index (CONTRACTS.md "User directories": ``history.sqlite``).
+"""Run directories and the history index (CONTRACTS.md "User directories": ``history.sqlite``, or
+a PostgreSQL database: ``store.py``).
 
 Reading: ``load_run(run_dir)``. Index: ``index_run(run_dir, db_path=None)`` stores the run (run_id,
-dir, host, device, started_at) and each record (flattened key columns + the full JSON);
-``find_run(name_or_id)`` resolves a run_id (or unique prefix) or a directory name to its directory.
-``db_path`` defaults to ``home.history_path()``; ``EDGEPROF_HISTORY`` is read by the commands, not here.
+dir, host, device, started_at, origin) and each record (flattened key columns + the full JSON, in
+records.jsonl order); ``find_run(name_or_id)`` resolves a run_id (or unique prefix) or a directory
+name to its directory. ``db_path`` is a SQLite path, a postgresql:// URL or None: the configured
+store (``--history``/``EDGEPROF_HISTORY``/config entry/default, ``store.resolve``).
 
 ``drift_margins(db_path, host, metrics)`` measures each metric's own run-to-run drift from the
 history: for every case key run at least twice on this host, the spread of per-run medians (p90 of
@@ -13,16 +15,17 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
-from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from edgeprof.home import history_path
-from edgeprof.results import metric_catalogue
+from edgeprof.results import store
 from edgeprof.results.jsonl import RunError, read_records
 from edgeprof.results.schema import Record
+from edgeprof.results.store import INDEXED, RECORD_COLUMNS, RUN_COLUMNS, Target
+
+__all__ = ["INDEXED", "RunError", "Target", "all_records", "connect", "drift_margin", "drift_margins", "find_run",
+           "index_run", "list_runs", "load_run", "run_records"]
 
 
 def load_run(run_dir: str | Path) -> dict[str, Any]:
@@ -42,78 +45,78 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     return run
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, dir TEXT NOT NULL, host TEXT, device TEXT,
-  started_at TEXT, indexed_at TEXT, n_records INTEGER);
-CREATE TABLE IF NOT EXISTS records (run_id TEXT NOT NULL, case_id TEXT, status TEXT, model_id TEXT,
-  prompt_tokens INTEGER, gen_tokens INTEGER, depth INTEGER, n_seqs INTEGER, format TEXT, quant TEXT,
-  runtime TEXT, placement TEXT, device_id TEXT, host TEXT, {indexed}, json TEXT NOT NULL,
-  PRIMARY KEY (run_id, case_id));
-CREATE INDEX IF NOT EXISTS records_workload ON records (model_id, prompt_tokens, gen_tokens, depth, n_seqs);
-"""
+def connect(db_path: str | Path | Target | None = None, create: bool = True):
+    """A connection to the history store (``store.connect``): ``db_path`` is a SQLite path, a
+    postgresql:// URL or None for the configured store."""
+    return store.connect(db_path, create)
 
 
-#: metric medians kept as columns (the metric catalogue's ``indexed`` rows), for SQL without JSON
-INDEXED = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j")  # column order of existing databases
-assert set(INDEXED) == set(metric_catalogue.indexed()), "history columns follow the metric catalogue"
-
-
-def connect(db_path: str | Path | None = None) -> sqlite3.Connection:
-    path = Path(db_path) if db_path else history_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = sqlite3.connect(path)
-    con.executescript(_SCHEMA.format(indexed=", ".join(f"{m} REAL" for m in INDEXED)))
-    return con
-
-
-def _row(run_id: str, rec: Record) -> tuple:
+def _row(run_id: str, rec: Record, seq: int) -> tuple:
     mid, p, g, d, n = rec.workload_key()
     med = [rec.value(m) for m in INDEXED]
     return (run_id, rec.case_id, rec.status, mid, p, g, d, n, rec.artifact.format, rec.artifact.quant,
             rec.runtime.name, json.dumps(rec.runtime.placement, sort_keys=True), rec.device.id, rec.host, *med,
-            json.dumps(rec.to_dict()))
+            json.dumps(rec.to_dict()), seq)
 
 
-def index_run(run_dir: str | Path, db_path: str | Path | None = None) -> str:
+def _origin(run_dir: Path) -> str | None:
+    """Where a copied run was measured (``remote.json``'s target, e.g. pi@board:22), None for a local run."""
+    try:
+        return str(json.loads((run_dir / "remote.json").read_text()).get("target") or "") or None
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def index_run(run_dir: str | Path, db_path: str | Path | Target | None = None) -> str:
     """Index (or re-index) one run directory; returns its run_id."""
     run = load_run(run_dir)
     recs: list[Record] = run["records"]
     first = recs[0] if recs else None
     run_id = (first.run_id if first else None) or Path(run_dir).resolve().name
     devices = sorted({str(r.device.id) for r in recs})
-    with closing(connect(db_path)) as con, con:
+    with connect(db_path) as con:
         con.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
-        con.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?)",
+        con.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+        con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({','.join('?' * len(RUN_COLUMNS))})",
                     (run_id, str(Path(run_dir).resolve()), first.host if first else None, ",".join(devices),
                      first.started_at if first else None, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     len(recs)))
-        cols = ("run_id, case_id, status, model_id, prompt_tokens, gen_tokens, depth, n_seqs, format, quant, "
-                "runtime, placement, device_id, host, " + ", ".join(INDEXED) + ", json")
-        con.executemany(f"INSERT OR REPLACE INTO records ({cols}) VALUES ({','.join('?' * (15 + len(INDEXED)))})",
-                        [_row(run_id, r) for r in recs])
+                     len(recs), _origin(Path(run_dir))))
+        rows = {r.case_id: _row(run_id, r, i) for i, r in enumerate(recs)}  # a case appears once
+        con.executemany(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
+                        f"VALUES ({','.join('?' * len(RECORD_COLUMNS))})", list(rows.values()))
     return run_id
 
 
-def list_runs(db_path: str | Path | None = None) -> list[dict]:
-    with closing(connect(db_path)) as con:
-        cur = con.execute("SELECT run_id, dir, host, device, started_at, n_records FROM runs ORDER BY started_at")
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row)) for row in cur.fetchall()]
+def list_runs(db_path: str | Path | Target | None = None) -> list[dict]:
+    with connect(db_path) as con:
+        cols, rows = con.query("SELECT run_id, dir, host, device, started_at, n_records, origin FROM runs "
+                               "ORDER BY started_at, run_id")
+        return [dict(zip(cols, row)) for row in rows]
 
 
-def run_records(run_id: str, db_path: str | Path | None = None) -> list[Record]:
-    with closing(connect(db_path)) as con:
+def run_records(run_id: str, db_path: str | Path | Target | None = None) -> list[Record]:
+    with connect(db_path) as con:
         return [Record.from_dict(json.loads(j))
-                for (j,) in con.execute("SELECT json FROM records WHERE run_id = ?", (run_id,))]
+                for (j,) in con.rows("SELECT json FROM records WHERE run_id = ? ORDER BY seq", (run_id,))]
 
 
-def find_run(name_or_id: str, db_path: str | Path | None = None) -> Path | None:
+def all_records(db_path: str | Path | Target | None = None) -> list[tuple[str, Record]]:
+    """(run_id, record) of every indexed row of runs the store knows; [] when a SQLite file is absent."""
+    target = store.resolve(db_path) if not isinstance(db_path, Target) else db_path
+    if not target.exists:
+        return []
+    with connect(target) as con:
+        rows = con.rows("SELECT r.run_id, r.json FROM records r JOIN runs USING (run_id)")
+    return [(run_id, Record.from_dict(json.loads(js))) for run_id, js in rows]
+
+
+def find_run(name_or_id: str, db_path: str | Path | Target | None = None) -> Path | None:
     """Directory of a run named by run_id, a unique run_id prefix or its directory's name; None if unknown."""
-    path = Path(db_path) if db_path else history_path()
-    if not path.is_file():
+    target = store.resolve(db_path) if not isinstance(db_path, Target) else db_path
+    if not target.exists:
         return None
-    with closing(connect(path)) as con:
-        rows = con.execute("SELECT run_id, dir FROM runs").fetchall()
+    with connect(target) as con:
+        rows = con.rows("SELECT run_id, dir FROM runs")
     for pred in (lambda r: r[0] == name_or_id, lambda r: r[0].startswith(name_or_id),
                  lambda r: Path(r[1]).name == name_or_id):
         hits = [r for r in rows if pred(r)]
@@ -138,11 +141,11 @@ def drift_margins(db_path: str | Path | None = None, host: str | None = None, me
     pair of runs), clamped to [floor, 50 %] (floor: ``floors[metric]``, default 5 %). A metric with
     fewer than ``min_groups`` repeated configurations is absent: decode-speed drift is never
     applied to memory."""
-    path = Path(db_path) if db_path else history_path()
-    if not path.is_file() or not metrics:
+    target = store.resolve(db_path) if not isinstance(db_path, Target) else db_path
+    if not target.exists or not metrics:
         return {}
-    with closing(connect(path)) as con:
-        rows = con.execute("SELECT run_id, host, json FROM records WHERE status = 'ok'").fetchall()
+    with connect(target) as con:
+        rows = con.rows("SELECT run_id, host, json FROM records WHERE status = 'ok'")
     groups: dict[str, dict[str, list[float]]] = {m: {} for m in metrics}
     for run_id, h, js in rows:
         if host and h != host:

@@ -4,10 +4,8 @@ opens a row, space marks two rows and ``c`` compares them (``compare``'s verdict
 from __future__ import annotations
 
 import json
-import os
 import socket
 import statistics
-from contextlib import closing
 
 from rich.text import Text
 from textual import work
@@ -26,23 +24,16 @@ COLUMNS = ("when", "run", "device", "model", "quant", "test", "decode t/s", "J/t
 
 
 def db_path():
-    from edgeprof.home import history_path
+    from edgeprof.results.store import resolve
 
-    return os.environ.get("EDGEPROF_HISTORY") or history_path()
+    return resolve()   # a Target: prints as its label (a URL's password never reaches the screen)
 
 
 def load_rows(db) -> list[tuple[str, Record]]:
     """(run_id, record) for every indexed row, newest first; [] when there is no history yet."""
-    from pathlib import Path
+    from edgeprof.results.history import all_records
 
-    from edgeprof.results.history import connect
-
-    if not Path(db).is_file():
-        return []
-    with closing(connect(db)) as con:
-        rows = con.execute("SELECT r.run_id, r.json FROM records r JOIN runs USING (run_id)").fetchall()
-    out = [(run_id, Record.from_dict(json.loads(js))) for run_id, js in rows]
-    return sorted(out, key=lambda x: x[1].started_at or "", reverse=True)
+    return sorted(all_records(db), key=lambda x: x[1].started_at or "", reverse=True)
 
 
 def config_key(r: Record) -> str:

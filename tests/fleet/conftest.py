@@ -1,0 +1,77 @@
+"""Fixtures of the fleet tests: real sshd "boards" and a real PostgreSQL cluster (services.py),
+started by the tests and stopped after them. Helpers are loaded by file path under private module
+names (the suite runs with ``--import-mode=importlib``); test modules then ``from services import ...``."""
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).resolve().parent
+for _name, _path in (("services", _HERE / "services.py"), ("refdata", _HERE.parent / "reference" / "refdata.py")):
+    if _name not in sys.modules:
+        _spec = importlib.util.spec_from_file_location(_name, _path)
+        _mod = importlib.util.module_from_spec(_spec)
+        sys.modules[_name] = _mod
+        _spec.loader.exec_module(_mod)
+
+import services  # noqa: E402
+
+ROOT = _HERE.parents[1]
+_db_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL cluster for the session (about a second to start); each test takes a database."""
+    pg = services.pg_cluster()
+    yield pg
+    pg.stop()
+    services.remove(pg.dir)
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """A fresh database of the session's cluster."""
+    if not pg_server.running:
+        pg_server.start()
+    return pg_server.create_db(f"edgeprof_{os.getpid()}_{next(_db_names)}")
+
+
+@pytest.fixture(scope="session")
+def probe_dir(test_home) -> Path:
+    """The machine's bandwidth probe (``$EDGEPROF_HOME/devices``), measured once into the test home
+    (up to half a minute on a busy machine) and copied into every private home and board."""
+    d = test_home / "devices"
+    if not any(d.glob("*.json")):
+        import subprocess
+
+        env = dict(os.environ, EDGEPROF_HOME=str(test_home),
+                   PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        subprocess.run([sys.executable, "-m", "edgeprof", "devices", "--probe"], env=env, capture_output=True,
+                       timeout=300)
+    return d
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, probe_dir) -> Path:
+    """A private EDGEPROF_HOME (with the machine's probe); no EDGEPROF_HISTORY from the caller's environment."""
+    h = tmp_path / "home"
+    if probe_dir.is_dir():
+        import shutil
+
+        shutil.copytree(probe_dir, h / "devices")
+    monkeypatch.setenv("EDGEPROF_HOME", str(h))
+    monkeypatch.delenv("EDGEPROF_HISTORY", raising=False)
+    return h
+
+
+@pytest.fixture
+def cli_env(home) -> dict:
+    """The environment of ``python -m edgeprof`` from this checkout, with the private home."""
+    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                EDGEPROF_HOME=str(home))
