@@ -33,6 +33,21 @@ class Outcome:
     t_start_ns: int = 0
     t_end_ns: int = 0
     worker_stats: dict[str, Any] = field(default_factory=dict)
+    dropped: list[Repetition] = field(default_factory=list)   # stalled repetitions, out of the figures
+
+
+def drop_stalled(out: Outcome) -> None:
+    """Take the repetitions during which the worker was stopped or starved out of the figures
+    (``analysis/stalls.py``; they stay in the record, marked); when none is left, an ``ok`` case
+    becomes a ``stalled`` failure, re-run by ``--resume --retry-failed``."""
+    from edgeprof.analysis.stalls import screen
+
+    kept, dropped = screen(out.reps)
+    out.reps, out.dropped = kept, out.dropped + dropped
+    if dropped and not kept and out.status == "ok":
+        out.status = "failed"
+        out.error = ErrorInfo("stalled", f"every repetition stalled ({dropped[0].extra['dropped']}); run the case "
+                              f"again with --resume RUN_DIR --retry-failed while the machine runs it", "measure")
 
 
 def _signal_name(code: int | None) -> str | None:

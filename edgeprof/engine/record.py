@@ -66,7 +66,8 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
     return Record(case_id=case.case_id, status=outcome.status, run_id=ctx.run_id, host=ctx.host,
                   started_at=ctx.started_at, error=error, model=model, artifact=case.artifact.info(),
                   runtime=runtime, device=ctx.device, workload=case.workload, metrics=metrics,
-                  phases=tuple(outcome.phases), reps=tuple(outcome.reps), warnings=tuple(warnings), extra=extra)
+                  phases=tuple(outcome.phases),
+                  reps=tuple(sorted([*outcome.reps, *outcome.dropped], key=lambda r: r.rep)), warnings=tuple(warnings), extra=extra)
 
 
 def write_samples_csv(path: Path, samples: list) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgeprof.analysis.metrics import PowerSource, Trace, compute, perf_crosscheck
+from edgeprof.analysis.stalls import dropped_warnings
 from edgeprof.analysis.throttling import throttle_state, throttle_warning
 from edgeprof.analysis.uncertainty import short_windows
 from edgeprof.engine.config import Settings
@@ -90,6 +91,7 @@ def assess(run: CaseRun, done: Executed, samples: list, meter, sample_hz: float,
     info = device.info()
     load, warnings = case_load(meter, done.load_before, done.load_after,
                                worker_cpu_s(outcome.worker_stats, samples), baseline)
+    warnings += dropped_warnings(outcome.dropped)
     metrics = {}
     if outcome.reps:
         a = case.artifact

@@ -24,7 +24,7 @@ from edgeprof.engine.config import MAX_SAMPLE_HZ, Settings
 from edgeprof.engine.contention import new_meter
 from edgeprof.engine.device_choice import bench_device, device_ref, power_source
 from edgeprof.engine.fanout import Fanout
-from edgeprof.engine.launcher import run_case
+from edgeprof.engine.launcher import drop_stalled, run_case
 from edgeprof.engine.plan import Case
 from edgeprof.engine.record import CaseContext, build_record, write_samples_csv, write_tokens_csv
 from edgeprof.engine.sampler import Sampler
@@ -138,6 +138,7 @@ class Sweep:
         snap0 = self.meter.snapshot()
         outcome = run_case(job, self.fanout.emit, timeout_s=s.timeout_s, on_start=self._attach,
                            rss_over_limit=self._rss_over)
+        drop_stalled(outcome)  # a stopped or starved worker's repetitions are not measurements
         snap1 = self.meter.snapshot()
         self.sampler.flush()  # every sensor read once after the last repetition (edge interpolation)
         self.sampler.detach()

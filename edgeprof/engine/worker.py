@@ -17,9 +17,10 @@ import time
 import traceback
 from typing import Any
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from edgeprof.engine import events as ev
+from edgeprof.engine.stallwatch import StallWatch
 from edgeprof.results.schema import ErrorInfo, Repetition
 
 #: token_progress is throttled so a fast decode loop does not wake the parent per token.
@@ -152,15 +153,19 @@ def _kind(exc: BaseException) -> str:
 class RepetitionDriver:
     """Drives reset → (untimed depth) → prefill → decode with the worker's own clock."""
 
-    def __init__(self, engine, emit, case_id: str, depth_toks, prompt_toks, seed_tok, gen: int):
+    def __init__(self, engine, emit, case_id: str, depth_toks, prompt_toks, seed_tok, gen: int, watch=None):
         self.engine, self.emit, self.case_id = engine, emit, case_id
         self.depth_toks, self.prompt_toks, self.seed_tok, self.gen = depth_toks, prompt_toks, seed_tok, gen
+        self.watch = watch  # engine.stallwatch.StallWatch: holes where the process did not run
 
     def run(self, index: int, label: str) -> Repetition:
         """One repetition, wrapped in a ``repetition`` phase whose end event carries the result,
         so repetitions already measured survive a later crash of the worker."""
         self.emit(ev.PhaseStarted(case_id=self.case_id, name="repetition", rep=index, label=label))
         out = self._run(index, label)
+        stalls = self.watch.within(*out.window) if self.watch is not None and (out.prefill or out.decode) else []
+        if stalls:
+            out = replace(out, extra={**out.extra, "stalls": stalls})
         self.emit(ev.PhaseEnded(case_id=self.case_id, name="repetition", rep=index, label=label, result=out))
         return out
 
@@ -245,7 +250,8 @@ def child_main(job: Job, conn) -> None:
                        n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
         phase = "tokenize"
         depth_toks, prompt_toks, seed = workload_tokens(engine, job.text, w.depth, w.prompt_tokens, w.tokens, w.seed)
-        rep = RepetitionDriver(engine, emit, cid, depth_toks, prompt_toks, seed, w.gen_tokens)
+        rep = RepetitionDriver(engine, emit, cid, depth_toks, prompt_toks, seed, w.gen_tokens,
+                               watch=StallWatch().start())
         warmer = rep
         if warm:
             _, wp, ws = workload_tokens(engine, job.text, 0, warm[0], w.tokens, w.seed)
