@@ -11,15 +11,18 @@ over repetitions; for ``idle_power_w``, ± the idle window's mean power) and
 accuracy is published for it). The per-window rule is ``devices.precision.energy_uncertainty_j``
 (counter: two resolution steps + up to one update period of energy at each end; power: the
 resolution integrated over the window plus the averaging lag). ``compare`` reads the figure: a
-net energy at or below its uncertainty is "not measurable here".
+net energy at or below its uncertainty is "not measurable here". Which metrics are energy, and
+how each one's figure follows from a window's, is the metric catalogue's ``energy`` column (RULES).
 """
 from __future__ import annotations
 
 import statistics
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable
 
 from edgeprof.devices.precision import energy_uncertainty_j
+from edgeprof.results import metric_catalogue
+from edgeprof.results.metric_catalogue import MetricDef
 from edgeprof.results.schema import Metric
 
 
@@ -49,14 +52,41 @@ def _median(xs: list[float | None]) -> float | None:
     return statistics.median(known) if known and len(known) == len(xs) else None
 
 
-def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float | None]) -> dict[str, Metric]:
+@dataclass(frozen=True)
+class Window:
+    """One repetition's uncertainties, from which each rule makes its metric's figure."""
+
+    u_j: float | None              # the repetition window's energy uncertainty
+    dt_s: float
+    n_generated: int
+    idle_u_w: float | None         # the idle baseline's mean-power uncertainty
+    phase_u_per_token: dict[str, float | None]   # "prefill"/"decode" → ± per token (absent: no such phase)
+
+
+#: energy rule (``MetricDef.energy``) → one repetition's uncertainty of such a metric; SKIP when the
+#: repetition has no such figure (a phase without tokens). "idle" is one figure per case, and
+#: "attributed" is scaled where it is computed (analysis/attribution.py): neither is per repetition.
+SKIP = object()
+RULES: dict[str, Callable[[Window], object]] = {
+    "window": lambda w: w.u_j,
+    "per_second": lambda w: None if w.u_j is None or w.dt_s <= 0 else w.u_j / w.dt_s,
+    "per_token": lambda w: None if w.u_j is None or not w.n_generated else w.u_j / w.n_generated,
+    "net": lambda w: None if w.u_j is None or w.idle_u_w is None else w.u_j + w.idle_u_w * w.dt_s,
+    "prefill_per_token": lambda w: w.phase_u_per_token.get("prefill", SKIP),
+    "decode_per_token": lambda w: w.phase_u_per_token.get("decode", SKIP),
+}
+
+
+def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float | None],
+             catalogue: list[MetricDef] | None = None) -> dict[str, Metric]:
     """``out`` with each energy metric's ``uncertainty`` and its basis (``energy_of(t0, t1)``: the
-    window energy the metrics used)."""
+    window energy the metrics used). Which metrics, and by which rule, is the catalogue's
+    ``energy`` column (``catalogue`` defaults to the metric catalogue)."""
     if tr.power is None:
         return out
-    per_rep: dict[str, list[float | None]] = {k: [] for k in (
-        "energy_gross_j", "avg_power_w", "energy_per_token_j", "energy_net_j", "prefill_energy_per_token_j",
-        "decode_energy_per_token_j")}
+    defs = [d for d in (metric_catalogue.CATALOGUE if catalogue is None else catalogue)
+            if d.energy and d.name in out]
+    per_rep: dict[str, list[float | None]] = {d.name: [] for d in defs if d.energy in RULES}
     idle_u_w = None
     idle_s = tr.idle_provenance.period_s if tr.idle_provenance else None
     if tr.idle_power_w is not None and idle_s:
@@ -67,23 +97,23 @@ def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float |
         e = energy_of(t0, t1)
         if e is None:
             continue
-        dt = (t1 - t0) / 1e9
-        u = _window_u(tr, t0, t1, e)
-        per_rep["energy_gross_j"].append(u)
-        per_rep["avg_power_w"].append(None if u is None or dt <= 0 else u / dt)
-        per_rep["energy_per_token_j"].append(None if u is None or not r.n_generated else u / r.n_generated)
-        per_rep["energy_net_j"].append(None if u is None or idle_u_w is None else u + idle_u_w * dt)
-        for phase, n, key in ((r.prefill, r.n_prefill, "prefill_energy_per_token_j"),
-                              (r.decode, r.n_decode, "decode_energy_per_token_j")):
+        phases = {}
+        for phase, n, key in ((r.prefill, r.n_prefill, "prefill"), (r.decode, r.n_decode, "decode")):
             if phase and n:
                 up = _window_u(tr, *phase, energy_of(*phase))
-                per_rep[key].append(None if up is None else up / n)
+                phases[key] = None if up is None else up / n
+        w = Window(_window_u(tr, t0, t1, e), (t1 - t0) / 1e9, r.n_generated, idle_u_w, phases)
+        for d in defs:
+            if d.energy in RULES:
+                v = RULES[d.energy](w)
+                if v is not SKIP:
+                    per_rep[d.name].append(v)
     if tr.idle_power_w is not None:
-        per_rep["idle_power_w"] = [idle_u_w]
+        per_rep.update({d.name: [idle_u_w] for d in defs if d.energy == "idle"})
     basis = _basis(tr)
     done = dict(out)
     for name, us in per_rep.items():
-        if name in done and us:
+        if us:
             u = _median(us)
             note = basis if u is not None or basis.startswith("unknown") else f"unknown for some repetitions; {basis}"
             done[name] = replace(done[name], extra={**done[name].extra, "uncertainty": u, "uncertainty_basis": note})

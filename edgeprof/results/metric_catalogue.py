@@ -9,7 +9,13 @@ Fields: ``better`` is the direction ("higher" / "lower" / None for figures with 
 higher/lower); ``label`` is the Markdown/TUI column ("" = not a table column); ``scale`` and
 ``digits`` say how the column prints; ``per_params`` how a normalized reference comparison scales
 it with model size ("x": a rate, multiplied by params; "/": a cost, divided by params; None: not
-size-normalized); ``phase`` where in the case it is measured.
+size-normalized); ``phase`` where in the case it is measured; ``energy`` marks an energy or power
+figure and says how its sensor uncertainty follows from the power sensor's windows
+(``analysis/uncertainty.py`` RULES: "window" the repetition's energy, "per_second" ÷ its duration,
+"per_token" ÷ tokens generated, "net" plus the idle baseline's share, "prefill_per_token" /
+"decode_per_token" the phase's energy ÷ its tokens, "idle" the idle window's mean power,
+"attributed" scaled from another energy figure where it is computed, analysis/attribution.py).
+A new energy metric marked here gets its uncertainty with no edit elsewhere.
 """
 from __future__ import annotations
 
@@ -35,6 +41,7 @@ class MetricDef:
     doc: str = ""
     drift: str = "speed"          # which stated equivalence margin compare uses (MARGINS)
     near_zero: bool = False       # a difference of two figures that can vanish: no ratio below its uncertainty
+    energy: str | None = None     # an energy/power figure: its uncertainty rule (see the module docstring)
 
     @property
     def margin(self) -> tuple[float, str]:
@@ -77,17 +84,24 @@ CATALOGUE: list[MetricDef] = [
     M("decode_tokens_per_s", "tokens/s", "higher", "speed", "decode t/s", digits=1, per_params="x", phase="decode",
       short="decode", reference=True, indexed=True),
     M("energy_per_token_j", "J/token", "lower", "cost", "J/token", digits=4, per_params="/", short="J/tok",
-      reference=True, indexed=True, doc="gross energy of a repetition / tokens generated (headline)", drift="energy"),
-    M("prefill_energy_per_token_j", "J/token", "lower", "cost", phase="prefill", drift="energy"),
-    M("decode_energy_per_token_j", "J/token", "lower", "cost", phase="decode", drift="energy"),
-    M("energy_gross_j", "J", "lower", "cost", drift="energy"),
-    M("energy_net_j", "J", "lower", "cost", doc="gross - idle power x duration", drift="energy", near_zero=True),
+      reference=True, indexed=True, doc="gross energy of a repetition / tokens generated (headline)", drift="energy",
+      energy="per_token"),
+    M("prefill_energy_per_token_j", "J/token", "lower", "cost", phase="prefill", drift="energy",
+      energy="prefill_per_token"),
+    M("decode_energy_per_token_j", "J/token", "lower", "cost", phase="decode", drift="energy",
+      energy="decode_per_token"),
+    M("energy_gross_j", "J", "lower", "cost", drift="energy", energy="window"),
+    M("energy_net_j", "J", "lower", "cost", doc="gross - idle power x duration", drift="energy", near_zero=True,
+      energy="net"),
     M("process_energy_j", "J", "lower", "cost",
-      doc="process-attributed CPU energy: the worker's share of busy CPU time x package power (Scaphandre)", drift="energy"),
+      doc="process-attributed CPU energy: the worker's share of busy CPU time x package power (Scaphandre)", drift="energy",
+      energy="attributed"),
     M("process_energy_per_token_j", "J/token", "lower", "cost", short="proc J/tok",
-      doc="process_energy_j / tokens generated: the model's own energy on a shared machine", drift="energy"),
-    M("avg_power_w", "W", "lower", "cost", "avg W", digits=1, short="power", reference=True, drift="energy"),
-    M("idle_power_w", "W", None, "level", phase="idle", compare=False),
+      doc="process_energy_j / tokens generated: the model's own energy on a shared machine", drift="energy",
+      energy="attributed"),
+    M("avg_power_w", "W", "lower", "cost", "avg W", digits=1, short="power", reference=True, drift="energy",
+      energy="per_second"),
+    M("idle_power_w", "W", None, "level", phase="idle", compare=False, energy="idle"),
     M("peak_rss_bytes", "B", "lower", "cost", "peak RSS MiB", digits=0, scale=2**-20, table_ci=False,
       doc="worker process tree; the value is the kernel's high-water mark", drift="memory"),
     M("avg_rss_bytes", "B", "lower", "cost", per_params="/", short="mem", reference=True, drift="memory"),
@@ -129,6 +143,11 @@ def reference_metrics() -> list[MetricDef]:
 
 def indexed() -> list[str]:
     return [d.name for d in CATALOGUE if d.indexed]
+
+
+def energy_metrics() -> list[MetricDef]:
+    """The energy and power figures (those with an uncertainty rule)."""
+    return [d for d in CATALOGUE if d.energy]
 
 
 def register(d: MetricDef, after: str | None = None) -> None:

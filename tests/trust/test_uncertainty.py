@@ -114,3 +114,30 @@ def test_too_short_windows_are_named_with_the_repetitions_needed():
     long = [Repetition(rep=0, prefill=(0, S // 25), n_prefill=8, decode=(S // 25, 2 * S), n_decode=100)]
     (w,) = short_windows(long, lambda w: too_short(rail, w))
     assert w.startswith("prefill_energy_per_token_j: the prefill window 40 ms is shorter than 5 x")
+
+
+def test_a_metric_marked_energy_in_the_catalogue_gets_an_uncertainty():
+    """Which metrics are energy is the catalogue's ``energy`` column, not a list in
+    analysis/uncertainty.py: a metric added with ``energy="per_token"`` (here a fixture row, as a
+    plug-in would register it) gets the per-token uncertainty with no other edit; unmarked, none."""
+    from edgeprof.analysis import uncertainty
+    from edgeprof.analysis.energy import series, window_energy_j
+    from edgeprof.results import metric_catalogue as mc
+    from edgeprof.analysis.stats import metric
+
+    tr = _counter_trace(10.0, 4.0, base.RAPL)
+    m = compute(tr)
+    mine = metric([x / 10 for x in m["energy_gross_j"].samples], "J/token", m["energy_gross_j"].provenance)
+    ser = series(tr.samples, "rapl:package", "energy_j")
+    energy_of = lambda t0, t1: window_energy_j(ser, "energy_j", t0, t1)  # noqa: E731
+    plain = uncertainty.annotate(tr, {**m, "fixture_energy_per_token_j": mine}, energy_of)
+    assert "uncertainty" not in plain["fixture_energy_per_token_j"].extra      # not marked: not energy
+    mc.register(mc.MetricDef("fixture_energy_per_token_j", "J/token", "lower", "cost", energy="per_token"))
+    try:
+        marked = uncertainty.annotate(tr, {**m, "fixture_energy_per_token_j": mine}, energy_of)
+    finally:
+        mc.unregister("fixture_energy_per_token_j")
+    got = marked["fixture_energy_per_token_j"].extra
+    assert got["uncertainty"] == pytest.approx(m["energy_per_token_j"].extra["uncertainty"]) and got["uncertainty"] > 0
+    assert got["uncertainty_basis"] == m["energy_gross_j"].extra["uncertainty_basis"]
+    assert {d.name for d in mc.energy_metrics()} >= set(ENERGY) | {"idle_power_w", "process_energy_j"}
