@@ -19,7 +19,7 @@ from pathlib import Path
 from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Reading, Sensor, SensorInfo
 from .errors import DeviceError, NotPresent
 from .precision import file_unit
-from .sysfs import FileReader
+from .sysfs import FileReader, FileValue
 
 AMD_VENDOR = "0x1002"
 SCOPE = "gpu_board"
@@ -46,22 +46,7 @@ def current_dpm_mhz(text: str) -> float:
     raise ValueError("no current ('*') level in the pp_dpm table")
 
 
-class _File(Sensor):
-    """One integer file, kept open, scaled into the quantity."""
-
-    def __init__(self, reader: FileReader, path: str, scale: float, info: SensorInfo):
-        super().__init__(info)
-        self.path, self.scale = path, scale
-        self.handle = reader.handle(path)
-
-    def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.handle.read_int() * self.scale)]
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-class _Dpm(_File):
+class _Dpm(FileValue):
     def _read(self, t_ns: int) -> list[Reading]:
         return [self.reading(t_ns, current_dpm_mhz(self.handle.read_bytes(4096).decode(errors="replace")))]
 
@@ -105,7 +90,7 @@ class AmdGpu(BaseDevice):
         if power_file:
             note = ("SMU-averaged GPU power (µW)" if power_file == "power1_average"
                     else "instantaneous GPU power (µW)") + f": {hwmon}/{power_file}"
-            sensors.append(_File(reader, f"{hwmon}/{power_file}", 1e-6, si(
+            sensors.append(FileValue(reader, f"{hwmon}/{power_file}", 1e-6, si(
                 "power", "power_w", f"amdgpu_hwmon:{power_file}", note, total=True,
                 precision=file_unit(1e-6, "kernel Documentation/gpu/amdgpu/thermal.rst: power1_average/"
                                           "power1_input in uW; the SMU's averaging window is not published"))))
@@ -119,10 +104,10 @@ class AmdGpu(BaseDevice):
                 ("mem_info_vram_used", "memory_used", "memory_used_bytes", 1.0, "amdgpu mem_info_vram_used", 0.25),
                 ("gpu_busy_percent", "utilization", "utilization", 0.01, "amdgpu gpu_busy_percent", 0.2)):
             if reader.exists(f"{dev}/{fname}"):
-                sensors.append(_File(reader, f"{dev}/{fname}", scale, si(sname, quantity, source, read_period_s=period)))
+                sensors.append(FileValue(reader, f"{dev}/{fname}", scale, si(sname, quantity, source, read_period_s=period)))
         if hwmon and reader.exists(f"{hwmon}/temp1_input"):
             label = reader.try_text(f"{hwmon}/temp1_label") or "edge"
-            sensors.append(_File(reader, f"{hwmon}/temp1_input", 1e-3,
+            sensors.append(FileValue(reader, f"{hwmon}/temp1_input", 1e-3,
                                  si("temperature", "temperature_c", "amdgpu_hwmon temp1", note=label, read_period_s=1.0)))
         for fname, sname in (("pp_dpm_sclk", "clock_sclk"), ("pp_dpm_mclk", "clock_mclk")):
             if reader.exists(f"{dev}/{fname}"):

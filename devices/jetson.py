@@ -26,7 +26,7 @@ from ._rails import SUM_NOTE, rail_sensors
 from .base import MEASURED, BaseDevice, DeviceInfo, NullSensor, Precision, Reading, Sensor, SensorInfo
 from .cpu import CpuFrequency, CpuUtilization, SystemMemory, ThermalZone, _meminfo_bytes, meminfo_keys, slug
 from .errors import DeviceError, NotPresent
-from .sysfs import FileReader
+from .sysfs import FileReader, FileValue
 from .throttle import jetson_throttle
 
 log = logging.getLogger(__name__)
@@ -37,28 +37,6 @@ GPU_LOAD_FALLBACKS = ("/sys/devices/platform/bus@0/17000000.gpu/load", "/sys/dev
                       "/sys/devices/gpu.0/load", "/sys/devices/57000000.gpu/load")
 EMC_RATE_PATHS = ("/sys/kernel/debug/bpmp/debug/clk/emc/rate", "/sys/kernel/debug/clk/emc/clk_rate")
 NvpmodelRunner = Callable[[], str]
-
-
-class _FileValue(Sensor):
-    """One integer file, kept open, scaled into a quantity (``value = int(file) * scale``)."""
-
-    def __init__(self, reader: FileReader, path: str, scale: float, info: SensorInfo):
-        super().__init__(info)
-        self.path, self.scale = path, scale
-        self.handle = reader.handle(path)
-
-    def _read(self, t_ns: int) -> list[Reading]:
-        return [self.reading(t_ns, self.handle.read_int() * self.scale)]
-
-    def value_at(self, t_ns: int) -> float | None:
-        """The scaled value, or None on trouble (for rules that only consult it)."""
-        try:
-            return self.handle.read_int() * self.scale
-        except (DeviceError, ValueError, OSError):
-            return None
-
-    def close(self) -> None:
-        self.handle.close()
 
 
 class NvMapMemory(Sensor):
@@ -205,7 +183,7 @@ class JetsonBoard(BaseDevice):
         specs["energy_source"] = "integrated rail power" if total else None
         gpu = _gpu_sensors(reader, devfreq, specs)
         util = CpuUtilization(proc_root=proc_root)
-        gpu_load = next((g.value_at for g in gpu if isinstance(g, _FileValue) and g.info.quantity == "utilization"),
+        gpu_load = next((g.value_at for g in gpu if isinstance(g, FileValue) and g.info.quantity == "utilization"),
                         lambda _t: None)
         sensors += gpu + _cpu_sensors(reader, specs) + [util]
         sensors.append(_emc_sensor(reader))
@@ -224,7 +202,7 @@ def _gpu_sensors(reader: FileReader, devfreq: str | None, specs: dict) -> list[S
     if load:
         poll_ms = _int_or_none(reader, f"{devfreq}/polling_interval") if devfreq else None
         period = poll_ms / 1e3 if poll_ms and poll_ms > 0 else None
-        out.append(_FileValue(reader, load, 1e-3, SensorInfo(
+        out.append(FileValue(reader, load, 1e-3, SensorInfo(
             name="gpu:utilization", quantity="utilization", source="devfreq load", scope="gpu",
             read_period_s=period, precision=Precision(
                 resolution=1e-3, update_period_s=period,
@@ -236,7 +214,7 @@ def _gpu_sensors(reader: FileReader, devfreq: str | None, specs: dict) -> list[S
                               hint="check /sys/class/devfreq/*/device/load"))
     if devfreq and reader.exists(f"{devfreq}/cur_freq"):
         specs["gpu_governor"] = reader.try_text(f"{devfreq}/governor")
-        out.append(_FileValue(reader, f"{devfreq}/cur_freq", 1e-6, SensorInfo(
+        out.append(FileValue(reader, f"{devfreq}/cur_freq", 1e-6, SensorInfo(
             name="gpu:clock", quantity="clock_mhz", source="devfreq cur_freq", scope="gpu", read_period_s=0.5,
             note=f"governor {specs['gpu_governor']}")))
     return out
@@ -259,7 +237,7 @@ def _emc_sensor(reader: FileReader) -> Sensor:
         except DeviceError as exc:
             reason = str(exc)
             continue
-        return _FileValue(reader, path, 1e-6, SensorInfo(name="emc:clock", quantity="clock_mhz",
+        return FileValue(reader, path, 1e-6, SensorInfo(name="emc:clock", quantity="clock_mhz",
                                                          source="bpmp debugfs emc rate", scope="memory",
                                                          read_period_s=1.0))
     return NullSensor("emc:clock", "clock_mhz", "bpmp debugfs emc rate", "memory", reason=reason,

@@ -18,7 +18,8 @@ import errno
 import os
 from pathlib import Path
 
-from .errors import DeviceLost, NoPermission, NotPresent
+from .base import Reading, Sensor, SensorInfo
+from .errors import DeviceError, DeviceLost, NoPermission, NotPresent
 
 #: Largest magnitude accepted from a device file: a 64-bit counter. Anything longer is garbage
 #: (and would overflow a float conversion downstream).
@@ -146,3 +147,26 @@ class Handle:
 
     def __del__(self) -> None:  # a device dropped without close() must not leak its descriptors
         self.close()
+
+
+class FileValue(Sensor):
+    """One integer file, kept open, scaled into a quantity (``value = int(file) * scale``): an
+    amdgpu hwmon power or clock file, a Jetson GPU load or devfreq clock. The one such reader."""
+
+    def __init__(self, reader: FileReader, path: str, scale: float, info: SensorInfo):
+        super().__init__(info)
+        self.path, self.scale = path, scale
+        self.handle = reader.handle(path)
+
+    def _read(self, t_ns: int) -> list[Reading]:
+        return [self.reading(t_ns, self.handle.read_int() * self.scale)]
+
+    def value_at(self, t_ns: int) -> float | None:
+        """The scaled value, or None on trouble (for rules that only consult it)."""
+        try:
+            return self.handle.read_int() * self.scale
+        except (DeviceError, ValueError, OSError):
+            return None
+
+    def close(self) -> None:
+        self.handle.close()
