@@ -12,6 +12,7 @@ from edgeprof import __version__
 from edgeprof.analysis.itl import TOKEN_COLUMNS, token_rows
 from edgeprof.engine.launcher import Outcome
 from edgeprof.engine.plan import Case
+from edgeprof.engine.threads import row_warnings
 from edgeprof.results.samples import columns_path
 from edgeprof.results.schema import DeviceRef, Metric, Provenance, Record, Repetition, RuntimeInfo, Workload
 
@@ -62,7 +63,8 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
                           if k not in ("system_info", "warnings")},
     }
     # what the runtime itself warns about (a placement it could not honour) leads the row's warnings
-    warnings = tuple(str(w) for w in ((loaded.extra if loaded else None) or {}).get("warnings") or ()) + tuple(warnings)
+    warnings = (tuple(str(w) for w in ((loaded.extra if loaded else None) or {}).get("warnings") or ())
+                + tuple(warnings) + tuple(row_warnings(runtime.placement, ctx.load) if outcome.reps else ()))
     return Record(case_id=case.case_id, status=outcome.status, run_id=ctx.run_id, host=ctx.host,
                   started_at=ctx.started_at, error=error, model=model, artifact=case.artifact.info(),
                   runtime=runtime, device=ctx.device, workload=case.workload, metrics=metrics,

@@ -25,6 +25,7 @@ from edgeprof.engine.rundir import check_target as _check_target
 from edgeprof.engine.rundir import create_run_dir
 from edgeprof.engine.runlock import RunLock
 from edgeprof.engine.sweep import Sweep
+from edgeprof.engine.threads import check_threads
 from edgeprof.errors import UsageError, os_fault
 from edgeprof.results.jsonl import read_records, write_json
 from edgeprof.results.schema import Record
@@ -74,6 +75,8 @@ class RunSession:
             return session
         run_dir = opts.out or Path("edgeprof-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         _check_target(run_dir, opts.overwrite)
+        for w in check_threads(opts.threads or []):  # far above the cores: refused before anything is written
+            note(w)
         from edgeprof.models.artifacts import resolve_all
 
         artifacts = resolve_all(opts.models or [None], note, pull=opts.pull)
