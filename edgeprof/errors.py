@@ -31,11 +31,36 @@ class Interrupted(EdgeprofError):
     exit_code = 130
 
 
-def resume_command(run_dir) -> str:
-    """The exact command that finishes a run, quoted for a POSIX shell."""
+def command(*argv) -> str:
+    """A command line for a user to paste (STYLE rule 17): ``edgeprof`` and its arguments, each
+    quoted for a POSIX shell by ``shlex.join``, so a model or set name holding quotes, ``;`` or
+    ``$()`` stays one argument. An argument holding a control character (a newline) is written in
+    ``$'...'`` form (bash, zsh, ksh; POSIX.1-2024), so the hint stays one line and pastes as typed."""
     import shlex
 
-    return f"edgeprof bench --resume {shlex.quote(str(run_dir))}"
+    args = ["edgeprof", *map(str, argv)]
+    if all(a.isprintable() for a in args):
+        return shlex.join(args)
+    return " ".join(shlex.quote(a) if a.isprintable() else _ansi_c(a) for a in args)
+
+
+def _ansi_c(arg: str) -> str:
+    out = []
+    for ch in arg:
+        if ch in "\\'":
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append({"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(ch) or
+                       (f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"))
+    return "$'" + "".join(out) + "'"
+
+
+def resume_command(run_dir) -> str:
+    """The exact command that finishes a run, quoted for a POSIX shell."""
+    return command("bench", "--resume", run_dir)
 
 
 def os_fault(path, exc: OSError, *, run_dir=None, usage: bool = False) -> EdgeprofError:

@@ -107,6 +107,8 @@ def rebuild(target, dirs: list[str], note=_note) -> int:
 def _render(runs: list[dict], fmt: str) -> str:
     import json
 
+    from edgeprof.results.cells import csv_row, md_cell
+
     if fmt == "json":
         return json.dumps(runs, indent=2)
     cols = ("run_id", "started_at", "host", "origin", "device", "n_records", "dir")
@@ -117,10 +119,9 @@ def _render(runs: list[dict], fmt: str) -> str:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
-        w.writerows(runs)
+        w.writerows([csv_row(r) for r in runs])
         return buf.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in runs:
-        lines.append("| " + " | ".join(str(r.get(c) if r.get(c) is not None else "").replace("|", "\\|")
-                                       for c in cols) + " |")
+        lines.append("| " + " | ".join(md_cell(r.get(c)) for c in cols) + " |")
     return "\n".join(lines)

@@ -70,7 +70,9 @@ def _source(e) -> str:
     if e.raw.get("package"):
         return f"pip:{e.raw['package']}=={e.raw['package_version']}"
     if e.raw.get("source") == "huggingface":
-        return f"hub:{e.raw['repo']} (edgeprof models pull {e.id})"
+        from edgeprof.errors import command
+
+        return f"hub:{e.raw['repo']} ({command('models', 'pull', e.id)})"
     return f"derived from {e.raw.get('derived_from')}"
 
 

@@ -26,6 +26,7 @@ from edgeprof.compare.verdicts import (LEGEND, NOT_MEASURABLE, busy, held_back, 
                                        verdict)
 from edgeprof.errors import UsageError
 from edgeprof.results import metric_catalogue
+from edgeprof.results.cells import csv_cell, md_cell
 from edgeprof.results.history import RunError, find_run, load_run, run_records
 from edgeprof.results.schema import Record
 
@@ -287,8 +288,8 @@ def render_table(rows: list[dict], fmt: str, columns: Sequence[str] | None = Non
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(cols)
-        w.writerows([[cell(r.get(c)) for c in cols] for r in rows])
+        w.writerows([[csv_cell(cell(r.get(c))) for c in cols] for r in rows])
         return buf.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r.get(c)).replace("|", "\\|") for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(md_cell(cell(r.get(c))) for c in cols) + " |" for r in rows]
     return "\n".join(lines)

@@ -30,12 +30,14 @@ edge_value, edge_unit, ref_metric, ref_value, ref_unit, edge_provenance, ref_pro
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from edgeprof.analysis import specs
 from edgeprof.assets_access import asset  # noqa: F401 - re-exported (tests, commands)
 from edgeprof.compare import identity as ident
+from edgeprof.errors import command
 from edgeprof.compare.ratios import Ratio, edge_roofline, ratios, server_roofline
 from edgeprof.compare.refsets import (RefSet, ReferenceSetError, get_set, load_set, load_sets,  # noqa: F401
                                       matching_sets)
@@ -192,8 +194,8 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
             return kind, found[kind], context, []
     why = f"no reference row for {ident.describe_workload(record.workload)}"
     if wid[0] == "case" and not wid[5] and suites_here:
-        names = ", ".join(sorted(suites_here))
-        why += f" (the rows for this model are suite summaries: bench with --suite {names} to match them)"
+        why += (f" (the rows for this model are suite summaries: bench with "
+                f"{shlex.join(['--suite', ','.join(sorted(suites_here))])} to match them)")
     elif not any_near and record.model.params is not None:
         closest = (f"; the closest is {nearest[1].model.name or nearest[1].model.id} "
                    f"({nearest[1].model.params / 1e9:.3g} B, {nearest[0]:.1f}× away)" if nearest else "")
@@ -269,8 +271,8 @@ def match(record: Record, sets: list[RefSet]) -> Comparison:
     first, (s0, r0) = picked[0], pairs[0]
     if len(picked) < len(rows):
         notes.append(f"{len(rows)} rows matched; shown: {len(picked)} (datacenter GPUs, boards, one per Apple "
-                     f"chip, CPUs of this machine's family); \"edgeprof reference show {s0.name} --model "
-                     f"'{record.model.name or record.model.id}'\" lists all")
+                     f"chip, CPUs of this machine's family); "
+                     f"{command('reference', 'show', s0.name, '--model', record.model.name or record.model.id)} lists all")
     return Comparison(kind, first.set_name, first.row, first.verification, _side(record), _side(r0),
                       first.format_note, first.ratios, notes, picked, ctx, len(rows))
 

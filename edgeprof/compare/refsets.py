@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -163,9 +164,10 @@ def check_name(name: str) -> None:
     """A user set's name: letters, digits, ``. _ -``, and never a packaged set's name."""
     if not NAME_RE.fullmatch(name or ""):
         raise ReferenceSetError(f"bad reference name '{name}' (letters, digits, . _ - only)")
-    if name in packaged_names():
-        raise ReferenceSetError(f"reference set name '{name}' is reserved for the packaged set; choose another "
-                                f"--name (e.g. '{name}-mine')")
+    taken = next((p for p in packaged_names() if p.casefold() == (name or "").casefold()), None)
+    if taken is not None:  # case-insensitive: 'LocalScore' would shadow 'localscore' on a case-insensitive disk
+        raise ReferenceSetError(f"reference set name '{name}' is reserved for the packaged set '{taken}'; choose "
+                                f"another --name (e.g. {shlex.quote(name + '-mine')})")
 
 
 def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
@@ -176,12 +178,12 @@ def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
     root = asset("reference")
     for d in sorted(p for p in root.iterdir() if (p / "reference.json").is_file()):
         sets.append(load_set(d, "packaged"))
-    reserved = {s.name for s in sets}
+    reserved = {s.name.casefold() for s in sets}
     udir = Path(user_dir) if user_dir else reference_dir(env)
     if udir.is_dir():
         for d in sorted(p for p in udir.iterdir() if (p / "reference.json").is_file()):
             s = load_set(d, "user")
-            if s.name in reserved:
+            if str(s.name).casefold() in reserved:
                 if notes is not None:
                     notes.append(f"user reference set {d} takes the packaged name '{s.name}' and is ignored; "
                                  f"rename it")

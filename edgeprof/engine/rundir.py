@@ -15,7 +15,7 @@ from typing import Any
 
 from edgeprof.engine.runlock import NAME as LOCK_NAME
 from edgeprof.engine.runlock import RunLock
-from edgeprof.errors import UsageError, os_fault
+from edgeprof.errors import UsageError, os_fault, resume_command
 from edgeprof.results.jsonl import write_json
 
 
@@ -25,9 +25,13 @@ def check_target(run_dir: Path, overwrite: bool) -> None:
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir} is a file; name a directory")
     if run_dir.is_dir() and any(p.name != LOCK_NAME for p in run_dir.iterdir()) and not overwrite:
-        raise UsageError(f"{run_dir} already holds a run; pass --overwrite to replace it or --resume {run_dir} "
-                         f"to finish it")
+        raise _holds_a_run(run_dir)
     _probe_writable(run_dir)
+
+
+def _holds_a_run(run_dir: Path) -> UsageError:
+    return UsageError(f"{run_dir} already holds a run; pass --overwrite to replace it, or finish it with: "
+                      f"{resume_command(run_dir)}")
 
 
 def _probe_writable(run_dir: Path) -> None:
@@ -56,8 +60,7 @@ def create_run_dir(run_dir: Path, plan: dict[str, Any] | None, overwrite: bool,
     others = [p for p in run_dir.iterdir() if p.name != LOCK_NAME]
     if others and not overwrite:
         lock.release()
-        raise UsageError(f"{run_dir} already holds a run; pass --overwrite to replace it or --resume {run_dir} "
-                         f"to finish it")
+        raise _holds_a_run(run_dir)
     for p in others:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p)

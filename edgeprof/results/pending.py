@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
 
+from edgeprof.errors import command
 from edgeprof.results.jsonl import RunError
 from edgeprof.results.store import HistoryUnavailable, Target, resolve
 
@@ -140,6 +141,6 @@ def index_or_defer(run_dir: str | Path, db: str | Path | None = None, note: Note
             defer(run_dir, target, str(exc))
             later = "it is indexed by the next command that reaches it ('edgeprof history rebuild' does it now)"
         except OSError as jexc:
-            later = f"and it could not be noted for later ({jexc}): run 'edgeprof history rebuild {run_dir}'"
+            later = f"and it could not be noted for later ({jexc}): run {command('history', 'rebuild', run_dir)}"
         note(f"run not indexed in the history database ({exc}); the run directory {run_dir} is kept and {later}")
         return None

@@ -14,6 +14,7 @@ import re
 from typing import Callable, Iterable
 
 from edgeprof.results import metric_catalogue
+from edgeprof.results.cells import csv_row, md_cell, one_line
 from edgeprof.results.flatten import flatten
 from edgeprof.results.schema import Metric, Record
 
@@ -210,10 +211,10 @@ def markdown(records: list[Record]) -> str:
     lines = ([top, ""] if top else []) + ["| " + " | ".join(head) + " |",
              "|" + "|".join("---" if h in TEXT_COLUMNS else "---:" for h in head) + "|"]
     for row in rows:
-        lines.append("| " + " | ".join(row[i].replace("|", "\\|") for i in keep) + " |")
+        lines.append("| " + " | ".join(md_cell(row[i]) for i in keep) + " |")
     notes = legend(records)
     if notes:
-        lines += [""] + notes
+        lines += [""] + [one_line(n) for n in notes]
     return "\n".join(lines) + "\n"
 
 
@@ -233,7 +234,7 @@ def to_csv(records: list[Record]) -> str:
     w = csv.DictWriter(buf, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     w.writeheader()
     for f in flat:
-        w.writerow(f)
+        w.writerow(csv_row(f))
     return buf.getvalue()
 
 

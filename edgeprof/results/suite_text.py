@@ -10,6 +10,7 @@ and both sides' roofline fractions.
 from __future__ import annotations
 
 from edgeprof.results import metric_catalogue
+from edgeprof.results.cells import md_cell, one_line
 from edgeprof.results.printers import fmt_metric
 from edgeprof.results.schema import Record
 
@@ -28,8 +29,8 @@ def summary_table(summaries: list[Record]) -> str:
     lines = []
     for s in summaries:
         info = s.extra.get("summary") or {}
-        head = (f"### {info.get('suite', s.workload.suite)} v{info.get('version', '?')} summary — "
-                f"{s.model.id} {s.artifact.format}:{s.artifact.quant} on {s.device.name}")
+        head = one_line(f"### {info.get('suite', s.workload.suite)} v{info.get('version', '?')} summary — "
+                        f"{s.model.id} {s.artifact.format}:{s.artifact.quant} on {s.device.name}")
         if not s.ok:
             lines += [head, "", f"not summarized: {s.error.message if s.error else s.status}", ""]
             continue
@@ -77,12 +78,13 @@ def comparison_table(ref: dict) -> str:
     for row in rows:
         by = {r["metric"]: r for r in row.get("ratios") or []}
         roof = row.get("roofline") or {}
-        name = f"[{row['row']}]({row['url']})" if row.get("url") else row["row"]
-        out.append(f"| {name} | {row.get('device')} | {row.get('host') or '?'} | {row.get('verification')} | "
-                   f"{row.get('runtime')} | " + " | ".join(_ratio_cell(by.get(m, {})) for m in metrics)
+        name = (f"[{md_cell(row['row'])}]({md_cell(row['url']).replace(')', '%29')})" if row.get("url")
+                else md_cell(row["row"]))
+        out.append(f"| {name} | {md_cell(row.get('device'))} | {md_cell(row.get('host') or '?')} | "
+                   f"{md_cell(row.get('verification'))} | {md_cell(row.get('runtime'))} | " + " | ".join(_ratio_cell(by.get(m, {})) for m in metrics)
                    + f" | {_pct(roof.get('edge'))} / {_pct(roof.get('server'))} |")
     notes = list(ref.get("notes") or []) + ([ref["format_note"]] if ref.get("format_note") else [])
-    return "\n".join(out + ([""] + [f"- {n}" for n in notes] if notes else []))
+    return "\n".join(out + ([""] + [f"- {one_line(n)}" for n in notes] if notes else []))
 
 
 def _short(metric: str) -> str:

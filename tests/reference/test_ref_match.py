@@ -221,3 +221,14 @@ def test_a_model_with_rows_for_other_workloads_is_told_which():
     c = ref.match(make_record(p=64, n=64, decode=[100.0]), [earlier])
     assert c.kind == "none" and "this model's rows are for p32/n64/d0: bench one of those to match" in c.notes[0], \
         c.notes
+
+
+def test_reserved_names_are_case_insensitive():
+    """Issue 21 item 10: 'LocalScore' would shadow 'localscore' on a case-insensitive disk."""
+    from edgeprof.compare.refsets import check_name
+
+    for name in ("LocalScore", "LOCALSCORE", "EfficientLLM-GH200"):
+        with pytest.raises(ref.ReferenceSetError, match="is reserved for the packaged set") as exc:
+            check_name(name)
+        assert "--name" in str(exc.value)
+    check_name("localscore-mine")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeprof.errors import resume_command
 from edgeprof.results.history import load_run
 from edgeprof.results.jsonl import RunError
 from edgeprof.results.samples import Trace, case_traces, read_tokens, tokens_path
@@ -52,7 +53,7 @@ def open_run(run_dir: str | Path) -> RunData:
     run = load_run(d)
     if not run["records"]:
         raise RunError(f"{d}/records.jsonl holds no records (the run ended before its first case); "
-                       f"finish it with 'edgeprof bench --resume {d}'")
+                       f"finish it with: {resume_command(d)}")
     ids = [r.case_id for r in run["records"]]
     tokens = {cid: read_tokens(tokens_path(d, cid)) for cid in ids if tokens_path(d, cid).is_file()}
     return RunData(d, run["records"], run.get("env"), run.get("plan"), run.get("baseline"), run.get("suite"),

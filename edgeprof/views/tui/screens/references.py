@@ -10,6 +10,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from edgeprof.errors import command
 from edgeprof.views.tui import fmt, refview
 from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
@@ -128,7 +129,7 @@ class ReferencesScreen(Screen):
             text.append(f" {p.set_name}:{p.row}\n" if p.row else f" — {'; '.join(p.notes)}\n")
         last = run.run_dir if run and run.run_dir else "RUN_DIR"
         text.append("add a run as a reference: ", style="bold")
-        text.append(f"a (this run) or edgeprof reference add {last} --name my-server\n")
+        text.append(f"a (this run) or {command('reference', 'add', last, '--name', 'my-server')}\n")
         text.append("produce one on a server GPU: ", style="bold")
         text.append("edgeprof reference build MODEL --suite localscore --gpu-layers 99 --name my-h100 on the server, "
                     "then copy its $EDGEPROF_HOME/reference/my-h100 into this machine's\n", style=c["fg"])
