@@ -12,7 +12,7 @@ import math
 #: quantity suffix (as in sample columns and metric names) -> base unit shown on an axis
 UNITS = {"w": "W", "j": "J", "bytes": "B", "s": "s", "ms": "ms", "ns": "ns", "ratio": "", "utilization": ""}
 
-_BYTES = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B"))
+BYTE_UNITS = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B"))
 _SECONDS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"))
 
 
@@ -27,7 +27,7 @@ def scale_for(unit: str, peak: float | None) -> tuple[float, str]:
     bytes become KiB/MiB/GiB, seconds become ms/µs; other units are left alone."""
     peak = abs(peak or 0.0)
     if unit in ("B", "bytes"):
-        for size, name in _BYTES:
+        for size, name in BYTE_UNITS:
             if peak >= size:
                 return 1.0 / size, name
         return 1.0, "B"

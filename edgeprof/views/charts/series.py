@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from edgeprof.results.samples import Column, Trace
 from edgeprof.results.schema import Record
-from edgeprof.views.charts.axes import scale_for
+from edgeprof.views.charts.axes import BYTE_UNITS, scale_for
 
 #: shading order and colours (hex, usable by matplotlib and Textual alike)
 PHASE_COLORS = {"idle": "#9e9e9e", "load": "#8d6e63", "warm-up": "#ffb74d", "prefill": "#64b5f6", "decode": "#81c784"}
@@ -150,6 +150,49 @@ def token_series(tokens: dict[str, list]) -> list[Series]:
 
 def itl_values(tokens: dict[str, list]) -> list[float]:
     return [v for s in token_series(tokens) for v in s.y]
+
+
+def itl_marks(record: Record, itl: list[float]) -> dict[int, float]:
+    """The p50/p90/p99 lines of an ITL histogram: the record's own ``itl_ms`` figures (what its
+    table says), else the same computation over the timeline (``analysis.itl.itl_quantiles``); a
+    quantile the record does not state (p99 under 20 tokens) is not drawn."""
+    from edgeprof.analysis.itl import itl_quantiles
+
+    m = record.metric("itl_ms")
+    qs = {50: m.center, 90: m.p90, 99: m.p99} if m is not None else itl_quantiles(itl)
+    return {q: float(v) for q, v in qs.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class PeakMark:
+    """The table's ``peak_rss_bytes`` on a memory chart, so the chart never contradicts the table:
+    the worker's own high-water mark can lie above the sampled line (reached between samples, e.g.
+    while loading)."""
+
+    y: float            # in the memory series' unit
+    unit: str
+    label: str
+    note: str           # why it may differ from the sampled line ("" when it does not)
+
+
+def peak_mark(record: Record, memory: list[Series]) -> PeakMark | None:
+    m = record.metric("peak_rss_bytes")
+    if m is None or not m.value:
+        return None
+    top = max((max(s.y) for s in memory if s.y), default=None)
+    factor, unit = scale_for("B", float(m.value))
+    if memory:  # the chart's own unit
+        unit = memory[0].unit
+        factor = next((1.0 / size for size, name in BYTE_UNITS if name == unit), factor)
+    y = float(m.value) * factor
+    src = m.provenance.source or ""
+    note = ""
+    if src.startswith("getrusage ru_maxrss") and top is not None and y > top * 1.02:
+        note = ("recorded with getrusage ru_maxrss, which a spawned worker inherits from the bench parent: it may "
+                "be the parent's peak, not the model's (fixed in later runs, which record VmHWM)")
+    elif top is not None and y > top * 1.02:
+        note = "the worker's own high-water mark lies above the sampled line: reached between samples (e.g. in load)"
+    return PeakMark(y, unit, f"peak RSS (table) {y:.1f} {unit}", note)
 
 
 def rep_samples(records: list[Record], metric: str) -> list[tuple[str, tuple[float, ...], bool]]:

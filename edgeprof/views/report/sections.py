@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from edgeprof.views.charts.pareto import pareto_charts
 from edgeprof.views.charts.roofline import basis, roofline_chart
-from edgeprof.views.charts.series import (case_label, itl_values, memory_series, phase_spans, power_series, rep_samples,
-                                          token_series)
+from edgeprof.views.charts.series import (case_label, itl_marks, itl_values, memory_series, peak_mark, phase_spans,
+                                          power_series, rep_samples, token_series)
 from edgeprof.views.report import appendix, figures, traces
 from edgeprof.views.report.data import CaseView, RunData
 from edgeprof.views.report.document import Figure, Section, Text
@@ -80,7 +80,10 @@ def trace_section(cases: list[CaseView]) -> Section:
                    + ", ".join(dict.fromkeys(traces.LABELS[s.name] for s in spans))
                    + (f". Power is ESTIMATED ({est[0].source}; dashed), not measured." if est else ".")
                    + " Solid lines are measured.")
-        blocks.append(Figure(f"trace-{c.key}", traces.trace_png(_title(c, recs), spans, power, memory), caption))
+        peak = peak_mark(c.record, memory)
+        if peak is not None:
+            caption += f" Dotted red: {peak.label}" + (f" — {peak.note}." if peak.note else ".")
+        blocks.append(Figure(f"trace-{c.key}", traces.trace_png(_title(c, recs), spans, power, memory, peak), caption))
     return Section("traces", "Power and memory traces", blocks or [Text("no cases")], grid=True)
 
 
@@ -94,7 +97,7 @@ def tokens_section(cases: list[CaseView]) -> Section:
         m = c.record.metric("itl_ms")
         stats = (f" Recorded itl_ms: p50 {m.center:.3g} ms" + (f", p90 {m.p90:.3g}" if m.p90 is not None else "")
                  + (f", p99 {m.p99:.3g}" if m.p99 is not None else "") + ".") if m else ""
-        blocks.append(Figure(f"tokens-{c.key}", traces.tokens_png(_title(c, recs), tl, itl),
+        blocks.append(Figure(f"tokens-{c.key}", traces.tokens_png(_title(c, recs), tl, itl, itl_marks(c.record, itl)),
                              f"{_title(c, recs)}: inter-token latency of every decoded token ({len(itl)} tokens, "
                              f"{len(tl)} repetition(s)).{stats}"))
     if not blocks:

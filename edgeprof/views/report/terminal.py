@@ -15,7 +15,8 @@ from pathlib import Path
 from edgeprof.results import printers
 from edgeprof.results.extras import need
 from edgeprof.views.charts.pareto import ParetoChart, pareto_charts
-from edgeprof.views.charts.series import case_label, itl_values, memory_series, phase_spans, power_series
+from edgeprof.views.charts.series import (case_label, itl_marks, itl_values, memory_series, peak_mark, phase_spans,
+                                          power_series)
 from edgeprof.views.report.data import CaseView, case_views, open_run
 from edgeprof.views.report.traces import LABELS
 
@@ -68,12 +69,17 @@ def _trace(plt, c: CaseView, recs, width: int) -> str:
         return f"{title}: no samples\n"
     spans = phase_spans(c.record, tr.t_ns[0], c.run.baseline)
     out = []
-    for what, series in (("power (W)", power_series(tr)), ("memory", memory_series(tr))):
+    memory = memory_series(tr)
+    peak = peak_mark(c.record, memory)
+    for what, series in (("power (W)", power_series(tr)), ("memory", memory)):
         plt.clear_figure()
         plt.plotsize(width, 12)
         for s in series:
             plt.plot(list(s.x), list(s.y), label=f"{s.name} [{'~ESTIMATED' if s.estimated else s.kind}]",
                      marker="braille")
+        if what == "memory" and series and peak is not None:  # the table's figure, on the chart
+            plt.horizontal_line(peak.y, color="red")
+            plt.ylim(0, max(peak.y, *(max(s.y) for s in series)) * 1.1)
         for s in spans:
             plt.vertical_line(s.t0_s, color=PHASE_MARK[s.name])
         unit = f" ({series[0].unit})" if series and what == "memory" else ""
@@ -82,7 +88,10 @@ def _trace(plt, c: CaseView, recs, width: int) -> str:
         out.append(plt.build() if series else f"{title} — {what}: no reading\n")
     legend = ", ".join(f"{LABELS[s.name]} {s.t0_s:.2f}–{s.t1_s:.2f} s" for s in spans if s.name in ("idle", "load"))
     shown = ", ".join(f"{LABELS[n]}={col}" for n, col in PHASE_MARK.items() if any(s.name == n for s in spans))
-    return "\n".join(out) + f"\n  phase starts (vertical lines): {shown}" + (f"; {legend}" if legend else "") + "\n"
+    tail = f"\n  phase starts (vertical lines): {shown}" + (f"; {legend}" if legend else "") + "\n"
+    if peak is not None:
+        tail += f"  memory: red line = {peak.label}" + (f" — {peak.note}" if peak.note else "") + "\n"
+    return "\n".join(out) + tail
 
 
 def _itl(plt, c: CaseView, recs, width: int) -> str:
@@ -92,9 +101,12 @@ def _itl(plt, c: CaseView, recs, width: int) -> str:
     plt.clear_figure()
     plt.plotsize(width, 12)
     plt.hist(itl, bins=min(40, max(5, len(itl) // 4)))
+    marks = itl_marks(c.record, itl)
+    for v in marks.values():
+        plt.vertical_line(v, color="red")
     plt.title(f"{case_label(c.record, recs)} — inter-token latency, {len(itl)} tokens")
     plt.xlabel("ms")
-    return plt.build() + "\n"
+    return plt.build() + "\n  " + ", ".join(f"p{q} {v:.3f} ms" for q, v in marks.items()) + " (red lines)\n"
 
 
 def render(run_dirs: list[str | Path], width: int | None = None, color: bool | None = None) -> str:

@@ -7,7 +7,7 @@ line is dashed and its legend says ``estimated`` and the model used.
 """
 from __future__ import annotations
 
-from edgeprof.views.charts.series import PHASE_COLORS, PhaseSpan, Series
+from edgeprof.views.charts.series import PHASE_COLORS, PeakMark, PhaseSpan, Series
 from edgeprof.views.report.figures import PALETTE, figure, png
 
 LABELS = {"idle": "idle baseline", "load": "load", "warm-up": "warm-up", "prefill": "prefill", "decode": "decode"}
@@ -35,7 +35,8 @@ def _lines(ax, series: list[Series], empty: str) -> None:
         ax.text(0.5, 0.5, empty, transform=ax.transAxes, ha="center", va="center", color="#616161")
 
 
-def trace_png(title: str, spans: list[PhaseSpan], power: list[Series], memory: list[Series]) -> bytes:
+def trace_png(title: str, spans: list[PhaseSpan], power: list[Series], memory: list[Series],
+              peak: PeakMark | None = None) -> bytes:
     from matplotlib.patches import Patch
 
     with figure(7.2, 4.6, {"left": 0.09, "right": 0.98, "top": 0.93, "bottom": 0.19, "hspace": 0.12}) as fig:
@@ -48,9 +49,15 @@ def trace_png(title: str, spans: list[PhaseSpan], power: list[Series], memory: l
         ax2.set_ylabel(f"memory ({memory[0].unit})" if memory else "memory")
         ax2.set_xlabel("time since the first sample (s)")
         ax1.set_title(title)
+        if memory and peak is not None:  # the table's peak RSS, so the chart never contradicts it
+            ax2.axhline(peak.y, color="#c62828", ls=":", lw=1.2, label=peak.label)
+            ax2.legend(loc="upper left")
         for ax, ss in ((ax1, power), (ax2, memory)):
             if ss:
-                ax.set_ylim(bottom=0, top=max(max(s.y) for s in ss) * 1.15 or 1)
+                top = max(max(s.y) for s in ss)
+                if ax is ax2 and peak is not None:
+                    top = max(top, peak.y)
+                ax.set_ylim(bottom=0, top=top * 1.15 or 1)
         shown = [n for n in PHASE_COLORS if any(s.name == n for s in spans)]
         if shown:
             fig.legend(handles=[Patch(color=PHASE_COLORS[n], alpha=0.5, label=LABELS[n]) for n in shown],
@@ -58,12 +65,7 @@ def trace_png(title: str, spans: list[PhaseSpan], power: list[Series], memory: l
         return png(fig)
 
 
-def _pct(xs: list[float], q: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
-
-
-def tokens_png(title: str, timeline: list[Series], itl: list[float]) -> bytes:
+def tokens_png(title: str, timeline: list[Series], itl: list[float], marks: dict[int, float]) -> bytes:
     """Left: ITL per decoded token, one line per repetition; right: the ITL histogram with p50/p90/p99."""
     with figure(7.2, 3.6, {"left": 0.08, "right": 0.98, "top": 0.84, "bottom": 0.14, "wspace": 0.28}) as fig:
         fig.suptitle(title, fontsize=10)
@@ -77,9 +79,8 @@ def tokens_png(title: str, timeline: list[Series], itl: list[float]) -> bytes:
             ax1.legend(loc="upper right")
         if itl:
             ax2.hist(itl, bins=min(40, max(5, len(itl) // 4)), color=PALETTE[0], alpha=0.8)
-            for q, ls in ((0.5, "-"), (0.9, "--"), (0.99, ":")):
-                v = _pct(itl, q)
-                ax2.axvline(v, color=PALETTE[1], ls=ls, label=f"p{round(q * 100)} {v:.2f} ms")
+            for q, v in marks.items():  # the record's own p50/p90/p99 (views.charts.series.itl_marks)
+                ax2.axvline(v, color=PALETTE[1], ls={50: "-", 90: "--"}.get(q, ":"), label=f"p{q} {v:.3f} ms")
             ax2.legend(loc="upper right")
         ax2.set_xlabel("inter-token latency (ms)")
         ax2.set_ylabel("tokens")
