@@ -56,20 +56,20 @@ def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
 
 
 def _set_rows(sets) -> list[dict]:
-    from edgeprof.compare.refwrite import energy_provenance
+    from edgeprof.compare.refwrite import list_summary
 
     refreshed = {s.meta.get("refreshes"): s.name for s in sets if s.origin == "user" and s.meta.get("refreshes")}
     rows = []
     for s in sets:
         wl = s.meta.get("workload") or {}
-        suites = sorted({r.workload.suite for r in s.records if r.workload.suite})
+        summary = s.listed or list_summary(s.records)
+        suites = summary["suites"]
         workload = (f"suite {', '.join(suites)}" if suites else "per-case keys" if wl.get("known", True)
                     else "not published: context only")
         src = s.meta.get("source")
         rows.append({"name": s.name, "origin": s.origin, "verification": s.verification,
-                     "rows_ok": sum(1 for r in s.records if r.ok), "workload": workload,
-                     "energy": ", ".join(s.meta.get("energy_provenance")
-                                         or sorted({k.split(":")[0] for k in energy_provenance(s.records)})) or "none",
+                     "rows_ok": summary["rows_ok"], "workload": workload,
+                     "energy": ", ".join(s.meta.get("energy_provenance") or summary["energy"]) or "none",
                      "source": src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper",
                                                                                                               ""),
                      "note": f"superseded by {refreshed[s.name]}" if s.name in refreshed else "", "path": str(s.path)})
@@ -208,7 +208,7 @@ def run(args) -> int:
     if action == "build":
         return _build(args)
     notes: list[str] = []
-    sets = load_sets(notes=notes)
+    sets = load_sets(notes=notes, listing=action == "list")
     for n in notes:
         print(f"edgeprof: {n}", file=sys.stderr)
     if action == "show":

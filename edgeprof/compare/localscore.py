@@ -31,6 +31,12 @@ _UNITS = {"K": 1e3, "M": 1e6, "B": 1e9}
 _RAM = {"GB": 1e9, "MB": 1e6, "TB": 1e12}
 _DATACENTER = re.compile(r"\b(h100|h200|gh200|b100|b200|a100|a10|a30|a40|l4|l40s?|t4|v100|p100|mi\d{3}x?)\b", re.I)
 _APPLE_CORES = re.compile(r"\s+\d+P\+\d+E(\+\d+GPU)?$")
+#: bounds on what a row may hold (an export is untrusted input): a result id of at most 18 ASCII
+#: digits, numbers up to 1e9 in their column's unit, memory up to 1 EiB, fields up to 4 KiB
+MAX_ID_DIGITS = 18
+MAX_NUMBER = 1e9
+MAX_BYTES = 2**60
+MAX_FIELD = 4096
 
 
 class LocalScoreError(UsageError):
@@ -66,25 +72,35 @@ def _num(row: dict[str, str], col: str, where: str, empty_ok: bool = False) -> f
     try:
         v = float(text)
     except ValueError:
-        raise LocalScoreError(f"{where}: column {col} is {text!r}, not a number; fix or drop that row") from None
-    if not math.isfinite(v) or v < 0:
-        raise LocalScoreError(f"{where}: column {col} is {text!r}, not a finite number >= 0; fix or drop that row")
+        raise LocalScoreError(f"{where}: column {col} is {text[:40]!r}, not a number; fix or drop that row") from None
+    if not math.isfinite(v) or v < 0 or v > MAX_NUMBER:
+        raise LocalScoreError(f"{where}: column {col} is {text[:40]!r}, not a number in [0, {MAX_NUMBER:g}]; fix or "
+                              f"drop that row")
     return v
 
 
 def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
     rid = row["test_num"].strip()
-    if not rid.isdigit():
-        raise LocalScoreError(f"{where}: test_num {rid!r} is not a result id (an integer)")
+    if not (rid.isascii() and rid.isdigit()) or len(rid) > MAX_ID_DIGITS:
+        raise LocalScoreError(f"{where}: test_num {rid[:40]!r} is not a result id (an integer of at most "
+                              f"{MAX_ID_DIGITS} digits); fix or drop that row")
+    long = next((c for c, v in row.items() if len(v) > MAX_FIELD), None)
+    if long is not None:
+        raise LocalScoreError(f"{where}: column {long} holds {len(row[long]):,} characters (at most {MAX_FIELD:,}); "
+                              f"fix or drop that row")
+    ctl = next((c for c, v in row.items() if not v.strip("\r").isprintable()), None)
+    if ctl is not None:  # a NUL, an escape sequence for the terminal that prints the name
+        raise LocalScoreError(f"{where}: column {ctl} holds a control character; fix or drop that row")
     try:
         when = dt.datetime.strptime(row["test_date"].strip(), "%Y.%m.%d %H:%M:%S").isoformat()
     except ValueError:
-        raise LocalScoreError(f"{where}: test_date {row['test_date']!r} is not 'YYYY.MM.DD HH:MM:SS'") from None
+        raise LocalScoreError(f"{where}: test_date {row['test_date'][:40]!r} is not 'YYYY.MM.DD HH:MM:SS'") from None
     if row["ttft_unit"].strip() != "ms":
-        raise LocalScoreError(f"{where}: ttft_unit {row['ttft_unit']!r} is not 'ms' (the only unit this loader reads)")
+        raise LocalScoreError(f"{where}: ttft_unit {row['ttft_unit'][:20]!r} is not 'ms' (the only unit this loader "
+                              f"reads)")
     unit = row["model_params_unit"].strip().upper()
     if unit not in _UNITS:
-        raise LocalScoreError(f"{where}: model_params_unit {unit!r} is not one of {', '.join(_UNITS)}")
+        raise LocalScoreError(f"{where}: model_params_unit {unit[:20]!r} is not one of {', '.join(_UNITS)}")
     name = row["model_name"].strip()
     if not name:
         raise LocalScoreError(f"{where}: model_name is empty")
@@ -92,6 +108,9 @@ def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
     ttft, params_shown = _num(row, "ttft", where), _num(row, "model_params", where) * _UNITS[unit]
     ram = _num(row, "accel_ram", where, empty_ok=True)
     ram_unit = _RAM.get(row["accel_ram_unit"].strip().upper(), 1e9)
+    if ram and ram * ram_unit > MAX_BYTES:
+        raise LocalScoreError(f"{where}: accel_ram {ram:g} {row['accel_ram_unit'].strip()[:8]} is more than 1 EiB; fix "
+                              f"or drop that row")
     quant = quant_name(row["model_quant"])
     known = models.get(norm(name)) or {}
     file_info = (known.get("files") or {}).get(quant) or {}
@@ -132,25 +151,36 @@ def read_tsv(path: str | Path, models: dict[str, Any] | None = None) -> list[Rec
         fh = open(path, newline="", encoding="utf-8")
     except OSError as exc:
         raise LocalScoreError(f"cannot read {path}: {exc.strerror}; pass a LocalScore .tsv export") from None
-    out, seen = [], set()
     with fh:
         reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
-        header = next(reader, None)
-        if header is None or tuple(h.strip() for h in header) != COLUMNS:
-            raise LocalScoreError(f"{path}:1: header is not LocalScore's ({', '.join(COLUMNS[:4])}, ...); pass the "
-                                  f"tab-separated export with its header line")
-        for fields in reader:
-            where = f"{path}:{reader.line_num}"
-            if not any(f.strip() for f in fields):
-                continue
-            if len(fields) != len(COLUMNS):
-                raise LocalScoreError(f"{where}: {len(fields)} tab-separated fields, expected {len(COLUMNS)}; "
-                                      f"fix or drop that row")
-            rec = _record(dict(zip(COLUMNS, fields)), where, models or {})
-            if rec.case_id in seen:
-                raise LocalScoreError(f"{where}: result id {rec.extra['result_id']} appears twice; keep one row")
-            seen.add(rec.case_id)
-            out.append(rec)
+        try:
+            return _rows(reader, path, models or {})
+        except UnicodeDecodeError as exc:
+            raise LocalScoreError(f"{path}: not UTF-8 text (near line {reader.line_num + 1}: {exc.reason}); pass the "
+                                  f"export as LocalScore serves it") from None
+        except csv.Error as exc:  # a NUL byte, a field over the csv module's 128 KiB limit
+            raise LocalScoreError(f"{path}:{reader.line_num + 1}: unreadable ({str(exc)[:80]}); fix or drop that "
+                                  f"row") from None
+
+
+def _rows(reader, path: Path, models: dict[str, Any]) -> list[Record]:
+    out, seen = [], set()
+    header = next(reader, None)
+    if header is None or tuple(h.strip() for h in header) != COLUMNS:
+        raise LocalScoreError(f"{path}:1: header is not LocalScore's ({', '.join(COLUMNS[:4])}, ...); pass the "
+                              f"tab-separated export with its header line")
+    for fields in reader:
+        where = f"{path}:{reader.line_num}"
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) != len(COLUMNS):
+            raise LocalScoreError(f"{where}: {len(fields)} tab-separated fields, expected {len(COLUMNS)}; "
+                                  f"fix or drop that row")
+        rec = _record(dict(zip(COLUMNS, fields)), where, models)
+        if rec.case_id in seen:
+            raise LocalScoreError(f"{where}: result id {rec.extra['result_id']} appears twice; keep one row")
+        seen.add(rec.case_id)
+        out.append(rec)
     if not out:
         raise LocalScoreError(f"{path}: no result rows after the header")
     return out

@@ -39,6 +39,9 @@ class RefSet:
     meta: dict[str, Any]
     records: list[Record]
     origin: str  # "packaged" | "user"
+    #: set by a listing (``load_sets(listing=True)``): the summary reference.json stores; ``records``
+    #: is then left empty (not read)
+    listed: dict[str, Any] | None = None
 
     @property
     def verification(self) -> str:
@@ -123,7 +126,7 @@ def _records(folder: Path, meta: dict) -> list[Record]:
     raise ReferenceSetError(f"reference set {folder} has neither records.jsonl, a records_csv mapping nor an importer")
 
 
-def load_set(folder: str | Path, origin: str = "user") -> RefSet:
+def load_set(folder: str | Path, origin: str = "user", listing: bool = False) -> RefSet:
     folder = Path(folder)
     meta_path = folder / "reference.json"
     if not meta_path.is_file():
@@ -136,8 +139,32 @@ def load_set(folder: str | Path, origin: str = "user") -> RefSet:
         raise ReferenceSetError(f"{meta_path}: not a JSON object; repair or remove the set")
     if origin == "packaged":
         return _packaged(str(folder), meta_path.stat().st_mtime_ns)
+    summary = _current_summary(folder, meta) if listing else None
+    if summary is not None:
+        return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=[], origin=origin,
+                      listed=summary)
     return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=_records(folder, meta),
                   origin=origin)
+
+
+def _current_summary(folder: Path, meta: dict) -> dict[str, Any] | None:
+    """The summary the set's writer stored, while its rows file is unchanged (size and mtime);
+    None when absent or stale (then the rows are read)."""
+    summary = meta.get("summary")
+    if not isinstance(summary, dict) or not isinstance(summary.get("file"), str):
+        return None
+    f = folder / summary["file"]
+    try:
+        st = f.stat() if f.parent == folder else None
+    except OSError:
+        return None
+    if st is None or summary.get("stamp") != [st.st_size, st.st_mtime_ns]:
+        return None
+    texts = (summary.get("suites"), summary.get("energy"))
+    if not isinstance(summary.get("rows_ok"), int) or not all(
+            isinstance(t, list) and all(isinstance(x, str) for x in t) for t in texts):
+        return None
+    return summary
 
 
 @lru_cache(maxsize=8)
@@ -171,9 +198,10 @@ def check_name(name: str) -> None:
 
 
 def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
-              notes: list[str] | None = None) -> list[RefSet]:
+              notes: list[str] | None = None, listing: bool = False) -> list[RefSet]:
     """Packaged sets, then user sets. A user set that takes a packaged name is left out (with a
-    note), never allowed to pass for the packaged one."""
+    note), never allowed to pass for the packaged one. ``listing``: a user set whose stored
+    summary is current is not read (``RefSet.listed``; ``reference list``)."""
     sets: list[RefSet] = []
     root = asset("reference")
     for d in sorted(p for p in root.iterdir() if (p / "reference.json").is_file()):
@@ -182,7 +210,7 @@ def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
     udir = Path(user_dir) if user_dir else reference_dir(env)
     if udir.is_dir():
         for d in sorted(p for p in udir.iterdir() if (p / "reference.json").is_file()):
-            s = load_set(d, "user")
+            s = load_set(d, "user", listing=listing)
             if str(s.name).casefold() in reserved:
                 if notes is not None:
                     notes.append(f"user reference set {d} takes the packaged name '{s.name}' and is ignored; "

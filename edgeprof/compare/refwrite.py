@@ -36,6 +36,14 @@ def energy_provenance(records: list[Record]) -> list[str]:
     return out
 
 
+def list_summary(records: list[Record]) -> dict[str, Any]:
+    """What ``reference list`` shows of a set's rows (stored in reference.json at write time, so a
+    300,000-row import is listed without reading it)."""
+    return {"rows_ok": sum(1 for r in records if r.ok),
+            "suites": sorted({r.workload.suite for r in records if r.workload.suite}),
+            "energy": sorted({k.split(":")[0] for k in energy_provenance(records)})}
+
+
 def status_for(records: list[Record]) -> str:
     kinds = energy_provenance(records)
     estimated = sorted({k.split(": ", 1)[1] for k in kinds if k.startswith("estimated")})
@@ -54,8 +62,11 @@ def target(name: str, dest_root: str | Path | None, overwrite: bool, env: dict |
 
 
 def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
-          copy: tuple[Path, ...] = ()) -> Path:
-    """reference.json (+ records.jsonl, + copied files) into ``path``, atomically."""
+          copy: tuple[Path, ...] = (), rows: list[Record] | None = None) -> Path:
+    """reference.json (+ records.jsonl, + copied files) into ``path``, atomically. ``rows`` (the
+    set's rows when they are not ``records``: an importer's file) and ``records`` are summarised into
+    ``meta["summary"]``, stamped with the rows file's size and mtime (``refsets.load_set``'s listing
+    trusts it only while both are unchanged)."""
     tmp = path.parent / f".{path.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -63,6 +74,11 @@ def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
         shutil.copy2(f, tmp / f.name)
     if records is not None:
         (tmp / "records.jsonl").write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
+    rows_file = tmp / ("records.jsonl" if records is not None else str(meta.get("records_file") or ""))
+    if (rows if rows is not None else records) is not None and rows_file.is_file():
+        st = rows_file.stat()
+        meta = dict(meta, summary={"file": rows_file.name, "stamp": [st.st_size, st.st_mtime_ns],
+                                   **list_summary(rows if rows is not None else records)})
     (tmp / "reference.json").write_text(json.dumps(meta, indent=2) + "\n")
     if path.exists():
         shutil.rmtree(path)
@@ -129,4 +145,4 @@ def import_localscore(tsv: str | Path, name: str | None = None, dest_root: str |
                 title=f"LocalScore public results, imported from {tsv.name} ({len(rows)} rows, latest {latest[:10]})",
                 source=dict(packaged["source"], export=str(tsv.resolve()), files=[tsv.name],
                             imported_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")))
-    return write(path, meta, None, (tsv,)), len(rows)
+    return write(path, meta, None, (tsv,), rows=rows), len(rows)
