@@ -118,7 +118,10 @@ def run_python_step(name: str, func: str, kwargs: dict, *, work_dir: Path,
     result_path.unlink(missing_ok=True)
     spec_path.write_text(json.dumps({"func": func, "kwargs": kwargs, "result": str(result_path)}))
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])  # the child must import this same package
+    # the child must import this same edgeprof (a checkout or an install): the folder that holds the
+    # `edgeprof` package — never a folder inside exporters/, whose onnx/ and gguf/ would shadow the
+    # libraries of those names
+    root = str(Path(sys.modules["edgeprof"].__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join([root] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     if threads:  # steps running side by side share the cores instead of each taking all of them
         env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))

@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -62,12 +61,16 @@ class Reference:
 
 
 def eval_text_path() -> Path:
-    """The bundled eval text, found without importing edgeprof (repo checkout or installed assets)."""
-    here = Path(__file__).resolve().parents[1] / "edgeprof" / "assets" / "eval" / "eval.txt"
-    candidates = [here] + [Path(p) / "edgeprof" / "assets" / "eval" / "eval.txt" for p in sys.path if p]
-    for c in candidates:
-        if c.is_file():
-            return c
+    """The bundled eval text: ``edgeprof.assets`` is a data package beside this library (``assets/``
+    at the top of a checkout, ``edgeprof/assets/`` when installed); importing it loads nothing."""
+    import importlib
+
+    try:
+        path = Path(importlib.import_module("edgeprof.assets").__file__).resolve().parent / "eval" / "eval.txt"
+    except ImportError:
+        path = None
+    if path is not None and path.is_file():
+        return path
     raise ExportError("the bundled evaluation text assets/eval/eval.txt is missing; reinstall edgeprof")
 
 

@@ -27,7 +27,11 @@ def test_help_imports_no_heavy_library():
 
 
 def test_devices_and_exporters_never_import_edgeprof():
+    """``edgeprof.devices`` and ``edgeprof.exporters`` are libraries of their own inside the one
+    installed name: each imports only itself (and the cheap package face), never the bench, the views
+    or the other library."""
     for pkg in ("devices", "exporters"):
+        other = {"devices": "exporters", "exporters": "devices"}[pkg]
         for f in (ROOT / pkg).rglob("*.py"):
             tree = ast.parse(f.read_text())
             for node in ast.walk(tree):
@@ -35,11 +39,13 @@ def test_devices_and_exporters_never_import_edgeprof():
                 if isinstance(node, ast.Import):
                     names = [a.name for a in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                    names = [node.module]
-                other = {"devices": "exporters", "exporters": "devices"}[pkg]
+                    names = [node.module] if node.module != "edgeprof" else [f"edgeprof.{a.name}" for a in node.names]
                 for n in names:
-                    top = n.split(".")[0]
-                    assert top not in ("edgeprof", other), f"{f.relative_to(ROOT)} imports {n}"
+                    parts = n.split(".")
+                    assert parts[0] not in ("devices", "exporters"), f"{f.relative_to(ROOT)} imports {n} (use edgeprof.{pkg})"
+                    if parts[0] == "edgeprof":
+                        assert parts[1:2] == [pkg], f"{f.relative_to(ROOT)} imports {n}"
+                        assert other not in parts, f"{f.relative_to(ROOT)} imports {n}"
 
 
 @pytest.mark.parametrize("args, needle", [
