@@ -24,7 +24,15 @@ def _margin(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="run directory, run_id in the history, or reference set name")
-    parser.add_argument("b", metavar="B", help="the same; ratios are B/A")
+    parser.add_argument("b", metavar="B", nargs="?", default=None,
+                        help="the same; ratios are B/A (default: A again — pick two sets of its rows with "
+                             "--a-where/--b-where)")
+    parser.add_argument("--a-where", action="append", default=[], metavar="KEY=VALUE",
+                        help="only A's rows with this field, e.g. quant=q4_k_m (keys: model, format, quant, runtime, "
+                             "device, host or a placement key such as threads; repeatable)")
+    parser.add_argument("--b-where", action="append", default=[], metavar="KEY=VALUE",
+                        help="only B's rows with this field, e.g. quant=int4: two artifacts of one run are "
+                             "'edgeprof compare RUN --a-where quant=q4_k_m --b-where quant=int4'")
     parser.add_argument("--margin", type=_margin, default=None,
                         help="practical-equivalence margin for every metric, e.g. 0.1 or 10%% (default: each metric's "
                              "own drift measured in the history, else its stated default: memory 2%%, speed 20%%)")
@@ -65,29 +73,58 @@ def _interleave(args):
     return sides(out, args.a, args.b)
 
 
+def _sides(args, db):
+    """A and B: whole runs, or the rows of one run (or two) that ``--a-where``/``--b-where`` pick."""
+    from edgeprof.compare.paired import CompareError, load_side
+    from edgeprof.compare.selection import parse_where, select
+
+    wa, wb = parse_where(args.a_where, "--a-where"), parse_where(args.b_where, "--b-where")
+    if args.b is None and (not (wa or wb) or wa == wb):
+        raise CompareError("one run against itself compares nothing: give B, or pick two sets of its rows, e.g. "
+                           "--a-where quant=q4_k_m --b-where quant=int4")
+    a = load_side(args.a, db)
+    b = a if args.b is None else load_side(args.b, db)
+    return select(a, wa, "--a-where"), select(b, wb, "--b-where")
+
+
 def run(args) -> int:
-    from edgeprof.compare.paired import compare, load_side, render_table
+    from edgeprof.compare.paired import compare, render_table
 
     from edgeprof.results.pending import catch_up
 
     db = args.history or os.environ.get("EDGEPROF_HISTORY") or None
     catch_up(db, note=lambda s: print(f"edgeprof: {s}", file=sys.stderr))  # runs that waited for a store that was down
     if args.interleave:
+        if args.b is None or args.a_where or args.b_where:
+            from edgeprof.errors import UsageError
+
+            raise UsageError("--interleave re-runs two whole runs: give A and B, without --a-where/--b-where")
         a, b = _interleave(args)
     else:
-        a, b = load_side(args.a, db), load_side(args.b, db)
+        a, b = _sides(args, db)
     res = compare(a, b, margin=args.margin, metrics=args.metric, seed=args.seed, db_path=db)
+    if not res["rows"]:  # nothing to tabulate: the error alone, saying what each side holds
+        print(f"edgeprof: error: {unpaired_text(a, b)}", file=sys.stderr)
+        return 1
     extra = {k: v for k, v in res.items() if k != "rows"}
     cols = [c for c in COLUMNS if c != "axes" or res["axes"] is None]
     if args.format != "md":
         print(render_table(res["rows"], args.format, cols, extra))
     else:
         _markdown(res, cols)
-    if not res["rows"]:
-        print("edgeprof compare: no rows paired by workload key (model id, prompt, gen, depth, n_seqs)",
-              file=sys.stderr)
-        return 1
     return 0
+
+
+def unpaired_text(a, b) -> str:
+    """Why no row was paired: the workloads (model, prompt, gen, depth) each side was measured with."""
+    def workloads(side) -> str:
+        ok = [r for r in side.records if r.ok]
+        if not ok:
+            return "no finished row"
+        return ", ".join(dict.fromkeys(f"{r.model.id} {r.workload.label}" for r in ok))
+
+    return (f"A and B share no workload (rows are paired by model, prompt, gen, depth and sequences): "
+            f"A has {workloads(a)}; B has {workloads(b)} — bench B with A's -p/-n/--depth, or pick other runs")
 
 
 def _markdown(res: dict, cols: list[str]) -> None:
@@ -97,13 +134,14 @@ def _markdown(res: dict, cols: list[str]) -> None:
 
     print(f"A = {res['a']}\nB = {res['b']}")
     if res["axes"] is not None:
-        print(f"compared: {res['axes']}")
+        print(f"compared (what differs): {res['axes']}")
     for b in res["busy"]:
         print(f"busy machine: {b}; speed and energy verdicts are held back (memory verdicts stand)")
     print(f"ratio = {res['ratio']}; each metric judged on the 95 % interval of B/A against its own margin\n")
-    rows = [{**r, "margin": f"±{100 * r['margin']:.0f}%",
-             "verdict": r["verdict"] + (f" ({r['why']})" if r.get("why") else "")} for r in res["rows"]]
+    rows = [readable(r) for r in res["rows"]]
     print(render_table(rows, "md", cols))
+    if any(r.get("estimated") for r in res["rows"]):
+        print("\n~ estimated median (not measured: e.g. CPU power from TDP x busy); see the verdicts below")
     bases: dict[str, list[str]] = {}
     for m, v in res["margins"].items():
         bases.setdefault(f"±{100 * v['margin']:.0f}% — {v['basis']}", []).append(m)
@@ -115,3 +153,34 @@ def _markdown(res: dict, cols: list[str]) -> None:
         print(f"- {line}")
     if res["unpaired_a"]:
         print(f"\n{len(res['unpaired_a'])} row(s) of A have no B row with the same workload key")
+
+
+def number(v, unit: str = "") -> tuple[str, str]:
+    """(text, unit) as people read them: bytes in MiB/GiB, no exponent for everyday magnitudes, and a
+    figure that is rounding noise of a difference (|v| < 1e-9, e.g. -1.776e-15 J) as 0."""
+    if v is None:
+        return "n/a", unit
+    if unit == "B":
+        for size, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+            if abs(v) >= size:
+                return f"{v / size:.1f}", name
+        return f"{v:.0f}", "B"
+    if abs(v) < 1e-9:
+        return "0", unit
+    if abs(v) >= 1e4:
+        return f"{v:,.0f}", unit
+    return (f"{v:.4g}" if abs(v) >= 1e-3 else f"{v:.3g}"), unit
+
+
+def readable(r: dict) -> dict:
+    """A compare row for the Markdown table: medians in the unit people read (``~`` on an estimate),
+    the interval and p-value rounded, the margin in percent, the verdict with its reason."""
+    est = r.get("estimated") or ""
+    a, unit = number(r["a_median"], r.get("unit") or "")
+    b, _ = number(r["b_median"], r.get("unit") or "")
+    ci = r.get("ci95")
+    return {**r, "unit": unit, "a_median": ("~" if "A" in est else "") + a, "b_median": ("~" if "B" in est else "") + b,
+            "ratio_b_over_a": "n/a" if r.get("ratio_b_over_a") is None else f"{r['ratio_b_over_a']:.3f}",
+            "ci95": f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "n/a",
+            "p_value": "n/a" if r.get("p_value") is None else f"{r['p_value']:.2g}",
+            "margin": f"±{100 * r['margin']:.0f}%", "verdict": r["verdict"] + (f" ({r['why']})" if r.get("why") else "")}

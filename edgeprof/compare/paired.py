@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from edgeprof.analysis.stats import percentile
-from edgeprof.compare.verdicts import (LEGEND, NOT_MEASURABLE, busy, held_back, margins, not_measurable, sign_p,
-                                       verdict)
+from edgeprof.compare.verdicts import (LEGEND, MIXED, NOT_MEASURABLE, busy, estimated_sides, held_back, margins,
+                                       not_measurable, sign_p, verdict)
 from edgeprof.errors import UsageError
 from edgeprof.results import metric_catalogue
 from edgeprof.results.cells import csv_cell, md_cell
@@ -69,15 +69,29 @@ def _axis(rec: Record, axis: str) -> Any:
             "host": rec.host}[axis]
 
 
+#: what ``compared:`` says when two sides differ in nothing but the run (issue 20: "none (same
+#: configuration)" was read as "nothing was compared")
+SAME = ("nothing but the run: same model, workload, format, quant, runtime, placement, device and host — "
+        "this measures run-to-run repeatability")
+
+
 def differing_axes(a: Record, b: Record) -> dict[str, list]:
+    """What differs between two rows: the model and workload (rows that are not paired, e.g. the
+    two rows the TUI compares), then the configuration axes, placement key by key."""
     out = {}
+    if a.model.id != b.model.id:
+        out["model"] = [a.model.id, b.model.id]
+    if a.workload_key()[1:] != b.workload_key()[1:]:
+        out["workload"] = [a.workload.label, b.workload.label]
     for ax in AXES:
         va, vb = _axis(a, ax), _axis(b, ax)
         if va == vb:
             continue
         if ax == "placement" and va and vb:  # show only the placement fields that differ
             pa, pb = json.loads(va), json.loads(vb)
-            for k in sorted(set(pa) | set(pb)):
+            # two runtimes have their own knobs: only the keys both have are compared (threads, ...)
+            keys = set(pa) & set(pb) if a.runtime.name != b.runtime.name else set(pa) | set(pb)
+            for k in sorted(keys):
                 if pa.get(k) != pb.get(k):
                     out[k] = [pa.get(k), pb.get(k)]
             continue
@@ -185,7 +199,12 @@ def _unmeasurable_row(ra: Record, rb: Record, m: str, margin: float) -> dict | N
 
 
 def _axes_text(axes: dict) -> str:
-    return "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in axes.items()) or "none (same configuration)"
+    return "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in axes.items()) or SAME
+
+
+def difference(a: Record, b: Record) -> str:
+    """One line: what differs between two rows (``quant: q8_0 -> q4_k_m``), or ``SAME``."""
+    return _axes_text(differing_axes(a, b))
 
 
 def _configuration(rec: Record, peers: Sequence[Record]) -> str:
@@ -229,7 +248,10 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
                     continue
                 row = compare_metric(sa, sb, m, mg, seed)
                 row["verdict"] = held_back(row["verdict"], m, busy_by_pair[id(ra), id(rb)])
-            rows.append({**head, "unit": ra.metric(m).unit, **row})
+            est = estimated_sides(ra, rb, m)
+            if est in ("A", "B"):  # an estimate against a measurement: the ratio compares two methods
+                row["verdict"] = MIXED
+            rows.append({**head, "unit": ra.metric(m).unit, **row, **({"estimated": est} if est else {})})
     unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
     used = sorted({r["metric"] for r in rows})
     return {"a": a.label, "b": b.label, "ratio": "B/A (medians)",

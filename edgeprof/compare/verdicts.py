@@ -32,7 +32,8 @@ from edgeprof.results.schema import Record
 ALPHA = 0.05
 NOT_MEASURABLE = "not measurable here"
 TOO_FEW = "inconclusive: too few repetitions"
-BUSY = "inconclusive: measured on a busy machine"
+BUSY = "held back: measured on a busy machine"
+MIXED = "not comparable: an estimate against a measurement"
 
 LEGEND = (
     "faster/slower, better/worse, higher/lower: a difference is detected (p < 0.05) and the whole 95 % interval "
@@ -42,8 +43,11 @@ LEGEND = (
     "inconclusive: the interval crosses the margin; 'too few repetitions': with so few repetitions no outcome "
     "could reach p < 0.05",
     "not measurable here: a net figure at or below its own uncertainty (or an idle baseline that was not idle)",
-    "inconclusive: measured on a busy machine: a side was measured while other processes used the cores, so a "
-    "difference in speed or energy may be theirs (memory verdicts stand)",
+    "held back: measured on a busy machine: a side was measured while other processes used the cores, so a "
+    "difference in speed or energy may be theirs — no verdict either way, not even 'no detectable difference' "
+    "(memory verdicts stand)",
+    "not comparable: one side's figure is an estimate (~, e.g. CPU power from TDP x busy) and the other's a "
+    "measurement; ~ marks an estimated median, and a verdict between two estimates judges the model's inputs",
 )
 
 
@@ -105,14 +109,22 @@ def busy(rec_a: Record, rec_b: Record) -> str | None:
 
 
 def held_back(verdict_text: str, metric: str, why_busy: str | None) -> str:
-    """A verdict with its claim withheld when the machine was busy: CPU contention moves speed,
-    energy and busy fractions (not memory), so a difference there may be the other tenants."""
+    """A verdict withheld when the machine was busy: CPU contention moves speed, energy and busy
+    fractions (not memory), so a difference there — or the absence of one — may be the other
+    tenants'. Held back means no verdict at all (issue 20: "held back" above "no detectable
+    difference" rows contradicted itself)."""
     d = metric_catalogue.get(metric)
     if not why_busy or (d is not None and d.drift == "memory"):
         return verdict_text
-    if verdict_text in ("no detectable difference", NOT_MEASURABLE) or verdict_text.startswith(TOO_FEW):
+    if verdict_text == NOT_MEASURABLE or verdict_text.startswith(TOO_FEW):  # no claim was made to hold back
         return verdict_text
-    return BUSY
+    return BUSY  # "no detectable difference" is a claim too: held back means none
+
+
+def estimated_sides(rec_a: Record, rec_b: Record, metric: str) -> str:
+    """Which sides' figure of ``metric`` is an estimate: "", "A", "B" or "A, B"."""
+    return ", ".join(side for side, r in (("A", rec_a), ("B", rec_b))
+                     if r.metric(metric) is not None and r.metric(metric).provenance.estimated)
 
 
 def uncertainty(rec: Record, name: str) -> float | None:

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from edgeprof.compare.paired import Side, compare, differing_axes
+from edgeprof.compare.paired import Side, compare, difference
 from edgeprof.results.schema import Record
 from edgeprof.views.tui import fmt
 
@@ -40,9 +40,7 @@ class CompareScreen(Screen):
         head = Text()
         head.append("compare  ", style="bold")
         head.append(f"A = {res['a']}\nB = {res['b']}\n")
-        axes = differing_axes(self.a, self.b)
-        head.append("differs in: " + ("; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in axes.items()) or "nothing but "
-                                      "the run") + "\n")
+        head.append("differs in: " + difference(self.a, self.b) + "\n")
         head.append("ratio B/A of medians; each metric is judged against its own equivalence margin\n", style="dim")
         for b in res.get("busy") or []:
             head.append(f"busy machine: {b}\n", style="bold")
