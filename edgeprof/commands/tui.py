@@ -66,6 +66,7 @@ def run(args) -> int:
     if failed is not None:
         raise failed.exc    # e.g. an unknown MODEL on the command line: one line, exit 2, nothing written
     records, ran = [], False
+    interrupted = [r for r in runs if r.interrupted]
     for r in runs:
         if r.session is not None and r.state.run_dir:
             ran = True
@@ -73,6 +74,13 @@ def run(args) -> int:
             print_records(recs, opts.format, sys.stdout)
             print(f"results: {r.session.run_dir}/records.jsonl", file=sys.stderr)
             records += recs
+    if interrupted:   # Ctrl-C: bench's line (what finished, the resume command) and exit 130
+        r = interrupted[-1]
+        if r.session is not None and r.state.run_dir:
+            r.session.check_interrupted()
+        from edgeprof.errors import Interrupted
+
+        raise Interrupted("interrupted before the first case started; nothing was measured")
     return exit_code(records) if ran else 0
 
 

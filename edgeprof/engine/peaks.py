@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from edgeprof.analysis import specs
 from edgeprof.compare.enrich import device_table
+from edgeprof.engine.fanout import Fanout
 
 
 def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
@@ -62,8 +63,30 @@ def _quiet_now(seconds: float = 0.3) -> bool:
             close()
 
 
-def enricher(log: Callable[[str], None]):
-    """The bench's enricher: roofline and server reference, with this module's probe decision."""
+def enricher(log: Callable[[str], None], run_probe: Callable[[], dict] | None = None):
+    """The bench's enricher: roofline and server reference, with this module's probe decision
+    (``run_probe``: how the probe runs; a session passes ``announced_probe``)."""
     from edgeprof.compare.enrich import Enricher
 
-    return Enricher(log=log, spec=lambda device: device_spec(device, log))
+    return Enricher(log=log, spec=lambda device: device_spec(device, log, run_probe=run_probe))
+
+
+def announced_probe(fanout: Fanout) -> Callable[[], dict]:
+    """The hardware probe (about 30 s on a machine's first run) between two notices a live view
+    shows as a state — ``data={"probe": "running"}`` before, ``{"probe": "done", "seconds": s}``
+    after — so a first run does not look frozen while its first row waits for the peaks."""
+    def run() -> dict:
+        import time
+
+        from edgeprof.devices.probe import probe
+
+        t0 = time.monotonic()
+        fanout.notice("probing this machine's memory bandwidth and FLOP/s (once, stored for later runs); the "
+                      "row is written after it", data={"probe": "running"})
+        try:
+            return probe()
+        finally:
+            took = time.monotonic() - t0
+            fanout.notice(f"probe done in {took:.0f} s", data={"probe": "done", "seconds": round(took, 1)})
+    return run
+

@@ -175,9 +175,9 @@ class RunSession:
         except OSError as exc:
             raise os_fault(getattr(exc, "filename", None) or self.run_dir, exc,
                            run_dir=self.run_dir if (self.run_dir / "plan.json").is_file() else None) from None
-        from edgeprof.engine.peaks import enricher
+        from edgeprof.engine.peaks import announced_probe, enricher
 
-        enrich = enricher(self.note)
+        enrich = enricher(self.note, run_probe=announced_probe(self.fanout))
         try:
             self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
         except OSError as exc:

@@ -49,3 +49,36 @@ def screen_text(app) -> str:
                       record=True, legacy_windows=False, safe_box=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
+
+
+def drive(app, steps, size=(160, 48)) -> None:
+    """Run ``steps(pilot, app)`` (an async function) against the app, headless, at ``size``."""
+    import asyncio
+
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            app.tick()
+            await steps(pilot, app)
+    asyncio.run(go())
+
+
+def index_recorded(quiet_home, recorded, n_runs: int, device_name: str | None = None) -> None:
+    """``n_runs`` runs of the recorded cases indexed in the private history, as if run on this
+    host on consecutive days (``device_name``: a longer device name, as real ones are)."""
+    import socket
+
+    from edgeprof.results.history import index_run
+
+    for i in range(n_runs):
+        d = quiet_home / f"run{i}"
+        d.mkdir()
+        with open(d / "records.jsonl", "w") as fh:
+            for e in recorded:
+                if e.type == "case_finished":
+                    r = e.record.to_dict()
+                    r.update(host=socket.gethostname(), run_id=f"run{i}", started_at=f"2026-11-2{i}T10:00:00+00:00")
+                    if device_name:
+                        r["device"]["name"] = device_name
+                    fh.write(json.dumps(r) + "\n")
+        index_run(d, quiet_home / "home" / "history.sqlite")

@@ -4,21 +4,10 @@ sensors of a fixture Jetson with the unavailable ones' reasons, a working screen
 theme switch. Driven by Textual's pilot over the recorded run (no hardware read)."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 from edgeprof.views.tui.replay import replay_app
-from tests.tui.conftest import DATA, EVENTS, screen_text
-
-
-def drive(app, steps, size=(160, 48)):
-    """Run ``steps(pilot, app)`` (an async function) against a headless app."""
-    async def go():
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            app.tick()
-            await steps(pilot, app)
-    asyncio.run(go())
+from tests.tui.conftest import DATA, EVENTS, drive, index_recorded, screen_text
 
 
 async def press(pilot, app, *keys):
@@ -107,22 +96,9 @@ def test_compare_pairs_rows_of_one_workload(quiet_home, recorded):
 
 
 def test_history_lists_indexed_runs_and_trends(quiet_home, recorded):
-    import socket
-
-    from edgeprof.results.history import index_run
     from edgeprof.results.schema import Record
 
-    host = socket.gethostname()
-    for i in range(3):   # three indexed runs of the recorded cases, as if run on this host
-        d = quiet_home / f"run{i}"
-        d.mkdir()
-        with open(d / "records.jsonl", "w") as fh:
-            for e in recorded:
-                if e.type == "case_finished":
-                    r = e.record.to_dict()
-                    r.update(host=host, run_id=f"run{i}", started_at=f"2026-11-2{i}T10:00:00+00:00")
-                    fh.write(json.dumps(r) + "\n")
-        index_run(d, quiet_home / "home" / "history.sqlite")
+    index_recorded(quiet_home, recorded, 3)   # three indexed runs of the recorded cases, as if run on this host
     out = {}
 
     async def steps(pilot, app):
@@ -159,13 +135,18 @@ def test_unavailable_sensors_show_reason_and_fix(quiet_home, monkeypatch):
                 break
         app.set_focus(None)
         await press(pilot, app, "d")
-        out["text"] = screen_text(app)
+        for _ in range(100):        # between runs the screen's monitor reads the sensors live
+            out["text"] = screen_text(app)
+            if "live between runs" in out["text"]:
+                break
+            await pilot.pause(0.1)
+            app.tick()
 
     drive(EdgeprofApp(sets=[]), steps, size=(160, 48))
     text = out["text"]
     assert "Jetson AGX Orin" in text and "nvpmodel MAXN" in text and "L4T 35.4.1" in text
     assert "✗ emc:clock" in text and "only in debugfs" in text and "run edgeprof as root" in text
-    assert "values appear during a run" in text
+    assert "live between runs" in text
 
 
 def test_screenshot_key_writes_svg_and_theme_toggles(quiet_home):

@@ -1,5 +1,6 @@
-"""Snapshots (SVG, and the same screen as text for a readable diff) of the main screens at 80×24
-and 160×48, drawn from the recorded event stream, so they are the same on every run.
+"""Snapshots (SVG, and the same screen as text for a readable diff) of the main screens at the
+sizes people use — 80×24, 120×36 and 200×50 — drawn from the recorded event stream, so they are
+the same on every run.
 
 A change to a screen fails here until the snapshots are remade on purpose:
 
@@ -27,7 +28,7 @@ SCREENS = {
     "references": dict(upto=None, keys=("r",)),
     "help": dict(upto=0.55, keys=("question_mark",)),
 }
-SIZES = ((80, 24), (160, 48))
+SIZES = ((80, 24), (120, 36), (200, 50))
 
 
 def draw(name: str, size: tuple[int, int], theme: str = "textual-dark") -> tuple[str, str]:
@@ -99,7 +100,7 @@ def test_home_snapshot(size, quiet_home, monkeypatch):
 
 
 def test_light_theme_snapshot(quiet_home):
-    svg, text = draw("live-done", (160, 48), theme="textual-light")
-    check("live-done-light-160x48", svg, text)
-    dark, _ = draw("live-done", (160, 48))
+    svg, text = draw("live-done", (120, 36), theme="textual-light")
+    check("live-done-light-120x36", svg, text)
+    dark, _ = draw("live-done", (120, 36))
     assert svg != dark

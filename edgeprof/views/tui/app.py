@@ -19,14 +19,18 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 
 from edgeprof.views.tui import homeform, refview
-from edgeprof.views.tui.runner import Run, RunController
+from edgeprof.views.tui.runner import MonitorRun, Run, RunController
 from edgeprof.views.tui.theme import THEMES
 
 DEFAULT_REFRESH_HZ = 2.0
+# the app's letter keys: while a text field has focus they are the field's text, not actions
+FIELD_KEYS = ("quit", "help", "mode", "screenshot", "toggle_theme")
 
 
 class EdgeprofApp(App):
     TITLE = "edgeprof"
+    # the footer's key letters in the theme's text colour: its accent is unreadable in the light theme
+    CSS = "FooterKey .footer-key--key { color: $foreground; text-style: bold; }"
     MODES = {name: (lambda mod=mod, cls=cls: getattr(importlib.import_module(f"edgeprof.views.tui.screens.{mod}"),
                                                       cls)())
              for name, mod, cls in (("home", "home", "HomeScreen"), ("live", "live", "LiveScreen"),
@@ -35,7 +39,8 @@ class EdgeprofApp(App):
                                     ("export", "export", "ExportScreen"), ("sensors", "sensors", "SensorsScreen"))}
     BINDINGS = [
         Binding("q", "quit", "quit"),
-        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
+        Binding("ctrl+c", "interrupt", "stop like bench's Ctrl-C", show=False, priority=True),
+        Binding("escape", "leave_field", "leave the field"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("n", "mode('home')", "new run"),
         Binding("l", "mode('live')", "live"),
@@ -66,6 +71,8 @@ class EdgeprofApp(App):
         self.device_hint: dict | None = None       # the device as detected (home), before any run
         self.error: str | None = None              # a command-line run that could not start
         self._planned: dict[str, refview.Planned] = {}
+        self.monitor: MonitorRun | None = None     # the sensors read live between runs (sensors screen)
+        self.pending_pick: str | None = None       # "bench these": the export the form must pick alone
         self._pending_opts = opts
         if run is not None:
             self.add_run(run)
@@ -102,12 +109,30 @@ class EdgeprofApp(App):
         self._planned.clear()
 
     def start_run(self, opts, from_command_line: bool = False) -> RunController:
+        self.stop_monitor()     # a run opens and samples the devices itself; nothing else may load them
         run = RunController(opts)
         run.from_command_line = from_command_line
         self.add_run(run)
         return run.start()
 
+    def start_monitor(self) -> None:
+        """Sensors read live while no run measures (the sensors screen asks for it)."""
+        if self.monitor is None and self.running() is None and not (self.current and self.current.replay):
+            from edgeprof import home
+
+            self.monitor = MonitorRun(home.sysroot())
+
+    def stop_monitor(self) -> None:
+        mon, self.monitor = self.monitor, None
+        if mon is not None:
+            mon.stop()
+
+    def on_unmount(self) -> None:
+        self.stop_monitor()
+
     def tick(self) -> None:
+        if self.monitor is not None:
+            self.monitor.drain()
         run = self.current
         if run is not None:
             run.drain()
@@ -149,6 +174,26 @@ class EdgeprofApp(App):
                                               self.sets)
         return self._planned[key]
 
+    # -- keys and text fields ------------------------------------------------------------------
+    def in_field(self) -> bool:
+        """A text field has focus: it gets the letters it accepts (a number field refuses the
+        others), none of them acts, and the footer shows only what works there (esc leaves)."""
+        from textual.widgets import Input
+
+        return isinstance(self.focused, Input)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "leave_field":
+            return self.in_field()
+        if action in FIELD_KEYS and self.in_field():
+            return False
+        return True
+
+    def action_leave_field(self) -> None:
+        """Esc in a field: focus goes to the screen's main list (``LEAVE_TO``), where letters act."""
+        target = getattr(self.screen, "LEAVE_TO", None)
+        self.screen.set_focus(self.screen.query_one(target) if target else None)
+
     # -- actions ------------------------------------------------------------------------------
     def action_mode(self, mode: str) -> None:
         if self.current_mode != mode or len(self.screen_stack) > 1:
@@ -185,14 +230,46 @@ class EdgeprofApp(App):
         self.notify(f"screenshot saved: {saved}", timeout=6)
         return saved
 
-    async def action_quit(self) -> None:
+    def running(self) -> RunController | None:
         run = self.current
-        if isinstance(run, RunController) and run.alive:
+        return run if isinstance(run, RunController) and run.alive else None
+
+    async def action_quit(self) -> None:
+        """``q``: leaves at once when nothing runs; during a run it asks first (the running case
+        would be recorded as cancelled)."""
+        run = self.running()
+        if run is None:
+            self.exit(self.runs)
+            return
+        from edgeprof.views.tui.screens.confirm import ConfirmQuit
+
+        if not isinstance(self.screen, ConfirmQuit):
+            self.push_screen(ConfirmQuit(run), self._quit_answer)
+
+    def _quit_answer(self, yes: bool | None) -> None:
+        run = self.running()
+        if yes and run is not None:
             run.control("cancel")
             self.notify("cancelling the running case; its row is written, then edgeprof exits", timeout=10)
             self._wait_and_exit()
+        elif yes:
+            self.exit(self.runs)
+
+    def action_interrupt(self) -> None:
+        """Ctrl-C, as in ``edgeprof bench``: no question; the running case is recorded as
+        cancelled, later cases do not start, and after the app the rows and the resume command
+        are printed (exit 130). A second Ctrl-C leaves the screen at once."""
+        run = self.running()
+        if run is None:
+            self.exit(self.runs)
             return
-        self.exit(self.runs)
+        if run.interrupted:
+            self.exit(self.runs)
+            return
+        run.control("interrupt")
+        self.notify("interrupted: the running case is recorded as cancelled, then edgeprof exits with the "
+                    "resume command (Ctrl-C again leaves now)", timeout=10)
+        self._wait_and_exit()
 
     @work(exclusive=True, group="quit")
     async def _wait_and_exit(self) -> None:

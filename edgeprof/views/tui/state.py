@@ -96,6 +96,7 @@ class RunState:
     power_now_label: str = ""
     ended: ev.RunFinished | None = None
     paused: bool = False
+    probing_since_ns: int | None = None                # the hardware probe runs (first run on a machine)
     last_t_ns: int = 0
 
     # -- folding ------------------------------------------------------------------------
@@ -116,6 +117,8 @@ class RunState:
             self.phases.append(["idle", e.t_ns - int(e.data["idle_window_s"] * 1e9), e.t_ns])
         if "paused" in e.data:
             self.paused = bool(e.data["paused"])
+        if "probe" in e.data:
+            self.probing_since_ns = e.t_ns if e.data["probe"] == "running" else None
 
     def _on_case_scheduled(self, e: ev.CaseScheduled) -> None:
         self.paused = False

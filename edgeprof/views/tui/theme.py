@@ -18,16 +18,41 @@ def blend(a: str, b: str, t: float) -> str:
     return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ra, rb))
 
 
+def luminance(h: str) -> float:
+    def lin(v: int) -> float:
+        x = v / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+    r, g, b = _rgb(h)
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two colours (1 to 21)."""
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable(fg: str, bg: str, ratio: float = 4.5) -> str:
+    """``fg``, moved toward black on a light background (white on a dark one) until it reads on
+    ``bg`` at WCAG AA (4.5:1): the light theme's amber and green are unreadable as text as they are."""
+    to = "#000000" if luminance(bg) > 0.18 else "#ffffff"
+    for step in range(21):
+        out = blend(fg, to, step / 20)
+        if contrast(out, bg) >= ratio:
+            return out
+    return to
+
+
 def colours(app) -> dict[str, str]:
     name = getattr(app, "theme", "") or ""
     if name not in _cache:
         v = app.get_css_variables()
         bg, fg = v.get("background", "#121212")[:7], v.get("foreground", "#e0e0e0")[:7]
         _cache[name] = {
-            "fg": fg, "bg": bg, "muted": blend(bg, fg, 0.62),
-            "good": v.get("success", "#4EBF71")[:7], "warning": v.get("warning", "#FEA62B")[:7],
-            "error": v.get("error", "#B93C5B")[:7], "bar": v.get("primary", "#0178D4")[:7],
-            "baseline": v.get("warning", "#FEA62B")[:7], "axis": blend(bg, fg, 0.5),
+            "fg": fg, "bg": bg, "muted": readable(blend(bg, fg, 0.62), bg),
+            "good": readable(v.get("success", "#4EBF71")[:7], bg), "warning": readable(v.get("warning", "#FEA62B")[:7], bg),
+            "error": readable(v.get("error", "#B93C5B")[:7], bg), "bar": v.get("primary", "#0178D4")[:7],
+            "baseline": v.get("warning", "#FEA62B")[:7], "axis": readable(blend(bg, fg, 0.5), bg),
             "shade_load": blend(bg, fg, 0.10), "shade_prefill": blend(bg, v.get("warning", "#FEA62B")[:7], 0.22),
             "shade_decode": blend(bg, v.get("success", "#4EBF71")[:7], 0.16),
             "shade_idle": blend(bg, v.get("primary", "#0178D4")[:7], 0.18),

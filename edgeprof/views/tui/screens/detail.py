@@ -60,16 +60,19 @@ class DetailScreen(Screen):
         rows = rowtext.metric_rows(rec)
         notes: list[str] = []
         figures, origins = [], []
+        # below 100 columns the interval moves to the second table, so no figure is ever cut
+        n_fig = 6 if self.app.size.width < 100 else 7
         for r, note in rows:
             if note and note not in notes:
                 notes.append(note)
-            figures.append(r[:7])
-            origins.append([r[0], r[8] + (f" [{notes.index(note) + 1}]" if note else ""), r[7]])
+            figures.append(r[:n_fig])
+            origins.append([r[0], *r[n_fig:7], r[8] + (f" [{notes.index(note) + 1}]" if note else ""), r[7]])
         parts += [Text(""), Text("metrics (value is the median; ~ = estimated)", style="bold")]
         if figures:
-            parts.append(_table(rowtext.METRIC_HEAD[:7], figures))
+            parts.append(_table(rowtext.METRIC_HEAD[:n_fig], figures))
             parts += [Text(""), Text("where each figure comes from, and its repetition samples", style="bold")]
-            parts.append(_table(("metric", "provenance", "samples"), origins, wide=("provenance", "samples")))
+            parts.append(_table(("metric", *rowtext.METRIC_HEAD[n_fig:7], "provenance", "samples"), origins,
+                                wide=("provenance", "samples")))
         else:
             parts.append(Text("no metrics: the case ended before a measured repetition", style=c["muted"]))
         parts += [Text(f"[{i + 1}] {n}", style=c["muted"]) for i, n in enumerate(notes)]

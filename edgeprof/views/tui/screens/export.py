@@ -6,6 +6,7 @@ app's timer, like a run's events."""
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.table import Table
@@ -15,10 +16,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Input, SelectionList, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Static
 
 from edgeprof.errors import EdgeprofError
 from edgeprof.views.tui.widgets.progress import token_bar
+from edgeprof.views.tui.widgets.ticks import Tick, TickList
 from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
 
@@ -35,6 +37,16 @@ def targets(picked: list[str]) -> list[str]:
     return [f"{k}:{','.join(v)}" for k, v in by.items()]
 
 
+@dataclass(frozen=True)
+class Prepare:
+    """The step before the exporter's own: resolving the source (a catalogue id may be prepared
+    from its packaged GGUF first). It ends ``done`` or ``failed`` like every other step."""
+
+    status: str
+    message: str
+    elapsed_s: float | None = None
+
+
 class ExportScreen(Screen):
     DEFAULT_CSS = """
     ExportScreen VerticalScroll { padding: 0 1; }
@@ -44,15 +56,20 @@ class ExportScreen(Screen):
     ExportScreen #source, ExportScreen #out, ExportScreen #quality { margin: 1 0 0 0; }
     """
     BINDINGS = [Binding("ctrl+r", "export", "export"), Binding("b", "bench", "bench these")]
+    LEAVE_TO = "#schemes"     # esc in a field focuses the scheme list, where letters act
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        return not (action == "bench" and self.app.in_field())   # "b" in the directory field is text
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
         with VerticalScroll():
             yield Static(Text("export — an HF source to quantized ONNX/GGUF artifacts with a manifest", style="bold"))
             yield Input(value="smollm2-135m-instruct-hf", placeholder="HF directory or catalogue id", id="source", compact=True)
-            yield SelectionList(*((s, s, s in DEFAULT_SCHEMES) for s in SCHEMES), id="schemes", compact=True)
+            yield TickList(*((s, s, s in DEFAULT_SCHEMES) for s in SCHEMES), id="schemes", compact=True)
             yield Input(placeholder="output directory (default exports/<model>)", id="out", compact=True)
-            yield Checkbox("measure quality (perplexity, greedy agreement vs the source)", value=True, id="quality", compact=True)
+            yield Tick("measure quality (perplexity, greedy agreement vs the source)", value=True, id="quality", compact=True)
+            yield Tick("overwrite an existing export directory (--overwrite)", value=False, id="overwrite", compact=True)
             with Horizontal(classes="row"):
                 yield Button("export", variant="primary", id="go", compact=True)
                 yield Button("bench these", id="bench", compact=True)
@@ -76,28 +93,39 @@ class ExportScreen(Screen):
         if self.busy:
             self.notify("an export is running", severity="warning")
             return
-        picked = list(self.query_one("#schemes", SelectionList).selected)
+        picked = list(self.query_one("#schemes", TickList).selected)
         source = self.query_one("#source", Input).value.strip()
         if not picked or not source:
             self.error = "give a source and pick at least one scheme"
             return
-        self.error, self.manifest, self.steps, self.busy = None, None, {}, True
+        self.error, self.manifest, self.steps, self.busy, self.out = None, None, {}, True, None
         out = self.query_one("#out", Input).value.strip()
-        self._run(source, targets(picked), Path(out) if out else None, self.query_one("#quality", Checkbox).value)
+        self._run(source, targets(picked), Path(out) if out else None, self.query_one("#quality", Checkbox).value,
+                  self.query_one("#overwrite", Checkbox).value)
 
     @work(thread=True, exclusive=True, group="export")
-    def _run(self, source: str, to: list[str], out: Path | None, quality: bool) -> None:
+    def _run(self, source: str, to: list[str], out: Path | None, quality: bool, overwrite: bool) -> None:
+        import time
+
         from edgeprof.exporters import ExportError, export, read_manifest
 
         from edgeprof.models.exporting import converter_cache, resolve_source
 
+        t0, prepared = time.monotonic(), False
         try:
-            src = resolve_source(source, lambda m: self.events.append(("note", m)))
-            self.out = out or Path("exports") / src.name
-            export(src, to, self.out, progress=self.events.append, converter_cache=converter_cache(), quality=quality)
-            self.manifest = read_manifest(self.out)
+            self.events.append(Prepare("started", "resolving the source"))
+            src = resolve_source(source, lambda m: self.events.append(Prepare("started", m)))
+            self.events.append(Prepare("done", f"source {src.name}", time.monotonic() - t0))
+            prepared = True
+            dest = out or Path("exports") / src.name
+            export(src, to, dest, overwrite=overwrite, progress=self.events.append, converter_cache=converter_cache(),
+                   quality=quality)
+            self.manifest, self.out = read_manifest(dest), dest
         except (ExportError, EdgeprofError) as exc:
-            self.error = str(exc)
+            self.error = str(exc) + (" (here: tick 'overwrite an existing export directory' and export again)"
+                                     if "--overwrite" in str(exc) else "")
+            if not prepared:
+                self.events.append(Prepare("failed", str(exc), time.monotonic() - t0))
         finally:
             self.busy = False
 
@@ -106,19 +134,18 @@ class ExportScreen(Screen):
             self.notify("export first: 'bench these' benches the artifacts of a finished export", timeout=4)
             return
         self.app.home_defaults["models"] = [str(self.out)]
+        self.app.pending_pick = str(self.out)     # the form picks this export alone, listed or not
         self.app.action_mode("home")
-        self.notify(f"{self.out} picked: every artifact of the export is benched; start with ctrl+r", timeout=6)
+        self.notify(f"{self.out} picked (alone): every artifact of the export is benched; start with ctrl+r",
+                    timeout=6)
 
     def refresh_view(self) -> None:
         app, c = self.app, colours(self.app)
         self.query_one(TitleBar).show(app.current, app.clock_text(), app.device_hint)
         while self.events:
             e = self.events.popleft()
-            if isinstance(e, tuple):
-                self.steps["prepare"] = {"status": "started", "message": e[1], "index": 0, "total": 0}
-            else:
-                self.steps[e.step] = {"status": e.status, "message": e.message, "index": e.index, "total": e.total,
-                                      "elapsed_s": e.elapsed_s}
+            step = "prepare" if isinstance(e, Prepare) else e.step
+            self.steps[step] = {"status": e.status, "message": e.message, "elapsed_s": e.elapsed_s}
         t = Text()
         for name, s in self.steps.items():
             done = s["status"] in ("done", "skipped")

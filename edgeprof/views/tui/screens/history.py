@@ -14,13 +14,16 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from edgeprof.results.printers import metric_cell, reference_cell, status_cell
+from edgeprof.results.printers import metric_cell, status_cell
 from edgeprof.results.schema import Record
-from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
+from edgeprof.views.tui.widgets.fittable import Col, FitTable
+from edgeprof.views.tui.widgets.results import server_cell
+from edgeprof.views.tui.widgets.titlebar import TitleBar
 
 SPARK = "▁▂▃▄▅▆▇█"
-COLUMNS = ("when", "run", "device", "model", "quant", "test", "decode t/s", "J/token", "vs server", "status")
+COLUMNS = (Col("when"), Col("model", 24, shrink_to=12), Col("quant"), Col("test"), Col("decode t/s"), Col("vs server"),
+           Col("J/token"), Col("status", 16), Col("device", 24), Col("run"))   # by priority: FitTable
 
 
 def db_path():
@@ -51,7 +54,7 @@ def trend(rows: list[Record], metric: str = "decode_tokens_per_s") -> tuple[str,
 
 
 class HistoryScreen(Screen):
-    DEFAULT_CSS = "HistoryScreen DataTable { height: 1fr; } HistoryScreen #trend { height: auto; padding: 0 1; }"
+    DEFAULT_CSS = "HistoryScreen FitTable { height: 1fr; } HistoryScreen #trend { height: auto; padding: 0 1; }"
     BINDINGS = [Binding("enter", "details", "details", show=False), Binding("space", "mark", "mark", show=False),
                 Binding("c", "compare", "compare 2 rows"), Binding("a", "all_hosts", "all hosts"),
                 Binding("f5", "reload", "reload")]
@@ -65,7 +68,7 @@ class HistoryScreen(Screen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static(id="hist-head")
-        yield DataTable(id="hist", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="hist", pinned=4, title="runs")
         yield Static(id="trend")
         yield Footer()
 
@@ -94,14 +97,11 @@ class HistoryScreen(Screen):
         host = socket.gethostname()
         self.rows = [x for x in rows if self.all_hosts or x[1].host == host]
         self.marked = []
-        table = self.query_one("#hist", DataTable)
-        table.clear(columns=True)
-        table.add_columns(*COLUMNS)
-        for run_id, r in self.rows:
-            table.add_row((r.started_at or "")[5:16].replace("T", " "), run_id[:15], r.device.name or "",
-                          r.model.id or "", r.artifact.quant or "", r.workload.label,
-                          metric_cell(r, "decode_tokens_per_s"), metric_cell(r, "energy_per_token_j"),
-                          reference_cell(r), status_cell(r))
+        cells = [[(r.started_at or "")[5:16].replace("T", " "), r.model.id or "", r.artifact.quant or "",
+                  r.workload.label, metric_cell(r, "decode_tokens_per_s"), server_cell(r),
+                  metric_cell(r, "energy_per_token_j"), status_cell(r), r.device.name or "", run_id]
+                 for run_id, r in self.rows]
+        self.query_one("#hist", FitTable).show(list(COLUMNS), cells, [str(i) for i in range(len(cells))])
         scope = "all hosts" if self.all_hosts else f"this host ({host})"
         msg = (f"history — {scope}: {len(self.rows)} rows from {db}" if not err else f"history not readable: {err}")
         if not rows and not err:

@@ -12,12 +12,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioButton, RadioSet, Select, SelectionList, Static
+from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioSet, Select, Static
 
 from edgeprof.errors import EdgeprofError
 from edgeprof.views.tui import homeform
+from edgeprof.views.tui.widgets.ticks import Radio, TickList
 from edgeprof.views.tui.widgets.titlebar import TitleBar, device_title
 from edgeprof.views.tui.theme import colours
+
+
+PRESET_LABELS = ("quick 32/32 ×3", "default 128/128 ×5", "llama-bench 512/128", "match reference", "custom")
 
 
 class HomeScreen(Screen):
@@ -27,7 +31,9 @@ class HomeScreen(Screen):
     HomeScreen .field { width: 9; margin: 0 1 0 1; }
     HomeScreen #path { margin: 1 0 0 0; }
     HomeScreen #models { height: auto; max-height: 6; }
-    HomeScreen #preset { layout: horizontal; width: 100%; height: auto; }
+    HomeScreen #preset { layout: horizontal; width: 1fr; height: auto; }
+    HomeScreen #preset Radio { width: auto; margin: 0 2 0 0; }
+    HomeScreen.-narrow #preset Radio { margin: 0 1 0 0; }
     HomeScreen #fa { width: 12; margin: 0 2 0 1; }
     HomeScreen #suite { width: 26; margin: 0 2 0 1; }
     HomeScreen #device, HomeScreen #plan { margin: 1 0 0 0; }
@@ -36,6 +42,7 @@ class HomeScreen(Screen):
     HomeScreen Button { margin: 0 2 0 0; }
     """
     BINDINGS = [Binding("ctrl+r", "start", "start run"), Binding("f5", "start", "start run", show=False)]
+    LEAVE_TO = "#models"      # esc in a field focuses the model list, where letters act
 
     def __init__(self) -> None:
         super().__init__()
@@ -43,24 +50,26 @@ class HomeScreen(Screen):
         self.error: str | None = None
         self._started = None
         self._plan_key, self._plan = None, []
+        self._reference: dict | None = None     # what "match reference" last filled in
 
     def compose(self) -> ComposeResult:
         d = self.app.home_defaults or {}
         yield TitleBar()
         with VerticalScroll():
             yield Static(Text("new run — pick models (space), set the workload, start (ctrl+r)", style="bold"))
-            yield SelectionList(id="models", compact=True)
+            yield TickList(id="models", compact=True)
             yield Input(placeholder="or a path: GGUF/ONNX file, export directory, HF directory", id="path",
                         compact=True)
             with Horizontal(classes="row"):
                 for name in ("prompt", "gen", "depth", "threads", "reps"):
                     yield Label(name)
-                    yield Input(value=str(d.get(name, "")), id=name, classes="field", compact=True)
+                    yield Input(value=str(d.get(name, "")), id=name, classes="field", compact=True,
+                                restrict=homeform.ACCEPTS[name])
             with Horizontal(classes="row"):
                 yield Label("preset ")
-                yield RadioSet(*(RadioButton(t, value=(i == 1), compact=True) for i, t in enumerate(
-                    ("quick 32/32 ×3", "default 128/128 ×5", "llama-bench 512/128", "match reference"))),
-                    id="preset", compact=True)
+                first = homeform.PRESET_KEYS.index(homeform.preset_of(d, d.get("suite")))
+                yield RadioSet(*(Radio(t, value=(i == first), compact=True) for i, t in enumerate(PRESET_LABELS)),
+                               id="preset", compact=True)
             with Horizontal(classes="row"):
                 yield Label("suite")
                 yield Select([("none: the fields above", "none")] + [(s, s) for s in homeform.suites()],
@@ -69,7 +78,8 @@ class HomeScreen(Screen):
                 yield Select([(x, x) for x in ("auto", "on", "off")], value=d.get("flash_attn", "auto"),
                              allow_blank=False, id="fa", compact=True)
                 yield Label("GPU layers")
-                yield Input(value=str(d.get("gpu_layers", "0")), id="gpu_layers", classes="field", compact=True)
+                yield Input(value=str(d.get("gpu_layers", "0")), id="gpu_layers", classes="field", compact=True,
+                            restrict=homeform.ACCEPTS["gpu_layers"])
             with Horizontal(classes="row"):
                 yield Button("start", variant="primary", id="start", compact=True)
                 yield Button("export first…", id="export", compact=True)
@@ -83,10 +93,20 @@ class HomeScreen(Screen):
         self.discover()
         if self.app.device_hint is None:
             self.detect_device()
-        self.query_one("#models", SelectionList).focus()
+        self.query_one("#models", TickList).focus()
+        self.on_resize()
 
     def on_screen_resume(self) -> None:
         self.discover()
+
+    def on_resize(self, event=None) -> None:
+        """Below 110 columns the presets say only their names (the fields show their values), so
+        all five fit on one line whole."""
+        narrow = self.app.size.width < 110
+        self.set_class(narrow, "-narrow")
+        for radio, label, key in zip(self.query_one("#preset", RadioSet).query(Radio), PRESET_LABELS,
+                                     homeform.PRESET_KEYS):
+            radio.label = key if narrow else label
 
     @work(thread=True, group="home-discover")
     def discover(self) -> None:
@@ -95,10 +115,17 @@ class HomeScreen(Screen):
 
     def _fill_models(self, choices: list) -> None:
         """(Re)fill the list; a refill (the screen shown again, a model just downloaded) keeps what
-        the user picked rather than going back to the defaults."""
-        sel = self.query_one("#models", SelectionList)
+        the user picked rather than going back to the defaults — except after "bench these" on
+        the export page, which picks that export alone (added to the list if it is elsewhere)."""
+        sel = self.query_one("#models", TickList)
         refill = bool(self.choices)
-        if refill:
+        pick, self.app.pending_pick = self.app.pending_pick, None
+        if pick:
+            wanted = {pick}
+            if pick not in {c.arg for c in choices}:
+                extra = homeform.export_choice(Path(pick))
+                choices = list(choices) + [extra or homeform.Choice(pick, pick)]
+        elif refill:
             wanted = {self.choices[i].arg for i in sel.selected if i < len(self.choices)}
         else:
             wanted = set(self.app.home_defaults.get("models") or [])
@@ -106,6 +133,9 @@ class HomeScreen(Screen):
         sel.clear_options()
         for i, ch in enumerate(choices):
             sel.add_option((ch.label, i, ch.arg in wanted or (not refill and not wanted and ch.default)))
+        if pick:
+            sel.highlighted = next(i for i, ch in enumerate(choices) if ch.arg == pick)   # scrolled into view
+            self.query_one("#path", Input).value = ""
         self.refresh_view()
 
     @work(thread=True, group="home-device")
@@ -133,7 +163,7 @@ class HomeScreen(Screen):
 
     # -- the form ----------------------------------------------------------------------------
     def picked(self) -> list[homeform.Choice]:
-        idx = self.query_one("#models", SelectionList).selected
+        idx = self.query_one("#models", TickList).selected
         out = [self.choices[i] for i in idx if i < len(self.choices)]
         path = self.query_one("#path", Input).value.strip()
         return out + ([homeform.Choice(path, path)] if path else [])
@@ -147,8 +177,9 @@ class HomeScreen(Screen):
                                       None if suite == "none" else suite, pull=any(c.pull for c in self.picked()))
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
-        keys = ("quick", "default", "llama-bench", "reference")
-        key = keys[event.index]
+        key = homeform.PRESET_KEYS[event.index]
+        if key == "custom":      # what the fields hold (chosen by the form itself when they match no preset)
+            return
         if key == "reference":
             first = next((c for c in self.picked() if c.model_id), None)
             values = homeform.reference_workloads(first.model_id if first else None, self.app.sets,
@@ -156,19 +187,39 @@ class HomeScreen(Screen):
             if values is None:
                 self.notify("no reference set has rows for this model; see r (references) for how to add one",
                             severity="warning")
+                self._sync_preset()
                 return
+            self._reference = values
         else:
             values = homeform.PRESETS[key]
         if "suite" in values:   # its server rows are suite summaries: run that suite
-            self.query_one("#suite", Select).value = values["suite"]
-            self.notify(f"suite {values['suite']}: the workload its server rows were measured with")
+            if self.query_one("#suite", Select).value != values["suite"]:
+                self.query_one("#suite", Select).value = values["suite"]
+                self.notify(f"suite {values['suite']}: the workload its server rows were measured with")
             return
         self.query_one("#suite", Select).value = "none"
         for name, v in values.items():
             self.query_one(f"#{name}", Input).value = v
 
+    def _sync_preset(self) -> None:
+        """The preset shown is the one the fields hold: a field typed by hand that matches no
+        preset selects "custom" (never a preset whose values are no longer there)."""
+        values = {n: self.query_one(f"#{n}", Input).value for n in homeform.FIELDS}
+        suite = str(self.query_one("#suite", Select).value)
+        key = homeform.preset_of(values, suite, self._reference)
+        radios = list(self.query_one("#preset", RadioSet).query(Radio))
+        want = radios[homeform.PRESET_KEYS.index(key)]
+        if not want.value:
+            want.value = True
+
     def on_input_changed(self, event: Input.Changed) -> None:
         self.error = None
+        if event.input.id in homeform.FIELDS:
+            self._sync_preset()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "suite":
+            self._sync_preset()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.action_start()
@@ -230,7 +281,10 @@ class HomeScreen(Screen):
         if self.error:
             status.update(Text(f"error: {self.error}", style=f"bold {c['error']}"))
         elif run is not None and run.stage == "failed" and run.error:
-            status.update(Text(f"the run could not start: {run.error}", style=f"bold {c['error']}"))
+            t = Text(f"the run could not start: {run.error}", style=f"bold {c['error']}")
+            for hint in filter(None, (homeform.supply_hint(ch.arg) for ch in self.picked())):
+                t.append(f"\n{hint}", style=c["warning"])
+            status.update(t)
         elif preparing:
             last = run.state.notices[-1].message if run.state.notices else "starting"
             status.update(Text(f"status     {last}", style=c["warning"]))

@@ -63,6 +63,11 @@ class LiveScreen(Screen):
         self.query_one(ResultsTable).focus()
         self.on_resize()
 
+    def on_screen_resume(self) -> None:
+        """Drawn from the current run before the first frame: a new run started on the form never
+        shows the previous run's figures while it waits for the timer."""
+        self.app.tick()
+
     def on_resize(self, event=None) -> None:
         w, h = self.app.size
         self.set_class(w < 140, "-narrow")
@@ -79,7 +84,7 @@ class LiveScreen(Screen):
             self.query_one(MemoryChart).show(run, now)
         if not self.has_class("-narrow"):
             self.query_one(SensorsPanel).show(run, app.device_hint)
-        self.query_one(ResultsTable).show(run)
+        self.query_one(ResultsTable).show_run(run)
         self._server(run)
 
     def _server(self, run) -> None:

@@ -12,8 +12,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from edgeprof.errors import command
 from edgeprof.views.tui import fmt, refview
-from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import colours
+from edgeprof.views.tui.widgets.fittable import Col, FitTable
+from edgeprof.views.tui.widgets.titlebar import TitleBar
 
 ROW_METRICS = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j", "avg_power_w", "it_tokens_per_s", "amu_gb")
 
@@ -39,8 +40,8 @@ class ReferencesScreen(Screen):
         yield TitleBar()
         with Vertical():
             yield Static(id="refs-head")
-            yield DataTable(id="sets", cursor_type="row")
-            yield DataTable(id="refrows", cursor_type="row", zebra_stripes=True)
+            yield FitTable(id="sets", pinned=1, title="sets")
+            yield FitTable(id="refrows", pinned=1, title="rows of the highlighted set")
             yield Static(id="howto")
         yield Footer()
 
@@ -57,11 +58,11 @@ class ReferencesScreen(Screen):
             return
         if self._shown is not sets:
             self._shown = sets
-            t = self.query_one("#sets", DataTable)
-            t.clear(columns=True)
-            t.add_columns("set", "origin", "verification", "rows", "source")
-            for s in sets:
-                t.add_row(s.name, s.origin, s.verification, str(sum(r.ok for r in s.records)), _source(s.meta)[:70])
+            cols = [Col("set", 24, shrink_to=12), Col("rows"), Col("verification", 44, shrink_to=16), Col("origin"),
+                    Col("source", 70)]
+            self.query_one("#sets", FitTable).show(
+                cols, [[s.name, str(sum(r.ok for r in s.records)), s.verification, s.origin, _source(s.meta)]
+                       for s in sets], [s.name for s in sets])
             self.query_one("#refs-head", Static).update(Text(
                 f"reference sets: {len(sets)} (packaged, and yours in $EDGEPROF_HOME/reference)", style="bold"))
             self._rows()
@@ -78,18 +79,21 @@ class ReferencesScreen(Screen):
 
     def _rows(self) -> None:
         s = self._current_set()
-        t = self.query_one("#refrows", DataTable)
-        t.clear(columns=True)
+        t = self.query_one("#refrows", FitTable)
         if s is None:
+            t.show([], [], [])
             return
         present = [m for m in ROW_METRICS if any(r.metric(m) for r in s.records)]
-        t.add_columns("row", "model", "quant", "workload", "device", *present, "status")
+        cols = [Col("row", 40, shrink_to=16), Col("quant"), Col("workload"), *(Col(m) for m in present),
+                Col("model", 30), Col("device", 24), Col("status", 24)]
+        rows = []
         for r in s.records:
             w = r.workload
             wl = f"p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth}" if w.prompt_tokens is not None else "not published"
             vals = [fmt.num(r.value(m)) if r.metric(m) else "" for m in present]
-            t.add_row(refview.row_label(r)[:40], r.model.id or "", r.artifact.quant or "", wl, (r.device.name or "")[:24],
-                      *vals, r.get("verification_status") or r.status)
+            rows.append([refview.row_label(r), r.artifact.quant or "", wl, *vals, r.model.id or "", r.device.name or "",
+                         r.get("verification_status") or r.status])
+        t.show(cols, rows, [str(i) for i in range(len(rows))])
 
     def action_add_run(self) -> None:
         """The finished run this view shows, as reference set ``run-<its directory>`` in

@@ -1,6 +1,8 @@
 """Screen 5, sensors (``d``): ``edgeprof devices`` live — every sensor of every device of the run,
 its latest reading (from the run's ``sample`` events), provenance, and for each unavailable one the
-reason and how to enable it. Before a run: the detected sensors, values "while a run samples"."""
+reason and how to enable it. Between runs the screen asks the app for a monitor
+(``engine.monitor``: the same devices, sampler and headline power as a run, at 2 Hz) while it is
+shown, and stops it when it is left or a run starts."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -59,7 +61,7 @@ def sensor_lines(rows: list[dict], c: dict, sampling: bool) -> list:
         if note:
             out.append(Padding(Text(note, style=c["muted"]), (0, 0, 0, 4)))
     if not sampling:
-        out.append(Text("values appear while a run samples (this screen never reads sensors itself)", style=c["muted"]))
+        out.append(Text("waiting for the first sample (this screen never reads sensors itself)", style=c["muted"]))
     return out
 
 
@@ -72,10 +74,22 @@ class SensorsScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.on_screen_resume()
+
+    def on_screen_resume(self) -> None:
+        self.app.start_monitor()       # nothing measures now: read the sensors live while shown
         self.refresh_view()
 
+    def on_screen_suspend(self) -> None:
+        self.app.stop_monitor()
+
+    def source(self):
+        """The run that samples now, else the monitor, else the last run (its last readings)."""
+        app = self.app
+        return app.running() or app.monitor or app.current
+
     def refresh_view(self) -> None:
-        app, run = self.app, self.app.current
+        app, run = self.app, self.source()
         c = colours(app)
         self.query_one(TitleBar).show(run, app.clock_text(), app.device_hint)
         st = run.state if run else None
@@ -96,8 +110,11 @@ class SensorsScreen(Screen):
         if sampling:
             last = max(r.t_ns for r in st.readings.values())
             age = f" · last sample {max(0.0, (app.now_ns() - last) / 1e9):.1f} s ago"
-        head.append(Text(f"◆ = headline power (total-power rule) · ~ = estimated · {n_off} unavailable"
-                         + (age if sampling else " · no run sampling now: values appear during a run"),
-                         style=c["muted"]))
+        live = ("live between runs (read at 2 Hz while this screen is shown; a run stops it)"
+                if run is not None and run is app.monitor else "recorded (replay)" if run is not None and run.replay
+                else "live from the run" if run is not None and run is app.running() else "last readings of the run")
+        head.append(Text(f"◆ = headline power (total-power rule) · ~ = estimated · {n_off} unavailable · "
+                         + (live + age if sampling else "reading the sensors…" if run is app.monitor
+                            else "no run is sampling"), style=c["muted"]))
         self.query_one("#sensors-head", Static).update(Group(*head))
         self.query_one("#sensors-table", Static).update(Group(*sensor_lines(rows, c, sampling)))

@@ -13,7 +13,8 @@ from edgeprof.views.tui.widgets.quiet import Quiet
 
 
 class _Chart(Quiet):
-    DEFAULT_CSS = "_Chart { padding: 0 1; border: round $panel-lighten-2; }"
+    DEFAULT_CSS = """_Chart { padding: 0 1; border: round $panel-lighten-2; border-title-color: $foreground;
+                             border-subtitle-color: $foreground; }"""
 
     def __init__(self) -> None:
         super().__init__()

@@ -60,6 +60,11 @@ class ProgressPanel(Quiet):
         lines.append(meta)
         if case and (tok := self._tokens(case, now_ns, c)).plain:
             lines.append(tok)
+        if st.probing_since_ns is not None:
+            spin = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[int(now_ns / 1e8) % 10] if not run.replay else "…"
+            lines.append(Text(f"{spin} probing memory bandwidth and FLOP/s ({(now_ns - st.probing_since_ns) / 1e9:.0f} s, "
+                              "once per machine, usually under a minute): the row is written after it",
+                              style=f"bold {c['warning']}", no_wrap=True, overflow="ellipsis"))
         if run.error:
             lines.append(Text(f"error: {run.error}", style=f"bold {c['error']}"))
         elif st.notices:

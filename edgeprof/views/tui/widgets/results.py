@@ -1,43 +1,81 @@
 """The results table: the Markdown table's columns (``results.printers.columns``, driven by the
 metric catalogue), one row per finished case, then the running case; a failed row carries its
-reason in ``status``. Columns empty in every row are left out, as the Markdown table does."""
+reason in ``status``. Columns empty in every row are left out, as the Markdown table does.
+
+A terminal is narrower than the Markdown table, so the columns come in the order people look for
+them (what ran and its status, decode speed, the server ratio, latency and energy, then the rest)
+and :class:`~edgeprof.views.tui.widgets.fittable.FitTable` shows as many whole ones as fit, ←/→
+for the others. ``vs server`` is the ratio and the match kind in a few characters; the panel and
+the row's detail (Enter) carry the rest."""
 from __future__ import annotations
 
-from textual.widgets import DataTable
-
 from edgeprof.results.printers import columns
+from edgeprof.views.tui import refview
+from edgeprof.views.tui.widgets.fittable import Col, FitTable
 
-ALWAYS = ("model", "quant", "test", "decode t/s", "vs server", "status")
 RUNNING = "__running__"
+ALWAYS = ("model", "quant", "test", "decode t/s", "vs server", "status")
+PRIORITY = ("model", "quant", "test", "status", "decode t/s", "vs server", "TTFT ms", "J/token", "avg W",
+            "peak RSS MiB", "prefill t/s", "TPOT ms")
+PINNED = 4                     # model, quant, test and status stay when the others scroll
+CAPS = {"model": 24, "status": 16, "format": 8, "runtime": 14, "quality": 24, "roofline": 24, "machine": 24}
+RUNNING_STATUS_W = 13          # "▶ prefill 5/5": the running row's status never widens the table
+PHASE_SHORT = {"scheduled": "queued", "decode done": "ending"}
+KIND_SHORT = {"exact": "exact", "same-model": "same model", "normalized": "NOT A MATCH"}
 
 
-FIRST = ("model", "quant", "test", "status")
-LAST = ("format", "size MiB", "runtime", "threads", "fa", "quality", "roofline", "vs server")
+def server_cell(rec) -> str:
+    """``0.099× exact``: the decode ratio (else the first compared metric, named) and the match
+    kind; ``none`` when no reference row matched, empty when the record was never compared."""
+    comp = rec.reference
+    if not comp:
+        return ""
+    kind = comp.get("kind") or "none"
+    lines = refview.final_lines(comp) if kind != "none" else []
+    line = next((ln for ln in lines if ln.label == "decode t/s"), lines[0] if lines else None)
+    if line is None:
+        return "none" if kind == "none" else KIND_SHORT.get(kind, kind)
+    label = "" if line.label == "decode t/s" else line.label + " "
+    return f"{label}{line.ratio.split(' [')[0]} {KIND_SHORT.get(kind, kind)}"
 
 
-def table_rows(records: list) -> tuple[list[str], list[list[str]]]:
-    """The Markdown table's columns, ordered for a terminal: what ran and its status, then the
-    catalogue's metric columns, then the rest — so 80 columns show the figures, not the paths."""
-    cols = columns()
-    rank = {n: i for i, n in enumerate(FIRST)}
-    cols.sort(key=lambda c: (0, rank[c[0]]) if c[0] in rank else (2, LAST.index(c[0])) if c[0] in LAST else (1, 0))
+def table_rows(records: list) -> tuple[list[Col], list[list[str]]]:
+    """The columns in priority order (the catalogue's order after those named) and each record's
+    cells; a column empty in every row is left out unless people look for it (``ALWAYS``)."""
+    cols = [(name, server_cell if name == "vs server" else fn) for name, fn in columns()]
+    rank = {n: i for i, n in enumerate(PRIORITY)}
+    cols.sort(key=lambda c: rank.get(c[0], len(PRIORITY)))          # stable: the rest keep their order
     rows = [[fn(r) for _, fn in cols] for r in records]
     keep = [i for i, (name, _) in enumerate(cols) if name in ALWAYS or any(row[i] for row in rows)]
-    return [cols[i][0] for i in keep], [[row[i] for i in keep] for row in rows]
+    return ([Col(cols[i][0], CAPS.get(cols[i][0]), shrink_to=12 if cols[i][0] == "model" else None) for i in keep],
+            [[row[i] for i in keep] for row in rows])
 
 
-class ResultsTable(DataTable):
+def running_cells(case, names: list[str]) -> list[str]:
+    """The running case's row: what runs (from its typed model and artifact) and ``▶ running``."""
+    w = case.workload
+    test = "+".join(x for x in (f"pp{w.get('prompt_tokens')}" if w.get("prompt_tokens") else "",
+                                f"tg{w.get('gen_tokens')}" if w.get("gen_tokens") else "") if x)
+    fill = {"model": (case.model or {}).get("id") or case.label, "quant": (case.artifact or {}).get("quant") or "",
+            "test": test, "status": "▶ running"}
+    return [fill.get(n, "") for n in names]
+
+
+def running_status(case) -> str:
+    rep = f" {case.rep + 1}/{case.reps}" if case.rep is not None else ""
+    return f"▶ {PHASE_SHORT.get(case.phase, case.phase)}{rep}"
+
+
+class ResultsTable(FitTable):
     DEFAULT_CSS = "ResultsTable { height: 1fr; }"
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
+    def __init__(self, **kw) -> None:
+        super().__init__(pinned=PINNED, title="results", **kw)
         self._key = None
         self._records: list = []
-        self._names: list[str] = []
         self._status = ""
 
-    def show(self, run) -> None:
+    def show_run(self, run) -> None:
         st = run.state if run else None
         records = list(st.finished) if st else []
         case = st.case if st else None
@@ -45,36 +83,24 @@ class ResultsTable(DataTable):
         if key != self._key:
             self._rebuild(records, case)
             self._key = key
-        if case is not None and "status" in self._names:
-            rep = f" rep {case.rep + 1}/{case.reps}" if case.rep is not None else ""
-            status = f"▶ {case.phase}{rep}"
+        if case is not None and "status" in self.shown:
+            status = running_status(case)
             if status != self._status:      # an unchanged cell is not repainted
                 self._status = status
-                self.update_cell(RUNNING, "status", status, update_width=True)
+                self.update_cell(RUNNING, "status", status)
 
     def _rebuild(self, records: list, case) -> None:
-        row = self.cursor_row
-        follow = row >= self.row_count - 1       # on the last row: keep following the newest case
-        names, rows = table_rows(records)
-        self.clear(columns=True)
-        for n in names:
-            self.add_column(n, key=n)
-        for rec, cells in zip(records, rows):
-            self.add_row(*cells, key=rec.case_id or str(id(rec)))
+        follow = self.cursor_row >= self.row_count - 1       # on the last row: keep following the newest case
+        cols, rows = table_rows(records)
+        keys = [rec.case_id or str(id(rec)) for rec in records]
         if case is not None:
-            cells = ["" for _ in names]
-            w = case.workload
-            first = case.label.split(" ")
-            fill = {"model": first[0], "quant": (first[1].split(":")[-1] if len(first) > 1 else ""),
-                    "test": "+".join(x for x in (f"pp{w.get('prompt_tokens')}" if w.get("prompt_tokens") else "",
-                                                 f"tg{w.get('gen_tokens')}" if w.get("gen_tokens") else "") if x),
-                    "status": "▶ running"}
-            for i, n in enumerate(names):
-                cells[i] = fill.get(n, "")
-            self.add_row(*cells, key=RUNNING)
-        self._records, self._names, self._status = records, names, ""
-        if self.row_count:
-            self.move_cursor(row=self.row_count - 1 if follow else min(max(row, 0), self.row_count - 1))
+            cols = [Col(c.name, c.cap, RUNNING_STATUS_W, c.shrink_to) if c.name == "status" else c for c in cols]
+            rows.append(running_cells(case, [c.name for c in cols]))
+            keys.append(RUNNING)
+        self._records, self._status = records, ""
+        self.show(cols, rows, keys)
+        if self.row_count and follow:
+            self.move_cursor(row=self.row_count - 1)
 
     def record_at_cursor(self):
         i = self.cursor_row

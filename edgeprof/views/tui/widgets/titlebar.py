@@ -27,6 +27,9 @@ class TitleBar(Quiet):
         text.append(" ─ " + device_title(device, label))
         if run is not None and run.replay:
             text.append("  [replay]", style="italic")
+        room = self.size.width - 3 - len(now_text)      # the clock always shows; the device line gives way
+        if text.cell_len > room > 0:
+            text.truncate(room, overflow="ellipsis")
         pad = max(1, self.size.width - 2 - text.cell_len - len(now_text))
         text.append(" " * pad + now_text)
         self.put(text, text_key(text))
