@@ -111,20 +111,23 @@ def matmul_flops(n: int = 1024, repeats: int = 3) -> dict[str, Any]:
 def probe(array_bytes: int = 64 << 20, matrix_n: int = 2048, threads: int | None = None, *,
           retries: int = 2, wait_s: float = 10.0, load_window_s: float = 0.5,
           max_other_cores: float | None = None, meter: LoadMeter | None = None,
-          sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+          sleep: Callable[[float], None] = time.sleep, before: dict | None = None) -> dict[str, Any]:
     """Both figures, when and where they were taken, and how quiet the machine was.
 
     Up to ``1 + retries`` attempts, ``wait_s`` apart, until one is quiet (see the module
     docstring); the returned figures are from the quiet attempt, else from the attempt whose
-    other-process CPU during the measurement was lowest.
+    other-process CPU during the measurement was lowest. ``before``: a load window just taken
+    (``edgeprof devices`` shows one above its table) that stands as the first attempt's "before"
+    window, so the probe is never called quiet beside a table that showed a busy machine.
     """
     import numpy as np
 
     meter = meter or LoadMeter()
     limit = max_other_cores if max_other_cores is not None else default_max_other_cores(meter.cores)
     attempts: list[dict[str, Any]] = []
+    given = before
     for attempt in range(1, retries + 2):
-        before = meter.measure(load_window_s, sleep)
+        before = given if attempt == 1 and given else meter.measure(load_window_s, sleep)
         start = meter.snapshot()
         bw, fl = bandwidth(array_bytes, threads=threads), matmul_flops(matrix_n)
         during = meter.between(start, meter.snapshot())

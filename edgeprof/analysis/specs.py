@@ -7,7 +7,9 @@
   Nano Developer Kit"), Apple chip names ("Apple M2 Pro"), CPU brand strings — by the table's
   ``match`` regexes; rows sharing a pattern (Orin Nano 4GB/8GB, AGX Orin 32/64GB) are told apart
   by memory size. Returns None for unknown hardware (never a guess).
-- ``save_probe`` / ``load_probe``: ``devices.probe`` results under ``$EDGEPROF_HOME/devices/``.
+- ``save_probe`` / ``load_probe``: ``devices.probe`` results under ``$EDGEPROF_HOME/devices/``;
+  the stored probe is the best one: a contended probe never displaces a quiet one (it is kept
+  beside it, ``<id>.contended.json``), so it is used only while no quiet probe exists.
   A probed figure carries ``devices.probe.probe_label`` (its date and quality) and, where a spec
   row publishes the same figure, ``devices.probe.below_spec``'s flag (more than 2x below it).
 - ``device_spec(device)``: what ``roofline`` needs for one record's ``device`` dict: peak figures,
@@ -23,6 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from edgeprof.devices.load import QUIET
 from edgeprof.devices.probe import below_spec, probe_label
 from edgeprof.assets_access import asset
 from edgeprof.home import home
@@ -107,9 +110,16 @@ def probe_path(device_id: str, env: dict | None = None) -> Path:
 
 
 def save_probe(device_id: str, result: dict, env: dict | None = None) -> Path:
+    """Store a probe where rooflines read it, unless it is busier than the one stored: a contended
+    (or unlabelled) probe replaces only another that is not quiet; beside a quiet one it goes to
+    ``<id>.contended.json`` (issue 20: a probe taken on a busy machine was used by every later
+    roofline, on a machine that is never quiet forever). Returns the path written."""
     path = probe_path(device_id, env)
+    stored = load_probe(device_id, env)
+    if result.get("quality") != QUIET and stored is not None and stored.get("quality") == QUIET:
+        path = path.with_name(path.stem + ".contended.json")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
+    tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps({"device_id": device_id, **result}, indent=2) + "\n")
     tmp.replace(path)
     return path
@@ -142,6 +152,8 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
     if probe:
         host_side = device.get("kind") in ("cpu", "rpi", None)
         label = probe_label(probe)
+        if probe.get("quality") != QUIET:  # used only because no quiet probe is stored (save_probe)
+            label += "; no quiet probe yet"
         for fig, part, what, unit in (("peak_mem_bandwidth_gbs", "bandwidth", "memory bandwidth", "GB/s"),
                                       ("peak_fp32_tflops", "flops", "fp32 FLOP/s", "TFLOP/s")):
             m, key = probe.get(part) or {}, "value"

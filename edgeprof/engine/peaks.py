@@ -31,9 +31,8 @@ def device_spec(device_info: dict, log: Callable[[str], None] = lambda s: None,
     if run_probe is None:
         from edgeprof.devices.probe import probe as run_probe
     log(why)
-    result = run_probe()
-    specs.save_probe(device_info["id"], result)
-    return specs.device_spec(device_info, probe=result, table=table)
+    specs.save_probe(device_info["id"], run_probe())
+    return specs.device_spec(device_info, table=table)  # the stored one: a busy re-probe never displaces a quiet one
 
 
 def probe_reason(device_info: dict, spec: dict | None, quiet_now: Callable[[], bool]) -> str | None:
