@@ -63,6 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeprofError as exc:
         print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a filesystem error no command foresaw: one line all the same
+        from edgeprof.errors import unforeseen_os_error
+
+        print(f"edgeprof: error: {unforeseen_os_error(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("edgeprof: interrupted; records already written are kept", file=sys.stderr)
         return 130

@@ -63,11 +63,16 @@ def resume_command(run_dir) -> str:
     return command("bench", "--resume", run_dir)
 
 
-def os_fault(path, exc: OSError, *, run_dir=None, usage: bool = False) -> EdgeprofError:
+OUT_FIX = "pass --out DIR on a writable disk"
+HOME_FIX = "set EDGEPROF_HOME to a directory on a writable disk"
+
+
+def os_fault(path, exc: OSError, *, run_dir=None, usage: bool = False, fix: str | None = None) -> EdgeprofError:
     """One line for a filesystem error while writing ``path``: what happened and the fix.
 
     ``run_dir`` set means a run with a plan exists there, so the fix is to resume it (every
-    finished record is kept); ``usage`` means nothing was written yet (exit 2, CONTRACTS)."""
+    finished record is kept); ``usage`` means nothing was written yet (exit 2, CONTRACTS).
+    ``fix`` replaces the ``--out`` advice for a path the user names another way (EDGEPROF_HOME)."""
     import errno
 
     table = {  # errno -> (what happened, the fix)
@@ -78,12 +83,62 @@ def os_fault(path, exc: OSError, *, run_dir=None, usage: bool = False) -> Edgepr
         errno.EPERM: ("no permission to write {}", "pass --out DIR in a directory you may write"),
         errno.ENOTDIR: ("cannot write {}: a part of that path is a file", "pass --out DIR naming a directory"),
     }
-    head, fix = table.get(exc.errno, (f"cannot write {{}} ({exc.strerror or type(exc).__name__})",
-                                      "pass --out DIR on a writable disk"))
+    head, default_fix = table.get(exc.errno, (f"cannot write {{}} ({exc.strerror or type(exc).__name__})", OUT_FIX))
     head = head.format(path)
+    if fix is None or default_fix == "free space":
+        fix = default_fix
     if run_dir is not None:
         msg = (f"{head}; every finished case is kept in {run_dir}/records.jsonl — {fix}, then run: "
                f"{resume_command(run_dir)}")
     else:
         msg = f"{head}; {fix}" + (" and run again" if fix == "free space" else "")
     return (UsageError if usage else FaultError)(msg)
+
+
+def check_writable(target, *, named: str, fix: str = OUT_FIX) -> None:
+    """Refuse (exit 2, nothing written) a directory ``target`` that cannot be made: a file in the
+    way, a read-only filesystem, /proc or /sys, a missing permission. Only trying tells those
+    apart, so a temporary directory is created and removed where ``target`` will go. ``named``
+    is how the user named it (``--out X``, ``EDGEPROF_HOME X``); ``fix`` what to do instead."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(target)
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{named} is a file; name a directory")
+    parent = target
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"{named}: {parent} is a file, not a directory; "
+                         f"{'pass --out DIR naming a directory' if fix == OUT_FIX else fix}")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".edgeprof-probe-", dir=parent))
+    except OSError as exc:
+        raise UsageError(f"{named}: {os_fault(parent, exc, usage=True, fix=fix)}") from None
+
+
+def home_fix(path) -> str:
+    """The fix for a path that is not writable: under $EDGEPROF_HOME, move the home; else --out."""
+    from pathlib import Path
+
+    from edgeprof.home import home
+
+    try:
+        Path(path).absolute().relative_to(home().absolute())
+    except (ValueError, TypeError):
+        return OUT_FIX
+    return HOME_FIX
+
+
+def unforeseen_os_error(exc: OSError) -> EdgeprofError:
+    """The CLI's last net for a filesystem error no command translated: still one line naming the
+    path, and the fix where the error says what it is (a full disk, a read-only or forbidden
+    place, a file in the way); anything else is the system's own words, never a traceback."""
+    import errno
+
+    path = exc.filename or "a file"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR):
+        return os_fault(path, exc, fix=home_fix(path))
+    return FaultError(f"{path}: {exc.strerror or type(exc).__name__}")

@@ -18,3 +18,18 @@ class ExportError(Exception):
 
 class UsageError(ExportError):
     """Bad input found before any work started (CLI exit status 2)."""
+
+
+def write_failure(path, exc: OSError) -> str:
+    """What went wrong writing ``path``, in words a user can act on (a read-only or full disk, a
+    missing permission, a file where a directory should be)."""
+    import errno
+
+    return {errno.EROFS: f"{path} is on a read-only filesystem",
+            errno.ENOSPC: f"no space left on the device writing {path}",
+            errno.EDQUOT: f"disk quota exceeded writing {path}",
+            errno.EACCES: f"no permission to write {path}",
+            errno.EPERM: f"no permission to write {path}",
+            errno.ENOTDIR: f"cannot write {path}: a part of that path is a file",
+            errno.EEXIST: f"cannot write {path}: a file is in the way"}.get(
+                exc.errno, f"cannot write {path} ({exc.strerror or type(exc).__name__})")

@@ -130,10 +130,13 @@ def run(args) -> int:
         if args.probe:
             from edgeprof.devices import probe
 
-            from edgeprof.analysis.specs import save_probe
+            from edgeprof.analysis.specs import probe_path, save_probe
+            from edgeprof.errors import check_writable, home_fix
 
             for d in desc:
                 if d["device"]["kind"] == "cpu":  # its first attempt is judged on the window the table shows
+                    where = probe_path(d["device"]["id"]).parent  # a probe takes ~30 s: check first
+                    check_writable(where, named=f"the probe folder {where}", fix=home_fix(where))
                     d["probe"] = probe.probe(before=(d.get("load") or {}).get("window"))
                     d["probe_path"] = str(save_probe(d["device"]["id"], d["probe"]))
     finally:

@@ -41,6 +41,8 @@ def run(args) -> int:
     from edgeprof.exporters import ExportError, UsageError, export, list_quants, read_manifest
     from edgeprof.exporters.onnx.schemes import SCHEMES
 
+    from edgeprof.errors import UsageError as EdgeprofUsage
+    from edgeprof.errors import check_writable
     from edgeprof.models.catalogue import CatalogueError
     from edgeprof.models.exporting import (MANIFEST_COLUMNS, converter_cache, download_cache, manifest_rows,
                                            progress_printer, resolve_source)
@@ -56,14 +58,17 @@ def run(args) -> int:
               file=sys.stderr)
         return 2
     try:
+        if args.out:  # a bad --out is found before a catalogue model is prepared or anything is read
+            check_writable(args.out, named=f"--out {args.out}")
         src = resolve_source(args.source, note)
         out = args.out or Path("exports") / src.name
+        check_writable(out, named=f"--out {out}")
         export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
                converter_cache=converter_cache(), download_cache=download_cache(), jobs=args.jobs,
                quality=not args.no_quality, allow_degraded=args.allow_degraded, block_size=args.block_size,
                allow_pickle=args.allow_pickle, trust_remote_code=args.trust_remote_code)
         m = read_manifest(out)
-    except (UsageError, CatalogueError) as exc:  # found before anything was written
+    except (UsageError, CatalogueError, EdgeprofUsage) as exc:  # found before anything was written
         print(f"edgeprof export: error: {exc}", file=sys.stderr)
         return 2
     except ExportError as exc:  # a step failed or an artifact failed the quality gate

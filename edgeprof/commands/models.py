@@ -49,8 +49,13 @@ def run(args) -> int:
             path = _fetch(catalogue, entry, note, args.overwrite)
         else:
             path = catalogue.prepare_hf(entry, note, overwrite=args.overwrite)
-    except (catalogue.CatalogueError, ImportError, ValueError, OSError) as exc:
+    except (catalogue.CatalogueError, ImportError, ValueError) as exc:
         print(f"edgeprof: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # e.g. the disk filled up while the model was written
+        from edgeprof.errors import unforeseen_os_error
+
+        print(f"edgeprof: error: {unforeseen_os_error(exc)}", file=sys.stderr)
         return 1
     print(path)
     return 0

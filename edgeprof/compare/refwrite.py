@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.compare.refsets import ReferenceSetError, check_name
+from edgeprof.errors import check_writable, home_fix, os_fault
 from edgeprof.home import reference_dir
 from edgeprof.results.schema import Record
 
@@ -58,6 +59,7 @@ def target(name: str, dest_root: str | Path | None, overwrite: bool, env: dict |
     path = dest / name
     if path.exists() and not overwrite:
         raise ReferenceSetError(f"reference set '{name}' exists at {path} (use --overwrite)")
+    check_writable(dest, named=f"the reference folder {dest}", fix=home_fix(dest))  # before a build runs
     return path
 
 
@@ -69,17 +71,25 @@ def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
     trusts it only while both are unchanged)."""
     tmp = path.parent / f".{path.name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for f in copy:
-        shutil.copy2(f, tmp / f.name)
-    if records is not None:
-        (tmp / "records.jsonl").write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
-    rows_file = tmp / ("records.jsonl" if records is not None else str(meta.get("records_file") or ""))
-    if (rows if rows is not None else records) is not None and rows_file.is_file():
-        st = rows_file.stat()
-        meta = dict(meta, summary={"file": rows_file.name, "stamp": [st.st_size, st.st_mtime_ns],
-                                   **list_summary(rows if rows is not None else records)})
-    (tmp / "reference.json").write_text(json.dumps(meta, indent=2) + "\n")
+    writing = tmp
+    try:
+        tmp.mkdir(parents=True)
+        for f in copy:
+            writing = tmp / f.name
+            shutil.copy2(f, writing)
+        if records is not None:
+            writing = tmp / "records.jsonl"
+            writing.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
+        rows_file = tmp / ("records.jsonl" if records is not None else str(meta.get("records_file") or ""))
+        if (rows if rows is not None else records) is not None and rows_file.is_file():
+            st = rows_file.stat()
+            meta = dict(meta, summary={"file": rows_file.name, "stamp": [st.st_size, st.st_mtime_ns],
+                                       **list_summary(rows if rows is not None else records)})
+        writing = tmp / "reference.json"
+        writing.write_text(json.dumps(meta, indent=2) + "\n")
+    except OSError as exc:  # a full or read-only disk: no half set is left, the old one is untouched
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise os_fault(path / writing.name if writing != tmp else path, exc, fix=home_fix(path)) from None
     if path.exists():
         shutil.rmtree(path)
     tmp.rename(path)

@@ -8,14 +8,13 @@ never both write it, and ``--overwrite`` never deletes the lock another process 
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from edgeprof.engine.runlock import NAME as LOCK_NAME
 from edgeprof.engine.runlock import RunLock
-from edgeprof.errors import UsageError, os_fault, resume_command
+from edgeprof.errors import UsageError, check_writable, resume_command
 from edgeprof.results.jsonl import write_json
 
 
@@ -37,17 +36,7 @@ def _holds_a_run(run_dir: Path) -> UsageError:
 def _probe_writable(run_dir: Path) -> None:
     """Create and remove a temporary directory where the run directory will go: catches a
     read-only filesystem, /proc or /sys, a missing permission, or a file in the way."""
-    import tempfile
-
-    parent = run_dir
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir():
-        raise UsageError(f"--out {run_dir}: {parent} is a file, not a directory; pass --out DIR naming a directory")
-    try:
-        os.rmdir(tempfile.mkdtemp(prefix=".edgeprof-probe-", dir=parent))
-    except OSError as exc:
-        raise UsageError(f"--out {run_dir}: {os_fault(parent, exc, usage=True)}") from None
+    check_writable(run_dir, named=f"--out {run_dir}")
 
 
 def create_run_dir(run_dir: Path, plan: dict[str, Any] | None, overwrite: bool,

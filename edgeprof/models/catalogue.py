@@ -19,7 +19,7 @@ from typing import Any, Callable
 from edgeprof.exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
 from edgeprof.assets_access import asset
-from edgeprof.errors import UsageError, command
+from edgeprof.errors import UsageError, check_writable, command, home_fix
 from edgeprof.home import models_dir
 
 
@@ -88,6 +88,8 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
         raise CatalogueError(f"{entry.id} is not downloaded: run {command('models', 'pull', entry.id)}, or bench it "
                              f"with --pull ({entry.raw['repo']}, {entry.raw.get('size_published') or 'size not published'})")
     pkg, ver, member = entry.raw["package"], entry.raw["package_version"], entry.raw["member"]
+    check_writable(path.parent, named=f"the models folder {root}", fix=home_fix(path))  # before a download
+    _room_for(path.parent, 2 * int(entry.raw.get("size_bytes") or 0), f"fetching {entry.id}")  # wheel + file
     path.parent.mkdir(parents=True, exist_ok=True)
     log(f"fetching {entry.id} from the package registry ({pkg}=={ver}, {entry.raw.get('size_bytes', 0) / 1e6:.0f} MB)")
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".fetch-") as tmp:
@@ -111,6 +113,18 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
     return path
 
 
+def _room_for(where: Path, need_bytes: int, what: str) -> None:
+    """Refuse a fetch or a rebuild that cannot fit (before minutes of work, and so a full disk is
+    never reported as a network problem)."""
+    from edgeprof.exporters.files import free_disk_bytes
+
+    free = free_disk_bytes(where)
+    if free < need_bytes:
+        raise CatalogueError(f"{what} needs about {need_bytes / 1e6:.0f} MB of free disk in {where}, only "
+                             f"{free / 1e6:.0f} MB is free; free space, or set EDGEPROF_HOME to a directory on a "
+                             f"disk with room")
+
+
 def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = None, *,
                overwrite: bool = False) -> Path:
     """An HF catalogue form made from the GGUF it derives from (local, once; ``models prepare``).
@@ -124,6 +138,8 @@ def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = No
     if out.exists() and not overwrite:
         raise CatalogueError(f"{out} exists but holds no prepared model (no config.json); pass --overwrite to "
                              f"replace it")
+    check_writable(out, named=f"the models folder {out.parent}", fix=home_fix(out))
+    _room_for(out.parent, 4 * int(entry.params or 0), f"preparing {entry.id} (float32 weights)")
     note(f"preparing {entry.id} from the packaged GGUF (once)")
     gguf = ensure(get(entry.raw["derived_from"]), root, log=note)
     try:

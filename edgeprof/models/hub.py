@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from edgeprof.exporters.files import sha256_file
 
-from edgeprof.errors import FaultError, command
+from edgeprof.errors import FaultError, check_writable, command, home_fix
 from edgeprof.home import models_dir
 from edgeprof.models.catalogue import CatalogueError, Entry
 
@@ -134,6 +134,7 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     except ImportError as exc:
         raise CatalogueError(f"'models pull' needs huggingface_hub: pip install 'edgeprof[hub]' ({exc})") from None
     dest = (root or models_dir()) / entry.id
+    check_writable(dest, named=f"the models folder {dest.parent}", fix=home_fix(dest))  # before any download
     dest.mkdir(parents=True, exist_ok=True)
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from edgeprof.exporters.errors import ExportError, UsageError
+from edgeprof.exporters.errors import ExportError, UsageError, write_failure
 from edgeprof.exporters.files import available_memory_bytes, fsync_dir, peak_rss_bytes, tool_versions, tree_size_bytes
 from edgeprof.exporters.quality.gate import TIERS, failure_message, judge
 from edgeprof.exporters.source.hf import Source, load_source
@@ -103,13 +103,19 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
     targets = parse_targets(targets) if not isinstance(targets, dict) else parse_targets(
         [f"{k}:{','.join(v)}" for k, v in targets.items()])
     out_dir = Path(out_dir).expanduser().absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir} is a file; name a directory")
     if out_dir.exists() and not overwrite:
         what = "an export" if (out_dir / MANIFEST).is_file() else "a directory"
         raise UsageError(f"{out_dir} already exists ({what}); pass --overwrite to replace it")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
     build = out_dir.parent / f".{out_dir.name}.partial"
-    build.mkdir(exist_ok=True)
-    lock = open(build / ".lock", "w")
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        build.mkdir(exist_ok=True)
+        lock = open(build / ".lock", "w")
+    except OSError as exc:  # nothing is written yet: bad usage, one line
+        raise UsageError(f"--out {out_dir}: {write_failure(exc.filename or build, exc)}; pass --out DIR on a "
+                         f"writable disk") from None
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -122,6 +128,13 @@ def export(source: str | Path | Source, targets, out_dir: str | Path, *, overwri
     try:
         return _run(src, targets, out_dir, build, t0, progress or (lambda e: None), quality=quality, opts=opts,
                     converter_cache=converter_cache, check_memory=check_memory)
+    except UsageError:  # refused before any step ran (too little disk or memory): leave nothing behind
+        if not any(c.name != ".lock" for c in build.iterdir()):
+            shutil.rmtree(build, ignore_errors=True)
+        raise
+    except OSError as exc:  # e.g. the disk filled up: finished steps stay in the partial directory
+        raise ExportError(f"{write_failure(exc.filename or build, exc)}; free space or choose another --out, then "
+                          f"run the same command again (finished steps are kept in {build})") from None
     finally:
         lock.close()
 

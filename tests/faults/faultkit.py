@@ -44,3 +44,19 @@ def once_each(run_dir: Path) -> list[dict]:
     ids = [r["case_id"] for r in recs]
     assert sorted(ids) == sorted(c["case_id"] for c in plan["cases"]), (ids, [c["case_id"] for c in plan["cases"]])
     return recs
+
+
+def unshare_prefix() -> list[str]:
+    """The command prefix that gives a private mount namespace where tmpfs can be mounted (the
+    test is skipped with the reason where this machine cannot make one)."""
+    import shutil
+
+    import pytest
+
+    if not shutil.which("unshare") or not sys.platform.startswith("linux"):
+        pytest.skip("needs Linux unshare(1) to mount a small tmpfs")
+    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=4k tmpfs $d && umount $d && rmdir $d"
+    for prefix in (["unshare", "-m"], ["unshare", "-Urm"]):
+        if subprocess.run([*prefix, "sh", "-c", probe], capture_output=True, timeout=30).returncode == 0:
+            return prefix
+    pytest.skip("cannot mount a tmpfs in a private mount namespace here (no CAP_SYS_ADMIN, user namespaces off)")

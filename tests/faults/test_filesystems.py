@@ -13,20 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from faultkit import FAST, ROOT, cli, env, one_line_error
+from faultkit import FAST, ROOT, cli, env, one_line_error, unshare_prefix
 
 HERE = Path(__file__).resolve().parent
-
-
-def _unshare() -> list[str]:
-    """The command prefix that gives a private mount namespace where tmpfs can be mounted."""
-    if not shutil.which("unshare") or not sys.platform.startswith("linux"):
-        pytest.skip("needs Linux unshare(1) to mount a small tmpfs")
-    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=4k tmpfs $d && umount $d && rmdir $d"
-    for prefix in (["unshare", "-m"], ["unshare", "-Urm"]):
-        if subprocess.run([*prefix, "sh", "-c", probe], capture_output=True, timeout=30).returncode == 0:
-            return prefix
-    pytest.skip("cannot mount a tmpfs in a private mount namespace here (no CAP_SYS_ADMIN, user namespaces off)")
 
 
 @pytest.mark.parametrize("where", ["/proc/edgeprof-run", "/proc/self/edgeprof-run", "/sys/edgeprof-run"])
@@ -48,7 +37,7 @@ def test_out_naming_a_file_or_below_one(tmp_path, home):
 
 @pytest.mark.slow
 def test_full_and_read_only_disks(tmp_path, home, smollm2_gguf):
-    prefix = _unshare()
+    prefix = unshare_prefix()
     proc = subprocess.run([*prefix, sys.executable, str(HERE / "fullfs_driver.py"), str(tmp_path), str(smollm2_gguf)],
                           env=env(home), capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeprof import __version__
-from edgeprof.errors import FaultError, UsageError
+from edgeprof.errors import FaultError, UsageError, check_writable, os_fault
 from edgeprof.views.report.data import case_views, open_run
 from edgeprof.views.report.document import figures_of, to_html, to_markdown
 from edgeprof.views.report.sections import all_sections
@@ -34,8 +34,9 @@ def _write(path: Path, data: bytes) -> None:
     try:
         tmp.write_bytes(data)
         os.replace(tmp, path)
-    except OSError as exc:
-        raise FaultError(f"cannot write {path}: {exc.strerror or exc}; choose another --out") from None
+    except OSError as exc:  # a full disk mid-report: no half file is left behind
+        tmp.unlink(missing_ok=True)
+        raise os_fault(path, exc, fix="choose another --out") from None
 
 
 def check_out(out_dir: Path, overwrite: bool) -> None:
@@ -46,6 +47,7 @@ def check_out(out_dir: Path, overwrite: bool) -> None:
     if existing and not overwrite:
         raise UsageError(f"{out_dir} already holds {', '.join(existing)}; pass --overwrite to replace it, or "
                          f"choose another --out")
+    check_writable(out_dir, named=f"--out {out_dir}")  # read-only, /proc, a file above it: before any work
 
 
 def build_report(run_dirs: list[str | Path], out_dir: str | Path, overwrite: bool = False) -> ReportFiles:
