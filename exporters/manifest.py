@@ -189,14 +189,17 @@ def _field(d: dict, key: str, typ: type, where: Path, ctx: str = "") -> Any:
 
 
 def check_files(export_dir: str | Path, *, rehash: bool = False,
-                hasher: Callable[[Path], str] | None = None) -> list[str]:
+                hasher: Callable[[Path], str] | None = None, only: str | Path | None = None) -> list[str]:
     """Problems with the files an export lists (missing, not a regular file, wrong size, wrong
     hash); empty when intact. Paths are contained first (``list_artifacts``); ``hasher`` lets a
-    caller pass a cached sha256 so a large file is hashed once."""
+    caller pass a cached sha256 so a large file is hashed once; ``only`` (an artifact directory)
+    checks that artifact's files alone."""
     from edgeprof.exporters.files import sha256_file
 
     problems = []
     for a in list_artifacts(export_dir):
+        if only is not None and a["dir"] != str(Path(only).resolve()):
+            continue
         for f in a["file_entries"]:
             p = Path(f["path"])
             if not p.exists():

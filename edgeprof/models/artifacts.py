@@ -144,16 +144,20 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
                     runtime=default_for("gguf"), **_export_quality(exported))
 
 
-def _manifest_artifacts(d: Path) -> list[Artifact]:
+def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
     """Every artifact of an export directory, plus its HF source when it is a trusted directory
     (the unquantized baseline row), with the manifest's compression basis and quality retention.
-    The manifest is untrusted: paths are contained (``exporters.list_artifacts``) and every file's
-    size and sha256 are checked against it before anything runs."""
+    ``only``: one artifact directory of the export (``exports/m/gguf-q8_0`` named as a MODEL), its
+    files alone checked and no baseline row added. The manifest is untrusted: paths are contained
+    (``exporters.list_artifacts``) and every file's size and sha256 are checked against it before
+    anything runs."""
     from edgeprof.exporters import ExportError, check_files, list_artifacts, read_manifest
 
     try:
         listed, manifest = list_artifacts(d), read_manifest(d)
-        problems = check_files(d, rehash=True, hasher=sha256_cached)
+        if only is not None:
+            listed = [a for a in listed if a["dir"] == str(only.resolve())]
+        problems = check_files(d, rehash=True, hasher=sha256_cached, only=only)
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
     if problems:
@@ -182,7 +186,7 @@ def _manifest_artifacts(d: Path) -> list[Artifact]:
                             quality=_labelled(q or None, a.get("quality_status")),
                             label=a["baseline_label"] if a["format"] == "hf" else None,
                             extra={"quality_status": a["quality_status"]} if a.get("quality_status") else {}))
-    hf = _source_artifact(d, manifest)
+    hf = _source_artifact(d, manifest) if only is None else None
     if hf is not None and not any(x.format == "hf" for x in out):
         out.insert(0, replace(hf.with_model(id=manifest["model"]["id"], params=manifest["model"]["params"]),
                               baseline_size=out[0].baseline_size if out else None))
@@ -271,6 +275,19 @@ def unusable_artifact(arg: str, reason: str) -> Artifact:
                     None), runtime=default_for(fmt), extra={"unusable": reason})
 
 
+def _listed_in_parent_export(p: Path) -> bool:
+    """Whether directory ``p`` is one artifact of the edgeprof export it sits in (the parent's
+    manifest lists it), so it is benched with that manifest's identity and quality."""
+    from edgeprof.exporters import ExportError, list_artifacts
+
+    if not (p.parent / "manifest.json").is_file():
+        return False
+    try:
+        return any(a["dir"] == str(p.resolve()) for a in list_artifacts(p.parent))
+    except ExportError as exc:  # a forged or damaged manifest is never bypassed by naming a subfolder
+        raise ArtifactError(f"{p} sits in an export whose manifest is not usable: {exc}") from exc
+
+
 def resolve(arg: str | None, *, models_root: Path | None = None,
             log: Callable[[str], None] = lambda s: None, pull: bool = False) -> list[Artifact]:
     """Artifacts for one MODEL argument (None = the catalogue default). A catalogue model that is
@@ -288,6 +305,8 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
             return [gguf_artifact(p)]
         if (p / "manifest.json").exists():
             return _manifest_artifacts(p)
+        if _listed_in_parent_export(p):  # before config.json: an ONNX artifact directory holds one too
+            return _manifest_artifacts(p.parent, only=p)
         onnx = sorted(p.glob("*.onnx"))
         if (p / "config.json").exists() and (list(p.glob("*.safetensors")) or not onnx):
             return [hf_artifact(p)]

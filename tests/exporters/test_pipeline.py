@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +208,34 @@ def test_the_reference_runtime_gives_the_same_numbers_as_pytorch(tiny_export, ti
     same = sum(x == y for wa, wb in zip(a["argmax"], b["argmax"]) for x, y in zip(wa, wb))
     assert same >= 0.99 * sum(map(len, a["argmax"]))  # random weights: near-ties may flip a rare top-1
     assert sum(x == y for ca, cb in zip(a["continuations"], b["continuations"]) for x, y in zip(ca, cb)) >= 0.95 * 8 * 16
+
+
+def test_an_artifact_directory_of_an_export_is_that_artifact(tiny_export, tmp_path):
+    """Issue 20 item 14: ``bench exports/m/gguf-q8_0`` was refused ("a directory without
+    manifest.json") and an ONNX one (it holds optimum's config.json) was labelled ``hf | torch``.
+    Named alone, an artifact directory is the very artifact the whole export lists — model id,
+    quant, hashes, quality and 16-bit baseline size from the parent's manifest — and only its own
+    files are checked against it; a folder the manifest does not list is refused as before."""
+    import shutil
+
+    from edgeprof.models import artifacts
+    from edgeprof.models.trust import ArtifactError
+
+    out = tiny_export[0]
+    whole = {Path(a.path).parent.name: a for a in artifacts.resolve(str(out)) if a.format != "hf"}
+    for name in ("gguf-q8_0", "onnx-int4", "onnx-fp32"):
+        (one,) = artifacts.resolve(str(out / name))
+        assert one == whole[name], name
+        assert one.format == name.split("-")[0] and one.runtime in ("llama.cpp", "onnxruntime")
+        assert one.baseline_size is not None and one.quality_retention is not None
+    copy = tmp_path / "export"
+    shutil.copytree(out, copy)
+    with open(next((copy / "gguf-q8_0").glob("*.gguf")), "ab") as f:
+        f.write(b"\0")                                   # tampered: this artifact is refused...
+    with pytest.raises(ArtifactError, match="does not match its manifest.json"):
+        artifacts.resolve(str(copy / "gguf-q8_0"))
+    (other,) = artifacts.resolve(str(copy / "gguf-q4_0"))  # ...another of the same export is not
+    assert other.quant == whole["gguf-q4_0"].quant and other.sha256 == whole["gguf-q4_0"].sha256
+    (copy / "notes").mkdir()
+    with pytest.raises(ArtifactError, match="a directory without manifest.json"):
+        artifacts.resolve(str(copy / "notes"))
