@@ -53,8 +53,19 @@ def detect(root: Path | str = "/", *, cpu_tdp: TdpSpec | None = None, **options)
         cls = getattr(mod, cls_name)
         if cls.is_available(root, **_accepted(cls.is_available, options)):
             found.extend(_as_list(cls.open(root, **_accepted(cls.open, options))))
-    found.append(HostCpu.open(root, tdp=cpu_tdp))
+    found.append(HostCpu.open(root, tdp=cpu_tdp, covered_by=_board_total(found)))
     return found
+
+
+def _board_total(found: list[Device]) -> str | None:
+    """The measured total of a board whose power includes the host CPU (a Jetson's VDD_IN, an
+    Apple SoC's package): the CPU then gets no TDP estimate listed as a second total."""
+    for d in found:
+        if getattr(d, "covers_host_cpu", False):
+            s = d.total_power_sensor()
+            if s is not None and s.available and s.info.kind == MEASURED:
+                return s.info.name
+    return None
 
 
 def _accepted(func, options: dict) -> dict:

@@ -100,6 +100,7 @@ class ClusterClocks(Sensor):
 
 class AppleSoc(BaseDevice):
     kind = "apple"
+    covers_host_cpu = True
 
     @staticmethod
     def is_available(root: Path | str = "/", *, host_platform: tuple[str, str] | None = None) -> bool:

@@ -256,6 +256,10 @@ class Device(Protocol):
 class BaseDevice:
     """Convenience base: holds an info and a sensor list built once (read strategy chosen once)."""
 
+    #: True for a board whose measured total includes the host CPU (Jetson, Apple SoC): the CPU
+    #: then lists no TDP estimate as a second total (devices.detect)
+    covers_host_cpu = False
+
     def __init__(self, info: DeviceInfo, sensors: Iterable[Sensor]):
         self._info = info
         self._sensors = list(sensors)

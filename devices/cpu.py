@@ -7,10 +7,9 @@ sources, its published precision (devices/precision.py), so the sampler reads on
 """
 from __future__ import annotations
 
-import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .base import (ESTIMATED, MEASURED, WARMING_UP, BaseDevice, DeviceInfo, NullSensor, Precision, Reading,
@@ -19,6 +18,7 @@ from .errors import DeviceError, NoPermission, NotPresent
 from .load import USER_HZ, ProcStat, PsutilStat, system_stat
 from .rapl import POWERCAP, RaplEnergy, rapl_zones
 from .sysfs import FileReader
+from .topology import cpu_identity, is_live
 
 __all__ = ["CpuUtilization", "HostCpu", "RaplEnergy", "TdpModelPower", "TdpSpec", "rapl_zones", "slug"]
 RAPL_HINT = ("RAPL energy counters are root-only since Linux 5.10 (CVE-2020-8694): run "
@@ -27,27 +27,6 @@ RAPL_HINT = ("RAPL energy counters are root-only since Linux 5.10 (CVE-2020-8694
 
 
 # --------------------------------------------------------------------------- identity
-def _cpuinfo(reader: FileReader) -> dict[str, object]:
-    text = reader.try_text("/proc/cpuinfo") or ""
-    model, flags, cores = None, [], set()
-    n_logical, phys = 0, None
-    for line in text.splitlines():
-        key, _, val = line.partition(":")
-        key, val = key.strip(), val.strip()
-        if key == "processor":
-            n_logical += 1
-        elif key in ("model name", "Model", "Hardware") and model is None and val:
-            model = val
-        elif key in ("flags", "Features") and not flags:
-            flags = val.split()
-        elif key == "physical id":
-            phys = val
-        elif key == "core id":
-            cores.add((phys, val))
-    return {"model": model, "flags": flags, "logical": n_logical or None,
-            "physical": len(cores) or None}
-
-
 def _meminfo_bytes(reader: FileReader, want: tuple[str, ...] = ()) -> dict[str, int]:
     """/proc/meminfo in bytes; with ``want`` it stops as soon as those keys are found (the sampler
     reads it 20 times a second and needs two keys)."""
@@ -276,27 +255,33 @@ class HostCpu(BaseDevice):
 
     @classmethod
     def identify(cls, root: Path | str = "/", reader: FileReader | None = None) -> DeviceInfo:
+        """Identity read through ``root`` (devices/topology.py): a figure a fixture tree lacks is
+        None with why in ``specs["unknown"]``, never the live machine's."""
         reader = reader or FileReader(root)
-        ci = _cpuinfo(reader)
-        import psutil
-
-        logical = ci["logical"] or psutil.cpu_count() or 1
-        physical = ci["physical"] or psutil.cpu_count(logical=False) or logical
-        model = str(ci["model"] or os.uname().machine)
+        ci = cpu_identity(reader, root)
+        model = str(ci["model"] or "unknown CPU")
         mem = _meminfo_bytes(reader).get("MemTotal")
         flags = [f for f in ISA_FLAGS if f in set(ci["flags"])]  # type: ignore[arg-type]
-        return DeviceInfo(id=f"cpu0:{slug(model)}", kind="cpu", name=model, memory_bytes=mem,
-                          specs={"physical_cores": physical, "logical_cores": logical,
-                                 "isa_flags": flags, "arch": os.uname().machine})
+        specs = {"physical_cores": ci["physical"], "logical_cores": ci["logical"], "isa_flags": flags,
+                 "arch": ci["arch"]}
+        if ci["unknown"]:
+            specs["unknown"] = ci["unknown"]
+        return DeviceInfo(id=f"cpu0:{slug(model)}", kind="cpu", name=model, memory_bytes=mem, specs=specs)
 
     @classmethod
     def open(cls, root: Path | str = "/", *, tdp: TdpSpec | None = None,
-             reader: FileReader | None = None, proc_root: Path | str = "/") -> "HostCpu":
-        """``proc_root`` holds the live ``/proc/stat`` (the real OS unless a test builds one)."""
+             reader: FileReader | None = None, proc_root: Path | str = "/", covered_by: str | None = None) -> "HostCpu":
+        """``proc_root`` holds the live ``/proc/stat`` (the real OS unless a test builds one).
+        ``covered_by``: the measured total sensor of a board whose power includes this CPU (a
+        Jetson's VDD_IN): no TDP estimate is made then — a measured total wins over an estimate,
+        and a second "total" beside it would be read as the CPU's own measurement."""
         reader = reader or FileReader(root)
         info = cls.identify(root, reader)
         sensors: list[Sensor] = []
         util = CpuUtilization(proc_root=proc_root)
+        if not is_live(root) and Path(proc_root).resolve() == Path("/"):
+            util.info = replace(util.info, note=util.info.note + "; the live CPU time of the machine running edgeprof "
+                                                                  "(/proc/stat is never re-rooted to the sysroot)")
         rapl: Sensor
         try:
             zones = rapl_zones(reader)
@@ -309,7 +294,7 @@ class HostCpu(BaseDevice):
             rapl = NullSensor("rapl:package", "energy_j", "rapl", "cpu_package", reason=str(exc), hint=RAPL_HINT)
         sensors.append(rapl)
         if not rapl.available:
-            sensors.append(_estimate_sensor(util, tdp, info))
+            sensors.append(_estimate_sensor(util, tdp, info, covered_by))
         sensors += [util, SystemMemory(reader)]
         freq = reader.glob("/sys/devices/system/cpu/cpu[0-9]*/cpufreq/scaling_cur_freq")
         if freq:
@@ -324,11 +309,16 @@ class HostCpu(BaseDevice):
         throttle = cpu_throttle(reader, util)
         if throttle is not None:
             sensors.append(throttle)
-        info.specs["energy_source"] = "rapl" if rapl.available else "tdp_model (estimated)"
+        info.specs["energy_source"] = ("rapl" if rapl.available else f"the board's measured total ({covered_by})"
+                                       if covered_by else "tdp_model (estimated)")
         return cls(info, sensors)
 
 
-def _estimate_sensor(util: CpuUtilization, tdp: TdpSpec | None, info: DeviceInfo) -> Sensor:
+def _estimate_sensor(util: CpuUtilization, tdp: TdpSpec | None, info: DeviceInfo, covered_by: str | None) -> Sensor:
+    if covered_by:
+        return NullSensor("cpu:power_estimate", "power_w", "tdp_model", "cpu_package",
+                          reason=f"not estimated: the board's measured total {covered_by} includes this CPU (a "
+                                 f"measured total wins over a TDP estimate)")
     if tdp is None:
         return NullSensor("cpu:power_estimate", "power_w", "tdp_model", "cpu_package",
                           reason="no RAPL and no TDP known for this CPU",

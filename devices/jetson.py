@@ -143,6 +143,7 @@ def jetson_clocks_state(reader: FileReader, devfreq: str | None) -> str | None:
 # --------------------------------------------------------------------------- the device
 class JetsonBoard(BaseDevice):
     kind = "jetson"
+    covers_host_cpu = True
 
     @staticmethod
     def is_available(root: Path | str = "/") -> bool:
@@ -168,6 +169,10 @@ class JetsonBoard(BaseDevice):
         specs.update(power_mode(reader, nvpmodel))
         specs["jetson_clocks"] = jetson_clocks_state(reader, devfreq)
         specs["jetson_clocks_basis"] = "inferred: cpufreq and GPU devfreq floors equal their ceilings"
+        unknown = specs.setdefault("unknown", {})
+        if specs["jetson_clocks"] is None:
+            unknown["jetson_clocks"] = ("no cpufreq scaling_min_freq/scaling_max_freq and no GPU devfreq "
+                                        "min_freq/max_freq to compare")
         sensors, total = rail_sensors(reader)
         if not sensors:
             sensors.append(NullSensor("ina3221:none", "power_w", "ina3221", "soc_module",
@@ -186,6 +191,14 @@ class JetsonBoard(BaseDevice):
         gpu_load = next((g.value_at for g in gpu if isinstance(g, FileValue) and g.info.quantity == "utilization"),
                         lambda _t: None)
         sensors += gpu + _cpu_sensors(reader, specs) + [util]
+        if specs.get("cpu_governor") is None:
+            unknown["cpu_governor"] = "no /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"
+        if specs.get("power_mode") is None:
+            why = ("no mode in /var/lib/nvpmodel/status" + ("" if nvpmodel else " and 'nvpmodel -q' is not run on a "
+                                                                              "sysroot (it would query this machine)"))
+            unknown["power_mode"] = why
+        if not unknown:
+            del specs["unknown"]
         sensors.append(_emc_sensor(reader))
         sensors += _thermal_sensors(reader)
         sensors += [SystemMemory(reader), NvMapMemory(reader)]

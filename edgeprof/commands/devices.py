@@ -79,6 +79,13 @@ def load_line(load: dict) -> str:
             + f"{load['why']} (the rule of every bench row and probe)")
 
 
+def _spec(v, why: str | None) -> str:
+    """A device figure: lists joined; a figure read nowhere says ``unknown (why)``, never ``None``."""
+    if v is None:
+        return f"unknown ({why})" if why else "unknown"
+    return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+
+
 def _fmt(v) -> str:
     if v is None:
         return "n/a"
@@ -95,10 +102,11 @@ def markdown(desc: list[dict]) -> str:
         dev = d["device"]
         mem = dev.get("memory_bytes")
         lines.append(f"## {dev['name']} ({dev['kind']}, id {dev['id']}" + (f", {mem / 2**30:.1f} GiB" if mem else "") + ")")
-        extra = {k: v for k, v in dev.items() if k not in ("id", "kind", "name", "memory_bytes")}
+        extra = {k: v for k, v in dev.items() if k not in ("id", "kind", "name", "memory_bytes", "unknown")}
+        unknown = dev.get("unknown") or {}
         if extra:
             lines.append("")
-            lines.append("; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in extra.items()))
+            lines.append("; ".join(f"{k}: {_spec(v, unknown.get(k))}" for k, v in extra.items()))
         lines += ["", "| sensor | quantity | status | value | source | scope | kind | note / how to enable |",
                   "|---|---|---|---:|---|---|---|---|"]
         for s in d["sensors"]:
