@@ -18,12 +18,17 @@ from edgeprof.errors import UsageError, check_writable, resume_command
 from edgeprof.results.jsonl import write_json
 
 
+def occupied(run_dir: Path) -> bool:
+    """Whether ``run_dir`` already has anything in it but a lock (a new run there needs --overwrite)."""
+    return run_dir.is_dir() and any(p.name != LOCK_NAME for p in run_dir.iterdir())
+
+
 def check_target(run_dir: Path, overwrite: bool) -> None:
     """A new run's directory, checked before anything is written (exit 2 on a bad --out): not a
     file, not an existing run unless --overwrite, and somewhere a directory can be created."""
     if run_dir.exists() and not run_dir.is_dir():
         raise UsageError(f"--out {run_dir} is a file; name a directory")
-    if run_dir.is_dir() and any(p.name != LOCK_NAME for p in run_dir.iterdir()) and not overwrite:
+    if occupied(run_dir) and not overwrite:
         raise _holds_a_run(run_dir)
     _probe_writable(run_dir)
 

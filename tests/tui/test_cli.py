@@ -64,3 +64,31 @@ def test_on_a_terminal_it_runs_then_prints_like_bench(tmp_path, smollm2_gguf):
     assert printed == written and [r["status"] for r in printed] == ["ok"]
     screen = b"".join(drained).decode("utf-8", "replace")
     assert "edgeprof" in screen and "case 1/1" in screen
+
+
+def test_the_form_writes_where_out_says(tmp_path):
+    """Issue 20 item 16: ``edgeprof tui --out DIR`` without MODEL opened the form, whose run then
+    wrote under ./edgeprof-runs/. The options the form starts a run with (what the home screen's
+    ctrl+r builds, from the command line's own parse) keep --out; a second run from the same form
+    goes beside the first (DIR-2), never over it and never back to the default."""
+    from edgeprof.cli import build_parser
+    from edgeprof.commands import bench as bench_cmd
+    from edgeprof.engine.rundir import check_target
+    from edgeprof.views.tui import homeform
+
+    def form_options(argv):
+        args = build_parser(argv).parse_args(argv)
+        defaults = homeform.defaults_from(bench_cmd.options(args))
+        values = {n: defaults[n] for n in homeform.FIELDS}
+        return homeform.build_options(defaults["opts"], ["smollm2-135m-instruct"], values)
+
+    mine = tmp_path / "mine"
+    first = form_options(["tui", "--out", str(mine), "-p", "16"])
+    assert first.out == mine and first.prompt == [16]
+    check_target(first.out, first.overwrite)             # what the session checks before it writes
+    mine.mkdir()
+    (mine / "records.jsonl").write_text("")              # the first run wrote there
+    second = form_options(["tui", "--out", str(mine), "-p", "16"])
+    assert second.out == tmp_path / "mine-2" and not second.overwrite
+    check_target(second.out, second.overwrite)
+    assert form_options(["tui", "-p", "16"]).out is None  # no --out: bench's default, as before

@@ -160,8 +160,23 @@ def build_options(base: BenchOptions | None, models: list[str], values: dict[str
     kw["flash_attn"] = parse_value(BenchOptions, "flash_attn", flash_attn)
     kw["gpu_layers"] = parse_value(BenchOptions, "gpu_layers", gpu_layers or "0")
     base = base or BenchOptions()
-    return dataclasses.replace(base, models=list(models), out=None, overwrite=False, resume=None,
+    return dataclasses.replace(base, models=list(models), out=run_dir_for(base.out), overwrite=False, resume=None,
                                retry_failed=False, **kw)
+
+
+def run_dir_for(out: Path | None) -> Path | None:
+    """Where a run started from the form writes: ``edgeprof tui --out DIR`` means DIR (None: bench's
+    default, ./edgeprof-runs/<timestamp>); once DIR holds a run — an earlier one from this form —
+    the next goes beside it (DIR-2, DIR-3, ...), so --out is never dropped and no run is replaced."""
+    from edgeprof.engine.rundir import occupied
+
+    if out is None:
+        return None
+    candidate, n = out, 1
+    while occupied(candidate):
+        n += 1
+        candidate = out.with_name(f"{out.name}-{n}")
+    return candidate
 
 
 def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> list[tuple[str, str]]:
