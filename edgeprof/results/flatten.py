@@ -24,3 +24,12 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         else:
             out[key] = v
     return out
+
+
+def flat_rows(records) -> tuple[list[str], list[dict]]:
+    """(columns in first-seen order, one flat dict per record) for the tabular printers."""
+    flat = [flatten(r.to_dict()) for r in records]
+    cols: dict[str, None] = {}
+    for f in flat:
+        cols.update(dict.fromkeys(f))
+    return list(cols), flat
