@@ -63,7 +63,7 @@ def bytes_per_token(record: Record, model_dims: dict | None = None) -> tuple[flo
     if not size:
         return None, "artifact.size_bytes unknown"
     dims = _dims(record, model_dims)
-    kv_type = str(record.runtime.placement.get("kv_type") or "f16").lower()
+    kv_type = str(record.runtime.placement.kv_type or "f16").lower()
     ctx = mean_decode_context(record)
     if all(dims.get(k) for k in ("n_layers", "n_kv_heads", "head_dim")):
         elem = KV_ELEM_BYTES.get(kv_type, 2.0)

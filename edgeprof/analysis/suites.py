@@ -101,7 +101,7 @@ def localscore_score(prompt_tps: float, gen_tps: float, ttft_ms: float) -> float
 
 # -- summaries ---------------------------------------------------------------------------------
 def _group_key(r: Record) -> str:
-    placement = {k: v for k, v in r.runtime.placement.items() if k != "cpu_affinity"}
+    placement = {k: v for k, v in r.runtime.placement.to_dict().items() if k != "cpu_affinity"}
     return json.dumps([r.model.id, r.artifact.sha256 or r.artifact.path, r.artifact.format, r.artifact.quant,
                        r.runtime.name, placement, r.device.id, r.host], sort_keys=True, default=str)
 

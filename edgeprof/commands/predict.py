@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _config(rec) -> str:
     art, rt = rec.artifact, rec.runtime
-    return json.dumps([rec.model.id, art.sha256 or art.path, art.quant, rt.name, rt.placement, rec.device.id],
+    return json.dumps([rec.model.id, art.sha256 or art.path, art.quant, rt.name, rt.placement.to_dict(), rec.device.id],
                       sort_keys=True)
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from edgeprof.compare.identity import norm, quant_name
 from edgeprof.errors import UsageError
-from edgeprof.results.schema import (ArtifactInfo, DeviceRef, Metric, ModelInfo, Provenance, Record, RuntimeInfo,
-                                     Workload)
+from edgeprof.results.schema import (ArtifactInfo, DeviceRef, Metric, ModelInfo, Provenance, Record,
+                                     ResolvedPlacement, RuntimeInfo, Workload)
 
 COLUMNS = ("test_num", "test_date", "gen_tps", "ttft", "ttft_unit", "prompt_tps", "localscore", "model_name",
            "model_quant", "model_params", "model_params_unit", "accel_name", "accel_type", "accel_group", "accel_ram",
@@ -131,7 +131,7 @@ def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
         artifact=ArtifactInfo(None, "gguf", quant, file_info.get("size_bytes"),
                               extra={"file_type_name": row["model_quant"].strip(),
                                      **({"size_basis": file_info["basis"]} if file_info.get("basis") else {})}),
-        runtime=RuntimeInfo("llamafile", None, {"accel_type": row["accel_type"].strip()},
+        runtime=RuntimeInfo("llamafile", None, ResolvedPlacement.from_dict({"accel_type": row["accel_type"].strip()}),
                             extra={"label": RUNTIME_LABEL}),
         device=DeviceRef(f"localscore:{norm(accel)}", {"datacenter-gpu": "nvidia", "gpu": "gpu"}.get(rl, rl), accel,
                          int(ram * ram_unit) if ram else None,

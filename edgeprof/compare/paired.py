@@ -63,7 +63,7 @@ def load_side(spec: str, db_path: str | Path | None = None, ref_sets: list | Non
 
 
 def _axis(rec: Record, axis: str) -> Any:
-    pl = rec.runtime.placement
+    pl = rec.runtime.placement.to_dict()
     return {"format": rec.artifact.format, "quant": rec.artifact.quant, "runtime": rec.runtime.name,
             "placement": json.dumps(pl, sort_keys=True) if pl else None, "device": rec.device.id,
             "host": rec.host}[axis]
@@ -217,7 +217,7 @@ def _configuration(rec: Record, peers: Sequence[Record]) -> str:
     keys: dict[str, None] = {}
     for o in same:
         keys.update(dict.fromkeys(differing_axes(rec, o)))
-    pl = rec.runtime.placement or {}
+    pl = rec.runtime.placement.to_dict()
     return " · " + ", ".join(f"{k}={pl.get(k)}" for k in keys) if keys else ""
 
 

@@ -12,7 +12,29 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, ClassVar
 
-from edgeprof.results.schema import ErrorInfo, Record, Repetition
+from edgeprof.results.dicts import _Dict
+from edgeprof.results.schema import ErrorInfo, Record, Repetition, RuntimeInfo
+
+
+@dataclass(frozen=True, slots=True)
+class CaseLabel(_Dict):
+    """What a case's label says, as fields (``text`` is the label): a view shows the model or the
+    quant of the running case from here, never by splitting the label's text."""
+
+    model: str | None = None
+    format: str | None = None
+    quant: str | None = None
+    prompt_tokens: int | None = None
+    gen_tokens: int | None = None
+    depth: int | None = None
+    threads: int | None = None
+    suite: str | None = None
+
+    @property
+    def text(self) -> str:
+        suite = f" [{self.suite}]" if self.suite else ""
+        return (f"{self.model} {self.format}:{self.quant} p{self.prompt_tokens} n{self.gen_tokens} d{self.depth} "
+                f"t{self.threads}{suite}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,7 +68,7 @@ class Loaded(Event):
     """The engine loaded: the runtime's resolved placement and what it knows of the model."""
 
     type: ClassVar[str] = "loaded"
-    runtime: dict
+    runtime: RuntimeInfo           # name, version and the resolved placement, typed across the pipe
     n_params: int | None = None
     n_ctx: int | None = None
     extra: dict = field(default_factory=dict)
@@ -140,6 +162,7 @@ class CaseScheduled(Event):
     device: dict = field(default_factory=dict)
     model: dict = field(default_factory=dict)
     artifact: dict = field(default_factory=dict)
+    parts: CaseLabel = field(default_factory=CaseLabel)   # the label's parts, typed
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,6 +201,10 @@ def from_dict(d: dict[str, Any]) -> Event:
         d["record"] = Record.from_dict(d["record"])
     if cls is CaseFailed:
         d["error"] = ErrorInfo.from_dict(d["error"])
+    if cls is Loaded:
+        d["runtime"] = RuntimeInfo.from_dict(d.get("runtime"))
+    if cls is CaseScheduled:
+        d["parts"] = CaseLabel.from_dict(d.get("parts") or _parts_of(d))
     if d.get("result") is not None:
         d["result"] = Repetition.from_dict(d["result"])
     if "readings" in d:
@@ -188,3 +215,12 @@ def from_dict(d: dict[str, Any]) -> Event:
         d["labels"] = tuple(d["labels"])
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _parts_of(d: dict[str, Any]) -> dict[str, Any]:
+    """A ``case_scheduled`` recorded before it carried ``parts``: what its model, artifact and
+    workload say (the threads are not there)."""
+    w, a = d.get("workload") or {}, d.get("artifact") or {}
+    return {"model": (d.get("model") or {}).get("id"), "format": a.get("format"), "quant": a.get("quant"),
+            "prompt_tokens": w.get("prompt_tokens"), "gen_tokens": w.get("gen_tokens"), "depth": w.get("depth"),
+            "suite": w.get("suite")}

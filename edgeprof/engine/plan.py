@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from edgeprof.engine.case_check import checked, unique_ids
 from edgeprof.engine.config import Settings
+from edgeprof.engine.events import CaseLabel
 from edgeprof.errors import UsageError
 from edgeprof.models.artifacts import Artifact
 from edgeprof.results.schema import Workload
@@ -63,11 +64,15 @@ class Case:
                 "device_id": self.device_id, "host": self.host}
 
     @property
+    def parts(self) -> CaseLabel:
+        """The label's parts, typed (what a view shows of the case)."""
+        a, w = self.artifact, self.workload
+        return CaseLabel(a.model.id, a.format, a.quant, w.prompt_tokens, w.gen_tokens, w.depth, self.placement.threads,
+                         w.suite)
+
+    @property
     def label(self) -> str:
-        a, w, p = self.artifact, self.workload, self.placement
-        suite = f" [{w.suite}]" if w.suite else ""
-        return (f"{a.model.id} {a.format}:{a.quant} p{w.prompt_tokens} n{w.gen_tokens} d{w.depth} "
-                f"t{p.threads}{suite}")
+        return self.parts.text
 
     def to_dict(self) -> dict[str, Any]:
         return {"artifact": self.artifact.to_dict(), "runtime": self.runtime, "placement": self.placement.to_dict(),

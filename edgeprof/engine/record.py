@@ -14,7 +14,8 @@ from edgeprof.engine.launcher import Outcome
 from edgeprof.engine.plan import Case
 from edgeprof.engine.threads import row_warnings
 from edgeprof.results.samples import columns_path
-from edgeprof.results.schema import DeviceRef, Metric, Provenance, Record, Repetition, RuntimeInfo, Workload
+from edgeprof.results.schema import (DeviceRef, Metric, Provenance, Record, Repetition, ResolvedPlacement, RuntimeInfo,
+                                     Workload)
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,8 @@ class CaseContext:
 def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[str, Metric],
                  *, throttled: bool | None = None, warnings: tuple[str, ...] = ()) -> Record:
     loaded = outcome.loaded
-    runtime = (RuntimeInfo(loaded.runtime.get("name"), loaded.runtime.get("version"),
-                           dict(loaded.runtime.get("placement") or {})) if loaded else
-               RuntimeInfo(case.runtime, None, case.placement.to_dict()))
+    runtime = loaded.runtime if loaded else RuntimeInfo(case.runtime, None,
+                                                        ResolvedPlacement.from_dict(case.placement.to_dict()))
     model = case.artifact.model
     if loaded and loaded.n_params and not model.params:
         model = replace(model, params=loaded.n_params)

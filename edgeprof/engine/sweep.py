@@ -246,7 +246,8 @@ class Sweep:
                     break
                 dev = bench_device(self.devices, case.placement)
                 self.fanout.emit(ev.CaseScheduled(case_id=case.case_id, index=i + 1, total=len(cases),
-                                                  label=case.label, workload=case.workload.to_dict(),
+                                                  label=case.label, parts=case.parts,
+                                                  workload=case.workload.to_dict(),
                                                   reps=self.settings.reps, device=dev.info().to_dict(),
                                                   model=case.artifact.model.to_dict(),
                                                   artifact={"format": case.artifact.format,

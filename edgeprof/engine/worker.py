@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 
 from edgeprof.engine import events as ev
 from edgeprof.engine.stallwatch import StallWatch
-from edgeprof.results.schema import ErrorInfo, Repetition
+from edgeprof.results.schema import ErrorInfo, Repetition, ResolvedPlacement, RuntimeInfo
 
 #: token_progress is throttled so a fast decode loop does not wake the parent per token.
 PROGRESS_PERIOD_NS = 250_000_000
@@ -245,9 +245,8 @@ def child_main(job: Job, conn) -> None:
         engine = resolve(case.runtime)(case.artifact.runtime_view(), case.placement, n_ctx)
         emit(ev.PhaseEnded(case_id=cid, name="load"))
         info = engine.info
-        emit(ev.Loaded(case_id=cid, runtime={"name": info.name, "version": info.version,
-                                             "placement": {**info.placement, **_affinity()}},
-                       n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
+        emit(ev.Loaded(case_id=cid, runtime=RuntimeInfo(info.name, info.version, ResolvedPlacement.from_dict(
+            {**info.placement, **_affinity()})), n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
         phase = "tokenize"
         depth_toks, prompt_toks, seed = workload_tokens(engine, job.text, w.depth, w.prompt_tokens, w.tokens, w.seed)
         rep = RepetitionDriver(engine, emit, cid, depth_toks, prompt_toks, seed, w.gen_tokens,

@@ -55,7 +55,7 @@ def _row(run_id: str, rec: Record, seq: int) -> tuple:
     mid, p, g, d, n = rec.workload_key()
     med = [rec.value(m) for m in INDEXED]
     return (run_id, rec.case_id, rec.status, mid, p, g, d, n, rec.artifact.format, rec.artifact.quant,
-            rec.runtime.name, json.dumps(rec.runtime.placement, sort_keys=True), rec.device.id, rec.host, *med,
+            rec.runtime.name, json.dumps(rec.runtime.placement.to_dict(), sort_keys=True), rec.device.id, rec.host, *med,
             json.dumps(rec.to_dict()), seq)
 
 
@@ -152,7 +152,7 @@ def drift_margins(db_path: str | Path | None = None, host: str | None = None, me
             continue
         rec = Record.from_dict(json.loads(js))
         key = json.dumps([rec.workload_key(), rec.artifact.sha256, rec.artifact.quant, rec.runtime.name,
-                          rec.runtime.placement, rec.device.id, h], sort_keys=True)
+                          rec.runtime.placement.to_dict(), rec.device.id, h], sort_keys=True)
         for m in metrics:
             v = rec.value(m)
             if v and v > 0:

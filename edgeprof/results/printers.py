@@ -148,6 +148,10 @@ def status_cell(rec: Record) -> str:
 Column = tuple[str, Callable[[Record], str]]
 
 
+def _text(v) -> str:
+    return "" if v is None else str(v)
+
+
 def columns() -> list[Column]:
     """The table's columns: identity, then one per catalogue metric with a label, then the
     quality, roofline, server-comparison and status cells."""
@@ -157,8 +161,8 @@ def columns() -> list[Column]:
         ("quant", lambda r: r.artifact.quant or ""),
         ("size MiB", lambda r: f"{r.artifact.size_bytes / 2**20:.1f}" if r.artifact.size_bytes else ""),
         ("runtime", lambda r: r.runtime.name or ""),
-        ("threads", lambda r: str(r.runtime.placement.get("threads", ""))),
-        ("fa", lambda r: str(r.runtime.placement.get("flash_attn", ""))),
+        ("threads", lambda r: _text(r.runtime.placement.threads)),
+        ("fa", lambda r: _text(r.runtime.placement.flash_attn)),
         ("test", lambda r: r.workload.label + (f" [{r.workload.suite}]" if r.workload.suite else "")),
     ]
     metric_cols: list[Column] = [

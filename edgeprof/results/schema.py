@@ -11,52 +11,14 @@ round-trips unchanged. JSON never holds NaN or Infinity: ``finite`` turns them i
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Mapping
+
+from edgeprof.results.dicts import Open, _Dict, _split, finite  # noqa: F401 (re-exported)
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "skipped", "cancelled")
 PROVENANCE_KINDS = ("measured", "estimated", "derived", "spec", "reference")
-
-
-def finite(x: Any) -> Any:
-    """``x`` with every NaN/±inf float replaced by None (recursively): JSON has no such numbers."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {k: finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [finite(v) for v in x]
-    return x
-
-
-def _split(cls, d: Mapping[str, Any] | None) -> tuple[dict, dict]:
-    """(known fields, extra keys) of a dict for dataclass ``cls``."""
-    d = dict(d or {})
-    names = {f.name for f in fields(cls)} - {"extra"}
-    return {k: d.pop(k) for k in list(d) if k in names}, d
-
-
-class _Dict:
-    """to_dict for the flat dataclasses: fields in order, then ``extra`` merged back."""
-
-    __slots__ = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        for k, v in out.items():
-            if isinstance(v, tuple):
-                out[k] = list(v)
-        return {**out, **getattr(self, "extra", {})}
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None):
-        known, extra = _split(cls, d)
-        for f in fields(cls):
-            if f.name in known and isinstance(known[f.name], list) and f.type.startswith("tuple"):
-                known[f.name] = tuple(known[f.name])
-        return cls(**known, **({"extra": extra} if "extra" in {f.name for f in fields(cls)} else {}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,11 +155,35 @@ class ArtifactInfo(_Dict):
 
 
 @dataclass(frozen=True, slots=True)
+class ResolvedPlacement(Open):
+    """Where and how a case ran, as the runtime resolved it (threads it really uses, the flash
+    attention it chose...). The keys every runtime reports are fields; its own (``threads_batch``,
+    ``providers``, ``repack``, ``dtype``, ``cpu_affinity``...) stay in ``extra``."""
+
+    threads: int | None = None
+    threads_requested: int | None = None
+    gpu_layers: int | None = None
+    flash_attn: str | None = None
+    n_batch: int | None = None
+    n_ubatch: int | None = None
+    kv_type: str | None = None
+    provider: str | None = None
+    extra: dict = field(default_factory=dict)
+    absent: frozenset = field(default=frozenset(), repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeInfo(_Dict):
     name: str | None = None
     version: str | None = None
-    placement: dict = field(default_factory=dict)   # the RESOLVED placement, runtime-specific keys
+    placement: ResolvedPlacement = field(default_factory=ResolvedPlacement)
     extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "RuntimeInfo":
+        known, extra = _split(cls, d)
+        known["placement"] = ResolvedPlacement.from_dict(known.get("placement"))
+        return cls(**known, extra=extra)
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,4 +178,4 @@ def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, 
     baseline = json.loads((tmp_path / "run" / "baseline.json").read_text())
     assert set(baseline["by_device"]) == {cpu.info().id, gpu.info().id}
     for r in recs:
-        assert r.runtime.placement["threads"] == 1 and r.runtime.placement["threads_requested"] == 1
+        assert r.runtime.placement.threads == 1 and r.runtime.placement.threads_requested == 1

@@ -130,8 +130,8 @@ def test_rows_of_one_workload_say_which_configuration_they_are(tmp_path):
 
     base = read_records(RUNS / "same-A" / "records.jsonl")[0]
     q8 = dc_replace(base, case_id="q8", artifact=dc_replace(base.artifact, quant="q8_0"))
-    t2 = dc_replace(base, case_id="t2", runtime=dc_replace(base.runtime, placement={**base.runtime.placement,
-                                                                                      "threads": 99}))
+    t2 = dc_replace(base, case_id="t2", runtime=dc_replace(base.runtime, placement=dc_replace(base.runtime.placement,
+                                                                                               threads=99)))
     res = cmp.compare(cmp.Side("A", "run", [base, q8]), cmp.Side("B", "run", [base, q8]),
                       metrics=["decode_tokens_per_s"], db_path=tmp_path / "e.sqlite")
     labels = sorted(r["workload"] for r in res["rows"])

@@ -211,8 +211,8 @@ def case_label(r: Record, among: list[Record] | None = None) -> str:
     others = among or []
     if len({x.workload.label for x in others}) > 1:
         label += f" {r.workload.label}"
-    if len({x.runtime.placement.get('threads') for x in others}) > 1:
-        label += f" t{r.runtime.placement.get('threads')}"
+    if len({x.runtime.placement.threads for x in others}) > 1:
+        label += f" t{r.runtime.placement.threads}"
     if len({x.device.id for x in others}) > 1:
         label += f" @{r.device.name or r.device.id}"
     return label

@@ -23,7 +23,7 @@ def facts(rec: Record) -> list[tuple[str, str]]:
            ("device", f"{rec.device.name} ({rec.device.kind}, {rec.device.id})"),
            ("artifact", f"{a.path} ({fmt.size(a.size_bytes)}, sha256 {(a.sha256 or '')[:16]})"),
            ("runtime", f"{rec.runtime.name} {rec.runtime.version or ''}".strip()),
-           ("placement", ", ".join(f"{k}={v}" for k, v in sorted(pl.items()) if not isinstance(v, (list, dict))))]
+           ("placement", ", ".join(f"{k}={v}" for k, v in sorted(pl.to_dict().items()) if not isinstance(v, (list, dict))))]
     if rec.get("idle_power_w") is not None:
         out.append(("idle baseline", f"{fmt.num(rec.get('idle_power_w'))} W over {fmt.num(rec.get('idle_window_s'))} s"))
     return out
@@ -31,8 +31,13 @@ def facts(rec: Record) -> list[tuple[str, str]]:
 
 def title(rec: Record) -> str:
     a, w = rec.artifact, rec.workload
-    return f"{rec.model.id} · {a.format} {a.quant} · {w.label} · {rec.runtime.name} t{rec.runtime.placement.get('threads', '?')}"
+    return f"{rec.model.id} · {a.format} {a.quant} · {w.label} · {rec.runtime.name} t{_threads(rec)}"
 
+
+
+def _threads(rec) -> str:
+    t = rec.runtime.placement.threads
+    return "?" if t is None else str(t)
 
 def metric_rows(rec: Record) -> list[tuple[list[str], str]]:
     """(cells, provenance note) per metric, in catalogue order."""

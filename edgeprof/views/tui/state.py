@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeprof.engine import events as ev
+from edgeprof.results.schema import RuntimeInfo
 from edgeprof.views.tui.series import Series
 
 SHADED = ("load", "depth", "prefill", "decode")
@@ -53,7 +54,8 @@ class CaseLive:
     rep_t0_ns: int | None = None
     rep_s: list = field(default_factory=list)          # measured repetition durations
     measure_t0_ns: int | None = None                   # start of the first measured repetition
-    runtime: dict = field(default_factory=dict)
+    runtime: RuntimeInfo | None = None                # name, version, resolved placement (once loaded)
+    parts: ev.CaseLabel = field(default_factory=ev.CaseLabel)   # model, quant... of the label, typed
     n_params: int | None = None
     model: dict = field(default_factory=dict)         # id, name, params of what runs
     artifact: dict = field(default_factory=dict)      # format, quant, runtime
@@ -123,12 +125,12 @@ class RunState:
     def _on_case_scheduled(self, e: ev.CaseScheduled) -> None:
         self.paused = False
         self.case = CaseLive(e.index, e.total, e.label, e.case_id, dict(e.workload), e.reps, dict(e.device), e.t_ns,
-                             model=dict(e.model), artifact=dict(e.artifact))
+                             model=dict(e.model), artifact=dict(e.artifact), parts=e.parts)
         self.total = e.total
 
     def _on_loaded(self, e: ev.Loaded) -> None:
         if self.case:
-            self.case.runtime, self.case.n_params = dict(e.runtime), e.n_params
+            self.case.runtime, self.case.n_params = e.runtime, e.n_params
 
     def _on_phase_started(self, e: ev.PhaseStarted) -> None:
         c = self.case

@@ -41,7 +41,7 @@ def load_rows(db) -> list[tuple[str, Record]]:
 
 def config_key(r: Record) -> str:
     return json.dumps([r.workload_key(), r.artifact.format, r.artifact.quant, r.runtime.name,
-                       r.runtime.placement.get("threads"), r.device.id, r.host], default=str)
+                       r.runtime.placement.threads, r.device.id, r.host], default=str)
 
 
 def trend(rows: list[Record], metric: str = "decode_tokens_per_s") -> tuple[str, list[float]]:
@@ -129,7 +129,7 @@ class HistoryScreen(Screen):
         spark, vals = trend(same)
         c = colours(self.app)
         text = Text(f"trend decode t/s ({rec.model.id} {rec.artifact.quant} {rec.workload.label} "
-                    f"t{rec.runtime.placement.get('threads')}): ", style=c["muted"])
+                    f"t{rec.runtime.placement.threads}): ", style=c["muted"])
         if len(vals) >= 2:
             med = statistics.median(vals)
             text.append(spark, style=c["good"])

@@ -52,12 +52,11 @@ def table_rows(records: list) -> tuple[list[Col], list[list[str]]]:
 
 
 def running_cells(case, names: list[str]) -> list[str]:
-    """The running case's row: what runs (from its typed model and artifact) and ``▶ running``."""
-    w = case.workload
-    test = "+".join(x for x in (f"pp{w.get('prompt_tokens')}" if w.get("prompt_tokens") else "",
-                                f"tg{w.get('gen_tokens')}" if w.get("gen_tokens") else "") if x)
-    fill = {"model": (case.model or {}).get("id") or case.label, "quant": (case.artifact or {}).get("quant") or "",
-            "test": test, "status": "▶ running"}
+    """The running case's row: what runs (from the typed parts of its label) and ``▶ running``."""
+    p = case.parts
+    test = "+".join(x for x in (f"pp{p.prompt_tokens}" if p.prompt_tokens else "",
+                                f"tg{p.gen_tokens}" if p.gen_tokens else "") if x)
+    fill = {"model": p.model or case.label, "quant": p.quant or "", "test": test, "status": "▶ running"}
     return [fill.get(n, "") for n in names]
 
 

@@ -1,0 +1,58 @@
+"""The structures that cross layers are typed (STYLE.md rule 14, issue 22): the resolved
+placement, the runtime info the worker sends, the parts of a case label. Their JSON forms are the
+files' own: a record read and written again is the record that was read, so identities that hash
+these dicts (history, compare, predict) do not move."""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+from edgeprof.engine import events as ev
+from edgeprof.results.jsonl import read_records
+from edgeprof.results.schema import Record, ResolvedPlacement, RuntimeInfo
+
+RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
+
+
+def test_a_resolved_placement_writes_back_exactly_the_keys_it_read():
+    """Known keys become fields, a runtime's own keys stay in ``extra``, and a known key the file
+    lacked is not written back as null (the ONNX runner writes n_batch: null, a reference row
+    writes no n_batch at all: both survive as they were)."""
+    sparse = {"threads": 2, "accel_type": "cpu"}
+    explicit = {"threads": 4, "threads_requested": 4, "n_batch": None, "provider": "cpu",
+                "providers": ["CPUExecutionProvider"]}
+    for d in (sparse, explicit, {}):
+        pl = ResolvedPlacement.from_dict(d)
+        assert pl.to_dict() == d and json.dumps(pl.to_dict(), sort_keys=True) == json.dumps(d, sort_keys=True)
+    pl = ResolvedPlacement.from_dict(explicit)
+    assert pl.threads == 4 and pl.n_batch is None and pl.extra == {"providers": ["CPUExecutionProvider"]}
+    assert ResolvedPlacement.from_dict(sparse).threads_requested is None
+
+
+def test_every_fixture_record_round_trips_with_its_placement_typed():
+    for path in sorted(RUNS.glob("*/records.jsonl")):
+        lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+        for raw, rec in zip(lines, read_records(path)):
+            assert isinstance(rec.runtime.placement, ResolvedPlacement)
+            assert rec.runtime.placement.to_dict() == raw["runtime"]["placement"], path
+            assert Record.from_dict(rec.to_dict()) == rec
+
+
+def test_the_worker_sends_typed_runtime_info_and_the_label_has_typed_parts():
+    """The Loaded event holds a RuntimeInfo through the pipe (pickle) and a JSON recording;
+    CaseScheduled carries the label's parts, and an old recording without them gets them from its
+    model, artifact and workload."""
+    rt = RuntimeInfo("llama.cpp", "0.3", ResolvedPlacement.from_dict({"threads": 2, "repack": "on"}))
+    e = ev.Loaded(case_id="c", runtime=rt, n_params=10)
+    assert pickle.loads(pickle.dumps(e)).runtime.placement.threads == 2
+    back = ev.from_dict(json.loads(json.dumps(e.to_dict())))
+    assert back.runtime == rt and back.runtime.placement.extra == {"repack": "on"}
+    parts = ev.CaseLabel("SmolLM2", "gguf", "Q4_1", 16, 8, 0, 2)
+    s = ev.CaseScheduled(case_id="c", index=1, total=1, label=parts.text, parts=parts)
+    assert ev.from_dict(json.loads(json.dumps(s.to_dict()))).parts == parts
+    assert parts.text == "SmolLM2 gguf:Q4_1 p16 n8 d0 t2"
+    old = {"type": "case_scheduled", "index": 1, "total": 1, "label": "m gguf:Q8_0 p4 n4 d0 t1",
+           "model": {"id": "m"}, "artifact": {"format": "gguf", "quant": "Q8_0"}, "workload": {"prompt_tokens": 4}}
+    got = ev.from_dict(old).parts
+    assert (got.model, got.quant, got.prompt_tokens) == ("m", "Q8_0", 4)
