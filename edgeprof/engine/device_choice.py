@@ -29,13 +29,14 @@ def open_devices(root: Path, cpu_tdp_w: float | None = None, **options) -> list:
 
 
 def bench_device(found: list, placement):
-    """The device a case with this placement (a ``Placement`` or its dict) runs on."""
+    """The device a case with this ``Placement`` runs on (None or ``{}``: no case yet, the device
+    a CPU case would use)."""
     kinds = {d.info().kind: d for d in reversed(found)}
     for k in SOC_KINDS:
         if k in kinds:
             return kinds[k]
-    get = placement.get if isinstance(placement, dict) else (lambda k: getattr(placement, k, None))
-    wants_gpu = (get("gpu_layers") or 0) > 0 or str(get("provider") or "").lower() in GPU_PROVIDERS
+    gpu_layers, provider = getattr(placement, "gpu_layers", None), getattr(placement, "provider", None)
+    wants_gpu = (gpu_layers or 0) > 0 or str(provider or "").lower() in GPU_PROVIDERS
     if wants_gpu:
         for k in GPU_KINDS:
             if k in kinds:

@@ -18,6 +18,7 @@ import os
 from typing import Sequence
 
 from edgeprof.errors import UsageError
+from edgeprof.results.schema import ResolvedPlacement
 
 #: refuse a thread count above this many times the logical cores
 OVERSUBSCRIBE = 4
@@ -49,15 +50,15 @@ def oversubscribed(threads: int, cores: int) -> str:
             f"cores (each waits for the others at every step), so the figures are slower than -t {cores} would give")
 
 
-def row_cores(placement: dict) -> int:
+def row_cores(placement: ResolvedPlacement) -> int:
     """The cores a row's worker could run on: its recorded ``cpu_affinity``, else this process's."""
-    aff = placement.get("cpu_affinity")
+    aff = placement.cpu_affinity
     return len(aff) if isinstance(aff, (list, tuple)) and aff else usable_cores()
 
 
-def row_warnings(placement: dict, load: dict | None) -> list[str]:
+def row_warnings(placement: ResolvedPlacement, load: dict | None) -> list[str]:
     """A row's thread warnings: above its cores, or every core on a contended machine."""
-    threads = placement.get("threads")
+    threads = placement.threads
     if not isinstance(threads, int) or threads < 1:
         return []
     cores = row_cores(placement)

@@ -82,5 +82,8 @@ class Open(_Dict):
         for name, typ in cls.NESTED.items():
             if isinstance(known.get(name), Mapping):
                 known[name] = typ.from_dict(known[name])
+        for f in fields(cls):
+            if isinstance(known.get(f.name), list) and str(f.type).startswith("tuple"):
+                known[f.name] = tuple(known[f.name])
         names = {f.name for f in fields(cls)} - {"extra", "absent"}
         return cls(**known, extra=extra, absent=frozenset(names - set(known)))

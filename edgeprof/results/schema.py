@@ -158,7 +158,7 @@ class ArtifactInfo(_Dict):
 class ResolvedPlacement(Open):
     """Where and how a case ran, as the runtime resolved it (threads it really uses, the flash
     attention it chose...). The keys every runtime reports are fields; its own (``threads_batch``,
-    ``providers``, ``repack``, ``dtype``, ``cpu_affinity``...) stay in ``extra``."""
+    ``providers``, ``repack``, ``dtype``...) stay in ``extra``."""
 
     threads: int | None = None
     threads_requested: int | None = None
@@ -168,6 +168,7 @@ class ResolvedPlacement(Open):
     n_ubatch: int | None = None
     kv_type: str | None = None
     provider: str | None = None
+    cpu_affinity: tuple[int, ...] | None = None   # the CPUs the worker could run on (the worker adds it)
     extra: dict = field(default_factory=dict)
     absent: frozenset = field(default=frozenset(), repr=False)
 

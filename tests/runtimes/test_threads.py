@@ -34,12 +34,17 @@ def test_the_rule_warns_above_the_cores_and_refuses_far_above():
 
 
 def test_a_contended_row_with_every_core_suggests_fewer_threads():
+    from edgeprof.results.schema import ResolvedPlacement
+
+    def pl(threads):
+        return ResolvedPlacement.from_dict({"threads": threads, "cpu_affinity": [0, 1]})
+
     contended, quiet = {"during_status": "contended"}, {"during_status": "quiet"}
-    [w] = row_warnings({"threads": 2, "cpu_affinity": [0, 1]}, contended)
+    [w] = row_warnings(pl(2), contended)
     assert "every logical core" in w and "-t 1 may be faster" in w
-    assert row_warnings({"threads": 2, "cpu_affinity": [0, 1]}, quiet) == []
-    assert row_warnings({"threads": 1, "cpu_affinity": [0, 1]}, contended) == []
-    [over] = row_warnings({"threads": 3, "cpu_affinity": [0, 1]}, quiet)
+    assert row_warnings(pl(2), quiet) == []
+    assert row_warnings(pl(1), contended) == []
+    [over] = row_warnings(pl(3), quiet)
     assert "-t 3 is above the 2 logical core(s)" in over
 
 
