@@ -9,7 +9,8 @@ import sys
 
 from edgeprof import __version__
 
-COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "reference", "report", "tui", "history")
+COMMANDS = ("bench", "export", "devices", "models", "compare", "predict", "reference", "report", "tui", "history",
+            "fleet", "agent")
 
 
 class ArgumentParser(argparse.ArgumentParser):

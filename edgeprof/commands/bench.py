@@ -13,11 +13,26 @@ DESCRIPTION = (HELP + ". Comma lists sweep; cases are the cross product of model
                "catalogue id (default: the packaged SmolLM2-135M-Instruct).")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser, remote: bool = True) -> None:
     from edgeprof.engine.config import BenchOptions
     from edgeprof.engine.options import add_arguments as add
 
     add(p, BenchOptions)
+    if remote:
+        add_remote_arguments(p)
+
+
+def add_remote_arguments(p: argparse.ArgumentParser) -> None:
+    """``--host`` and its SSH options (``fleet/hostbench.py`` runs it)."""
+    g = p.add_argument_group("on another machine, over SSH (needs edgeprof[fleet] here and edgeprof there)")
+    g.add_argument("--host", metavar="USER@BOARD[:PORT]", default=None,
+                   help="run the bench on this machine over SSH (key or agent login; host key checked against "
+                        "~/.ssh/known_hosts); the results come back here")
+    g.add_argument("--accept-new-host-key", action="store_true",
+                   help="record the board's host key in known_hosts when it has none (a CHANGED key is refused)")
+    g.add_argument("--identity", action="append", metavar="KEY", default=None,
+                   help="private key file to log in with (repeatable; default ~/.ssh/id_* and the SSH agent)")
+    g.add_argument("--known-hosts", metavar="FILE", default=None, help="known_hosts file (default ~/.ssh/known_hosts)")
 
 
 def options(args):
@@ -37,6 +52,10 @@ def run(args) -> int:
     if opts.list_suites:
         print(list_suites(opts.format))
         return 0
+    from edgeprof.fleet import hostbench
+
+    if hostbench.wanted(args, opts):
+        return hostbench.run(args, opts, Progress(enabled=not opts.quiet))
     progress = Progress(enabled=not opts.quiet)
     session = RunSession.for_bench(opts, note=progress.note)
     if session.resuming and not opts.quiet:

@@ -24,7 +24,7 @@ def _hz(text: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    bench_cmd.add_arguments(p)
+    bench_cmd.add_arguments(p, remote=False)
     p.add_argument("--exit-when-done", action="store_true",
                    help="leave when the run ends, then print the table like bench (scripts, benchmarks)")
     p.add_argument("--refresh-hz", type=_hz, default=2.0,

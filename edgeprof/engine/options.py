@@ -154,3 +154,29 @@ def from_namespace(cls: type, ns: argparse.Namespace, **override: Any):
 
 def fail(flag: str, message: str) -> UsageError:
     return UsageError(f"{flag}: {message}")
+
+
+def to_argv(cls: type, ns: argparse.Namespace | Any, skip: tuple[str, ...] = ()) -> list[str]:
+    """The options of ``ns`` (parsed arguments or an instance of ``cls``) that differ from their
+    defaults, as an argument list that parses back to them: what a remote run or a fleet sends to
+    the other end's parser (an argument list, never a shell string). Positionals are left out."""
+    out: list[str] = []
+    for f in fields(cls):
+        m = f.metadata
+        if "help" not in m or f.name in skip or m["positional"] or not hasattr(ns, f.name):
+            continue
+        v = getattr(ns, f.name)
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        if v == default:
+            continue
+        flag = _flag(f)
+        if m["action"] == "store_true":
+            out += [flag] if v else []
+        elif m["action"] == "append":
+            for x in v or []:
+                out += [flag, str(x)]
+        elif m["sweep"]:
+            out += [flag, ",".join("" if x is None else str(x) for x in v)]
+        elif v is not None:
+            out += [flag, str(v)]
+    return out

@@ -141,10 +141,18 @@ def replace_record(path: Path, record: dict[str, Any]) -> None:
             same = False
         if not same:
             kept.append(raw + b"\n")
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    write_atomic(path, b"".join(kept) + line)
+
+
+def write_atomic(path: Path, data: bytes, tmp: Path | None = None) -> None:
+    """``data`` as ``path``: a temporary file (``O_NOFOLLOW``: a link planted there is never
+    followed), fsynced, renamed over ``path`` (a link there is replaced, not followed); on failure
+    the temporary file is removed and ``path`` is left as it was."""
+    tmp = tmp or path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
-        _write_all(fd, b"".join(kept) + line)
+        _write_all(fd, data)
         os.fsync(fd)
     except BaseException:
         os.close(fd)

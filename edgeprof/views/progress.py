@@ -13,11 +13,14 @@ from edgeprof.engine import events as ev
 
 
 class Progress:
-    def __init__(self, enabled: bool, stream=None, live: bool | None = None):
+    def __init__(self, enabled: bool, stream=None, live: bool | None = None, board: str | None = None):
+        """``board``: one of several boards sharing the stream (``edgeprof fleet``): every line is
+        prefixed with its name, and a case's start and end are plain lines, never rewritten."""
         self.enabled = enabled
         self.stream = stream or sys.stderr
         isatty = getattr(self.stream, "isatty", lambda: False)
-        self.live = enabled and (isatty() if live is None else live)
+        self.prefix = f"[{board}] " if board else ""
+        self.live = enabled and not board and (isatty() if live is None else live)
         self.total = 0
         self.index = 0
         self.label = ""
@@ -27,13 +30,15 @@ class Progress:
     def note(self, msg: str) -> None:
         if self.enabled:
             self._clear()
-            print(f"edgeprof: {msg}", file=self.stream, flush=True)
+            print(f"edgeprof: {self.prefix}{msg}", file=self.stream, flush=True)
 
     def start(self, total: int, run_dir) -> None:
         self.total = total
         self.note(f"{total} case(s) -> {run_dir}")
 
     def _line(self, text: str, force: bool = False) -> None:
+        if self.prefix and force:
+            self.note(text)     # a board of a fleet: its milestones are lines of their own
         if not self.live:
             return
         now = time.monotonic()

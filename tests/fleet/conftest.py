@@ -75,3 +75,22 @@ def cli_env(home) -> dict:
     """The environment of ``python -m edgeprof`` from this checkout, with the private home."""
     return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                 EDGEPROF_HOME=str(home))
+
+
+@pytest.fixture(scope="module")
+def shelf(tmp_path_factory, probe_dir):
+    """Two boards (sshd on loopback ports) and a laptop HOME whose ~/.ssh knows them; stopped after
+    the module."""
+    root = tmp_path_factory.mktemp("shelf")
+    laptop = root / "laptop"
+    (laptop / ".ssh").mkdir(parents=True)
+    key = services.keygen(laptop / ".ssh" / "id_ed25519", "laptop")
+    boards = [services.Board(n, root / f"board-{n}").setup(key.with_suffix(".pub"), probe_dir) for n in "ab"]
+    services.laptop_home(laptop, boards)
+    try:
+        for b in boards:
+            b.start()
+        yield laptop, boards
+    finally:
+        for b in boards:
+            b.stop()

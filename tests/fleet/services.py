@@ -165,6 +165,19 @@ def laptop_home(root: Path, boards: list[Board]) -> Path:
     return root
 
 
+def laptop_env(laptop: Path, home: Path, **more: str) -> dict:
+    """The environment of the edgeprof CLI on the "laptop": its HOME (~/.ssh), its EDGEPROF_HOME,
+    this checkout first on the path, no SSH agent and no history store from the caller."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SSH_AUTH_SOCK", "EDGEPROF_HISTORY")}
+    return {**env, "HOME": str(laptop), "EDGEPROF_HOME": str(home),
+            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""), **more}
+
+
+def cli(*args: str, env: dict, timeout: float = 300, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "edgeprof", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
 # -- PostgreSQL ------------------------------------------------------------------------------
 @dataclass
 class Postgres:

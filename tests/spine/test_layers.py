@@ -8,7 +8,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "edgeprof"
-LAYERS = ["", "results", "runtimes", "models", "analysis", "compare", "engine", "views", "commands"]
+LAYERS = ["", "results", "runtimes", "models", "analysis", "compare", "engine", "fleet", "views", "commands"]
 TOP_FILES = {"__init__.py", "__main__.py", "cli.py", "errors.py", "home.py", "assets_access.py"}
 
 
