@@ -91,9 +91,9 @@ def _run(args) -> int:
             index_or_defer(d, args.history, note)
     rows = table.rows(fleetrun.states(fleet, out))
     print(table.render(rows, args.format), end="")
-    import shlex
+    from edgeprof.errors import command
 
-    again = shlex.join(["edgeprof", "fleet", "run", "--resume", str(out)])
+    again = command("fleet", "run", "--resume", out)
     if any(e.state == "interrupted" for e in ended.values()):
         raise Interrupted(f"interrupted; every finished case is kept in {out}/boards/*/records.jsonl — finish with: "
                           f"{again}")

@@ -12,6 +12,7 @@ from edgeprof.fleet.fleetfile import Fleet
 from edgeprof.fleet.protocol import PROTOCOL, Board
 from edgeprof.fleet.remote import BoardSpec
 from edgeprof.fleet.ssh import HostKeyRefused, Unreachable, connect, request
+from edgeprof.results.cells import md_cell
 
 
 async def check(spec: BoardSpec, timeout_s: float) -> dict[str, Any]:
@@ -57,6 +58,5 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         free = r.get("free_disk_bytes")
         vals = {**r, "free disk GiB": f"{free / 2**30:.1f}" if isinstance(free, int) else ""}
-        out.append("| " + " | ".join(" ".join(str(vals.get(c) if vals.get(c) is not None else "").split())
-                                      .replace("|", "\\|") for c in cols) + " |")
+        out.append("| " + " | ".join(md_cell(vals.get(c)) for c in cols) + " |")
     return "\n".join(out) + "\n"

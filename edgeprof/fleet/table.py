@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from edgeprof.fleet.fleetrun import BoardRun
 from edgeprof.results import printers
+from edgeprof.results.cells import md_cell
 from edgeprof.results.jsonl import read_records
 from edgeprof.results.schema import Record
 
@@ -113,4 +114,4 @@ def markdown(table: list[Row]) -> str:
 
 
 def _cell(text: str) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
+    return md_cell(" ".join(str(text).split()))
