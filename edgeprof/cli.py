@@ -59,7 +59,10 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.showwarning = _warning  # our warnings are one line, like our errors
+    from edgeprof import home
+
     try:
+        home.check()
         return int(args._run(args) or 0)
     except EdgeprofError as exc:
         print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{exc}", file=sys.stderr)

@@ -17,6 +17,25 @@ def home(env: dict | None = None) -> Path:
     return Path(user_data_dir("edgeprof", appauthor=False))
 
 
+def check(env: dict | None = None) -> None:
+    """``EDGEPROF_HOME``, when set, names a directory that exists or can be made (read once at the
+    CLI boundary, like ``EDGEPROF_SYSROOT``): a file or an impossible path is one line, not a
+    traceback from the first cache write deep inside a command."""
+    from edgeprof.errors import UsageError
+
+    env = os.environ if env is None else env
+    if not env.get("EDGEPROF_HOME"):
+        return
+    root = home(env)
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"EDGEPROF_HOME={root} is a file; point it at a directory or unset it")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"EDGEPROF_HOME={root} cannot be created ({exc.strerror or exc}); point it at a writable "
+                         f"directory or unset it") from None
+
+
 def cache_dir(env: dict | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get("EDGEPROF_HOME"):

@@ -69,6 +69,8 @@ def run(args) -> int:
 
     out = Path(args.out) if args.out else dirs[0] / "report"
     files = build_report(dirs, out, overwrite=args.overwrite)
+    for note in files.notes:
+        print(f"edgeprof: {note}", file=sys.stderr)
     print(f"report: {files.html}\nmarkdown: {files.markdown} ({len(files.figures)} figures in "
           f"{files.markdown.parent / 'figures'})")
     return 0

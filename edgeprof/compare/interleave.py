@@ -22,10 +22,16 @@ def _plan(run: str) -> dict:
     p = Path(run) / "plan.json"
     if not p.is_file():
         raise CompareError(f"--interleave needs run directories with plan.json; {run} has none")
+    from edgeprof.results.bounded import load_json
+    from edgeprof.results.jsonl import RunError
+
     try:
-        return json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CompareError(f"{p} is damaged ({exc})") from None
+        data = load_json(p)
+    except RunError as exc:
+        raise CompareError(str(exc)) from None
+    if not isinstance(data, dict):
+        raise CompareError(f"{p} is damaged (not a JSON object); re-create the run")
+    return data
 
 
 def interleaved_cases(a_run: str, b_run: str, pairs: int) -> tuple[list[dict], dict]:

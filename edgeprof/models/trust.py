@@ -48,7 +48,10 @@ def _save_cache(cache: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(cache))
         os.replace(tmp, path)
     except OSError:  # a cache that cannot be written only costs a re-hash next time
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def sha256_cached(path: str | os.PathLike) -> str:

@@ -25,10 +25,51 @@ def finite(x: Any) -> Any:
 
 
 def _split(cls, d: Mapping[str, Any] | None) -> tuple[dict, dict]:
-    """(known fields, extra keys) of a dict for dataclass ``cls``."""
+    """(known fields, extra keys) of a dict for dataclass ``cls``; each known field holds its
+    declared type (``typed``)."""
+    if d is not None and not isinstance(d, Mapping):
+        raise ValueError(f"{cls.__name__} is {type(d).__name__}, not an object")
     d = dict(d or {})
-    names = {f.name for f in fields(cls)} - {"extra"}
-    return {k: d.pop(k) for k in list(d) if k in names}, d
+    types = {f.name: f.type for f in fields(cls) if f.name != "extra"}
+    return {k: typed(cls.__name__, k, types[k], d.pop(k)) for k in list(d) if k in types}, d
+
+
+def typed(owner: str, name: str, declared: str, v: Any) -> Any:
+    """``v`` as field ``name`` of ``owner`` declares it, or ValueError: a record file is untrusted
+    input (a NaN, a number where text belongs, an object where a number belongs), and a reader that
+    lets a wrong type through fails later, far from the file, as a traceback. A non-finite number
+    in an optional float field reads as None (not measured)."""
+    optional = declared.endswith("| None")
+    base = declared.replace(" | None", "").strip()
+    if v is None:
+        return None  # a required field's default is the dataclass's business
+    ok: Any = _NO
+    if base == "str":
+        ok = v if isinstance(v, str) else _NO
+    elif base == "int":
+        if isinstance(v, bool):
+            ok = _NO
+        elif isinstance(v, int):
+            ok = v
+        elif isinstance(v, float) and math.isfinite(v) and v.is_integer():
+            ok = int(v)
+    elif base == "float":
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            ok = v if math.isfinite(v) else (None if optional else _NO)
+    elif base == "bool":
+        ok = v if isinstance(v, bool) else _NO
+    elif base == "dict":
+        ok = v if isinstance(v, dict) else _NO
+    elif base.startswith("tuple"):
+        ok = tuple(v) if isinstance(v, (list, tuple)) else _NO
+    else:
+        ok = v
+    if ok is _NO:
+        raise ValueError(f"{owner}.{name} is {type(v).__name__} {str(v)[:30]!r}, not {base}")
+    return ok
+
+
+_NO = object()
 
 
 class _Dict:

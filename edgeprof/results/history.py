@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.results import store
+from edgeprof.results.bounded import load_json
 from edgeprof.results.jsonl import RunError, read_records
 from edgeprof.results.schema import Record
 from edgeprof.results.store import INDEXED, RECORD_COLUMNS, RUN_COLUMNS, Target
@@ -32,16 +33,15 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     """records + plan/env/baseline/suite (those present; absent ones are None) of a run directory."""
     d = Path(run_dir)
     if not d.is_dir():
-        raise RunError(f"no such run directory: {d}")
+        raise RunError(f"no such run directory: {d}; give the --out of an 'edgeprof bench' run")
     if not (d / "records.jsonl").is_file():
-        raise RunError(f"not a run directory: {d} (no records.jsonl)")
+        raise RunError(f"not a run directory: {d} (no records.jsonl file); give the --out of an 'edgeprof bench' run")
     run: dict[str, Any] = {"dir": d, "records": read_records(d / "records.jsonl")}
     for name in ("plan", "env", "baseline", "suite"):
         f = d / f"{name}.json"
-        try:
-            run[name] = json.loads(f.read_text()) if f.is_file() else None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunError(f"{f}: invalid JSON ({exc})") from None
+        run[name] = load_json(f) if f.exists() or f.is_symlink() else None  # bounded, regular, shallow
+        if run[name] is not None and not isinstance(run[name], dict):
+            raise RunError(f"{f}: not a JSON object; restore or remove the file")
     return run
 
 
@@ -62,8 +62,8 @@ def _row(run_id: str, rec: Record, seq: int) -> tuple:
 def _origin(run_dir: Path) -> str | None:
     """Where a copied run was measured (``remote.json``'s target, e.g. pi@board:22), None for a local run."""
     try:
-        return str(json.loads((run_dir / "remote.json").read_text()).get("target") or "") or None
-    except (OSError, ValueError, AttributeError):
+        return str(load_json(run_dir / "remote.json").get("target") or "") or None
+    except (RunError, AttributeError):
         return None
 
 

@@ -168,10 +168,9 @@ def read_records(path: str | Path, warn: Callable[[str], None] | None = None) ->
     path = Path(path)
     if not path.is_file():
         raise RunError(f"no records file: {path}")
-    try:
-        lines = path.read_bytes().split(b"\n")
-    except OSError as exc:
-        raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
+    from edgeprof.results.bounded import DATA_LIMIT, read_bytes
+
+    lines = read_bytes(path, DATA_LIMIT).split(b"\n")  # a regular file, bounded (not /dev/zero, not a FIFO)
     last = max((i for i, x in enumerate(lines) if x.strip()), default=-1)
     out = []
     for i, raw in enumerate(lines):

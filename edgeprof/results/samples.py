@@ -12,11 +12,11 @@ RAPL zone, and the worker's ``worker:*``). A column found in neither says so (``
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgeprof.results.bounded import load_json, open_regular
 from edgeprof.results.jsonl import RunError
 
 WORKER_NOTE = "the benched worker and its children, sampled by the parent"
@@ -84,10 +84,11 @@ def columns_path(samples_csv: str | Path) -> Path:
 
 
 def _columns(samples_csv: Path) -> dict[str, dict]:
+    path = columns_path(samples_csv)
     try:
-        data = json.loads(columns_path(samples_csv).read_text())
-    except (OSError, ValueError):
-        return {}  # written by an older edgeprof (or lost): env.json alone labels the columns
+        data = load_json(path) if path.exists() or path.is_symlink() else {}
+    except RunError:
+        return {}  # written by an older edgeprof (or lost, or not a file): env.json alone labels the columns
     return {str(k): v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}
 
 
@@ -114,7 +115,7 @@ def _number(text: str) -> float | None:
 
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     try:
-        with open(path, newline="") as fh:
+        with open_regular(path) as fh:
             rows = list(csv.reader(fh))
     except OSError as exc:
         raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -11,10 +11,11 @@ round-trips unchanged. JSON never holds NaN or Infinity: ``finite`` turns them i
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Iterable, Mapping
 
-from edgeprof.results.dicts import Open, _Dict, _split, finite  # noqa: F401 (re-exported)
+from edgeprof.results.dicts import Open, _Dict, _split, finite, typed  # noqa: F401 (re-exported)
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "skipped", "cancelled")
@@ -83,9 +84,17 @@ class Metric:
             value = d.get("median")
         ci = d.pop("ci95", None)
         known = {k: d.pop(k) for k in ("median", "p90", "cv", "p99") if k in d}
-        samples = tuple(float(x) for x in (d.pop("samples", None) or []) if x is not None)
-        return cls(value=value, unit=d.pop("unit", ""), provenance=prov, ci95=tuple(ci) if ci else None,
-                   samples=samples, n=int(d.pop("n", None) or max(1, len(samples))), **known, extra=d)
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) or x is None for x in d.get("samples") or []):
+            raise ValueError("Metric.samples holds something that is not a number")
+        samples = tuple(float(x) for x in (d.pop("samples", None) or []) if x is not None and math.isfinite(float(x)))
+        known = {k: (v if v is None or isinstance(v, (int, float)) and math.isfinite(v) else None)
+                 for k, v in known.items()}
+        if ci and not (len(ci) == 2 and all(isinstance(x, (int, float)) and math.isfinite(x) for x in ci)):
+            ci = None
+        n = d.pop("n", None)
+        n = n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else max(1, len(samples))
+        return cls(value=value, unit=typed("Metric", "unit", "str", d.pop("unit", "")) or "", provenance=prov,
+                   ci95=tuple(ci) if ci else None, samples=samples, n=n, **known, extra=d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,13 +347,13 @@ class Record:
         kw: dict[str, Any] = {k: cls_.from_dict(d.pop(k, None)) for k, cls_ in _NESTED.items()}
         err = d.pop("error", None)
         kw["error"] = ErrorInfo.from_dict(err) if err else None
-        kw["metrics"] = {k: Metric.from_dict(m) for k, m in (d.pop("metrics", None) or {}).items() if m}
+        kw["metrics"] = {k: Metric.from_dict(m) for k, m in (d.pop("metrics", None) or {}).items() if _figure(m)}
         kw["phases"] = tuple(Phase.from_dict(p) for p in d.pop("phases", None) or [])
         kw["reps"] = tuple(Repetition.from_dict(r) for r in d.pop("reps", None) or [])
-        kw["warnings"] = tuple(d.pop("warnings", None) or [])
+        kw["warnings"] = tuple(str(w) for w in typed("Record", "warnings", "tuple", d.pop("warnings", None)) or ())
         for k in ("case_id", "status", "run_id", "host", "started_at", "reference", "schema_version"):
             if k in d:
-                kw[k] = d.pop(k)
+                kw[k] = typed("Record", k, _RECORD_TYPES[k], d.pop(k))
         kw.setdefault("case_id", "")
         if kw.get("status") is None:
             kw["status"] = "ok"
@@ -352,6 +361,17 @@ class Record:
 
 
 _FIELD_NAMES = {f.name for f in fields(Record)}
+_RECORD_TYPES = {f.name: f.type for f in fields(Record)}
+
+
+def _figure(m: Any) -> bool:
+    """A stored metric that is a figure: a finite number as its value (or, for old files, its
+    median). A NaN or infinity written by hand or by another tool is no figure: the metric is left
+    out (shown n/a), never averaged into a report."""
+    if not isinstance(m, Mapping):
+        return False
+    v = m.get("value") if m.get("value") is not None else m.get("median")
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def as_record(x: "Record | Mapping[str, Any]") -> Record:

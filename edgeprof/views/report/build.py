@@ -27,6 +27,7 @@ class ReportFiles:
     markdown: Path
     figures: tuple[Path, ...]
     sections: tuple[str, ...]
+    notes: tuple[str, ...] = ()   # an interrupted run's INCOMPLETE line (also in the subtitle)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -60,6 +61,8 @@ def build_report(run_dirs: list[str | Path], out_dir: str | Path, overwrite: boo
     title = f"edgeprof report — {names}" if len(runs) < 4 else f"edgeprof report — {len(runs)} runs"
     subtitle = (f"{len(cases)} case(s) from {', '.join(str(r.dir) for r in runs)}; made by edgeprof {__version__} "
                 f"with 'edgeprof report'. Estimated figures are marked ~.")
+    notes = tuple(n for n in (r.missing_note() for r in runs) if n)
+    subtitle += "".join(f" {n}" for n in notes)
     try:
         (out / "figures").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -74,4 +77,4 @@ def build_report(run_dirs: list[str | Path], out_dir: str | Path, overwrite: boo
         _write(paths[-1], f.png)
     _write(out / "report.md", to_markdown(title, subtitle, sections).encode())
     _write(out / "report.html", to_html(title, subtitle, sections).encode())
-    return ReportFiles(out / "report.html", out / "report.md", tuple(paths), tuple(s.id for s in sections))
+    return ReportFiles(out / "report.html", out / "report.md", tuple(paths), tuple(s.id for s in sections), notes)

@@ -32,6 +32,23 @@ class RunData:
     def run_id(self) -> str:
         return next((r.run_id for r in self.records if r.run_id), None) or self.dir.name
 
+    def planned(self) -> list[str]:
+        """The case ids plan.json lists (none when it is absent or not the expected shape)."""
+        cases = self.plan.get("cases") if isinstance(self.plan, dict) else None
+        ids = [c.get("case_id") for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+        return [cid for cid in ids if isinstance(cid, str)]
+
+    def missing_note(self) -> str | None:
+        """One line when the run is incomplete (an interrupted run: planned cases without a finished
+        record, cancelled ones included): how many, and the command that finishes it."""
+        planned = self.planned()
+        done = {r.case_id for r in self.records if r.status != "cancelled"}
+        n = sum(1 for cid in planned if cid not in done)
+        if not n:
+            return None
+        return (f"INCOMPLETE: {n} of {len(planned)} planned case(s) of {self.dir} have no record (the run was "
+                f"interrupted or they were cancelled); finish it with: {resume_command(self.dir)}")
+
 
 @dataclass(frozen=True)
 class CaseView:

@@ -116,7 +116,8 @@ def render(run_dirs: list[str | Path], width: int | None = None, color: bool | N
     runs = [open_run(d) for d in run_dirs]
     cases = case_views(runs)
     recs = [c.record for c in cases]
-    parts = [f"edgeprof report — {', '.join(r.run_id for r in runs)}: {len(cases)} case(s)\n", table(cases)]
+    notes = "".join(f"{n}\n" for n in (r.missing_note() for r in runs) if n)
+    parts = [f"edgeprof report — {', '.join(r.run_id for r in runs)}: {len(cases)} case(s)\n{notes}", table(cases)]
     parts += [_pareto(plt, ch, width) for ch in pareto_charts(recs)]
     for c in cases:
         parts.append(_trace(plt, c, recs, width))
