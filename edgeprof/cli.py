@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # a filesystem error no command foresaw: one line all the same
         from edgeprof.errors import unforeseen_os_error
 
-        print(f"edgeprof: error: {unforeseen_os_error(exc)}", file=sys.stderr)
+        from edgeprof.home import home_fix
+
+        print(f"edgeprof: error: {unforeseen_os_error(exc, home_fix(exc.filename or '.'))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("edgeprof: interrupted; records already written are kept", file=sys.stderr)

@@ -64,7 +64,6 @@ def resume_command(run_dir) -> str:
 
 
 OUT_FIX = "pass --out DIR on a writable disk"
-HOME_FIX = "set EDGEPROF_HOME to a directory on a writable disk"
 
 
 def os_fault(path, exc: OSError, *, run_dir=None, usage: bool = False, fix: str | None = None) -> EdgeprofError:
@@ -119,26 +118,14 @@ def check_writable(target, *, named: str, fix: str = OUT_FIX) -> None:
         raise UsageError(f"{named}: {os_fault(parent, exc, usage=True, fix=fix)}") from None
 
 
-def home_fix(path) -> str:
-    """The fix for a path that is not writable: under $EDGEPROF_HOME, move the home; else --out."""
-    from pathlib import Path
-
-    from edgeprof.home import home
-
-    try:
-        Path(path).absolute().relative_to(home().absolute())
-    except (ValueError, TypeError):
-        return OUT_FIX
-    return HOME_FIX
-
-
-def unforeseen_os_error(exc: OSError) -> EdgeprofError:
+def unforeseen_os_error(exc: OSError, fix: str = OUT_FIX) -> EdgeprofError:
     """The CLI's last net for a filesystem error no command translated: still one line naming the
     path, and the fix where the error says what it is (a full disk, a read-only or forbidden
-    place, a file in the way); anything else is the system's own words, never a traceback."""
+    place, a file in the way); anything else is the system's own words, never a traceback.
+    ``fix``: ``home.home_fix(exc.filename)`` (a path under $EDGEPROF_HOME is fixed by moving it)."""
     import errno
 
     path = exc.filename or "a file"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR):
-        return os_fault(path, exc, fix=home_fix(path))
+        return os_fault(path, exc, fix=fix)
     return FaultError(f"{path}: {exc.strerror or type(exc).__name__}")

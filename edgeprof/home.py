@@ -109,3 +109,18 @@ def sysroot(env: dict | None = None) -> Path:
         raise UsageError(f"EDGEPROF_SYSROOT={root} is not a directory; point it at a fixture root (a folder "
                          f"holding sys/ and proc/) or unset it")
     return root
+
+
+HOME_FIX = "set EDGEPROF_HOME to a directory on a writable disk"
+
+
+def home_fix(path) -> str:
+    """The fix for a path that cannot be written: under $EDGEPROF_HOME, point the home elsewhere;
+    anywhere else, another --out."""
+    from edgeprof.errors import OUT_FIX
+
+    try:
+        Path(path).absolute().relative_to(home().absolute())
+    except (ValueError, TypeError):
+        return OUT_FIX
+    return HOME_FIX

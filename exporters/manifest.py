@@ -238,14 +238,19 @@ def render_readme(m: dict) -> str:
              f"Compression rate = {COMPRESSION_BASIS} ÷ artifact size. Quality: perplexity on the "
              f"bundled evaluation text (lower is better) next to the baseline's, and greedy-token "
              f"agreement with the baseline.", "",
-             "| artifact | format | quant | size (MB) | compression | perplexity | greedy agreement | quality |",
+             "| artifact | format | quant | size MiB | compression | perplexity | greedy agreement | quality |",
              "|---|---|---|---:|---:|---:|---:|---|"]
+    base = (m.get("quality_method") or {}).get("baseline") or {}
+    if base.get("perplexity") is not None:  # the row every other one is measured against
+        lines.append(f"| {m['baseline']['label']} (scored as {base.get('format')}) | source | | "
+                     f"{m['baseline']['size_16bit_bytes'] / 2**20:.1f} (16-bit) | 1 (basis) | "
+                     f"{base['perplexity']:.3f} | reference | reference |")
     for a in m["artifacts"]:
         q = a.get("quality") or {}
         ppl = f"{q['perplexity']:.3f}" if q.get("perplexity") is not None else "n/a"
         agree = f"{q['greedy_agreement']:.3f}" if q.get("greedy_agreement") is not None else "n/a"
         status = a.get("quality_status", "unchecked")
-        lines.append(f"| `{a['path']}` | {a['format']} | {a['quant']} | {a['size_bytes'] / 1e6:.1f} | "
+        lines.append(f"| `{a['path']}` | {a['format']} | {a['quant']} | {a['size_bytes'] / 2**20:.1f} | "
                      f"{a['compression_rate']:.2f}× | {ppl} | {agree} | {'**DEGRADED**' if status == 'degraded' else status} |")
     bad = [a for a in m["artifacts"] if a.get("quality_status") == "degraded"]
     if bad:

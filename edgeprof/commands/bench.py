@@ -71,6 +71,10 @@ def run(args) -> int:
     finally:
         progress.close()
     print_records(records, opts.format, sys.stdout)
+    if opts.format == "md":  # "which one should I deploy?", as far as the statistics support it
+        from edgeprof.compare.recommend import print_under_table
+
+        print_under_table(records, sys.stdout)
     if session.suites and opts.format == "md" and (session.run_dir / "suite.json").is_file():
         import json
 

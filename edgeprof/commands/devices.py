@@ -139,7 +139,8 @@ def run(args) -> int:
             from edgeprof.devices import probe
 
             from edgeprof.analysis.specs import probe_path, save_probe
-            from edgeprof.errors import check_writable, home_fix
+            from edgeprof.errors import check_writable
+            from edgeprof.home import home_fix
 
             for d in desc:
                 if d["device"]["kind"] == "cpu":  # its first attempt is judged on the window the table shows

@@ -83,5 +83,13 @@ def run(args) -> int:
                          else "---" for c in MANIFEST_COLUMNS) + "|")
     for row in manifest_rows(m):
         print("| " + " | ".join(row) + " |")
-    print(f"\ncompression basis: {m['baseline']['basis']}; manifest: {out}/manifest.json; how to load: {out}/README.md")
+    print(f"\ncompression = the source's 16-bit size ({m['baseline']['basis']}) / the artifact's size; retention = "
+          f"the baseline's perplexity / the artifact's (same text); greedy agreement = share of the baseline's "
+          f"greedy tokens the artifact also picks; quality = the export's gate (ok, DEGRADED, unchecked)")
+    print(f"manifest: {out}/manifest.json; how to load: {out}/README.md")
+    from edgeprof.compare.recommend import for_manifest, markdown
+
+    advice = markdown(for_manifest(m, str(out)))
+    if advice:
+        print("\n" + "\n".join(advice))
     return 0

@@ -55,7 +55,9 @@ def run(args) -> int:
     except OSError as exc:  # e.g. the disk filled up while the model was written
         from edgeprof.errors import unforeseen_os_error
 
-        print(f"edgeprof: error: {unforeseen_os_error(exc)}", file=sys.stderr)
+        from edgeprof.home import home_fix
+
+        print(f"edgeprof: error: {unforeseen_os_error(exc, home_fix(exc.filename or '.'))}", file=sys.stderr)
         return 1
     print(path)
     return 0

@@ -72,6 +72,10 @@ def run(args) -> int:
             ran = True
             recs = r.session.records()
             print_records(recs, opts.format, sys.stdout)
+            if opts.format == "md":
+                from edgeprof.compare.recommend import print_under_table
+
+                print_under_table(recs, sys.stdout)
             print(f"results: {r.session.run_dir}/records.jsonl", file=sys.stderr)
             records += recs
     if interrupted:   # Ctrl-C: bench's line (what finished, the resume command) and exit 130

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.compare.refsets import ReferenceSetError, check_name
-from edgeprof.errors import check_writable, home_fix, os_fault
-from edgeprof.home import reference_dir
+from edgeprof.errors import check_writable, os_fault
+from edgeprof.home import home_fix, reference_dir
 from edgeprof.results.schema import Record
 
 ENERGY_METRICS = ("energy_per_token_j", "avg_power_w", "energy_gross_j")

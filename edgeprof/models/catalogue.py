@@ -19,8 +19,8 @@ from typing import Any, Callable
 from edgeprof.exporters.files import sha256_file  # one hashing helper for exports and the catalogue
 
 from edgeprof.assets_access import asset
-from edgeprof.errors import UsageError, check_writable, command, home_fix
-from edgeprof.home import models_dir
+from edgeprof.errors import UsageError, check_writable, command
+from edgeprof.home import home_fix, models_dir
 
 
 class CatalogueError(UsageError):

@@ -37,9 +37,25 @@ MANIFEST_COLUMNS = ("artifact", "format", "quant", "size MiB", "compression", "p
                     "greedy agreement", "quality", "sha256")
 
 
+def baseline_row(m: dict[str, Any]) -> list[str] | None:
+    """The row every other row is measured against: the source, its 16-bit size (the compression
+    basis) and its perplexity on the same text (in the manifest's quality method, never shown
+    before: issue 20). None for an export made without quality."""
+    qm = m.get("quality_method") or {}
+    base = qm.get("baseline") if isinstance(qm.get("baseline"), dict) else None
+    if base is None or base.get("perplexity") is None:
+        return None
+    size = (m.get("baseline") or {}).get("size_16bit_bytes")
+    return [str((m.get("baseline") or {}).get("label") or "baseline"), f"source (scored as {base.get('format')})",
+            "", f"{size / 2**20:.1f} (16-bit)" if size else "", "1 (basis)", str(base["perplexity"]), "1 (reference)",
+            "reference", "reference", str((m.get("source") or {}).get("weights_sha256") or "")[:12]]
+
+
 def manifest_rows(m: dict[str, Any]) -> list[list[str]]:
-    """One row per artifact of an export manifest (the CLI's table and the TUI's export screen)."""
-    rows = []
+    """One row per artifact of an export manifest (the CLI's table and the TUI's export screen),
+    after the baseline's row when the export measured quality."""
+    base = baseline_row(m)
+    rows = [base] if base else []
     for a in m["artifacts"]:
         q = a.get("quality") or {}
         status = a.get("quality_status", "unchecked")  # the export's quality gate (exporters/gate.py)

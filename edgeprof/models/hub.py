@@ -18,8 +18,8 @@ from typing import Any, Callable
 
 from edgeprof.exporters.files import sha256_file
 
-from edgeprof.errors import FaultError, check_writable, command, home_fix
-from edgeprof.home import models_dir
+from edgeprof.errors import FaultError, check_writable, command
+from edgeprof.home import home_fix, models_dir
 from edgeprof.models.catalogue import CatalogueError, Entry
 
 

@@ -110,8 +110,11 @@ CATALOGUE: list[MetricDef] = [
     M("system_memory_utilization", "ratio", None, "level", compare=False,
       doc="used system memory / total, every process included"),
     M("cpu_busy_ratio", "ratio", None, "level", drift="level"),
-    M("compression_rate", "ratio", "higher", "level", "compr.", phase="artifact", compare=False),
-    M("mcr", "ratio", "higher", "level", "MCR", phase="artifact", compare=False),
+    M("compression_rate", "ratio", "higher", "level", "compr.", phase="artifact", compare=False,
+      doc="compression rate: the source's 16-bit size (params x 2 bytes, or the export's basis) / the artifact's size"),
+    M("mcr", "ratio", "higher", "level", "MCR", phase="artifact", compare=False,
+      doc="model compression rate (EfficientLLM): compr. x quality retention (the baseline's perplexity / the "
+          "artifact's), so a smaller file that lost quality scores lower"),
     M("roofline_fraction", "ratio", None, "level", phase="decode"),
     M("localscore", "score", "higher", "level", phase="case", short="score", compare=False, reference=True,
       doc="LocalScore: 10 * cbrt(prompt t/s * gen t/s * 1000 / TTFT ms) of the means over its nine tests; "

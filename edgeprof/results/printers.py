@@ -207,6 +207,19 @@ def legend(records: list[Record]) -> list[str]:
     return [f"- {v}" for v in notes.values()]
 
 
+ABBREVIATED = ("compr.", "MCR")  # table labels a reader cannot guess: defined under the table
+
+
+def column_notes(head: list[str] | tuple[str, ...]) -> list[str]:
+    """Definitions of the abbreviated columns a table shows (from the metric catalogue's docs)."""
+    defs = {d.label: d.doc for d in metric_catalogue.table_metrics() if d.label in ABBREVIATED and d.doc}
+    notes = [f"{label} = {defs[label]}" for label in head if label in defs]
+    if "quality" in head:
+        notes.append("quality = perplexity on the bundled evaluation text (lower is better), with its retention "
+                     "(the baseline's perplexity / the artifact's) in brackets, from the export's manifest")
+    return notes
+
+
 def markdown(records: list[Record]) -> str:
     cols = columns()
     rows = [[fn(r) for _, fn in cols] for r in records]
@@ -217,7 +230,7 @@ def markdown(records: list[Record]) -> str:
              "|" + "|".join("---" if h in TEXT_COLUMNS else "---:" for h in head) + "|"]
     for row in rows:
         lines.append("| " + " | ".join(md_cell(row[i]) for i in keep) + " |")
-    notes = legend(records)
+    notes = legend(records) + [f"- {n}" for n in column_notes(head)]
     if notes:
         lines += [""] + [one_line(n) for n in notes]
     return "\n".join(lines) + "\n"

@@ -239,3 +239,23 @@ def test_an_artifact_directory_of_an_export_is_that_artifact(tiny_export, tmp_pa
     (copy / "notes").mkdir()
     with pytest.raises(ArtifactError, match="a directory without manifest.json"):
         artifacts.resolve(str(copy / "notes"))
+
+
+def test_the_export_table_and_readme_show_the_baseline_in_one_unit(tiny_export, manifest):
+    """Issue 20 item 13: the baseline's perplexity was only in manifest.json, and the table said MiB
+    where the README said MB for the same file. The baseline row comes first in both, with the
+    perplexity every retention is measured against; every size is MiB in both."""
+    from edgeprof.models.exporting import MANIFEST_COLUMNS, manifest_rows
+    from edgeprof.exporters.manifest import README
+
+    base_ppl = manifest["quality_method"]["baseline"]["perplexity"]
+    rows = manifest_rows(manifest)
+    first = dict(zip(MANIFEST_COLUMNS, rows[0]))
+    assert first["artifact"] == manifest["baseline"]["label"] and first["perplexity"] == str(base_ppl)
+    assert first["size MiB"] == f"{manifest['baseline']['size_16bit_bytes'] / 2**20:.1f} (16-bit)"
+    readme = (tiny_export[0] / README).read_text()
+    assert "| size MiB |" in readme and "(MB)" not in readme
+    assert f"| {base_ppl:.3f} | reference |" in readme
+    for a, row in zip(manifest["artifacts"], rows[1:]):
+        cell = dict(zip(MANIFEST_COLUMNS, row))["size MiB"]
+        assert f"| `{a['path']}` | {a['format']} | {a['quant']} | {cell} |" in readme  # the same figure

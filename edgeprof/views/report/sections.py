@@ -12,7 +12,7 @@ from edgeprof.views.charts.series import (case_label, itl_marks, itl_values, mem
 from edgeprof.views.report import appendix, figures, traces
 from edgeprof.views.report.data import CaseView, RunData
 from edgeprof.views.report.document import Figure, Section, Text
-from edgeprof.views.report.tables import records_of, results_table, server_table, suite_tables
+from edgeprof.views.report.tables import Cell, Table, records_of, results_table, server_table, suite_tables
 
 SECTION_IDS = ("overview", "results", "tradeoffs", "traces", "server", "tokens", "distributions", "roofline",
                "suite", "appendix")
@@ -34,7 +34,20 @@ def overview(runs: list[RunData], cases: list[CaseView]) -> Section:
         front = [("~" if p.estimated else "") + p.label for i, p in enumerate(chart.points) if i in chart.front]
         if front:
             lines.append(f"Pareto front of {chart.title.lower()}: {', '.join(front)}")
-    return Section("overview", "Overview", [Text("\n\n".join(lines))])
+    return Section("overview", "Overview", [Text("\n\n".join(lines))] + advice_blocks(recs))
+
+
+def advice_blocks(recs) -> list:
+    """"Which one to deploy": one row per objective with the figures it rests on (ties as ties,
+    held back where the statistics cannot support a pick: ``compare/recommend.py``)."""
+    from edgeprof.compare.recommend import HEADING, for_records
+
+    advice = for_records(recs)
+    if not advice:
+        return []
+    rows = tuple((Cell(a.objective), Cell(", ".join(a.picks) if a.picks else "no recommendation"),
+                  Cell(a.figures or a.why_not)) for a in advice)
+    return [Text(HEADING, sub=True), Table(("objective", "recommendation", "rests on"), rows)]
 
 
 def results(cases: list[CaseView]) -> Section:

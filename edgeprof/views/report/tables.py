@@ -47,6 +47,7 @@ def results_table(cases: list[CaseView]) -> Table:
     out = tuple(tuple(_cell(r[i], cols[i][0] not in printers.TEXT_COLUMNS + ("case",)) for i in keep) for r in rows)
     notes = ([f"same for every case: {'; '.join(f'{cols[i][0]} {rows[0][i]}' for i in same)}"] if same else [])
     notes += [n.removeprefix("- ") for n in printers.legend([c.record for c in cases])]
+    notes += printers.column_notes(head)
     return Table(head, out, tuple(notes))
 
 

@@ -1,0 +1,215 @@
+""""Which one should I deploy?" — one recommendation per objective under the export and bench
+tables and in the report's overview, each naming the figures it rests on.
+
+Why it is careful: a table of twelve rows invites picking the top number, and on a busy 2-core
+machine the top decode speed is often the neighbour's doing. So a recommendation is made only as
+far as ``compare``'s own rules allow (``verdicts.py``): the best row is named alone only when the
+rank test finds it better than every other row beyond the metric's stated margin (speed and energy
+20 %, memory 2 %); otherwise the rows it cannot be told apart from are named with it as a tie.
+Speed and energy are held back (no pick at all) when a row was measured on contended cores, an
+estimate is never set against a measurement, and a size or a perplexity on the fixed evaluation
+text — exact figures — needs no test. The Pareto knee is taken on exact axes (artifact size
+against quality retention) where quality is known.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from edgeprof.compare.paired import _samples, compare_metric
+from edgeprof.compare.verdicts import busy
+from edgeprof.results import metric_catalogue
+from edgeprof.results.schema import Record
+
+HEADING = "Which one to deploy (per objective; ties are named as ties):"
+
+
+@dataclass(frozen=True)
+class Advice:
+    objective: str
+    picks: tuple[str, ...] = ()   # one label, or several for a tie; empty when held back
+    figures: str = ""             # what the pick rests on
+    why_not: str = ""             # why there is no pick (held back, no figures)
+
+    def text(self) -> str:
+        if not self.picks:
+            return f"{self.objective}: no recommendation — {self.why_not}"
+        who = self.picks[0] if len(self.picks) == 1 else "tie between " + ", ".join(self.picks)
+        return f"{self.objective}: {who} ({self.figures})"
+
+
+def markdown(advice: Sequence[Advice]) -> list[str]:
+    """The block printed under a table: a heading and one bullet per objective (empty: nothing)."""
+    return [HEADING] + [f"- {a.text()}" for a in advice] if advice else []
+
+
+def print_under_table(records: Sequence[Record], stream) -> None:
+    """After ``bench``'s (or the live view's) Markdown table: the advice block, when there is a choice."""
+    lines = markdown(for_records(records))
+    if lines:
+        stream.write("\n" + "\n".join(lines) + "\n")
+        stream.flush()
+
+
+# -- rows of a bench run ------------------------------------------------------------------------
+def label(r: Record, peers: Sequence[Record]) -> str:
+    """``format quant``, plus what else sets the row apart among ``peers`` (model, runtime, threads)."""
+    text = f"{r.artifact.format or '?'} {r.artifact.quant or '?'}"
+    if len({p.model.id for p in peers}) > 1:
+        text = f"{r.model.id} {text}"
+    same = [p for p in peers if (p.artifact.format, p.artifact.quant) == (r.artifact.format, r.artifact.quant)]
+    if len({p.runtime.name for p in same}) > 1:
+        text += f" ({r.runtime.name})"
+    if len({p.runtime.placement.get("threads") for p in peers}) > 1:
+        text += f" t{r.runtime.placement.get('threads')}"
+    return text
+
+
+def _fmt(name: str, v: float, half: float | None = None) -> str:
+    """``61.2 ± 4.9 t/s``: the figure (scaled as the table shows it) and half its 95 % interval."""
+    d = metric_catalogue.get(name)
+    scale = d.scale if d else 1.0
+    unit = {"B": "MiB", "tokens/s": "t/s"}.get(d.unit if d else "", d.unit if d else "")
+
+    def num(x: float) -> str:
+        return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
+    return f"{num(v * scale)}{f' ± {num(half * scale)}' if half else ''} {unit}".strip()
+
+
+def _by_metric(objective: str, name: str, rows: list[Record], peers: list[Record]) -> Advice | None:
+    """The best row by ``name`` and the rows the statistics cannot tell apart from it."""
+    have = [r for r in rows if r.metric(name) is not None and _samples(r, name)]
+    if len(have) < 2:
+        return None
+    d = metric_catalogue.get(name)
+    if any(busy(r, r) for r in have) and (d is None or d.drift != "memory"):
+        crowded = [label(r, peers) for r in have if busy(r, r)]
+        return Advice(objective, why_not=f"held back: {', '.join(crowded)} measured on a busy machine (other "
+                                         f"processes used the cores); re-run on a quiet machine")
+    est = {r.metric(name).provenance.estimated for r in have}
+    if len(est) > 1:
+        return Advice(objective, why_not="not comparable: some figures are estimates (~), others measurements")
+    lower = d is not None and d.better == "lower"
+    have.sort(key=lambda r: r.metric(name).center, reverse=not lower)
+    best, margin = have[0], (d.margin[0] if d else 0.2)
+    up = d.words[0] if d is not None and d.better else "higher"
+    tied, reasons = [best], set()
+    for other in have[1:]:  # B = the best, A = another row: B's verdict must be "faster"/"better"
+        v = compare_metric(_samples(other, name), _samples(best, name), name, margin)["verdict"]
+        if v != up:
+            tied.append(other)
+            reasons.add(v.split(" (")[0])
+    mark = "~" if est == {True} else ""
+    figs = ", ".join(f"{label(r, peers)} {mark}{_fmt(name, r.metric(name).center, r.metric(name).half_ci)}"
+                     for r in (tied if len(tied) > 1 else have[:2]))
+    why = f"{d.label or name if d else name}: {figs}"
+    if len(tied) > 1:
+        why += f"; not told apart: {'; '.join(sorted(reasons))}"
+        if any(x.startswith("inconclusive: too few") for x in reasons):
+            why += " (--reps 4 or more lets a difference reach p < 0.05)"
+    else:
+        why += f"; better than every other row beyond ±{100 * margin:.0f} % (p < 0.05)"
+    if mark:
+        why += "; ~ estimated (see the legend), so this ranks the estimate's inputs"
+    return Advice(objective, tuple(label(r, peers) for r in tied), why)
+
+
+def _retention(r: Record) -> float | None:
+    q = r.artifact.quality or {}
+    v = q.get("quality_retention")
+    return float(v) if isinstance(v, (int, float)) else None
+
+
+def _gated(r: Record) -> bool:
+    status = (r.artifact.quality or {}).get("quality_status") or r.artifact.extra.get("quality_status")
+    return _retention(r) is not None and status != "degraded"
+
+
+def for_records(records: Sequence[Record]) -> list[Advice]:
+    """Advice over the ``ok`` rows of one workload (several workloads: per workload, named)."""
+    ok = [r for r in records if r.ok]
+    groups: dict[str, list[Record]] = {}
+    for r in ok:
+        groups.setdefault(r.workload.label, []).append(r)
+    out: list[Advice] = []
+    for work, rows in groups.items():
+        if len({label(r, rows) for r in rows}) < 2:
+            continue  # one configuration: nothing to choose between
+        advice = _advise(rows)
+        if len(groups) > 1:
+            advice = [Advice(f"{a.objective} [{work}]", a.picks, a.figures, a.why_not) for a in advice]
+        out += advice
+    return out
+
+
+def _advise(rows: list[Record]) -> list[Advice]:
+    speed = "decode_tokens_per_s" if any(r.metric("decode_tokens_per_s") for r in rows) else "prefill_tokens_per_s"
+    out = [a for a in (_by_metric("fastest", speed, rows, rows),) if a]
+    sized = [(r.artifact.size_bytes, label(r, rows)) for r in rows if r.artifact.size_bytes]
+    if len(sized) > 1:
+        low = min(s for s, _ in sized)
+        picks = tuple(dict.fromkeys(n for s, n in sized if s == low))
+        out.append(Advice("smallest", picks, f"file {low / 2**20:.1f} MiB"
+                          + (f"; next {min(s for s, _ in sized if s > low) / 2**20:.1f} MiB"
+                             if any(s > low for s, _ in sized) else "")))
+    out += [a for a in (_by_metric("lowest J/token", "energy_per_token_j", rows, rows),) if a]
+    gated = [(_retention(r), label(r, rows), r) for r in rows if _gated(r)]
+    out.append(_best_quality([(q, n) for q, n, _ in gated]) if gated else
+               Advice("best quality within the gate", why_not="no quality figures (bench an export directory: its "
+                                                               "manifest carries perplexity and the gate's verdict)"))
+    points = [(r.artifact.size_bytes, q, n) for q, n, r in gated if r.artifact.size_bytes]
+    out.append(knee(points))
+    return out
+
+
+def _best_quality(gated: list[tuple[float, str]]) -> Advice:
+    top = max(q for q, _ in gated)
+    picks = tuple(dict.fromkeys(n for q, n in gated if round(q, 3) == round(top, 3)))
+    return Advice("best quality within the gate", picks, f"quality retention {top:.3f} (baseline perplexity ÷ "
+                  f"the artifact's, on the bundled evaluation text); only artifacts that passed the export's gate")
+
+
+def knee(points: list[tuple[float, float, str]]) -> Advice:
+    """The Pareto knee of (size in bytes, quality retention): on the front of sizes nothing beats
+    on both axes, the point farthest from the straight line between the front's two ends (the
+    largest gain in size for the quality given up). Fewer than three front points have no knee."""
+    name = "Pareto knee (size vs quality)"
+    front = sorted({p for p in points if not any((q[0] <= p[0] and q[1] >= p[1]) and (q[0] < p[0] or q[1] > p[1])
+                                                 for q in points)})
+    if len(front) < 3:
+        ends = " and ".join(f"{n} ({s / 2**20:.1f} MiB, retention {q:.3f})" for s, q, n in front) or "no point"
+        return Advice(name, why_not=f"the front has {len(front)} point(s) ({ends}); a knee needs three")
+    (x0, y0, _), (x1, y1, _) = front[0], front[-1]
+    sx, sy = (x1 - x0) or 1.0, (y1 - y0) or 1.0
+
+    def gap(p: tuple[float, float, str]) -> float:  # distance above the chord, on axes scaled to the front
+        return ((p[1] - y0) / sy) - ((p[0] - x0) / sx)
+    best = max(gap(p) for p in front[1:-1])
+    picks = tuple(n for s, q, n in front[1:-1] if abs(gap((s, q, n)) - best) < 1e-9)
+    s, q, _ = next(p for p in front if p[2] == picks[0])
+    return Advice(name, picks, f"{s / 2**20:.1f} MiB at retention {q:.3f}; front from {front[0][2]} "
+                  f"({x0 / 2**20:.1f} MiB, {y0:.3f}) to {front[-1][2]} ({x1 / 2**20:.1f} MiB, {y1:.3f})")
+
+
+# -- an export manifest (no speed measured yet) ----------------------------------------------------
+def for_manifest(m: dict[str, Any], out_dir: str) -> list[Advice]:
+    """Advice from an export manifest: smallest, best quality within the gate, the knee; speed and
+    energy are not measured by an export, so those say how to measure them."""
+    from edgeprof.errors import command
+
+    arts = [a for a in m.get("artifacts") or [] if isinstance(a, dict)]
+    if len(arts) < 2:
+        return []
+    bench = f"not measured by an export: run {command('bench', out_dir)}"
+    low = min(a["size_bytes"] for a in arts)
+    out = [Advice("fastest", why_not=bench),
+           Advice("smallest", tuple(a["name"] for a in arts if a["size_bytes"] == low), f"file {low / 2**20:.1f} MiB"),
+           Advice("lowest J/token", why_not=bench)]
+    gated = [(float(a["quality"]["quality_retention"]), a["name"], a["size_bytes"]) for a in arts
+             if a.get("quality_status") == "ok" and isinstance((a.get("quality") or {}).get("quality_retention"),
+                                                               (int, float))]
+    out.append(_best_quality([(q, n) for q, n, _ in gated]) if gated else
+               Advice("best quality within the gate", why_not="no artifact has quality figures that passed the gate "
+                                                               "(exported with --no-quality?)"))
+    out.append(knee([(s, q, n) for q, n, s in gated]))
+    return out
