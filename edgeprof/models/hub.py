@@ -101,6 +101,48 @@ def _announced_size(raw: dict, endpoint: str | None) -> int | None:
         return None
 
 
+def _first_line(exc: BaseException) -> str:
+    return ((str(exc).strip().splitlines() or [""])[0])[:120]
+
+
+def catalogue_size(raw: dict) -> int | None:
+    """The size the catalogue knows: ``size_bytes``, else the published figure ("0.81 GB ...")."""
+    import re
+
+    if isinstance(raw.get("size_bytes"), int):
+        return raw["size_bytes"]
+    m = re.match(r"\s*([\d.]+)\s*(GB|MB|GiB|MiB)\b", str(raw.get("size_published") or ""))
+    if not m:
+        return None
+    return int(float(m.group(1)) * {"GB": 1e9, "MB": 1e6, "GiB": 2**30, "MiB": 2**20}[m.group(2)])
+
+
+#: kept free beyond the file itself (the hub client's metadata, the filesystem's own reserve)
+PULL_MARGIN_BYTES = 64 * 2**20
+
+
+def room_for_pull(dest: Path, raw: dict, announced: int | None) -> None:
+    """Refuse a pull the disk cannot hold: the larger of the hub's announced size and the
+    catalogue's, less what a partial download already holds, plus a margin."""
+    from edgeprof.models.catalogue import _room_for
+
+    sizes = [x for x in (announced, catalogue_size(raw)) if isinstance(x, int) and x > 0]
+    if sizes:
+        need = max(sizes) - (_partial_bytes(dest) if dest.is_dir() else 0) + PULL_MARGIN_BYTES
+        _room_for(dest, need, f"pulling {raw['file']} ({max(sizes) / 1e6:,.0f} MB announced)")
+
+
+def _clean(dest: Path, made: bool, partial: bool = False) -> None:
+    """After a failed pull: its partial file (when it can never finish) and a folder it created."""
+    import shutil
+
+    if partial and (dest / ".cache").is_dir():
+        for p in (dest / ".cache").rglob("*.incomplete"):
+            p.unlink(missing_ok=True)
+    if made:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
 class _QuietHub:
     """The hub client's retry warnings ("Retrying in 4s [Retry 3/5]", a traceback-like line each)
     stay out of the user's terminal; what failed is said once, as one edgeprof line."""
@@ -135,23 +177,42 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
         raise CatalogueError(f"'models pull' needs huggingface_hub: pip install 'edgeprof[hub]' ({exc})") from None
     dest = (root or models_dir()) / entry.id
     check_writable(dest, named=f"the models folder {dest.parent}", fix=home_fix(dest))  # before any download
-    dest.mkdir(parents=True, exist_ok=True)
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
     log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
+    with _QuietHub():
+        announced = _announced_size(raw, endpoint)
+    room_for_pull(dest, raw, announced)  # before a byte is written: a 10 GB body never fills a 300 MB disk
+    made = not dest.exists()
+    dest.mkdir(parents=True, exist_ok=True)
     from contextlib import nullcontext
 
+    hub_url = endpoint or "https://huggingface.co"
     try:
-        with _QuietHub(), (_Progress(dest, _announced_size(raw, endpoint), log) if progress else nullcontext()):
+        with _QuietHub(), (_Progress(dest, announced, log) if progress else nullcontext()):
             path = Path(hf_hub_download(repo_id=raw["repo"], filename=raw["file"], revision=raw.get("revision", "main"),
                                         local_dir=dest, endpoint=endpoint))
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
             requests.exceptions.Timeout) as exc:
         raise PullError(f"download of {raw['file']} interrupted after {_partial_bytes(dest)} bytes "
-                             f"({type(exc).__name__}); run {command('models', 'pull', entry.id)} again to resume") from None
+                        f"({type(exc).__name__}); run {command('models', 'pull', entry.id)} again to resume") from None
     except (HfHubHTTPError, LocalEntryNotFoundError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise PullError(f"could not pull {raw['repo']}/{raw['file']}: {first}; check the network "
-                             f"(HF_ENDPOINT={endpoint or 'https://huggingface.co'}) and the catalogue entry") from None
+                        f"(HF_ENDPOINT={hub_url}) and the catalogue entry") from None
+    except requests.exceptions.RequestException as exc:  # a redirect to file://, a malformed URL, a loop
+        _clean(dest, made)
+        raise PullError(f"could not pull {raw['repo']}/{raw['file']}: {hub_url} answered with something that cannot "
+                        f"be downloaded ({type(exc).__name__}: {_first_line(exc)}); nothing was read or kept; check "
+                        f"HF_ENDPOINT and the catalogue entry") from None
+    except OSError as exc:
+        import errno
+
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _clean(dest, made, partial=True)
+        raise PullError(f"the disk filled while pulling {raw['file']} into {dest} (the hub sent more than it "
+                        f"announced?); the partial download was removed: free space, or set EDGEPROF_HOME to a "
+                        f"directory on a disk with room") from None
     digest, size = sha256_file(path), path.stat().st_size
     before = recorded(entry, root)
     expected, basis = raw.get("sha256"), "verified against the catalogue's sha256"

@@ -1,7 +1,8 @@
 """A local HTTP server with the model hub's URL layout (``/{repo}/resolve/{revision}/{file}``):
 HEAD answers with the headers huggingface_hub reads (X-Repo-Commit, ETag, Content-Length), GET
 honours Range (206) so a resumed download can be seen, and ``cut`` GETs can be cut short to
-simulate an interrupted download. Tests point ``HF_ENDPOINT`` at it; the real hub is never used."""
+simulate an interrupted download; ``announce`` makes HEAD lie about the size and ``redirect`` sends
+every GET elsewhere (a hostile mirror). Tests point ``HF_ENDPOINT`` at it; the real hub is never used."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +17,8 @@ class HubServer:
         self.requests: list[tuple[str, str, str | None]] = []
         self.cut = 0                      # how many full GETs to cut short
         self.cut_at = 0
+        self.announce: int | None = None  # a Content-Length for HEAD that is not the body's (a lying hub)
+        self.redirect: str | None = None  # GET answers 302 to this Location (e.g. file:///etc/passwd)
         srv = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,7 +47,7 @@ class HubServer:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                self._head(body, len(body))
+                self._head(body, srv.announce if srv.announce is not None else len(body))
 
             def do_GET(self):
                 rng = self.headers.get("Range")
@@ -52,6 +55,12 @@ class HubServer:
                 body = self._lookup()
                 if body is None:
                     self.send_error(404)
+                    return
+                if srv.redirect:
+                    self.send_response(302)
+                    self.send_header("Location", srv.redirect)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 m = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
                 if m:

@@ -175,3 +175,47 @@ def test_bench_pull_offline_is_one_line_without_the_clients_retry_noise(tmp_path
     assert len(res.stderr.strip().splitlines()) == 2          # the "pulling ..." note, then the error
     assert not (tmp_path / "run").exists()
     assert not list((tmp_path / "home" / "models").rglob("*.gguf"))
+
+
+def _pull_cli(tmp_path, srv) -> subprocess.CompletedProcess:
+    env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), HF_ENDPOINT=srv.url, PYTHONPATH=str(ROOT),
+               HF_HOME=str(tmp_path / "hf-home"))
+    return subprocess.run([sys.executable, "-m", "edgeprof", "models", "pull", ENTRY_ID], capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def test_a_body_announced_larger_than_the_free_disk_is_refused_before_any_download(tmp_path, gguf_bytes):
+    """Issue 21 item 5: a hub announcing 10 TB is refused on the free space, with the sizes and
+    the fix, before a byte is fetched; nothing is left in the models folder."""
+    e = catalogue.get(ENTRY_ID)
+    with HubServer(_served(e, gguf_bytes)) as srv:
+        srv.announce = 10 * 10**12
+        res = _pull_cli(tmp_path, srv)
+        gets = [r for r in srv.requests if r[0] == "GET"]
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    (line,) = [x for x in res.stderr.splitlines() if x.startswith("edgeprof: error:")]
+    assert "10,000,000 MB announced" in line and "free space" in line and "EDGEPROF_HOME" in line
+    assert not gets and not (tmp_path / "home" / "models" / ENTRY_ID).exists()
+
+
+def test_a_redirect_to_a_local_file_is_one_line_and_reads_nothing(tmp_path, gguf_bytes):
+    """Issue 21 item 5: a mirror answering 302 file://... is one line; the file is never opened
+    (inotify on its folder) and no model folder is left behind."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("opens_pull", ROOT / "tests" / "faults" / "opens.py")
+    opens = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(opens)
+    canary = tmp_path / "canary"
+    canary.mkdir()
+    (canary / "secret").write_text("root:x:0:0")
+    e = catalogue.get(ENTRY_ID)
+    with HubServer(_served(e, gguf_bytes)) as srv, opens.OpenWatch(canary) as watch:
+        srv.redirect = f"file://{canary / 'secret'}"
+        res = _pull_cli(tmp_path, srv)
+        watch.drain()
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    (line,) = [x for x in res.stderr.splitlines() if x.startswith("edgeprof: error:")]
+    assert "cannot be downloaded" in line and "nothing was read" in line and "HF_ENDPOINT" in line
+    assert not [p for p in watch.opened if p != str(canary)]
+    assert not (tmp_path / "home" / "models" / ENTRY_ID).exists()
