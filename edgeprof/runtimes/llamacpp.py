@@ -92,6 +92,10 @@ class LlamaCppEngine:
             self.ctx = internals.LlamaContext(model=self.model, params=cparams, verbose=False)
         except ValueError as exc:
             raise RuntimeError_(f"llama.cpp could not create a context (n_ctx={n_ctx}): {exc}") from exc
+        from edgeprof.runtimes.ggml_threads import Threadpool
+
+        self.pool = Threadpool(llama_cpp, placement.threads)  # as llama-bench: one pool for the context's life
+        self.pool.attach(self.ctx.ctx)
         self.batch = internals.LlamaBatch(n_tokens=n_batch, embd=0, n_seq_max=1, verbose=False)
         self.n_batch = n_batch
         self.n_vocab = llama_cpp.llama_vocab_n_tokens(self.model.vocab)
@@ -105,6 +109,7 @@ class LlamaCppEngine:
         import numpy as np
 
         self._np = np
+        self._logits, self._logits_addr = None, None
         self.info = EngineInfo(
             name="llama.cpp", version=_version(),
             # threads as the context reports them (what ggml will use), not as requested
@@ -114,9 +119,10 @@ class LlamaCppEngine:
                        "gpu_layers_requested": placement.gpu_layers,
                        "flash_attn": fa, "flash_attn_requested": placement.flash_attn,
                        "n_batch": n_batch, "n_ubatch": min(n_ubatch, n_batch),
-                       "kv_type": placement.kv_type or "f16", "repack": self.repack, "provider": "gpu" if gpu_layers else "cpu"},
+                       "kv_type": placement.kv_type or "f16", "repack": self.repack, "provider": "gpu" if gpu_layers else "cpu",
+                       "threadpool": "attached" if self.pool.attached else "disposable"},
             n_params=int(llama_cpp.llama_model_n_params(self.model.model)), n_ctx=int(llama_cpp.llama_n_ctx(self.ctx.ctx)),
-            extra={"repack_note": self.repack_note, "model_desc": self.model.desc(), "model_size_bytes": int(self.model.size()),
+            extra={"repack_note": self.repack_note, "threadpool_note": self.pool.note, "model_desc": self.model.desc(), "model_size_bytes": int(self.model.size()),
                    "system_info": llama_cpp.llama_print_system_info().decode("utf-8", "replace").strip(),
                    "warnings": [offload_warning] if offload_warning else []},
         )
@@ -139,8 +145,18 @@ class LlamaCppEngine:
             self.batch.set_batch(batch=chunk, n_past=self.n_past, logits_all=False)
             self.ctx.decode(self.batch)
             self.n_past += len(chunk)
-        logits = self._np.ctypeslib.as_array(self.ctx.get_logits_ith(-1), shape=(self.n_vocab,))
-        return int(logits.argmax())
+        return self._argmax()
+
+    def _argmax(self) -> int:
+        """Greedy next token from the last logits, read in place. The numpy view is made again only
+        when llama.cpp moved its output buffer (it reallocates it only to grow): between two decode
+        steps the second thread waits at ggml's barrier for this serial Python."""
+        ptr = self._lc.llama_get_logits_ith(self.ctx.ctx, -1)
+        addr = ctypes.cast(ptr, ctypes.c_void_p).value
+        if addr != self._logits_addr:
+            self._logits = self._np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+            self._logits_addr = addr
+        return int(self._logits.argmax())
 
     def prefill(self, tokens: list[int]) -> int:
         if not tokens:
@@ -148,7 +164,16 @@ class LlamaCppEngine:
         return self._eval(tokens)
 
     def decode(self, token: int) -> int:
-        return self._eval([token])
+        """One token: the batch's first slot written directly (``set_batch``'s loop, for one)."""
+        b = self.batch.batch
+        b.n_tokens = 1
+        b.token[0], b.pos[0], b.n_seq_id[0], b.logits[0] = token, self.n_past, 1, True
+        b.seq_id[0][0] = 0
+        rc = self._lc.llama_decode(self.ctx.ctx, b)
+        if rc != 0:
+            raise RuntimeError_(f"llama_decode returned {rc} at position {self.n_past}")
+        self.n_past += 1
+        return self._argmax()
 
     def perf(self) -> dict[str, Any]:
         d = self._lc.llama_perf_context(self.ctx.ctx)
@@ -156,10 +181,15 @@ class LlamaCppEngine:
                 "n_eval": d.n_eval, "t_load_ms": d.t_load_ms}
 
     def close(self) -> None:
+        pool, ctx = getattr(self, "pool", None), getattr(self, "ctx", None)
+        if pool is not None and ctx is not None:
+            pool.detach(ctx.ctx)
         for obj in ("batch", "ctx", "model"):
             x = getattr(self, obj, None)
             if x is not None:
                 x.close()
+        if pool is not None:  # after the context (llama-bench: llama_free, then ggml_threadpool_free)
+            pool.free()
 
 
 def _gpu_layers(requested: int, llama_cpp) -> tuple[int, str | None]:
