@@ -60,8 +60,8 @@ def label(r: Record, peers: Sequence[Record]) -> str:
     same = [p for p in peers if (p.artifact.format, p.artifact.quant) == (r.artifact.format, r.artifact.quant)]
     if len({p.runtime.name for p in same}) > 1:
         text += f" ({r.runtime.name})"
-    if len({p.runtime.placement.get("threads") for p in peers}) > 1:
-        text += f" t{r.runtime.placement.get('threads')}"
+    if len({p.runtime.placement.threads for p in peers}) > 1:
+        text += f" t{r.runtime.placement.threads}"
     return text
 
 

@@ -79,7 +79,9 @@ def main() -> None:
     result["full-leftovers"] = leftovers(full)
     afile = base / "afile"
     afile.write_text("x")
-    result["below-a-file"] = attempts(afile / "out", afile / "home", gguf)
+    ok_home = base / "home"
+    outs = attempts(afile / "out", ok_home, gguf, ("export", "report"))
+    result["below-a-file"] = {**attempts(afile / "out", afile / "home", gguf), **outs}
     print(json.dumps(result))
 
 
