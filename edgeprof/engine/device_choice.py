@@ -6,6 +6,7 @@ first GPU, and everything else the host CPU.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -36,12 +37,24 @@ def bench_device(found: list, placement):
         if k in kinds:
             return kinds[k]
     gpu_layers, provider = getattr(placement, "gpu_layers", None), getattr(placement, "provider", None)
-    wants_gpu = (gpu_layers or 0) > 0 or str(provider or "").lower() in GPU_PROVIDERS
+    has_gpu = any(k in kinds for k in GPU_KINDS)
+    wants_gpu = ((gpu_layers or 0) > 0 and has_gpu and llama_offloads()) or str(provider or "").lower() in GPU_PROVIDERS
     if wants_gpu:
         for k in GPU_KINDS:
             if k in kinds:
                 return kinds[k]
     return kinds.get("cpu") or found[0]
+
+
+@functools.lru_cache(maxsize=1)
+def llama_offloads() -> bool:
+    """Whether the installed llama.cpp can put layers on a GPU: a CPU build runs ``-ngl 99`` on the
+    CPU (and says so in the row), so its case is sampled on the CPU, not on an idle GPU."""
+    try:
+        import llama_cpp
+    except ImportError:
+        return True  # no llama.cpp here: the case fails on its own, the placement is taken at its word
+    return bool(llama_cpp.llama_supports_gpu_offload())
 
 
 def default_providers(found: list) -> dict[str, str]:

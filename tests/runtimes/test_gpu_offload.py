@@ -50,3 +50,17 @@ def test_the_row_and_its_legend_say_it_ran_on_the_cpu(cpu_build, smollm2_gguf, t
     assert row["runtime"]["placement"]["provider"] == "cpu" and row["runtime"]["placement"]["gpu_layers"] == 0
     assert any("ran on the CPU" in w for w in row["warnings"])
     assert "warnings" not in row["runtime_extra"]
+
+
+def test_the_case_is_sampled_on_the_cpu_not_on_an_idle_gpu(cpu_build):
+    """On a machine with a GPU and a CPU build of llama.cpp, the -ngl case runs on the CPU, so its
+    power and memory are the CPU's: the device it is measured on is the CPU."""
+    from edgeprof.devices.base import BaseDevice, DeviceInfo
+    from edgeprof.engine.device_choice import bench_device
+
+    gpu = BaseDevice(DeviceInfo(id="nvidia0:x", kind="nvidia", name="NVIDIA H100"), [])
+    cpu = BaseDevice(DeviceInfo(id="cpu0:x", kind="cpu", name="CPU"), [])
+    from edgeprof.runtimes.base import Placement
+
+    assert bench_device([gpu, cpu], Placement(threads=1, gpu_layers=99)) is cpu
+    assert bench_device([gpu, cpu], Placement(threads=1, provider="cuda")) is gpu  # ONNX/torch: as asked

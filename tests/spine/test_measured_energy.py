@@ -150,9 +150,14 @@ def test_nvidia_energy_counter_through_an_injected_nvml(tmp_path, smollm2_gguf):
     assert rec["metrics"]["avg_power_w"]["median"] == pytest.approx(73.0, rel=0.25)
 
 
-def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, smollm2_gguf):
+def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, smollm2_gguf, monkeypatch):
     """-ngl 0,99 with a (fake-NVML) H100 present: the CPU case is sampled on the CPU, the GPU-layers
-    case on the GPU, each with its own idle baseline; threads are recorded as the runtime used them."""
+    case on the GPU, each with its own idle baseline; threads are recorded as the runtime used them.
+    The llama.cpp here is a CPU build, which would keep the -ngl case on the CPU
+    (tests/runtimes/test_gpu_offload.py): this routing test states a build that offloads."""
+    from edgeprof.engine import device_choice
+
+    monkeypatch.setattr(device_choice, "llama_offloads", lambda: True)
     fake = _fake_nvml()
     from edgeprof.devices.cpu import HostCpu, TdpSpec
     from edgeprof.devices.nvidia import NvidiaGpu
