@@ -108,7 +108,10 @@ def run(args) -> int:
         return 1
     extra = {k: v for k, v in res.items() if k != "rows"}
     cols = [c for c in COLUMNS if c != "axes" or res["axes"] is None]
-    if args.format != "md":
+    if args.format == "csv":  # full precision for machines (the table's 4 digits made 1.743e+08 of a byte count)
+        exact = [{k: (f"{v:.12g}" if isinstance(v, float) else v) for k, v in r.items()} for r in res["rows"]]
+        print(render_table(exact, "csv", cols, extra))
+    elif args.format != "md":
         print(render_table(res["rows"], args.format, cols, extra))
     else:
         _markdown(res, cols)

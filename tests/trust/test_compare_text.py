@@ -120,3 +120,10 @@ def test_two_artifacts_of_one_run(tmp_path):
 def test_a_malformed_filter_is_one_line(tmp_path, where):
     proc = _cli(tmp_path, str(MATRIX), "--a-where", where, "--b-where", "quant=int4")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "KEY=VALUE" in proc.stderr
+
+
+def test_csv_keeps_byte_counts_whole(tmp_path):
+    proc = _cli(tmp_path, str(RUNS / "q8_0"), str(RUNS / "q4_k_m"), "-o", "csv")
+    assert proc.returncode == 0, proc.stderr
+    [rss] = [line for line in proc.stdout.splitlines() if ",peak_rss_bytes," in line]
+    assert ",220082176,189321216," in rss and "e+" not in rss
