@@ -145,9 +145,15 @@ class ExportScreen(Screen):
         while self.events:
             e = self.events.popleft()
             step = "prepare" if isinstance(e, Prepare) else e.step
+            if e.status == "info" and step in self.steps:    # a note on a running step: its state stays
+                self.steps[step]["message"] = e.message
+                continue
             self.steps[step] = {"status": e.status, "message": e.message, "elapsed_s": e.elapsed_s}
         t = Text()
         for name, s in self.steps.items():
+            if s["status"] == "info":                         # e.g. the resource estimate: a line, not a step
+                t.append(f"{name:<22} {s['message']}\n", style=c["muted"])
+                continue
             done = s["status"] in ("done", "skipped")
             bar = token_bar(1 if done else 0, 1, 16) if s["status"] != "started" else "▕" + "▒" * 16 + "▏"
             style = c["good"] if done else c["error"] if s["status"] == "failed" else c["warning"]
