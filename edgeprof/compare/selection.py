@@ -21,7 +21,7 @@ FIELDS = ("model", "format", "quant", "runtime", "device", "host")
 def field_value(rec: Record, key: str) -> Any:
     named = {"model": rec.model.id, "format": rec.artifact.format, "quant": rec.artifact.quant,
              "runtime": rec.runtime.name, "device": rec.device.id, "host": rec.host}
-    return named[key] if key in named else (rec.runtime.placement or {}).get(key)
+    return named[key] if key in named else rec.runtime.placement.to_dict().get(key)
 
 
 def parse_where(items: Sequence[str], flag: str) -> dict[str, str]:
@@ -39,7 +39,7 @@ def select(side: Side, where: dict[str, str], flag: str) -> Side:
     """The rows of ``side`` whose fields equal every ``where`` value; the label says the filter."""
     if not where:
         return side
-    known = set(FIELDS) | {k for r in side.records for k in (r.runtime.placement or {})}
+    known = set(FIELDS) | {k for r in side.records for k in r.runtime.placement.to_dict()}
     for key in where:
         if key not in known:
             raise CompareError(f"{flag}: no row field {key!r}; use one of {', '.join(sorted(known))}")
