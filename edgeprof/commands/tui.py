@@ -32,6 +32,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "tokens and the clock follow it)")
     p.add_argument("--replay", metavar="EVENTS_JSONL", default=None,
                    help="show a recorded event stream (one Event.to_dict per line) instead of running")
+    p.add_argument("--fleet", metavar="FLEET", default=None,
+                   help="run a FLEET.toml on its boards over SSH (one line per board, Enter opens its live screen; "
+                        "--out names the fleet directory), or resume a fleet directory")
 
 
 def run(args) -> int:
@@ -52,6 +55,8 @@ def run(args) -> int:
     from edgeprof.views.tui.runner import ReplayRun, RunController
 
     defaults = homeform.defaults_from(opts)
+    if args.fleet:
+        return _fleet(args, opts)
     if args.replay:
         app = EdgeprofApp(run=ReplayRun.from_file(args.replay), refresh_hz=args.refresh_hz, home_defaults=defaults)
     else:
@@ -86,6 +91,40 @@ def run(args) -> int:
 
         raise Interrupted("interrupted before the first case started; nothing was measured")
     return exit_code(records) if ran else 0
+
+
+def _fleet(args, opts) -> int:
+    """``--fleet``: the fleet screen over every board; after quitting (which cancels what still
+    runs, cleanly), the merged table like ``fleet run`` and its exit status."""
+    import sys
+    from pathlib import Path
+
+    from edgeprof.fleet import fleetfile, fleetrun, table
+    from edgeprof.results.pending import index_or_defer
+    from edgeprof.views.tui.app import EdgeprofApp
+    from edgeprof.views.tui.fleetview import FleetController
+
+    where = Path(args.fleet)
+    if where.is_dir():
+        fleet, out, resume = fleetrun.open_fleet(where), where, True
+    else:
+        fleet, resume = fleetfile.load(where), False
+        out = fleetrun.prepare(fleet, opts.out, opts.overwrite)
+    ctl = FleetController(fleet, out, resume=resume).start()
+    app = EdgeprofApp(fleet=ctl, exit_when_done=args.exit_when_done, refresh_hz=args.refresh_hz)
+    try:
+        _run_on_terminal(app)
+    finally:
+        ctl.cancel()     # quitting stops every board cleanly: their running cases are recorded as cancelled
+        ctl.join()
+    for b in fleet.boards:
+        d = fleetrun.board_dir(out, b.name)
+        if (d / "records.jsonl").is_file():
+            index_or_defer(d, opts.history, lambda m: print(f"edgeprof: {m}", file=sys.stderr))
+    rows = table.rows(fleetrun.states(fleet, out))
+    print(table.render(rows, opts.format), end="")
+    print(f"results: {out}/boards/*/records.jsonl", file=sys.stderr)
+    return 0 if table.complete(rows) else 1
 
 
 def _run_on_terminal(app) -> None:

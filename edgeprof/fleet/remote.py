@@ -80,6 +80,7 @@ class RemoteRun:
         self.info: dict[str, Any] = remote_json(self.run_dir) or {}
         self.bytes_in = 0
         self.lock: RunLock | None = None
+        self.clock_offset_ns: int | None = None
 
     # -- the local run directory ---------------------------------------------------------
     @property
@@ -220,7 +221,22 @@ class RemoteRun:
             recs.append(d)
         return {"plan": plan, "records": recs}
 
+    def _local_clock(self, e: ev.Event) -> ev.Event:
+        """The event on this machine's monotonic clock: a board's ``t_ns`` counts from ITS boot, so
+        the offset seen on the first event is added to every event (and reading) of the stream;
+        records keep the board's own clock."""
+        import time
+
+        if self.clock_offset_ns is None:
+            self.clock_offset_ns = time.monotonic_ns() - e.t_ns
+        off = self.clock_offset_ns
+        if isinstance(e, ev.SampleEvent):
+            return dataclasses.replace(e, t_ns=e.t_ns + off, readings=tuple(
+                dataclasses.replace(r, t_ns=r.t_ns + off) for r in e.readings))
+        return dataclasses.replace(e, t_ns=e.t_ns + off)
+
     async def _event(self, conn: Any, e: ev.Event) -> None:
+        e = self._local_clock(e)
         if isinstance(e, ev.RunStarted):
             self.info["remote_dir"] = e.run_dir
             await self._fetch_plan(conn, e.run_dir)

@@ -36,7 +36,8 @@ class EdgeprofApp(App):
              for name, mod, cls in (("home", "home", "HomeScreen"), ("live", "live", "LiveScreen"),
                                     ("history", "history", "HistoryScreen"),
                                     ("references", "references", "ReferencesScreen"),
-                                    ("export", "export", "ExportScreen"), ("sensors", "sensors", "SensorsScreen"))}
+                                    ("export", "export", "ExportScreen"), ("sensors", "sensors", "SensorsScreen"),
+                                    ("fleet", "fleet", "FleetScreen"))}
     BINDINGS = [
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "interrupt", "stop like bench's Ctrl-C", show=False, priority=True),
@@ -54,7 +55,7 @@ class EdgeprofApp(App):
 
     def __init__(self, *, opts=None, run: Run | None = None, start_mode: str | None = None,
                  exit_when_done: bool = False, refresh_hz: float = DEFAULT_REFRESH_HZ, clock=None,
-                 home_defaults: dict | None = None, sets: list | None = None):
+                 home_defaults: dict | None = None, sets: list | None = None, fleet=None):
         super().__init__()
         from multiprocessing import resource_tracker
 
@@ -74,9 +75,16 @@ class EdgeprofApp(App):
         self.monitor: MonitorRun | None = None     # the sensors read live between runs (sensors screen)
         self.pending_pick: str | None = None       # "bench these": the export the form must pick alone
         self._pending_opts = opts
+        self.fleet = fleet                          # views/tui/fleetview.FleetController: one Run per board
         if run is not None:
             self.add_run(run)
-        self._start_mode = start_mode or ("live" if (run is not None or opts is not None) else "home")
+        for board in fleet.boards if fleet else ():
+            self.runs.append(board)
+        if fleet is not None:
+            self.bind("f", "mode('fleet')", description="fleet")   # only with a fleet: the fleet screen's key
+        self.current = self.current or (fleet.boards[0] if fleet and fleet.boards else None)
+        self._start_mode = start_mode or ("fleet" if fleet else "live" if (run is not None or opts is not None)
+                                          else "home")
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -133,6 +141,8 @@ class EdgeprofApp(App):
     def tick(self) -> None:
         if self.monitor is not None:
             self.monitor.drain()
+        if self.fleet is not None:
+            self.fleet.drain()      # every board, not only the one on screen: the fleet screen shows them all
         run = self.current
         if run is not None:
             run.drain()
