@@ -38,7 +38,7 @@ def main() -> int:
             if not r.ok or r.metric("decode_tokens_per_s") is None:
                 continue
             name = r.device.extra.get("spec_name") or r.device.name or "(unnamed)"
-            (have if server_roofline(r, cache).get("value") is not None else lack)[name] += 1
+            (have if server_roofline(r, cache).value is not None else lack)[name] += 1
         total = sum(have.values()) + sum(lack.values())
         if not total:
             continue

@@ -29,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p.add_argument("--model", metavar="ID",
                    help="catalogue id, GGUF file or model name (e.g. 'Llama 3.2 1B Instruct')")
+    p.add_argument("--machine", metavar="TEXT", help="only rows whose machine or host CPU name contains TEXT")
+    p.add_argument("--class", dest="klass", metavar="TEXT",
+                   help="only rows whose accelerator class contains TEXT (e.g. 'H100', 'L4', 'Orin')")
     p.add_argument("--limit", type=int, default=40, help="rows printed in md (default 40; csv/json print all)")
     p.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
     p = sub.add_parser("add", help="copy a run into $EDGEPROF_HOME/reference/NAME")
@@ -69,6 +72,7 @@ def _set_rows(sets) -> list[dict]:
         src = s.meta.get("source")
         rows.append({"name": s.name, "origin": s.origin, "verification": s.verification,
                      "rows_ok": summary["rows_ok"], "workload": workload,
+                     "load": summary.get("load") or "not recorded (summary written before load states were kept)",
                      "energy": ", ".join(s.meta.get("energy_provenance") or summary["energy"]) or "none",
                      "source": src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper",
                                                                                                               ""),
@@ -97,54 +101,45 @@ def _model_for(arg: str):
         return ModelInfo(norm(arg), arg, None), None
 
 
-ROOFLINE_NOTE = ("roofline: the row's decode tokens/s ÷ (its accelerator's published memory bandwidth "
-                 "[assets/devices/devices.csv row] ÷ the model file's bytes, weights read once per token); derived, "
-                 "n/a where either figure is missing — each row's basis is in -o json/csv (roofline_basis)")
+def _show(args, s, fmt: str) -> int:
+    """The rows (filtered), a summary per accelerator class, the legend of the set's metric
+    columns, and "0 rows: why" when nothing is left."""
+    from edgeprof.compare.paired import render_table
+    from edgeprof.compare.showrows import ROOFLINE_NOTE, class_lines, show
 
+    model, quant = _model_for(args.model) if args.model else (None, None)
+    shown = show(s, model, quant, args.machine, args.klass)
+    rows = shown.rows
+    if fmt == "md":
+        print(shown.head + "\n")
+    if not rows:
+        if fmt == "json":
+            print(json.dumps({"set": s.meta, "rows": [], "why": shown.why_empty}, indent=2, default=str))
+        else:
+            print(f"0 rows: {shown.why_empty}")
+        return 0
+    limited = rows[:args.limit] if fmt == "md" and args.limit > 0 else rows
+    first = list(limited[0])
+    cols = sorted({k for r in limited for k in r}, key=lambda k: (first.index(k) if k in first else 99, k))
+    if fmt == "md":   # the per-row basis and evidence are long: the notes say how those columns are made
+        cols = [c for c in cols if c not in ("roofline_basis", "host_bound_evidence")]
+    print(render_table(limited, fmt, cols, {"set": s.meta, "classes": [c.to_dict() for c in shown.classes],
+                                            "legend": shown.legend}))
+    if fmt != "md":
+        return 0
+    if len(limited) < len(rows):
+        print(f"\n{len(rows) - len(limited)} more rows: --limit 0 or -o csv prints all")
+    if shown.classes:
+        print("\nPer accelerator class (decode tokens/s of the rows above, all of them):\n")
+        print("\n".join(class_lines(shown.classes)))
+    from edgeprof.compare.classes import HOST_BOUND_FRACTION
 
-def _roofline_cells(side: dict) -> dict[str, str]:
-    """The row's decode speed as a share of its accelerator's published bandwidth limit (or n/a),
-    and the basis of that figure: which devices.csv row, which file size — or why there is none."""
-    value = f"{side['value']:.1%}" if side.get("value") is not None else "n/a"
-    return {"roofline": value, "roofline_basis": side.get("basis") or side.get("why") or ""}
-
-
-def _show_rows(s, model_arg: str | None) -> tuple[list[dict], str]:
-    from edgeprof.compare import identity as ident
-    from edgeprof.compare.ratios import server_roofline
-
-    model = quant = None
-    spec_cache: dict = {}
-    if model_arg:
-        model, quant = _model_for(model_arg)
-    rows = []
-    for r in s.records:
-        kind = ""
-        if model is not None:
-            if ident.same_model(model, r.model):
-                same_quant = quant and ident.quant_name(quant) == ident.quant_name(r.artifact.quant)
-                kind = "exact" if same_quant else "same-model"
-            elif (f := ident.params_factor(model.params, r.model.params)) and f <= ident.NORMALIZED_MAX_FACTOR:
-                kind = f"normalized ({f:.2g}× params)"
-            else:
-                continue
-            if ident.workload_identity(r.workload) == ("unknown",):
-                kind = "context (workload not published)"
-        rows.append({**({"match": kind} if model is not None else {}), "row": r.extra.get("result_id") or r.case_id,
-                     "status": r.status, "model": r.model.name or r.model.id, "quant": r.artifact.quant,
-                     "workload": ident.describe_workload(r.workload), "machine": r.device.name, "host": r.host,
-                     "date": (r.started_at or "")[:10],
-                     **{m: round(v.center, 4) for m, v in r.metrics.items() if v.center is not None},
-                     **_roofline_cells(server_roofline(r, spec_cache)),
-                     **({"url": r.extra["url"]} if r.extra.get("url") else {})})
-    order = ("exact", "same-model", "normalized", "context")
-    rows.sort(key=lambda r: next((i for i, k in enumerate(order) if str(r.get("match", "")).startswith(k)), 9))
-    head = f"{s.name} [{s.verification}] {s.meta.get('title') or s.meta.get('source', '')}"
-    if model is not None:
-        head += (f"\nrows comparable with {model.name or model.id}" + (f" {quant}" if quant else "")
-                 + f": {len(rows)} (exact/same-model need the same workload or suite when matched; normalized: "
-                   f"another model within {ident.NORMALIZED_MAX_FACTOR:g}× its parameter count)")
-    return rows, head
+    print(f"\n{ROOFLINE_NOTE}\nhost_bound: yes when the row decodes under {HOST_BOUND_FRACTION:.0%} of its "
+          f"bandwidth roofline at batch 1, or as fast as rows on devices with much more bandwidth (it measures its "
+          f"host, engine build and driver); ? when neither can be judged; the evidence is in -o json/csv")
+    if shown.legend:
+        print("\nColumns of this set:\n" + "\n".join(f"- {x}" for x in shown.legend))
+    return 0
 
 
 def _build(args) -> int:
@@ -212,20 +207,8 @@ def run(args) -> int:
     for n in notes:
         print(f"edgeprof: {n}", file=sys.stderr)
     if action == "show":
-        rows, head = _show_rows(get_set(args.name, sets), args.model)
-        shown = rows[:args.limit] if fmt == "md" and args.limit > 0 else rows
-        first = list(shown[0]) if shown else []
-        cols = sorted({k for r in shown for k in r}, key=lambda k: (first.index(k) if k in first else 99, k))
-        if fmt == "md":   # the per-row basis is long: the table says how the column is made, once
-            print(head + "\n")
-            cols = [c for c in cols if c != "roofline_basis"]
-        print(render_table(shown, fmt, cols, {"set": get_set(args.name, sets).meta}))
-        if fmt == "md" and shown:
-            print(f"\n{ROOFLINE_NOTE}")
-        if len(shown) < len(rows):
-            print(f"\n{len(rows) - len(shown)} more rows: --limit 0 or -o csv prints all")
-        return 0
+        return _show(args, get_set(args.name, sets), fmt)
     rows = _set_rows(sets)
-    print(render_table(rows, fmt, ("name", "origin", "verification", "rows_ok", "workload", "energy", "source",
-                                   "note", "path")))
+    print(render_table(rows, fmt, ("name", "origin", "verification", "rows_ok", "workload", "load", "energy",
+                                   "source", "note", "path")))
     return 0 if rows else 1

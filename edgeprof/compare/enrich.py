@@ -59,6 +59,7 @@ class Enricher:
             log(f"reference sets not loaded: {exc}")
             self.sets = []
         self._dims: dict[str, dict | None] = {}
+        self._judge = None
         self._specs: dict[str, dict | None] = {}
 
     def spec(self, device: dict) -> dict | None:
@@ -81,6 +82,25 @@ class Enricher:
         return self.compare(record)
 
     def compare(self, record: Record) -> Record:
-        """Only the server comparison (a suite's summary row already carries its figures)."""
-        comp = reference.match(record, self.sets)
-        return replace(record, reference=dict(comp.to_dict(), summary=comp.summary()))
+        """Only the server comparison (a suite's summary row already carries its figures), with the
+        model file's contradicted claims as warnings (its identity is what its tensors say)."""
+        if self._judge is None:
+            from edgeprof.compare.judge import Judge
+
+            self._judge = Judge(host=record.host)
+        comp = reference.match(record, self.sets, self._judge)
+        return replace(record, reference=comp, warnings=record.warnings + tuple(
+            w for w in identity_warnings(record) if w not in record.warnings))
+
+
+def identity_warnings(record: Record) -> list[str]:
+    """What the model file claims and its content contradicts, and a catalogue file that is not
+    what the catalogue publishes (``models.artifacts``): said once per row, never silent."""
+    ex = record.artifact.extra
+    out = [f"model identity: {p} (names are claims; matching uses the tensors)"
+           for p in (ex.get("identity") or {}).get("problems") or []]
+    cm = ex.get("catalogue_mismatch") or {}
+    if cm:
+        out.append(f"not the catalogue's {cm.get('id')}: {'; '.join(cm.get('problems') or [])}; benched under its own "
+                   f"identity")
+    return out

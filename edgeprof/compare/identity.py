@@ -1,11 +1,14 @@
 """What makes an edge row and a reference row comparable: the same model, the same quant, the
-same workload (CONTRACTS "Server references").
+same workload (CONTRACTS "Server references"; STYLE rule 16: identity is content).
 
-Why names, not ids: a published row names its model in free text ("Llama 3.2 1B Instruct") and
-its quant the way llama.cpp prints a file type ("Q4_K - Medium"); an edge GGUF carries the same
-facts in its metadata (``general.name``, ``general.basename`` + ``size_label`` + ``finetune``,
-``general.file_type``). Both sides are reduced to the same keys: lower-case alphanumeric words
-joined by ``-`` ("llama-3-2-1b-instruct"), quant names as edgeprof spells them (``q4_k_m``).
+Names only *propose* a candidate: a published row names its model in free text ("Llama 3.2 1B
+Instruct") and its quant the way llama.cpp prints a file type ("Q4_K - Medium"); an edge GGUF
+carries the same claims in its metadata (``general.name``, ``basename`` + ``size_label`` +
+``finetune``). Both sides are reduced to the same keys: lower-case alphanumeric words joined by
+``-`` ("llama-3-2-1b-instruct"). A name is a claim anyone can write — the packaged 135M SmolLM2
+with its metadata rewritten to "Llama 3.2 1B Instruct" was matched EXACT with 493 LocalScore
+rows — so ``check`` decides: the parameter counts (counted from the tensors on the edge side)
+must agree within ``PARAMS_TOLERANCE`` and the shapes, where both sides carry them, must be equal.
 """
 from __future__ import annotations
 
@@ -23,6 +26,14 @@ FTYPE_NAMES = {"all f32": "f32", "f16": "f16", "bf16": "bf16", "q4_0": "q4_0", "
                "iq4_nl - 4.5 bpw": "iq4_nl", "mxfp4 moe": "mxfp4"}
 #: how many times larger or smaller another model may be for a ``normalized`` comparison
 NORMALIZED_MAX_FACTOR = 4.0
+#: how far two parameter counts of "the same model" may differ: published counts are rounded
+#: ("1.24 B" for 1,235,814,400 tensor elements: 0.3 %; "8000 M" for 8.03 B: 0.4 %)
+PARAMS_TOLERANCE = 0.05
+#: a nominal count (read off a name, "1.5B" for 1.78 B) only rules a model out beyond this factor
+NOMINAL_FACTOR = 1.6
+#: shape facts compared when both sides carry them (GGUF headers, edgeprof-made rows)
+SHAPE_KEYS = ("n_layers", "n_embd", "vocab_size")
+SAME, UNVERIFIED, DIFFERENT, OTHER = "same", "unverified", "different", "other"
 
 
 def norm(text: Any) -> str:
@@ -50,8 +61,36 @@ def model_keys(model: ModelInfo) -> set[str]:
     return keys
 
 
+def check(edge: ModelInfo, ref: ModelInfo) -> tuple[str, str]:
+    """(verdict, why) on whether two models are one: ``same`` (a name agrees AND the parameter
+    counts agree within the tolerance AND no shape differs), ``unverified`` (a name agrees, a
+    parameter count is unknown: never ``exact``), ``different`` (a name agrees but the content
+    does not: the name is a claim the tensors contradict), ``other`` (no name agrees)."""
+    if not model_keys(edge) & model_keys(ref):
+        return OTHER, ""
+    f = params_factor(edge.params, ref.params)
+    if f is None:
+        return UNVERIFIED, "the names agree but a parameter count is unknown, so the identity is not verified"
+    nominal = any("nominal" in str(m.extra.get("params_basis") or "") for m in (edge, ref))
+    if nominal and f <= NOMINAL_FACTOR:  # a count read off the name ("1.5B") is itself a claim
+        return UNVERIFIED, (f"the names agree but one parameter count is nominal (from the name: "
+                            f"{min(edge.params, ref.params) / 1e9:.3g} vs {max(edge.params, ref.params) / 1e9:.3g} B), "
+                            f"so the identity is not verified")
+    if f - 1 > PARAMS_TOLERANCE:
+        return DIFFERENT, (f"the names agree but the parameter counts differ {f:.3g}× ({edge.params / 1e9:.3g} B vs "
+                           f"{ref.params / 1e9:.3g} B): a name is a claim, the tensors decide")
+    for k in SHAPE_KEYS:
+        a, b = edge.extra.get(k), ref.extra.get(k)
+        if a is not None and b is not None and a != b:
+            return DIFFERENT, f"the names and sizes agree but {k} differs ({a} vs {b})"
+    return SAME, ""
+
+
 def same_model(a: ModelInfo, b: ModelInfo) -> bool:
-    return bool(model_keys(a) & model_keys(b))
+    """A name agrees and the content does not contradict it (``check``: same, or unverified where
+    a count is unknown — e.g. a plan before the file is downloaded). Matching reads ``check``
+    itself: only ``same`` can be exact."""
+    return check(a, b)[0] in (SAME, UNVERIFIED)
 
 
 def workload_identity(w: Workload) -> tuple:

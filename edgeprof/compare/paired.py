@@ -55,7 +55,7 @@ def load_side(spec: str, db_path: str | Path | None = None, ref_sets: list | Non
         if d.is_dir():
             return Side(f"{spec} ({d})", "history", load_run(d)["records"])
         return Side(f"{spec} (history copy)", "history", run_records(spec, db_path))
-    from edgeprof.compare.reference import load_sets
+    from edgeprof.compare.refsets import load_sets
     for s in (ref_sets if ref_sets is not None else load_sets()):
         if s.name == spec:
             return Side(f"reference:{s.name}", "reference", s.records, {"verification": s.verification})

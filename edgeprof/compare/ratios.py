@@ -1,41 +1,22 @@
 """Edge ÷ reference figures for one matched row: each ratio with both sides' values, units and
-provenance, and a 95 % interval whenever either side has repetitions; and each side's roofline
-fraction, so a ratio between a host-bound datacenter GPU and a bandwidth-bound board is read as
-what it is.
+provenance, judged by compare's statistics (``judge.py``: interval with the drift, margin,
+verdict); and each side's roofline fraction, so a ratio between a host-bound datacenter GPU and a
+bandwidth-bound board is read as what it is.
 
-Why an interval on every ratio: two identical edge runs 20 s apart read 1.69× and 1.5× against the
-same server row; a bare ratio invites a conclusion the data cannot support. Why the roofline pair:
-at 1B parameters and batch 1 an H100 reaches 2–14 % of its bandwidth limit while a Pi reaches
-~50 %; a 0.1× decode ratio says more about the server's host than about the edge device.
+Why an interval and a verdict on every ratio: two identical edge runs 20 s apart read 1.69× and
+1.5× against the same server row; a bare ratio invites a conclusion the data cannot support. Why
+the roofline pair: at 1B parameters and batch 1 an H100 reaches 2–14 % of its bandwidth limit
+while a Pi reaches ~50 %; a 0.1× decode ratio says more about the server's host than about the
+edge device.
 """
 from __future__ import annotations
 
-import random
-import statistics
-from dataclasses import dataclass
-from typing import Any
+from typing import Sequence
 
-from edgeprof.analysis import specs
-from edgeprof.analysis.stats import percentile
+from edgeprof.compare.judge import Judge
 from edgeprof.results import metric_catalogue
+from edgeprof.results.comparison import Ratio, Roofline
 from edgeprof.results.schema import Metric, Record
-
-N_BOOT = 1000
-
-
-@dataclass
-class Ratio:  # one edge ÷ server figure; ratio None when it cannot be computed (note says why)
-    metric: str
-    ratio: float | None
-    edge_value: float | None = None
-    edge_unit: str = ""
-    ref_metric: str = ""
-    ref_value: float | None = None
-    ref_unit: str = ""
-    edge_provenance: dict | None = None
-    ref_provenance: dict | None = None
-    note: str = ""
-    ci95: tuple[float, float] | None = None   # of the ratio, when either side has repetitions
 
 
 def _of(rec: Record, name: str) -> Metric | None:
@@ -43,37 +24,19 @@ def _of(rec: Record, name: str) -> Metric | None:
     return m if m is not None and m.center is not None else None
 
 
-def _samples(m: Metric) -> list[float]:
-    return [float(x) for x in m.samples if x]
-
-
-def interval(e: Metric, r: Metric, ratio: float) -> tuple[float, float] | None:
-    """95 % interval of ``ratio`` (linear in the edge value, inverse in the reference value):
-    a seeded bootstrap of the ratio of medians when both sides have repetitions, else the side
-    that has an interval carried through, else None (neither side has repetitions)."""
-    es, rs = _samples(e), _samples(r)
-    if len(es) > 1 and len(rs) > 1:
-        rng = random.Random(0)
-        boots = sorted(statistics.median(rng.choices(es, k=len(es))) / statistics.median(rng.choices(rs, k=len(rs)))
-                       for _ in range(N_BOOT))
-        scale = ratio / (e.center / r.center)
-        return percentile(boots, 2.5) * scale, percentile(boots, 97.5) * scale
-    lo, hi = 1.0, 1.0
-    if e.ci95 and e.n > 1 and e.center:
-        lo, hi = min(e.ci95) / e.center, max(e.ci95) / e.center
-    if r.ci95 and r.n > 1 and min(r.ci95) > 0:
-        lo, hi = lo * r.center / max(r.ci95), hi * r.center / min(r.ci95)
-    if (lo, hi) == (1.0, 1.0):
-        return None
-    return ratio * lo, ratio * hi
+def samples(m: Metric) -> list[float]:
+    """Repetition-level values, else the one figure."""
+    xs = [float(x) for x in m.samples if x]
+    return xs or [float(m.center)]
 
 
 def ratios(edge: Record, ref: Record, comparable: dict[str, dict], not_comparable: dict[str, str],
-           normalized: bool) -> list[Ratio]:
+           normalized: bool, judge: Judge | None = None, no_verdict: dict[str, str] | None = None) -> list[Ratio]:
     """Edge ÷ reference for every metric the set compares (``comparable``: edge metric ->
     ``{ref, edge_scale, edge_unit, caveat}``); in a ``normalized`` comparison rates are multiplied
     and costs divided by each side's parameter count (billions), and figures that do not scale
-    with size are not compared."""
+    with size are not compared. ``no_verdict``: metric -> why its ratio gets no verdict."""
+    judge = judge or Judge(use_history=False)
     out = []
     for m, how in comparable.items():
         e, r = _of(edge, m), _of(ref, how.get("ref", m))
@@ -99,45 +62,77 @@ def ratios(edge: Record, ref: Record, comparable: dict[str, dict], not_comparabl
             else:
                 ev, rv, name, eu = ev / pe, rv / pr, m + "/params_b", eu + "/Bparam"
             ru = eu
-        ep, rp = e.provenance.to_dict(), r.provenance.to_dict()
         if eu != ru:  # never divide figures in different units
-            out.append(Ratio(name, None, ev, eu, how.get("ref", m), rv, ru, ep, rp,
+            out.append(Ratio(name, None, ev, eu, how.get("ref", m), rv, ru, e.provenance, r.provenance,
                              f"unit mismatch: edge {eu} vs reference {ru}"))
             continue
-        ratio = ev / rv if rv else None
-        out.append(Ratio(name, ratio, ev, eu, how.get("ref", m), rv, ru, ep, rp, note,
-                         interval(e, r, ratio) if ratio is not None else None))
+        ratio = Ratio(name, ev / rv if rv else None, ev, eu, how.get("ref", m), rv, ru, e.provenance, r.provenance,
+                      note)
+        why = _no_verdict(ratio, normalized, (no_verdict or {}).get(m, ""))
+        out.append(judge.judge(ratio, samples(e), samples(r), edge, ref, why))
     for m, why in not_comparable.items():
         if m not in comparable and _of(edge, m) is not None:
             out.append(Ratio(m, None, note=why))
     return out
 
 
-def _side(m: Metric | None, basis: str) -> dict[str, Any]:
+def _no_verdict(r: Ratio, normalized: bool, given: str) -> str:
+    if given:
+        return given
+    if normalized:
+        return "another model: per-parameter context, never a verdict"
+    est = [side for side, flag in (("edge", r.edge_estimated), ("server", r.ref_estimated)) if flag]
+    if est:
+        p = r.edge_provenance if est[0] == "edge" else r.ref_provenance
+        return f"the {' and '.join(est)} figure is estimated ({p.source if p else '?'}): no verdict on an estimate"
+    return ""
+
+
+def against_values(edge: Record, metric: str, values: Sequence[float], unit: str, judge: Judge,
+                   normalized: bool = False) -> Ratio | None:
+    """Edge ÷ the median of ``values`` (an accelerator class's rows), judged with the class spread
+    as the reference's spread. None when the edge has no such figure."""
+    e = _of(edge, metric)
+    if e is None or not values or e.unit != unit:
+        return None
+    import statistics
+
+    med = statistics.median(values)
+    if not med:
+        return None
+    r = Ratio(metric, e.center / med, e.center, e.unit, metric, med, unit, e.provenance, None,
+              f"against the median of {len(values)} row(s)", against="class median")
+    return judge.judge(r, samples(e), list(values), edge, None,
+                       "another model: per-parameter context, never a verdict" if normalized else
+                       _no_verdict(r, False, ""))
+
+
+def _side(m: Metric | None, basis: str) -> Roofline:
     if m is None:
-        return {"value": None, "why": basis}
-    return {"value": m.center, "ci95": list(m.ci95) if m.ci95 and m.n > 1 else None, "basis": basis}
+        return Roofline(why=basis)
+    return Roofline(m.center, tuple(m.ci95) if m.ci95 and m.n > 1 else None, basis)
 
 
-def edge_roofline(edge: Record) -> dict[str, Any]:
+def edge_roofline(edge: Record) -> Roofline:
     m = _of(edge, "roofline_fraction")
     if m is None:
-        return {"value": None,
-                "why": "no roofline_fraction on the edge row (no bandwidth known: edgeprof devices --probe)"}
+        return Roofline(why="no roofline_fraction on the edge row (no bandwidth known: edgeprof devices --probe)")
     return _side(m, m.provenance.note or m.provenance.source)
 
 
-def server_roofline(ref: Record, cache: dict | None = None) -> dict[str, Any]:
+def server_roofline(ref: Record, cache: dict | None = None) -> Roofline:
     """The reference row's own ``roofline_fraction`` (rows measured by edgeprof), else its decode
     rate ÷ (published bandwidth of its accelerator ÷ bytes per token): weights once per token,
     KV cache not included, each figure's basis named."""
+    from edgeprof.analysis import specs
+
     own = _of(ref, "roofline_fraction")
     if own is not None:
         return _side(own, own.provenance.note or own.provenance.source)
     dec = _of(ref, "decode_tokens_per_s")
     name = ref.device.extra.get("spec_name") or ref.device.name
     if dec is None:
-        return {"value": None, "why": "no decode rate in this row"}
+        return Roofline(why="no decode rate in this row")
     key = (name, ref.device.kind)
     if cache is None or key not in cache:
         row = specs.lookup(name, None, ref.device.memory_bytes)
@@ -147,11 +142,11 @@ def server_roofline(ref: Record, cache: dict | None = None) -> dict[str, Any]:
         row = cache[key]
     bw = (row or {}).get("peak_mem_bandwidth_gbs")
     if not bw:
-        return {"value": None, "why": f"no published bandwidth for '{name}' in assets/devices/devices.csv"}
+        return Roofline(why=f"no published bandwidth for '{name}' in assets/devices/devices.csv")
     size = ref.artifact.size_bytes
     if not size:
-        return {"value": None, "why": "the row's model file size is not known (bytes per token unknown)"}
+        return Roofline(why="the row's model file size is not known (bytes per token unknown)")
     limit = bw * 1e9 / size
     basis = (f"{dec.center:g} t/s ÷ ({bw:g} GB/s [devices.csv {row['id']}] ÷ {size:.3g} B/token "
              f"[{ref.artifact.extra.get('size_basis') or 'artifact size'}]) = {dec.center / limit:.1%}")
-    return {"value": dec.center / limit, "ci95": None, "basis": basis}
+    return Roofline(dec.center / limit, None, basis)

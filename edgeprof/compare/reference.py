@@ -1,124 +1,49 @@
 """Matching an edge result against server reference sets (CONTRACTS.md "Server references").
 
-Match kinds, strongest first (``identity.py`` says what "same" means):
+Match kinds, strongest first (``identity.py`` says what "same" means — content, not names):
 
-- ``exact``: same model (by name/GGUF metadata), same quant, same workload (the CONTRACTS workload
-  key, or the same suite: a suite's *summary* matches published suite rows; a case run inside a
-  suite matches only that case of that suite);
-- ``same-model``: same model and workload, another quant/format/runtime (stated in ``format_note``);
+- ``exact``: same model (a name agrees AND the parameter counts and shapes agree), same file type
+  (the edge's counted from its tensors), same workload (the CONTRACTS workload key, or the same
+  suite: a suite's *summary* matches published suite rows; a case run inside a suite matches only
+  that case of that suite);
+- ``same-model``: same model and workload, another quant/format/runtime (stated in ``format_note``),
+  or names that agree where a parameter count is unknown (identity not verified: never exact);
 - ``normalized``: another model within 4× of the parameter count and the same workload, compared
-  per parameter (rates × params_b, costs ÷ params_b) AND by each side's roofline fraction;
-- ``none``: nothing comparable (why in ``notes``).
+  per parameter (rates × params_b, costs ÷ params_b) AND by each side's roofline fraction — a row
+  whose name claims this model but whose size contradicts it lands here or nowhere;
+- ``none``: nothing comparable (why in ``notes``, short form in ``short_reason``).
 Rows whose workload was never published (EfficientLLM) are never a match: for the same model they
-are listed under ``context``, labelled so.
+are listed under ``context``, labelled so. ``predicted`` (a modelled server figure) is built
+elsewhere and is never produced here.
 
-``Record.reference`` (written on every record by ``compare.enrich`` and on each suite summary in
-``suite.json``) is ``Comparison.to_dict()`` plus ``summary`` (one line for a table cell)::
-
-    {"kind": "exact|same-model|normalized|none",
-     "set_name", "row", "verification", "edge_side", "ref_side", "format_note", "ratios",  # the primary row
-     "rows": [RowMatch...],        # every row compared, primary first
-     "context": [RowMatch...],     # same model, workload unknown: context, NOT a match
-     "n_candidates": int,          # rows of that kind before the selection shown
-     "notes": [str], "summary": str}
-
-``RowMatch``: ``kind, set_name, row, result_id, url, verification, runtime, host, device,
-device_role, date, model, quant, format, params_factor, format_note, ratios, roofline
-{"edge": {value, ci95, basis|why}, "server": {...}}, notes``. ``Ratio``: ``metric, ratio, ci95,
-edge_value, edge_unit, ref_metric, ref_value, ref_unit, edge_provenance, ref_provenance, note``.
-``plan_matches`` answers the same question before anything runs (the TUI's "this plan will match").
+``match`` returns a ``results.comparison.Comparison``: every row judged (``classes.py``), its
+ratios judged with compare's statistics (``judge.py``), and the accelerator classes of the rows
+shown with their distributions. ``plan_matches`` answers the same question before anything runs.
 """
 from __future__ import annotations
 
 import shlex
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
-from edgeprof.analysis import specs
-from edgeprof.assets_access import asset  # noqa: F401 - re-exported (tests, commands)
+from edgeprof.compare import classes as cls
 from edgeprof.compare import identity as ident
-from edgeprof.errors import command
-from edgeprof.compare.ratios import Ratio, edge_roofline, ratios, server_roofline
+from edgeprof.compare.judge import Judge
+from edgeprof.compare.ratios import against_values, edge_roofline, ratios, server_roofline
 from edgeprof.compare.refsets import (RefSet, ReferenceSetError, get_set, load_set, load_sets,  # noqa: F401
                                       matching_sets)
+from edgeprof.assets_access import asset  # noqa: F401 - re-exported (tests, commands)
+from edgeprof.errors import command
 from edgeprof.models.quant import precision_class  # noqa: F401 - re-exported
+from edgeprof.results import reftext
+from edgeprof.results.comparison import ClassStats, Comparison, RowMatch, Side
 from edgeprof.results.schema import ArtifactInfo, ModelInfo, Record, Workload
 
 KINDS = ("exact", "same-model", "normalized")
 #: at most this many rows are compared before rows are picked by kind of machine
 ALL_ROWS_UP_TO = 12
 ROLE_ORDER = ("datacenter-gpu", "jetson", "rpi", "apple", "cpu", "gpu", "other")
-
-
-@dataclass
-class RowMatch:
-    kind: str
-    set_name: str
-    row: str
-    verification: str
-    runtime: str
-    host: str | None
-    device: str | None
-    device_role: str | None
-    model: str | None
-    quant: str | None
-    format: str | None
-    result_id: Any = None
-    url: str | None = None
-    date: str | None = None
-    params_factor: float | None = None
-    format_note: str = ""
-    ratios: list[Ratio] = field(default_factory=list)
-    roofline: dict = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Comparison:
-    kind: str                      # exact | same-model | normalized | none
-    set_name: str | None = None
-    row: str | None = None         # the primary reference row (always named)
-    verification: str | None = None
-    edge_side: dict = field(default_factory=dict)
-    ref_side: dict = field(default_factory=dict)
-    format_note: str = ""
-    ratios: list[Ratio] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    rows: list[RowMatch] = field(default_factory=list)
-    context: list[RowMatch] = field(default_factory=list)
-    n_candidates: int = 0
-
-    to_dict = asdict
-
-    def summary(self) -> str:
-        """One line for a Markdown cell: the primary row, its verification, runtime and host, the
-        ratios with intervals, and how many more rows the full comparison holds."""
-        if self.kind == "none":
-            return "no reference" + (f" ({self.notes[0]})" if self.notes else "")
-        first = self.rows[0]
-        label = {"exact": "vs", "same-model": "same model, other quant: vs",
-                 "normalized": "normalized (another model), NOT a match: vs"}[self.kind]
-        parts = []
-        for r in self.ratios:
-            if r.ratio is None:
-                continue
-            ci = f" [{r.ci95[0]:.3g}–{r.ci95[1]:.3g}]" if r.ci95 else ""
-            est = " (edge est.)" if (r.edge_provenance or {}).get("kind") == "estimated" else ""
-            est += " (server est.)" if (r.ref_provenance or {}).get("kind") == "estimated" else ""
-            parts.append(f"{_short(r.metric)} {r.ratio:.3g}×{ci}{est}")
-        more = f"; +{len(self.rows) - 1} more rows" if len(self.rows) > 1 else ""
-        fmt = f"; {self.format_note}" if self.format_note else ""
-        return (f"{label} {self.set_name}:{self.row} [{self.verification}; {first.runtime}; host "
-                f"{first.host or '?'}] edge÷server {', '.join(parts) or 'no comparable metric'}{fmt}{more}")
-
-
-def _short(metric: str) -> str:
-    from edgeprof.results import metric_catalogue
-
-    base = metric.split("/params_b")[0].split("×params_b")[0]
-    d = metric_catalogue.get(base)
-    return (d.short if d and d.short else base) + (
-        "·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")
+CLASS_METRICS = ("decode_tokens_per_s", "prefill_tokens_per_s", "ttft_ms")
 
 
 def _label(rec: Record) -> str:
@@ -130,51 +55,58 @@ def _label(rec: Record) -> str:
     return f"{rec.artifact.quant} p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth} on {rec.device.name}"
 
 
-def _side(rec: Record) -> dict:
+def _side(rec: Record) -> Side:
     a = rec.artifact
-    return {"model": rec.model.id, "format": a.format, "quant": a.quant, "precision": precision_class(a.quant),
-            "device": rec.device.name, "runtime": rec.runtime.name}
+    return Side(rec.model.id, a.format, a.quant, precision_class(a.quant), rec.device.name, rec.runtime.name)
 
 
-def _format_note(edge: dict, ref: dict) -> str:
-    e, r = f"{edge['format']} {edge['quant']}", f"{ref['format']} {ref['quant']}"
-    if edge["precision"] != ref["precision"]:
-        return f"format differs: edge {e} ({edge['precision']}) vs server {r} ({ref['precision']})"
-    if (edge["format"], edge["quant"]) != (ref["format"], ref["quant"]):
-        return f"same precision class ({edge['precision']}), different format/scheme: edge {e} vs server {r}"
+def _format_note(edge: Side, ref: Side) -> str:
+    e, r = f"{edge.format} {edge.quant}", f"{ref.format} {ref.quant}"
+    if edge.precision != ref.precision:
+        return f"format differs: edge {e} ({edge.precision}) vs server {r} ({ref.precision})"
+    if (edge.format, edge.quant) != (ref.format, ref.quant):
+        return f"same precision class ({edge.precision}), different format/scheme: edge {e} vs server {r}"
     return ""
 
 
-def _runtime(rec: Record, rset: RefSet) -> str:
-    rt = rec.runtime
-    return rt.extra.get("label") or " ".join(str(x) for x in (rt.name, rt.version) if x) or rset.runtime_label or "?"
+@dataclass
+class _Found:
+    kind: str
+    rows: list
+    context: list
+    notes: list
+    short: str = ""
 
 
 def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefSet, Record]], list, list[str]]:
     """(kind, rows of that kind, context rows, notes): the strongest kind any usable row reaches."""
-    keys, wid = ident.model_keys(record.model), ident.workload_identity(record.workload)
-    quant = ident.quant_name(record.artifact.quant)
+    f = _candidates(record, sets)
+    return f.kind, f.rows, f.context, f.notes
+
+
+def _candidates(record: Record, sets: list[RefSet]) -> _Found:
+    wid, quant = ident.workload_identity(record.workload), ident.quant_name(record.artifact.quant)
     found: dict[str, list] = {k: [] for k in KINDS}
-    context, far, suites_here = [], 0, set()   # suites_here: suites with a summary row this record could meet
-    any_near = False                           # a row of this model, or of one within the normalized factor
-    nearest: tuple[float, Record] | None = None   # named when nothing is near enough: the closest in size
-    other_workloads: set[str] = set()             # the workloads this model's own rows were measured with
+    context, far, suites_here, contradicted = [], 0, set(), ""
+    any_near, nearest, other_workloads = False, None, set()
     for s in matching_sets(sets):
         for r in s.records:
             if not r.ok:
                 continue
-            same = bool(keys & ident.model_keys(r.model))
+            verdict, why = ident.check(record.model, r.model)
+            same = verdict in (ident.SAME, ident.UNVERIFIED)
+            if verdict == ident.DIFFERENT and not contradicted:
+                contradicted = f"{r.model.name or r.model.id}: {why}"
             rid = ident.workload_identity(r.workload)
             if rid == ("unknown",):
                 if same:
                     context.append((s, r))
                 continue
-            near = same or (ident.params_factor(record.model.params, r.model.params) or 1e9) <= \
-                ident.NORMALIZED_MAX_FACTOR
+            factor = ident.params_factor(record.model.params, r.model.params)
+            near = same or (factor or 1e9) <= ident.NORMALIZED_MAX_FACTOR
             any_near = any_near or near
-            f = ident.params_factor(record.model.params, r.model.params)
-            if f is not None and (nearest is None or f < nearest[0]):
-                nearest = (f, r)
+            if factor is not None and (nearest is None or factor < nearest[0]):
+                nearest = (factor, r)
             if rid[0] == "suite" and near:
                 suites_here.add(rid[1])
             elif same and rid != wid:
@@ -182,50 +114,53 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
             if rid != wid or wid == ("unknown",):
                 continue
             if same:
-                found["exact" if ident.quant_name(r.artifact.quant) == quant else "same-model"].append((s, r))
-                continue
-            f = ident.params_factor(record.model.params, r.model.params)
-            if f is not None and f <= ident.NORMALIZED_MAX_FACTOR:
+                exact = verdict == ident.SAME and ident.quant_name(r.artifact.quant) == quant
+                found["exact" if exact else "same-model"].append((s, r))
+            elif factor is not None and factor <= ident.NORMALIZED_MAX_FACTOR:
                 found["normalized"].append((s, r))
             else:
                 far += 1
+    notes = [f"identity: {contradicted}"] if contradicted else []
     for kind in KINDS:
         if found[kind]:
-            return kind, found[kind], context, []
+            return _Found(kind, found[kind], context, notes)
+    return _none(record, wid, suites_here, any_near, nearest, other_workloads, far, context, notes)
+
+
+def _none(record, wid, suites_here, any_near, nearest, other_workloads, far, context, notes) -> _Found:
     why = f"no reference row for {ident.describe_workload(record.workload)}"
+    short = "no row for this workload"
     if wid[0] == "case" and not wid[5] and suites_here:
-        why += (f" (the rows for this model are suite summaries: bench with "
-                f"{shlex.join(['--suite', ','.join(sorted(suites_here))])} to match them)")
+        flag = shlex.join(["--suite", ",".join(sorted(suites_here))])
+        why += f" (the rows for this model are suite summaries: bench with {flag} to match them)"
+        short = f"rows are suite summaries: bench {flag}"
     elif not any_near and record.model.params is not None:
         closest = (f"; the closest is {nearest[1].model.name or nearest[1].model.id} "
                    f"({nearest[1].model.params / 1e9:.3g} B, {nearest[0]:.1f}× away)" if nearest else "")
         why += (f" (no set holds this model or one within {ident.NORMALIZED_MAX_FACTOR:g}× its size{closest}: "
                 f"'edgeprof reference list' shows them)")
+        short = f"no set holds this model (or one within {ident.NORMALIZED_MAX_FACTOR:g}× its size)"
         far = 0
     elif other_workloads:
         shown = sorted(other_workloads)
         why += (f" (this model's rows are for {', '.join(shown[:3])}" + (f" and {len(shown) - 3} more" if len(shown) > 3
                                                                         else "") + ": bench one of those to match)")
+        short = f"rows are for other workloads ({shown[0]}{', …' if len(shown) > 1 else ''})"
     if record.model.params is None:
         why += "; parameter count unknown, so no normalized comparison"
     elif far:
         why += f" of this model, nor of a model within {ident.NORMALIZED_MAX_FACTOR:g}× its parameter count"
-    return "none", [], context, [why]
+    return _Found("none", [], context, [why] + notes, short)
 
 
-def _pick(record: Record, rows: list[tuple[RefSet, Record]]) -> list[tuple[RefSet, Record]]:
+def _pick(record: Record, rows: list[tuple[RefSet, Record]], sp: cls.Specs) -> list[tuple[RefSet, Record]]:
     """All rows when few; else the datacenter GPUs, Jetson and Raspberry Pi boards, one row per
     Apple chip and the CPUs of this machine's family (what a user of this device asks about)."""
-    bandwidth: dict[str, float] = {}
-
     def key(sr):
         r = sr[1]
         role = r.device.extra.get("role") or "other"
-        name = str(r.device.extra.get("spec_name") or r.device.name)
-        if name not in bandwidth:  # fastest published memory first: H200, H100 SXM, ...
-            bandwidth[name] = float((specs.lookup(name) or {}).get("peak_mem_bandwidth_gbs") or 0)
         return (r.device.name != record.device.name, ROLE_ORDER.index(role) if role in ROLE_ORDER else 99,
-                -bandwidth[name], str(r.device.name), str(r.started_at or ""))
+                -(sp.bandwidth(r) or 0.0), str(r.device.name), str(r.started_at or ""))
     rows = sorted(rows, key=key)
     if len(rows) <= ALL_ROWS_UP_TO:
         return rows
@@ -243,38 +178,91 @@ def _pick(record: Record, rows: list[tuple[RefSet, Record]]) -> list[tuple[RefSe
     return out
 
 
-def _row_match(kind: str, record: Record, s: RefSet, r: Record, cache: dict, with_ratios: bool = True) -> RowMatch:
+class _Ctx:
+    """What one ``match`` shares across its rows: device specs, roofline cache, the judge, peers."""
+
+    def __init__(self, judge: Judge | None, peers: list[Record], with_ratios: bool = True):
+        self.sp, self.cache, self.judge, self.peers, self.with_ratios = cls.Specs(), {}, judge, peers, with_ratios
+
+    def roof(self, r: Record):
+        return server_roofline(r, self.cache)
+
+
+def _row_match(kind: str, record: Record, s: RefSet, r: Record, cx: _Ctx) -> RowMatch:
     edge, ref = _side(record), _side(r)
-    rm = RowMatch(kind, s.name, _label(r), str(r.extra.get("verification_status") or s.verification),
-                  _runtime(r, s), r.host, r.device.name, r.device.extra.get("role"), r.model.name or r.model.id,
-                  r.artifact.quant, r.artifact.format, r.extra.get("result_id"), r.extra.get("url"), r.started_at,
-                  ident.params_factor(record.model.params, r.model.params), _format_note(edge, ref))
+    notes = []
+    factor = ident.params_factor(record.model.params, r.model.params)
     if kind == "normalized":
-        rm.notes.append(f"another model ({r.model.name}, {rm.params_factor:.2g}× the parameter count): ratios are per "
-                        f"parameter; compare the roofline fractions too")
+        notes.append(f"another model ({r.model.name}, {factor:.2g}× the parameter count): ratios are per "
+                     f"parameter; compare the roofline fractions too")
     if kind == "context":
-        rm.notes.append("context, NOT a match: this row's workload was never published")
-    if with_ratios:
-        rm.ratios = ratios(record, r, s.comparable, s.not_comparable, kind == "normalized")
-        rm.roofline = {"edge": edge_roofline(record), "server": server_roofline(r, cache)}
-    return rm
+        notes.append("context, NOT a match: this row's workload was never published")
+    verdict, why = ident.check(record.model, r.model)
+    if verdict == ident.UNVERIFIED:
+        notes.append(f"identity not verified: {why}")
+    energy = cls.scope_note(record, r)
+    roof = cx.roof(r)
+    rm = RowMatch(kind, s.name, _label(r), str(r.extra.get("verification_status") or s.verification),
+                  cls.runtime_text(r, s.runtime_label), r.host, r.device.name, r.device.extra.get("role"),
+                  r.model.name or r.model.id, r.artifact.quant, r.artifact.format, r.extra.get("result_id"),
+                  r.extra.get("url"), r.started_at, factor, _format_note(edge, ref),
+                  accel_class=cx.sp.accel_class(r), runtime_note=cls.runtime_note(record, r),
+                  contended=cls.contended(r), energy_note=energy, notes=tuple(notes))
+    if not cx.with_ratios:
+        return rm
+    no_verdict = dict.fromkeys(cls.ENERGY_METRICS, energy) if energy else {}
+    return replace(rm, ratios=tuple(ratios(record, r, s.comparable, s.not_comparable, kind == "normalized",
+                                           cx.judge, no_verdict)),
+                   edge_roofline=edge_roofline(record), server_roofline=roof,
+                   host_bound=cls.host_bound(r, roof, cx.peers, cx.sp))
 
 
-def match(record: Record, sets: list[RefSet]) -> Comparison:
-    kind, rows, context, notes = candidates(record, sets)
-    cache: dict = {}
-    ctx = [_row_match("context", record, s, r, cache) for s, r in context]
-    if kind == "none":
-        return Comparison("none", edge_side=_side(record), notes=notes, context=ctx)
-    pairs = _pick(record, rows)
-    picked = [_row_match(kind, record, s, r, cache) for s, r in pairs]
+def _classes(record: Record, kind: str, picked: list[RowMatch], rows: list[tuple[RefSet, Record]],
+             cx: _Ctx) -> tuple[ClassStats, ...]:
+    """One distribution per accelerator class among the rows shown (closest row's class first),
+    over every matching row of that class, for the first of ``CLASS_METRICS`` the edge has."""
+    metric = next((m for m in CLASS_METRICS if record.value(m) is not None), None)
+    if metric is None:
+        return ()
+    by_class: dict[str, list[Record]] = {}
+    for _, r in rows:
+        by_class.setdefault(cx.sp.accel_class(r), []).append(r)
+    out = []
+    for name in dict.fromkeys(p.accel_class for p in picked):
+        members = [r for r in by_class.get(name, []) if r.metric(metric) is not None and r.value(metric)]
+        if not members:
+            continue
+        unit = members[0].metric(metric).unit
+        values = tuple(float(r.value(metric)) for r in members if r.metric(metric).unit == unit)
+        bound = sum(1 for r in members if cls.host_bound(r, cx.roof(r), cx.peers, cx.sp).flag)
+        ratio = against_values(record, metric, values, unit, cx.judge, kind == "normalized")
+        note = "one row: no spread" if len(values) == 1 else ""
+        out.append(ClassStats(name, metric, unit, values, bound, ratio, members[0].device.extra.get("role"), note))
+    return tuple(out)
+
+
+def match(record: Record, sets: list[RefSet], judge: Judge | None = None) -> Comparison:
+    f = _candidates(record, sets)
+    cx = _Ctx(judge or Judge(host=record.host), [r for _, r in f.rows])
+    ctx = tuple(_row_match("context", record, s, r, cx) for s, r in f.context)
+    if f.kind == "none":
+        comp = Comparison("none", edge_side=_side(record), notes=tuple(f.notes), context=ctx, short_reason=f.short)
+        return replace(comp, summary=reftext.summary(comp))
+    pairs = _pick(record, f.rows, cx.sp)
+    picked = [_row_match(f.kind, record, s, r, cx) for s, r in pairs]
     first, (s0, r0) = picked[0], pairs[0]
-    if len(picked) < len(rows):
-        notes.append(f"{len(rows)} rows matched; shown: {len(picked)} (datacenter GPUs, boards, one per Apple "
+    notes = list(f.notes)
+    if len(picked) < len(f.rows):
+        notes.append(f"{len(f.rows)} rows matched; shown: {len(picked)} (datacenter GPUs, boards, one per Apple "
                      f"chip, CPUs of this machine's family); "
                      f"{command('reference', 'show', s0.name, '--model', record.model.name or record.model.id)} lists all")
-    return Comparison(kind, first.set_name, first.row, first.verification, _side(record), _side(r0),
-                      first.format_note, first.ratios, notes, picked, ctx, len(rows))
+    busy = [p for p in picked if p.contended]
+    contended = first.contended or (f"{len(busy)} of the {len(picked)} rows shown were measured on a busy machine"
+                                    if busy else "")
+    comp = Comparison(f.kind, first.set_name, first.row, first.verification, _side(record), _side(r0),
+                      first.format_note, first.ratios, tuple(notes), tuple(picked), ctx, len(f.rows),
+                      _classes(record, f.kind, picked, f.rows, cx), first.energy_note, contended)
+    return replace(comp, summary=reftext.summary(comp))
 
 
 @dataclass
@@ -287,8 +275,6 @@ class PlanMatch:
     n_candidates: int
     notes: list[str]
 
-    to_dict = asdict
-
 
 def plan_matches(model: ModelInfo, quant: str | None, workload: Workload,
                  sets: list[RefSet] | None = None) -> PlanMatch:
@@ -297,10 +283,11 @@ def plan_matches(model: ModelInfo, quant: str | None, workload: Workload,
     (no prompt/gen) to ask about a suite's summary, which is what matches published suite rows."""
     sets = load_sets() if sets is None else sets
     probe = Record(case_id="plan", model=model, artifact=ArtifactInfo(quant=quant), workload=workload)
-    kind, rows, context, notes = candidates(probe, sets)
-    picked = [_row_match(kind, probe, s, r, {}, with_ratios=False) for s, r in _pick(probe, rows)]
-    return PlanMatch(kind, picked, [_row_match("context", probe, s, r, {}, False) for s, r in context],
-                     len(rows), notes)
+    f = _candidates(probe, sets)
+    cx = _Ctx(None, [r for _, r in f.rows], with_ratios=False)
+    picked = [_row_match(f.kind, probe, s, r, cx) for s, r in _pick(probe, f.rows, cx.sp)]
+    return PlanMatch(f.kind, picked, [_row_match("context", probe, s, r, cx) for s, r in f.context],
+                     len(f.rows), f.notes)
 
 
 def plan_matches_for_case(case: Any, sets: list[RefSet] | None = None) -> dict[str, PlanMatch]:

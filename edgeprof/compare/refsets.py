@@ -200,7 +200,8 @@ def check_name(name: str) -> None:
 def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
               notes: list[str] | None = None, listing: bool = False) -> list[RefSet]:
     """Packaged sets, then user sets. A user set that takes a packaged name is left out (with a
-    note), never allowed to pass for the packaged one. ``listing``: a user set whose stored
+    note), never allowed to pass for the packaged one; a malformed user set is skipped with one
+    note naming it (it must not switch off every other set). ``listing``: a user set whose stored
     summary is current is not read (``RefSet.listed``; ``reference list``)."""
     sets: list[RefSet] = []
     root = asset("reference")
@@ -210,7 +211,14 @@ def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
     udir = Path(user_dir) if user_dir else reference_dir(env)
     if udir.is_dir():
         for d in sorted(p for p in udir.iterdir() if (p / "reference.json").is_file()):
-            s = load_set(d, "user", listing=listing)
+            try:
+                s = load_set(d, "user", listing=listing)
+            except (UsageError, ValueError, OSError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+                # one broken set is skipped, with one warning naming it; the others (packaged ones
+                # included) stay usable
+                if notes is not None:
+                    notes.append(f"user reference set {d} is skipped: {str(exc)[:200]}; repair or remove it")
+                continue
             if str(s.name).casefold() in reserved:
                 if notes is not None:
                     notes.append(f"user reference set {d} takes the packaged name '{s.name}' and is ignored; "

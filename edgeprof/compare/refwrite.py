@@ -42,7 +42,19 @@ def list_summary(records: list[Record]) -> dict[str, Any]:
     300,000-row import is listed without reading it)."""
     return {"rows_ok": sum(1 for r in records if r.ok),
             "suites": sorted({r.workload.suite for r in records if r.workload.suite}),
-            "energy": sorted({k.split(":")[0] for k in energy_provenance(records)})}
+            "energy": sorted({k.split(":")[0] for k in energy_provenance(records)}), "load": load_state(records)}
+
+
+def load_state(records: list[Record]) -> str:
+    """Whether the rows were measured on a busy machine (their own load records say so): a
+    contended reference is labelled wherever it is listed."""
+    from edgeprof.compare.classes import contended
+
+    ok = [r for r in records if r.ok]
+    busy = sum(1 for r in ok if contended(r))
+    if busy:
+        return f"CONTENDED: {busy} of {len(ok)} rows measured on a busy machine"
+    return "quiet" if any(r.get("load") for r in ok) else "not recorded"
 
 
 def status_for(records: list[Record]) -> str:

@@ -121,6 +121,11 @@ def _export_quality(exported: dict | None) -> dict[str, Any]:
 
 
 def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
+    """A GGUF file as an artifact whose identity is its content (``models.identity``): parameter
+    count, quant and shape from the tensors; ``general.*`` names kept as claims, and any claim the
+    tensors contradict named in ``extra["identity"]["problems"]``."""
+    from edgeprof.models.identity import gguf_identity
+
     try:
         h = read_header(path)
     except GGUFError as exc:
@@ -128,20 +133,30 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
     digest = sha256_cached(path)
     entry = _catalogue_by_sha().get(digest)
     meta = h["metadata"]
+    ident = gguf_identity(h)
     exported = _export_model(path)
     if exported and not model_id:
         model_id = exported.get("id")
+    label = meta.get("general.size_label")
+    if any("size_label" in p for p in ident.problems):  # the id says what the tensors hold, not the claim
+        label = f"{h['n_params'] / 1e6:.0f}M"
     name = entry.name if entry else (meta.get("general.name") or path.stem)
+    if ident.problems and not entry:
+        name = f"{name} [claimed; {h['n_params'] / 1e6:.0f} M parameters, {ident.quant} counted]"
     mid = model_id or (entry.model_id if entry else slug(str(meta.get("general.basename") or name)
-                                                          + ("-" + str(meta["general.size_label"])
-                                                             if meta.get("general.size_label") else "")))
+                                                          + (f"-{label}" if label else "")))
     names = {k: meta[f"general.{g}"] for k, g in (("general_name", "name"), ("basename", "basename"),
                                                    ("size_label", "size_label"), ("finetune", "finetune"))
-             if isinstance(meta.get(f"general.{g}"), str)}  # the model's identity for reference matching
-    return Artifact(str(path.resolve()), "gguf", h["quant"], path.stat().st_size, digest, (path.name,),
+             if isinstance(meta.get(f"general.{g}"), str)}  # claims: matching checks them against the tensors
+    extra = {"identity": ident.to_dict()} if ident.problems or ident.quant != ident.quant_claimed else {}
+    return Artifact(str(path.resolve()), "gguf", ident.quant, path.stat().st_size, digest, (path.name,),
                     ModelInfo(mid, name, h["n_params"], extra={"architecture": meta.get("general.architecture"),
-                                                               **names}),
-                    runtime=default_for("gguf"), **_export_quality(exported))
+                                                               **names, **ident.shape}),
+                    runtime=default_for("gguf"), **_merge_extra(_export_quality(exported), extra))
+
+
+def _merge_extra(kw: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    return {**kw, "extra": {**kw.get("extra", {}), **extra}} if extra else kw
 
 
 def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
@@ -245,20 +260,30 @@ def hf_artifact(d: Path) -> Artifact:
             raise ArtifactError(f"{d} holds only pickle checkpoints (.bin/.pt), which can run code when loaded; "
                                 f"convert them to safetensors first")
         raise ArtifactError(f"{d} has config.json but no *.safetensors weights")
+    counted = 0   # the parameter count is the tensors' (identity is content), never a file's claim
     try:
         for w in weights:
-            read_safetensors_header(w)  # bounded: a forged header length is refused, never allocated
+            for name, t in read_safetensors_header(w).items():  # bounded: a forged header length is refused
+                if name != "__metadata__":
+                    counted += _elements(t["shape"])
         src = d / "edgeprof_source.json"
         info = json_object(src) if src.exists() else {}
         cfg = json_object(d / "config.json")
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
     dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "fp32").replace("float32", "fp32").replace("bfloat16", "bf16")
-    params = info.get("params") if type(info.get("params")) is int else None
+    params = counted or (info.get("params") if type(info.get("params")) is int else None)
     return Artifact(str(d.resolve()), "hf", dtype.replace("float16", "fp16"), sum(p.stat().st_size for p in weights),
                     sha256_cached(weights[0]), tuple(p.name for p in weights),
                     ModelInfo(str(info.get("model_id") or slug(d.name)), str(info.get("name") or d.name), params),
                     runtime=default_for("hf"), label=info.get("label") if isinstance(info.get("label"), str) else None)
+
+
+def _elements(shape: list[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
 
 
 def unusable_artifact(arg: str, reason: str) -> Artifact:
@@ -331,8 +356,24 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         art = hf_artifact(path)
     else:
         art = gguf_artifact(path, model_id=entry.model_id)
-    art = art.with_model(id=entry.model_id, name=entry.name, params=entry.params or art.model.params)
+        problems = _catalogue_contradictions(art, entry)
+        if problems:  # found on disk but not what the catalogue publishes: benched as what it is
+            log(f"warning: {path} is not the catalogue's {entry.id} ({'; '.join(problems)}): benched under its own "
+                f"identity ({art.model.params / 1e6:.0f} M parameters, {art.quant}); 'edgeprof models pull "
+                f"{entry.id}' fetches the real file")
+            own = gguf_artifact(path)
+            return [replace(own, extra={**own.extra, "catalogue_mismatch": {"id": entry.id, "problems": problems}})]
+    art = art.with_model(id=entry.model_id, name=entry.name, params=art.model.params or entry.params)
     return [replace(art, catalogue_id=entry.id)]
+
+
+def _catalogue_contradictions(art: Artifact, entry: "catalogue.Entry") -> list[str]:
+    from edgeprof.models.identity import Identity, catalogue_problems
+
+    ident = Identity(int(art.model.params) if art.model.params else None, art.quant)
+    known = _catalogue_by_sha().get(art.sha256)
+    other = [f"its sha256 is the catalogue's {known.id}"] if known is not None and known.id != entry.id else []
+    return other + catalogue_problems(ident, art.size_bytes, art.sha256, entry.raw)
 
 
 def resolve_all(models: list, note: Callable[[str], None] = lambda s: None, pull: bool = False) -> list[Artifact]:

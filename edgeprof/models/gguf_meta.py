@@ -130,6 +130,9 @@ def _parse(r: _Reader, keep_arrays: bool) -> dict[str, Any]:
     if type(align) is not int or align <= 0 or align & (align - 1):
         raise r.corrupt(f"general.alignment {align!r} is not a power of two")
     n_params, names, extents = 0, set(), []
+    weights: dict[int, int] = {}      # ggml type -> elements of the 2-D+ weight tensors (the file's real quant)
+    blocks: set[str] = set()
+    shapes: dict[str, tuple[int, ...]] = {}
     for _ in range(n_tensors):
         name = r.string()
         if len(name.encode()) > MAX_NAME or name in names:
@@ -151,10 +154,20 @@ def _parse(r: _Reader, keep_arrays: bool) -> dict[str, Any]:
             raise r.corrupt(f"tensor {name!r}: shape {list(dims)} or offset {offset} invalid for its type")
         n_params += count
         extents.append(offset + count // block * nbytes)
+        if n_dims >= 2:
+            weights[ggml_type] = weights.get(ggml_type, 0) + count
+        if name.startswith("blk.") and name.count(".") >= 2:
+            blocks.add(name.split(".")[1])
+        if name in ("token_embd.weight", "output.weight"):
+            shapes[name] = tuple(dims)
     data_start = (r.f.tell() + align - 1) // align * align
     need = data_start + max(extents, default=0)
     if need > r.size:
         raise GGUFError(f"{p}: truncated GGUF ({r.size} bytes, its tensors need {need}); re-download or re-export it")
     ftype = meta.get("general.file_type")
+    emb = shapes.get("token_embd.weight") or shapes.get("output.weight")
+    content = {"n_layers": len(blocks) or None, "n_embd": emb[0] if emb else None,
+               "vocab_size": emb[1] if emb and len(emb) > 1 else None}
     return {"version": version, "metadata": meta, "n_params": n_params, "n_tensors": n_tensors,
-            "quant": FILE_TYPES.get(ftype, f"ftype{ftype}" if ftype is not None else None)}
+            "quant": FILE_TYPES.get(ftype, f"ftype{ftype}" if ftype is not None else None),
+            "weight_types": weights, "shape": {k: v for k, v in content.items() if v}}

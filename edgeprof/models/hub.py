@@ -5,7 +5,11 @@ fetched through ``huggingface_hub`` into ``$EDGEPROF_HOME/models/ID/``: resumabl
 Why a record at first download: the publisher of these GGUFs lists no sha256, so there is nothing
 to verify the first copy against; its sha256, size, repository commit and ETag are written to
 ``pull.json`` and shown, and every later pull must produce the same bytes. Where the catalogue does
-list a sha256, a mismatch removes the file and fails. ``HF_ENDPOINT`` (or ``endpoint``) points the
+list a sha256, a mismatch removes the file and fails. Why the other published facts are checked
+too (size, file type and parameter count, the last two counted from the tensors): a hub that
+served the 98 MB SmolLM2 under Llama 3.2 1B's name had its sha256 "recorded at first download" and
+was benched as Llama; now a file the catalogue's facts contradict is refused — before the download
+when the announced size already does — and nothing of it counts as downloaded. ``HF_ENDPOINT`` (or ``endpoint``) points the
 client at a mirror; tests point it at a local server, never at the real hub.
 """
 from __future__ import annotations
@@ -181,6 +185,10 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
     with _QuietHub():
         announced = _announced_size(raw, endpoint)
+    wrong = _size_contradiction(announced, raw)
+    if wrong:  # refused before a byte is written
+        raise PullError(f"refusing {raw['repo']}/{raw['file']}: the server announces {wrong}; it is not "
+                        f"{entry.id} (nothing was downloaded): check HF_ENDPOINT and the catalogue entry")
     room_for_pull(dest, raw, announced)  # before a byte is written: a 10 GB body never fills a 300 MB disk
     made = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
@@ -214,6 +222,13 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
                         f"announced?); the partial download was removed: free space, or set EDGEPROF_HOME to a "
                         f"directory on a disk with room") from None
     digest, size = sha256_file(path), path.stat().st_size
+    problems = _content_problems(path, size, digest, raw)
+    if problems:  # the catalogue's published facts decide: nothing that contradicts them is kept
+        _discard(path, dest, raw["file"])
+        _clean(dest, made, partial=True)
+        raise PullError(f"refusing {raw['file']} from {raw['repo']}: {'; '.join(problems)} — it is not {entry.id}; "
+                        f"the file was removed and nothing counts as downloaded (check HF_ENDPOINT, the repository "
+                        f"and the catalogue entry)")
     before = recorded(entry, root)
     expected, basis = raw.get("sha256"), "verified against the catalogue's sha256"
     if not expected and before:
@@ -240,3 +255,34 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
         tmp.write_text(json.dumps(info, indent=2) + "\n")
         tmp.replace(record_path(entry, root))
     return info
+
+
+def _size_contradiction(announced: int | None, raw: dict[str, Any]) -> str:
+    """The announced size where the catalogue publishes one it contradicts, else ""."""
+    from edgeprof.models.identity import Identity, catalogue_problems
+
+    if not announced:
+        return ""
+    bad = [p for p in catalogue_problems(Identity(None, None), announced, None, raw) if p.startswith("size")]
+    return bad[0] if bad else ""
+
+
+def _content_problems(path: Path, size: int, digest: str, raw: dict[str, Any]) -> list[str]:
+    """What the downloaded file's content contradicts in the catalogue entry: sha256 is checked by
+    ``pull`` itself (with its basis); here size, file type and parameter count (from the tensors)."""
+    from edgeprof.models.gguf_meta import GGUFError, read_header
+    from edgeprof.models.identity import Identity, catalogue_problems, gguf_identity
+
+    try:
+        ident = gguf_identity(read_header(path))
+    except GGUFError as exc:
+        return [f"not a readable GGUF ({exc})"]
+    return catalogue_problems(ident, size, None, raw)
+
+
+def _discard(path: Path, dest: Path, file: str) -> None:
+    """Remove a refused download and the hub client's record of it (a later pull starts over)."""
+    path.unlink(missing_ok=True)
+    meta = dest / ".cache" / "huggingface" / "download"
+    for p in (meta / f"{file}.metadata", meta / f"{file}.lock"):
+        p.unlink(missing_ok=True)

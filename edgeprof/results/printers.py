@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from typing import Callable, Iterable
 
 from edgeprof.results import metric_catalogue
@@ -50,20 +49,11 @@ def quality_cell(rec: Record) -> str:
 
 
 def reference_cell(rec: Record) -> str:
-    """Short form for the table; the full comparison with both sides' provenance is in the JSON."""
-    ref = rec.reference or {}
-    if not ref or ref.get("kind") == "none":
-        return "no reference" if ref else ""
-    ratios = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None][:2]
-    parts = ", ".join(f"{x['metric'].replace('_tokens_per_s', ' t/s').replace('_', ' ')} {x['ratio']:.3g}x"
-                      + (f" [{x['ci95'][0]:.3g}-{x['ci95'][1]:.3g}]" if x.get("ci95") else "") for x in ratios)
-    # "MEASURED (power/energy ESTIMATED: tdp_model)" -> "measured (power/energy estimated)": the details
-    # after a colon are in the JSON; brackets stay balanced
-    status = re.sub(r":[^()]*", "", str(ref.get("verification") or "")).strip().lower()
-    head = {"exact": "vs", "same-model": "same model vs"}.get(ref.get("kind"), "normalized vs")
-    more = len(ref.get("rows") or []) - 1
-    return (f"{head} {ref.get('set_name')}:{ref.get('row')} [{status}] {parts}" + (f" +{more} rows" if more > 0
-                                                                                     else "")).strip()
+    """The ``vs server`` cell (``reftext.cell``): kind, class, headline ratio and verdict, or for
+    ``none`` the short reason; the full comparison with both sides' provenance is in the JSON."""
+    from edgeprof.results import reftext
+
+    return reftext.cell(rec.reference)
 
 
 def _basis(m: Metric) -> str:
@@ -204,6 +194,11 @@ def legend(records: list[Record]) -> list[str]:
             notes.setdefault(f"uncertainty:{u}", u)
         for w in r.warnings:
             notes.setdefault(f"warning:{w}", f"warning ({r.case_id[:8]}): {w}")
+    if any(r.reference is not None for r in records):
+        from edgeprof.results import reftext
+
+        for line in reftext.LEGEND:
+            notes.setdefault(f"legend:{line}", line)
     return [f"- {v}" for v in notes.values()]
 
 

@@ -13,33 +13,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from edgeprof.results.basics import Provenance  # noqa: F401 - re-exported (comparison.py shares it)
 from edgeprof.results.dicts import Open, _Dict, _split, finite, typed  # noqa: F401 (re-exported)
+
+if TYPE_CHECKING:
+    from edgeprof.results.comparison import Comparison
 
 SCHEMA_VERSION = 1
 STATUSES = ("ok", "failed", "skipped", "cancelled")
 PROVENANCE_KINDS = ("measured", "estimated", "derived", "spec", "reference")
-
-
-@dataclass(frozen=True, slots=True)
-class Provenance(_Dict):
-    """Where a number came from (CONTRACTS ``provenance``)."""
-
-    kind: str                       # measured | estimated | derived | spec | reference
-    source: str = ""
-    scope: str | None = None
-    period_s: float | None = None
-    note: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def estimated(self) -> bool:
-        return self.kind == "estimated"
-
-    def noted(self, more: str) -> "Provenance":
-        """A copy with ``more`` appended to the note."""
-        return replace(self, note=f"{self.note}; {more}" if self.note else more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +274,7 @@ class Record:
     phases: tuple[Phase, ...] = ()
     reps: tuple[Repetition, ...] = ()
     warnings: tuple[str, ...] = ()
-    reference: dict | None = None      # compare.reference.Comparison.to_dict()
+    reference: "Comparison | None" = None   # the server comparison (results/comparison.py), typed
     schema_version: int = SCHEMA_VERSION
     extra: dict = field(default_factory=dict)   # throttled, harness_cpu_s, idle_power_w, power_rule, ...
 
@@ -338,7 +322,7 @@ class Record:
         d.update(self.extra)
         d["warnings"] = list(self.warnings)
         if self.reference is not None:
-            d["reference"] = self.reference
+            d["reference"] = self.reference.to_dict()
         return finite(d)
 
     @classmethod
@@ -351,9 +335,13 @@ class Record:
         kw["phases"] = tuple(Phase.from_dict(p) for p in d.pop("phases", None) or [])
         kw["reps"] = tuple(Repetition.from_dict(r) for r in d.pop("reps", None) or [])
         kw["warnings"] = tuple(str(w) for w in typed("Record", "warnings", "tuple", d.pop("warnings", None)) or ())
-        for k in ("case_id", "status", "run_id", "host", "started_at", "reference", "schema_version"):
+        for k in ("case_id", "status", "run_id", "host", "started_at", "schema_version"):
             if k in d:
                 kw[k] = typed("Record", k, _RECORD_TYPES[k], d.pop(k))
+        if "reference" in d:
+            from edgeprof.results.comparison import as_comparison
+
+            kw["reference"] = as_comparison(d.pop("reference"))
         kw.setdefault("case_id", "")
         if kw.get("status") is None:
             kw["status"] = "ok"

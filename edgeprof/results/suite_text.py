@@ -1,6 +1,6 @@
 """Markdown for a suite's summary (``suite.json``) and for the rows a record was compared with
 (``Record.reference``): what ``bench --suite`` prints after its per-case table and what
-``reference show`` reuses. Reads only records and their ``reference`` dicts.
+``reference show`` reuses. Reads only records and their typed comparisons.
 
 Why a table of rows and not one ratio: a published database holds many rows for one model (493
 for Llama 3.2 1B on LocalScore) that disagree with each other by 3.5× on datacenter GPUs; each
@@ -9,8 +9,9 @@ and both sides' roofline fractions.
 """
 from __future__ import annotations
 
-from edgeprof.results import metric_catalogue
+from edgeprof.results import reftext
 from edgeprof.results.cells import md_cell, one_line
+from edgeprof.results.comparison import Comparison, Ratio, RowMatch, Roofline
 from edgeprof.results.printers import fmt_metric
 from edgeprof.results.schema import Record
 
@@ -18,11 +19,10 @@ SUMMARY_METRICS = (("prefill_tokens_per_s", "prompt t/s", 1), ("decode_tokens_pe
                    ("ttft_ms", "TTFT ms", 0), ("localscore", "score", 0), ("roofline_fraction", "roofline", 1))
 
 
-def _pct(side: dict | None) -> str:
-    if not side or side.get("value") is None:
+def _pct(side: Roofline | None) -> str:
+    if side is None or side.value is None:
         return "n/a"
-    ci = side.get("ci95")
-    return f"{side['value']:.1%}" + (f" [{ci[0]:.1%}–{ci[1]:.1%}]" if ci else "")
+    return f"{side.value:.1%}" + (f" [{side.ci95[0]:.1%}–{side.ci95[1]:.1%}]" if side.ci95 else "")
 
 
 def summary_table(summaries: list[Record]) -> str:
@@ -42,53 +42,55 @@ def summary_table(summaries: list[Record]) -> str:
         prov = next(iter(s.metrics.values())).provenance if s.metrics else None
         if prov is not None:
             lines += [f"{prov.source}. {prov.note}", ""]
-        lines += [comparison_table(s.reference or {}), ""]
+        lines += [comparison_table(s.reference), ""]
     return "\n".join(lines)
 
 
-def _ratio_cell(r: dict) -> str:
-    if r.get("ratio") is None:
+def _ratio_cell(r: Ratio | None) -> str:
+    if r is None or r.ratio is None:
         return "—"
-    ci = r.get("ci95")
-    est = " (edge est.)" if (r.get("edge_provenance") or {}).get("kind") == "estimated" else ""
-    est += " (server est.)" if (r.get("ref_provenance") or {}).get("kind") == "estimated" else ""
-    return f"{r['ratio']:.3g}×" + (f" [{ci[0]:.3g}–{ci[1]:.3g}]" if ci else "") + est
+    return reftext.ratio(r)
 
 
-def comparison_table(ref: dict) -> str:
-    """One line per compared row: the row (result id / page), machine, host, verification, runtime,
-    edge ÷ row per metric with its interval, and the roofline fraction of each side."""
-    if not ref:
+def _bound(row: RowMatch) -> str:
+    hb = row.host_bound
+    return "?" if hb is None or hb.flag is None else "host-bound" if hb.flag else "no"
+
+
+def comparison_table(ref: Comparison | None) -> str:
+    """One line per compared row: the row (result id / page), its class, host, verification,
+    runtime, edge ÷ row per metric with its interval and verdict, both sides' roofline fractions
+    and whether the row is host-bound; then each class's distribution and the notes."""
+    if ref is None:
         return "no server comparison (no reference sets loaded)"
-    if ref.get("kind") == "none":
-        return "server comparison: none — " + "; ".join(ref.get("notes") or ["no matching row"])
-    rows = ref.get("rows") or []
-    metrics = []
-    for row in rows:
-        for r in row.get("ratios") or []:
-            if r.get("ratio") is not None and r["metric"] not in metrics:
-                metrics.append(r["metric"])
-    kind = ref["kind"].upper() + (" (another model: per-parameter figures, NOT a match)"
-                                  if ref["kind"] == "normalized" else "")
-    out = [f"server comparison: {kind}, set {ref.get('set_name')}, {len(rows)} of {ref.get('n_candidates')} "
-           f"matching rows shown; edge ÷ row [95 % interval]", "",
-           "| row | machine | host CPU | verification | runtime | " + " | ".join(_short(m) for m in metrics)
-           + " | roofline edge / row |",
-           "|---|---|---|---|---|" + "---:|" * len(metrics) + "---|"]
-    for row in rows:
-        by = {r["metric"]: r for r in row.get("ratios") or []}
-        roof = row.get("roofline") or {}
-        name = (f"[{md_cell(row['row'])}]({md_cell(row['url']).replace(')', '%29')})" if row.get("url")
-                else md_cell(row["row"]))
-        out.append(f"| {name} | {md_cell(row.get('device'))} | {md_cell(row.get('host') or '?')} | "
-                   f"{md_cell(row.get('verification'))} | {md_cell(row.get('runtime'))} | " + " | ".join(_ratio_cell(by.get(m, {})) for m in metrics)
-                   + f" | {_pct(roof.get('edge'))} / {_pct(roof.get('server'))} |")
-    notes = list(ref.get("notes") or []) + ([ref["format_note"]] if ref.get("format_note") else [])
+    if ref.kind == "none":
+        return "server comparison: none — " + "; ".join(ref.notes or ("no matching row",))
+    metrics: list[str] = []
+    for row in ref.rows:
+        for r in row.ratios:
+            if r.ratio is not None and r.metric not in metrics:
+                metrics.append(r.metric)
+    kind = ref.kind.upper() + (" (another model: per-parameter figures, NOT a match)" if ref.kind == "normalized" else "")
+    out = [f"server comparison: {kind}, set {ref.set_name}, {len(ref.rows)} of {ref.n_candidates} matching rows "
+           f"shown; edge ÷ row [95 % interval: repetitions and run-to-run drift] and compare's verdict", "",
+           "| row | class | host CPU | verification | runtime | " + " | ".join(reftext.short_metric(m) for m in metrics)
+           + " | roofline edge / row | host-bound | load |",
+           "|---|---|---|---|---|" + "---:|" * len(metrics) + "---|---|---|"]
+    for row in ref.rows:
+        by = {r.metric: r for r in row.ratios}
+        name = f"[{md_cell(row.row)}]({md_cell(row.url).replace(')', '%29')})" if row.url else md_cell(row.row)
+        out.append(f"| {name} | {md_cell(row.accel_class or row.device)} | {md_cell(row.host or '?')} | "
+                   f"{md_cell(row.verification)} | {md_cell(row.runtime)} | "
+                   + " | ".join(_ratio_cell(by.get(m)) for m in metrics)
+                   + f" | {_pct(row.edge_roofline)} / {_pct(row.server_roofline)} | {_bound(row)} | "
+                   f"{'CONTENDED' if row.contended else 'quiet or unknown'} |")
+    if ref.classes:
+        out += ["", "Accelerator classes (every matching row of each class shown above):", ""]
+        out += [f"- {reftext.class_text(c)}" + (f"; edge ÷ median {reftext.ratio(c.ratio)}" if c.ratio else "")
+                for c in ref.classes]
+    first = ref.first
+    notes = list(ref.notes) + [t for t in (ref.format_note, first.runtime_note if first else "", ref.energy_note,
+                                           ref.contended) if t]
+    notes += [f"{row.row}: host-bound — {row.host_bound.evidence}" for row in ref.rows[:3]
+              if row.host_bound is not None and row.host_bound.flag]
     return "\n".join(out + ([""] + [f"- {one_line(n)}" for n in notes] if notes else []))
-
-
-def _short(metric: str) -> str:
-    base = metric.split("×params_b")[0].split("/params_b")[0]
-    d = metric_catalogue.get(base)
-    name = d.short if d and d.short else base
-    return name + ("·params" if "×params_b" in metric else "/params" if "/params_b" in metric else "")

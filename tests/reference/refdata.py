@@ -86,3 +86,58 @@ def suite_case(p, n, prefill, decode, ttft, suite="localscore", **kw):
 
     return replace(rec, workload=replace(rec.workload, suite=suite, tokens="random", seed=1,
                                          extra={"suite_version": 1}))
+
+
+def respoof(src: Path, dst: Path, claims: dict) -> Path:
+    """A copy of a real GGUF with its metadata claims rewritten (string or uint32 values), tensors
+    and weights untouched: what an attacker (or a careless converter) can do to any file. The
+    tensor table is copied as it is; its offsets are relative to the data section, which is
+    re-aligned after the new metadata."""
+    import struct
+
+    data = src.read_bytes()
+    pos = 24
+    _, n_tensors, n_kv = struct.unpack_from("<IQQ", data, 4)
+    sizes = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+
+    def skip(t: int, p: int) -> int:
+        if t in sizes:
+            return p + sizes[t]
+        if t == 8:
+            return p + 8 + struct.unpack_from("<Q", data, p)[0]
+        it, n = struct.unpack_from("<IQ", data, p)
+        p += 12
+        if it in sizes:
+            return p + n * sizes[it]
+        for _ in range(n):
+            p = skip(it, p)
+        return p
+
+    def s(x: str) -> bytes:
+        b = x.encode()
+        return struct.pack("<Q", len(b)) + b
+
+    def value(v) -> bytes:
+        return struct.pack("<I", 8) + s(v) if isinstance(v, str) else struct.pack("<II", 4, v)
+
+    kvs, align = [], 32
+    for _ in range(n_kv):
+        klen = struct.unpack_from("<Q", data, pos)[0]
+        key = data[pos + 8:pos + 8 + klen].decode()
+        (t,) = struct.unpack_from("<I", data, pos + 8 + klen)
+        end = skip(t, pos + 12 + klen)
+        if key == "general.alignment":
+            align = struct.unpack_from("<I", data, pos + 12 + klen)[0]
+        kvs.append((key, s(key) + value(claims[key]) if key in claims else data[pos:end]))
+        pos = end
+    kvs += [(k, s(k) + value(v)) for k, v in claims.items() if k not in {x for x, _ in kvs}]
+    t0 = pos
+    for _ in range(n_tensors):
+        nlen = struct.unpack_from("<Q", data, pos)[0]
+        (nd,) = struct.unpack_from("<I", data, pos + 8 + nlen)
+        pos += 8 + nlen + 4 + 8 * nd + 12
+    tensors = data[t0:pos]
+    old_start = (pos + align - 1) // align * align
+    head = b"GGUF" + struct.pack("<IQQ", 3, n_tensors, len(kvs)) + b"".join(b for _, b in kvs) + tensors
+    dst.write_bytes(head + b"\0" * ((-len(head)) % align) + data[old_start:])
+    return dst

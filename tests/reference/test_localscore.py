@@ -124,9 +124,9 @@ def test_llama_1b_suite_summary_is_exact_against_h100_and_h200(tmp_path, package
     r = {x.metric: x for x in row.ratios}
     assert r["decode_tokens_per_s"].ratio == pytest.approx(summary.value("decode_tokens_per_s") / 96.6)
     assert r["decode_tokens_per_s"].ci95 is not None and r["localscore"].ci95 is not None
-    assert row.roofline["server"]["value"] == pytest.approx(96.6 / (3350e9 / 0.81e9))
-    assert row.roofline["edge"]["value"] == pytest.approx(41 * 0.81e9 / 68e9) and row.roofline["edge"]["ci95"]
-    assert "devices.csv nvidia_h100_sxm" in row.roofline["server"]["basis"]
+    assert row.server_roofline.value == pytest.approx(96.6 / (3350e9 / 0.81e9))
+    assert row.edge_roofline.value == pytest.approx(41 * 0.81e9 / 68e9) and row.edge_roofline.ci95
+    assert "devices.csv nvidia_h100_sxm" in row.server_roofline.basis
     roles = {x.device_role for x in c.rows}
     assert {"datacenter-gpu", "jetson", "rpi", "apple"} <= roles
     assert not any(x.device_role == "cpu" for x in c.rows)  # this edge device is not a CPU of a known family
@@ -141,7 +141,7 @@ def test_same_model_other_quant_and_smollm2_none(tmp_path, packaged):
     q5s = suites.summarize(suites.load("localscore"), _llama_suite_run(tmp_path, quant="q5_k_s"))[0]
     c = ref.match(q5s, [packaged])
     assert c.kind == "same-model" and c.format_note.startswith("format differs: edge gguf q5_k_s")
-    assert "vs server gguf q4_k_m" in c.format_note and c.summary().startswith("same model, other quant")
+    assert "vs server gguf q4_k_m" in c.format_note and c.summary.startswith("same model, other quant")
     from edgeprof.results.schema import ModelInfo
 
     smol = ModelInfo("smollm2-135m-instruct", "SmolLM2-135M-Instruct", 134515008)
@@ -156,10 +156,14 @@ def test_plan_matches_for_a_suite_case(tmp_path, packaged):
     case = type("Case", (), {})()
     art = gguf_artifact(write_gguf(tmp_path / "m.gguf", {"general.name": "Llama 3.2 1B Instruct",
                                                          "general.file_type": 15}))
-    case.artifact, case.workload = art, suites.load("localscore").workloads()[0]
+    case.workload = suites.load("localscore").workloads()[0]
+    case.artifact = replace(art, model=replace(art.model, params=1_235_814_400))  # what a real 1B file counts
     planned = ref.plan_matches_for_case(case, [packaged])
     assert planned["case"].kind == "none" and planned["summary"].kind == "exact"
     assert planned["summary"].n_candidates == 493 and planned["summary"].rows[0].result_id
+    case.artifact = art  # the same names on a file whose tensors hold 64 parameters: never a match
+    spoof = ref.plan_matches_for_case(case, [packaged])["summary"]
+    assert spoof.kind == "none" and "a name is a claim, the tensors decide" in " ".join(spoof.notes)
 
 
 def test_show_lists_what_a_catalogue_model_can_be_compared_with(home, capsys):

@@ -38,6 +38,20 @@ def _served(entry: catalogue.Entry, body: bytes) -> dict[str, bytes]:
     return {f"{entry.raw['repo']}/resolve/{entry.raw['revision']}/{entry.raw['file']}": body}
 
 
+def _unpublished(e: catalogue.Entry) -> catalogue.Entry:
+    """The entry as a hub model that publishes no size, file type or parameter count: what the
+    mechanics tests (records, resume, progress) pull, since the small test bodies are not Llama."""
+    return replace(e, raw=dict(e.raw, size_published=None, params_approx=None, quant=None))
+
+
+@pytest.fixture
+def unpublished_catalogue(monkeypatch):
+    """``catalogue.load`` with the Llama entry unpublished (for the in-process CLI tests)."""
+    default, entries = catalogue.load()
+    entries = [_unpublished(e) if e.id == ENTRY_ID else e for e in entries]
+    monkeypatch.setattr(catalogue, "load", lambda: (default, entries))
+
+
 def test_catalogue_has_localscores_three_gguf():
     ids = {e.id: e for e in catalogue.load()[1]}
     for mid, repo, file in (
@@ -57,7 +71,7 @@ def test_bench_of_an_unpulled_hub_model_says_how_to_pull(tmp_path):
 
 
 def test_first_pull_records_sha256_then_verifies_it(tmp_path, gguf_bytes):
-    e = catalogue.get(ENTRY_ID)
+    e = _unpublished(catalogue.get(ENTRY_ID))
     root = tmp_path / "models"
     with HubServer(_served(e, gguf_bytes)) as srv:
         info = hub.pull(e, root, endpoint=srv.url)
@@ -74,7 +88,7 @@ def test_first_pull_records_sha256_then_verifies_it(tmp_path, gguf_bytes):
 
 
 def test_wrong_catalogue_sha256_is_refused(tmp_path, gguf_bytes):
-    e = catalogue.get(ENTRY_ID)
+    e = _unpublished(catalogue.get(ENTRY_ID))
     bad = replace(e, raw=dict(e.raw, sha256="0" * 64))
     with HubServer(_served(bad, gguf_bytes)) as srv:
         with pytest.raises(hub.PullError, match="expected 0000000000000000") as err:
@@ -87,7 +101,7 @@ def test_interrupted_download_resumes_with_a_range_request(tmp_path):
     and the next pull asks for the rest only."""
     body = write_gguf(tmp_path / "big.gguf", {"general.name": "Llama 3.2 1B Instruct", "general.file_type": 15},
                       n=3_000_000).read_bytes()
-    e = catalogue.get(ENTRY_ID)
+    e = _unpublished(catalogue.get(ENTRY_ID))
     root = tmp_path / "models"
     with HubServer(_served(e, body)) as srv:
         srv.cut, srv.cut_at = 1, 11_000_000
@@ -99,43 +113,87 @@ def test_interrupted_download_resumes_with_a_range_request(tmp_path):
     assert info["sha256"] == hashlib.sha256(body).hexdigest() and info["size_bytes"] == len(body)
 
 
-def test_cli_pull_shows_the_sha256(tmp_path, gguf_bytes):
+def test_cli_pull_shows_the_sha256(tmp_path, gguf_bytes, unpublished_catalogue, monkeypatch, capsys):
+    from edgeprof.cli import main
+
     e = catalogue.get(ENTRY_ID)
+    monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path / "home"))
     with HubServer(_served(e, gguf_bytes)) as srv:
-        env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), HF_ENDPOINT=srv.url, PYTHONPATH=str(ROOT))
-        res = subprocess.run([sys.executable, "-m", "edgeprof", "models", "pull", ENTRY_ID], capture_output=True,
-                             text=True, env=env, timeout=120)
-        assert res.returncode == 0, res.stderr
-        assert f"sha256 {hashlib.sha256(gguf_bytes).hexdigest()} (recorded at first download" in res.stdout
-        res = subprocess.run([sys.executable, "-m", "edgeprof", "models", "pull", "smollm2-135m-instruct"],
-                             capture_output=True, text=True, env=env, timeout=120)
-        assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a hub model" in res.stderr
+        monkeypatch.setenv("HF_ENDPOINT", srv.url)
+        assert main(["models", "pull", ENTRY_ID]) == 0
+        assert f"sha256 {hashlib.sha256(gguf_bytes).hexdigest()} (recorded at first download" in capsys.readouterr().out
+    assert main(["models", "pull", "smollm2-135m-instruct"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a hub model" in err
 
 
-def test_bench_pull_downloads_then_benches_and_without_it_says_how(tmp_path, smollm2_gguf):
-    """``bench ID --pull`` (what the live view's "downloaded on start" does): the hub GGUF is
-    pulled, recorded and benched in one command; without ``--pull`` nothing is downloaded and the
-    one-line refusal names both ways. The served bytes are the packaged SmolLM2 (a runnable GGUF
-    under the catalogue entry's name: the test is of the path, not of Llama's speed)."""
+def test_a_pull_served_another_model_is_refused_and_nothing_counts_as_downloaded(tmp_path, smollm2_gguf):
+    """The hub serves the 98 MB SmolLM2 under Llama 3.2 1B's name: the announced size already
+    contradicts the catalogue's 0.81 GB, so nothing is downloaded; a server that announces no size
+    gets the whole body checked (size, tensors' file type, parameter count) and removed. Either
+    way no file, no pull.json: ``bench`` still says the model is not downloaded."""
     e = catalogue.get(ENTRY_ID)
     body = smollm2_gguf.read_bytes()
+    root = tmp_path / "models"
     with HubServer(_served(e, body)) as srv:
+        with pytest.raises(hub.PullError, match=r"announces size 98 MB is not llama-3.2-1b-instruct-q4_k_m's 810 MB"):
+            hub.pull(e, root, endpoint=srv.url)
+        assert not [r for r in srv.requests if r[0] == "GET"]
+        # a hub whose HEAD gives no size: the content is checked after the download
+        no_size = replace(e, raw=dict(e.raw, size_published=None))
+        with pytest.raises(hub.PullError) as err:
+            hub.pull(no_size, root, endpoint=srv.url)
+    msg = str(err.value)
+    assert "its tensors are q4_1, not llama-3.2-1b-instruct-q4_k_m's q4_k_m" in msg and "134.5 M parameters" in msg
+    assert "nothing counts as downloaded" in msg and msg.count("\n") == 0
+    assert not list(root.rglob("*.gguf")) and not hub.record_path(e, root).exists()
+    with pytest.raises(catalogue.CatalogueError, match="is not downloaded"):
+        catalogue.ensure(e, root)
+
+
+def test_bench_pull_refuses_another_model_in_one_line(tmp_path, smollm2_gguf):
+    """``bench ID --pull`` served the packaged SmolLM2 under Llama's name: one line naming the
+    contradiction, exit 1, no run directory, nothing kept as the model."""
+    e = catalogue.get(ENTRY_ID)
+    with HubServer(_served(e, smollm2_gguf.read_bytes())) as srv:
         env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), HF_ENDPOINT=srv.url, PYTHONPATH=str(ROOT),
                    EDGEPROF_HISTORY=str(tmp_path / "h.sqlite"))
-        args = [sys.executable, "-m", "edgeprof", "bench", ENTRY_ID, "-p", "8", "-n", "4", "--reps", "1",
-                "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1", "-o", "json"]
-        refused = subprocess.run(args + ["--out", str(tmp_path / "r0")], capture_output=True, text=True, env=env,
-                                 timeout=120)
-        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
-        assert f"edgeprof models pull {ENTRY_ID}" in refused.stderr and "--pull" in refused.stderr
+        args = [sys.executable, "-m", "edgeprof", "bench", ENTRY_ID, "-p", "8", "-n", "4", "--reps", "1", "-t", "1",
+                "--pull", "--out", str(tmp_path / "r1")]
+        res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
+    errors = [x for x in res.stderr.splitlines() if x.startswith("edgeprof: error:")]
+    assert res.returncode == 1 and len(errors) == 1 and "it is not llama-3.2-1b-instruct-q4_k_m" in errors[0], res.stderr
+    assert not (tmp_path / "r1").exists() and not list((tmp_path / "home" / "models").rglob("*.gguf"))
+
+
+def test_bench_pull_downloads_then_benches_and_without_it_says_how(tmp_path, smollm2_gguf, unpublished_catalogue,
+                                                                  monkeypatch, capsys):
+    """``bench ID --pull`` (what the live view's "downloaded on start" does): the hub GGUF is
+    pulled, recorded and benched in one command; without ``--pull`` nothing is downloaded and the
+    one-line refusal names both ways. The served bytes are the packaged SmolLM2 under an entry that
+    publishes no facts to contradict (the test is of the path, not of Llama's speed); it is benched
+    under its own identity."""
+    from edgeprof.cli import main
+
+    e = catalogue.get(ENTRY_ID)
+    body = smollm2_gguf.read_bytes()
+    monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EDGEPROF_HISTORY", str(tmp_path / "h.sqlite"))
+    with HubServer(_served(e, body)) as srv:
+        monkeypatch.setenv("HF_ENDPOINT", srv.url)
+        args = ["bench", ENTRY_ID, "-p", "8", "-n", "4", "--reps", "1", "--warmup", "0", "--min-seconds", "0",
+                "--idle-seconds", "0.2", "-t", "1", "-o", "json"]
+        assert main(args + ["--out", str(tmp_path / "r0")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"edgeprof models pull {ENTRY_ID}" in err and "--pull" in err
         assert not [r for r in srv.requests if r[0] == "GET"]
-        res = subprocess.run(args + ["--pull", "--out", str(tmp_path / "r1")], capture_output=True, text=True,
-                             env=env, timeout=600)
-    assert res.returncode == 0, res.stderr[-2000:]
-    assert "pulling bartowski/Llama-3.2-1B-Instruct-GGUF/" in res.stderr
-    assert "it/s" not in res.stderr and "█" not in res.stderr   # no terminal bar drawn into the log
-    (row,) = json.loads(res.stdout)
+        assert main(args + ["--pull", "--out", str(tmp_path / "r1")]) == 0
+    out = capsys.readouterr()
+    assert "pulling bartowski/Llama-3.2-1B-Instruct-GGUF/" in out.err
+    assert "it/s" not in out.err and "█" not in out.err   # no terminal bar drawn into the log
+    (row,) = json.loads(out.out)
     assert row["status"] == "ok" and row["artifact"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert row["model"]["id"] == "smollm2-135m-instruct"   # its sha256 is the catalogue's SmolLM2: named by content
     assert json.loads(hub.record_path(e, tmp_path / "home" / "models").read_text())["size_bytes"] == len(body)
 
 

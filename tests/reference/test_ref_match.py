@@ -67,11 +67,11 @@ def test_exact_match_names_the_row_and_carries_intervals(tmp_path):
     lo, hi = r["decode_tokens_per_s"].ci95  # both sides have repetitions: bootstrap of the ratio of medians
     assert lo < 0.1 < hi and hi / lo < 2
     assert r["ttft_ms"].ratio == pytest.approx(410 / 20.5) and r["energy_per_token_j"].ratio == pytest.approx(0.6)
-    assert r["avg_power_w"].edge_provenance["kind"] == "estimated" and r["avg_power_w"].ref_provenance["source"] == "nvml"
+    assert r["avg_power_w"].edge_provenance.kind == "estimated" and r["avg_power_w"].ref_provenance.source == "nvml"
     row = c.rows[0]
     assert (row.runtime, row.host, row.device) == ("llama.cpp 0.3.36", "srv", "NVIDIA H100 80GB HBM3")
-    assert row.roofline["edge"]["value"] == pytest.approx(0.31) and row.roofline["server"]["value"] == pytest.approx(0.02)
-    s = c.summary()
+    assert row.edge_roofline.value == pytest.approx(0.31) and row.server_roofline.value == pytest.approx(0.02)
+    s = c.summary
     assert s.startswith("vs h100:") and "MEASURED; llama.cpp 0.3.36; host srv" in s and "(edge est.)" in s
     assert "decode 0.1× [" in s  # the interval is part of the one-liner
     assert json.loads(json.dumps(c.to_dict()))["rows"][0]["ratios"]
@@ -80,7 +80,7 @@ def test_exact_match_names_the_row_and_carries_intervals(tmp_path):
 def test_other_quant_is_same_model_and_says_so(tmp_path):
     c = ref.match(_edge(), _set(tmp_path, [_server("f16")]))
     assert c.kind == "same-model" and "format differs" in c.format_note and "f16" in c.format_note
-    assert c.summary().startswith("same model, other quant: vs h100:")
+    assert c.summary.startswith("same model, other quant: vs h100:")
     c = ref.match(_edge(), _set(tmp_path / "two", [_server("f16"), _server("q4_1", p=128)], name="both"))
     assert c.kind == "exact" and {r.quant for r in c.rows} == {"q4_1"}  # the exact row wins, alone
 
@@ -104,9 +104,9 @@ def test_normalized_only_within_4x_with_per_parameter_and_roofline(tmp_path):
     assert dec.ratio == pytest.approx((110 * 0.134515008) / (1100 * 0.3)) and dec.edge_unit == "tokens/s·Bparam"
     assert r["avg_rss_bytes/params_b"].ratio == pytest.approx((1.5e8 / 0.134515008) / (3e9 / 0.3))
     assert r["avg_power_w"].ratio is None and "not size-normalizable" in r["avg_power_w"].note
-    assert c.rows[0].roofline["edge"]["value"] == pytest.approx(0.31)
-    assert c.rows[0].roofline["server"]["value"] == pytest.approx(0.02)
-    assert "NOT a match" in c.summary() and c.rows[0].params_factor == pytest.approx(3e8 / 134515008)
+    assert c.rows[0].edge_roofline.value == pytest.approx(0.31)
+    assert c.rows[0].server_roofline.value == pytest.approx(0.02)
+    assert "NOT a match" in c.summary and c.rows[0].params_factor == pytest.approx(3e8 / 134515008)
     c = ref.match(_edge(), _set(tmp_path / "alone", [far], name="far"))
     assert c.kind == "none" and "within 4×" in c.notes[0]
 
@@ -128,8 +128,8 @@ def test_estimated_power_stays_estimated_in_a_user_set(tmp_path):
     assert s.verification == "MEASURED (power/energy ESTIMATED: tdp_model)"
     assert s.records[0].metric("avg_power_w").provenance.kind == "estimated"
     c = ref.match(_edge(), sets)
-    assert {x.metric: x for x in c.ratios}["avg_power_w"].ref_provenance["kind"] == "estimated"
-    assert "(server est.)" in c.summary() and "ESTIMATED" in c.summary()
+    assert {x.metric: x for x in c.ratios}["avg_power_w"].ref_provenance.kind == "estimated"
+    assert "(server est.)" in c.summary and "ESTIMATED" in c.summary
 
 
 def test_reserved_names_are_refused(tmp_path, home, capsys):
@@ -183,10 +183,12 @@ def test_the_table_cell_keeps_its_brackets_balanced():
     ref = {"kind": "exact", "set_name": "my-ref", "row": "q4_1 p16/n8/d0 on AMD EPYC",
            "verification": "MEASURED (power/energy ESTIMATED: tdp_model)",
            "ratios": [{"metric": "ttft_ms", "ratio": 0.989, "ci95": [0.982, 0.995]}], "rows": [{}]}
-    cell = reference_cell(replace(make_record(decode=[100.0]), reference=ref))
+    from edgeprof.results.comparison import Comparison
+
+    cell = reference_cell(replace(make_record(decode=[100.0]), reference=Comparison.from_dict(ref)))
     assert "[measured (power/energy estimated)]" in cell and cell.count("(") == cell.count(")"), cell
-    public = reference_cell(replace(make_record(decode=[100.0]), reference={**ref, "verification":
-                                                                          "UNVERIFIED-PUBLIC-SUBMISSION: llamafile"}))
+    public = reference_cell(replace(make_record(decode=[100.0]), reference=Comparison.from_dict(
+        {**ref, "verification": "UNVERIFIED-PUBLIC-SUBMISSION: llamafile"})))
     assert "[unverified-public-submission]" in public
 
 

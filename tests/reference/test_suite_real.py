@@ -67,7 +67,7 @@ def test_suite_json_holds_pp512_and_tg128(run):
     assert s.value("decode_tokens_per_s") == rows[1]["metrics"]["decode_tokens_per_s"]["median"]
     assert s.metric("decode_tokens_per_s").ci95 is not None
     assert s.value("prefill_tokens_per_s") > s.value("decode_tokens_per_s")  # batched prompt beats one-by-one decode
-    assert s.reference["kind"] == "none"
+    assert s.reference.kind == "none"
 
 
 def test_the_run_as_a_reference_matches_its_own_summary(run, tmp_path):

@@ -9,6 +9,7 @@ import json
 import shutil
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -137,6 +138,13 @@ def test_the_model_with_server_rows_from_the_home_screen(home, monkeypatch, smol
     from edgeprof.views.tui import homeform
     from edgeprof.views.tui.app import EdgeprofApp
 
+    # the served bytes are the packaged SmolLM2, which contradicts what the catalogue publishes about
+    # Llama (size, file type, parameter count) and would be refused: here the entry publishes none
+    # of them, so the path (pick, pull with progress, run) is what is tested
+    default, entries = catalogue.load()
+    entries = [replace(x, raw=dict(x.raw, size_published=None, params_approx=None, quant=None))
+               if x.id == "llama-3.2-1b-instruct-q4_k_m" else x for x in entries]
+    monkeypatch.setattr(catalogue, "load", lambda: (default, entries))
     e = catalogue.get("llama-3.2-1b-instruct-q4_k_m")
     files = {f"{e.raw['repo']}/resolve/{e.raw['revision']}/{e.raw['file']}": smollm2_gguf.read_bytes()}
     models = home / "home" / "models"

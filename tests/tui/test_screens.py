@@ -62,7 +62,7 @@ def test_row_detail_shows_provenance_and_copies_markdown(quiet_home):
     for name, m in rec.metrics.items():           # every metric, with its provenance source
         assert f"| {name} |" in md and m.provenance.source in md
     comp = rec.reference
-    assert comp["kind"] == "exact" and comp["set_name"] in md and "edge÷server" in md
+    assert comp.kind == "exact" and comp.set_name in md and "edge÷server" in md
     assert "EXACT" in out["text"] and "estimated: tdp_model" in out["text"] and "0." in out["text"]
 
 

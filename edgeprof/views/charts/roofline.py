@@ -48,23 +48,23 @@ def basis(m: Metric | None) -> str:
 
 
 def _server(r: Record, ai: float, flops_tok: float, label: str) -> tuple[Ceiling | None, RooflinePoint | None]:
-    ref = r.reference or {}
-    side = ref.get("ref_side") or {}
-    if ref.get("kind") in (None, "none") or not side.get("device"):
+    ref = r.reference
+    side = ref.ref_side if ref is not None else None
+    if ref is None or ref.kind == "none" or side is None or not side.device:
         return None, None
-    row = specs.lookup(str(side["device"]))
+    row = specs.lookup(str(side.device))
     ceiling = None
     if row and row.get("peak_mem_bandwidth_gbs"):
         peak = row.get("peak_fp16_tflops") or row.get("peak_fp32_tflops")
         ceiling = Ceiling(str(row["name"]), row["peak_mem_bandwidth_gbs"] * 1e9, peak * 1e12 if peak else None,
                           f"spec: {row.get('origin', 'devices.csv')} row {row['id']} (published peaks, not measured)", server=True)
     point = None
-    if ref.get("kind") in ("exact", "same-model"):
-        for x in ref.get("ratios") or []:
-            if x.get("metric") == "decode_tokens_per_s" and x.get("ref_value") and "tokens/s" in str(x.get("ref_unit")):
-                point = RooflinePoint(f"server {ref.get('row')}", ai, float(x["ref_value"]) * flops_tok,
-                                      ceiling.device if ceiling else str(side["device"]), True,
-                                      f"{ref.get('set_name')}:{ref.get('row')} [{ref.get('verification')}], placed at "
+    if ref.is_match:
+        for x in ref.ratios:
+            if x.metric == "decode_tokens_per_s" and x.ref_value and "tokens/s" in x.ref_unit:
+                point = RooflinePoint(f"server {ref.row}", ai, float(x.ref_value) * flops_tok,
+                                      ceiling.device if ceiling else str(side.device), True,
+                                      f"{ref.set_name}:{ref.row} [{ref.verification}], placed at "
                                       f"the intensity of {label} (same model; its own bytes/token not published)")
     return ceiling, point
 

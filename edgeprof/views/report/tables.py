@@ -64,49 +64,56 @@ def fmt_value(x) -> str:
     return str(x)
 
 
-def _prov(p: dict | None) -> str:
-    if not p:
-        return ""
-    return f"{p.get('kind', '?')}: {p.get('source', '')}".strip()
+def _prov(p) -> str:
+    return f"{p.kind}: {p.source}".strip() if p is not None else ""
 
 
 def server_table(cases: list[CaseView]) -> Table:
     """One row per compared metric of every case that has a reference comparison: the edge and
-    server values, the ratio (with its interval when there is one), both provenances, the reference
-    row and its verification status. Metrics the row cannot be compared on become notes, once each."""
+    server values, the ratio with its interval and compare's verdict, both provenances, the
+    reference row (its class, host-bound flag, load) and its verification status. Metrics the row
+    cannot be compared on, unlike energy scopes and contended references become notes, once each."""
+    from edgeprof.results import reftext
+
     rows, notes = [], []
     recs = [c.record for c in cases]
     for c in cases:
-        ref = c.record.reference or {}
-        if not ref:
+        ref = c.record.reference
+        if ref is None:
             continue
-        who = Cell(f"{case_label(c.record, recs)} ({ref.get('kind', '?')})")
-        row_name = Cell(f"{ref.get('set_name', '')}:{ref.get('row', '')}".strip(":"))
-        status = Cell(str(ref.get("verification") or ""))
-        if ref.get("format_note"):
-            notes.append(f"{case_label(c.record, recs)}: {ref['format_note']}")
-        compared = [x for x in ref.get("ratios") or [] if x.get("ratio") is not None]
-        for x in ref.get("ratios") or []:
-            if x.get("ratio") is None:
-                notes.append(f"not compared: {x.get('metric')} — {x.get('note') or 'no value on one side'}")
+        label = case_label(c.record, recs)
+        who = Cell(f"{label} ({ref.kind})")
+        first = ref.first
+        row_name = Cell(f"{ref.set_name}:{ref.row}" + (f" ({first.accel_class})" if first and first.accel_class else "")
+                        if ref.set_name else "—")
+        status = Cell(str(ref.verification or "") + (" · CONTENDED" if ref.contended else ""))
+        for t in (ref.format_note, first.runtime_note if first else "", ref.energy_note, ref.contended):
+            if t:
+                notes.append(f"{label}: {t}")
+        if first is not None and first.host_bound is not None and first.host_bound.flag:
+            notes.append(f"{label}: {ref.row} is host-bound — {first.host_bound.evidence}")
+        for cl in ref.classes:
+            notes.append(f"{label}: class {reftext.class_text(cl)}"
+                         + (f"; edge ÷ median {reftext.ratio(cl.ratio)}" if cl.ratio else ""))
+        compared = [x for x in ref.ratios if x.ratio is not None]
+        for x in ref.ratios:
+            if x.ratio is None:
+                notes.append(f"not compared: {x.metric} — {x.note or 'no value on one side'}")
         if not compared:
-            rows.append((who, row_name, status, Cell(""), Cell(""), Cell(""), Cell("n/a"),
-                         Cell(ref.get("summary") or ref.get("reason") or "no comparable figure")))
+            why = ref.short_reason or (ref.notes[0] if ref.notes else "no comparable figure")
+            rows.append((who, row_name, status, Cell(""), Cell(""), Cell(""), Cell("n/a"), Cell(why)))
         for x in compared:
-            edge_p, ref_p = x.get("edge_provenance") or {}, x.get("ref_provenance") or {}
-            est = edge_p.get("kind") == "estimated"
-            edge = f"{'~' if est else ''}{fmt_value(x.get('edge_value'))} {x.get('edge_unit') or ''}".strip()
-            srv = f"{fmt_value(x.get('ref_value'))} {x.get('ref_unit') or ''}".strip()
-            ratio = f"{'~' if est else ''}{x['ratio']:.3g}x"
-            ci = x.get("ratio_ci95") or x.get("ci95")
-            if ci:
-                ratio += f" [{ci[0]:.3g}, {ci[1]:.3g}]"
-            prov = "; ".join(t for t in (f"edge {_prov(edge_p)}" if edge_p else "",
-                                         f"server {_prov(ref_p)}" if ref_p else "", x.get("note") or "") if t)
-            rows.append((who, row_name, status, Cell(x.get("metric", "")), Cell(edge, est, True),
+            est = x.edge_estimated
+            edge = f"{'~' if est else ''}{fmt_value(x.edge_value)} {x.edge_unit}".strip()
+            srv = f"{fmt_value(x.ref_value)} {x.ref_unit}".strip()
+            ratio = f"{'~' if est else ''}{x.ratio:.3g}x" + (f" [{x.ci95[0]:.3g}, {x.ci95[1]:.3g}]" if x.ci95 else "")
+            prov = "; ".join(t for t in (reftext.verdict(x), f"edge {_prov(x.edge_provenance)}" if x.edge_provenance
+                                         else "", f"server {_prov(x.ref_provenance)}" if x.ref_provenance else "",
+                                         x.note) if t)
+            rows.append((who, row_name, status, Cell(x.metric), Cell(edge, est, True),
                          Cell(srv, numeric=True), Cell(ratio, est, True), Cell(prov)))
-    head = ("case (match)", "reference row", "verification", "metric", "this device", "server", "ratio",
-            "provenance / note")
+    head = ("case (match)", "reference row (class)", "verification", "metric", "this device", "server",
+            "ratio [95 %]", "verdict / provenance / note")
     if not rows:
         notes.append("no server comparison in these runs (no reference set matched, or the runs predate matching)")
     return Table(head, tuple(rows), tuple(dict.fromkeys(notes)))

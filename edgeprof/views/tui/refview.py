@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeprof.compare import reference
-from edgeprof.results import metric_catalogue
+from edgeprof.results import metric_catalogue, reftext
+from edgeprof.results.comparison import Comparison, Roofline
 from edgeprof.results.schema import ModelInfo, Record, Workload
 from edgeprof.views.tui import fmt
 
 KIND_TEXT = {"exact": "EXACT", "same-model": "SAME MODEL", "normalized": "NOT A MATCH (normalized)",
-             "none": "no reference"}
+             "predicted": "PREDICTED (NOT a match)", "none": "no reference"}
 ADD_ONE = "`edgeprof reference add RUN --name NAME` makes a set from a server run"
 
 
@@ -65,7 +66,7 @@ class Line:
     note: str = ""
 
 
-def _label(metric: str) -> str:
+def short_label(metric: str) -> str:
     base = metric.split("/params_b")[0].split("×params_b")[0]
     d = metric_catalogue.get(base)
     name = {"decode_tokens_per_s": "decode t/s", "ttft_ms": "TTFT ms", "energy_per_token_j": "J/token",
@@ -73,21 +74,21 @@ def _label(metric: str) -> str:
     return name + ("·B" if "×params_b" in metric else "/B" if "/params_b" in metric else "")
 
 
-def _value(v: float | None, unit: str, prov: dict | None) -> str:
+def _value(v: float | None, unit: str, estimated: bool) -> str:
     if v is None:
         return "n/a"
     text = fmt.size(v) if unit.split("/")[0].split("·")[0] == "B" else fmt.num(v)
-    return fmt.est(text, (prov or {}).get("kind") == "estimated")
+    return fmt.est(text, estimated)
 
 
-def final_lines(comp: dict) -> list[Line]:
-    """Edge vs server per compared metric from a record's comparison (with intervals when given)."""
+def final_lines(comp: Comparison) -> list[Line]:
+    """Edge vs server per compared metric from a record's comparison (with intervals and verdicts)."""
     out = []
-    for x in comp.get("ratios") or []:
-        ci = x.get("ci95") or x.get("interval")
-        out.append(Line(_label(x["metric"]), _value(x.get("edge_value"), x.get("edge_unit", ""), x.get("edge_provenance")),
-                        _value(x.get("ref_value"), x.get("ref_unit", ""), x.get("ref_provenance")),
-                        fmt.ratio(x.get("ratio"), ci) if x.get("ratio") is not None else "—", x.get("note") or ""))
+    for x in comp.ratios:
+        out.append(Line(short_label(x.metric), _value(x.edge_value, x.edge_unit, x.edge_estimated),
+                        _value(x.ref_value, x.ref_unit, x.ref_estimated),
+                        fmt.ratio(x.ratio, x.ci95) if x.ratio is not None else "—",
+                        "; ".join(t for t in (reftext.verdict(x), x.note) if t)))
     return out
 
 
@@ -119,16 +120,16 @@ def live_lines(p: Planned, edge: dict[str, float | None], estimated_power: bool)
         r = "—"
         if p.kind in ("exact", "same-model") and ev is not None and rv and eu == ru:
             r = fmt.ratio(ev / rv) + " live"
-        out.append(Line(_label(d.name), etext, stext, r))
+        out.append(Line(short_label(d.name), etext, stext, r))
     return out
 
 
-def roofline(side: dict | None) -> str:
-    """One side of a comparison row's ``roofline`` ({value, ci95, basis|why})."""
-    if not side or side.get("value") is None:
+def roofline(side: Roofline | None) -> str:
+    """One side of a comparison row's roofline fraction."""
+    if side is None or side.value is None:
         return "n/a"
-    ci = side.get("ci95")
-    return f"{side['value']:.0%}" + (f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else "")
+    ci = side.ci95
+    return f"{side.value:.0%}" + (f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else "")
 
 
 def record_roofline(rec: Record | None) -> str:

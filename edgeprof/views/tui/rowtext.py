@@ -2,13 +2,15 @@
 (Markdown): one source for both, so what is pasted is what was read."""
 from __future__ import annotations
 
-from edgeprof.results import metric_catalogue
+from edgeprof.results import metric_catalogue, reftext
+from edgeprof.results.comparison import Comparison
 from edgeprof.results.schema import Metric, Record
 from edgeprof.views.tui import fmt, refview
 
 MAX_SAMPLES = 12
 METRIC_HEAD = ("metric", "value", "unit", "n", "p90", "cv", "95 % CI", "samples", "provenance")
-RATIO_HEAD = ("metric", "edge", "edge provenance", "server", "server provenance", "edge÷server", "95 % CI", "note")
+RATIO_HEAD = ("metric", "edge", "edge provenance", "server", "server provenance", "edge÷server", "95 % CI",
+              "verdict · note")
 
 
 def _v(unit: str, v: float | None) -> str:
@@ -55,67 +57,72 @@ def metric_rows(rec: Record) -> list[tuple[list[str], str]]:
     return out
 
 
-def comparison_head(comp: dict) -> list[str]:
-    kind = comp.get("kind", "none")
-    if kind == "none":
-        return [f"no reference row: {'; '.join(comp.get('notes') or ['none matched'])}"]
-    out = [f"match: {refview.KIND_TEXT.get(kind, kind)} — set {comp.get('set_name')}, row {comp.get('row')}",
-           f"verification: {comp.get('verification')}"]
-    es, rs = comp.get("edge_side") or {}, comp.get("ref_side") or {}
-    out.append(f"edge: {es.get('model')} {es.get('format')} {es.get('quant')} on {es.get('device')} ({es.get('runtime')})"
-               f"; server: {rs.get('model')} {rs.get('format')} {rs.get('quant')} on {rs.get('device')} "
-               f"({rs.get('runtime')})")
-    if comp.get("format_note"):
-        out.append(comp["format_note"])
-    roof = ((comp.get("rows") or [{}])[0]).get("roofline") or {}
-    for side in ("edge", "server"):
-        s = roof.get(side)
-        if s:
-            value = f"{s['value']:.1%}" if s.get("value") is not None else "n/a"
-            ci = f" [{s['ci95'][0]:.1%}, {s['ci95'][1]:.1%}]" if s.get("ci95") else ""
-            out.append(f"roofline fraction, {side}: {value}{ci} — {s.get('basis') or s.get('why') or ''}")
-    return out + list(comp.get("notes") or [])
+def _prov(p) -> str:
+    return f"{p.kind}: {p.source}" if p is not None else ""
 
 
-def comparison_rows(comp: dict) -> list[list[str]]:
+def comparison_head(comp: Comparison) -> list[str]:
+    if comp.kind == "none":
+        return [f"no reference row: {'; '.join(comp.notes or ('none matched',))}"]
+    out = [f"match: {refview.KIND_TEXT.get(comp.kind, comp.kind)} — set {comp.set_name}, row {comp.row}",
+           f"verification: {comp.verification}"]
+    es, rs = comp.edge_side, comp.ref_side
+    out.append(f"edge: {es.model} {es.format} {es.quant} on {es.device} ({es.runtime})"
+               + (f"; server: {rs.model} {rs.format} {rs.quant} on {rs.device} ({rs.runtime})" if rs else ""))
+    first = comp.first
+    out += [t for t in (comp.format_note, first.runtime_note if first else "", comp.energy_note,
+                        comp.contended.upper() if comp.contended else "") if t]
+    if first is not None:
+        for side, s in (("edge", first.edge_roofline), ("server", first.server_roofline)):
+            if s is not None:
+                value = f"{s.value:.1%}" if s.value is not None else "n/a"
+                ci = f" [{s.ci95[0]:.1%}, {s.ci95[1]:.1%}]" if s.ci95 else ""
+                out.append(f"roofline fraction, {side}: {value}{ci} — {s.basis or s.why}")
+        if first.host_bound is not None:
+            flag = {True: "HOST-BOUND", False: "not host-bound", None: "host-bound?"}[first.host_bound.flag]
+            out.append(f"server row {flag}: {first.host_bound.evidence}")
+    out += [f"class {reftext.class_text(c)}" + (f"; edge ÷ median {reftext.ratio(c.ratio)}" if c.ratio else "")
+            for c in comp.classes]
+    return out + list(comp.notes)
+
+
+def comparison_rows(comp: Comparison) -> list[list[str]]:
     rows = []
-    for x in comp.get("ratios") or []:
-        ep, rp = x.get("edge_provenance") or {}, x.get("ref_provenance") or {}
-        ci = x.get("ci95") or x.get("interval")
-        rows.append([x["metric"], f"{_v(x.get('edge_unit', ''), x.get('edge_value'))} {x.get('edge_unit', '')}".strip(),
-                     f"{ep.get('kind', '')}: {ep.get('source', '')}".strip(": "),
-                     f"{_v(x.get('ref_unit', ''), x.get('ref_value'))} {x.get('ref_unit', '')}".strip(),
-                     f"{rp.get('kind', '')}: {rp.get('source', '')}".strip(": "),
-                     fmt.ratio(x.get("ratio")) if x.get("ratio") is not None else "not compared",
-                     f"[{fmt.num(ci[0])}, {fmt.num(ci[1])}]" if ci else "", x.get("note") or ""])
+    for x in comp.ratios:
+        rows.append([x.metric, f"{_v(x.edge_unit, x.edge_value)} {x.edge_unit}".strip(), _prov(x.edge_provenance),
+                     f"{_v(x.ref_unit, x.ref_value)} {x.ref_unit}".strip(), _prov(x.ref_provenance),
+                     fmt.ratio(x.ratio) if x.ratio is not None else "not compared",
+                     f"[{fmt.num(x.ci95[0])}, {fmt.num(x.ci95[1])}]" if x.ci95 else "",
+                     "; ".join(t for t in (reftext.verdict(x), x.note) if t)])
     return rows
 
 
-OTHER_HEAD = ("kind", "set", "row", "verification", "runtime · host", "decode edge÷server", "roofline edge · server")
+OTHER_HEAD = ("kind", "set", "row", "class", "verification", "runtime · host", "decode edge÷server",
+              "roofline edge · server", "host-bound")
 
 
-def other_rows(comp: dict) -> list[list[str]]:
+def other_rows(comp: Comparison) -> list[list[str]]:
     """Every further row the comparison holds (rows beyond the primary, then context rows, which
     are NOT a match): the decode ratio with its interval and both roofline fractions."""
     out = []
-    for r in (comp.get("rows") or [])[1:] + (comp.get("context") or []):
-        dec = next((x for x in r.get("ratios") or [] if x["metric"].startswith("decode_tokens_per_s")), {})
-        ci = dec.get("ci95")
-        roof = r.get("roofline") or {}
-        sides = [f"{s['value']:.0%}" if (s := roof.get(k)) and s.get("value") is not None else "n/a"
-                 for k in ("edge", "server")]
-        out.append([r["kind"] if r["kind"] != "context" else "context (NOT a match)", r["set_name"], r["row"],
-                    r.get("verification") or "", f"{r.get('runtime')} · {r.get('host') or '?'}",
-                    fmt.ratio(dec.get("ratio"), ci) if dec.get("ratio") is not None else "n/a", " · ".join(sides)])
+    for r in comp.rows[1:] + comp.context:
+        dec = r.ratio("decode_tokens_per_s")
+        sides = [f"{s.value:.0%}" if s is not None and s.value is not None else "n/a"
+                 for s in (r.edge_roofline, r.server_roofline)]
+        hb = r.host_bound
+        out.append([r.kind if r.kind != "context" else "context (NOT a match)", r.set_name, r.row, r.accel_class or "",
+                    r.verification + (" CONTENDED" if r.contended else ""), f"{r.runtime} · {r.host or '?'}",
+                    fmt.ratio(dec.ratio, dec.ci95) if dec is not None and dec.ratio is not None else "n/a",
+                    " · ".join(sides), "?" if hb is None or hb.flag is None else "yes" if hb.flag else "no"])
     return out
 
 
-def not_a_match(comp: dict | None) -> str | None:
-    """The banner for a normalized comparison (never shown as a bare number)."""
-    if not comp or comp.get("kind") != "normalized":
+def not_a_match(comp: Comparison | None) -> str | None:
+    """The banner for a normalized (or predicted) comparison (never shown as a bare number)."""
+    if comp is None or comp.kind not in ("normalized", "predicted"):
         return None
-    why = (comp.get("notes") or ["another model"])[0]
-    return (f"NOT A MATCH — {comp.get('set_name')}:{comp.get('row')} [{comp.get('verification')}]: {why}; "
+    why = comp.notes[0] if comp.notes else "another model"
+    return (f"NOT A MATCH — {comp.set_name}:{comp.row} [{comp.verification}]: {why}; "
             "ratios are per-parameter context only")
 
 
@@ -132,14 +139,14 @@ def markdown(rec: Record) -> str:
     lines += ["", "### Metrics", ""]
     lines += (_md_table(METRIC_HEAD, [cells[:-1] + [cells[-1] + (f" — {note}" if note else "")] for cells, note in rows])
               if rows else ["No metrics (the case ended before a measured repetition)."])
-    comp = rec.reference or {}
+    comp = rec.reference
     lines += ["", "### Server reference", ""]
     banner = not_a_match(comp)
     lines += ([f"> **{banner}**", ""] if banner else [])
-    lines += ([f"- {x}" for x in comparison_head(comp)] if comp else ["No server comparison in this record."])
-    if comp.get("ratios"):
+    lines += ([f"- {x}" for x in comparison_head(comp)] if comp is not None else ["No server comparison in this record."])
+    if comp is not None and comp.ratios:
         lines += [""] + _md_table(RATIO_HEAD, comparison_rows(comp))
-    if other_rows(comp):
+    if comp is not None and other_rows(comp):
         lines += ["", "Other rows compared:", ""] + _md_table(OTHER_HEAD, other_rows(comp))
     if rec.warnings:
         lines += ["", "### Warnings", ""] + [f"- {x}" for x in rec.warnings]

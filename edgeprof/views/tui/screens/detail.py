@@ -76,13 +76,14 @@ class DetailScreen(Screen):
         else:
             parts.append(Text("no metrics: the case ended before a measured repetition", style=c["muted"]))
         parts += [Text(f"[{i + 1}] {n}", style=c["muted"]) for i, n in enumerate(notes)]
-        comp = rec.reference or {}
+        comp = rec.reference
         parts += [Text(""), Text("server reference", style="bold")]
-        parts += [Text(x) for x in (rowtext.comparison_head(comp) if comp else ["no server comparison in this record"])]
-        if comp.get("ratios"):
+        parts += [Text(x) for x in (rowtext.comparison_head(comp) if comp is not None
+                                    else ["no server comparison in this record"])]
+        if comp is not None and comp.ratios:
             parts.append(_table(rowtext.RATIO_HEAD, rowtext.comparison_rows(comp),
-                                wide=("note", "edge provenance", "server provenance")))
-        if rowtext.other_rows(comp):
+                                wide=("verdict · note", "edge provenance", "server provenance")))
+        if comp is not None and rowtext.other_rows(comp):
             parts += [Text(""), Text("other rows compared", style="bold"),
                       _table(rowtext.OTHER_HEAD, rowtext.other_rows(comp), wide=("row",))]
         if rec.warnings:

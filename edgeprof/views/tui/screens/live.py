@@ -15,7 +15,7 @@ from edgeprof.views.tui import refview
 from edgeprof.views.tui.widgets.charts import MemoryChart, PowerChart
 from edgeprof.views.tui.widgets.progress import ProgressPanel
 from edgeprof.views.tui.widgets.sensors import SensorsPanel
-from edgeprof.views.tui.widgets.server import ServerPanel
+from edgeprof.views.tui.widgets.server import ServerPanel, record_view
 from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.widgets.results import ResultsTable
 
@@ -113,23 +113,7 @@ class LiveScreen(Screen):
         self.show_record_comparison(panel, rec)
 
     def show_record_comparison(self, panel: ServerPanel, rec) -> None:
-        comp = rec.reference or {}
-        if not comp:
-            why = rec.error.message if rec.error else "no comparison in this record"
-            panel.show("none", {}, [], [f"{rec.model.id} {rec.workload.label}: {why}"])
-            return
-        rows, context = comp.get("rows") or [], comp.get("context") or []
-        first = rows[0] if rows else {}
-        roof = first.get("roofline") or {}
-        where = f" · {first.get('runtime')} · host {first.get('host') or '?'}" if first else ""
-        foot = [f"row {comp.get('row')} · {comp.get('verification')}{where}" if comp.get("row") else "",
-                comp.get("format_note") or "", *(comp.get("notes") or []),
-                f"roofline: edge {refview.roofline(roof.get('edge'))} · server {refview.roofline(roof.get('server'))}"
-                if roof else "",
-                f"+{len(rows) - 1} more row(s): Enter shows them" if len(rows) > 1 else "",
-                f"{len(context)} context row(s) (workload never published): NOT a match" if context else ""]
-        panel.show(comp.get("kind", "none"), {"set": comp.get("set_name")}, refview.final_lines(comp),
-                   [f for f in foot if f])
+        panel.show(*record_view(rec))
 
     # -- actions ------------------------------------------------------------------------------
     def action_control(self, what: str) -> None:
