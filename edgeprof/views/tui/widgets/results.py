@@ -10,7 +10,7 @@ the row's detail (Enter) carry the rest."""
 from __future__ import annotations
 
 from edgeprof.results.printers import columns
-from edgeprof.views.tui import refview
+from edgeprof.views.tui import fmt, refview
 from edgeprof.views.tui.widgets.fittable import Col, FitTable
 
 RUNNING = "__running__"
@@ -28,15 +28,16 @@ def server_cell(rec) -> str:
     """``0.099× exact``: the decode ratio (else the first compared metric, named) and the match
     kind; ``none`` when no reference row matched, empty when the record was never compared."""
     comp = rec.reference
-    if not comp:
+    if comp is None:
         return ""
-    kind = comp.get("kind") or "none"
-    lines = refview.final_lines(comp) if kind != "none" else []
-    line = next((ln for ln in lines if ln.label == "decode t/s"), lines[0] if lines else None)
-    if line is None:
-        return "none" if kind == "none" else KIND_SHORT.get(kind, kind)
-    label = "" if line.label == "decode t/s" else line.label + " "
-    return f"{label}{line.ratio.split(' [')[0]} {KIND_SHORT.get(kind, kind)}"
+    if comp.kind == "none":
+        return "none"
+    r = comp.ratio("decode_tokens_per_s")
+    r = r if r is not None and r.ratio is not None else next((x for x in comp.ratios if x.ratio is not None), None)
+    if r is None:
+        return KIND_SHORT.get(comp.kind, comp.kind)
+    label = "" if r.base_metric == "decode_tokens_per_s" else refview.short_label(r.metric) + " "
+    return f"{label}{fmt.ratio(r.ratio)} {KIND_SHORT.get(comp.kind, comp.kind)}"
 
 
 def table_rows(records: list) -> tuple[list[Col], list[list[str]]]:
