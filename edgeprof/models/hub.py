@@ -185,11 +185,11 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
     with _QuietHub():
         announced = _announced_size(raw, endpoint)
+    room_for_pull(dest, raw, announced)
     wrong = _size_contradiction(announced, raw)
     if wrong:  # refused before a byte is written
         raise PullError(f"refusing {raw['repo']}/{raw['file']}: the server announces {wrong}; it is not "
-                        f"{entry.id} (nothing was downloaded): check HF_ENDPOINT and the catalogue entry")
-    room_for_pull(dest, raw, announced)  # before a byte is written: a 10 GB body never fills a 300 MB disk
+                        f"{entry.id} (nothing was downloaded): check HF_ENDPOINT and the catalogue entry")  # before a byte is written: a 10 GB body never fills a 300 MB disk
     made = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
     from contextlib import nullcontext

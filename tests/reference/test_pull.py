@@ -270,6 +270,7 @@ def test_a_redirect_to_a_local_file_is_one_line_and_reads_nothing(tmp_path, gguf
     e = catalogue.get(ENTRY_ID)
     with HubServer(_served(e, gguf_bytes)) as srv, opens.OpenWatch(canary) as watch:
         srv.redirect = f"file://{canary / 'secret'}"
+        srv.announce = 810_000_000   # the size the catalogue publishes: the pull goes on to the redirect
         res = _pull_cli(tmp_path, srv)
         watch.drain()
     assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-2000:]
