@@ -204,6 +204,10 @@ class NvidiaGpu(BaseDevice):
         self._nvml, self._handle = nvml, handle
         self._closed = False
 
+    def nvml_handle(self) -> tuple[Nvml | None, Any]:
+        """The NVML library and this GPU's handle, for the power-limit knob (devices/knobs)."""
+        return self._nvml, self._handle
+
     def process_sensor(self, pid: int) -> Sensor:
         """GPU memory of one process, for a worker started after the device was opened."""
         tag = f"nvidia{self._info.specs['nvml_index']}"
