@@ -199,14 +199,33 @@ class JetsonThrottle(Sensor):
     """Thermal zones at a trip point, clock ceilings below the nvpmodel mode, clocks below it under load."""
 
     def __init__(self, reader: FileReader, trips: list[tuple[str, str, list[tuple[float, str, int]]]],
-                 caps: list[ClockCap], mode: str | None, loads: dict[str, Callable[[int], float | None]]):
+                 caps: list[ClockCap], mode: str | None, loads: dict[str, Callable[[int], float | None]],
+                 mode_id: int | None = None):
         super().__init__(_info("soc:throttled", "thermal trips + nvpmodel clocks", "soc_module",
                                f"{len(trips)} zone(s) with trip points; {len(caps)} clock cap(s) of mode {mode}"))
+        self.reader = reader
         self.trips = [(zone, reader.handle(p), pts) for zone, p, pts in trips]
         self.caps = [(c, reader.handle(c.max_path), reader.handle(c.cur_path)) for c in caps]
-        self.mode, self.loads = mode, loads
+        self.mode, self.mode_id, self.loads = mode, mode_id, loads
+
+    def _follow_mode(self) -> None:
+        """A power mode switched since the last read (``nvpmodel -m``, a power sweep) brings its own
+        ceilings: the caps are those of the mode in /var/lib/nvpmodel/status now, never the mode
+        the board was opened in (a lower mode is not a throttled higher one)."""
+        m = re.search(r"pmode:0*(\d+)", self.reader.try_text("/var/lib/nvpmodel/status") or "")
+        now = int(m.group(1)) if m else None
+        if now is None or now == self.mode_id:
+            return
+        conf = self.reader.try_text("/etc/nvpmodel.conf") or ""
+        for _, a, b in self.caps:
+            a.close()
+            b.close()
+        caps = mode_caps(self.reader, conf, now)
+        self.caps = [(c, self.reader.handle(c.max_path), self.reader.handle(c.cur_path)) for c in caps]
+        self.mode_id, self.mode = now, parse_nvpmodel_conf(conf)[1].get(now, (str(now), []))[0]
 
     def _read(self, t_ns: int) -> list[Reading]:
+        self._follow_mode()
         evidence = []
         for zone, h, points in self.trips:
             temp_c = h.read_int() / 1e3
@@ -264,4 +283,4 @@ def jetson_throttle(reader: FileReader, mode: str | None, mode_id: int | None,
         return NullSensor("soc:throttled", "throttled", "thermal trips + nvpmodel clocks", "soc_module",
                           reason="no thermal trip points and no nvpmodel clock limits for the current mode",
                           hint="check /sys/class/thermal/thermal_zone*/trip_point_* and /etc/nvpmodel.conf")
-    return JetsonThrottle(reader, trips, caps, mode, loads)
+    return JetsonThrottle(reader, trips, caps, mode, loads, mode_id)

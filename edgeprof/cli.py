@@ -47,6 +47,30 @@ def _warning(message, category, filename, lineno, file=None, line=None) -> None:
     print(f"edgeprof: warning: {message}", file=sys.stderr)
 
 
+def restore_power(home) -> None:
+    """The first thing every command does: restore power settings a sweep changed and could not put
+    back (its process was killed), from the journal in ``EDGEPROF_HOME``, saying so on stderr
+    (devices/knobs/journal.py). One ``stat`` when there is nothing to do; a journal whose sweep is
+    still running is left to it."""
+    from edgeprof.devices.knobs.journal import NAME
+
+    path = home.home() / NAME
+    if not path.is_file():
+        return
+    from edgeprof.devices.errors import DeviceError
+    from edgeprof.devices.knobs.commands import Commands
+    from edgeprof.devices.knobs.journal import recover
+
+    try:
+        configured = home.config().get("commands") or {}
+        lines = recover(path, lambda root: Commands.for_root(root, configured))
+    except (DeviceError, ValueError) as exc:
+        hint = getattr(exc, "hint", None)
+        lines = [f"power settings left changed by an earlier run were not restored: {exc}" + (f"; {hint}" if hint else "")]
+    for line in lines:
+        print(f"edgeprof: {line}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     from edgeprof.errors import EdgeprofError
 
@@ -63,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         home.check()
+        restore_power(home)
         return int(args._run(args) or 0)
     except EdgeprofError as exc:
         print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{exc}", file=sys.stderr)

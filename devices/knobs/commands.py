@@ -13,7 +13,7 @@ import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import DeviceError, NoPermission, NotPresent
 
@@ -60,11 +60,17 @@ class Commands:
         self._run = run or _run
 
     @classmethod
-    def for_root(cls, root: Path | str, configured: Mapping[str, Sequence[str]] | None = None,
+    def for_root(cls, root: Path | str, configured: Mapping[str, Any] | None = None,
                  run: Run | None = None) -> "Commands":
-        """The real tools on ``/``; under a sysroot only what ``configured`` names."""
+        """The real tools on ``/``; under a sysroot only what ``configured`` names (the
+        ``[commands]`` table of config.toml: a list of arguments, or one string split as a shell would)."""
         base = dict(DEFAULTS) if Path(root) == Path("/") else {}
-        base.update({k: list(v) for k, v in (configured or {}).items()})
+        for name, value in (configured or {}).items():
+            argv = shlex.split(value) if isinstance(value, str) else value
+            if not isinstance(argv, (list, tuple)) or not argv or not all(isinstance(a, str) for a in argv):
+                raise ValueError(f"[commands] {name} in config.toml must be a list of strings or a command line, "
+                                 f"got {str(value)[:60]!r}")
+            base[str(name)] = list(argv)
         return cls(base, run)
 
     def has(self, name: str) -> bool:

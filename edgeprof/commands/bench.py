@@ -75,6 +75,9 @@ def run(args) -> int:
         from edgeprof.compare.recommend import print_under_table
 
         print_under_table(records, sys.stdout)
+        from edgeprof.views import power_text
+
+        power_text.print_under_table(records, sys.stdout)  # a power sweep's trade-off, --sustain's windows
     if session.suites and opts.format == "md" and (session.run_dir / "suite.json").is_file():
         import json
 

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="practical-equivalence margin for every metric, e.g. 0.1 or 10%% (default: each metric's "
                              "own drift measured in the history, else its stated default: memory 2%%, speed 20%%)")
     parser.add_argument("--metric", action="append", default=None, help="metric to compare (repeatable)")
+    parser.add_argument("--allow-context-mismatch", action="store_true",
+                        help="judge pairs measured under different power contexts (power mode, power limit, "
+                             "governor, clocks...) anyway; without it they get no better/worse verdict")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap/permutation seed (default 0)")
     parser.add_argument("--history", default=None,
                         help="history store: a SQLite file or a postgresql:// URL (default $EDGEPROF_HISTORY, the "
@@ -102,7 +105,8 @@ def run(args) -> int:
         a, b = _interleave(args)
     else:
         a, b = _sides(args, db)
-    res = compare(a, b, margin=args.margin, metrics=args.metric, seed=args.seed, db_path=db)
+    res = compare(a, b, margin=args.margin, metrics=args.metric, seed=args.seed, db_path=db,
+                  allow_context_mismatch=args.allow_context_mismatch)
     if not res["rows"]:  # nothing to tabulate: the error alone, saying what each side holds
         print(f"edgeprof: error: {unpaired_text(a, b)}", file=sys.stderr)
         return 1
@@ -135,6 +139,10 @@ def _markdown(res: dict, cols: list[str]) -> None:
     the verdicts mean."""
     from edgeprof.compare.paired import render_table
 
+    from edgeprof.compare.context import header
+
+    for line in header(res.get("context") or [], res.get("allow_context_mismatch", False)):
+        print(line)  # named first: a difference in the power context decides what the rest may claim
     print(f"A = {res['a']}\nB = {res['b']}")
     if res["axes"] is not None:
         print(f"compared (what differs): {res['axes']}")

@@ -83,6 +83,10 @@ def differing_axes(a: Record, b: Record) -> dict[str, list]:
         out["model"] = [a.model.id, b.model.id]
     if a.workload_key()[1:] != b.workload_key()[1:]:
         out["workload"] = [a.workload.label, b.workload.label]
+    pa, pb = a.get("power") or {}, b.get("power") or {}   # power settings a sweep gave each row
+    for k in sorted(set(pa) | set(pb)):
+        if pa.get(k) != pb.get(k):
+            out[k] = [pa.get(k), pb.get(k)]
     for ax in AXES:
         va, vb = _axis(a, ax), _axis(b, ax)
         if va == vb:
@@ -222,9 +226,12 @@ def _configuration(rec: Record, peers: Sequence[Record]) -> str:
 
 
 def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,
-            seed: int = 0, db_path: str | Path | None = None) -> dict:
+            seed: int = 0, db_path: str | Path | None = None, allow_context_mismatch: bool = False) -> dict:
     """Rows (one per paired case × metric present on both sides), each metric's margin and its basis,
-    and the compared axes — once when every pair differs in the same way."""
+    and the compared axes — once when every pair differs in the same way. A pair measured under
+    different power contexts gets no verdict unless ``allow_context_mismatch`` (compare/context.py)."""
+    from edgeprof.compare.context import gated, pair_context
+
     metrics = metrics or metric_catalogue.compared()  # read at call time: a registered metric is compared
     host = next((r.host for r in a.records if r.host), None)
     per_metric = margins(list(metrics), margin, db_path, host)
@@ -233,6 +240,7 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     axes_by_pair = [_axes_text(differing_axes(ra, rb)) for ra, rb in pairs]
     one_axes = len(set(axes_by_pair)) <= 1
     busy_by_pair = {(id(ra), id(rb)): busy(ra, rb) for ra, rb in pairs}
+    context_by_pair = {(id(ra), id(rb)): pair_context(ra, rb) for ra, rb in pairs}
     for (ra, rb), axes in zip(pairs, axes_by_pair):
         wk = ra.workload_key()
         label = f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}" + _configuration(ra, [x for x, _ in pairs])
@@ -251,12 +259,15 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
             est = estimated_sides(ra, rb, m)
             if est in ("A", "B"):  # an estimate against a measurement: the ratio compares two methods
                 row["verdict"] = MIXED
+            row["verdict"] = gated(row["verdict"], context_by_pair[id(ra), id(rb)], allow_context_mismatch)
             rows.append({**head, "unit": ra.metric(m).unit, **row, **({"estimated": est} if est else {})})
     unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
     used = sorted({r["metric"] for r in rows})
     return {"a": a.label, "b": b.label, "ratio": "B/A (medians)",
             "axes": axes_by_pair[0] if one_axes and pairs else None,
             "busy": sorted({b for b in busy_by_pair.values() if b}),
+            "context": sorted({c for c in context_by_pair.values() if c}),
+            "allow_context_mismatch": allow_context_mismatch,
             "margins": {m: {"margin": per_metric[m][0], "basis": per_metric[m][1]} for m in used},
             "rows": rows, "unpaired_a": [list(k) for k in unpaired],
             "note": "each metric is oriented so that a ratio > 1 means B better; the margin is that metric's own",

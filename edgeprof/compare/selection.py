@@ -3,8 +3,8 @@ compared with each other — what a user of ``bench EXPORT_DIR`` asks (issue 20:
 int4 could only be compared across two runs).
 
 A key is a row field people read in the bench table: ``model``, ``format``, ``quant``, ``runtime``,
-``device``, ``host``, or any key of the resolved placement (``threads``, ``provider``,
-``flash_attn``, ...). Values compare as text (``threads=2``). An unknown key or a value no row has
+``device``, ``host``, any key of the resolved placement (``threads``, ``provider``,
+``flash_attn``, ...) or a power setting the row ran under (``power_mode``, ``governor``, ...). Values compare as text (``threads=2``). An unknown key or a value no row has
 is a one-line error listing what the rows do have.
 """
 from __future__ import annotations
@@ -21,7 +21,10 @@ FIELDS = ("model", "format", "quant", "runtime", "device", "host")
 def field_value(rec: Record, key: str) -> Any:
     named = {"model": rec.model.id, "format": rec.artifact.format, "quant": rec.artifact.quant,
              "runtime": rec.runtime.name, "device": rec.device.id, "host": rec.host}
-    return named[key] if key in named else rec.runtime.placement.to_dict().get(key)
+    if key in named:
+        return named[key]
+    power = rec.get("power") if isinstance(rec.get("power"), dict) else {}
+    return power[key] if key in power else rec.runtime.placement.to_dict().get(key)
 
 
 def parse_where(items: Sequence[str], flag: str) -> dict[str, str]:
@@ -39,7 +42,8 @@ def select(side: Side, where: dict[str, str], flag: str) -> Side:
     """The rows of ``side`` whose fields equal every ``where`` value; the label says the filter."""
     if not where:
         return side
-    known = set(FIELDS) | {k for r in side.records for k in r.runtime.placement.to_dict()}
+    known = set(FIELDS) | {k for r in side.records for k in [*r.runtime.placement.to_dict(),
+                                                             *(r.get("power") or {})]}
     for key in where:
         if key not in known:
             raise CompareError(f"{flag}: no row field {key!r}; use one of {', '.join(sorted(known))}")

@@ -24,6 +24,7 @@ PLACEMENT = {"threads": "threads", "gpu_layers": "gpu_layers", "flash_attn": "fl
              "n_ubatch": "n_ubatch", "kv_type": "kv_type", "repack": "repack", "provider": "provider",
              "dtype": "dtype"}
 WORKLOAD = {"prompt_tokens": "prompt", "gen_tokens": "gen", "depth": "depth"}
+POWER = ("power_mode", "jetson_clocks", "gpu_power_limit", "governor")   # devices.knobs.AXES
 _FIELDS = {f.name: f for f in fields(BenchOptions)}
 
 
@@ -71,6 +72,9 @@ def case_problem(case) -> str | None:
     if w.warmup is not None:
         if len(w.warmup) != 2 or any(value_problem("prompt", x) for x in w.warmup):
             return "workload.warmup must be two token counts"
+    for axis, value in (case.power or {}).items():  # power settings: a known axis, a short printable value
+        if axis not in POWER or not isinstance(value, str) or not 0 < len(value) <= 64 or not value.isprintable():
+            return f"power.{str(axis)[:20]} must be one of {', '.join(POWER)} with a short text value"
     return None
 
 

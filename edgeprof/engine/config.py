@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from edgeprof.engine.options import above, at_least, between, byte_size, fail, integer, number, opt
+from edgeprof.engine.options import above, at_least, between, byte_size, duration, fail, integer, number, opt
 
 #: The sampler cannot honour more than this: one sample costs ~0.1-1 ms of the parent's time and a
 #: faster timer only wakes the parent without new information (sensors update every 1-100 ms).
@@ -41,11 +41,17 @@ class Settings:
     idle_each: bool = False
     ignore_memory_check: bool = False
     cpu_tdp_w: float | None = None
+    power_cooldown_s: float = 60.0       # after a power setting changed: wait for the start temperature, at most
+    power_cooldown_c: float = 2.0        # ... back within this many degrees
+    sustain_s: float | None = None       # --sustain: each case runs this long, analysed in windows
+    sustain_window_s: float = 10.0
 
     def __post_init__(self) -> None:
         rules = {"reps": between(1, MAX_REPS), "warmup": between(0, MAX_REPS), "min_seconds": at_least(0),
                  "timeout_s": above(0), "cooldown_s": at_least(0), "max_rss_bytes": between(1, MAX_BYTES),
-                 "sample_hz": at_least(0), "idle_s": at_least(0), "cpu_tdp_w": above(0)}
+                 "sample_hz": at_least(0), "idle_s": at_least(0), "cpu_tdp_w": above(0),
+                 "power_cooldown_s": at_least(0), "power_cooldown_c": above(0), "sustain_s": above(0),
+                 "sustain_window_s": above(0)}
         for name, check in rules.items():
             v = getattr(self, name)
             if v is not None and (not isinstance(v, (int, float)) or isinstance(v, bool) or v != v or v in (float("inf"), float("-inf"))):
@@ -141,6 +147,29 @@ class BenchOptions:
     allow_degraded: bool = opt(False, "--allow-degraded", action="store_true",
                                help="with --export: bench an artifact that fails the quality gate, labelled DEGRADED")
     format: str = opt("md", "-o", "--format", choices=FORMATS, help="what is printed on stdout (default md)")
+    power_mode: list | None = opt(None, "--power-mode", sweep=True,
+                                  help="Jetson power modes (nvpmodel ids or names), a comma list sweeps, e.g. "
+                                       "15W,25W,MAXN_SUPER; needs root; the original mode is restored at the end")
+    gpu_power_limit: list | None = opt(None, "--gpu-power-limit", sweep=True,
+                                       help="NVIDIA power limits in watts or 'default' (NVML; needs root), a comma list "
+                                            "sweeps; restored at the end")
+    governor: list | None = opt(None, "--governor", sweep=True,
+                                help="CPU frequency governors (cpufreq, e.g. performance,schedutil; needs root), a comma "
+                                     "list sweeps; restored at the end")
+    jetson_clocks: list | None = opt(None, "--jetson-clocks", sweep=True, choices=("on", "off"),
+                                     help="jetson_clocks on or off (a comma list sweeps; needs root); restored at the end")
+    power_cooldown: float = opt(60.0, "--power-cooldown", parse=duration, check=at_least(0),
+                                help="after a power setting changes, wait until every thermal zone is back within "
+                                     "--power-cooldown-c of the run's start temperature, at most this long (default "
+                                     "60 s; the wait is recorded in the row)")
+    power_cooldown_c: float = opt(2.0, "--power-cooldown-c", parse=number, check=above(0),
+                                  help="degrees C above the start temperature the cool-down waits for (default 2)")
+    sustain: float | None = opt(None, "--sustain", parse=duration, check=above(0), metavar="DURATION",
+                                help="run each case continuously for DURATION (90s, 2m, 1h) and report it in windows: "
+                                     "burst (first window) vs sustained (median of the last third), throttle onset, "
+                                     "steady-state temperature")
+    sustain_window: float = opt(10.0, "--sustain-window", parse=duration, check=above(0), metavar="DURATION",
+                                help="the window of --sustain (default 10 s)")
 
     def __post_init__(self) -> None:
         shape = [f for f, v in (("-p", self.prompt), ("-n", self.gen), ("--depth", self.depth)) if v is not None]
@@ -169,11 +198,20 @@ class BenchOptions:
             from edgeprof.results.store import Target
 
             Target.parse(self.history)  # an unknown scheme is a usage error before anything is written
+        if self.sustain is not None and self.sustain < 3 * self.sustain_window:
+            raise fail("--sustain", f"{self.sustain:g} s holds fewer than 3 windows of {self.sustain_window:g} s (the "
+                                    f"sustained figure is the median of the last third); lower --sustain-window")
         if self.max_rss is not None and self.sample_hz == 0:
             raise fail("--max-rss", "is enforced from the sampler's readings of the worker; drop --sample-hz 0")
 
     def settings(self) -> Settings:
-        return Settings(reps=self.reps, warmup=self.warmup, min_seconds=self.min_seconds, timeout_s=self.timeout,
-                        cooldown_s=self.cooldown, max_rss_bytes=self.max_rss, sample_hz=self.sample_hz,
-                        idle_s=self.idle_seconds, idle_each=self.idle_each,
-                        ignore_memory_check=self.ignore_memory_check, cpu_tdp_w=self.cpu_tdp_w)
+        """The run's settings; ``--sustain`` repeats the case for its whole duration (repetition after
+        repetition, no pause: ``--min-seconds`` becomes the duration, ``--timeout`` at least that + 5 min)."""
+        reps, min_s, timeout = ((1, self.sustain, max(self.timeout, self.sustain + 300)) if self.sustain
+                                else (self.reps, self.min_seconds, self.timeout))
+        return Settings(reps=reps, warmup=self.warmup, min_seconds=min_s, timeout_s=timeout, cooldown_s=self.cooldown,
+                        max_rss_bytes=self.max_rss, sample_hz=self.sample_hz, idle_s=self.idle_seconds,
+                        idle_each=self.idle_each,
+                        ignore_memory_check=self.ignore_memory_check, cpu_tdp_w=self.cpu_tdp_w,
+                        power_cooldown_s=self.power_cooldown, power_cooldown_c=self.power_cooldown_c,
+                        sustain_s=self.sustain, sustain_window_s=self.sustain_window)

@@ -48,6 +48,17 @@ def number(text: str) -> float:
     return v
 
 
+_SECONDS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600}
+
+
+def duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``2m``, ``1.5h`` (CONTRACTS: durations are seconds; a unit may follow)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h)?\s*", text, re.I)
+    if not m:
+        raise ValueError(f"expected a duration such as 90, 90s, 2m or 1h, got {_short(text)!r}")
+    return float(m.group(1)) * _SECONDS[(m.group(2) or "").lower()]
+
+
 def byte_size(text: str) -> int:
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.I)
     if not m:

@@ -38,6 +38,8 @@ class Axes:
     dtype: list[str | None] = field(default_factory=lambda: [None])
     #: workloads given as a list (a suite) instead of the -p × -n × --depth product
     workloads: list[Workload] | None = None
+    #: power settings ({axis: value}, engine/power_axes.py), the OUTERMOST loop: a setting changes once
+    power: list[dict] = field(default_factory=lambda: [{}])
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Case:
     device_id: str
     host: str
     case_id: str = ""
+    #: power settings this case runs under ({"power_mode": "25W"}; empty: the machine as it is)
+    power: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.case_id:
@@ -61,7 +65,7 @@ class Case:
         a = self.artifact
         return {"model_id": a.model.id, "sha256": a.sha256, "format": a.format, "quant": a.quant,
                 "runtime": self.runtime, "placement": self.placement.to_dict(), "workload": self.workload.to_dict(),
-                "device_id": self.device_id, "host": self.host}
+                "device_id": self.device_id, "host": self.host, **({"power": self.power} if self.power else {})}
 
     @property
     def parts(self) -> CaseLabel:
@@ -77,12 +81,13 @@ class Case:
     def to_dict(self) -> dict[str, Any]:
         return {"artifact": self.artifact.to_dict(), "runtime": self.runtime, "placement": self.placement.to_dict(),
                 "workload": self.workload.to_dict(), "device_id": self.device_id, "host": self.host,
-                "case_id": self.case_id}
+                "case_id": self.case_id, **({"power": dict(self.power)} if self.power else {})}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Case":
         return cls(Artifact.from_dict(d["artifact"]), d["runtime"], Placement.from_dict(d["placement"]),
-                   Workload.from_dict(d["workload"]), d["device_id"], d["host"], d.get("case_id") or "")
+                   Workload.from_dict(d["workload"]), d["device_id"], d["host"], d.get("case_id") or "",
+                   dict(d.get("power") or {}))
 
 
 def _rekey(case: Case, n: int) -> Case:
@@ -112,15 +117,15 @@ def build_cases(artifacts: list[Artifact], axes: Axes, *, device_for: Callable[[
     (a GPU-layers case on the GPU, a CPU case on the CPU); ``providers`` is the device-chosen
     default provider per runtime, used where --provider is unset."""
     cases = []
-    for art, w, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
-            artifacts, _workloads(axes), axes.threads, axes.flash_attn, axes.n_batch, axes.n_ubatch, axes.kv_type,
-            axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
+    for power, art, w, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
+            axes.power, artifacts, _workloads(axes), axes.threads, axes.flash_attn, axes.n_batch, axes.n_ubatch,
+            axes.kv_type, axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
         rt = runtime or art.runtime or default_for(art.format)
         if prov is None and providers and rt in providers:
             prov = providers[rt]
         placement = Placement(threads=t, gpu_layers=ngl, flash_attn=fa, n_batch=nb, n_ubatch=nub, kv_type=kv,
                               repack=rp, provider=prov, dtype=dt)
-        cases.append(Case(art, rt, placement, w, device_for(rt, placement), host))
+        cases.append(Case(art, rt, placement, w, device_for(rt, placement), host, power=dict(power)))
     return unique_ids(cases, _rekey)
 
 

@@ -88,6 +88,9 @@ class RunSession:
         suites = _suite_workloads(opts.suite or [], axes)
         devices = open_devices(root, settings.cpu_tdp_w)
         try:
+            from edgeprof.engine.power_axes import power_plan
+
+            axes.power = power_plan(opts, devices, root)  # values this machine does not offer: exit 2 now
             providers = default_providers(devices)
             cases = build_cases(artifacts, axes, host=socket.gethostname(), runtime=opts.runtime, providers=providers,
                                 device_for=lambda rt, pl: bench_device(devices, pl).info().id)
@@ -182,6 +185,10 @@ class RunSession:
             self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
         except OSError as exc:
             raise os_fault(self.run_dir / "samples", exc, run_dir=self.run_dir) from None
+        from edgeprof.engine.power_axes import PowerControl
+
+        self.sweep.control = PowerControl.for_run(self.devices, self.root, self.settings, self.run_dir,
+                                                  lambda m: self.fanout.notice(m, "warning"))
         self.sweep.quiet_workers = quiet_workers
         self.sweep.rerun = set(self.rerun)
         return self.sweep

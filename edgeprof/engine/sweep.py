@@ -60,6 +60,8 @@ class Sweep:
         self.sample_hz = settings.sample_hz          # the rate actually used on the current device
         self.rate_warnings: list[str] = []          # why it differs from --sample-hz, copied into rows
         self.meter = new_meter()
+        self.control = None     # engine.power_axes.PowerControl: power settings and the run context of rows
+        self._context = None    # (context before the case, what apply did) of the case being run
         (run_dir / "samples").mkdir(parents=True, exist_ok=True)
 
     # -- the device a case runs on: its sampler and its idle baseline --------------------
@@ -117,15 +119,17 @@ class Sweep:
         s = self.settings
         started_at = dt.datetime.now(dt.timezone.utc).isoformat()
         self.use_device(bench_device(self.devices, case.placement))
-        if s.idle_each and self.baselines:
-            self.measure_idle()
+        applied = self.control.apply(case.power, lambda: self.cancelled) if self.control else None
+        if (s.idle_each and self.baselines) or (applied and applied.changed and not applied.failure):
+            self.measure_idle()  # a new power setting has its own idle power
         baseline = self.baselines.get(self._device.info().id)
         cooled = cool_down(self.sampler, baseline, s) if s.cooldown_s else 0.0
+        self._context = (self.control.read(), applied) if self.control else None
         ctx = CaseContext(run_id=self.run_id, host=self.host, started_at=started_at, device=device_ref(self._device),
                           sample_hz=self.sample_hz, baseline=baseline,
                           power_rule=self.power.provenance if self.power else None, cooldown_s=cooled)
         return CaseRun(case=case, device=self._device, power=self.power, baseline=baseline, context=ctx,
-                       preflight=preflight(case, s))
+                       preflight=(applied.failure if applied else None) or preflight(case, s))
 
     def execute(self, run: CaseRun) -> Executed:
         """Run the case's worker while the sampler watches it; a stop or a skip by the user becomes
@@ -165,7 +169,10 @@ class Sweep:
 
     def persist(self, run: CaseRun, done: Assessed) -> Record:
         """Append the record (fsynced, announced), then the case's optional samples files."""
-        rec = self._finish(done.record)
+        rec = done.record
+        if self.control is not None and self._context is not None:  # the settings it ran under
+            rec = self.control.stamp(rec, self._context[0], run.case.power, self._context[1])
+        rec = self._finish(rec)
         if run.preflight is not None:
             return rec
         case, samples = run.case, done.samples
@@ -257,6 +264,8 @@ class Sweep:
                 if rec is not None:
                     out.append(rec)
         finally:
+            for line in self.control.restore() if self.control is not None else ():
+                self.fanout.notice(line, "warning" if line.startswith("could not") else "info")
             if self.sampler is not None:
                 self.sampler.stop()
             self.fanout.emit(ev.RunFinished(n_ok=sum(r.ok for r in out), n_failed=sum(not r.ok for r in out),

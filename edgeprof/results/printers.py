@@ -154,6 +154,7 @@ def columns() -> list[Column]:
         ("threads", lambda r: _text(r.runtime.placement.threads)),
         ("fa", lambda r: _text(r.runtime.placement.flash_attn)),
         ("test", lambda r: r.workload.label + (f" [{r.workload.suite}]" if r.workload.suite else "")),
+        ("power", lambda r: " ".join(f"{k}={v}" for k, v in (r.get("power") or {}).items())),
     ]
     metric_cols: list[Column] = [
         (d.label, (lambda r, n=d.name: metric_cell(r, n)))
@@ -163,7 +164,7 @@ def columns() -> list[Column]:
     return head + metric_cols + tail
 
 
-TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "status", "vs server", "quality", "roofline", "machine")
+TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "power", "status", "vs server", "quality", "roofline", "machine")
 
 
 def uncertainty_text(m: Metric | None, unit: str) -> str:
@@ -177,8 +178,11 @@ def uncertainty_text(m: Metric | None, unit: str) -> str:
 
 
 def legend(records: list[Record]) -> list[str]:
-    """Footnotes: where estimated and measured energy came from (a number without provenance is a bug)."""
-    notes: dict[str, str] = {}
+    """Footnotes: the run context the rows were measured under (results/runctx.py), then where
+    estimated and measured energy came from (a number without provenance is a bug)."""
+    from edgeprof.results.runctx import legend_lines
+
+    notes: dict[str, str] = {f"context:{i}": line for i, line in enumerate(legend_lines(records))}
     for r in records:
         for name in ("energy_per_token_j", "avg_power_w", "idle_power_w"):
             m = r.metric(name)

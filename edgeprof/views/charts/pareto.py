@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgeprof.analysis.tradeoff import dominates, pareto_front  # noqa: F401 - re-exported
 from edgeprof.results import metric_catalogue
 from edgeprof.results.schema import Record
 from edgeprof.views.charts.series import case_label
@@ -37,20 +38,6 @@ class ParetoChart:
     points: tuple[Point, ...]
     front: frozenset[int]  # indexes into points
     notes: tuple[str, ...] = ()
-
-
-def dominates(a: tuple[float, float], b: tuple[float, float], x_better: str, y_better: str) -> bool:
-    """``a`` is at least as good as ``b`` on both axes and strictly better on one."""
-    sx = 1 if x_better == "higher" else -1
-    sy = 1 if y_better == "higher" else -1
-    ge = sx * a[0] >= sx * b[0] and sy * a[1] >= sy * b[1]
-    return ge and (sx * a[0] > sx * b[0] or sy * a[1] > sy * b[1])
-
-
-def pareto_front(points: list[tuple[float, float]], x_better: str = "lower", y_better: str = "lower") -> list[int]:
-    """Indexes of the non-dominated points, in input order (ties both stay on the front)."""
-    return [i for i, p in enumerate(points)
-            if not any(dominates(q, p, x_better, y_better) for j, q in enumerate(points) if j != i)]
 
 
 def quality_ratio(r: Record) -> float | None:
