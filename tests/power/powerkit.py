@@ -6,7 +6,6 @@ jetson_clocks stand-ins (tests/fixtures/jetson/standin.py) named under ``[comman
 command on it."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -18,18 +17,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load(name: str, path: Path):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-boards = _load("fx_boards_power", FIXTURES / "boards.py")
-sys.path.insert(0, str(FIXTURES / "jetson"))
-standin = _load("standin", FIXTURES / "jetson" / "standin.py")
+sys.path[:0] = [str(FIXTURES), str(FIXTURES / "jetson")]
+import boards  # noqa: E402  (tests/fixtures/boards.py)
+import standin  # noqa: E402  (tests/fixtures/jetson/standin.py)
 
 
 def tiny(min_seconds: float = 0) -> list[str]:
