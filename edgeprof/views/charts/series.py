@@ -208,14 +208,28 @@ def rep_samples(records: list[Record], metric: str) -> list[tuple[str, tuple[flo
 def case_label(r: Record, among: list[Record] | None = None) -> str:
     """``format quant`` — plus the workload (and threads) when the set holds more than one."""
     label = f"{r.artifact.format or '?'} {r.artifact.quant or '?'}"
-    others = among or []
-    if len({x.workload.label for x in others}) > 1:
+    workloads, threads, devices = _apart(among or [])
+    if workloads:
         label += f" {r.workload.label}"
-    if len({x.runtime.placement.threads for x in others}) > 1:
+    if threads:
         label += f" t{r.runtime.placement.threads}"
-    if len({x.device.id for x in others}) > 1:
+    if devices:
         label += f" @{r.device.name or r.device.id}"
     return label
+
+
+_APART: list = [None, None]   # the last ``among`` list and what differs in it
+
+
+def _apart(among: list[Record]) -> tuple[bool, bool, bool]:
+    """Whether workloads, threads, devices differ among the rows — once per list: every case's
+    label rescanning all the others made a 1,000-record report quadratic (issue 21 item 10)."""
+    if _APART[0] is among:
+        return _APART[1]
+    facts = (len({x.workload.label for x in among}) > 1, len({x.runtime.placement.threads for x in among}) > 1,
+             len({x.device.id for x in among}) > 1)
+    _APART[:] = [among, facts]
+    return facts
 
 
 def trace_extent(trace: Trace) -> float:

@@ -74,13 +74,18 @@ def pareto_png(chart: ParetoChart) -> bytes:
             if len(front) > 1:
                 ax.plot([chart.points[i].x for i in front], [chart.points[i].y for i in front], color=color,
                         lw=1.2, alpha=0.8, zorder=2)
+            # one scatter per group (sizes and colours per point): a call per point made matplotlib
+            # re-fit the axes over every earlier point each time, quadratic in the cases
+            pts = [(chart.points[i], i in chart.front) for i in idx]
+            edge = [color if on else DOMINATED for _, on in pts]
+            ax.scatter([p.x for p, _ in pts], [p.y for p, _ in pts], marker=marker, zorder=3, linewidths=1.5,
+                       s=[60 if on else 36 for _, on in pts], edgecolors=edge,
+                       facecolors=["none" if p.estimated else c for (p, _), c in zip(pts, edge)])
+            bad = [p for p, _ in pts if p.degraded]
+            if bad:
+                ax.scatter([p.x for p in bad], [p.y for p in bad], marker="x", s=90, color="#d62728", zorder=4)
             for i in idx:
                 p, on = chart.points[i], i in chart.front
-                c = color if on else DOMINATED
-                ax.scatter([p.x], [p.y], marker=marker, s=60 if on else 36, zorder=3, linewidths=1.5,
-                           facecolors="none" if p.estimated else c, edgecolors=c)
-                if p.degraded:
-                    ax.scatter([p.x], [p.y], marker="x", s=90, color="#d62728", zorder=4)
                 ax.annotate(("~" if p.estimated else "") + p.label + (" DEGRADED" if p.degraded else ""), (p.x, p.y),
                             textcoords="offset points", xytext=(5, 4), fontsize=7, color="#212121" if on else "#616161")
         _log_if_wide(ax, "x", [p.x for p in chart.points])
@@ -117,9 +122,10 @@ def distributions_png(series: dict[str, list[tuple[str, tuple[float, ...], bool]
             data = series[name]
             ax.boxplot([list(s) for _, s, _ in data], orientation="horizontal", widths=0.5, showfliers=False,
                        medianprops={"color": PALETTE[1]})
-            for k, (_, s, est) in enumerate(data, start=1):
-                ax.scatter(list(s), [k] * len(s), s=12, alpha=0.7, color=PALETTE[0],
-                           facecolors="none" if est else PALETTE[0], zorder=3)
+            dots = [(x, k, est) for k, (_, s, est) in enumerate(data, start=1) for x in s]  # one call: see pareto_png
+            if dots:
+                ax.scatter([x for x, _, _ in dots], [k for _, k, _ in dots], s=12, alpha=0.7, edgecolors=PALETTE[0],
+                           facecolors=["none" if est else PALETTE[0] for _, _, est in dots], zorder=3)
             ax.set_yticks(range(1, len(data) + 1), [("~" if est else "") + lab for lab, _, est in data], fontsize=7)
             d = metric_catalogue.get(name)
             label = d.label if d and d.label else name
@@ -145,9 +151,13 @@ def roofline_png(ceilings: list[Ceiling], points: list[RooflinePoint]) -> bytes:
                 continue
             ax.plot(xs, ys, color=PALETTE[i % len(PALETTE)], ls="--" if c.server else "-",
                     label=f"{'server ' if c.server else ''}{c.device} ceiling")
+        where = {c.device: i for i, c in reversed(list(enumerate(ceilings)))}
+        for server in (False, True):  # one scatter per marker (see pareto_png)
+            mine = [p for p in points if p.server == server]
+            if mine:
+                ax.scatter([p.intensity for p in mine], [p.flops for p in mine], marker="s" if server else "o", s=40,
+                           color=[PALETTE[where.get(p.device, 0) % len(PALETTE)] for p in mine], zorder=3)
         for k, p in enumerate(sorted(points, key=lambda p: p.intensity)):
-            color = PALETTE[next((i for i, c in enumerate(ceilings) if c.device == p.device), 0) % len(PALETTE)]
-            ax.scatter([p.intensity], [p.flops], marker="s" if p.server else "o", s=40, color=color, zorder=3)
             ax.annotate(p.label, (p.intensity, p.flops), textcoords="offset points", fontsize=7,
                         xytext=(6, -11 - 9 * (k % 3)))  # staggered: neighbouring cases have close intensities
         ax.set_xscale("log")
