@@ -20,7 +20,8 @@ async def check(spec: BoardSpec, timeout_s: float) -> dict[str, Any]:
     from edgeprof.results.schema import SCHEMA_VERSION
 
     t0 = time.monotonic()
-    row: dict[str, Any] = {"board": spec.name, "target": str(spec.target), **spec.labels}
+    row: dict[str, Any] = {"board": spec.name, "target": str(spec.target), "kind": spec.labels.get("kind", ""),
+                           "labels": dict(spec.labels)}
     try:
         async def hello() -> Board:
             async with await connect(spec.target, spec.ssh) as conn:
@@ -31,7 +32,7 @@ async def check(spec: BoardSpec, timeout_s: float) -> dict[str, Any]:
         same = b.protocol == PROTOCOL and b.records_schema == SCHEMA_VERSION
         row.update(state="ok" if same else "refused", edgeprof=b.edgeprof, hostname=b.hostname,
                    device=f"{b.kind}: {b.device}" if b.kind else "", devices=list(b.devices),
-                   power_mode=b.power_mode or "", free_disk_bytes=b.free_disk_bytes, machine_id=b.machine_id,
+                   power_mode=b.power_mode or spec.labels.get("power_mode", ""), free_disk_bytes=b.free_disk_bytes, machine_id=b.machine_id,
                    message="" if same else f"edgeprof {b.edgeprof} there (protocol {b.protocol}); install "
                                             f"edgeprof[fleet]=={__version__}")
     except asyncio.TimeoutError:
@@ -53,7 +54,8 @@ def status(fleet: Fleet, timeout_s: float = 20.0) -> list[dict[str, Any]]:
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
-    cols = ("board", "target", "state", "edgeprof", "device", "power_mode", "free disk GiB", "seconds", "message")
+    cols = ("board", "target", "kind", "state", "edgeprof", "device", "power_mode", "free disk GiB", "seconds",
+            "message")
     out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         free = r.get("free_disk_bytes")

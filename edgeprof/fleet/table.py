@@ -23,14 +23,22 @@ class Pending:
     """A case (or a whole board) with no record: what it is and why."""
 
     board: str
-    label: str
+    label: str                  # the workload (pp128+tg128), as the test column of a record
     model: str
     reason: str
     case_id: str | None = None
+    cells: tuple = ()           # (column, text) of the identity columns the case already knows
 
     def to_dict(self) -> dict:
         return {"board": {"name": self.board}, "case_id": self.case_id, "status": "pending", "test": self.label,
-                "model": self.model, "reason": self.reason}
+                "model": self.model, **dict(self.cells), "reason": self.reason}
+
+    @classmethod
+    def of_case(cls, board: str, case, reason: str) -> "Pending":
+        a = case.artifact
+        cells = (("format", a.format or ""), ("quant", a.quant or ""), ("runtime", case.runtime or ""),
+                 ("threads", str(case.placement.threads or "")))
+        return cls(board, case.workload.label, a.model.id or "", reason, case.case_id, cells)
 
 
 Row = tuple[str, "Record | Pending"]
@@ -52,7 +60,7 @@ def rows(boards: list[BoardRun]) -> list[Row]:
                 if r is not None and r.status != "cancelled":
                     out.append((b.name, r))
                 else:
-                    out.append((b.name, Pending(b.name, c.label, c.artifact.model.id or "", why, c.case_id)))
+                    out.append((b.name, Pending.of_case(b.name, c, why)))
         elif not recs:
             out.append((b.name, Pending(b.name, "(whole matrix)", "", why)))
         out += [(b.name, r) for r in have.values()]   # records of cases no plan names (kept, shown)
@@ -93,20 +101,21 @@ def _tagged(board: str, rec: Record) -> dict:
 
 
 def markdown(table: list[Row]) -> str:
+    """bench's table (its ``host`` column names each record's board) with the pending rows in it."""
     cols = printers.columns()
     recs = [x for _, x in table if isinstance(x, Record)]
     cells = []
     for board, x in table:
         if isinstance(x, Record):
-            cells.append([board] + [fn(x) for _, fn in cols])
+            cells.append([fn(x) for _, fn in cols])
         else:
             blank = {name: "" for name, _ in cols}
-            blank.update(model=x.model, test=x.label, status=f"pending — {x.reason}")
-            cells.append([board] + [blank[name] for name, _ in cols])
-    names = ["host"] + [n for n, _ in cols]
+            blank.update(dict(x.cells), host=board, model=x.model, test=x.label, status=f"pending — {x.reason}")
+            cells.append([blank[name] for name, _ in cols])
+    names = [n for n, _ in cols]
     keep = [i for i, n in enumerate(names) if n in ("host", "status") or any(row[i] for row in cells)]
     lines = ["| " + " | ".join(names[i] for i in keep) + " |",
-             "|" + "|".join("---" if names[i] in printers.TEXT_COLUMNS + ("host",) else "---:" for i in keep) + "|"]
+             "|" + "|".join("---" if names[i] in printers.TEXT_COLUMNS else "---:" for i in keep) + "|"]
     for row in cells:
         lines.append("| " + " | ".join(_cell(row[i]) for i in keep) + " |")
     notes = printers.legend(recs)

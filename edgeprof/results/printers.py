@@ -129,6 +129,13 @@ def load_header(records: list[Record]) -> str:
     return " ".join(parts)
 
 
+def board_cell(rec: Record) -> str:
+    """The board a remote run measured this row on (``bench --host``, ``fleet``: the name in
+    FLEET.toml or the SSH target); empty for a local row, so the column only shows for boards."""
+    board = rec.extra.get("board")
+    return str(board.get("name") or "") if isinstance(board, dict) else ""
+
+
 def status_cell(rec: Record) -> str:
     if rec.ok:
         return rec.status
@@ -146,6 +153,7 @@ def columns() -> list[Column]:
     """The table's columns: identity, then one per catalogue metric with a label, then the
     quality, roofline, server-comparison and status cells."""
     head: list[Column] = [
+        ("host", board_cell),
         ("model", lambda r: r.model.id or ""),
         ("format", lambda r: r.artifact.format or ""),
         ("quant", lambda r: r.artifact.quant or ""),
@@ -164,7 +172,8 @@ def columns() -> list[Column]:
     return head + metric_cols + tail
 
 
-TEXT_COLUMNS = ("model", "format", "quant", "runtime", "test", "power", "status", "vs server", "quality", "roofline", "machine")
+TEXT_COLUMNS = ("host", "model", "format", "quant", "runtime", "test", "power", "status", "vs server", "quality",
+                "roofline", "machine")
 
 
 def uncertainty_text(m: Metric | None, unit: str) -> str:

@@ -94,7 +94,7 @@ def test_fleet_status_checks_every_board_in_seconds(shelf, tmp_path, smollm2_ggu
     rows = {r["board"]: r for r in json.loads(res.stdout)}
     assert res.returncode == 1   # one board is unreachable
     assert rows["a"]["state"] == rows["b"]["state"] == "ok" and rows["a"]["edgeprof"] and rows["a"]["free_disk_bytes"]
-    assert rows["a"]["device"].startswith("cpu: ") and rows["a"]["kind"] == "loopback a"
+    assert rows["a"]["device"].startswith("cpu: ") and rows["a"]["labels"]["kind"] == "loopback a"
     assert rows["gone"]["state"] == "unreachable" and "cannot connect" in rows["gone"]["message"]
     assert max(r["seconds"] for r in rows.values()) < 60
 
