@@ -67,6 +67,8 @@ def serve(stdin=None) -> int:
                 raise ValueError("not an object")
         except (ValueError, RecursionError) as exc:
             raise UsageError(f"agent: expected one JSON request line on stdin ({exc})") from None
+        if req.get("sysroot"):   # the fleet file's root for this board's device files (CONTRACTS EDGEPROF_SYSROOT)
+            os.environ["EDGEPROF_SYSROOT"] = str(req["sysroot"])
         op = OPS.get(str(req.get("op")))
         if op is None:
             raise UsageError(f"agent: unknown op {req.get('op')!r}; this agent knows {', '.join(OPS)}")

@@ -6,6 +6,7 @@ name = "shelf"                              # optional
 identity = "~/.ssh/id_ed25519"              # key file(s); default ~/.ssh/id_* and the SSH agent
 known_hosts = "~/.ssh/known_hosts"
 command = ["edgeprof"]                      # how the board runs edgeprof (e.g. ["/opt/venv/bin/edgeprof"])
+# sysroot = "/"                             # EDGEPROF_SYSROOT on the boards (default: each board's own)
 
 [[host]]
 name = "orin-1"                             # a label: letters, digits, . _ -
@@ -38,7 +39,8 @@ from edgeprof.fleet.remote import BoardSpec
 from edgeprof.fleet.ssh import SshOptions, Target
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-HOST_KEYS = {"name", "target", "kind", "power_mode", "notes", "identity", "known_hosts", "command", "config"}
+HOST_KEYS = {"name", "target", "kind", "power_mode", "notes", "identity", "known_hosts", "command", "config",
+             "sysroot"}
 LABELS = ("kind", "power_mode", "notes")
 #: bench options a fleet decides itself (where runs go, what is printed, which store)
 NOT_IN_BENCH = ("out", "resume", "overwrite", "retry_failed", "quiet", "format", "history", "list_suites")
@@ -123,7 +125,8 @@ def _board(h: dict, defaults: dict, path: Path, i: int) -> BoardSpec:
                      config=str(merged["config"]) if merged.get("config") else None,
                      command=_strings(merged.get("command", ["edgeprof"]), f"{where}: command"))
     labels = {k: str(merged[k]) for k in LABELS if k in merged}
-    return BoardSpec(name=name, target=Target.parse(h["target"]), ssh=ssh, labels=labels)
+    sysroot = str(merged["sysroot"]) if merged.get("sysroot") else None
+    return BoardSpec(name=name, target=Target.parse(h["target"]), ssh=ssh, labels=labels, sysroot=sysroot)
 
 
 def _bench(b: dict, path: Path) -> tuple[list[str], list[str]]:

@@ -44,6 +44,14 @@ class BoardSpec:
     target: Target
     ssh: SshOptions = SshOptions()
     labels: dict = field(default_factory=dict)      # kind, power_mode, notes (FLEET.toml)
+    sysroot: str | None = None    # EDGEPROF_SYSROOT on the board (CONTRACTS: its own root unless the fleet sets one)
+
+    def request(self, op: str, **more: Any) -> dict[str, Any]:
+        """An agent request for this board (its sysroot travels with every op that reads devices)."""
+        from edgeprof import __version__
+
+        return {"op": op, "protocol": PROTOCOL, "edgeprof": __version__,
+                **({"sysroot": self.sysroot} if self.sysroot else {}), **more}
 
 
 @dataclass(frozen=True)
@@ -144,8 +152,7 @@ class RemoteRun:
     async def _run(self, conn: Any) -> Ended:
         from edgeprof import __version__
 
-        hello = await request(conn, self.spec.ssh, {"op": "hello", "protocol": PROTOCOL, "edgeprof": __version__},
-                              "hello")
+        hello = await request(conn, self.spec.ssh, self.spec.request("hello"), "hello")
         self.board = Board.from_dict(hello.data)
         problem = self._mismatch(__version__)
         if problem:
@@ -160,8 +167,8 @@ class RemoteRun:
         models = [] if again else [await self._model(conn, m) for m in self.models]
         if self.cancelled:
             return self._end("interrupted", "cancelled before the bench started", 130)
-        req = {"op": "bench", "run": self.run_name, "argv": [*self.argv, "--", *models], "samples": self.samples,
-               "resume": again, "restore": self._restore() if again else None}
+        req = self.spec.request("bench", run=self.run_name, argv=[*self.argv, "--", *models], samples=self.samples,
+                                resume=again, restore=self._restore() if again else None)
         self.chan = await AgentChannel.open(conn, self.spec.ssh, req)
         reply = None
         async for item in self.chan.lines():

@@ -25,8 +25,7 @@ async def check(spec: BoardSpec, timeout_s: float) -> dict[str, Any]:
     try:
         async def hello() -> Board:
             async with await connect(spec.target, spec.ssh) as conn:
-                reply = await request(conn, spec.ssh, {"op": "hello", "protocol": PROTOCOL, "edgeprof": __version__},
-                                      "hello")
+                reply = await request(conn, spec.ssh, spec.request("hello"), "hello")
                 return Board.from_dict(reply.data)
         b = await asyncio.wait_for(hello(), timeout_s)
         same = b.protocol == PROTOCOL and b.records_schema == SCHEMA_VERSION

@@ -84,18 +84,30 @@ def test_a_fleet_cut_off_mid_run_keeps_what_it_measured_and_resume_finishes_it_o
 
 
 def test_fleet_status_checks_every_board_in_seconds(shelf, tmp_path, smollm2_gguf, home):
+    """Three boards: a real one, one whose device files come from a Jetson Orin Nano fixture tree
+    (FLEET.toml ``sysroot``, CONTRACTS: a remote run uses the board's root unless the fleet sets
+    one), and a port nothing listens on."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fx_boards_fleet", services.ROOT / "tests/fixtures/boards.py")
+    fx = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fx)
+    orin = fx.build(tmp_path / "orin-root", "orin-nano-jp6")
     laptop, (a, b) = shelf
     if a.proc is None:
         a.start()
     closed = services.free_port()
     fleet = fleet_file(tmp_path / "FLEET.toml", (a, b), smollm2_gguf,
-                       extra_host=f'[[host]]\nname = "gone"\ntarget = "root@127.0.0.1:{closed}"\n\n')
+                       extra_host=f'[[host]]\nname = "gone"\ntarget = "root@127.0.0.1:{closed}"\n\n'
+                                  f'[[host]]\nname = "orin"\ntarget = "{b.target}"\nsysroot = "{orin}"\n\n')
     res = cli("fleet", "status", str(fleet), "-o", "json", env=laptop_env(laptop, home), timeout=120)
     rows = {r["board"]: r for r in json.loads(res.stdout)}
     assert res.returncode == 1   # one board is unreachable
     assert rows["a"]["state"] == rows["b"]["state"] == "ok" and rows["a"]["edgeprof"] and rows["a"]["free_disk_bytes"]
     assert rows["a"]["device"].startswith("cpu: ") and rows["a"]["labels"]["kind"] == "loopback a"
     assert rows["gone"]["state"] == "unreachable" and "cannot connect" in rows["gone"]["message"]
+    assert rows["orin"]["device"].startswith("jetson: NVIDIA Jetson Orin Nano") and rows["orin"]["power_mode"]
+    assert rows["b"]["device"].startswith("cpu: ")   # the same sshd, its own root: the fleet's root is per host
     assert max(r["seconds"] for r in rows.values()) < 60
 
 
