@@ -147,3 +147,48 @@ def test_a_link_planted_in_the_run_directory_is_never_followed(tmp_path):
     transfer.write_into(run, transfer.safe_relpath("env.json"), b"{}")
     assert not (outside / "victim").exists() and (run / "env.json").read_bytes() == b"{}"
     assert not (run / "env.json").is_symlink()
+
+
+def test_ctrl_c_stops_a_remote_bench_cleanly_and_resume_finishes_it_on_its_board(shelf, tmp_path, smollm2_gguf,
+                                                                                   home):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    laptop, (a, _) = shelf
+    if a.proc is None:
+        a.start()
+    env = laptop_env(laptop, home)
+    out = tmp_path / "run"
+    argv = ["-p", "8", "-n", "4,8,12", "--reps", "3", "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2",
+            "-t", "1"]
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", "--host", a.target, str(smollm2_gguf), *argv,
+                             "--out", str(out), "-o", "json"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    records = out / "records.jsonl"
+    try:
+        end = time.monotonic() + 240
+        while not (records.is_file() and records.read_text().count("\n") >= 1) and time.monotonic() < end:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in stderr, stderr[-3000:]
+    assert f"edgeprof bench --resume {out}" in stderr
+    rows = json.loads(stdout)
+    statuses = [r["status"] for r in rows]
+    assert statuses in (["ok"], ["ok", "cancelled"]), statuses    # the running case (if any) recorded as cancelled
+    # the board stopped too: no process of this run is left there
+    end = time.monotonic() + 10
+    while a.session_pids() and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not a.session_pids()
+    res = cli("bench", "--resume", str(out), "-o", "json", env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    final = json.loads(res.stdout)
+    assert [r["status"] for r in final] == ["ok"] * 3
+    assert sorted(r["workload"]["gen_tokens"] for r in final) == [4, 8, 12]
+    assert len({r["case_id"] for r in final}) == 3 == len(records.read_text().splitlines())
