@@ -1,11 +1,12 @@
-"""``edgeprof reference list|show|add|import|build``: the server reference sets (packaged
+"""``edgeprof reference list|show|add|import|build|export``: the server reference sets (packaged
 ``assets/reference/`` and ``$EDGEPROF_HOME/reference/``).
 
 ``add RUN_DIR --name NAME`` turns a run into a set; ``import localscore FILE.tsv`` loads a newer
-LocalScore export through the packaged set's own loader; ``build --suite S MODEL ... --name NAME``
-runs the suites on this machine and writes a set with its hardware, runtime build and energy
-provenance (what a GPU holder runs to publish a matched set); ``show NAME --model ID`` lists the
-rows a model can be compared with.
+LocalScore export through the packaged set's own loader; ``build --suite S MODEL ... --name NAME
+[--pack FILE.tar.gz]`` runs the suites on this machine and writes a set with its hardware, runtime
+build and energy provenance (what a GPU holder runs to publish a matched set); ``export NAME
+FILE.tar.gz`` and ``import set FILE.tar.gz`` carry a set to another machine with its provenance;
+``show NAME --model ID`` lists the rows a model can be compared with.
 """
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ import json
 import sys
 from pathlib import Path
 
-HELP = "list, show, add, import or build server reference sets"
-IMPORTERS = ("localscore",)
+HELP = "list, show, add, import, build or export server reference sets"
+IMPORTERS = ("localscore", "set")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from edgeprof.engine.config import BenchOptions
     from edgeprof.engine.options import add_arguments as add_options
 
-    sub = parser.add_subparsers(dest="action", metavar="{list,show,add,import,build}")
+    sub = parser.add_subparsers(dest="action", metavar="{list,show,add,import,build,export}")
     p = sub.add_parser("list", help="list the reference sets with their row counts and provenance")
     p.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
     p = sub.add_parser("show", help="show one set's rows (with --model: the rows that model can be compared with)")
@@ -39,15 +40,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--overwrite", action="store_true", help="replace an existing set of that name")
     p.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
-    p = sub.add_parser("import", help="import a public database export (localscore FILE.tsv) as a user set")
+    p = sub.add_parser("import", help="import a public database export (localscore FILE.tsv) or a set exported "
+                                      "by 'reference export' (set FILE.tar.gz) as a user set")
     p.add_argument("source", choices=IMPORTERS)
     p.add_argument("file", metavar="FILE")
-    p.add_argument("--name", help="set name (default: localscore-<date of the newest row>)")
+    p.add_argument("--name", help="set name (default: localscore-<date of the newest row>; a set: its own name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing set of that name")
     p.add_argument("-o", "--format", choices=("md", "csv", "json"), default="md")
     p = sub.add_parser("build", help="run suites on this machine and write a reference set (bench flags apply)")
     add_options(p, BenchOptions, skip=("list_suites", "format", "resume", "retry_failed", "export"))
     p.add_argument("--name", required=True, help="name of the reference set to write")
+    p.add_argument("--pack", metavar="FILE", help="also write the set as one file (FILE.tar.gz) to carry to other "
+                                                  "machines ('edgeprof reference import set FILE' there)")
+    p = sub.add_parser("export", help="write a user set as one file (FILE.tar.gz) for 'reference import set'")
+    p.add_argument("name")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("-o", "--format", choices=("md", "json"), default="md")
 
 
 def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
@@ -154,6 +162,8 @@ def _build(args) -> int:
         raise UsageError("reference build needs --suite NAME (e.g. --suite localscore,llamacpp-scoreboard); a "
                          "published set is only comparable for a fixed workload")
     target(args.name, None, opts.overwrite)  # a bad or reserved name fails before anything runs
+    if args.pack and not Path(args.pack).expanduser().resolve().parent.is_dir():
+        raise UsageError(f"--pack {args.pack}: its folder does not exist; pass a path in an existing folder")
     if opts.out is None:
         import datetime as dt
 
@@ -166,8 +176,13 @@ def _build(args) -> int:
     build = {"build": {"command": "edgeprof reference build", "suites": opts.suite, "run_dir": str(session.run_dir),
                        "runtime_build": _runtime_build()}}
     path = from_run(session.run_dir, args.name, overwrite=opts.overwrite, build=build)
+    packed = ""
+    if args.pack:
+        from edgeprof.compare.refpack import export
+
+        packed = f"; packed as {export(path, args.pack)} for 'edgeprof reference import set' on other machines"
     print(f"reference set '{args.name}' written to {path} ({sum(r.ok for r in records)} cases ok; run "
-          f"{session.run_dir}); publish it by copying that directory (see README 'Publish your own server set')")
+          f"{session.run_dir}){packed}; see README 'Compare with server GPUs'")
     return 0 if records and all(r.ok for r in records) else 1
 
 
@@ -184,6 +199,7 @@ def _runtime_build() -> dict:
 def run(args) -> int:
     from edgeprof.compare.paired import render_table
     from edgeprof.compare.refsets import get_set, load_sets
+    from edgeprof.errors import command
 
     action = getattr(args, "action", None) or "list"
     fmt = getattr(args, "format", "md")
@@ -191,6 +207,27 @@ def run(args) -> int:
         path = add_run(args.run_dir, args.name, overwrite=args.overwrite)
         print(json.dumps({"added": args.name, "path": str(path)}) if fmt == "json" else
               f"reference set '{args.name}' written to {path}")
+        return 0
+    if action == "import" and args.source == "set":
+        from edgeprof.compare.refpack import import_file
+
+        path, n = import_file(args.file, args.name, overwrite=args.overwrite)
+        print(json.dumps({"imported": path.name, "rows": n, "path": str(path)}) if fmt == "json" else
+              f"reference set '{path.name}' imported from {args.file} ({n} rows, its provenance kept) at {path}")
+        return 0
+    if action == "export":
+        from edgeprof.compare.refpack import export
+        from edgeprof.compare.refsets import load_sets as _all
+
+        s = get_set(args.name, _all())
+        if s.origin != "user":
+            from edgeprof.errors import UsageError
+
+            raise UsageError(f"'{s.name}' is a packaged set: it ships with edgeprof already; export one of yours")
+        out = export(s.path, args.file)
+        print(json.dumps({"exported": s.name, "file": str(out)}) if fmt == "json" else
+              f"reference set '{s.name}' written to {out}; on another machine: "
+              f"{command('reference', 'import', 'set', str(out))}")
         return 0
     if action == "import":
         from edgeprof.compare.refwrite import import_localscore

@@ -24,6 +24,9 @@ LEGEND = (
     "host-bound: a server row far below its bandwidth roofline at batch 1, or as fast as devices with much more "
     "bandwidth: it measures its host and engine build more than its accelerator",
     "contended: the reference was measured while other processes used the cores",
+    "verdicts in cells: no diff. = no detectable difference; equiv. ±m % = a difference smaller than the margin; "
+    "too few reps = no outcome could reach p < 0.05 with so few repetitions or rows; held back: busy = measured on "
+    "a busy machine; no verdict = an estimate, another model or an unlike energy scope",
 )
 
 
@@ -38,6 +41,22 @@ def interval(ci: tuple[float, float] | None) -> str:
     return f" [{ci[0]:.3g}–{ci[1]:.3g}]" if ci else ""
 
 
+def short_verdict(r: Ratio) -> str:
+    """The verdict in a table cell's few words (the legend and the detail views say it whole)."""
+    v = r.verdict or ""
+    if not v:
+        return "no verdict" if r.verdict_why else ""
+    if v.startswith("inconclusive: too few repetitions"):
+        return "too few reps"
+    if v.startswith("inconclusive: measured on a busy machine"):
+        return "held back: busy"
+    if v.startswith("inconclusive"):
+        return "inconclusive"
+    if v == "no detectable difference":
+        return "no diff."
+    return v.replace("equivalent within", "equiv.")
+
+
 def verdict(r: Ratio) -> str:
     """compare's verdict with its margin, or "no verdict: why"."""
     if r.verdict:
@@ -48,14 +67,17 @@ def verdict(r: Ratio) -> str:
     return f"no verdict: {r.verdict_why}" if r.verdict_why else ""
 
 
-def ratio(r: Ratio, with_verdict: bool = True) -> str:
-    """``decode 0.1× [0.08–0.12] slower`` (``~`` marks an estimate on either side)."""
+def ratio(r: Ratio, with_verdict: bool = True, short: bool = False, named: bool = True) -> str:
+    """``decode 0.1× [0.08–0.12] slower`` (``~`` marks an estimate on either side); ``short``: the
+    verdict in a cell's few words."""
+    name = f"{short_metric(r.metric)} " if named else ""
     if r.ratio is None:
-        return f"{short_metric(r.metric)} —"
+        return f"{name}—"
     est = " (edge est.)" if r.edge_estimated else ""
     est += " (server est.)" if r.ref_estimated else ""
-    v = f" {verdict(r)}" if with_verdict and verdict(r) else ""
-    return f"{short_metric(r.metric)} {r.ratio:.3g}×{interval(r.ci95)}{est}{v}"
+    words = short_verdict(r) if short else verdict(r)
+    v = f" {words}" if with_verdict and words else ""
+    return f"{name}{r.ratio:.3g}×{interval(r.ci95)}{est}{v}"
 
 
 def class_text(c: ClassStats) -> str:
@@ -105,11 +127,11 @@ def cell(c: Comparison | None) -> str:
     cl = c.headline_class
     if cl is not None and cl.ratio is not None and cl.ratio.ratio is not None:
         where = f"{cl.name} (n {cl.n}{', ' + str(cl.n_host_bound) + ' host-bound' if cl.n_host_bound else ''})"
-        main = ratio(cl.ratio)
+        main = ratio(cl.ratio, short=True)
     else:
         where = f"{c.set_name}:{c.row}"
         r = next((x for x in c.ratios if x.ratio is not None), None)
-        main = ratio(r) if r else "no comparable figure"
+        main = ratio(r, short=True) if r else "no comparable figure"
     flags = [f for f in ("contended reference" if c.contended else "", "energy scope differs" if c.energy_note else "")
              if f]
     return f"{head} vs {where} [{_status(c.verification)}] {main}" + (f" ({'; '.join(flags)})" if flags else "")

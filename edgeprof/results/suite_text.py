@@ -49,7 +49,7 @@ def summary_table(summaries: list[Record]) -> str:
 def _ratio_cell(r: Ratio | None) -> str:
     if r is None or r.ratio is None:
         return "—"
-    return reftext.ratio(r)
+    return reftext.ratio(r, short=True, named=False)   # the column names the metric
 
 
 def _bound(row: RowMatch) -> str:
@@ -86,11 +86,15 @@ def comparison_table(ref: Comparison | None) -> str:
                    f"{'CONTENDED' if row.contended else 'quiet or unknown'} |")
     if ref.classes:
         out += ["", "Accelerator classes (every matching row of each class shown above):", ""]
-        out += [f"- {reftext.class_text(c)}" + (f"; edge ÷ median {reftext.ratio(c.ratio)}" if c.ratio else "")
+        out += [f"- {reftext.class_text(c)}" + (f"; edge ÷ median {reftext.ratio(c.ratio, short=True)}" if c.ratio
+                                                else "")
                 for c in ref.classes]
     first = ref.first
     notes = list(ref.notes) + [t for t in (ref.format_note, first.runtime_note if first else "", ref.energy_note,
                                            ref.contended) if t]
-    notes += [f"{row.row}: host-bound — {row.host_bound.evidence}" for row in ref.rows[:3]
-              if row.host_bound is not None and row.host_bound.flag]
+    bound = [row for row in ref.rows if row.host_bound is not None and row.host_bound.flag]
+    if bound:
+        notes.append(f"host-bound: {len(bound)} of the {len(ref.rows)} rows shown, e.g. {bound[0].row}: "
+                     f"{bound[0].host_bound.evidence}")
+    notes.append("verdicts: " + reftext.LEGEND[-1].split(": ", 1)[1])
     return "\n".join(out + ([""] + [f"- {one_line(n)}" for n in notes] if notes else []))

@@ -226,3 +226,36 @@ def test_none_says_why_in_the_cell_and_old_records_still_read(tmp_path):
     assert rec.reference.first.edge_roofline.value == 0.3 and rec.reference.first.server_roofline.why == "w"
     again = Record.from_dict(json.loads(json.dumps(rec.to_dict())))
     assert again.reference == rec.reference
+
+
+def test_a_set_travels_as_one_file_with_its_provenance(tmp_path, home, capsys, monkeypatch):
+    """``reference export`` on the machine that measured, ``reference import set`` elsewhere: the
+    rows, the hardware and build blocks survive, ``imported`` says from where; a hostile archive
+    (a path outside, an unknown file) is refused in one line and nothing is kept."""
+    import tarfile
+
+    from edgeprof.cli import main
+
+    add_run(write_run(tmp_path / "gpu-run", [make_record(decode=noisy(900.0, 5, 0.02, 11), kind="nvidia",
+                                                         device_name="NVIDIA H100 80GB HBM3")]), "my-h100",
+            dest_root=home / "reference")
+    assert main(["reference", "export", "my-h100", str(tmp_path / "my-h100.tar.gz")]) == 0
+    assert "reference import set" in capsys.readouterr().out
+    other = tmp_path / "other-home"
+    monkeypatch.setenv("EDGEPROF_HOME", str(other))
+    assert main(["reference", "import", "set", str(tmp_path / "my-h100.tar.gz"), "-o", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["imported"] == "my-h100" and out["rows"] == 1
+    meta = json.loads((other / "reference" / "my-h100" / "reference.json").read_text())
+    assert meta["created_from"]["host"] == "hostA" and meta["imported"]["original_name"] == "my-h100"
+    assert meta["imported"]["sha256"] and meta["imported"]["from"].endswith("my-h100.tar.gz")
+    assert (other / "reference" / "my-h100" / "env.json").is_file()
+    c = ref.match(make_record(decode=noisy(90.0, 5, 0.02, 12)), ref.load_sets(), NO_HISTORY)
+    assert c.kind == "exact" and c.set_name == "my-h100"
+    evil = tmp_path / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        tar.add(other / "reference" / "my-h100" / "reference.json", arcname="../reference.json")
+    assert main(["reference", "import", "set", str(evil), "--name", "evil"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unexpected entry '../reference.json'" in err
+    assert not (other / "reference" / "evil").exists()

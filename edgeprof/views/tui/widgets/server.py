@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rich.console import Group
 from rich.text import Text
+from textual.containers import VerticalScroll
 
 from edgeprof.results import reftext
 from edgeprof.results.comparison import ClassStats, Comparison
@@ -79,10 +80,28 @@ def plot_lines(d: Dots, width: int) -> list[str]:
     return ["".join(cells).rstrip() or " ", "─" * width, ends, key]
 
 
-class ServerPanel(Quiet):
-    """Edge vs server for the running case (live) or a chosen row (its record's comparison)."""
+class ServerPanel(VerticalScroll):
+    """Edge vs server for the running case (live) or a chosen row (its record's comparison). A
+    scrolling panel: what it holds can be taller than the panel, and a line is never cut by the
+    border (at 80×24 the footer is a scroll away)."""
 
-    DEFAULT_CSS = "ServerPanel { padding: 0 1; border: round $panel-lighten-2; }"
+    DEFAULT_CSS = """
+    ServerPanel { padding: 0 1; border: round $panel-lighten-2; height: 1fr; }
+    ServerPanel > Quiet { height: auto; }
+    """
+    _key = None
+
+    def compose(self):
+        yield Quiet()
+
+    def titles(self, title: str) -> None:
+        if title != self.border_title:   # setting a border title always repaints
+            self.border_title = title
+
+    def put(self, renderable, key) -> None:
+        if key != self._key:
+            self._key = key
+            self.query_one(Quiet).update(renderable)
 
     def show(self, kind: str, head: dict, lines: list, footer: list[str], dots: Dots | None = None,
              contended: str = "") -> None:
@@ -100,6 +119,10 @@ class ServerPanel(Quiet):
                               "PREDICTED — a model's figure, NOT a measurement", style=f"bold {c['warning']}"))
         if contended:
             parts.append(Text(f"CONTENDED REFERENCE — {contended}", style=f"bold {c['warning']}"))
+        if dots is not None:  # the class first: its rows and this run on one axis
+            parts.append(Text(dots.label, style="bold", overflow="fold"))
+            for i, line in enumerate(plot_lines(dots, width)):
+                parts.append(Text(line, style=c["muted"] if i else "", overflow="fold"))
         if lines:
             parts.append(Text("metric: edge ÷ server = edge÷server [95 %] · verdict", style=c["muted"], overflow="fold"))
         for ln in lines:
@@ -109,10 +132,6 @@ class ServerPanel(Quiet):
             if ln.note:
                 t.append(f" · {ln.note}", style=c["muted"])
             parts.append(t)
-        if dots is not None:
-            parts.append(Text(dots.label, style="bold", overflow="fold"))
-            for i, line in enumerate(plot_lines(dots, width)):
-                parts.append(Text(line, style=c["muted"] if i else "", overflow="fold"))
         for f in footer:
             parts.append(Text(f, style=c["muted"], overflow="fold"))
         self.put(Group(*parts), key)
@@ -139,7 +158,7 @@ def record_view(rec) -> tuple[str, dict, list, list[str], Dots | None, str]:
     lines = refview.final_lines(comp)
     if cl is not None and cl.ratio is not None and cl.ratio.ratio is not None:
         r = cl.ratio
-        lines.append(refview.Line(f"{refview.short_label(r.metric)} vs {cl.name} median (n {cl.n})",
+        lines.insert(0, refview.Line(f"{refview.short_label(r.metric)} vs {cl.name} median (n {cl.n})",
                                   fmt.num(r.edge_value), fmt.num(r.ref_value), fmt.ratio(r.ratio, r.ci95),
                                   reftext.verdict(r)))
     dots = dots_for(comp, rec.value(cl.metric)) if cl else None
