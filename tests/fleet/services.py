@@ -86,7 +86,10 @@ class Board:
 
     @property
     def target(self) -> str:
-        return f"root@127.0.0.1:{self.port}"
+        """This user at the board (root here; an unprivileged sshd can only log in its own user)."""
+        import getpass
+
+        return f"{getpass.getuser()}@127.0.0.1:{self.port}"
 
     def known_hosts_line(self) -> str:
         kind, key = self.host_key.with_suffix(".pub").read_text().split()[:2]
@@ -119,7 +122,10 @@ class Board:
         return self
 
     def start(self) -> "Board":
-        Path("/run/sshd").mkdir(parents=True, exist_ok=True)   # privilege separation directory
+        try:
+            Path("/run/sshd").mkdir(parents=True, exist_ok=True)   # privilege separation directory (as root)
+        except PermissionError:
+            pass
         self.proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(self.dir / "sshd_config")],
                                      stdout=subprocess.DEVNULL, stderr=open(self.dir / "sshd.log", "ab"))
         wait_port(self.port)
