@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import attack_inputs as inputs
+from attack_issue21 import issue21
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,9 +34,9 @@ def mutated_gguf(a) -> None:
     for seed in range(43):
         m = inputs.mutated_gguf(a.gguf, a.work / f"mut-{seed:02d}.gguf", seed)
         run = a.run_dir()
-        if seed < 35:
-            res = a.cli("bench", m, *a.fast, "--out", run)
-            a.judge("mutated GGUF", f"seed {seed}", res, (0, 1, 2), run)
+        if seed < 35:  # -o json: a native abort's output ([New LWP ...]) must not land on stdout (issue 21)
+            res = a.cli("bench", m, *a.fast, "--out", run, "-o", "json")
+            a.judge("mutated GGUF", f"seed {seed}", res, (0, 1, 2), run, extra=_json_stdout(res))
         else:  # in a list after the good model: the good row must survive whatever the mutant does
             res = a.cli("bench", a.gguf, m, *a.fast, "--out", run)
             extra = []
@@ -46,6 +47,16 @@ def mutated_gguf(a) -> None:
                 extra = ["the good model was not benched"]
             a.judge("mutated GGUF", f"seed {seed} in a list", res, (0, 1), run, complete=True, extra=extra)
         m.unlink()
+
+
+def _json_stdout(res: dict) -> list[str]:
+    if res.get("rc") not in (0, 1):
+        return []
+    try:
+        json.loads(res.get("stdout") or "")
+        return []
+    except ValueError:
+        return ["-o json on stdout is not JSON (the worker's output reached it?)"]
 
 
 def onnx(a) -> None:
@@ -242,4 +253,5 @@ def flags(a) -> None:
 
 
 SCENARIOS = {"broken": broken_gguf, "mutated": mutated_gguf, "onnx": onnx, "manifests": manifests, "hf": hf_dirs,
-             "kills": kills, "disks": disks, "outputs": outputs, "sensors": sensors, "flags": flags}
+             "kills": kills, "disks": disks, "outputs": outputs, "sensors": sensors, "flags": flags,
+             "issue21": issue21}

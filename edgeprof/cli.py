@@ -43,8 +43,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return p
 
 
+def one_line(text: str) -> str:
+    """An error is one line whatever it quotes: a path or name holding a newline or an escape
+    sequence is shown with those characters escaped (``\\n``), never split or executed by the terminal."""
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode() for ch in text)
+
+
 def _warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"edgeprof: warning: {message}", file=sys.stderr)
+    print(f"edgeprof: warning: {one_line(str(message))}", file=sys.stderr)
 
 
 def restore_power(home) -> None:
@@ -90,14 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         restore_power(home)
         return int(args._run(args) or 0)
     except EdgeprofError as exc:
-        print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{exc}", file=sys.stderr)
+        print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a filesystem error no command foresaw: one line all the same
         from edgeprof.errors import unforeseen_os_error
 
         from edgeprof.home import home_fix
 
-        print(f"edgeprof: error: {unforeseen_os_error(exc, home_fix(exc.filename or '.'))}", file=sys.stderr)
+        line = one_line(str(unforeseen_os_error(exc, home_fix(exc.filename or "."))))
+        print(f"edgeprof: error: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("edgeprof: interrupted; records already written are kept", file=sys.stderr)

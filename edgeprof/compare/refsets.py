@@ -193,7 +193,7 @@ def check_name(name: str) -> None:
         raise ReferenceSetError(f"bad reference name '{name}' (letters, digits, . _ - only)")
     taken = next((p for p in packaged_names() if p.casefold() == (name or "").casefold()), None)
     if taken is not None:  # case-insensitive: 'LocalScore' would shadow 'localscore' on a case-insensitive disk
-        raise ReferenceSetError(f"reference set name '{name}' is reserved for the packaged set '{taken}'; choose "
+        raise ReferenceSetError(f"reference set name '{name}' is reserved for the packaged set '{taken}'; pass "
                                 f"another --name (e.g. {shlex.quote(name + '-mine')})")
 
 

@@ -66,3 +66,17 @@ def test_no_printed_command_in_the_code_base_pastes_a_value_unquoted():
                 if hint.search(line) and not re.search(r"command\(|shlex\.", line):
                     bad.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
     assert not bad, "\n".join(bad)
+
+
+def test_an_error_quoting_a_newline_stays_one_line(tmp_path):
+    """The run directory's own name holds a newline: the refusal is still one line (escaped), and
+    its resume hint pastes back to that very path."""
+    run = tmp_path / "a\nb"
+    run.mkdir()
+    (run / "plan.json").write_text("{}")
+    res = subprocess.run([sys.executable, "-m", "edgeprof", "bench", "--out", str(run), "x.gguf"],
+                         capture_output=True, text=True, timeout=60,
+                         env=dict(__import__("os").environ, EDGEPROF_HOME=str(tmp_path / "home")))
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "a\\nb already holds a run" in res.stderr
+    hint = res.stderr.strip().split("finish it with: ", 1)[1]
+    assert _pasted(hint) == ["bench", "--resume", str(run)]
