@@ -15,7 +15,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from edgeprof.results.jsonl import RunError
+from edgeprof.errors import UsageError
+
+
+class RunError(UsageError):
+    """A run directory or records file cannot be read (one-line message). Defined here, the lowest
+    reader; ``results.jsonl`` re-exports it where the rest of the code imports it from."""
 
 #: side files (env.json, plan.json, baseline.json, suite.json, columns.json): far above any real one
 JSON_LIMIT = 64 * 2**20

@@ -21,12 +21,9 @@ from typing import Any, Callable
 
 from edgeprof.exporters.files import fsync_dir  # one implementation for exports and runs
 
-from edgeprof.errors import UsageError, resume_command
+from edgeprof.errors import resume_command
+from edgeprof.results.bounded import DATA_LIMIT, RunError, read_bytes  # noqa: F401 (RunError re-exported)
 from edgeprof.results.schema import Record, finite
-
-
-class RunError(UsageError):
-    """A run directory or records file cannot be read (one-line message)."""
 
 
 class TornLineWarning(UserWarning):
@@ -168,8 +165,6 @@ def read_records(path: str | Path, warn: Callable[[str], None] | None = None) ->
     path = Path(path)
     if not path.is_file():
         raise RunError(f"no records file: {path}")
-    from edgeprof.results.bounded import DATA_LIMIT, read_bytes
-
     lines = read_bytes(path, DATA_LIMIT).split(b"\n")  # a regular file, bounded (not /dev/zero, not a FIFO)
     last = max((i for i, x in enumerate(lines) if x.strip()), default=-1)
     out = []
