@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("html", type=Path, help="report.html made by 'edgeprof report'")
     p.add_argument("out", type=Path, help="PNG to write (e.g. docs/report-screenshot.png)")
-    p.add_argument("--width", type=int, default=1280)
+    p.add_argument("--width", type=int, default=1400, help="viewport width (default 1400, the width issue 20 checked)")
     p.add_argument("--height", type=int, default=2600, help="viewport height: how much of the page is captured")
     args = p.parse_args(argv)
     path = screenshot(args.html, args.out, args.width, args.height)

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from edgeprof.compare.paired import _samples, compare_metric
 from edgeprof.compare.verdicts import busy
 from edgeprof.results import metric_catalogue
+from edgeprof.results.labels import row_label
 from edgeprof.results.schema import Record
 
 HEADING = "Which one to deploy (per objective; ties are named as ties):"
@@ -53,32 +54,8 @@ def print_under_table(records: Sequence[Record], stream) -> None:
 
 # -- rows of a bench run ------------------------------------------------------------------------
 def label(r: Record, peers: Sequence[Record]) -> str:
-    """``format quant``, plus what else sets the row apart among ``peers`` (model, runtime, threads)."""
-    many_models, runtimes, many_threads = _peer_facts(peers)
-    text = f"{r.artifact.format or '?'} {r.artifact.quant or '?'}"
-    if many_models:
-        text = f"{r.model.id} {text}"
-    if len(runtimes.get((r.artifact.format, r.artifact.quant), ())) > 1:
-        text += f" ({r.runtime.name})"
-    if many_threads:
-        text += f" t{r.runtime.placement.threads}"
-    return text
-
-
-_FACTS: list = [None, None]   # the last peers seen and their facts: a label per row stays O(1)
-
-
-def _peer_facts(peers: Sequence[Record]) -> tuple[bool, dict, bool]:
-    """What sets rows apart among ``peers``, computed once per peer list (labelling every row of a
-    1,000-row report by rescanning its peers made ``report`` quadratic, issue 21 item 10)."""
-    if _FACTS[0] is peers:
-        return _FACTS[1]
-    runtimes: dict[tuple, set] = {}
-    for p in peers:
-        runtimes.setdefault((p.artifact.format, p.artifact.quant), set()).add(p.runtime.name)
-    facts = (len({p.model.id for p in peers}) > 1, runtimes, len({p.runtime.placement.threads for p in peers}) > 1)
-    _FACTS[:] = [peers, facts]
-    return facts
+    """The row's name among ``peers`` (``results.labels.row_label``)."""
+    return row_label(r, peers)
 
 
 def _fmt(name: str, v: float, half: float | None = None) -> str:

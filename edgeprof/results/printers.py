@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from edgeprof.results import metric_catalogue
 from edgeprof.results.cells import csv_row, md_cell, one_line
 from edgeprof.results.flatten import flat_rows
+from edgeprof.results.labels import row_label
 from edgeprof.results.schema import Metric, Record
 from edgeprof.results.sqlout import to_sql  # noqa: F401 - -o sql, re-exported
 
@@ -205,14 +206,36 @@ def legend(records: list[Record]) -> list[str]:
         u = uncertainty_text(r.metric("energy_per_token_j"), "J/token")
         if u:
             notes.setdefault(f"uncertainty:{u}", u)
-        for w in r.warnings:
-            notes.setdefault(f"warning:{w}", f"warning ({r.case_id[:8]}): {w}")
     if any(r.reference is not None for r in records):
         from edgeprof.results import reftext
 
         for line in reftext.LEGEND:
             notes.setdefault(f"legend:{line}", line)
-    return [f"- {v}" for v in notes.values()]
+    return [f"- {v}" for v in notes.values()] + [f"- {w}" for w in grouped_warnings(records)]
+
+
+def warning_kind(text: str) -> str:
+    """What a warning is about, without its figures: the words before its first ``(`` or ``:``."""
+    return re.split(r" \(|:", text, maxsplit=1)[0].strip()
+
+
+def grouped_warnings(records: list[Record]) -> list[str]:
+    """One line per kind of warning with the rows it applies to, named as the table names them
+    (issue 20: 22 near-identical bullets, one per case and each with a hex id, filled a screen)."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for r in records:
+        for w in r.warnings:
+            groups.setdefault(warning_kind(w), []).append((row_label(r, records), w))
+    out = []
+    for items in groups.values():
+        names = list(dict.fromkeys(n for n, _ in items))
+        texts = list(dict.fromkeys(w for _, w in items))
+        if len(texts) == 1:
+            out.append(f"warning ({', '.join(names)}): {texts[0]}")
+        else:
+            out.append(f"warning ({len(names)} cases: {', '.join(names)}): {texts[0]} — that is {names[0]}'s; "
+                       f"the figures differ per case (each row's own are in its JSON)")
+    return out
 
 
 ABBREVIATED = ("compr.", "MCR")  # table labels a reader cannot guess: defined under the table

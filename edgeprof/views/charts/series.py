@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgeprof.results.labels import row_label
 from edgeprof.results.samples import Column, Trace
 from edgeprof.results.schema import Record
 from edgeprof.views.charts.axes import BYTE_UNITS, scale_for
@@ -206,30 +207,9 @@ def rep_samples(records: list[Record], metric: str) -> list[tuple[str, tuple[flo
 
 
 def case_label(r: Record, among: list[Record] | None = None) -> str:
-    """``format quant`` — plus the workload (and threads) when the set holds more than one."""
-    label = f"{r.artifact.format or '?'} {r.artifact.quant or '?'}"
-    workloads, threads, devices = _apart(among or [])
-    if workloads:
-        label += f" {r.workload.label}"
-    if threads:
-        label += f" t{r.runtime.placement.threads}"
-    if devices:
-        label += f" @{r.device.name or r.device.id}"
-    return label
-
-
-_APART: list = [None, None]   # the last ``among`` list and what differs in it
-
-
-def _apart(among: list[Record]) -> tuple[bool, bool, bool]:
-    """Whether workloads, threads, devices differ among the rows — once per list: every case's
-    label rescanning all the others made a 1,000-record report quadratic (issue 21 item 10)."""
-    if _APART[0] is among:
-        return _APART[1]
-    facts = (len({x.workload.label for x in among}) > 1, len({x.runtime.placement.threads for x in among}) > 1,
-             len({x.device.id for x in among}) > 1)
-    _APART[:] = [among, facts]
-    return facts
+    """``format quant`` plus what sets the row apart among ``among`` (``results.labels.row_label``:
+    one name for a row in the tables, legends, charts and recommendations)."""
+    return row_label(r, among)
 
 
 def trace_extent(trace: Trace) -> float:

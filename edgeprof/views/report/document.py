@@ -37,15 +37,15 @@ class Section:
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1180px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0 auto;max-width:1360px;
 padding:0 1.2em 3em;color:#212121;line-height:1.45}
 h1{margin:.8em 0 .2em}h2{border-bottom:2px solid #e0e0e0;padding-bottom:.2em;margin-top:1.8em}h3{margin:1.2em 0 .4em}
 nav{position:sticky;top:0;background:#fafafa;border-bottom:1px solid #e0e0e0;padding:.4em 0;font-size:.9em;z-index:1}
 nav a{margin-right:1em;color:#1565c0;text-decoration:none}
-.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.82em;margin:.4em 0}
-th,td{border:1px solid #e0e0e0;padding:.25em .5em;vertical-align:top}th{background:#f5f5f5;text-align:left}
+.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.78em;margin:.4em 0}
+th,td{border:1px solid #e0e0e0;padding:.2em .4em;vertical-align:top}th{background:#f5f5f5;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.est{font-style:italic;color:#6d4c41;background:#fff8e1}td.long{min-width:32em}
+td.est{font-style:italic;color:#6d4c41;background:#fff8e1}.ci{color:#757575;font-size:.92em}td.long{min-width:14em;max-width:26em;overflow-wrap:anywhere}
 .grid{display:flex;flex-wrap:wrap;gap:0 1.5%}.grid figure{flex:1 1 48%;min-width:420px}
 ul.notes{font-size:.82em;color:#555}figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#555;max-width:60em}.meta{color:#666;font-size:.9em}
@@ -54,6 +54,15 @@ figcaption{font-size:.85em;color:#555;max-width:60em}.meta{color:#666;font-size:
 
 def _e(s: str) -> str:
     return html.escape(str(s), quote=True)
+
+
+def _cell_html(c) -> str:
+    """A figure ± its interval on two lines (``172.20`` over ``± 10.08``): a row of ten such
+    columns then fits 1,400 px without cutting a number or needing a scrollbar."""
+    if c.numeric and " ± " in c.text:
+        value, ci = c.text.split(" ± ", 1)
+        return f'{_e(value)}<br><span class="ci">± {_e(ci)}</span>'
+    return _e(c.text)
 
 
 def _table_html(t: Table) -> str:
@@ -68,7 +77,7 @@ def _table_html(t: Table) -> str:
                                            "long" if len(c.text) > 60 else "") if x)
                 attrs = (f' class="{cls}"' if cls else "") + (
                     ' title="estimated figure; see the provenance appendix"' if c.estimated else "")
-                cells.append(f"<td{attrs}>{_e(c.text)}</td>")
+                cells.append(f"<td{attrs}>{_cell_html(c)}</td>")
             body.append("<tr>" + "".join(cells) + "</tr>")
         out.append(f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
                    f"</table></div>")

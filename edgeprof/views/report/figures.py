@@ -15,6 +15,7 @@ from edgeprof.results import metric_catalogue
 from edgeprof.results.extras import need
 from edgeprof.views.charts.pareto import ParetoChart
 from edgeprof.views.charts.roofline import Ceiling, RooflinePoint
+from edgeprof.views.report.labels import Label, place
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 STYLE = {"figure.dpi": 100, "savefig.dpi": 100, "font.family": "DejaVu Sans", "font.size": 9,
@@ -60,52 +61,57 @@ def _log_if_wide(ax, axis: str, values: list[float]) -> None:
 
 
 def pareto_png(chart: ParetoChart) -> bytes:
+    with figure(margins=MARGINS) as fig:
+        draw_pareto(fig, chart)
+        return png(fig)
+
+
+def draw_pareto(fig, chart: ParetoChart) -> list:
     """Dominated points grey, the front coloured and joined per workload; estimated points hollow
-    and labelled ``~``; degraded artifacts marked with a red cross."""
+    and labelled ``~``; degraded artifacts marked with a red cross. Returns the point labels, placed
+    clear of each other and inside the axes (``labels.place``)."""
     from matplotlib.lines import Line2D
 
-    with figure(margins=MARGINS) as fig:
-        ax = fig.add_subplot()
-        groups = sorted({p.group for p in chart.points})
-        for gi, g in enumerate(groups):
-            color, marker = PALETTE[gi % len(PALETTE)], MARKERS[gi % len(MARKERS)]
-            idx = [i for i, p in enumerate(chart.points) if p.group == g]
-            front = sorted((i for i in idx if i in chart.front), key=lambda i: chart.points[i].x)
-            if len(front) > 1:
-                ax.plot([chart.points[i].x for i in front], [chart.points[i].y for i in front], color=color,
-                        lw=1.2, alpha=0.8, zorder=2)
-            # one scatter per group (sizes and colours per point): a call per point made matplotlib
-            # re-fit the axes over every earlier point each time, quadratic in the cases
-            pts = [(chart.points[i], i in chart.front) for i in idx]
-            edge = [color if on else DOMINATED for _, on in pts]
-            ax.scatter([p.x for p, _ in pts], [p.y for p, _ in pts], marker=marker, zorder=3, linewidths=1.5,
-                       s=[60 if on else 36 for _, on in pts], edgecolors=edge,
-                       facecolors=["none" if p.estimated else c for (p, _), c in zip(pts, edge)])
-            bad = [p for p, _ in pts if p.degraded]
-            if bad:
-                ax.scatter([p.x for p in bad], [p.y for p in bad], marker="x", s=90, color="#d62728", zorder=4)
-            for i in idx:
-                p, on = chart.points[i], i in chart.front
-                ax.annotate(("~" if p.estimated else "") + p.label + (" DEGRADED" if p.degraded else ""), (p.x, p.y),
-                            textcoords="offset points", xytext=(5, 4), fontsize=7, color="#212121" if on else "#616161")
-        _log_if_wide(ax, "x", [p.x for p in chart.points])
-        _log_if_wide(ax, "y", [p.y for p in chart.points])
-        ax.margins(x=0.14, y=0.08)  # room for the labels right of the outermost points
-        ax.set_xlabel(f"{chart.x_label} — {chart.x_better} is better")
-        ax.set_ylabel(f"{chart.y_label} — {chart.y_better} is better")
-        ax.set_title(chart.title)
-        handles = [Line2D([], [], color=PALETTE[0], marker="o", label="Pareto front"),
-                   Line2D([], [], color=DOMINATED, marker="o", ls="", label="dominated")]
-        if any(p.estimated for p in chart.points):
-            handles.append(Line2D([], [], color=PALETTE[0], marker="o", ls="", markerfacecolor="none",
-                                  label="~ estimated"))
-        if len(groups) > 1:
-            handles += [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker=MARKERS[i % len(MARKERS)], ls="",
-                               label=g) for i, g in enumerate(groups)]
-        ax.legend(handles=handles, loc="best")
-        if not chart.points:
-            ax.text(0.5, 0.5, "no case has both figures", transform=ax.transAxes, ha="center", color="#616161")
-        return png(fig)
+    ax = fig.add_subplot()
+    groups = sorted({p.group for p in chart.points})
+    marks: list[Label] = []
+    for gi, g in enumerate(groups):
+        color, marker = PALETTE[gi % len(PALETTE)], MARKERS[gi % len(MARKERS)]
+        idx = [i for i, p in enumerate(chart.points) if p.group == g]
+        front = sorted((i for i in idx if i in chart.front), key=lambda i: chart.points[i].x)
+        if len(front) > 1:
+            ax.plot([chart.points[i].x for i in front], [chart.points[i].y for i in front], color=color,
+                    lw=1.2, alpha=0.8, zorder=2)
+        # one scatter per group (sizes and colours per point): a call per point made matplotlib
+        # re-fit the axes over every earlier point each time, quadratic in the cases
+        pts = [(chart.points[i], i in chart.front) for i in idx]
+        edge = [color if on else DOMINATED for _, on in pts]
+        ax.scatter([p.x for p, _ in pts], [p.y for p, _ in pts], marker=marker, zorder=3, linewidths=1.5,
+                   s=[60 if on else 36 for _, on in pts], edgecolors=edge,
+                   facecolors=["none" if p.estimated else c for (p, _), c in zip(pts, edge)])
+        bad = [p for p, _ in pts if p.degraded]
+        if bad:
+            ax.scatter([p.x for p in bad], [p.y for p in bad], marker="x", s=90, color="#d62728", zorder=4)
+        marks += [Label(p.x, p.y, ("~" if p.estimated else "") + p.label + (" DEGRADED" if p.degraded else ""),
+                        "#212121" if on else "#616161", on) for p, on in pts]
+    _log_if_wide(ax, "x", [p.x for p in chart.points])
+    _log_if_wide(ax, "y", [p.y for p in chart.points])
+    ax.margins(x=0.14, y=0.12)  # room for the labels around the outermost points
+    ax.set_xlabel(f"{chart.x_label} — {chart.x_better} is better")
+    ax.set_ylabel(f"{chart.y_label} — {chart.y_better} is better")
+    ax.set_title(chart.title)
+    handles = [Line2D([], [], color=PALETTE[0], marker="o", label="Pareto front"),
+               Line2D([], [], color=DOMINATED, marker="o", ls="", label="dominated")]
+    if any(p.estimated for p in chart.points):
+        handles.append(Line2D([], [], color=PALETTE[0], marker="o", ls="", markerfacecolor="none",
+                              label="~ estimated"))
+    if len(groups) > 1:
+        handles += [Line2D([], [], color=PALETTE[i % len(PALETTE)], marker=MARKERS[i % len(MARKERS)], ls="",
+                           label=g) for i, g in enumerate(groups)]
+    ax.legend(handles=handles, loc="best")
+    if not chart.points:
+        ax.text(0.5, 0.5, "no case has both figures", transform=ax.transAxes, ha="center", color="#616161")
+    return place(fig, ax, marks)
 
 
 def distributions_png(series: dict[str, list[tuple[str, tuple[float, ...], bool]]]) -> bytes:
@@ -138,35 +144,38 @@ def distributions_png(series: dict[str, list[tuple[str, tuple[float, ...], bool]
 
 
 def roofline_png(ceilings: list[Ceiling], points: list[RooflinePoint]) -> bytes:
-    """Log-log roofline: FLOP/s against FLOP/byte; a ceiling is min(peak, bandwidth × intensity)."""
     with figure(6.4, 4.4, {**MARGINS, "left": 0.11}) as fig:
-        ax = fig.add_subplot()
-        ai = [p.intensity for p in points] or [1.0]
-        ridge = [c.peak_flops / c.bandwidth_bs for c in ceilings if c.peak_flops and c.bandwidth_bs]
-        lo, hi = min(ai + ridge) / 8, max(ai + ridge) * 8
-        xs = [lo * (hi / lo) ** (k / 200) for k in range(201)]
-        for i, c in enumerate(ceilings):
-            ys = [min(c.peak_flops or math.inf, (c.bandwidth_bs or math.inf) * x) for x in xs]
-            if all(math.isinf(y) for y in ys):
-                continue
-            ax.plot(xs, ys, color=PALETTE[i % len(PALETTE)], ls="--" if c.server else "-",
-                    label=f"{'server ' if c.server else ''}{c.device} ceiling")
-        where = {c.device: i for i, c in reversed(list(enumerate(ceilings)))}
-        for server in (False, True):  # one scatter per marker (see pareto_png)
-            mine = [p for p in points if p.server == server]
-            if mine:
-                ax.scatter([p.intensity for p in mine], [p.flops for p in mine], marker="s" if server else "o", s=40,
-                           color=[PALETTE[where.get(p.device, 0) % len(PALETTE)] for p in mine], zorder=3)
-        for k, p in enumerate(sorted(points, key=lambda p: p.intensity)):
-            ax.annotate(p.label, (p.intensity, p.flops), textcoords="offset points", fontsize=7,
-                        xytext=(6, -11 - 9 * (k % 3)))  # staggered: neighbouring cases have close intensities
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("arithmetic intensity (FLOP per byte read) — decode")
-        ax.set_ylabel("achieved FLOP/s")
-        ax.set_title("Decode on the roofline")
-        if ceilings:
-            ax.legend(loc="upper left")
-        if not points:
-            ax.text(0.5, 0.5, "no roofline figures", transform=ax.transAxes, ha="center")
+        draw_roofline(fig, ceilings, points)
         return png(fig)
+
+
+def draw_roofline(fig, ceilings: list[Ceiling], points: list[RooflinePoint]) -> list:
+    """Log-log roofline: FLOP/s against FLOP/byte; a ceiling is min(peak, bandwidth × intensity).
+    Returns the point labels, placed clear of each other and inside the axes."""
+    ax = fig.add_subplot()
+    ai = [p.intensity for p in points] or [1.0]
+    ridge = [c.peak_flops / c.bandwidth_bs for c in ceilings if c.peak_flops and c.bandwidth_bs]
+    lo, hi = min(ai + ridge) / 8, max(ai + ridge) * 8
+    xs = [lo * (hi / lo) ** (k / 200) for k in range(201)]
+    for i, c in enumerate(ceilings):
+        ys = [min(c.peak_flops or math.inf, (c.bandwidth_bs or math.inf) * x) for x in xs]
+        if all(math.isinf(y) for y in ys):
+            continue
+        ax.plot(xs, ys, color=PALETTE[i % len(PALETTE)], ls="--" if c.server else "-",
+                label=f"{'server ' if c.server else ''}{c.device} ceiling")
+    where = {c.device: i for i, c in reversed(list(enumerate(ceilings)))}
+    for server in (False, True):  # one scatter per marker (see draw_pareto)
+        mine = [p for p in points if p.server == server]
+        if mine:
+            ax.scatter([p.intensity for p in mine], [p.flops for p in mine], marker="s" if server else "o", s=40,
+                       color=[PALETTE[where.get(p.device, 0) % len(PALETTE)] for p in mine], zorder=3)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("arithmetic intensity (FLOP per byte read) — decode")
+    ax.set_ylabel("achieved FLOP/s")
+    ax.set_title("Decode on the roofline")
+    if ceilings:
+        ax.legend(loc="upper left")
+    if not points:
+        ax.text(0.5, 0.5, "no roofline figures", transform=ax.transAxes, ha="center")
+    return place(fig, ax, [Label(p.intensity, p.flops, p.label) for p in points])

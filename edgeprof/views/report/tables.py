@@ -33,16 +33,24 @@ def _cell(text: str, numeric: bool = False) -> Cell:
     return Cell(text, text.startswith("~"), numeric)
 
 
+IDENTITY = ("model", "format", "quant", "runtime", "threads", "fa", "test")
+
+
 def results_table(cases: list[CaseView]) -> Table:
     """Identity, the catalogue's metric columns, quality, roofline, vs server and status — columns
-    empty for every case are dropped, as in ``edgeprof bench``'s table."""
+    empty for every case are dropped, as in ``edgeprof bench``'s table, and so are identity columns
+    that are the same for every case (said once under the table). Rows are named by what is left of
+    model/format/quant/test; the case id is a column only when those cannot tell two rows apart."""
     cols = [("case", None)] + printers.columns()
     rows = [[c.key[:16]] + [fn(c.record) for _, fn in cols[1:]] for c in cases]
     metric_cols = {d.label for d in metric_catalogue.table_metrics()}
     same = [i for i, (name, _) in enumerate(cols) if len(rows) > 1 and name not in metric_cols | {"case", "status"}
             and len({r[i] for r in rows}) == 1 and rows[0][i]]
+    ident = [i for i, (name, _) in enumerate(cols) if name in IDENTITY and i not in same]
+    named = len({tuple(r[i] for i in ident) for r in rows}) == len(rows) and ident
     keep = [i for i, (name, _) in enumerate(cols)
-            if i not in same and (name in ("case", "status") or any(r[i] for r in rows))]
+            if i not in same and ((name == "case" and not named) or name == "status"
+                                  or (name != "case" and any(r[i] for r in rows)))]
     head = tuple(cols[i][0] for i in keep)
     out = tuple(tuple(_cell(r[i], cols[i][0] not in printers.TEXT_COLUMNS + ("case",)) for i in keep) for r in rows)
     notes = ([f"same for every case: {'; '.join(f'{cols[i][0]} {rows[0][i]}' for i in same)}"] if same else [])
@@ -82,7 +90,7 @@ def server_table(cases: list[CaseView]) -> Table:
         if ref is None:
             continue
         label = case_label(c.record, recs)
-        who = Cell(f"{label} ({ref.kind})")
+        who = Cell(f"{label} ({'no reference' if ref.kind == 'none' else ref.kind})")
         first = ref.first
         row_name = Cell(f"{ref.set_name}:{ref.row}" + (f" ({first.accel_class})" if first and first.accel_class else "")
                         if ref.set_name else "—")

@@ -1,0 +1,56 @@
+"""One name for a row wherever rows are listed (tables, legends, charts, recommendations): what a
+reader recognises — ``format quant`` — plus only what sets the row apart from the others shown
+(the model, the workload, the threads, the device, the runtime), never a hex case id.
+
+What sets rows apart is computed once per list of rows: labelling every row of a 1,000-row report
+by rescanning the others made ``report`` quadratic (issue 21 item 10)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from edgeprof.results.schema import Record
+
+
+@dataclass(frozen=True)
+class _Apart:
+    models: bool
+    workloads: bool
+    threads: bool
+    devices: bool
+    runtimes: dict      # (format, quant) -> the runtimes it ran in
+
+
+_LAST: list = [None, None]   # the last ``among`` list and what differs in it
+
+
+def _apart(among: Sequence[Record]) -> _Apart:
+    if _LAST[0] is among:
+        return _LAST[1]
+    runtimes: dict[tuple, set] = {}
+    for x in among:
+        runtimes.setdefault((x.artifact.format, x.artifact.quant), set()).add(x.runtime.name)
+    facts = _Apart(len({x.model.id for x in among}) > 1, len({x.workload.label for x in among}) > 1,
+                   len({x.runtime.placement.threads for x in among}) > 1, len({x.device.id for x in among}) > 1,
+                   runtimes)
+    _LAST[:] = [among, facts]
+    return facts
+
+
+def row_label(r: Record, among: Sequence[Record] | None = None) -> str:
+    """``gguf q4_k_m``; with ``among`` (the rows shown together): ``smollm2 gguf q4_k_m pp512 t4``
+    where the model, workload or threads differ between them, ``@device`` where devices do, and
+    the runtime where one format/quant ran in two runtimes."""
+    apart = _apart(among if among is not None else ())
+    label = f"{r.artifact.format or '?'} {r.artifact.quant or '?'}"
+    if apart.models:
+        label = f"{r.model.id} {label}"
+    if len(apart.runtimes.get((r.artifact.format, r.artifact.quant), ())) > 1:
+        label += f" ({r.runtime.name})"
+    if apart.workloads:
+        label += f" {r.workload.label}"
+    if apart.threads:
+        label += f" t{r.runtime.placement.threads}"
+    if apart.devices:
+        label += f" @{r.device.name or r.device.id}"
+    return label
