@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from typing import Callable, Iterable
 
 from edgeprof.results import metric_catalogue

@@ -99,7 +99,7 @@ def test_a_case_without_a_reference_is_named_not_none_none(tmp_path):
     for text in (files.html.read_text(), files.markdown.read_text()):
         assert "None:None" not in text and "(none)" not in text
     md = files.markdown.read_text().split("## Server comparison", 1)[1]
-    assert "gguf q8_0 (no reference)" in md and none.notes[0][:40] in md
+    assert "| gguf q8_0 (no reference) | — |" in md and none.short_reason in md
 
 
 def _measure(html: Path, width: int) -> dict:
