@@ -170,6 +170,9 @@ class Sweep:
     def persist(self, run: CaseRun, done: Assessed) -> Record:
         """Append the record (fsynced, announced), then the case's optional samples files."""
         rec = done.record
+        if self.settings.sustain_s and done.reps:  # --sustain: the case in windows (analysis/sustain.py)
+            rec = rec.with_extra(sustain=sustained(rec, done, run.power, self.settings.sustain_window_s,
+                                                   self._context[0].values if self._context else {}))
         if self.control is not None and self._context is not None:  # the settings it ran under
             rec = self.control.stamp(rec, self._context[0], run.case.power, self._context[1])
         rec = self._finish(rec)
@@ -271,6 +274,18 @@ class Sweep:
             self.fanout.emit(ev.RunFinished(n_ok=sum(r.ok for r in out), n_failed=sum(not r.ok for r in out),
                                             cancelled=self.cancelled))
         return out
+
+
+def sustained(rec: Record, done: Assessed, power, window_s: float, context: dict) -> dict[str, Any]:
+    """``--sustain``: the case in windows, with what its figures carry (an estimated power, a busy machine)."""
+    from edgeprof.analysis.sustain import analyse
+
+    caveats = ([f"power is ESTIMATED ({power.provenance.source}): J/token and W are estimates"]
+               if power is not None and power.provenance.estimated else [])
+    if (rec.get("load") or {}).get("during_status") == "contended":
+        caveats.append("measured on a busy machine: a fall in t/s may be the other processes', not throttling")
+    return analyse(done.reps, done.samples, window_s, power.sensor if power else None,
+                   power.quantity if power else "power_w", context, caveats).to_dict()
 
 
 def _bytes(n: float) -> str:

@@ -15,7 +15,7 @@ from edgeprof.views.report.document import Figure, Section, Text
 from edgeprof.views.report.tables import Cell, Table, records_of, results_table, server_table, suite_tables
 
 SECTION_IDS = ("overview", "results", "tradeoffs", "traces", "server", "tokens", "distributions", "roofline",
-               "suite", "appendix")
+               "suite", "appendix")   # + "power" after "tradeoffs" when a run swept power or sustained a case
 
 
 def overview(runs: list[RunData], cases: list[CaseView]) -> Section:
@@ -155,6 +155,10 @@ def environment(runs: list[RunData], cases: list[CaseView]) -> Section:
     for run in runs:
         blocks += [Text(f"Run {run.run_id}", sub=True), appendix.run_table(run), Text("Sensors", sub=True),
                    appendix.sensor_table(run)]
+    from edgeprof.views.report.power import context_table
+
+    blocks += [Text("Context of each case: power settings, clocks, temperatures, runtime build", sub=True),
+               context_table(cases)]
     blocks += [Text("Where each metric came from", sub=True), appendix.metric_provenance_table(cases)]
     rf = next((c.record.metric("roofline_fraction") for c in cases if c.record.metric("roofline_fraction")), None)
     if rf:
@@ -163,6 +167,9 @@ def environment(runs: list[RunData], cases: list[CaseView]) -> Section:
 
 
 def all_sections(runs: list[RunData], cases: list[CaseView]) -> list[Section]:
-    out = [overview(runs, cases), results(cases), tradeoffs(cases), trace_section(cases), server(cases),
-           tokens_section(cases), distributions(cases), roofline(cases), suite(runs), environment(runs, cases)]
+    from edgeprof.views.report.power import power_section
+
+    out = [overview(runs, cases), results(cases), tradeoffs(cases), power_section(cases), trace_section(cases),
+           server(cases), tokens_section(cases), distributions(cases), roofline(cases), suite(runs),
+           environment(runs, cases)]
     return [s for s in out if s is not None]

@@ -28,7 +28,9 @@ def facts(rec: Record) -> list[tuple[str, str]]:
            ("placement", ", ".join(f"{k}={v}" for k, v in sorted(pl.to_dict().items()) if not isinstance(v, (list, dict))))]
     if rec.get("idle_power_w") is not None:
         out.append(("idle baseline", f"{fmt.num(rec.get('idle_power_w'))} W over {fmt.num(rec.get('idle_window_s'))} s"))
-    return out
+    from edgeprof.views.power_text import context_facts
+
+    return out + context_facts(rec)
 
 
 def title(rec: Record) -> str:

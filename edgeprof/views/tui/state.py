@@ -93,6 +93,7 @@ class RunState:
     readings: dict = field(default_factory=dict)       # sensor column -> latest Reading
     power: Series = field(default_factory=Series)
     rss: Series = field(default_factory=Series)
+    decode: Series = field(default_factory=Series)     # live decode t/s (the sustain chart)
     phases: deque = field(default_factory=lambda: deque(maxlen=512))   # [name, t0_ns, t1_ns | None]
     idle: dict = field(default_factory=dict)
     power_now_label: str = ""
@@ -193,6 +194,8 @@ class RunState:
         window = [p for p in c.progress if e.t_ns - p[0] <= 2_000_000_000]
         if len(window) >= 2 and window[-1][0] > window[0][0]:
             c.live_tps = (window[-1][1] - window[0][1]) / ((window[-1][0] - window[0][0]) / 1e9)
+            if window[-1][1] > window[0][1]:  # within one repetition: a rate, not a reset
+                self.decode.add(e.t_ns, c.live_tps)
 
     def _on_sample(self, e: ev.SampleEvent) -> None:
         for r in e.readings:

@@ -18,6 +18,7 @@ from edgeprof.views.tui.widgets.sensors import SensorsPanel
 from edgeprof.views.tui.widgets.server import ServerPanel, record_view
 from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.widgets.results import ResultsTable
+from edgeprof.views.tui.widgets.sustain import SustainChart
 
 
 class LiveScreen(Screen):
@@ -31,6 +32,8 @@ class LiveScreen(Screen):
     LiveScreen.-narrow SensorsPanel { display: none; }
     LiveScreen.-narrow ServerPanel { width: 46; }
     LiveScreen.-short MemoryChart { display: none; }
+    LiveScreen SustainChart { height: 8; display: none; }
+    LiveScreen.-sustain SustainChart { display: block; }
     LiveScreen ResultsTable { height: 1fr; min-height: 4; }
     """
     BINDINGS = [
@@ -52,6 +55,7 @@ class LiveScreen(Screen):
         with Horizontal(id="middle"):
             with Vertical(id="charts"):
                 yield PowerChart()
+                yield SustainChart()
                 yield MemoryChart()
             yield SensorsPanel()
             yield ServerPanel()
@@ -80,6 +84,10 @@ class LiveScreen(Screen):
         self.query_one(TitleBar).show(run, app.clock_text(), app.device_hint)
         self.query_one(ProgressPanel).show(run, now)
         self.query_one(PowerChart).show(run, now)
+        sustain = getattr(getattr(run, "opts", None), "sustain", None)  # --sustain: the live decode chart
+        self.set_class(bool(sustain), "-sustain")
+        if sustain:
+            self.query_one(SustainChart).show(run, now, run.opts.sustain_window)
         if not self.has_class("-short"):
             self.query_one(MemoryChart).show(run, now)
         if not self.has_class("-narrow"):

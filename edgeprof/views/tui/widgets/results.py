@@ -98,6 +98,10 @@ class ResultsTable(FitTable):
             rows.append(running_cells(case, [c.name for c in cols]))
             keys.append(RUNNING)
         self._records, self._status = records, ""
+        from edgeprof.views.power_text import tradeoff_caption
+
+        caption = tradeoff_caption(records)  # a power sweep: its picks beside the panel's title
+        self.heading = "results" + (f" · power {caption}" if caption else "")
         self.show(cols, rows, keys)
         if self.row_count and follow:
             self.move_cursor(row=self.row_count - 1)

@@ -25,6 +25,11 @@ class TitleBar(Quiet):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("edgeprof", style="bold")
         text.append(" ─ " + device_title(device, label))
+        from edgeprof.views.power_text import title_context
+
+        ctx = title_context(st.finished) if st else ""
+        if ctx:  # the settings the newest row ran under (a power sweep changes them)
+            text.append(" · " + ctx)
         if run is not None and run.replay:
             text.append("  [replay]", style="italic")
         room = self.size.width - 3 - len(now_text)      # the clock always shows; the device line gives way
