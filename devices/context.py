@@ -13,7 +13,6 @@ Files are read under ``root`` (CONTRACTS ``EDGEPROF_SYSROOT``); commands and NVM
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,7 +156,7 @@ def read_context(devices: list, root: Path | str = "/", commands=None) -> Contex
             nvidia(ctx, d)
     cpu(ctx, reader)
     supply(ctx, reader)
-    if sys.platform == "darwin" or (commands is not None and commands.has("pmset")):
+    if commands is not None and commands.has("pmset"):  # macOS (Commands.for_root names it there)
         macos(ctx, commands)
     temperatures(ctx, reader)
     if not any(k.startswith("temp_c.") for k in ctx.values):

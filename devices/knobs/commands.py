@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,8 @@ class Commands:
         """The real tools on ``/``; under a sysroot only what ``configured`` names (the
         ``[commands]`` table of config.toml: a list of arguments, or one string split as a shell would)."""
         base = dict(DEFAULTS) if Path(root) == Path("/") else {}
+        if Path(root) == Path("/") and sys.platform == "darwin":
+            base["pmset"] = ["pmset"]  # macOS: low-power mode and power source (read only)
         for name, value in (configured or {}).items():
             argv = shlex.split(value) if isinstance(value, str) else value
             if not isinstance(argv, (list, tuple)) or not argv or not all(isinstance(a, str) for a in argv):

@@ -182,3 +182,16 @@ def test_journal_of_a_running_owner_is_left_alone(orin, tmp_path):
     assert recover(path, lambda r: cmds(root)) == [] and path.exists()   # this process still owns it
     j.drop("power_mode", "jetson0")
     assert not path.exists()
+
+
+def test_macos_low_power_mode_and_power_source_from_pmset(tmp_path):
+    """``pmset -g`` / ``pmset -g batt`` output in the format of pmset(1) as printed by macOS 14
+    (``lowpowermode 1``; ``Now drawing from 'Battery Power'``)."""
+    from edgeprof.devices.knobs import Done
+
+    out = {("pmset", "-g"): "System-wide power settings:\nCurrently in use:\n standby 1\n lowpowermode 1\n sleep 1\n",
+           ("pmset", "-g", "batt"): "Now drawing from 'Battery Power'\n -InternalBattery-0 (id=1)\t81%; discharging\n"}
+    commands = Commands({"pmset": ["pmset"]}, lambda argv: Done(tuple(argv), 0, out[tuple(argv)], ""))
+    v = read_context([], tmp_path, commands).values
+    assert v["low_power_mode"] == "on" and v["power_source"] == "battery"
+    assert "low_power_mode" not in read_context([], tmp_path, Commands()).values   # not a Mac: not asked
