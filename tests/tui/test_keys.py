@@ -111,7 +111,7 @@ def test_the_preset_of_command_line_values_is_custom(quiet_home):
 def test_sensors_are_live_between_runs(quiet_home, monkeypatch):
     """A fixture Orin Nano: VDD_IN reads 5.75 W (5064 mV × 1136 mA); the rail's current file is
     rewritten while the screen is shown and the screen follows, with no run anywhere."""
-    from tests.fixtures.boards import build, write
+    from tests.fixtures.boards import build
 
     root = build(quiet_home / "root", "orin-nano-jp6")
     monkeypatch.setenv("EDGEPROF_SYSROOT", str(root))
@@ -119,14 +119,14 @@ def test_sensors_are_live_between_runs(quiet_home, monkeypatch):
     out = {}
 
     def vdd_in(app) -> str:
-        line = next((x for x in screen_text(app).splitlines() if "ina3221:VDD_IN" in x), "")
+        line = next((x for x in screen_text(app).splitlines() if x.startswith("◆ ina3221:VDD_IN")), "")
         return line
 
     async def steps(pilot, app):
         await pilot.press("d")
         assert await until(pilot, app, lambda: "5.75 W" in vdd_in(app)), screen_text(app)
         out["before"] = vdd_in(app)
-        write(root, rail, "2000")                                      # 5064 mV × 2000 mA = 10.1 W
+        (root / rail.lstrip("/")).write_text("2000\n")                 # in place, as sysfs: 5064 mV × 2000 mA = 10.1 W
         assert await until(pilot, app, lambda: "10.1 W" in vdd_in(app)), screen_text(app)
         out["after"], out["text"] = vdd_in(app), screen_text(app)
         out["monitor"] = app.monitor is not None
@@ -134,7 +134,7 @@ def test_sensors_are_live_between_runs(quiet_home, monkeypatch):
         await pilot.pause()
         out["left"] = app.monitor                                      # leaving the screen stops reading
 
-    drive(home_app(), steps)
+    drive(home_app(), steps, size=(160, 60))      # the fixture's device notes are long: the rail on screen
     assert "measured" in out["after"] and "live between runs" in out["text"]
     assert out["monitor"] and out["left"] is None
 
@@ -187,3 +187,20 @@ def test_the_probe_shows_as_a_state(quiet_home, recorded):
     drive(EdgeprofApp(run=run, sets=[], clock=(t + 12_000_000_000, "12:00:00")), steps)
     assert "probing memory bandwidth and FLOP/s (12 s" in out["text"], out["text"]
     assert "probing memory bandwidth" not in out["after"] and run.state.probing_since_ns is None
+
+
+def test_marked_rows_read_x(quiet_home):
+    """Space marks a row for compare: the mark is text (``[x]``; the others ``[ ]``), not a colour."""
+    out = {}
+
+    async def steps(pilot, app):
+        await pilot.press("up", "space")
+        await pilot.pause()
+        out["one"] = [x for x in screen_text(app).splitlines() if "pp32+tg64" in x or "pp64+tg64" in x]
+        await pilot.press("space")
+        await pilot.pause()
+        out["none"] = screen_text(app)
+
+    drive(replay_app(EVENTS, reference_dir=DATA), steps, (80, 24))
+    assert out["one"][0].lstrip().startswith("[x]") and out["one"][1].lstrip().startswith("[ ]"), out["one"]
+    assert "[x]" not in out["none"] and "[ ]" not in out["none"]

@@ -110,6 +110,23 @@ def test_a_long_model_name_gives_way_to_the_figures():
     assert 4 in idx and 5 in idx and w2[0] < 30 and w2[0] >= 12
 
 
+def test_cells_are_text_not_markup(quiet_home):
+    """A suite's test label, an interval or a hostile model name keeps its brackets."""
+    from edgeprof.views.tui.widgets.fittable import Col
+
+    out = {}
+    cells = ["[red]evil[/red]", "pp32+tg64 [localscore]", "[0.155, 0.163]"]
+
+    async def steps(pilot, app):
+        table = app.screen.query_one("ResultsTable")
+        table.show([Col("model", 24), Col("test"), Col("95 % CI")], [cells], ["k"])
+        await pilot.pause()
+        out["text"] = screen_text(app)
+
+    drive(replay_app(EVENTS, reference_dir=DATA), steps, (120, 36))
+    assert all(c in out["text"] for c in cells), out["text"]
+
+
 def low_contrast(app) -> list[tuple[float, str]]:
     """Text segments on screen whose colour reads below 4.5:1 on their background."""
     import io

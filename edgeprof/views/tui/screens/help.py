@@ -16,7 +16,10 @@ LEGEND = (
     "per-parameter context only",
     "live ratios are from the figures so far; a finished row shows its record's comparison",
     "p pauses before the next case (the running case finishes; a pause inside it would be timed)",
-    "arrows, page up/down, home/end move in tables; tab moves between fields; ctrl+p opens the command palette",
+    "up/down, page up/down, home/end move in tables; ←/→ show a table's other columns (only whole columns are "
+    "shown); tab moves between fields, esc leaves a field (letters typed there never act); ctrl+p opens the "
+    "command palette",
+    "[x] marked or picked · [ ] not · (•) the preset the fields hold ('custom' when they match none)",
     "the mouse works too: click rows, buttons and fields",
 )
 

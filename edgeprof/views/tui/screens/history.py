@@ -101,7 +101,9 @@ class HistoryScreen(Screen):
                   r.workload.label, metric_cell(r, "decode_tokens_per_s"), server_cell(r),
                   metric_cell(r, "energy_per_token_j"), status_cell(r), r.device.name or "", run_id]
                  for run_id, r in self.rows]
-        self.query_one("#hist", FitTable).show(list(COLUMNS), cells, [str(i) for i in range(len(cells))])
+        table = self.query_one("#hist", FitTable)
+        table.marked = set()
+        table.show(list(COLUMNS), cells, [str(i) for i in range(len(cells))])
         scope = "all hosts" if self.all_hosts else f"this host ({host})"
         msg = (f"history — {scope}: {len(self.rows)} rows from {db}" if not err else f"history not readable: {err}")
         if not rows and not err:
@@ -150,6 +152,7 @@ class HistoryScreen(Screen):
         i = self.query_one("#hist", DataTable).cursor_row
         if 0 <= i < len(self.rows):
             self.marked = [m for m in self.marked if m != i] if i in self.marked else (self.marked + [i])[-2:]
+            self.query_one("#hist", FitTable).mark(str(m) for m in self.marked)
             self.notify(f"marked for compare: {len(self.marked)}/2 (c compares)", timeout=2)
 
     def action_compare(self) -> None:

@@ -149,6 +149,7 @@ class LiveScreen(Screen):
             self.marked.remove(rec.case_id)
         else:
             self.marked = (self.marked + [rec.case_id])[-2:]
+        table.mark(self.marked)
         self.notify(f"marked for compare: {len(self.marked)}/2 (c compares)", timeout=2)
 
     def action_compare(self) -> None:

@@ -6,13 +6,15 @@ Here the caller gives the columns in priority order; the first ``pinned`` always
 many of the rest as fit *whole*, starting at a column offset that ←/→ move one column at a time
 (horizontal scrolling by columns, so no number is ever cut at the edge). A number is never
 shortened; a text cell longer than its column's ``cap`` ends in ``…`` (Enter shows the row in
-full). The border title says which columns show and that ←/→ reach the others.
+full). Cells are plain text, never markup: ``[localscore]`` or a model named ``[red]x`` show as
+they are. The border title says which columns show and that ←/→ reach the others.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual.widgets import DataTable
 
 PAD = 2   # DataTable's cell_padding (1) on both sides of a cell
@@ -95,6 +97,14 @@ class FitTable(DataTable):
         self._layout_key = None
         self._idx: list[int] = []
         self.shown: list[str] = []                   # names of the columns on screen now
+        self.marked: set[str] = set()                # rows marked (space): "[x]" before them, "[ ]" before the rest
+
+    def mark(self, keys) -> None:
+        """Show which rows are marked, as text: a ``[x]``/``[ ]`` column while any row is marked."""
+        keys = set(keys)
+        if keys != self.marked:
+            self.marked = keys
+            self._layout(force=True)
 
     def show(self, cols: list[Col], rows: list[list[str]], keys: list[str]) -> None:
         self._cols, self._rows, self._keys = cols, rows, keys
@@ -103,7 +113,8 @@ class FitTable(DataTable):
     def avail(self) -> int:
         w = self.size.width or self.app.size.width
         scrollbar = 2 if self.size.height and len(self._rows) + 1 > self.size.height else 0
-        return max(10, w - scrollbar)
+        marks = 3 + PAD if self.marked else 0
+        return max(10, w - scrollbar - marks)
 
     def _layout(self, force: bool = False) -> None:
         ws = widths(self._cols, self._rows)
@@ -118,8 +129,10 @@ class FitTable(DataTable):
         for i in idx:
             c = self._cols[i]
             self.add_column(c.name, key=c.name, width=ws[i])
+        self.show_row_labels = bool(self.marked)
         for cells, k in zip(self._rows, self._keys):
-            self.add_row(*(clip(cells[i], ws[i] if self._cols[i].cap else None) for i in idx), key=k)
+            self.add_row(*(Text(clip(cells[i], ws[i] if self._cols[i].cap else None)) for i in idx), key=k,
+                         label=Text("[x]" if k in self.marked else "[ ]") if self.marked else None)   # not markup
         self._idx = idx
         self.shown = [self._cols[i].name for i in idx]
         hidden = len(self._cols) - len(idx)

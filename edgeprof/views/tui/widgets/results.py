@@ -9,7 +9,10 @@ for the others. ``vs server`` is the ratio and the match kind in a few character
 the row's detail (Enter) carry the rest."""
 from __future__ import annotations
 
+from rich.text import Text
+
 from edgeprof.results.printers import columns
+from edgeprof.results.schema import Workload
 from edgeprof.views.tui import fmt, refview
 from edgeprof.views.tui.widgets.fittable import Col, FitTable
 
@@ -55,8 +58,7 @@ def table_rows(records: list) -> tuple[list[Col], list[list[str]]]:
 def running_cells(case, names: list[str]) -> list[str]:
     """The running case's row: what runs (from the typed parts of its label) and ``▶ running``."""
     p = case.parts
-    test = "+".join(x for x in (f"pp{p.prompt_tokens}" if p.prompt_tokens else "",
-                                f"tg{p.gen_tokens}" if p.gen_tokens else "") if x)
+    test = Workload.from_dict(case.workload).label              # as the finished row will say (pp16+tg64 @ d5)
     fill = {"model": p.model or case.label, "quant": p.quant or "", "test": test, "status": "▶ running"}
     return [fill.get(n, "") for n in names]
 
@@ -87,7 +89,7 @@ class ResultsTable(FitTable):
             status = running_status(case)
             if status != self._status:      # an unchanged cell is not repainted
                 self._status = status
-                self.update_cell(RUNNING, "status", status)
+                self.update_cell(RUNNING, "status", Text(status))
 
     def _rebuild(self, records: list, case) -> None:
         follow = self.cursor_row >= self.row_count - 1       # on the last row: keep following the newest case
