@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from edgeprof.compare.classes import contended
 from edgeprof.compare.judge import Judge
 from edgeprof.results import metric_catalogue
 from edgeprof.results.comparison import Ratio, Roofline
@@ -84,14 +85,17 @@ def _no_verdict(r: Ratio, normalized: bool, given: str) -> str:
     est = [side for side, flag in (("edge", r.edge_estimated), ("server", r.ref_estimated)) if flag]
     if est:
         p = r.edge_provenance if est[0] == "edge" else r.ref_provenance
-        return f"the {' and '.join(est)} figure is estimated ({p.source if p else '?'}): no verdict on an estimate"
+        which = "both figures are" if len(est) == 2 else f"the {est[0]} figure is"
+        return f"{which} estimated ({p.source if p else '?'}): no verdict on an estimate"
     return ""
 
 
 def against_values(edge: Record, metric: str, values: Sequence[float], unit: str, judge: Judge,
-                   normalized: bool = False) -> Ratio | None:
+                   normalized: bool = False, members: Sequence[Record] = ()) -> Ratio | None:
     """Edge ÷ the median of ``values`` (an accelerator class's rows), judged with the class spread
-    as the reference's spread. None when the edge has no such figure."""
+    as the reference's spread — or, for a class of one row, with that row's own repetitions. A
+    member measured on a busy machine holds a speed/energy verdict back, as in compare. None when
+    the edge has no such figure."""
     e = _of(edge, metric)
     if e is None or not values or e.unit != unit:
         return None
@@ -100,9 +104,14 @@ def against_values(edge: Record, metric: str, values: Sequence[float], unit: str
     med = statistics.median(values)
     if not med:
         return None
-    r = Ratio(metric, e.center / med, e.center, e.unit, metric, med, unit, e.provenance, None,
-              f"against the median of {len(values)} row(s)", against="class median")
-    return judge.judge(r, samples(e), list(values), edge, None,
+    one = members[0].metric(metric) if len(members) == 1 and len(values) == 1 else None
+    spread = samples(one) if one is not None else list(values)
+    r = Ratio(metric, e.center / med, e.center, e.unit, metric, med, unit, e.provenance,
+              one.provenance if one is not None else None,
+              "against its one row's repetitions" if one is not None else f"against the median of {len(values)} rows",
+              against="class median")
+    busy = next((m for m in members if contended(m)), members[0] if members else None)
+    return judge.judge(r, samples(e), spread, edge, busy,
                        "another model: per-parameter context, never a verdict" if normalized else
                        _no_verdict(r, False, ""))
 

@@ -235,7 +235,8 @@ def _classes(record: Record, kind: str, picked: list[RowMatch], rows: list[tuple
         unit = members[0].metric(metric).unit
         values = tuple(float(r.value(metric)) for r in members if r.metric(metric).unit == unit)
         bound = sum(1 for r in members if cls.host_bound(r, cx.roof(r), cx.peers, cx.sp).flag)
-        ratio = against_values(record, metric, values, unit, cx.judge, kind == "normalized")
+        ratio = against_values(record, metric, values, unit, cx.judge, kind == "normalized",
+                               [r for r in members if r.metric(metric).unit == unit])
         note = "one row: no spread" if len(values) == 1 else ""
         out.append(ClassStats(name, metric, unit, values, bound, ratio, members[0].device.extra.get("role"), note))
     return tuple(out)

@@ -48,7 +48,7 @@ def short_verdict(r: Ratio) -> str:
         return "no verdict" if r.verdict_why else ""
     if v.startswith("inconclusive: too few repetitions"):
         return "too few reps"
-    if v.startswith("inconclusive: measured on a busy machine"):
+    if "busy machine" in v:
         return "held back: busy"
     if v.startswith("inconclusive"):
         return "inconclusive"
