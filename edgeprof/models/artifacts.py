@@ -275,8 +275,16 @@ def hf_artifact(d: Path) -> Artifact:
     params = counted or (info.get("params") if type(info.get("params")) is int else None)
     return Artifact(str(d.resolve()), "hf", dtype.replace("float16", "fp16"), sum(p.stat().st_size for p in weights),
                     sha256_cached(weights[0]), tuple(p.name for p in weights),
-                    ModelInfo(str(info.get("model_id") or slug(d.name)), str(info.get("name") or d.name), params),
+                    ModelInfo(str(info.get("model_id") or slug(d.name)), str(info.get("name") or d.name), params,
+                              extra=_hf_shape(cfg)),
                     runtime=default_for("hf"), label=info.get("label") if isinstance(info.get("label"), str) else None)
+
+
+def _hf_shape(cfg: dict) -> dict[str, int]:
+    """Layers, width and vocabulary from config.json, under the names a GGUF's tensors give them
+    (``models.identity``), so matching can check shapes across formats."""
+    keys = {"n_layers": "num_hidden_layers", "n_embd": "hidden_size", "vocab_size": "vocab_size"}
+    return {k: cfg[v] for k, v in keys.items() if type(cfg.get(v)) is int and cfg[v] > 0}
 
 
 def _elements(shape: list[int]) -> int:

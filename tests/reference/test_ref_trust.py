@@ -259,3 +259,28 @@ def test_a_set_travels_as_one_file_with_its_provenance(tmp_path, home, capsys, m
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unexpected entry '../reference.json'" in err
     assert not (other / "reference" / "evil").exists()
+
+
+def test_reference_show_filters_summarises_classes_and_explains_an_empty_answer(home, capsys):
+    """``--class`` and ``--machine`` filter the rows a model can be compared with; each class gets
+    n/median/IQR/min–max and its host-bound count; nothing left prints "0 rows: why"; a set's own
+    metric columns (EfficientLLM's al_ms, it_tokens_per_s, amu_gb) are defined under the table."""
+    from edgeprof.cli import main
+
+    llama = ["reference", "show", "localscore", "--model", "llama-3.2-1b-instruct-q4_k_m"]
+    assert main(llama + ["--class", "H100", "-o", "json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {r["class"] for r in out["rows"]} == {"H100 SXM5 80GB", "H100 PCIe 80GB", "H100 NVL 94GB"}
+    assert all(r["host_bound"] == "yes" and "of its bandwidth roofline" in r["host_bound_evidence"] for r in out["rows"])
+    sxm = next(c for c in out["classes"] if c["name"] == "H100 SXM5 80GB")
+    assert (sxm["n"], sxm["min"], sxm["max"], sxm["n_host_bound"]) == (2, 95.8, 96.6, 2) and sxm["median"] == pytest.approx(96.2)
+    assert main(llama + ["--class", "H100", "--machine", "PCIe"]) == 0
+    md = capsys.readouterr().out
+    assert "- H100 PCIe 80GB: one row: 335 t/s, 1 host-bound" in md and "| 87 |" not in md
+    assert main(llama + ["--class", "nothing-like-this"]) == 0
+    md = capsys.readouterr().out
+    assert "0 rows: 625 comparable rows, none left after --class 'nothing-like-this'" in md and "|---" not in md
+    assert main(["reference", "show", "efficientllm-gh200", "--limit", "2"]) == 0
+    md = capsys.readouterr().out
+    for col in ("al_ms: AL, average latency", "it_tokens_per_s: IT, inference throughput", "amu_gb: AMU, average memory"):
+        assert f"- {col}" in md, md[-2000:]
