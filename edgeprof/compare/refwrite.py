@@ -127,7 +127,7 @@ def from_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None
         summaries = [s for s in (Record.from_dict(x) for suite in data.get("suites") or []
                                  for x in suite.get("summaries") or []) if s.ok]
     env_json = run.get("env") or {}
-    version = records[0].get("edgeprof_version") or env_json.get("edgeprof") or __version__
+    version = records[0].conditions.edgeprof_version or env_json.get("edgeprof") or __version__
     devices = {json.dumps(r.device.to_dict(), sort_keys=True): r.device.to_dict() for r in records}
     names = sorted({str(d.get("name")) for d in devices.values()})
     runtimes = sorted({" ".join(str(x) for x in (r.runtime.name, r.runtime.version) if x) for r in records})
@@ -140,7 +140,7 @@ def from_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None
             "hardware": {"devices": list(devices.values()), "env": {k: env_json.get(k) for k in
                                                                     ("platform", "cpu_governor", "devices")}},
             "software": {"runtimes": runtimes, "versions": env_json.get("versions"),
-                         "runtime_extra": first.get("runtime_extra")},
+                         "runtime_extra": first.conditions.runtime_extra},
             "workload": {"known": True, "keys": sorted({json.dumps(r.workload_key()) for r in records}),
                          "suites": sorted({s.workload.suite for s in summaries})},
             "metric_definitions": "CONTRACTS.md records.jsonl, schema_version 1 (metric names carry their units)"}

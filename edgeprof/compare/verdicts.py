@@ -102,9 +102,10 @@ def busy(rec_a: Record, rec_b: Record) -> str | None:
     configuration: either was measured on contended cores (engine/contention.py ``load``)."""
     who = []
     for side, r in (("A", rec_a), ("B", rec_b)):
-        load = r.get("load") or {}
-        if load.get("during_status") == "contended":
-            who.append(f"{side} while others used {(load.get('during') or {}).get('other_cpu_cores', float('nan')):.2f} cores")
+        load = r.conditions.load
+        if load is not None and load.during_status == "contended":
+            others = load.during.other_cpu_cores if load.during else None
+            who.append(f"{side} while others used {float('nan') if others is None else others:.2f} cores")
     return ", ".join(who) if who else None
 
 
@@ -143,7 +144,8 @@ def not_measurable(rec: Record, name: str) -> str | None:
     m = rec.metric(name)
     if d is None or not d.near_zero or m is None:
         return None
-    if (rec.get("load") or {}).get("before_status") == "contended":
+    load = rec.conditions.load
+    if load is not None and load.before_status == "contended":
         return "its idle baseline was taken on a busy machine"
     xs = list(m.samples) or [m.center]
     if any(x is None or x <= 0 for x in xs):

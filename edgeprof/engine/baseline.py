@@ -14,6 +14,7 @@ from edgeprof.analysis.energy import mean_power_w, series
 from edgeprof.analysis.metrics import PowerSource
 from edgeprof.engine.config import Settings
 from edgeprof.engine.contention import baseline_warning, new_meter
+from edgeprof.results.conditions import IdleBaseline
 from edgeprof.results.schema import Provenance
 
 
@@ -57,12 +58,12 @@ def measure_idle(sampler, power: PowerSource | None, device_id: str, settings: S
             "measured_at": dt.datetime.now(dt.timezone.utc).isoformat()}
 
 
-def cool_down(sampler, baseline: dict[str, Any] | None, settings: Settings, margin_c: float = 2.0,
+def cool_down(sampler, baseline: IdleBaseline | None, settings: Settings, margin_c: float = 2.0,
               poll_s: float = 0.5) -> float:
     """Wait until the device is back within ``margin_c`` of its idle temperature, or for
     ``--cooldown`` seconds at most (the whole time when no temperature sensor exists)."""
     t0 = time.monotonic()
-    idle_c = (baseline or {}).get("idle_temperature_c")
+    idle_c = baseline.idle_temperature_c if baseline else None
     while time.monotonic() - t0 < settings.cooldown_s:
         if idle_c is not None and settings.sample_hz:
             now = time.monotonic_ns()

@@ -19,6 +19,8 @@ from typing import Any
 
 from edgeprof.devices.load import CONTENDED, LoadMeter, judge
 
+from edgeprof.results.conditions import IdleBaseline
+
 
 def new_meter() -> LoadMeter:
     """A load meter on the real OS (never re-rooted: live CPU time is not a device file)."""
@@ -81,9 +83,10 @@ def worker_cpu_s(worker_stats: dict, samples: list) -> float | None:
     return float(vals[-1]) if vals else None
 
 
-def case_load(meter, snap0, snap1, worker_cpu: float | None, baseline: dict | None) -> tuple[dict, list[str]]:
+def case_load(meter, snap0, snap1, worker_cpu: float | None, baseline: IdleBaseline | None) -> tuple[dict, list[str]]:
     """The row's ``load`` and the warnings it implies (baseline taken on a busy machine, case
     measured on contended cores)."""
-    load = assess((baseline or {}).get("load"), without_worker(meter.between(snap0, snap1), worker_cpu))
-    warnings = [w for w in ((baseline or {}).get("warning"), case_warning(load)) if w]
+    before = baseline.load.to_dict() if baseline and baseline.load else None
+    load = assess(before, without_worker(meter.between(snap0, snap1), worker_cpu))
+    warnings = [w for w in (baseline.warning if baseline else None, case_warning(load)) if w]
     return load, warnings

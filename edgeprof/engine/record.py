@@ -13,6 +13,7 @@ from edgeprof.analysis.itl import TOKEN_COLUMNS, token_rows
 from edgeprof.engine.launcher import Outcome
 from edgeprof.engine.plan import Case
 from edgeprof.engine.threads import row_warnings
+from edgeprof.results.conditions import Conditions, IdleBaseline, Load, ThrottleEvidence
 from edgeprof.results.samples import columns_path
 from edgeprof.results.schema import (DeviceRef, Metric, Provenance, Record, Repetition, ResolvedPlacement, RuntimeInfo,
                                      Workload)
@@ -27,12 +28,12 @@ class CaseContext:
     started_at: str
     device: DeviceRef
     sample_hz: float
-    baseline: dict[str, Any] | None      # the device's idle baseline (baseline.json)
+    baseline: IdleBaseline | None        # the device's idle baseline (baseline.json)
     power_rule: Provenance | None
     cooldown_s: float = 0.0
     harness_cpu_s: float = 0.0
-    load: dict[str, Any] | None = None   # engine/contention.py assess(): before/during windows, verdict
-    throttle_evidence: dict[str, Any] | None = None   # analysis/throttling.py: why throttled is what it is
+    load: Load | None = None             # engine/contention.py assess(): before/during windows, verdict
+    throttle_evidence: ThrottleEvidence | None = None   # analysis/throttling.py: why throttled is what it is
 
 
 def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[str, Metric],
@@ -46,30 +47,29 @@ def build_record(case: Case, outcome: Outcome, ctx: CaseContext, metrics: dict[s
     error = outcome.error
     if outcome.status != "ok" and outcome.reps and error is not None:
         error = replace(error, extra={**error.extra, "partial_reps": len(outcome.reps)})
-    base = ctx.baseline or {}
-    extra = {
-        "throttled": throttled,
-        "throttle_evidence": ctx.throttle_evidence,
-        "harness_cpu_s": round(ctx.harness_cpu_s, 4),
-        "case_wall_s": round((outcome.t_end_ns - outcome.t_start_ns) / 1e9, 4) if outcome.t_end_ns else None,
-        "idle_window_s": base.get("idle_window_s"),
-        "cooldown_s": round(ctx.cooldown_s, 3),
-        "idle_power_w": base.get("idle_power_w"),
-        "load": ctx.load,
-        "power_rule": ctx.power_rule.to_dict() if ctx.power_rule else None,
-        "sample_hz": ctx.sample_hz,
-        "edgeprof_version": __version__,
-        "runtime_extra": {k: v for k, v in ((loaded.extra if loaded else None) or {}).items()
-                          if k not in ("system_info", "warnings")},
-    }
+    base = ctx.baseline
+    said = (loaded.extra if loaded else None) or {}
+    conditions = Conditions(
+        throttled=throttled, throttle_evidence=ctx.throttle_evidence, harness_cpu_s=round(ctx.harness_cpu_s, 4),
+        case_wall_s=round((outcome.t_end_ns - outcome.t_start_ns) / 1e9, 4) if outcome.t_end_ns else None,
+        idle_window_s=base.idle_window_s if base else None, cooldown_s=round(ctx.cooldown_s, 3),
+        idle_power_w=base.idle_power_w if base else None, load=ctx.load, power_rule=ctx.power_rule,
+        sample_hz=ctx.sample_hz, edgeprof_version=__version__,
+        runtime_extra={k: v for k, v in said.items() if k not in ("system_info", "warnings")})
     # what the runtime itself warns about (a placement it could not honour) leads the row's warnings
-    warnings = (tuple(str(w) for w in ((loaded.extra if loaded else None) or {}).get("warnings") or ())
+    warnings = (tuple(str(w) for w in runtime_warnings(said))
                 + tuple(warnings) + tuple(row_warnings(runtime.placement, ctx.load) if outcome.reps else ()))
     return Record(case_id=case.case_id, status=outcome.status, run_id=ctx.run_id, host=ctx.host,
                   started_at=ctx.started_at, error=error, model=model, artifact=case.artifact.info(),
                   runtime=runtime, device=ctx.device, workload=case.workload, metrics=metrics,
                   phases=tuple(outcome.phases),
-                  reps=tuple(sorted([*outcome.reps, *outcome.dropped], key=lambda r: r.rep)), warnings=tuple(warnings), extra=extra)
+                  reps=tuple(sorted([*outcome.reps, *outcome.dropped], key=lambda r: r.rep)), warnings=tuple(warnings),
+                  conditions=conditions)
+
+
+def runtime_warnings(said: dict[str, Any]) -> list:
+    """The warnings a runtime put in its ``EngineInfo.extra`` (the worker pipe's reader)."""
+    return list(said.get("warnings") or ())
 
 
 def write_samples_csv(path: Path, samples: list) -> None:

@@ -22,7 +22,8 @@ from edgeprof.engine.launcher import Outcome
 from edgeprof.engine.plan import Case
 from edgeprof.engine.record import CaseContext, build_record
 from edgeprof.models.trust import artifact_problem
-from edgeprof.results.schema import ErrorInfo, Provenance, Record
+from edgeprof.results.conditions import IdleBaseline, Load, ThrottleEvidence
+from edgeprof.results.schema import ErrorInfo, Record
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class CaseRun:
     case: Case
     device: Any                       # devices.base.Device
     power: PowerSource | None
-    baseline: dict[str, Any] | None   # the device's idle baseline (baseline.json)
+    baseline: IdleBaseline | None     # the device's idle baseline (baseline.json)
     context: CaseContext
     preflight: Outcome | None = None  # set when the case must not run (bad file, too little memory)
 
@@ -96,8 +97,8 @@ def assess(run: CaseRun, done: Executed, samples: list, meter, sample_hz: float,
     if outcome.reps:
         a = case.artifact
         tr = Trace(reps=outcome.reps, samples=samples, power=run.power,
-                   idle_power_w=(baseline or {}).get("idle_power_w"),
-                   idle_provenance=Provenance.from_dict(baseline["provenance"]) if baseline else None,
+                   idle_power_w=baseline.idle_power_w if baseline else None,
+                   idle_provenance=baseline.provenance if baseline else None,
                    memory_total_bytes=info.memory_bytes,
                    params=(outcome.loaded.n_params if outcome.loaded else None) or a.model.params,
                    artifact_size_bytes=a.size_bytes, baseline_size_bytes=a.baseline_size,
@@ -112,5 +113,6 @@ def assess(run: CaseRun, done: Executed, samples: list, meter, sample_hz: float,
     warnings = rate_warnings + warnings
     throttled, evidence = throttle_state(samples, [x.info for x in device.sensors()])
     warnings += [w for w in (throttle_warning(evidence),) if w]
-    ctx = replace(run.context, harness_cpu_s=done.harness_cpu_s, load=load, throttle_evidence=evidence)
+    ctx = replace(run.context, harness_cpu_s=done.harness_cpu_s, load=Load.from_dict(load),
+                  throttle_evidence=ThrottleEvidence.from_dict(evidence))
     return build_record(case, outcome, ctx, metrics, throttled=throttled, warnings=tuple(warnings))

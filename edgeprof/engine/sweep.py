@@ -15,7 +15,7 @@ import signal
 import socket
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from edgeprof.assets_access import asset
 from edgeprof.engine import events as ev
@@ -32,6 +32,7 @@ from edgeprof.engine.steps import Assessed, CaseRun, Executed, assess, preflight
 from edgeprof.engine.worker import Job
 from edgeprof.engine.worker_log import log_path
 from edgeprof.errors import os_fault
+from edgeprof.results.conditions import IdleBaseline
 from edgeprof.results.jsonl import append_record, replace_record, write_json
 from edgeprof.results.schema import ErrorInfo, Record
 
@@ -46,7 +47,7 @@ class Sweep:
         self.host = host or socket.gethostname()
         self.enrich = enrich
         self.text = asset("prompts", "bench.txt").read_text()
-        self.baselines: dict[str, dict[str, Any]] = {}
+        self.baselines: dict[str, IdleBaseline] = {}
         self.cancelled = False
         self._go = threading.Event()   # cleared = paused: the next case waits
         self._go.set()
@@ -78,22 +79,22 @@ class Sweep:
         if device.info().id not in self.baselines:
             self.measure_idle()
 
-    def measure_idle(self) -> dict[str, Any]:
+    def measure_idle(self) -> IdleBaseline:
         info = self._device.info()
-        b = measure_idle(self.sampler, self.power, info.id, self.settings, self.meter)
+        b = IdleBaseline.from_dict(measure_idle(self.sampler, self.power, info.id, self.settings, self.meter))
         self.baselines[info.id] = b
-        first = next(iter(self.baselines.values()))
+        first = next(iter(self.baselines.values())).to_dict()
         try:
             write_json(self.run_dir / "baseline.json",
-                       {**first, "by_device": self.baselines} if len(self.baselines) > 1 else b)
+                       {**first, "by_device": {k: x.to_dict() for k, x in self.baselines.items()}}
+                       if len(self.baselines) > 1 else b.to_dict())
         except OSError as exc:
             raise os_fault(self.run_dir / "baseline.json", exc, run_dir=self.run_dir) from None
-        p = b["idle_power_w"]
-        prov = b["provenance"]
+        p, prov = b.idle_power_w, b.provenance
         self.fanout.notice(f"idle baseline on {info.name}: {'n/a' if p is None else round(p, 2)} W over "
-                           f"{b['idle_window_s']:.1f} s ({prov.get('source')}, {prov.get('kind')})",
-                           data={"idle_power_w": p, "idle_window_s": b["idle_window_s"], "device_id": info.id,
-                                 "provenance": prov})
+                           f"{b.idle_window_s:.1f} s ({prov.source}, {prov.kind})",
+                           data={"idle_power_w": p, "idle_window_s": b.idle_window_s, "device_id": info.id,
+                                 "provenance": prov.to_dict()})
         return b
 
     # -- one case: prepare -> execute -> assess -> persist ------------------------------------

@@ -18,6 +18,7 @@ import os
 from typing import Sequence
 
 from edgeprof.errors import UsageError
+from edgeprof.results.conditions import Load
 from edgeprof.results.schema import ResolvedPlacement
 
 #: refuse a thread count above this many times the logical cores
@@ -56,7 +57,7 @@ def row_cores(placement: ResolvedPlacement) -> int:
     return len(aff) if isinstance(aff, (list, tuple)) and aff else usable_cores()
 
 
-def row_warnings(placement: ResolvedPlacement, load: dict | None) -> list[str]:
+def row_warnings(placement: ResolvedPlacement, load: Load | None) -> list[str]:
     """A row's thread warnings: above its cores, or every core on a contended machine."""
     threads = placement.threads
     if not isinstance(threads, int) or threads < 1:
@@ -64,7 +65,7 @@ def row_warnings(placement: ResolvedPlacement, load: dict | None) -> list[str]:
     cores = row_cores(placement)
     if threads > cores:
         return [oversubscribed(threads, cores)]
-    if threads == cores and cores > 1 and (load or {}).get("during_status") == "contended":
+    if threads == cores and cores > 1 and load is not None and load.during_status == "contended":
         return [f"measured on contended cores with -t {threads} = every logical core: a core that another process "
                 f"takes stalls all {threads} threads at every step; on a busy machine -t {cores - 1} may be faster "
                 f"(try it), or re-run when the machine is quiet"]

@@ -116,13 +116,25 @@ class Open(_Dict):
         return {**out, **self.extra}
 
     @classmethod
+    def none(cls):
+        """Nothing known: every known key absent (the default where the record holds one)."""
+        return cls.from_dict({})
+
+    @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None):
         known, extra = _split(cls, d)
         if "absent" in known:  # a key of that name in the file is the file's own, not ours
             extra["absent"] = known.pop("absent")
         for name, typ in cls.NESTED.items():
-            if isinstance(known.get(name), Mapping):
-                known[name] = typ.from_dict(known[name])
+            v = known.get(name)
+            if v is None:
+                continue
+            try:
+                if not isinstance(v, Mapping):
+                    raise TypeError(name)
+                known[name] = typ.from_dict(v)
+            except (TypeError, ValueError):  # not what this version writes there: kept as it was
+                extra[name] = known.pop(name)
         for f in fields(cls):
             if isinstance(known.get(f.name), list) and str(f.type).startswith("tuple"):
                 known[f.name] = tuple(known[f.name])

@@ -16,6 +16,7 @@ from typing import Callable, Iterable
 from edgeprof.results import metric_catalogue
 from edgeprof.results.cells import csv_row, md_cell, one_line
 from edgeprof.results.flatten import flat_rows
+from edgeprof.results.conditions import Load, LoadWindow
 from edgeprof.results.labels import row_label
 from edgeprof.results.schema import Metric, Record
 from edgeprof.results.sqlout import to_sql  # noqa: F401 - -o sql, re-exported
@@ -97,35 +98,40 @@ def machine_cell(rec: Record) -> str:
     """``quiet`` or ``CONTENDED others 1.68 cores`` (engine/contention.py wrote ``load``), plus
     ``THROTTLED`` (its evidence is in the legend): a row measured on a busy or throttled device says
     so in the row itself."""
-    return ", ".join(x for x in (_load_text(rec.get("load") or {}),
-                                 "THROTTLED" if rec.get("throttled") is True else "") if x)
+    return ", ".join(x for x in (_load_text(rec.conditions.load),
+                                 "THROTTLED" if rec.conditions.throttled is True else "") if x)
 
 
-def _load_text(load: dict) -> str:
-    if not load or load.get("status") != "contended":
-        return str(load.get("status") or "")
-    during, before = load.get("during") or {}, load.get("before") or {}
-    if load.get("during_status") == "contended" and during.get("other_cpu_cores") is not None:
-        return f"CONTENDED others {during['other_cpu_cores']:.2f} cores"
-    return f"CONTENDED before the run (others {before.get('other_cpu_cores', float('nan')):.2f} cores)"
+def _nan(x: float | None) -> float:
+    return float("nan") if x is None else x
+
+
+def _load_text(load: Load | None) -> str:
+    if load is None or load.status != "contended":
+        return str((load.status if load else None) or "")
+    during, before = load.during or LoadWindow(), load.before or LoadWindow()
+    if load.during_status == "contended" and during.other_cpu_cores is not None:
+        return f"CONTENDED others {during.other_cpu_cores:.2f} cores"
+    return f"CONTENDED before the run (others {_nan(before.other_cpu_cores):.2f} cores)"
 
 
 def load_header(records: list[Record]) -> str:
     """One line above the table: what other processes did before the run and during its cases."""
-    loads = [r.get("load") for r in records if r.get("load")]
+    loads = [r.conditions.load for r in records if r.conditions.load is not None]
     if not loads:
         return ""
-    before = next((x["before"] for x in loads if x.get("before")), None) or {}
-    during = [x["during"]["other_cpu_cores"] for x in loads if (x.get("during") or {}).get("other_cpu_cores") is not None]
-    cores = before.get("logical_cores") or next((x["during"].get("logical_cores") for x in loads if x.get("during")), "?")
+    before = next((x.before for x in loads if x.before), None)
+    during = [x.during.other_cpu_cores for x in loads if x.during and x.during.other_cpu_cores is not None]
+    cores = (before.logical_cores if before else None) or next(
+        (x.during.logical_cores for x in loads if x.during), "?")
     parts = [f"Machine load ({cores} logical cores):"]
     if before:
-        parts.append(f"before the run other processes used {before.get('other_cpu_cores', 0):.2f} cores "
-                     f"(load average {before.get('loadavg_1m')});")
+        parts.append(f"before the run other processes used {before.other_cpu_cores or 0:.2f} cores "
+                     f"(load average {before.loadavg_1m});")
     if during:
         lo, hi = min(during), max(during)
         parts.append(f"during the cases {lo:.2f} cores" + (f" to {hi:.2f}" if hi > lo else "") + ";")
-    bad = sum(1 for x in loads if x.get("status") == "contended")
+    bad = sum(1 for x in loads if x.status == "contended")
     parts.append(f"{bad} of {len(loads)} case(s) measured on a busy machine (column 'machine')." if bad
                  else "quiet.")
     return " ".join(parts)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from edgeprof.results.basics import Provenance  # noqa: F401 - re-exported (comparison.py shares it)
+from edgeprof.results.conditions import Conditions
 from edgeprof.results.dicts import Open, _Dict, _split, finite, typed  # noqa: F401 (re-exported)
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ class ResolvedPlacement(Open):
 class RuntimeInfo(_Dict):
     name: str | None = None
     version: str | None = None
-    placement: ResolvedPlacement = field(default_factory=ResolvedPlacement)
+    placement: ResolvedPlacement = field(default_factory=ResolvedPlacement.none)
     extra: dict = field(default_factory=dict)
 
     @classmethod
@@ -276,7 +277,17 @@ class Record:
     warnings: tuple[str, ...] = ()
     reference: "Comparison | None" = None   # the server comparison (results/comparison.py), typed
     schema_version: int = SCHEMA_VERSION
-    extra: dict = field(default_factory=dict)   # throttled, harness_cpu_s, idle_power_w, power_rule, ...
+    #: the known top-level keys beyond identity and figures (sample_hz, idle baseline, load, throttle
+    #: evidence, power rule...), typed; a record built with them in ``extra`` has them moved here
+    conditions: Conditions = field(default_factory=Conditions.none)
+    extra: dict = field(default_factory=dict)   # keys this version does not know (round-trip)
+
+    def __post_init__(self) -> None:
+        known = Conditions.names()
+        if any(k in known for k in self.extra):
+            object.__setattr__(self, "conditions", self.conditions.merged(
+                {k: v for k, v in self.extra.items() if k in known}))
+            object.__setattr__(self, "extra", {k: v for k, v in self.extra.items() if k not in known})
 
     # -- reading --------------------------------------------------------------------------
     @property
@@ -297,9 +308,15 @@ class Record:
         return (self.model.id, w.prompt_tokens, w.gen_tokens, w.depth, w.n_seqs)
 
     def get(self, key: str, default: Any = None) -> Any:
-        """A top-level scalar field or an ``extra`` key (e.g. ``throttled``, ``idle_power_w``)."""
+        """A top-level key by name, as the file has it (generic readers: history columns, filters);
+        code that knows the key reads the typed field (``rec.conditions.load``)."""
         if key in self.extra:
             return self.extra[key]
+        if key in Conditions.names():
+            v = getattr(self.conditions, key)
+            if v is None and key in self.conditions.absent:
+                return default
+            return v.to_dict() if hasattr(v, "to_dict") else list(v) if isinstance(v, tuple) else v
         return getattr(self, key, default) if key in _FIELD_NAMES else default
 
     # -- changing (records are frozen: enrichment returns a new one) ---------------------
@@ -319,6 +336,7 @@ class Record:
         d["metrics"] = {k: m.to_dict() for k, m in self.metrics.items()}
         d["phases"] = [p.to_dict() for p in self.phases]
         d["reps"] = [r.to_dict() for r in self.reps]
+        d.update(self.conditions.to_dict())
         d.update(self.extra)
         d["warnings"] = list(self.warnings)
         if self.reference is not None:
@@ -335,6 +353,7 @@ class Record:
         kw["phases"] = tuple(Phase.from_dict(p) for p in d.pop("phases", None) or [])
         kw["reps"] = tuple(Repetition.from_dict(r) for r in d.pop("reps", None) or [])
         kw["warnings"] = tuple(str(w) for w in typed("Record", "warnings", "tuple", d.pop("warnings", None)) or ())
+        kw["conditions"] = Conditions.from_dict({k: d.pop(k) for k in list(d) if k in Conditions.names()})
         for k in ("case_id", "status", "run_id", "host", "started_at", "schema_version"):
             if k in d:
                 kw[k] = typed("Record", k, _RECORD_TYPES[k], d.pop(k))

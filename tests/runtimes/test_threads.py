@@ -39,7 +39,9 @@ def test_a_contended_row_with_every_core_suggests_fewer_threads():
     def pl(threads):
         return ResolvedPlacement.from_dict({"threads": threads, "cpu_affinity": [0, 1]})
 
-    contended, quiet = {"during_status": "contended"}, {"during_status": "quiet"}
+    from edgeprof.results.conditions import Load
+
+    contended, quiet = Load(during_status="contended"), Load(during_status="quiet")
     [w] = row_warnings(pl(2), contended)
     assert "every logical core" in w and "-t 1 may be faster" in w
     assert row_warnings(pl(2), quiet) == []

@@ -12,7 +12,9 @@ from edgeprof.engine import events as ev
 from edgeprof.results.jsonl import read_records
 from edgeprof.results.schema import Record, ResolvedPlacement, RuntimeInfo
 
-RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = ROOT / "tests" / "fixtures" / "runs"
+RECORD_FILES = sorted([*(ROOT / "tests" / "fixtures").rglob("records.jsonl"), *(ROOT / "assets").rglob("records.jsonl")])
 
 
 def test_a_resolved_placement_writes_back_exactly_the_keys_it_read():
@@ -30,13 +32,38 @@ def test_a_resolved_placement_writes_back_exactly_the_keys_it_read():
     assert ResolvedPlacement.from_dict(sparse).threads_requested is None
 
 
-def test_every_fixture_record_round_trips_with_its_placement_typed():
-    for path in sorted(RUNS.glob("*/records.jsonl")):
+def test_every_fixture_record_round_trips_with_its_placement_and_conditions_typed():
+    """Every records.jsonl of the fixtures and packaged reference sets: the placement and every
+    top-level key beyond identity and figures (typed conditions or unknown extras) are written back
+    exactly as read."""
+    assert len(RECORD_FILES) >= 5
+    outside = {"schema_version", "case_id", "run_id", "host", "started_at", "status", "error", "model",
+               "artifact", "runtime", "device", "workload", "metrics", "phases", "reps", "warnings", "reference"}
+    for path in RECORD_FILES:
         lines = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         for raw, rec in zip(lines, read_records(path)):
             assert isinstance(rec.runtime.placement, ResolvedPlacement)
-            assert rec.runtime.placement.to_dict() == raw["runtime"]["placement"], path
-            assert Record.from_dict(rec.to_dict()) == rec
+            out = rec.to_dict()
+            assert out["runtime"]["placement"] == raw["runtime"]["placement"], path
+            assert {k: v for k, v in out.items() if k not in outside} == \
+                   {k: v for k, v in raw.items() if k not in outside}, path
+            assert Record.from_dict(out) == rec
+
+
+def test_conditions_are_typed_and_a_record_built_with_them_in_extra_has_them_typed():
+    from edgeprof.results.conditions import Conditions, Load
+
+    raw = json.loads((RUNS / "same-A" / "records.jsonl").read_text().splitlines()[0])
+    rec = Record.from_dict(raw)
+    c = rec.conditions
+    assert c.sample_hz == raw["sample_hz"] and c.idle_power_w == raw["idle_power_w"]
+    assert c.power_rule is None or c.power_rule.to_dict() == raw["power_rule"]
+    assert c.load is None or c.load.to_dict() == raw["load"]
+    assert not Conditions.names() & set(rec.extra)
+    built = Record("c", extra={"load": {"status": "contended", "during": {"other_cpu_cores": 1.5}}, "mine": 1})
+    assert isinstance(built.conditions.load, Load) and built.conditions.load.during.other_cpu_cores == 1.5
+    assert built.extra == {"mine": 1} and built.get("load") == {"status": "contended", "during": {"other_cpu_cores": 1.5}}
+    assert Record("d").get("idle_power_w", "absent") == "absent" and "idle_power_w" not in Record("d").to_dict()
 
 
 def test_the_worker_sends_typed_runtime_info_and_the_label_has_typed_parts():

@@ -8,20 +8,22 @@ machine has no env.json to open.
 from __future__ import annotations
 
 from edgeprof.results import metric_catalogue
+from edgeprof.results.conditions import IdleBaseline
 from edgeprof.views.report.data import CaseView, RunData
 from edgeprof.views.report.tables import Cell, Table, fmt_value
 
 
 def run_table(run: RunData) -> Table:
-    env, base, plan = run.env or {}, run.baseline or {}, run.plan or {}
+    env, plan = run.env or {}, run.plan or {}
+    base = IdleBaseline.from_dict(run.baseline or {})
     dev = env.get("device") or {}
     first = run.records[0]
-    prov = base.get("provenance") or {}
-    idle = (f"{'~' if prov.get('kind') == 'estimated' else ''}{base['idle_power_w']:.3g} W over "
-            f"{fmt_value(base.get('idle_window_s'))} s [{prov.get('kind', '?')}: {prov.get('source', '')}]"
-            if base.get("idle_power_w") is not None else "not measured")
+    prov = base.provenance
+    idle = (f"{'~' if prov and prov.estimated else ''}{base.idle_power_w:.3g} W over "
+            f"{fmt_value(base.idle_window_s)} s [{prov.kind if prov else '?'}: {prov.source if prov else ''}]"
+            if base.idle_power_w is not None else "not measured")
     rows = [("run directory", str(run.dir)), ("run_id", run.run_id), ("host", env.get("host") or first.host),
-            ("started", first.started_at), ("edgeprof", env.get("edgeprof") or first.get("edgeprof_version")),
+            ("started", first.started_at), ("edgeprof", env.get("edgeprof") or first.conditions.edgeprof_version),
             ("python / platform", f"{fmt_value(env.get('python'))} / {fmt_value(env.get('platform'))}"),
             ("device", f"{dev.get('name') or first.device.name} [{dev.get('kind') or first.device.kind}] "
                        f"id {dev.get('id') or first.device.id}"),

@@ -26,8 +26,9 @@ def facts(rec: Record) -> list[tuple[str, str]]:
            ("artifact", f"{a.path} ({fmt.size(a.size_bytes)}, sha256 {(a.sha256 or '')[:16]})"),
            ("runtime", f"{rec.runtime.name} {rec.runtime.version or ''}".strip()),
            ("placement", ", ".join(f"{k}={v}" for k, v in sorted(pl.to_dict().items()) if not isinstance(v, (list, dict))))]
-    if rec.get("idle_power_w") is not None:
-        out.append(("idle baseline", f"{fmt.num(rec.get('idle_power_w'))} W over {fmt.num(rec.get('idle_window_s'))} s"))
+    c = rec.conditions
+    if c.idle_power_w is not None:
+        out.append(("idle baseline", f"{fmt.num(c.idle_power_w)} W over {fmt.num(c.idle_window_s)} s"))
     from edgeprof.views.power_text import context_facts
 
     return out + context_facts(rec)
