@@ -119,13 +119,10 @@ def runtime_note(edge: Record, ref: Record) -> str:
 
 def contended(rec: Record) -> str:
     """What the row's own load record says when it was measured on a busy machine, else ""."""
-    load = rec.get("load") or {}
-    if not isinstance(load, dict):
+    load = rec.conditions.load
+    if load is None or "contended" not in (load.status, load.during_status):
         return ""
-    if "contended" not in (load.get("status"), load.get("during_status")):
-        return ""
-    during = load.get("during") or {}
-    cores = during.get("other_cpu_cores") if isinstance(during, dict) else None
+    cores = load.during.other_cpu_cores if load.during else None
     return "contended: measured while other processes used " + (f"{cores:.2f} cores" if isinstance(cores, (int, float))
                                                                else "the cores")
 

@@ -54,7 +54,7 @@ def load_state(records: list[Record]) -> str:
     busy = sum(1 for r in ok if contended(r))
     if busy:
         return f"CONTENDED: {busy} of {len(ok)} rows measured on a busy machine"
-    return "quiet" if any(r.get("load") for r in ok) else "not recorded"
+    return "quiet" if any(r.conditions.load is not None for r in ok) else "not recorded"
 
 
 def status_for(records: list[Record]) -> str:
