@@ -283,7 +283,8 @@ def sustained(rec: Record, done: Assessed, power, window_s: float, context: dict
 
     caveats = ([f"power is ESTIMATED ({power.provenance.source}): J/token and W are estimates"]
                if power is not None and power.provenance.estimated else [])
-    if (rec.get("load") or {}).get("during_status") == "contended":
+    load = rec.conditions.load
+    if load is not None and load.during_status == "contended":
         caveats.append("measured on a busy machine: a fall in t/s may be the other processes', not throttling")
     return analyse(done.reps, done.samples, window_s, power.sensor if power else None,
                    power.quantity if power else "power_w", context, caveats).to_dict()
