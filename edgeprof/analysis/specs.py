@@ -171,3 +171,107 @@ def device_spec(device: dict, env: dict | None = None, probe: dict | None = None
     if not out["provenance"]:
         return None
     return out
+
+
+# --- what-if: device ids a user types, power modes, device classes -------------------------------
+
+MODE_NUMERIC = ("budget_w", "cpu_max_mhz", "gpu_max_mhz", "peak_mem_bandwidth_gbs")
+VENDOR_PREFIXES = ("jetson_", "apple_", "nvidia_", "amd_", "intel_")
+
+
+class DeviceIdError(ValueError):
+    """A ``--device`` / ``--power-mode`` that names nothing (one line, with what would work)."""
+
+
+def _csv_rows(*parts: str) -> list[dict[str, str]]:
+    with open(asset(*parts), newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def aliases() -> dict[str, str]:
+    """``assets/devices/aliases.csv``: names people type (``orin-nano-super``, ``h100``) -> spec id."""
+    return {r["alias"].lower(): r["device_id"] for r in _csv_rows("devices", "aliases.csv")}
+
+
+def resolve_device(query: str, table: list[dict] | None = None) -> dict[str, Any]:
+    """The spec row a user means: its id (``jetson_orin_nano_8gb_super``, dashes allowed), an alias,
+    the id without its vendor prefix (``m4-max``, ``rtx-4090``), or words all found in one id.
+    Several candidates -> an error listing them (never a silent pick)."""
+    rows = table if table is not None else load_table()
+    q = (query or "").strip().lower().replace("-", "_").replace(" ", "_")
+    by_id = {r["id"]: r for r in rows}
+    alias = aliases().get(q.replace("_", "-"))
+    for cand in (q, alias):
+        if cand in by_id:
+            return by_id[cand]
+    short = [r for r in rows if any(r["id"] == p + q for p in VENDOR_PREFIXES)]
+    if len(short) == 1:
+        return short[0]
+    words = [w for w in q.split("_") if w]
+    hits = [r for r in rows if words and all(w in r["id"].split("_") for w in words)]
+    if len(hits) == 1:
+        return hits[0]
+    if hits:
+        raise DeviceIdError(f"--device {query!r} matches {len(hits)} devices ({', '.join(r['id'] for r in hits[:8])}); "
+                            f"give one of those ids")
+    raise DeviceIdError(f"--device {query!r} is not in the device table; 'edgeprof predict --list-devices' lists "
+                        f"the ids (your own rows go in {PACKAGED}'s columns at $EDGEPROF_HOME/devices/devices.csv)")
+
+
+def power_modes(device_id: str) -> list[dict[str, Any]]:
+    """The published nvpmodel modes of a Jetson (``assets/devices/power_modes.csv``), each with its
+    source; [] for a device without modes (its one mode is its TDP)."""
+    out = []
+    for r in _csv_rows("devices", "power_modes.csv"):
+        if r["device_id"] != device_id:
+            continue
+        for c in MODE_NUMERIC:
+            r[c] = float(r[c]) if r.get(c) not in (None, "") else None
+        r["cpu_cores"] = int(r["cpu_cores"]) if r.get("cpu_cores") else None
+        out.append(r)
+    return out
+
+
+def pick_mode(device_id: str, name: str | None) -> dict[str, Any] | None:
+    """The mode ``name`` names (case, a trailing W and ``-``/``_`` ignored); the default mode when
+    ``name`` is None; None for a device without modes. Unknown names raise with the list."""
+    modes = power_modes(device_id)
+    if not modes:
+        if name and name.lower() not in ("default", "tdp"):
+            raise DeviceIdError(f"{device_id} has no published power modes (only its TDP); drop --power-mode")
+        return None
+    if name is None:
+        return next((m for m in modes if m.get("default") == "yes"), modes[0])
+
+    def key(s: str) -> str:
+        return s.lower().replace("-", "_").rstrip("w")
+
+    hit = next((m for m in modes if key(m["mode"]) == key(name)), None)
+    if hit is None:
+        raise DeviceIdError(f"--power-mode {name!r}: {device_id} has modes {', '.join(m['mode'] for m in modes)}")
+    return hit
+
+
+def family(row: dict[str, Any], backend: str = "gpu") -> str:
+    """The what-if family of a spec row (``whatif_types.FAMILIES``): which classes are alike."""
+    kind, mem = row.get("kind"), str(row.get("memory_type") or "").upper()
+    if kind == "apple":
+        return "apple" if backend == "gpu" else "apple-cpu"
+    if backend == "cpu" and kind not in ("cpu", "rpi"):
+        return "other"  # a GPU machine's CPU backend: its host CPU is not in the row
+    if kind == "nvidia":
+        return "nvidia-hbm" if "HBM" in mem else "nvidia-gddr"
+    return {"jetson": "jetson", "rpi": "arm-sbc", "cpu": "x86-cpu", "gpu": "amd-gpu"}.get(str(kind), "other")
+
+
+def device_class(row: dict[str, Any], backend: str = "gpu"):
+    """A spec row as the what-if model's ``DeviceClass`` (a CPU-backend run of a GPU machine is its
+    own class, ``<id>:cpu``: same memory, other kernels)."""
+    from edgeprof.analysis.whatif_types import DeviceClass
+
+    cpu_side = backend == "cpu" and row.get("kind") not in ("cpu", "rpi")
+    return DeviceClass(id=row["id"] + (":cpu" if cpu_side else ""), name=row["name"] + (" (CPU backend)" if cpu_side
+                       else ""), family=family(row, backend if cpu_side else "gpu"), vendor=row.get("vendor") or "",
+                       bandwidth_gbs=row.get("peak_mem_bandwidth_gbs"), compute_tflops=row.get("peak_fp32_tflops"),
+                       memory_gb=row.get("memory_gb"), tdp_w=row.get("tdp_w"), spec_id=row["id"],
+                       source=f"{row.get('origin', PACKAGED)} row {row['id']}")

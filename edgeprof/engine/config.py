@@ -25,6 +25,9 @@ MAX_BYTES = 2**60
 KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
 FORMATS = ("md", "csv", "json", "jsonl", "sql")
 
+#: the workload a bench runs without -p/-n/--depth (also what `predict --device` assumes)
+DEFAULT_WORKLOAD = {"prompt": [128], "gen": [128], "depth": [0]}
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -180,7 +183,7 @@ class BenchOptions:
 
             for name in self.suite:
                 load(name)  # an unknown name is a one-line usage error now, before anything is written
-        for name, default in (("prompt", [128]), ("gen", [128]), ("depth", [0])):
+        for name, default in DEFAULT_WORKLOAD.items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, list(default))
         if any(p == 0 and n == 0 for p in self.prompt for n in self.gen):

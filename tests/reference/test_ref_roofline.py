@@ -35,7 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
     ("NVIDIA GeForce RTX 3090 Ti", 24e9, "nvidia_rtx_3090_ti"), ("NVIDIA GeForce RTX 3080", 12e9, "nvidia_rtx_3080_12gb"),
     ("NVIDIA GeForce RTX 3060", 8e9, "nvidia_rtx_3060_8gb"), ("Raspberry Pi 400 Rev 1.0", None, "rpi4"),
     ("NVIDIA GeForce RTX 4090 Laptop GPU", 16e9, None),   # a laptop part is not its desktop namesake
-    ("NVIDIA RTX A5000 Laptop GPU", 16e9, None), ("NVIDIA GeForce RTX 3060 Laptop GPU", 6e9, None),
+    ("NVIDIA RTX A5000 Laptop GPU", 16e9, None),
+    ("NVIDIA GeForce RTX 3060 Laptop GPU", 6e9, "nvidia_rtx_3060_laptop"),  # its own row (issue 25), not the desktop's
     ("Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz", None, None),
 ])
 def test_lookup(name, mem, expected):
@@ -63,7 +64,7 @@ def test_table_keeps_sources_and_numbers():
     h100 = rows["nvidia_h100_sxm"]
     assert h100["peak_mem_bandwidth_gbs"] == 3350 and h100["peak_fp16_tflops"] == 989 and h100["tdp_w"] == 700
     assert rows["jetson_agx_orin_64gb"]["peak_fp16_tflops"] is None  # sparse only: left empty
-    assert len(rows) == 68 and all(r["source_url"] for r in rows.values())
+    assert len(rows) == 119 and all(r["source_url"] for r in rows.values())
 
 
 def test_probe_bandwidth_and_flops_have_provenance():

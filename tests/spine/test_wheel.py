@@ -74,7 +74,8 @@ def test_every_module_imports_from_the_wheel(unpacked, tmp_path):
 
 def test_wheel_carries_the_packaged_data(unpacked):
     assets = unpacked / "edgeprof" / "assets"
-    for rel in ("models/catalogue.json", "devices/devices.csv", "devices/cpus.csv", "eval/eval.txt",
+    for rel in ("models/catalogue.json", "devices/devices.csv", "devices/cpus.csv",
+                "devices/power_modes.csv", "devices/aliases.csv", "eval/eval.txt",
                 "prompts/bench.txt"):
         assert (assets / rel).is_file(), rel
     assert any((assets / "reference").glob("*/reference.json"))
