@@ -153,3 +153,32 @@ def test_every_power_mode_names_its_source_and_one_default_per_board():
 def test_localscore_names_find_the_new_rows(name, expected):
     row = specs.lookup(name)
     assert row is not None and row["id"] == expected and row["source_url"]
+
+
+def test_cli_device_names_interval_energy_and_rows(home, capsys):
+    from edgeprof.cli import main
+
+    assert main(["predict", "--device", "orin-nano-super", "--power-mode", "25W", "smollm2-135m-instruct"]) == 0
+    out = capsys.readouterr().out
+    assert "@ 25W" in out and "80% interval" in out and "estimated, not measured" in out
+    decode = next(line for line in out.splitlines() if line.startswith("| decode |")).split("|")
+    lo, hi = (float(x) for x in decode[3].strip().split("–"))
+    assert lo < float(decode[2]) < hi
+    assert "| energy |" in out and "power-mode budget 25W" in out
+    assert "EXTRAPOLATED" in out and "LocalScore result" in out
+    assert "host floor ×" in out  # the mode's scaling is stated
+
+
+def test_cli_require_lists_only_devices_meeting_it_best_first(home, capsys):
+    from edgeprof.cli import main
+
+    code = main(["predict", "--require", "decode>=20,power<=10", "llama-3.2-1b-instruct-q4_k_m", "-o", "csv"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert code == 0 and lines[0].startswith("device,mode,P(meets)")
+    import csv as _csv
+
+    rows = list(_csv.DictReader(lines))
+    assert rows and all(float(r["power W"]) <= 10 and float(r["P(meets)"]) >= 0.5 for r in rows)
+    probs = [float(r["P(meets)"]) for r in rows]
+    assert probs == sorted(probs, reverse=True)
+    assert any(r["id"].startswith("jetson_orin") for r in rows)
