@@ -162,7 +162,8 @@ def test_the_model_with_server_rows_from_the_home_screen(home, monkeypatch, smol
         lst.deselect_all()
         lst.select([c.arg for c in app.screen.choices].index(e.id))
         await pilot.pause()
-        app.screen.query_one(RadioSet).query("RadioButton").last().value = True     # "match reference"
+        radios = app.screen.query_one(RadioSet).query("RadioButton")
+        radios[homeform.PRESET_KEYS.index("reference")].value = True                  # "match reference"
         await until(pilot, app, lambda: app.screen.query_one("#suite", Select).value == "localscore", 30)
         seen["suite"] = app.screen.query_one("#suite", Select).value
         app.screen.refresh_view()
