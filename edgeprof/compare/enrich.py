@@ -47,8 +47,9 @@ class Enricher:
     engine's, which may probe this machine once (engine/peaks.py)."""
 
     def __init__(self, log: Callable[[str], None] = lambda s: None,
-                 spec: Callable[[dict], dict | None] | None = None):
+                 spec: Callable[[dict], dict | None] | None = None, predicted_server: str = ""):
         self.log = log
+        self.predicted_server = predicted_server  # server ids predicted when nothing measured matches
         self._spec_of = spec or (lambda device: table_spec(device, log))
         try:
             notes: list[str] = []
@@ -89,6 +90,10 @@ class Enricher:
 
             self._judge = Judge(host=record.host)
         comp = reference.match(record, self.sets, self._judge)
+        if comp.kind == "none" and self.predicted_server:
+            from edgeprof.compare import predicted
+
+            comp = predicted.comparison(record, comp, self.predicted_server)
         return replace(record, reference=comp, warnings=record.warnings + tuple(
             w for w in identity_warnings(record) if w not in record.warnings))
 

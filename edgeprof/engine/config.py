@@ -48,6 +48,7 @@ class Settings:
     power_cooldown_c: float = 2.0        # ... back within this many degrees
     sustain_s: float | None = None       # --sustain: each case runs this long, analysed in windows
     sustain_window_s: float = 10.0
+    predicted_server: str = "h100,h200"  # server classes predicted when no measured row matches ("none": off)
 
     def __post_init__(self) -> None:
         rules = {"reps": between(1, MAX_REPS), "warmup": between(0, MAX_REPS), "min_seconds": at_least(0),
@@ -72,6 +73,20 @@ class Settings:
 
 
 _count = between(1, MAX_BATCH)
+
+
+def _servers(text: str) -> str | None:
+    """Each id of ``--predicted-server`` must name one device of the table (or ``none``)."""
+    from edgeprof.analysis.specs import DeviceIdError, resolve_device
+
+    if text.strip().lower() == "none":
+        return None
+    for sid in (s.strip() for s in text.split(",") if s.strip()):
+        try:
+            resolve_device(sid)
+        except DeviceIdError as exc:
+            return str(exc).replace("--device", "id", 1)
+    return None
 _tokens = between(0, MAX_TOKENS)
 _threads = between(1, MAX_THREADS)
 _layers = between(0, MAX_LAYERS)
@@ -173,6 +188,9 @@ class BenchOptions:
                                      "steady-state temperature")
     sustain_window: float = opt(10.0, "--sustain-window", parse=duration, check=above(0), metavar="DURATION",
                                 help="the window of --sustain (default 10 s)")
+    predicted_server: str = opt("h100,h200", "--predicted-server", metavar="IDS", check=_servers,
+                                help="server classes whose PREDICTED figures (never a match, no verdict) stand in "
+                                     "when no measured server row matches (default h100,h200; none = off)")
 
     def __post_init__(self) -> None:
         shape = [f for f, v in (("-p", self.prompt), ("-n", self.gen), ("--depth", self.depth)) if v is not None]
@@ -217,4 +235,5 @@ class BenchOptions:
                         idle_each=self.idle_each,
                         ignore_memory_check=self.ignore_memory_check, cpu_tdp_w=self.cpu_tdp_w,
                         power_cooldown_s=self.power_cooldown, power_cooldown_c=self.power_cooldown_c,
-                        sustain_s=self.sustain, sustain_window_s=self.sustain_window)
+                        sustain_s=self.sustain, sustain_window_s=self.sustain_window,
+                        predicted_server=self.predicted_server)

@@ -62,12 +62,15 @@ def _quiet_now(seconds: float = 0.3) -> bool:
             close()
 
 
-def enricher(log: Callable[[str], None], run_probe: Callable[[], dict] | None = None):
+def enricher(log: Callable[[str], None], run_probe: Callable[[], dict] | None = None,
+             predicted_server: str = "h100,h200"):
     """The bench's enricher: roofline and server reference, with this module's probe decision
-    (``run_probe``: how the probe runs; a session passes ``announced_probe``)."""
+    (``run_probe``: how the probe runs; a session passes ``announced_probe``) and the server
+    classes predicted when no measured row matches (``--predicted-server``)."""
     from edgeprof.compare.enrich import Enricher
 
-    return Enricher(log=log, spec=lambda device: device_spec(device, log, run_probe=run_probe))
+    return Enricher(log=log, spec=lambda device: device_spec(device, log, run_probe=run_probe),
+                    predicted_server=predicted_server)
 
 
 def announced_probe(fanout: Fanout) -> Callable[[], dict]:

@@ -180,7 +180,8 @@ class RunSession:
                            run_dir=self.run_dir if (self.run_dir / "plan.json").is_file() else None) from None
         from edgeprof.engine.peaks import announced_probe, enricher
 
-        enrich = enricher(self.note, run_probe=announced_probe(self.fanout))
+        enrich = enricher(self.note, run_probe=announced_probe(self.fanout),
+                          predicted_server=self.settings.predicted_server)
         try:
             self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
         except OSError as exc:

@@ -18,7 +18,9 @@ KIND_WORDS = {"exact": "vs", "same-model": "same model, other quant: vs",
               "measurement): vs"}
 LEGEND = (
     "vs server: the kind of match (exact = same model by content, same file type and workload; same model = "
-    "another quant; normalized = another model, per parameter, NOT a match; none = why not), the accelerator "
+    "another quant; normalized = another model, per parameter, NOT a match; predicted = edgeprof's prediction "
+    "for a server class when no measured row matches (predict --device), NOT a match and never a verdict; "
+    "none = why not), the accelerator "
     "class, edge ÷ its median with the 95 % interval (repetitions, class spread and run-to-run drift) and "
     "compare's verdict (no verdict on estimates, other models or unlike energy scopes)",
     "host-bound: a server row far below its bandwidth roofline at batch 1, or as fast as devices with much more "
@@ -122,6 +124,10 @@ def cell(c: Comparison | None) -> str:
         return ""
     if c.kind == "none":
         return "none: " + (c.short_reason or (c.notes[0] if c.notes else "no matching row"))
+    if c.kind == "predicted":  # one figure per server class picked, each with its interval; never a verdict
+        parts = [f"{r.device} {ratio(x, with_verdict=False)}" for r in c.rows
+                 if (x := next((y for y in r.ratios if y.ratio is not None), None))]
+        return "predicted, NOT a match: " + ("; ".join(parts) or "no comparable figure") + " (no verdict)"
     head = {"exact": "exact", "same-model": "same model", "normalized": "normalized, NOT a match",
             "predicted": "predicted, NOT a match"}.get(c.kind, c.kind)
     cl = c.headline_class

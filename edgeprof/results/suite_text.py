@@ -71,8 +71,12 @@ def comparison_table(ref: Comparison | None) -> str:
             if r.ratio is not None and r.metric not in metrics:
                 metrics.append(r.metric)
     kind = ref.kind.upper() + (" (another model: per-parameter figures, NOT a match)" if ref.kind == "normalized" else "")
-    out = [f"server comparison: {kind}, set {ref.set_name}, {len(ref.rows)} of {ref.n_candidates} matching rows "
-           f"shown; edge ÷ row [95 % interval: repetitions and run-to-run drift] and compare's verdict", "",
+    head = (f"server comparison: {kind}, set {ref.set_name}, {len(ref.rows)} of {ref.n_candidates} matching rows "
+            f"shown; edge ÷ row [95 % interval: repetitions and run-to-run drift] and compare's verdict")
+    if ref.kind == "predicted":  # never "matching rows", never a verdict
+        head = (f"server comparison: PREDICTED (edgeprof's what-if model of {len(ref.rows)} server classes, NOT a "
+                f"match, no verdict); edge ÷ predicted [95 % interval: the prediction's and the repetitions']")
+    out = [head, "",
            "| row | class | host CPU | verification | runtime | " + " | ".join(reftext.short_metric(m) for m in metrics)
            + " | roofline edge / row | host-bound | load |",
            "|---|---|---|---|---|" + "---:|" * len(metrics) + "---|---|---|"]

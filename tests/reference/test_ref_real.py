@@ -106,6 +106,6 @@ def test_a_renamed_file_is_benched_as_itself(smollm2_gguf, tmp_path):
     assert "is not the catalogue's llama-3.2-1b-instruct-q4_k_m" in res.stderr
     (row,) = _rows(tmp_path / "run")
     assert row["model"]["id"] == "smollm2-135m-instruct" and row["model"]["params"] == 134515008
-    assert row["artifact"]["quant"] == "q4_1" and row["reference"]["kind"] == "none"
+    assert row["artifact"]["quant"] == "q4_1" and row["reference"]["kind"] == "predicted"  # nothing measured matches
     assert any("not the catalogue's llama-3.2-1b-instruct-q4_k_m" in w for w in row["warnings"])
-    assert "none: no set holds this model" in res.stdout
+    assert "no set holds this model" in row["reference"]["notes"][0] and "predicted, NOT a match" in res.stdout
