@@ -80,12 +80,10 @@ def predict(record: Record, servers: str) -> tuple[list[Prediction], str]:
     """Predictions for ``servers`` at this record's model size and workload; ([], why) when none."""
     from edgeprof.compare import whatif
 
-    size = record.artifact.size_bytes
-    if not size:
+    tgt = whatif.target_of_record(record)
+    if tgt is None:
         return [], "the model file's size is unknown"
     w = record.workload
-    tgt = whatif.Target(record.model.name or record.model.id or "?", record.model.name or "?", float(size),
-                        float(record.model.params) if record.model.params else None, "bytes/token: artifact size")
     model = whatif.fitted(include_history=False)[0]
     out, why = [], []
     for sid in (s.strip() for s in servers.split(",") if s.strip()):

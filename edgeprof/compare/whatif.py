@@ -96,6 +96,15 @@ def _from_run(p: Path) -> Target:
                   float(r.model.params) if r.model.params else None, f"bytes/token: artifact size of {p}", recs)
 
 
+def target_of_record(rec: Record) -> Target | None:
+    """What a measured record ran, as a what-if target (None without a file size)."""
+    if not rec.artifact.size_bytes:
+        return None
+    name = rec.model.name or rec.model.id or "?"
+    return Target(name, name, float(rec.artifact.size_bytes), float(rec.model.params) if rec.model.params else None,
+                  "bytes/token: the run's artifact size", (rec,))
+
+
 def target(arg: str | None) -> Target:
     """MODEL: a catalogue id, a model file or a run directory (None = the catalogue's default)."""
     from edgeprof.models import catalogue

@@ -15,6 +15,7 @@ from edgeprof.views.tui import fmt, refview
 from edgeprof.views.tui.theme import colours
 from edgeprof.views.tui.widgets.fittable import Col, FitTable
 from edgeprof.views.tui.widgets.titlebar import TitleBar
+from edgeprof.views.tui.widgets.whatif import WhatIfPanel
 
 ROW_METRICS = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j", "avg_power_w", "it_tokens_per_s", "amu_gb")
 
@@ -25,7 +26,7 @@ def _source(meta: dict) -> str:
 
 
 class ReferencesScreen(Screen):
-    BINDINGS = [Binding("a", "add_run", "add this run as a set")]
+    BINDINGS = [Binding("a", "add_run", "add this run as a set"), Binding("w", "whatif", "what if")]
     DEFAULT_CSS = """
     ReferencesScreen #sets { height: auto; max-height: 10; }
     ReferencesScreen #refrows { height: 1fr; }
@@ -43,6 +44,7 @@ class ReferencesScreen(Screen):
             yield FitTable(id="sets", pinned=1, title="sets")
             yield FitTable(id="refrows", pinned=1, title="rows of the highlighted set")
             yield Static(id="howto")
+            yield WhatIfPanel(id="whatif")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -94,6 +96,15 @@ class ReferencesScreen(Screen):
             rows.append([refview.row_label(r), r.artifact.quant or "", wl, *vals, r.model.id or "", r.device.name or "",
                          r.get("verification_status") or r.status])
         t.show(cols, rows, [str(i) for i in range(len(rows))])
+
+    def action_whatif(self) -> None:
+        """Show or hide the what-if panel, predicting for this run's last finished row."""
+        panel = self.query_one(WhatIfPanel)
+        panel.display = not panel.display
+        if panel.display:
+            run = self.app.current
+            done = [r for r in (list(run.state.finished) if run and run.state else []) if r.ok]
+            panel.show_for(done[-1] if done else None)
 
     def action_add_run(self) -> None:
         """The finished run this view shows, as reference set ``run-<its directory>`` in
