@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -110,7 +111,44 @@ def read_manifest(export_dir: str | Path) -> dict[str, Any]:
 QUALITY_STATUSES = ("ok", "degraded", "unchecked")  # exporters/gate.py
 
 
-def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of an artifact: its name in the artifact directory, absolute path, size, sha256."""
+
+    name: str
+    path: str
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ExportedArtifact:
+    """One artifact of an export as the bench needs it, checked (``list_artifacts`` is its one
+    construction path): paths contained and absolute, every field of its declared type, the
+    gate's ``quality_status`` one of ``QUALITY_STATUSES``. ``quality`` is the manifest's figures
+    as written (exporters/quality/measure.py)."""
+
+    path: str                       # the main file
+    dir: str                        # the artifact directory
+    format: str
+    quant: str | None
+    size_bytes: int
+    sha256: str
+    files: tuple[str, ...]
+    file_entries: tuple[FileEntry, ...]
+    quality: dict | None
+    quality_status: str
+    quality_gate: dict | None
+    compression_rate: float | None
+    mcr: float | None
+    model_id: str
+    model_name: str
+    params: int
+    baseline_label: str
+    name: str | None = None
+
+
+def list_artifacts(export_dir: str | Path) -> list[ExportedArtifact]:
     """What a bench needs per artifact: absolute path of the main file plus the manifest figures.
 
     The manifest is untrusted input (a directory may come from anywhere): every path in it must
@@ -122,6 +160,7 @@ def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
     where = root / MANIFEST
     model, baseline = _field(m, "model", dict, where), _field(m, "baseline", dict, where)
     model_id, params = _field(model, "id", str, where, "model"), _field(model, "params", int, where, "model")
+    model_name = model.get("name") if isinstance(model.get("name"), str) and model.get("name") else model_id
     label = _field(baseline, "label", str, where, "baseline")
     out = []
     for i, a in enumerate(_field(m, "artifacts", list, where)):
@@ -139,24 +178,27 @@ def list_artifacts(export_dir: str | Path) -> list[dict[str, Any]]:
             if not isinstance(f, dict):
                 raise ExportError(f"{where}: {fctx} is not an object; re-export the model")
             name = _field(f, "name", str, where, fctx)
-            files.append({"name": name, "path": str(contained(art_dir, name, f"{fctx}.name", root)),
-                          "size_bytes": _field(f, "size_bytes", int, where, fctx),
-                          "sha256": _field(f, "sha256", str, where, fctx)})
+            files.append(FileEntry(name, str(contained(art_dir, name, f"{fctx}.name", root)),
+                                   _field(f, "size_bytes", int, where, fctx), _field(f, "sha256", str, where, fctx)))
         main = contained(root, _field(a, "main_file", str, where, ctx), f"{ctx}.main_file")
-        if str(main) not in {f["path"] for f in files}:
+        if str(main) not in {f.path for f in files}:
             raise ExportError(f"{where}: {ctx}.main_file is not one of its files; re-export the model")
-        quant = a.get("quant")
-        out.append({"path": str(main), "dir": str(art_dir), "format": fmt,
-                    "quant": quant if isinstance(quant, str) else None,
-                    "size_bytes": _field(a, "size_bytes", int, where, ctx),
-                    "sha256": _field(a, "sha256", str, where, ctx), "files": [f["name"] for f in files],
-                    "file_entries": files, "quality": a.get("quality") if isinstance(a.get("quality"), dict) else None,
-                    "quality_status": a.get("quality_status") if a.get("quality_status") in QUALITY_STATUSES
-                    else "unchecked",
-                    "quality_gate": a.get("quality_gate") if isinstance(a.get("quality_gate"), dict) else None,
-                    "compression_rate": a.get("compression_rate"), "mcr": a.get("mcr"), "model_id": model_id,
-                    "params": params, "baseline_label": label})
+        quant, status = a.get("quant"), a.get("quality_status")
+        out.append(ExportedArtifact(
+            path=str(main), dir=str(art_dir), format=fmt, quant=quant if isinstance(quant, str) else None,
+            size_bytes=_field(a, "size_bytes", int, where, ctx), sha256=_field(a, "sha256", str, where, ctx),
+            files=tuple(f.name for f in files), file_entries=tuple(files),
+            quality=a.get("quality") if isinstance(a.get("quality"), dict) else None,
+            quality_status=status if status in QUALITY_STATUSES else "unchecked",
+            quality_gate=a.get("quality_gate") if isinstance(a.get("quality_gate"), dict) else None,
+            compression_rate=_number(a.get("compression_rate")), mcr=_number(a.get("mcr")), model_id=model_id,
+            model_name=model_name, params=params, baseline_label=label,
+            name=a.get("name") if isinstance(a.get("name"), str) else None))
     return out
+
+
+def _number(v: Any) -> float | None:
+    return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
 def contained(root: Path, rel: str, what: str, top: Path | None = None) -> Path:
@@ -198,23 +240,23 @@ def check_files(export_dir: str | Path, *, rehash: bool = False,
 
     problems = []
     for a in list_artifacts(export_dir):
-        if only is not None and a["dir"] != str(Path(only).resolve()):
+        if only is not None and a.dir != str(Path(only).resolve()):
             continue
-        for f in a["file_entries"]:
-            p = Path(f["path"])
+        for f in a.file_entries:
+            p = Path(f.path)
             if not p.exists():
                 problems.append(f"{p} is missing")
             elif not p.is_file():
                 problems.append(f"{p} is not a regular file")
-            elif p.stat().st_size != f["size_bytes"]:
-                problems.append(f"{p} has {p.stat().st_size} bytes, manifest says {f['size_bytes']}")
-            elif rehash and (hasher or sha256_file)(p) != f["sha256"]:
+            elif p.stat().st_size != f.size_bytes:
+                problems.append(f"{p} has {p.stat().st_size} bytes, manifest says {f.size_bytes}")
+            elif rehash and (hasher or sha256_file)(p) != f.sha256:
                 problems.append(f"{p} does not match its sha256 in the manifest")
-        main = next((f for f in a["file_entries"] if f["path"] == a["path"]), None)
-        if main is not None and main["sha256"] != a["sha256"]:
-            problems.append(f"{a['path']}: the artifact sha256 differs from its file entry")
-        if sum(f["size_bytes"] for f in a["file_entries"]) != a["size_bytes"]:
-            problems.append(f"{a['dir']}: size_bytes {a['size_bytes']} is not the sum of its files")
+        main = next((f for f in a.file_entries if f.path == a.path), None)
+        if main is not None and main.sha256 != a.sha256:
+            problems.append(f"{a.path}: the artifact sha256 differs from its file entry")
+        if sum(f.size_bytes for f in a.file_entries) != a.size_bytes:
+            problems.append(f"{a.dir}: size_bytes {a.size_bytes} is not the sum of its files")
     return problems
 
 

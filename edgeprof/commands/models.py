@@ -27,7 +27,7 @@ def run(args) -> int:
     if args.action == "list":
         rows = [{"id": e.id, "model_id": e.model_id, "format": e.format, "name": e.name,
                  "params": e.params, "source": _source(e),
-                 "license": e.raw.get("license"), "default": e.id == default,
+                 "license": e.license, "default": e.id == default,
                  "present": catalogue.is_present(e), "path": str(catalogue.local_path(e))} for e in entries]
         if args.format == "json":
             print(json.dumps(rows, indent=2))
@@ -74,13 +74,13 @@ def _fetch(catalogue, entry, note, overwrite: bool):
 
 
 def _source(e) -> str:
-    if e.raw.get("package"):
-        return f"pip:{e.raw['package']}=={e.raw['package_version']}"
-    if e.raw.get("source") == "huggingface":
+    if e.package:
+        return f"pip:{e.package}=={e.package_version}"
+    if e.hub:
         from edgeprof.errors import command
 
-        return f"hub:{e.raw['repo']} ({command('models', 'pull', e.id)})"
-    return f"derived from {e.raw.get('derived_from')}"
+        return f"hub:{e.repo} ({command('models', 'pull', e.id)})"
+    return f"derived from {e.derived_from}"
 
 
 def _pull(entry, fmt: str) -> int:

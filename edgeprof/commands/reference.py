@@ -102,9 +102,8 @@ def _model_for(arg: str):
         return art.model, art.quant
     try:
         e = catalogue.get(arg)
-        aliases = e.raw.get("aliases") or []  # before a pull, the approximate count says which sizes are near
-        return (ModelInfo(e.model_id, e.name, e.params or e.raw.get("params_approx"), extra={"aliases": aliases}),
-                e.raw.get("quant"))
+        aliases = list(e.aliases)  # before a pull, the approximate count says which sizes are near
+        return ModelInfo(e.model_id, e.name, e.params or e.params_approx, extra={"aliases": aliases}), e.quant
     except catalogue.CatalogueError:
         return ModelInfo(norm(arg), arg, None), None
 

@@ -108,14 +108,12 @@ def _by_metric(objective: str, name: str, rows: list[Record], peers: list[Record
 
 
 def _retention(r: Record) -> float | None:
-    q = r.artifact.quality or {}
-    v = q.get("quality_retention")
+    v = r.artifact.quality.quality_retention
     return float(v) if isinstance(v, (int, float)) else None
 
 
 def _gated(r: Record) -> bool:
-    status = (r.artifact.quality or {}).get("quality_status") or r.artifact.extra.get("quality_status")
-    return _retention(r) is not None and status != "degraded"
+    return _retention(r) is not None and not r.artifact.quality.degraded
 
 
 def for_records(records: Sequence[Record]) -> list[Advice]:

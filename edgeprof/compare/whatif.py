@@ -58,18 +58,18 @@ def _from_catalogue(arg: str) -> Target:
     from edgeprof.models import catalogue
 
     entry = catalogue.get(arg)
-    raw, block = entry.raw, _localscore_block(entry.id)
-    size, basis = raw.get("size_bytes"), "catalogue size_bytes"
+    block = _localscore_block(entry.id)
+    size, basis = entry.size_bytes, "catalogue size_bytes"
     if catalogue.is_present(entry):
         size, basis = catalogue.local_path(entry).stat().st_size, f"the local file {catalogue.local_path(entry)}"
     elif not size and block.get("size_bytes"):
         size, basis = block["size_bytes"], block.get("basis", "LocalScore set's models block")
-    elif not size and (m := re.match(r"([\d.]+)\s*GB", str(raw.get("size_published") or ""))):
-        size, basis = float(m[1]) * 1e9, f"published size {raw['size_published']}"
+    elif not size and (m := re.match(r"([\d.]+)\s*GB", str(entry.size_published or ""))):
+        size, basis = float(m[1]) * 1e9, f"published size {entry.size_published}"
     if not size:
         raise TargetError(f"{arg}: its file size is not known here (not downloaded, none published); "
                           f"'edgeprof models pull {arg}' fetches it, or pass a GGUF file")
-    params = entry.params or raw.get("params_approx") or block.get("params")
+    params = entry.params or entry.params_approx or block.get("params")
     return Target(arg, entry.name, float(size), float(params) if params else None, f"bytes/token: {basis}")
 
 

@@ -1,123 +1,72 @@
 """MODEL arguments → artifacts to bench (CONTRACTS.md: an existing path first — GGUF file, ONNX
 file, export directory with a manifest, HF directory with safetensors — then a catalogue id).
 
-An :class:`Artifact` is what a case runs: the file(s), its model, and what the export manifest says
-about it (16-bit baseline size, quality). ``info()`` is the record's ``artifact`` field; plan.json
-holds ``to_dict()`` so ``--resume`` needs nothing else.
+An :class:`~edgeprof.models.artifact.Artifact` (models/artifact.py) is what a case runs. Each kind
+of MODEL has one constructor here; an export's artifacts are made from their checked manifest
+entries (``exporters.list_artifacts``) by ``_from_entry`` alone.
 """
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from edgeprof.devices.cpu import slug
+
 from edgeprof.models import catalogue
+from edgeprof.models.artifact import Artifact  # noqa: F401 - re-exported (plan.py, tests)
 from edgeprof.models.catalogue import CatalogueError
 from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.trust import ArtifactError, check_model_dir, sha256_cached
-from edgeprof.results.schema import ArtifactInfo, ModelInfo, Provenance
+from edgeprof.results.quality import read_quality
+from edgeprof.results.schema import ModelInfo, Provenance
 from edgeprof.runtimes import default_for
 
-
-@dataclass(frozen=True)
-class Artifact:
-    path: str
-    format: str                          # gguf | onnx | hf
-    quant: str | None
-    size_bytes: int
-    sha256: str
-    files: tuple[str, ...]
-    model: ModelInfo
-    runtime: str | None = None           # the runtime that runs this format by default
-    label: str | None = None             # e.g. "baseline (dequantized Q4_1 source)"
-    quality: dict | None = None          # the export manifest's quality figures
-    baseline_size: tuple[float, Provenance] | None = None     # 16-bit equivalent size, its basis
-    quality_retention: tuple[float, Provenance] | None = None
-    catalogue_id: str | None = None
-    extra: dict = field(default_factory=dict)
-
-    def info(self) -> ArtifactInfo:
-        """The record's ``artifact`` field."""
-        extra = {k: v for k, v in (("label", self.label), ("quality", self.quality)) if v}
-        return ArtifactInfo(self.path, self.format, self.quant, self.size_bytes, self.sha256, tuple(self.files),
-                            extra={**extra, **self.extra})
-
-    def runtime_view(self) -> dict[str, Any]:
-        """What a runtime's ``load(artifact, placement, n_ctx)`` reads (the plug-in boundary)."""
-        return {"path": self.path, "format": self.format, "quant": self.quant,
-                "model": {"params": self.model.params}, **self.extra}
-
-    def with_model(self, **kw: Any) -> "Artifact":
-        return replace(self, model=replace(self.model, **{k: v for k, v in kw.items() if k != "extra"},
-                                           extra={**self.model.extra, **kw.get("extra", {})}))
-
-    def to_dict(self) -> dict[str, Any]:
-        d = {"path": self.path, "format": self.format, "quant": self.quant, "size_bytes": self.size_bytes,
-             "sha256": self.sha256, "files": list(self.files), "runtime": self.runtime,
-             "model": self.model.to_dict(), "label": self.label, "quality": self.quality,
-             "catalogue_id": self.catalogue_id, **self.extra}
-        if self.baseline_size:
-            d["baseline_size"] = {"bytes": self.baseline_size[0], "provenance": self.baseline_size[1].to_dict()}
-        if self.quality_retention:
-            d["quality_retention"] = {"value": self.quality_retention[0],
-                                      "provenance": self.quality_retention[1].to_dict()}
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Artifact":
-        d = dict(d)
-        bs, qr = d.pop("baseline_size", None), d.pop("quality_retention", None)
-        kw = {k: d.pop(k, None) for k in ("path", "format", "quant", "size_bytes", "sha256", "runtime", "label",
-                                          "quality", "catalogue_id")}
-        return cls(**kw, files=tuple(d.pop("files", None) or ()), model=ModelInfo.from_dict(d.pop("model", None)),
-                   baseline_size=(bs["bytes"], Provenance.from_dict(bs["provenance"])) if bs else None,
-                   quality_retention=(qr["value"], Provenance.from_dict(qr["provenance"])) if qr else None,
-                   extra=d)
+if TYPE_CHECKING:
+    from edgeprof.exporters.manifest import ExportedArtifact
 
 
 def _catalogue_by_sha() -> dict[str, "catalogue.Entry"]:
     _, entries = catalogue.load()
-    return {e.raw["sha256"]: e for e in entries if e.raw.get("sha256")}
+    return {e.sha256: e for e in entries if e.sha256}
 
 
-def _export_model(path: Path) -> dict | None:
-    """The ``model`` of the edgeprof export a file sits in (its manifest is one or two levels up),
-    so an artifact benched on its own keeps the model id of its source."""
+@dataclass(frozen=True)
+class Exported:
+    """What the edgeprof export a file sits in says about it: the source model, and the file's own
+    manifest entry when the file is an artifact's main file."""
+
+    model_id: str
+    model_name: str
+    params: int
+    entry: ExportedArtifact | None
+
+
+def read_export(path: Path) -> Exported | None:
+    """The export a file sits in (its manifest one or two levels up, read and checked by
+    ``exporters.list_artifacts``), so an artifact benched on its own keeps its source's model id,
+    quant and quality; None outside an export or when its manifest cannot be used."""
+    from edgeprof.exporters import ExportError, list_artifacts
+
     for d in (path.parent, path.parent.parent):
-        m = d / "manifest.json"
-        if m.is_file():
+        if (d / "manifest.json").is_file():
             try:
-                data = json.loads(m.read_bytes())
-            except (ValueError, OSError, RecursionError):
+                listed = list_artifacts(d)
+            except ExportError:
                 return None
-            if not isinstance(data, dict) or not isinstance(data.get("model") or {}, dict):
-                return None
-            model = dict(data.get("model") or {})
-            rel = str(path.resolve().relative_to(d.resolve())) if path.resolve().is_relative_to(d.resolve()) else None
-            for a in data.get("artifacts") if isinstance(data.get("artifacts"), list) else []:
-                if isinstance(a, dict) and a.get("main_file") == rel:
-                    model["quant"] = a.get("quant")
-                    quality = a.get("quality") if isinstance(a.get("quality"), dict) else None
-                    model["quality"] = _labelled(quality, a.get("quality_status"))
-                    model["quality_status"] = str(a.get("quality_status") or "unchecked")
-            return model
+            main = str(path.resolve())
+            entry = next((a for a in listed if str(Path(a.path).resolve()) == main), None)
+            first = entry or (listed[0] if listed else None)
+            return Exported(first.model_id, first.model_name, first.params, entry) if first else None
     return None
 
 
-def _labelled(quality: dict | None, status: str | None) -> dict | None:
-    """The manifest's quality figures with the export gate's verdict inside ("ok" | "degraded" |
-    "unchecked", exporters/gate.py), so the record's ``artifact.quality`` keeps the label; None when
-    quality was never measured."""
-    return {**quality, "quality_status": status or "unchecked"} if quality else None
-
-
-def _export_quality(exported: dict | None) -> dict[str, Any]:
-    """``quality`` and ``extra.quality_status`` of a file that belongs to an edgeprof export."""
-    if not exported or "quality_status" not in exported:
+def _quality_of(entry: ExportedArtifact | None) -> dict[str, Any]:
+    """``quality`` and ``quality_status`` of a file that is an export's artifact."""
+    if entry is None:
         return {}
-    return {"quality": exported.get("quality"), "extra": {"quality_status": exported["quality_status"]}}
+    return {"quality": read_quality(entry.quality) if entry.quality else None,
+            "quality_status": entry.quality_status}
 
 
 def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
@@ -134,9 +83,9 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
     entry = _catalogue_by_sha().get(digest)
     meta = h["metadata"]
     ident = gguf_identity(h)
-    exported = _export_model(path)
+    exported = read_export(path)
     if exported and not model_id:
-        model_id = exported.get("id")
+        model_id = exported.model_id
     label = meta.get("general.size_label")
     if any("size_label" in p for p in ident.problems):  # the id says what the tensors hold, not the claim
         label = f"{h['n_params'] / 1e6:.0f}M"
@@ -152,11 +101,7 @@ def gguf_artifact(path: Path, model_id: str | None = None) -> Artifact:
     return Artifact(str(path.resolve()), "gguf", ident.quant, path.stat().st_size, digest, (path.name,),
                     ModelInfo(mid, name, h["n_params"], extra={"architecture": meta.get("general.architecture"),
                                                                **names, **ident.shape}),
-                    runtime=default_for("gguf"), **_merge_extra(_export_quality(exported), extra))
-
-
-def _merge_extra(kw: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    return {**kw, "extra": {**kw.get("extra", {}), **extra}} if extra else kw
+                    runtime=default_for("gguf"), **_quality_of(exported.entry if exported else None), extra=extra)
 
 
 def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
@@ -171,7 +116,7 @@ def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
     try:
         listed, manifest = list_artifacts(d), read_manifest(d)
         if only is not None:
-            listed = [a for a in listed if a["dir"] == str(only.resolve())]
+            listed = [a for a in listed if a.dir == str(only.resolve())]
         problems = check_files(d, rehash=True, hasher=sha256_cached, only=only)
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
@@ -179,33 +124,40 @@ def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise ArtifactError(f"{problems[0]}{more}: the export does not match its manifest.json; re-export the model "
                             f"or restore the files")
-    out: list[Artifact] = []
-    for a in listed:
-        if a["format"] == "onnx":
-            _check_onnx(Path(a["path"]))
-        elif a["format"] == "hf":
-            check_model_dir(Path(a["dir"]))
-        base = (a["params"] * 2, Provenance("derived", "export manifest: params x 2 bytes", "artifact",
-                                            note=f"16-bit equivalent of the source ({a['baseline_label']})"))
-        q = a.get("quality") or {}
-        retention = None
-        if isinstance(q.get("quality_retention"), (int, float)):
-            retention = (q["quality_retention"], Provenance(
-                "measured", "edgeprof.exporters.quality.measure (manifest.json)", "artifact",
-                note=f"perplexity {q.get('perplexity')} vs {q.get('baseline_perplexity')} of the "
-                     f"{a['baseline_label']}; greedy agreement {q.get('greedy_agreement')}"))
-        out.append(Artifact(a["dir"] if a["format"] == "hf" else a["path"], a["format"], a["quant"], a["size_bytes"],
-                            a["sha256"], tuple(a["files"]),
-                            ModelInfo(a["model_id"], str(manifest["model"].get("name") or a["model_id"]), a["params"]),
-                            runtime=default_for(a["format"]), baseline_size=base, quality_retention=retention,
-                            quality=_labelled(q or None, a.get("quality_status")),
-                            label=a["baseline_label"] if a["format"] == "hf" else None,
-                            extra={"quality_status": a["quality_status"]} if a.get("quality_status") else {}))
+    out = [_from_entry(a) for a in listed]
     hf = _source_artifact(d, manifest) if only is None else None
     if hf is not None and not any(x.format == "hf" for x in out):
-        out.insert(0, replace(hf.with_model(id=manifest["model"]["id"], params=manifest["model"]["params"]),
+        model_id, params = read_model(manifest)
+        out.insert(0, replace(hf.with_model(id=model_id, params=params),
                               baseline_size=out[0].baseline_size if out else None))
     return out
+
+
+def read_model(manifest: dict) -> tuple[str, int]:
+    """The source model's id and parameter count of a manifest ``list_artifacts`` accepted."""
+    return manifest["model"]["id"], manifest["model"]["params"]
+
+
+def _from_entry(a: ExportedArtifact) -> Artifact:
+    """An export's artifact from its checked manifest entry (the one construction path): the
+    16-bit baseline size and the quality retention as figures with their provenance."""
+    if a.format == "onnx":
+        _check_onnx(Path(a.path))
+    elif a.format == "hf":
+        check_model_dir(Path(a.dir))
+    base = (a.params * 2, Provenance("derived", "export manifest: params x 2 bytes", "artifact",
+                                     note=f"16-bit equivalent of the source ({a.baseline_label})"))
+    q = read_quality(a.quality) if a.quality else None
+    retention = None
+    if q is not None and isinstance(q.quality_retention, (int, float)):
+        retention = (q.quality_retention, Provenance(
+            "measured", "edgeprof.exporters.quality.measure (manifest.json)", "artifact",
+            note=f"perplexity {q.perplexity} vs {q.baseline_perplexity} of the {a.baseline_label}; greedy agreement "
+                 f"{q.greedy_agreement}"))
+    return Artifact(a.dir if a.format == "hf" else a.path, a.format, a.quant, a.size_bytes, a.sha256, a.files,
+                    ModelInfo(a.model_id, a.model_name, a.params), runtime=default_for(a.format), baseline_size=base,
+                    quality_retention=retention, quality=q, quality_status=a.quality_status,
+                    label=a.baseline_label if a.format == "hf" else None)
 
 
 def _source_artifact(d: Path, manifest: dict) -> Artifact | None:
@@ -241,12 +193,14 @@ def _check_onnx(path: Path) -> None:
 def onnx_artifact(path: Path) -> Artifact:
     _check_onnx(path)  # a valid protobuf whose external data stays inside its directory
     files = [p for p in path.parent.iterdir() if p.is_file() and (p == path or p.name.startswith(path.name))]
-    exported = _export_model(path) or {}
-    return Artifact(str(path.resolve()), "onnx", exported.get("quant"), sum(p.stat().st_size for p in files),
+    exported = read_export(path)
+    entry = exported.entry if exported else None
+    return Artifact(str(path.resolve()), "onnx", entry.quant if entry else None, sum(p.stat().st_size for p in files),
                     sha256_cached(path), tuple(sorted(p.name for p in files)),
-                    ModelInfo(exported.get("id") or slug(path.parent.name or path.stem),
-                              exported.get("name") or path.parent.name, exported.get("params")),
-                    runtime=default_for("onnx"), **_export_quality(exported))
+                    ModelInfo(exported.model_id if exported else slug(path.parent.name or path.stem),
+                              exported.model_name if exported else path.parent.name,
+                              exported.params if exported else None),
+                    runtime=default_for("onnx"), **_quality_of(entry))
 
 
 def hf_artifact(d: Path) -> Artifact:
@@ -316,7 +270,7 @@ def _listed_in_parent_export(p: Path) -> bool:
     if not (p.parent / "manifest.json").is_file():
         return False
     try:
-        return any(a["dir"] == str(p.resolve()) for a in list_artifacts(p.parent))
+        return any(a.dir == str(p.resolve()) for a in list_artifacts(p.parent))
     except ExportError as exc:  # a forged or damaged manifest is never bypassed by naming a subfolder
         raise ArtifactError(f"{p} sits in an export whose manifest is not usable: {exc}") from exc
 
@@ -355,7 +309,7 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         raise ArtifactError(str(exc)) from exc
     if entry.format == "hf" and not catalogue.is_present(entry, models_root):
         catalogue.prepare_hf(entry, log, models_root)
-    elif pull and entry.raw.get("source") == "huggingface" and not catalogue.is_present(entry, models_root):
+    elif pull and entry.hub and not catalogue.is_present(entry, models_root):
         from edgeprof.models import hub
 
         hub.pull(entry, models_root, log=log, progress=True)
@@ -381,7 +335,7 @@ def _catalogue_contradictions(art: Artifact, entry: "catalogue.Entry") -> list[s
     ident = Identity(int(art.model.params) if art.model.params else None, art.quant)
     known = _catalogue_by_sha().get(art.sha256)
     other = [f"its sha256 is the catalogue's {known.id}"] if known is not None and known.id != entry.id else []
-    return other + catalogue_problems(ident, art.size_bytes, art.sha256, entry.raw)
+    return other + catalogue_problems(ident, art.size_bytes, art.sha256, entry)
 
 
 def resolve_all(models: list, note: Callable[[str], None] = lambda s: None, pull: bool = False) -> list[Artifact]:

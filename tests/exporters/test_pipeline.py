@@ -122,11 +122,14 @@ def test_manifest_artifacts_field_by_field(manifest, tiny_export):
 def test_list_artifacts_is_what_a_bench_needs(tiny_export, manifest):
     rows = list_artifacts(tiny_export[0])
     assert len(rows) == len(ONNX) + len(GGUF)
+    from dataclasses import fields
+
     for r in rows:
-        assert set(r) >= {"path", "format", "quant", "size_bytes", "sha256", "files", "quality",
-                          "compression_rate", "model_id", "params", "quality_status", "quality_gate"}
-        assert r["quality_status"] == "ok"
-        assert r["path"].endswith((".onnx", ".gguf")) and r["params"] == manifest["model"]["params"]
+        assert {f.name for f in fields(r)} >= {"path", "format", "quant", "size_bytes", "sha256", "files", "quality",
+                                               "compression_rate", "model_id", "params", "quality_status",
+                                               "quality_gate"}
+        assert r.quality_status == "ok"
+        assert r.path.endswith((".onnx", ".gguf")) and r.params == manifest["model"]["params"]
 
 
 def test_readme_tells_how_to_load_each_artifact(tiny_export, manifest):

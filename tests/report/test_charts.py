@@ -36,7 +36,7 @@ def test_pareto_charts_of_the_export_matrix(matrix_run):
     assert all(p.estimated for p in eq.points)  # the TDP estimate stays an estimate in the plot
     by_label = {p.label: p for p in eq.points}
     q = next(r for r in recs if r.artifact.quant == "q8_0").artifact.quality
-    assert by_label["gguf q8_0"].x == pytest.approx(q["perplexity_ratio"])
+    assert by_label["gguf q8_0"].x == pytest.approx(q.perplexity_ratio)
     # the front is exactly what the brute-force definition says on these points
     for c in charts.values():
         pts = [(p.x, p.y) for p in c.points]
@@ -49,7 +49,7 @@ def test_pareto_charts_of_the_export_matrix(matrix_run):
 
 def test_degraded_artifacts_and_quality_without_a_ratio(matrix_run):
     rec = next(r for r in load_run(matrix_run)["records"] if r.artifact.quant == "q4_0")
-    q = {k: v for k, v in rec.artifact.quality.items() if k != "perplexity_ratio"}
+    q = {k: v for k, v in rec.artifact.quality.to_dict().items() if k != "perplexity_ratio"}
     bad = replace(rec, artifact=replace(rec.artifact, extra={**rec.artifact.extra,
                                                              "quality": {**q, "status": "degraded"}}))
     assert quality_ratio(bad) == pytest.approx(q["perplexity"] / q["baseline_perplexity"])

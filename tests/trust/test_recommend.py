@@ -33,8 +33,8 @@ def test_three_repetitions_name_no_single_fastest():
     small = min((r for r in recs if r.artifact.size_bytes), key=lambda r: r.artifact.size_bytes)
     assert adv["smallest"].picks == (f"{small.artifact.format} {small.artifact.quant}",)
     assert f"{small.artifact.size_bytes / 2**20:.1f} MiB" in adv["smallest"].figures
-    best = max((r for r in recs if r.artifact.quality.get("quality_retention")),
-               key=lambda r: r.artifact.quality["quality_retention"])
+    best = max((r for r in recs if r.artifact.quality.quality_retention),
+               key=lambda r: r.artifact.quality.quality_retention)
     assert adv["best quality within the gate"].picks == (f"{best.artifact.format} {best.artifact.quant}",)
     knee = adv["Pareto knee (size vs quality)"]
     assert knee.picks == ("gguf q4_k_m",) and "front from gguf q4_0" in knee.figures
@@ -72,10 +72,10 @@ def test_busy_rows_hold_speed_and_energy_back_not_size():
 
 
 def test_degraded_artifacts_are_not_best_quality_and_one_configuration_asks_nothing():
-    recs = [r for r in read_records(MATRIX) if r.artifact.quality.get("quality_retention")]
-    top = max(recs, key=lambda r: r.artifact.quality["quality_retention"])
+    recs = [r for r in read_records(MATRIX) if r.artifact.quality.quality_retention]
+    top = max(recs, key=lambda r: r.artifact.quality.quality_retention)
     flagged = [replace(r, artifact=replace(r.artifact, extra={
-        **r.artifact.extra, "quality": {**r.artifact.quality, "quality_status": "degraded"}})) if r is top else r
+        **r.artifact.extra, "quality": {**r.artifact.quality.to_dict(), "quality_status": "degraded"}})) if r is top else r
         for r in recs]
     best = _by_objective(recommend.for_records(flagged))["best quality within the gate"]
     assert best.picks and recommend.label(top, flagged) not in best.picks

