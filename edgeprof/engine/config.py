@@ -176,11 +176,11 @@ class BenchOptions:
                                      "list sweeps; restored at the end")
     jetson_clocks: list | None = opt(None, "--jetson-clocks", sweep=True, choices=("on", "off"),
                                      help="jetson_clocks on or off (a comma list sweeps; needs root); restored at the end")
-    power_cooldown: float = opt(60.0, "--power-cooldown", parse=duration, check=at_least(0),
+    power_cooldown: float = opt(60.0, "--power-cooldown", parse=duration, check=at_least(0), metavar="SECONDS",
                                 help="after a power setting changes, wait until every thermal zone is back within "
                                      "--power-cooldown-c of the run's start temperature, at most this long (default "
                                      "60 s; the wait is recorded in the row)")
-    power_cooldown_c: float = opt(2.0, "--power-cooldown-c", parse=number, check=above(0),
+    power_cooldown_c: float = opt(2.0, "--power-cooldown-c", parse=number, check=above(0), metavar="DEGREES",
                                   help="degrees C above the start temperature the cool-down waits for (default 2)")
     sustain: float | None = opt(None, "--sustain", parse=duration, check=above(0), metavar="DURATION",
                                 help="run each case continuously for DURATION (90s, 2m, 1h) and report it in windows: "
