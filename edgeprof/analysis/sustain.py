@@ -101,8 +101,10 @@ class Sustain:
                f"{fig(self.sustained_tps, self.sustained_j_per_token)}" + (f" = {100 * r:.0f} % of burst" if r else ""),
                "  throttle onset: " + (f"{self.onset_s:g} s ({self.onset_cause})" + self._other_cause()
                                        if self.onset_s is not None else
-                                       f"none within {self.span_s:.0f} s (clocks within {100 * CLOCK_MARGIN:.0f} % "
-                                       f"of their reference, t/s within the noise band ±{100 * self.noise_band:.0f} %)"),
+                                       f"none within {self.span_s:.0f} s ("
+                                       + (f"clocks within {100 * CLOCK_MARGIN:.0f} % of their reference, "
+                                          if self.burst.clocks_mhz else "no clock readings here; ")
+                                       + f"t/s within the noise band ±{100 * self.noise_band:.0f} %)"),
                "  steady-state temperature: " + (f"{self.steady_temp_c:.1f} C" if self.steady_temp_c is not None
                                                   else "unknown (no thermal zone read)")]
         return out + [f"  note: {n}" for n in self.notes]

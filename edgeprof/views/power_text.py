@@ -16,7 +16,7 @@ def lines(records: list[Record]) -> list[str]:
     out = legend_lines(records)
     for r in records:
         if isinstance(r.get("sustain"), dict):
-            out += Sustain.from_dict(r.get("sustain")).text(case_label(r, records) + f" {r.workload.label}")
+            out += Sustain.from_dict(r.get("sustain")).text(f"{r.model.id} {case_label(r, records)} {r.workload.label}")
     return out
 
 

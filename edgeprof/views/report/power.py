@@ -27,6 +27,11 @@ def sustain_png(c: SustainChart) -> bytes:
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3, color=PALETTE[i % len(PALETTE)],
                     ls="--" if t.estimated else "-", mfc="none" if t.estimated else None)
             ax.set_ylabel(("~" if t.estimated else "") + f"{t.name}\n({t.unit})", fontsize=8)
+            ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+            ys = [p[1] for p in pts]
+            if ys and max(ys) - min(ys) < 0.02 * abs(max(ys)):  # a flat line: a readable range, not noise magnified
+                mid = (max(ys) + min(ys)) / 2
+                ax.set_ylim(mid - 0.05 * abs(mid) - 1e-9, mid + 0.05 * abs(mid) + 1e-9)
             if c.onset_s is not None:
                 ax.axvline(c.onset_s, color="#c62828", ls="--", lw=1.1)
             if c.sustained_from_s is not None:
@@ -40,9 +45,8 @@ def sustain_png(c: SustainChart) -> bytes:
             top.plot([], [], color="#c62828", ls="--", label=f"throttle onset {c.onset_s:g} s")
         top.legend(loc="lower left")
         top.set_title(c.title)
-        axes[-1].set_xlabel(f"time since the first measured repetition (s); windows of {c.window_s:g} s, grey = "
-                            f"last third (the sustained figure)"
-                            + ("; ~ dashed = ESTIMATED power" if any(t.estimated for t in tracks) else ""))
+        axes[-1].set_xlabel(f"s from the first measured repetition; {c.window_s:g} s windows; grey: last third"
+                            + ("; dashed ~: ESTIMATED" if any(t.estimated for t in tracks) else ""))
         return png(fig)
 
 
@@ -54,7 +58,8 @@ def power_section(cases: list[CaseView]) -> Section | None:
         blocks += [Figure(chart.key, figures.pareto_png(chart), " ".join(t.lines()[:3]) + ". "
                           + " ".join(chart.notes[2:]), chart.title), Text("\n".join(t.lines()))]
     for c in cases:
-        chart = sustain_chart(c.record, f"{case_label(c.record, recs)} — sustained")
+        chart = sustain_chart(c.record, f"{c.record.model.id} {case_label(c.record, recs)} "
+                                        f"{c.record.workload.label} — sustained")
         if chart is None:
             continue
         s = Sustain.from_dict(c.record.get("sustain"))
