@@ -143,6 +143,8 @@ def _markdown(res: dict, cols: list[str]) -> None:
 
     for line in header(res.get("context") or [], res.get("allow_context_mismatch", False)):
         print(line)  # named first: a difference in the power context decides what the rest may claim
+    for line in res.get("context_other_devices") or []:
+        print(f"power context of the two devices: {line} (part of what is compared: no verdict withheld)")
     print(f"A = {res['a']}\nB = {res['b']}")
     if res["axes"] is not None:
         print(f"compared (what differs): {res['axes']}")

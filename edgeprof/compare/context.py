@@ -1,5 +1,5 @@
-"""Two rows measured under different power contexts (another nvpmodel mode, power limit, governor,
-clock ceiling, AC vs battery...) are not a comparison of their configurations: a speed or energy
+"""Two rows measured on one machine under different power contexts (another nvpmodel mode, power
+limit, governor, clock ceiling, AC vs battery...) are not a comparison of their configurations: a speed or energy
 difference may be the setting's. ``compare`` names those differences FIRST and gives no
 better/worse verdict on such a pair unless ``--allow-context-mismatch`` (then the verdicts stand,
 marked). The fields are ``results/runctx.py``'s: every context field but the temperatures.
@@ -23,14 +23,21 @@ def difference_text(diff: dict[str, tuple[Any, Any]]) -> str:
 
 
 def pair_context(ra: Record, rb: Record) -> str | None:
-    """What differs in the power context of a pair, in words, or None when nothing does."""
+    """What differs in the power context of a pair, in words, or None when nothing does. Two
+    devices (or hosts) have contexts of their own: between them the context is part of what is
+    compared, named but not a reason to withhold (``held`` is False)."""
     diff = power_differences(ra, rb)
     return difference_text(diff) if diff else None
 
 
-def gated(verdict: str, differs: str | None, allow: bool) -> str:
-    """The verdict, or HELD when the pair's power context differs and the user did not allow it."""
-    if not differs:
+def same_machine(ra: Record, rb: Record) -> bool:
+    return ra.device.id == rb.device.id and ra.host == rb.host
+
+
+def gated(verdict: str, differs: str | None, allow: bool, same: bool = True) -> str:
+    """The verdict, or HELD when the pair's power context differs on one machine and the user did
+    not allow it."""
+    if not differs or not same:
         return verdict
     return f"{verdict} (power context differs: {ALLOW})" if allow else HELD
 

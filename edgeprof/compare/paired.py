@@ -230,7 +230,7 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     """Rows (one per paired case × metric present on both sides), each metric's margin and its basis,
     and the compared axes — once when every pair differs in the same way. A pair measured under
     different power contexts gets no verdict unless ``allow_context_mismatch`` (compare/context.py)."""
-    from edgeprof.compare.context import gated, pair_context
+    from edgeprof.compare.context import gated, pair_context, same_machine
 
     metrics = metrics or metric_catalogue.compared()  # read at call time: a registered metric is compared
     host = next((r.host for r in a.records if r.host), None)
@@ -241,6 +241,7 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     one_axes = len(set(axes_by_pair)) <= 1
     busy_by_pair = {(id(ra), id(rb)): busy(ra, rb) for ra, rb in pairs}
     context_by_pair = {(id(ra), id(rb)): pair_context(ra, rb) for ra, rb in pairs}
+    held_context = sorted({c for (ra, rb) in pairs if (c := context_by_pair[id(ra), id(rb)]) and same_machine(ra, rb)})
     for (ra, rb), axes in zip(pairs, axes_by_pair):
         wk = ra.workload_key()
         label = f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}" + _configuration(ra, [x for x, _ in pairs])
@@ -259,14 +260,16 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
             est = estimated_sides(ra, rb, m)
             if est in ("A", "B"):  # an estimate against a measurement: the ratio compares two methods
                 row["verdict"] = MIXED
-            row["verdict"] = gated(row["verdict"], context_by_pair[id(ra), id(rb)], allow_context_mismatch)
+            row["verdict"] = gated(row["verdict"], context_by_pair[id(ra), id(rb)], allow_context_mismatch,
+                                   same_machine(ra, rb))
             rows.append({**head, "unit": ra.metric(m).unit, **row, **({"estimated": est} if est else {})})
     unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
     used = sorted({r["metric"] for r in rows})
     return {"a": a.label, "b": b.label, "ratio": "B/A (medians)",
             "axes": axes_by_pair[0] if one_axes and pairs else None,
             "busy": sorted({b for b in busy_by_pair.values() if b}),
-            "context": sorted({c for c in context_by_pair.values() if c}),
+            "context": held_context,
+            "context_other_devices": sorted({c for c in context_by_pair.values() if c} - set(held_context)),
             "allow_context_mismatch": allow_context_mismatch,
             "margins": {m: {"margin": per_metric[m][0], "basis": per_metric[m][1]} for m in used},
             "rows": rows, "unpaired_a": [list(k) for k in unpaired],

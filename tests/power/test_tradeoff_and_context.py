@@ -76,3 +76,13 @@ def test_compare_names_the_difference_and_withholds_every_verdict():
     allowed = compare(a, b, margin=0.1, allow_context_mismatch=True)
     assert not any(r["verdict"] == HELD for r in allowed["rows"])
     assert any(r["verdict"].startswith("faster") for r in allowed["rows"])
+
+
+def test_two_devices_name_their_contexts_without_withholding():
+    from dataclasses import replace
+
+    a = row("15W", 100, 0.03, 612)
+    b = replace(row("25W", 150, 0.035, 918), device=replace(a.device, id="cpu0:laptop"))
+    res = compare(Side("A", "run", [a]), Side("B", "run", [b]), margin=0.1)
+    assert res["context"] == [] and res["context_other_devices"] == [pair_context(a, b)]
+    assert not any(r["verdict"] == HELD for r in res["rows"])
