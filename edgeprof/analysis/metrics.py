@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from edgeprof.analysis import energy as en
+from edgeprof.analysis import inference as inf
 from edgeprof.analysis.attribution import footprint_metrics, process_energy_metrics
 from edgeprof.analysis.itl import itl_metric
 from edgeprof.analysis.stats import metric
@@ -49,6 +50,7 @@ class Trace:
     t0_ns: int | None = None                              # when the case started (times in warnings)
     logical_cores: int | None = None                      # of the device (busy fraction -> CPU-seconds)
     device_kind: str | None = None                        # cpu | nvidia | jetson | apple | amd
+    inference: inf.InferenceFacts | None = None           # set for an inference case (analysis/inference.py)
     warnings: list[str] = field(default_factory=list)     # filled by the metric functions
 
 
@@ -231,9 +233,11 @@ def size_metrics(tr: Trace) -> dict[str, Metric]:
 
 
 def compute(tr: Trace, perf_note: str = "") -> dict[str, Metric]:
-    out = timing_metrics(tr.reps, perf_note)
+    out = inf.timing(tr, tr.inference, CLOCK) if tr.inference is not None else timing_metrics(tr.reps, perf_note)
     energy = energy_metrics(tr)
     out.update(energy)
+    if tr.inference is not None:
+        out.update(inf.energy(tr, tr.inference, energy.get("energy_gross_j")))
     out.update(process_energy_metrics(tr, energy))
     out.update(memory_metrics(tr))
     out.update(footprint_metrics(tr))

@@ -128,6 +128,8 @@ def _metric(samples: list[float], note: str, source: str, peak: dict) -> Metric:
 
 def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None = None) -> dict[str, Metric]:
     """``{"roofline_fraction": metric, "compute_utilization": metric}`` — each only when computable."""
+    if record.workload.inference:
+        return inference_utilization(record, spec)
     decode = record.metric("decode_tokens_per_s")
     rates = [float(x) for x in (decode.samples if decode else ()) if x]
     if not rates and decode is not None and decode.median:
@@ -152,3 +154,23 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
             f"achieved ≈ {flops_note} × tokens/s ÷ {key} {peak:g}e12 [{peak_src}]",
             "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s", _peak(spec, key))
     return out
+
+
+def inference_utilization(record: Record, spec: dict | None) -> dict[str, Metric]:
+    """An inference case's ``compute_utilization``: FLOPs of one pass (counted from its graph,
+    ``analysis/flops.py``, or by torch's counter) × inferences/s ÷ the device's peak FLOP/s. No
+    bandwidth roofline: a forward pass over a batch is not one weight read per token."""
+    rate = record.metric("inferences_per_s")
+    flops = (record.conditions.runtime_extra or {}).get("flops_per_inference") or {}
+    if rate is None or not spec or not isinstance(flops.get("value"), (int, float)) or flops["value"] <= 0:
+        return {}
+    key, peak, peak_src = peak_for_precision(spec, record.artifact.quant, record.device.kind)
+    if not peak:
+        return {}
+    n = float(flops["value"])
+    rates = [float(x) for x in rate.samples if x] or [float(rate.center)]
+    return {"compute_utilization": make_metric(
+        [r * n / (peak * 1e12) for r in rates], "ratio",
+        Provenance("derived", "FLOP/inference x inferences_per_s ÷ peak FLOP/s", "inference",
+                   note=f"{n:.4g} FLOP per inference, {flops.get('source')} ({flops.get('note')}); {key} {peak:g}e12 "
+                        f"[{peak_src}]; peak from {_peak(spec, key)['label']}", extra={"peak": _peak(spec, key)}))}

@@ -61,6 +61,8 @@ class Window:
     n_generated: int
     idle_u_w: float | None         # the idle baseline's mean-power uncertainty
     phase_u_per_token: dict[str, float | None]   # "prefill"/"decode" → ± per token (absent: no such phase)
+    n_inferences: int = 0          # an inference case's forward passes in the repetition
+    batch: int = 1
 
 
 #: energy rule (``MetricDef.energy``) → one repetition's uncertainty of such a metric; SKIP when the
@@ -74,6 +76,9 @@ RULES: dict[str, Callable[[Window], object]] = {
     "net": lambda w: None if w.u_j is None or w.idle_u_w is None else w.u_j + w.idle_u_w * w.dt_s,
     "prefill_per_token": lambda w: w.phase_u_per_token.get("prefill", SKIP),
     "decode_per_token": lambda w: w.phase_u_per_token.get("decode", SKIP),
+    "per_inference": lambda w: SKIP if not w.n_inferences else None if w.u_j is None else w.u_j / w.n_inferences,
+    "per_sample": lambda w: (SKIP if not w.n_inferences else None if w.u_j is None
+                             else w.u_j / (w.n_inferences * w.batch)),
 }
 
 
@@ -102,7 +107,9 @@ def annotate(tr, out: dict[str, Metric], energy_of: Callable[[int, int], float |
             if phase and n:
                 up = _window_u(tr, *phase, energy_of(*phase))
                 phases[key] = None if up is None else up / n
-        w = Window(_window_u(tr, t0, t1, e), (t1 - t0) / 1e9, r.n_generated, idle_u_w, phases)
+        facts = getattr(tr, "inference", None)
+        w = Window(_window_u(tr, t0, t1, e), (t1 - t0) / 1e9, r.n_generated, idle_u_w, phases,
+                   n_inferences=r.n_inferences, batch=facts.batch if facts is not None else 1)
         for d in defs:
             if d.energy in RULES:
                 v = RULES[d.energy](w)

@@ -59,12 +59,13 @@ def case_problem(case) -> str | None:
         if why:
             return f"placement.{name} {why}"
     w = case.workload
-    for name, option in WORKLOAD.items():
-        why = value_problem(option, getattr(w, name))
-        if why:
-            return f"workload.{name} {why}"
-    if w.n_seqs not in (None, 1):
-        return f"workload.n_seqs must be 1, got {str(w.n_seqs)[:20]}"
+    if w.kind not in (None, "inference"):
+        return f"workload.kind must be absent or 'inference', got {str(w.kind)[:20]!r}"
+    why = inference_problem(w) if w.inference else next(
+        (f"workload.{name} {x}" for name, option in WORKLOAD.items() if (x := value_problem(option, getattr(w, name)))),
+        None if w.n_seqs in (None, 1) else f"workload.n_seqs must be 1, got {str(w.n_seqs)[:20]}")
+    if why:
+        return why
     if w.tokens not in (None, "random"):
         return f"workload.tokens must be absent or 'random', got {str(w.tokens)[:20]!r}"
     if w.seed is not None and (not isinstance(w.seed, int) or isinstance(w.seed, bool) or not 0 <= w.seed < 2**32):
@@ -75,6 +76,29 @@ def case_problem(case) -> str | None:
     for axis, value in (case.power or {}).items():  # power settings: a known axis, a short printable value
         if axis not in POWER or not isinstance(value, str) or not 0 < len(value) <= 64 or not value.isprintable():
             return f"power.{str(axis)[:20]} must be one of {', '.join(POWER)} with a short text value"
+    return None
+
+
+def inference_problem(w) -> str | None:
+    """What is wrong with an inference workload: its batch (as --batch), its input shapes (names
+    and axes as --shape allows them), its sequence length (as -p)."""
+    from edgeprof.models.shapes import MAX_DIM
+
+    why = value_problem("batch", w.batch)
+    if why or w.batch is None:
+        return f"workload.batch {why or 'is missing'}"
+    if w.n_seqs != w.batch:
+        return "workload.n_seqs must equal workload.batch"
+    if w.prompt_tokens is not None and value_problem("prompt", w.prompt_tokens):
+        return f"workload.prompt_tokens {value_problem('prompt', w.prompt_tokens)}"
+    if not isinstance(w.inputs, dict) or len(w.inputs) > 64:
+        return "workload.inputs must be a map of input names to shapes"
+    for name, dims in w.inputs.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 200 or not name.isprintable():
+            return "workload.inputs has a name that is not a short printable name"
+        if not isinstance(dims, list) or len(dims) > 8 or any(
+                not isinstance(d, int) or isinstance(d, bool) or not 1 <= d <= MAX_DIM for d in dims):
+            return f"workload.inputs.{name[:40]} must be a list of at most 8 sizes in [1, {MAX_DIM:,}]"
     return None
 
 

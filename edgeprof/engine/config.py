@@ -136,6 +136,13 @@ class BenchOptions:
     provider: list = opt([None], "--provider", sweep=True, help="ONNX Runtime / PyTorch provider (cpu, cuda, ...)")
     dtype: list = opt([None], "--dtype", sweep=True, choices=("fp32", "bf16", "fp16"),
                       help="PyTorch runtime precision (default: the artifact's)")
+    batch: list = opt([None], "--batch", sweep=True, parse=integer, check=_count,
+                      help="models that are not causal LMs (encoders, vision, audio): samples per forward pass, a "
+                           "comma list sweeps, e.g. 1,4,16 (default: the --shape flag's batch axis, else 1)")
+    shape: list | None = opt(None, "--shape", action="append", metavar="NAME=AxBxC",
+                             help="an input's shape for models that are not causal LMs, e.g. input_ids=1x128 or "
+                                  "pixel_values=1x3x224x224 (repeatable; a dynamic axis nothing sets is an error "
+                                  "naming this flag; text models take their sequence length from -p)")
     pull: bool = opt(False, "--pull", action="store_true",
                      help="download a missing hub model of the catalogue first (LocalScore's GGUFs, 0.8-9 GB: "
                           "'edgeprof models list'); without it such a model is refused with the pull command")
@@ -222,8 +229,25 @@ class BenchOptions:
         if self.sustain is not None and self.sustain < 3 * self.sustain_window:
             raise fail("--sustain", f"{self.sustain:g} s holds fewer than 3 windows of {self.sustain_window:g} s (the "
                                     f"sustained figure is the median of the last third); lower --sustain-window")
+        self.input_shapes()  # a malformed --shape is a usage error now
         if self.max_rss is not None and self.sample_hz == 0:
             raise fail("--max-rss", "is enforced from the sampler's readings of the worker; drop --sample-hz 0")
+
+    def input_shapes(self) -> dict[str, list[int]]:
+        """``--shape`` flags as {input: dims}; one input given twice with two shapes is an error."""
+        from edgeprof.models.shapes import parse_shape
+
+        out: dict[str, list[int]] = {}
+        for text in self.shape or []:
+            try:
+                name, dims = parse_shape(text)
+            except ValueError as exc:
+                raise fail("--shape", str(exc)) from None
+            if name in out and out[name] != dims:
+                raise fail("--shape", f"{name} is given twice ({'x'.join(map(str, out[name]))} and "
+                                      f"{'x'.join(map(str, dims))}); keep one")
+            out[name] = dims
+        return out
 
     def settings(self) -> Settings:
         """The run's settings; ``--sustain`` repeats the case for its whole duration (repetition after

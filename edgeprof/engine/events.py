@@ -29,9 +29,13 @@ class CaseLabel(_Dict):
     depth: int | None = None
     threads: int | None = None
     suite: str | None = None
+    batch: int | None = None       # an inference case: its batch, and its first input's shape
+    shape: str | None = None
 
     @property
     def text(self) -> str:
+        if self.batch is not None:
+            return f"{self.model} {self.format}:{self.quant} b{self.batch} {self.shape or ''} t{self.threads}"
         suite = f" [{self.suite}]" if self.suite else ""
         return (f"{self.model} {self.format}:{self.quant} p{self.prompt_tokens} n{self.gen_tokens} d{self.depth} "
                 f"t{self.threads}{suite}")

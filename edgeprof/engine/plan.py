@@ -40,6 +40,9 @@ class Axes:
     workloads: list[Workload] | None = None
     #: power settings ({axis: value}, engine/power_axes.py), the OUTERMOST loop: a setting changes once
     power: list[dict] = field(default_factory=lambda: [{}])
+    #: inference models (not causal LMs): --batch (None: the --shape flag's, else 1) and --shape {input: dims}
+    batch: list[int | None] = field(default_factory=lambda: [None])
+    shapes: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,10 @@ class Case:
     def parts(self) -> CaseLabel:
         """The label's parts, typed (what a view shows of the case)."""
         a, w = self.artifact, self.workload
+        if w.inference:
+            first = next((f"{k}={'x'.join(map(str, v))}" for k, v in (w.inputs or {}).items() if v), "")
+            return CaseLabel(a.model.id, a.format, a.quant, w.prompt_tokens, None, None, self.placement.threads,
+                             batch=w.batch or 1, shape=first)
         return CaseLabel(a.model.id, a.format, a.quant, w.prompt_tokens, w.gen_tokens, w.depth, self.placement.threads,
                          w.suite)
 
@@ -111,14 +118,46 @@ def _workloads(axes: Axes) -> list[Workload]:
     return out
 
 
+def inference_workloads(art: Artifact, axes: Axes) -> list[Workload] | None:
+    """The workloads of a model that is not a causal LM (read from its signature: --batch × the
+    sequence lengths -p gives a text model), or None for a decoder. A dynamic axis nothing sets is
+    a UsageError naming the --shape flag to add."""
+    from edgeprof.models import shapes as sh
+    from edgeprof.models.signature import read
+
+    if art.format not in ("onnx", "hf") or art.extra.get("unusable"):
+        return None
+    sig = read(art.path, art.format)
+    if sig.kind != "inference":
+        return None
+    out: dict[str, Workload] = {}
+    for b in axes.batch:
+        for p in (axes.prompt if sig.modality == "text" else [None]):
+            batch, dims = sh.resolve(sig, axes.shapes, b, p or None)
+            w = Workload(sh.sequence_length(sig, dims), None, None, batch, kind="inference", batch=batch, inputs=dims)
+            out.setdefault(json.dumps(w.to_dict(), sort_keys=True), w)
+    return list(out.values())
+
+
 def build_cases(artifacts: list[Artifact], axes: Axes, *, device_for: Callable[[str, Placement], str], host: str,
                 runtime: str | None = None, providers: dict[str, str] | None = None) -> list[Case]:
     """Cases in plan order. ``device_for(runtime, placement)`` names the device each case runs on
     (a GPU-layers case on the GPU, a CPU case on the CPU); ``providers`` is the device-chosen
     default provider per runtime, used where --provider is unset."""
     cases = []
-    for power, art, w, t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
-            axes.power, artifacts, _workloads(axes), axes.threads, axes.flash_attn, axes.n_batch, axes.n_ubatch,
+    per_art = [(art, inference_workloads(art, axes)) for art in artifacts]
+    if (axes.shapes or axes.batch != [None]) and not any(ws for _, ws in per_art):
+        flag = "--shape" if axes.shapes else "--batch"
+        raise UsageError(f"{flag} applies to models that are not causal LMs (encoders, vision, audio); none of the "
+                         f"models given is one — drop {flag}")
+    generate = None
+    pairs = []
+    for art, ws in per_art:
+        if ws is None:
+            generate = _workloads(axes) if generate is None else generate
+        pairs += [(art, w) for w in (ws if ws is not None else generate)]
+    for power, (art, w), t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
+            axes.power, pairs, axes.threads, axes.flash_attn, axes.n_batch, axes.n_ubatch,
             axes.kv_type, axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
         rt = runtime or art.runtime or default_for(art.format)
         if prov is None and providers and rt in providers:

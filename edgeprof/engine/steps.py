@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from edgeprof.analysis.inference import InferenceFacts
 from edgeprof.analysis.metrics import PowerSource, Trace, compute, perf_crosscheck
 from edgeprof.analysis.stalls import dropped_warnings
 from edgeprof.analysis.throttling import throttle_state, throttle_warning
@@ -84,6 +85,17 @@ def memory_problem(case: Case) -> str | None:
     return None
 
 
+def inference_facts(case: Case, outcome: Outcome) -> InferenceFacts | None:
+    """What an inference case's metrics need beyond its repetitions (None for a decoder case)."""
+    w = case.workload
+    if not w.inference:
+        return None
+    stats, extra = outcome.worker_stats, (outcome.loaded.extra if outcome.loaded else None) or {}
+    return InferenceFacts(batch=w.batch or 1, tokens_per_sample=w.prompt_tokens,
+                          audio_s_per_sample=extra.get("audio_s_per_sample"), load_ns=stats.get("load_ns"),
+                          first_inference_ns=stats.get("first_inference_ns"))
+
+
 def assess(run: CaseRun, done: Executed, samples: list, meter, sample_hz: float,
            rate_warnings: list[str]) -> Record:
     """The case's record from its outcome and the sampler's window: machine load, metrics,
@@ -105,7 +117,8 @@ def assess(run: CaseRun, done: Executed, samples: list, meter, sample_hz: float,
                    quality_retention=a.quality_retention, sample_hz=sample_hz,
                    worker_peak_rss_bytes=outcome.worker_stats.get("peak_rss_bytes"), t0_ns=outcome.t_start_ns,
                    worker_peak_rss_source=outcome.worker_stats.get("peak_rss_source") or "unknown",
-                   logical_cores=info.specs.get("logical_cores"), device_kind=info.kind)
+                   logical_cores=info.specs.get("logical_cores"), device_kind=info.kind,
+                   inference=inference_facts(case, outcome))
         metrics = compute(tr, perf_crosscheck(outcome.reps))
         warnings += tr.warnings
         if run.power is not None:
@@ -115,4 +128,19 @@ def assess(run: CaseRun, done: Executed, samples: list, meter, sample_hz: float,
     warnings += [w for w in (throttle_warning(evidence),) if w]
     ctx = replace(run.context, harness_cpu_s=done.harness_cpu_s, load=Load.from_dict(load),
                   throttle_evidence=ThrottleEvidence.from_dict(evidence))
-    return build_record(case, outcome, ctx, metrics, throttled=throttled, warnings=tuple(warnings))
+    rec = build_record(case, outcome, ctx, metrics, throttled=throttled, warnings=tuple(warnings))
+    return with_graph_flops(rec, case) if case.workload.inference and outcome.reps else rec
+
+
+def with_graph_flops(rec: Record, case: Case) -> Record:
+    """An ONNX inference row with its FLOPs per pass counted from the graph at its shapes
+    (``analysis/flops.py``; here in the parent, so the worker's peak RSS is the model's alone)."""
+    extra = rec.conditions.runtime_extra or {}
+    if case.artifact.format != "onnx" or extra.get("flops_per_inference"):
+        return rec
+    from edgeprof.analysis.flops import onnx_flops
+
+    fc = onnx_flops(case.artifact.path, case.workload.inputs or {})
+    if fc is None:
+        return rec
+    return replace(rec, conditions=replace(rec.conditions, runtime_extra={**extra, "flops_per_inference": fc.to_dict()}))

@@ -236,6 +236,15 @@ def child_main(job: Job, conn) -> None:
 
     try:
         emit(ev.CaseStarted(case_id=cid, pid=os.getpid()))
+        if case.workload.inference:  # not a causal LM: its own loop (engine/inference_loop.py), this process
+            from edgeprof.engine.inference_loop import measure
+
+            stats = measure(job, emit, _affinity())
+            peak, peak_source = own_peak_rss()
+            emit(ev.CaseFinished(case_id=cid, worker_stats={**stats, "peak_rss_bytes": peak,
+                                                            "peak_rss_source": peak_source, "cpu_time_s": _cpu_time_s()}))
+            terminal_sent = True
+            return
         from edgeprof.runtimes import resolve
 
         emit(ev.PhaseStarted(case_id=cid, name="load"))

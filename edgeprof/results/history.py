@@ -52,7 +52,7 @@ def connect(db_path: str | Path | Target | None = None, create: bool = True):
 
 
 def _row(run_id: str, rec: Record, seq: int) -> tuple:
-    mid, p, g, d, n = rec.workload_key()
+    mid, p, g, d, n = rec.workload_key()[:5]
     med = [rec.value(m) for m in INDEXED]
     return (run_id, rec.case_id, rec.status, mid, p, g, d, n, rec.artifact.format, rec.artifact.quant,
             rec.runtime.name, json.dumps(rec.runtime.placement.to_dict(), sort_keys=True), rec.device.id, rec.host, *med,

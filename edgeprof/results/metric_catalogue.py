@@ -32,7 +32,7 @@ class MetricDef:
     digits: int = 2
     scale: float = 1.0
     per_params: str | None = None
-    phase: str = "case"           # prefill | decode | case | idle | artifact
+    phase: str = "case"           # prefill | decode | case | idle | artifact | load | inference
     short: str = ""               # name in edge/server ratios
     compare: bool = True          # paired by `edgeprof compare`
     reference: bool = False       # compared with server reference rows
@@ -119,7 +119,31 @@ CATALOGUE: list[MetricDef] = [
     M("localscore", "score", "higher", "level", phase="case", short="score", compare=False, reference=True,
       doc="LocalScore: 10 * cbrt(prompt t/s * gen t/s * 1000 / TTFT ms) of the means over its nine tests; "
           "suite summaries only (suite.json)"),
-    M("compute_utilization", "ratio", None, "level", phase="decode"),
+    M("compute_utilization", "ratio", None, "level", phase="decode",
+      doc="achieved FLOP/s / peak FLOP/s: decode (2 x params per token) or, for inference cases, the FLOPs "
+          "counted from the model's graph x inferences/s"),
+    # -- inference cases (models that are not causal LMs: encoders, vision, audio; engine/inference_loop.py)
+    M("load_ms", "ms", "lower", "speed", phase="load", table_ci=False,
+      doc="loading the model into the runtime (session or module creation), once per case"),
+    M("first_inference_ms", "ms", "lower", "speed", "cold ms", phase="inference", table_ci=False,
+      doc="the first forward pass after load (cold: lazy initialisation, allocator and caches), once per case"),
+    M("latency_ms", "ms", "lower", "speed", phase="inference", short="latency", reference=True,
+      doc="per-inference latency over every timed forward pass (p50 as the value, p90, p99); samples are "
+          "per-repetition medians"),
+    M("inferences_per_s", "inferences/s", "higher", "speed", "inf/s", digits=1, per_params="x", phase="inference",
+      short="inf/s", reference=True, doc="forward passes per second of back-to-back inference"),
+    M("samples_per_s", "samples/s", "higher", "speed", "samples/s", digits=1, per_params="x", phase="inference",
+      short="samples/s", reference=True, doc="inferences/s x batch"),
+    M("tokens_per_s", "tokens/s", "higher", "speed", "enc tok/s", digits=0, per_params="x", phase="inference",
+      short="tok/s", doc="text encoders: tokens per second through the model (batch x sequence length x inferences/s)"),
+    M("rtfx", "x real time", "higher", "speed", "RTFx", digits=0, phase="inference", short="RTFx",
+      doc="audio models: seconds of audio processed per second (inverse real-time factor, 1/RTF; above 1 is "
+          "faster than real time)"),
+    M("energy_per_inference_j", "J/inference", "lower", "cost", "J/inf", digits=4, per_params="/",
+      phase="inference", short="J/inf", reference=True, drift="energy", energy="per_inference",
+      doc="gross energy of a repetition / forward passes in it (headline of inference cases)"),
+    M("energy_per_sample_j", "J/sample", "lower", "cost", digits=5, per_params="/", phase="inference",
+      drift="energy", energy="per_sample", doc="energy per inference / batch"),
 ]
 del M
 

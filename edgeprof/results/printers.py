@@ -143,6 +143,14 @@ def board_cell(rec: Record) -> str:
     return str(board.get("name") or "") if isinstance(board, dict) else ""
 
 
+def latency_cell(rec: Record) -> str:
+    """An inference case's per-inference latency as ``p50 / p90 / p99`` (ms; p99 from 20 passes on)."""
+    m = rec.metric("latency_ms")
+    if m is None:
+        return ""
+    return " / ".join("n/a" if v is None else f"{v:.3g}" for v in (m.value, m.p90, m.p99))
+
+
 def status_cell(rec: Record) -> str:
     if rec.ok:
         return rec.status
@@ -171,7 +179,7 @@ def columns() -> list[Column]:
         ("test", lambda r: r.workload.label + (f" [{r.workload.suite}]" if r.workload.suite else "")),
         ("power", lambda r: " ".join(f"{k}={v}" for k, v in (r.get("power") or {}).items())),
     ]
-    metric_cols: list[Column] = [
+    metric_cols: list[Column] = [("latency p50/p90/p99 ms", latency_cell)] + [
         (d.label, (lambda r, n=d.name: metric_cell(r, n)))
         for d in metric_catalogue.table_metrics()]
     tail: list[Column] = [("quality", quality_cell), ("roofline", roofline_cell), ("vs server", reference_cell),
@@ -244,7 +252,7 @@ def grouped_warnings(records: list[Record]) -> list[str]:
     return out
 
 
-ABBREVIATED = ("compr.", "MCR")  # table labels a reader cannot guess: defined under the table
+ABBREVIATED = ("compr.", "MCR", "cold ms", "RTFx")  # table labels a reader cannot guess: defined under the table
 
 
 def column_notes(head: list[str] | tuple[str, ...]) -> list[str]:

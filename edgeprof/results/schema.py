@@ -98,18 +98,27 @@ class Workload(_Dict):
     seed: int | None = None
     #: (prompt, gen) of the untimed warm-up pass; None = the case itself (a suite's protocol may fix it)
     warmup: tuple[int, int] | None = None
+    kind: str | None = None     # absent: a decoder's pass; "inference": one forward pass (docs/schema.md)
+    batch: int | None = None    # inference: samples per pass (n_seqs holds the same number)
+    inputs: dict | None = None  # inference: every input's concrete shape {name: [dims]}
     extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = _Dict.to_dict(self)
-        for k in ("suite", "tokens", "seed", "warmup"):  # absent unless set: old case ids stay stable
+        for k in ("suite", "tokens", "seed", "warmup", "kind", "batch", "inputs"):  # absent unless set: ids stay
             if d.get(k) is None:
                 d.pop(k)
         return d
 
+    inference = property(lambda self: self.kind == "inference")
+    shape_text = property(lambda self: ", ".join(  # "input_ids 8x128, attention_mask 8x128"
+        f"{k} {'x'.join(str(x) for x in v)}" for k, v in (self.inputs or {}).items() if v))
+
     @property
     def label(self) -> str:
-        """llama-bench style: ``pp128+tg128 @ d512``; a suite's summary row: ``localscore summary``."""
+        """llama-bench style ``pp128+tg128 @ d512``; a suite ``localscore summary``; inference ``b8 x 8x128``."""
+        if self.inference:
+            return f"b{self.batch or 1} {self.shape_text.split(', ')[0]}".rstrip()
         if self.prompt_tokens is None and self.gen_tokens is None and self.suite:
             return f"{self.suite} summary"
         p, n, d = self.prompt_tokens or 0, self.gen_tokens or 0, self.depth or 0
@@ -231,20 +240,22 @@ class Repetition(_Dict):
     n_generated: int = 0
     token_ns: tuple[int, ...] = ()
     perf: dict | None = None
+    inference: tuple[int, int] | None = None   # an inference block [t0, t1], its passes and their latencies
+    n_inferences: int = 0
+    latency_ns: tuple[int, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
     def window(self) -> tuple[int, int]:
-        """[start of prefill (or decode), end of decode (or prefill)]."""
-        t0 = (self.prefill or self.decode)[0]
-        t1 = (self.decode or self.prefill)[1]
-        return t0, t1
+        """[start of prefill (or decode), end of decode (or prefill)]; an inference block's span."""
+        return self.inference or ((self.prefill or self.decode)[0], (self.decode or self.prefill)[1])
 
     def to_dict(self, tokens: bool = False) -> dict[str, Any]:
         d = _Dict.to_dict(self)
         if not tokens:
             d.pop("token_ns")
-        for phase, count in (("prefill", "n_prefill"), ("decode", "n_decode")):
+            d.pop("latency_ns")
+        for phase, count in (("prefill", "n_prefill"), ("decode", "n_decode"), ("inference", "n_inferences")):
             if d.get(phase) is None:  # a phase that did not happen is absent, as in schema 1 files
                 d.pop(phase)
                 d.pop(count)
@@ -255,8 +266,7 @@ class Repetition(_Dict):
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Repetition":
         r = _Dict.from_dict.__func__(cls, d)  # the generic reader, then the pairs as tuples
-        return replace(r, prefill=tuple(r.prefill) if r.prefill else None,
-                       decode=tuple(r.decode) if r.decode else None)
+        return replace(r, **{k: tuple(v) if (v := getattr(r, k)) else None for k in ("prefill", "decode", "inference")})
 
 
 _NESTED = {"model": ModelInfo, "artifact": ArtifactInfo, "runtime": RuntimeInfo, "device": DeviceRef,
@@ -310,9 +320,9 @@ class Record:
         return None if m is None else m.center
 
     def workload_key(self) -> tuple:
-        """CONTRACTS workload key: model id, prompt_tokens, gen_tokens, depth, n_seqs."""
+        """CONTRACTS workload key: model id, prompt_tokens, gen_tokens, depth, n_seqs (+ an inference row's shapes)."""
         w = self.workload
-        return (self.model.id, w.prompt_tokens, w.gen_tokens, w.depth, w.n_seqs)
+        return (self.model.id, w.prompt_tokens, w.gen_tokens, w.depth, w.n_seqs) + ((w.shape_text,) * w.inference)
 
     def get(self, key: str, default: Any = None) -> Any:
         """A top-level key by name, as the file has it (generic readers: history columns, filters);

@@ -12,6 +12,13 @@ REGISTRY: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "torch": ("edgeprof.runtimes.torch:load", "torch", ("hf",)),
 }
 
+#: runtime name -> loader of its inference engine (models that are not causal LMs: encoders, vision,
+#: audio): ``load(artifact: dict, placement) -> engine`` with ``prepare(feed)``, ``run()``, ``close()``
+INFERENCE: dict[str, str] = {
+    "onnxruntime": "edgeprof.runtimes.ort_inference:load",
+    "torch": "edgeprof.runtimes.torch_inference:load",
+}
+
 FORMATS = tuple(f for _, _, fmts in REGISTRY.values() for f in fmts)
 
 
@@ -25,6 +32,18 @@ def default_for(fmt: str) -> str:
 
 def available(name: str) -> bool:
     return name in REGISTRY and find_spec(REGISTRY[name][1]) is not None
+
+
+def resolve_inference(name: str):
+    """The inference loader of a runtime; a one-line error naming those that have one."""
+    import importlib
+
+    target = INFERENCE.get(name) or (name if ":" in name else None)
+    if target is None:
+        raise KeyError(f"runtime {name!r} runs only causal LMs; models that are not (encoders, vision, audio) run on "
+                       f"{', '.join(INFERENCE)}")
+    mod, _, func = target.partition(":")
+    return getattr(importlib.import_module(mod), func)
 
 
 def resolve(name: str):
