@@ -18,7 +18,7 @@ from edgeprof.analysis import specs, whatif, whatif_predict
 from edgeprof.analysis.whatif_types import DeviceClass, PowerMode, Prediction
 from edgeprof.compare import whatif_rows
 from edgeprof.compare.identity import norm
-from edgeprof.errors import UsageError
+from edgeprof.errors import UsageError, command
 from edgeprof.results.schema import Record
 
 WhatIfError = whatif_predict.WhatIfError
@@ -68,7 +68,7 @@ def _from_catalogue(arg: str) -> Target:
         size, basis = float(m[1]) * 1e9, f"published size {entry.size_published}"
     if not size:
         raise TargetError(f"{arg}: its file size is not known here (not downloaded, none published); "
-                          f"'edgeprof models pull {arg}' fetches it, or pass a GGUF file")
+                          f"{command('models', 'pull', arg)} fetches it, or pass a GGUF file")
     params = entry.params or entry.params_approx or block.get("params")
     return Target(arg, entry.name, float(size), float(params) if params else None, f"bytes/token: {basis}")
 
