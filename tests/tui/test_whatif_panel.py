@@ -3,22 +3,13 @@ what-if model predicts on the device and power mode picked, beside this run's me
 every predicted figure estimated with its interval and its basis; another device is one pick away."""
 from __future__ import annotations
 
-import asyncio
-
 from edgeprof.views.tui.replay import replay_app
 from edgeprof.views.tui.widgets.whatif import WhatIfPanel, device_options, mode_options
-from tests.tui.conftest import DATA, EVENTS
+from tests.tui.conftest import DATA, EVENTS, drive
 
 
-def _run(steps, size=(160, 48)) -> None:
-    app = replay_app(EVENTS, reference_dir=DATA, upto=None)
-
-    async def go():
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            app.tick()
-            await steps(pilot, app)
-    asyncio.run(go())
+def _run(steps) -> None:
+    drive(replay_app(EVENTS, reference_dir=DATA, upto=None), steps)
 
 
 async def _settle(pilot, panel, want: str, tries: int = 200) -> str:

@@ -18,7 +18,7 @@ from edgeprof.views.report.document import figures_of, to_html, to_markdown
 from edgeprof.views.report.sections import all_sections
 
 OUTPUTS = ("report.html", "report.md")
-FIGURE_PREFIXES = ("pareto-", "trace-", "tokens-", "distributions", "roofline")
+FIGURE_PREFIXES = ("pareto-", "trace-", "tokens-", "distributions", "roofline", "elsewhere-")
 
 
 @dataclass(frozen=True)

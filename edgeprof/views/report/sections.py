@@ -14,8 +14,8 @@ from edgeprof.views.report.data import CaseView, RunData
 from edgeprof.views.report.document import Figure, Section, Text
 from edgeprof.views.report.tables import Cell, Table, records_of, results_table, server_table, suite_tables
 
-SECTION_IDS = ("overview", "results", "tradeoffs", "traces", "server", "tokens", "distributions", "roofline",
-               "suite", "appendix")   # + "power" after "tradeoffs" when a run swept power or sustained a case
+SECTION_IDS = ("overview", "results", "tradeoffs", "traces", "server", "elsewhere", "tokens", "distributions",
+               "roofline", "suite", "appendix")   # + "power" after "tradeoffs" when a run swept power or sustained a case
 
 
 def overview(runs: list[RunData], cases: list[CaseView]) -> Section:
@@ -167,9 +167,10 @@ def environment(runs: list[RunData], cases: list[CaseView]) -> Section:
 
 
 def all_sections(runs: list[RunData], cases: list[CaseView]) -> list[Section]:
+    from edgeprof.views.report.elsewhere import elsewhere_section
     from edgeprof.views.report.power import power_section
 
     out = [overview(runs, cases), results(cases), tradeoffs(cases), power_section(cases), trace_section(cases),
-           server(cases), tokens_section(cases), distributions(cases), roofline(cases), suite(runs),
+           server(cases), elsewhere_section(cases), tokens_section(cases), distributions(cases), roofline(cases), suite(runs),
            environment(runs, cases)]
     return [s for s in out if s is not None]
