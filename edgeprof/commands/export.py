@@ -63,6 +63,12 @@ def run(args) -> int:
         src = resolve_source(args.source, note)
         out = args.out or Path("exports") / src.name
         check_writable(out, named=f"--out {out}")
+        from edgeprof.exporters.pipeline import encoder
+
+        if encoder.is_encoder(src):  # not a causal LM: ONNX schemes gated by the task's own measure
+            encoder.export_encoder(src, args.to, out, overwrite=args.overwrite, quality=not args.no_quality,
+                                   allow_degraded=args.allow_degraded, note=note)
+            return _print_encoder(read_manifest(out), out, args.format)
         export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
                converter_cache=converter_cache(), download_cache=download_cache(), jobs=args.jobs,
                quality=not args.no_quality, allow_degraded=args.allow_degraded, block_size=args.block_size,
@@ -92,4 +98,22 @@ def run(args) -> int:
     advice = markdown(for_manifest(m, str(out)))
     if advice:
         print("\n" + "\n".join(advice))
+    return 0
+
+
+def _print_encoder(m: dict, out: Path, fmt: str) -> int:
+    """The table of an encoder export: each artifact's size, compression and quality by its task's measure."""
+    from edgeprof.exporters.pipeline.encoder import rows
+
+    if fmt == "json":
+        print(json.dumps(m, indent=2))
+        return 0
+    qm = m.get("quality_method") or {}
+    print(f"export of {m['model']['id']} ({m['model'].get('architecture')}, {m['model'].get('task')}) -> {out}\n")
+    print("| artifact | quant | size MiB | compression | quality | gate |\n|---|---|---:|---:|---|---|")
+    for r in rows(m):
+        print("| " + " | ".join(r) + " |")
+    print(f"\nquality = {qm.get('how')}, on {qm.get('eval')} (reference: {qm.get('reference')}); gate limits per "
+          f"scheme in manifest.json quality_method.limits")
+    print(f"manifest: {out}/manifest.json; how to load: {out}/README.md")
     return 0

@@ -90,7 +90,7 @@ class Enricher:
 
             self._judge = Judge(host=record.host)
         comp = reference.match(record, self.sets, self._judge)
-        if comp.kind == "none" and self.predicted_server:
+        if comp.kind == "none" and self.predicted_server and not record.workload.inference:  # decoder-only model
             from edgeprof.compare import predicted
 
             comp = predicted.comparison(record, comp, self.predicted_server)

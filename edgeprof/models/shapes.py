@@ -2,8 +2,8 @@
 error that names the flag to add (CONTRACTS: a bad command line is exit 2 before anything is written).
 
 Where each axis comes from, in order: ``--shape NAME=AxBxC`` (one input's whole shape; its axis 0 is
-the batch), ``--batch`` (replaces the batch axis of every input whose axis 0 is dynamic, and every
-axis sharing its symbol), ``-p`` (the sequence axis of token inputs: a prompt length), the model's
+the batch) over the shapes a catalogue model's package feeds (edgeprof_inputs.json), ``--batch``
+(replaces the batch axis of every input whose axis 0 is dynamic, and every axis sharing its symbol), ``-p`` (the sequence axis of token inputs: a prompt length), the model's
 config (an image size), and a symbol already fixed elsewhere (two inputs naming the axis
 ``sequence`` get the same length). A fixed axis that a flag contradicts is an error, not a reshape.
 """
@@ -37,6 +37,7 @@ def resolve(sig: Signature, shapes: dict[str, list[int]], batch: int | None, seq
             ) -> tuple[int, dict[str, list[int]]]:
     """(batch, {input: concrete dims}) for one case; ``UsageError`` naming ``--shape`` otherwise."""
     names = [i.name for i in sig.inputs]
+    shapes = {**{k: v for k, v in (sig.config.get("inputs") or {}).items() if k in names}, **shapes}
     for name in shapes:
         if name not in names:
             raise UsageError(f"--shape {name}=...: the model has no input {name!r}; its inputs are "

@@ -95,6 +95,12 @@ def model_config(d: Path) -> dict[str, Any]:
     if "sampling_rate" in pre:
         out["sampling_rate"] = pre["sampling_rate"]
     out["sentence_embedder"] = (d / "modules.json").is_file() or (d / "1_Pooling").is_dir()
+    feeds = _json(d / "edgeprof_inputs.json")  # a catalogue model: the shapes its package's own code feeds
+    if isinstance(feeds.get("inputs"), dict):
+        out["inputs"] = {str(k): [int(x) for x in v] for k, v in feeds["inputs"].items()
+                         if isinstance(v, list) and all(type(x) is int and x > 0 for x in v)}
+    if type(feeds.get("sampling_rate")) is int:
+        out["sampling_rate"] = feeds["sampling_rate"]
     return out
 
 

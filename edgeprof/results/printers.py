@@ -83,7 +83,9 @@ def roofline_text(metrics: dict[str, Metric]) -> str:
                         "on an idle machine" if m.center > 1.0 else ""))
     if metrics.get("compute_utilization"):
         m = metrics["compute_utilization"]
-        parts.append(f"{m.center:.1%} of peak FLOP/s ({_basis(m)})")
+        parts.append(f"{m.center:.1%} of peak FLOP/s ({_basis(m)})"
+                     + (" — above 100 %: the peak figure is too low for this precision or was probed on a busy "
+                        "machine; re-run `edgeprof devices --probe` on an idle machine" if m.center > 1.0 else ""))
     return "; ".join(parts) or "n/a (no bandwidth/peak known; run `edgeprof devices --probe`)"
 
 

