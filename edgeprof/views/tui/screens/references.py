@@ -91,7 +91,8 @@ class ReferencesScreen(Screen):
         rows = []
         for r in s.records:
             w = r.workload
-            wl = f"p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth}" if w.prompt_tokens is not None else "not published"
+            wl = (w.label if w.inference else f"p{w.prompt_tokens}/n{w.gen_tokens}/d{w.depth}"
+                  if w.prompt_tokens is not None else "not published")
             vals = [fmt.num(r.value(m)) if r.metric(m) else "" for m in present]
             rows.append([refview.row_label(r), r.artifact.quant or "", wl, *vals, r.model.id or "", r.device.name or "",
                          r.get("verification_status") or r.status])

@@ -44,7 +44,9 @@ class ProgressPanel(Quiet):
                         (" (cancelled)" if st.ended.cancelled else "") + f" → {st.run_dir}")
         lines.append(head)
         meta = Text(no_wrap=True, overflow="ellipsis")
-        if case:
+        if case and case.inference:  # blocks of forward passes: passes so far of at least --reps
+            meta.append(f"{case.passes} of ≥{case.reps} passes · {case.phase.replace('_', ' ')}")
+        elif case:
             rep = "" if case.rep is None else f"rep {case.rep + 1}/{case.reps}" + (
                 " warm-up" if case.phase_label == "warmup" else "") + " · "
             meta.append(rep + f"{case.phase}")
@@ -76,6 +78,16 @@ class ProgressPanel(Quiet):
     @staticmethod
     def _tokens(case, now_ns: int, c: dict) -> Text:
         t = Text(no_wrap=True, overflow="ellipsis")
+        if case.inference:  # a model that is not a causal LM: forward passes, not tokens
+            if case.rep_ips:
+                b = int(case.workload.get("batch") or 1)
+                t.append(f"{case.rep_ips[-1]:.1f} inferences/s ", style=f"bold {c['good']}")
+                t.append(f"({case.rep_ips[-1] * b:.1f} samples/s, batch {b})   ")
+                t.append(f"latency {fmt.num(case.rep_latency_ms[-1])} ms per inference")
+                t.append(f"   {case.passes} passes timed")
+            elif case.phase in ("first_inference", "warmup", "inputs"):
+                t.append(f"{case.phase.replace('_', ' ')} … {(now_ns - case.phase_t0_ns) / 1e9:.1f} s")
+            return t
         if case.phase == "prefill":
             t.append(f"prefill {case.workload.get('prompt_tokens')} tokens … "
                      f"{(now_ns - case.phase_t0_ns) / 1e9:.1f} s   ")

@@ -20,6 +20,10 @@ RUNNING = "__running__"
 ALWAYS = ("model", "quant", "test", "decode t/s", "vs server", "status")
 PRIORITY = ("model", "quant", "test", "status", "decode t/s", "vs server", "TTFT ms", "J/token", "avg W",
             "peak RSS MiB", "prefill t/s", "TPOT ms")
+#: a run of models that are not causal LMs: forward passes, their latency and energy come first
+INFERENCE_ALWAYS = ("model", "quant", "test", "inf/s", "vs server", "status")
+INFERENCE_PRIORITY = ("model", "quant", "test", "status", "latency p50/p90/p99 ms", "inf/s", "samples/s", "J/inf",
+                      "vs server", "cold ms", "avg W", "peak RSS MiB", "enc tok/s", "RTFx")
 PINNED = 4                     # model, quant, test and status stay when the others scroll
 CAPS = {"model": 24, "status": 16, "format": 8, "runtime": 14, "quality": 24, "roofline": 24, "machine": 24}
 RUNNING_STATUS_W = 13          # "▶ prefill 5/5": the running row's status never widens the table
@@ -43,14 +47,16 @@ def server_cell(rec) -> str:
     return f"{label}{fmt.ratio(r.ratio)} {KIND_SHORT.get(comp.kind, comp.kind)}"
 
 
-def table_rows(records: list) -> tuple[list[Col], list[list[str]]]:
+def table_rows(records: list, inference: bool = False) -> tuple[list[Col], list[list[str]]]:
     """The columns in priority order (the catalogue's order after those named) and each record's
-    cells; a column empty in every row is left out unless people look for it (``ALWAYS``)."""
+    cells; a column empty in every row is left out unless people look for it (``ALWAYS``).
+    ``inference``: every row is an inference case (latency, inferences/s, J/inference first)."""
+    always, priority = (INFERENCE_ALWAYS, INFERENCE_PRIORITY) if inference else (ALWAYS, PRIORITY)
     cols = [(name, server_cell if name == "vs server" else fn) for name, fn in columns()]
-    rank = {n: i for i, n in enumerate(PRIORITY)}
+    rank = {n: i for i, n in enumerate(priority)}
     cols.sort(key=lambda c: rank.get(c[0], len(PRIORITY)))          # stable: the rest keep their order
     rows = [[fn(r) for _, fn in cols] for r in records]
-    keep = [i for i, (name, _) in enumerate(cols) if name in ALWAYS or any(row[i] for row in rows)]
+    keep = [i for i, (name, _) in enumerate(cols) if name in always or any(row[i] for row in rows)]
     return ([Col(cols[i][0], CAPS.get(cols[i][0]), shrink_to=12 if cols[i][0] == "model" else None) for i in keep],
             [[row[i] for i in keep] for row in rows])
 
@@ -64,6 +70,8 @@ def running_cells(case, names: list[str]) -> list[str]:
 
 
 def running_status(case) -> str:
+    if case.inference and case.passes:
+        return f"▶ {case.passes} passes"
     rep = f" {case.rep + 1}/{case.reps}" if case.rep is not None else ""
     return f"▶ {PHASE_SHORT.get(case.phase, case.phase)}{rep}"
 
@@ -93,7 +101,9 @@ class ResultsTable(FitTable):
 
     def _rebuild(self, records: list, case) -> None:
         follow = self.cursor_row >= self.row_count - 1       # on the last row: keep following the newest case
-        cols, rows = table_rows(records)
+        inference = (case is None or case.inference) and (case is not None or bool(records)) and all(
+            r.workload.inference for r in records)
+        cols, rows = table_rows(records, inference)
         keys = [rec.case_id or str(id(rec)) for rec in records]
         if case is not None:
             cols = [Col(c.name, c.cap, RUNNING_STATUS_W, c.shrink_to) if c.name == "status" else c for c in cols]
