@@ -21,6 +21,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                                                               "one report over all their cases)")
     p.add_argument("--out", default=None, help="report directory (default: RUN_DIR/report of the first run)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing report in --out")
+    p.add_argument("--all-figures", action="store_true",
+                   help="draw every case's trace and token timeline and a distribution row per case (default: at "
+                        "most 24 and 40, one per configuration first; each figure costs about 0.2 s)")
     p.add_argument("--terminal", action="store_true", help="draw the key charts in the terminal; write nothing")
     p.add_argument("--width", type=int, default=None, help="terminal chart width in columns (default: the terminal's)")
     p.add_argument("--history", default=None, help="history database for run_ids (default $EDGEPROF_HISTORY or "
@@ -68,7 +71,7 @@ def run(args) -> int:
     from edgeprof.views.report.build import build_report
 
     out = Path(args.out) if args.out else dirs[0] / "report"
-    files = build_report(dirs, out, overwrite=args.overwrite)
+    files = build_report(dirs, out, overwrite=args.overwrite, all_figures=args.all_figures)
     for note in files.notes:
         print(f"edgeprof: {note}", file=sys.stderr)
     print(f"report: {files.html}\nmarkdown: {files.markdown} ({len(files.figures)} figures in "

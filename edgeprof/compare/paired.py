@@ -131,18 +131,12 @@ def _samples(rec: Record, name: str) -> list[float]:
 
 def bootstrap_ratio_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 2000, seed: int = 0,
                        level: float = 0.95) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of median(b)/median(a); a side with one value is held fixed."""
-    if len(a) < 2 and len(b) < 2:
-        return None
-    rng = random.Random(seed)
-    med = statistics.median
+    """Percentile bootstrap interval of median(b)/median(a); a side with one value is held fixed.
+    Seeded: ``random.Random(seed)`` draws each side's resample in turn (b, then a), vectorised in
+    ``analysis/resample.py`` with the very same draws."""
+    from edgeprof.analysis.resample import ratio_of_medians_ci
 
-    def draw(xs: Sequence[float]) -> float:
-        return med([xs[rng.randrange(len(xs))] for _ in xs]) if len(xs) > 1 else xs[0]
-
-    boots = [draw(b) / draw(a) for _ in range(n_boot)]
-    lo = (1 - level) / 2
-    return percentile(boots, 100 * lo), percentile(boots, 100 * (1 - lo))
+    return ratio_of_medians_ci(a, b, n_boot, seed, level)
 
 
 def _midranks(xs: Sequence[float]) -> list[float]:

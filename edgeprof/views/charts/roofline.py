@@ -47,12 +47,17 @@ def basis(m: Metric | None) -> str:
     return hit.group(1) if hit else m.provenance.note[:120]
 
 
-def _server(r: Record, ai: float, flops_tok: float, label: str) -> tuple[Ceiling | None, RooflinePoint | None]:
+def _server(r: Record, ai: float, flops_tok: float, label: str,
+            table: list) -> tuple[Ceiling | None, RooflinePoint | None]:
+    """The server row's ceiling and point; ``table``: the spec rows, read once per chart (a read
+    per case was a CSV parse per case)."""
     ref = r.reference
     side = ref.ref_side if ref is not None else None
     if ref is None or ref.kind == "none" or side is None or not side.device:
         return None, None
-    row = specs.lookup(str(side.device))
+    if not table:
+        table.extend(specs.load_table())
+    row = specs.lookup(str(side.device), table=table)
     ceiling = None
     if row and row.get("peak_mem_bandwidth_gbs"):
         peak = row.get("peak_fp16_tflops") or row.get("peak_fp32_tflops")
@@ -75,6 +80,7 @@ def roofline_chart(records: list[Record]) -> tuple[list[Ceiling], list[RooflineP
     points: list[RooflinePoint] = []
     notes: list[str] = []
     ok = [r for r in records if r.ok]
+    table: list = []
     for r in ok:
         rf, cu = r.metric("roofline_fraction"), r.metric("compute_utilization")
         decode = r.value("decode_tokens_per_s")
@@ -91,7 +97,7 @@ def roofline_chart(records: list[Record]) -> tuple[list[Ceiling], list[RooflineP
         ceilings.setdefault((dev, round(bw or 0, -6), round(peak or 0, -6)), Ceiling(dev, bw, peak, why))
         points.append(RooflinePoint(label, ai, achieved, dev, note=f"{rf.center:.0%} of the bandwidth roofline"
                                     if rf else ""))
-        c, p = _server(r, ai, flops_tok, label)
+        c, p = _server(r, ai, flops_tok, label, table)
         if c:
             ceilings.setdefault((c.device, c.bandwidth_bs, c.peak_flops), c)
         if p:

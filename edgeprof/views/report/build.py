@@ -51,12 +51,15 @@ def check_out(out_dir: Path, overwrite: bool) -> None:
     check_writable(out_dir, named=f"--out {out_dir}")  # read-only, /proc, a file above it: before any work
 
 
-def build_report(run_dirs: list[str | Path], out_dir: str | Path, overwrite: bool = False) -> ReportFiles:
+def build_report(run_dirs: list[str | Path], out_dir: str | Path, overwrite: bool = False,
+                 all_figures: bool = False) -> ReportFiles:
+    """The report of ``run_dirs`` in ``out_dir``; ``all_figures``: a trace and token figure for every
+    case (by default a large run draws ``sections.CASE_FIGURES``, one per configuration first)."""
     out = Path(out_dir)
     check_out(out, overwrite)
     runs = [open_run(d) for d in run_dirs]
     cases = case_views(runs)
-    sections = all_sections(runs, cases)
+    sections = all_sections(runs, cases, all_figures)
     names = ", ".join(r.run_id for r in runs)
     title = f"edgeprof report — {names}" if len(runs) < 4 else f"edgeprof report — {len(runs)} runs"
     subtitle = (f"{len(cases)} case(s) from {', '.join(str(r.dir) for r in runs)}; made by edgeprof {__version__} "

@@ -33,6 +33,37 @@ class Label:
     first: bool = True    # labelled first when there are more than MAX_LABELS (the Pareto front)
 
 
+class _Taken:
+    """The boxes a label must keep clear of (markers, the legend, labels placed so far), as arrays:
+    a candidate's overlap with all of them is one vectorised sum, not a Python loop (1,000 points
+    made that loop dominate a report, issue 21 item 10). Identical boxes (points drawn on the same
+    pixel: repeated cases) are kept once with their count, so the cost is the same sum."""
+
+    def __init__(self, boxes: list) -> None:
+        import numpy as np
+
+        counts: dict[tuple, int] = {}
+        for b in boxes:
+            key = (b.x0, b.y0, b.x1, b.y1)
+            counts[key] = counts.get(key, 0) + 1
+        self.ext = np.array(list(counts), dtype=float).reshape(-1, 4)
+        self.weight = np.array(list(counts.values()), dtype=float)
+
+    def add(self, b) -> None:
+        import numpy as np
+
+        self.ext = np.vstack((self.ext, [[b.x0, b.y0, b.x1, b.y1]]))
+        self.weight = np.append(self.weight, 1.0)
+
+    def overlap(self, b) -> float:
+        import numpy as np
+
+        e = self.ext
+        w = np.clip(np.minimum(b.x1, e[:, 2]) - np.maximum(b.x0, e[:, 0]), 0, None)
+        h = np.clip(np.minimum(b.y1, e[:, 3]) - np.maximum(b.y0, e[:, 1]), 0, None)
+        return float(np.dot(w * h, self.weight))
+
+
 def place(fig, ax, labels: list[Label], fontsize: float = 7) -> list:
     """Annotate ``labels`` on ``ax`` without overlaps or clipping; returns the Text artists (None
     for a point left unlabelled: beyond ``MAX_LABELS``, the ``first`` ones are labelled)."""
@@ -42,12 +73,13 @@ def place(fig, ax, labels: list[Label], fontsize: float = 7) -> list:
     fig.canvas.draw()  # the final limits and a renderer: boxes are measured, not guessed
     renderer = fig.canvas.get_renderer()
     area = ax.get_window_extent(renderer)
-    pts = [ax.transData.transform((lab.x, lab.y)) for lab in labels]
+    pts = [tuple(p) for p in ax.transData.transform([(lab.x, lab.y) for lab in labels]).tolist()] if labels else []
     markers = [Bbox.from_extents(px - MARKER_PX, py - MARKER_PX, px + MARKER_PX, py + MARKER_PX) for px, py in pts]
     chosen = sorted(range(len(labels)), key=lambda k: not labels[k].first)[:MAX_LABELS]
-    taken = [markers[k] for k in _near(pts, chosen)]  # the markers a chosen label could touch
+    near = [markers[k] for k in _near(pts, chosen)]  # the markers a chosen label could touch
     if ax.get_legend() is not None:  # a label under the legend is as unreadable as one under a label
-        taken.append(ax.get_legend().get_window_extent(renderer))
+        near.append(ax.get_legend().get_window_extent(renderer))
+    taken = _Taken(near)
     crowd = {k: sum(1 for j in chosen if abs(pts[j][0] - pts[k][0]) < 60 and abs(pts[j][1] - pts[k][1]) < 30)
              for k in chosen}
     out: list = [None] * len(labels)
@@ -61,7 +93,7 @@ def place(fig, ax, labels: list[Label], fontsize: float = 7) -> list:
                             arrowprops={"arrowstyle": "-", "color": "#9e9e9e", "lw": 0.6} if far else None)
             t.update_positions(renderer)  # an annotation's text is placed at draw time
             box = Text.get_window_extent(t, renderer)  # the text alone, not its leader line
-            cost = sum(_overlap(box, b) for b in taken) + _outside(box, area) * 1000
+            cost = taken.overlap(box) + _outside(box, area) * 1000
             if cost < best_cost:
                 if best is not None:
                     best.remove()
@@ -70,7 +102,7 @@ def place(fig, ax, labels: list[Label], fontsize: float = 7) -> list:
                 t.remove()
             if cost == 0:
                 break
-        taken.append(Text.get_window_extent(best, renderer))
+        taken.add(Text.get_window_extent(best, renderer))
         out[i] = best
     return out
 
@@ -90,12 +122,6 @@ def boxes(fig, texts: list) -> list:
     for t in texts:
         t.update_positions(renderer)
     return [Text.get_window_extent(t, renderer) for t in texts]
-
-
-def _overlap(a, b) -> float:
-    w = min(a.x1, b.x1) - max(a.x0, b.x0)
-    h = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return w * h if w > 0 and h > 0 else 0.0
 
 
 def _outside(box, area) -> float:
