@@ -120,9 +120,10 @@ def test_limits_loosen_with_fewer_bits():
 
 
 def test_bench_export_stops_at_the_gate_and_allow_degraded_benches_it_labelled(broken_tiny_dir, xdg_cache_home,
-                                                                                tmp_path):
+                                                                                tmp_path, seeded):
     """``bench --export`` holds the gate too: without ``--allow-degraded`` nothing broken is benched
     and the one-line error names the flag that bench itself takes; with it, the row says DEGRADED."""
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     import shutil
 
     src = tmp_path / "broken"

@@ -20,6 +20,6 @@ for _name, _path in (("faultkit", _HERE / "faultkit.py"), ("opens", _HERE / "ope
 
 
 @pytest.fixture()
-def home(tmp_path) -> Path:
-    """An EDGEPROF_HOME of the test's own (history, hash cache)."""
-    return tmp_path / "home"
+def home(tmp_path, seeded) -> Path:
+    """An EDGEPROF_HOME of the test's own (history, hash cache), holding the machine's probe."""
+    return seeded(tmp_path / "home")

@@ -23,8 +23,9 @@ def mount(target: Path, options: str) -> None:
 
 
 def fill(d: Path) -> None:
-    """Write until the filesystem says ENOSPC."""
-    with open(d / "fill", "wb") as f:
+    """Write until the filesystem says ENOSPC. Unbuffered: a buffered file still holds the bytes the
+    disk refused and raises ENOSPC again when it is closed."""
+    with open(d / "fill", "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)

@@ -65,9 +65,9 @@ def test_full_and_read_only_disks(tmp_path, home, smollm2_gguf):
         assert all(x["status"] == "ok" for x in final)
 
 
-def test_read_only_history_is_a_notice_not_a_lost_run(tmp_path, smollm2_gguf):
+def test_read_only_history_is_a_notice_not_a_lost_run(tmp_path, smollm2_gguf, seeded):
     """The history index is a convenience: an unwritable one costs a notice, never the run."""
-    home = tmp_path / "home"
+    home = seeded(tmp_path / "home")
     e = env(home)
     e["EDGEPROF_HISTORY"] = "/proc/history.sqlite"
     res = subprocess.run([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), *FAST, "-n", "4", "--out",

@@ -14,10 +14,10 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def twin_run(tmp_path_factory, smollm2_gguf):
+def twin_run(tmp_path_factory, smollm2_gguf, machine_probe):
     """One finished bench of the real SmolLM2 and a byte-identical copy of it (its case keys equal)."""
     base = tmp_path_factory.mktemp("twins")
-    home, out = base / "home", base / "run"
+    home, out = machine_probe.seed(base / "home"), base / "run"
     twin = base / "copy" / smollm2_gguf.name
     twin.parent.mkdir()
     shutil.copyfile(smollm2_gguf, twin)

@@ -69,12 +69,12 @@ def test_the_heartbeat_sees_a_real_sigstop(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_stopped_worker_is_a_stalled_row_not_an_ok_one(tmp_path, smollm2_gguf):
+def test_a_stopped_worker_is_a_stalled_row_not_an_ok_one(tmp_path, smollm2_gguf, seeded):
     """SIGSTOP the worker for 3 s inside its only repetition: not ok, kind ``stalled``, the
     repetition kept in the record and marked, no figures made from it."""
     import psutil
 
-    out, home = tmp_path / "run", tmp_path / "home"
+    out, home = tmp_path / "run", seeded(tmp_path / "home")
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), *FAST, "-n", "600",
                              "--out", str(out), "-o", "json"], env=env(home), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -41,12 +41,12 @@ def test_excerpt_is_bounded_and_printable(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_worker_crash_is_quoted_in_its_row_and_json_stays_json(tmp_path, smollm2_gguf):
+def test_a_worker_crash_is_quoted_in_its_row_and_json_stays_json(tmp_path, smollm2_gguf, seeded):
     """SIGSEGV in the worker mid-case: faulthandler's stack goes to the log, the failed row quotes
     it, and ``-o json`` on stdout still parses."""
     import psutil
 
-    out, home = tmp_path / "run", tmp_path / "home"
+    out, home = tmp_path / "run", seeded(tmp_path / "home")
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), *FAST, "-n", "2000",
                              "--out", str(out), "-o", "json"], env=env(home), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

@@ -23,7 +23,8 @@ def mount(target: Path, options: str) -> None:
 
 
 def fill(d: Path) -> None:
-    with open(d / "fill", "wb") as f:
+    """Write until the filesystem is full (unbuffered: nothing left to flush into a full disk)."""
+    with open(d / "fill", "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)

@@ -42,21 +42,6 @@ def pg_url(pg_server) -> str:
     return pg_server.create_db(f"edgeprof_{os.getpid()}_{next(_db_names)}")
 
 
-@pytest.fixture(scope="session")
-def probe_dir(test_home) -> Path:
-    """The machine's bandwidth probe (``$EDGEPROF_HOME/devices``), measured once into the test home
-    (up to half a minute on a busy machine) and copied into every private home and board."""
-    d = test_home / "devices"
-    if not any(d.glob("*.json")):
-        import subprocess
-
-        env = dict(os.environ, EDGEPROF_HOME=str(test_home),
-                   PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        subprocess.run([sys.executable, "-m", "edgeprof", "devices", "--probe"], env=env, capture_output=True,
-                       timeout=300)
-    return d
-
-
 @pytest.fixture
 def home(tmp_path, monkeypatch, probe_dir) -> Path:
     """A private EDGEPROF_HOME (with the machine's probe); no EDGEPROF_HISTORY from the caller's environment."""

@@ -38,20 +38,22 @@ def one_cpu() -> set[int] | None:
 
 
 @pytest.fixture(scope="module")
-def tg_rows(tmp_path_factory, smollm2_gguf):
+def tg_rows(tmp_path_factory, smollm2_gguf, machine_probe):
     """llama-bench ``tg6`` at depth 0 and 24, every setting explicit (a quantized V cache needs flash
     attention on), pinned to one CPU."""
     out = tmp_path_factory.mktemp("tg") / "run"
+    machine_probe.seed(out.parent / "home")  # the machine's probe: the bench measures at once
     return bench(smollm2_gguf, out, "-p", "0", "-n", "6", "--depth", "0,24", "-t", "1", "--reps", "2",
                  "--warmup", "0", "--flash-attn", "on", "--kv-type", "q8_0", "--n-batch", "64",
                  "--n-ubatch", "32", "--repack", "off", affinity=one_cpu())
 
 
 @pytest.fixture(scope="module")
-def pp_row(tmp_path_factory, smollm2_gguf):
+def pp_row(tmp_path_factory, smollm2_gguf, machine_probe):
     """llama-bench ``pp16`` with edgeprof's defaults (auto everything), sampled at 100 Hz for at
     least 1.5 s so the parent's CPU time has something to show."""
     out = tmp_path_factory.mktemp("pp") / "run"
+    machine_probe.seed(out.parent / "home")
     (row,) = bench(smollm2_gguf, out, "-p", "16", "-n", "0", "--reps", "2", "--warmup", "1",
                    "--min-seconds", "1.5", "--sample-hz", "100")
     return row

@@ -68,8 +68,9 @@ def test_steady_run_has_no_onset_and_says_why():
 
 
 @pytest.mark.slow
-def test_sustain_on_this_cpu_matches_a_normal_bench(tmp_path, smollm2_gguf):
+def test_sustain_on_this_cpu_matches_a_normal_bench(tmp_path, smollm2_gguf, seeded):
     board = orin_board(tmp_path)  # only its EDGEPROF_HOME and history; the CPU run uses this machine's root
+    seeded(board.home)            # the machine's probe: the CPU benches measure at once
     env = {**board.env()}
     env.pop("EDGEPROF_SYSROOT")
     import subprocess

@@ -167,12 +167,13 @@ def test_bench_pull_refuses_another_model_in_one_line(tmp_path, smollm2_gguf):
 
 
 def test_bench_pull_downloads_then_benches_and_without_it_says_how(tmp_path, smollm2_gguf, unpublished_catalogue,
-                                                                  monkeypatch, capsys):
+                                                                  monkeypatch, capsys, seeded):
     """``bench ID --pull`` (what the live view's "downloaded on start" does): the hub GGUF is
     pulled, recorded and benched in one command; without ``--pull`` nothing is downloaded and the
     one-line refusal names both ways. The served bytes are the packaged SmolLM2 under an entry that
     publishes no facts to contradict (the test is of the path, not of Llama's speed); it is benched
     under its own identity."""
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     from edgeprof.cli import main
 
     e = catalogue.get(ENTRY_ID)

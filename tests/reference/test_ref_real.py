@@ -44,9 +44,10 @@ def _rows(run: Path) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def cpu_reference(tmp_path_factory, smollm2_gguf):
+def cpu_reference(tmp_path_factory, smollm2_gguf, machine_probe):
     """One bench of SmolLM2 made into the user set ``same-cpu`` (5 repetitions)."""
     tmp = tmp_path_factory.mktemp("same")
+    machine_probe.seed(tmp / "home")  # the machine's probe: the benches measure at once
     res = _cli(tmp, "bench", str(smollm2_gguf), *TINY, "--reps", "5", "--out", str(tmp / "run-a"))
     assert res.returncode == 0, res.stderr[-3000:]
     res = _cli(tmp, "reference", "add", str(tmp / "run-a"), "--name", "same-cpu")
@@ -94,7 +95,8 @@ def test_a_jetson_board_rail_against_a_cpu_package_estimate(cpu_reference, smoll
     assert "energy scope differs" in res.stdout     # the table cell says it
 
 
-def test_a_renamed_file_is_benched_as_itself(smollm2_gguf, tmp_path):
+def test_a_renamed_file_is_benched_as_itself(smollm2_gguf, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     from edgeprof.models import catalogue
 
     e = catalogue.get("llama-3.2-1b-instruct-q4_k_m")

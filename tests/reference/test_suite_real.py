@@ -26,12 +26,8 @@ def _cli(*args, home: Path, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, smollm2_gguf, test_home):
-    home = tmp_path_factory.mktemp("home")
-    if (test_home / "devices").is_dir():  # the bandwidth probe of this machine, measured once
-        import shutil
-
-        shutil.copytree(test_home / "devices", home / "devices")
+def run(tmp_path_factory, smollm2_gguf, machine_probe):
+    home = machine_probe.seed(tmp_path_factory.mktemp("home"))  # the machine's probe, measured once
     out = tmp_path_factory.mktemp("run") / "sb"
     proc = _cli("bench", str(smollm2_gguf), "--suite", "llamacpp-scoreboard", "--reps", "2", "--min-seconds", "0",
                 "--idle-seconds", "0.2", "-t", "1", "--out", str(out), home=home, cwd=out.parent)

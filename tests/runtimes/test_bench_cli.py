@@ -32,7 +32,8 @@ def check_metrics(r: dict) -> None:
     assert r["workload"]["prompt_tokens"] == 16 and r["workload"]["gen_tokens"] == 8
 
 
-def test_bench_onnx_file(tiny, tmp_path):
+def test_bench_onnx_file(tiny, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     import onnxruntime
 
     [r] = bench(tiny["onnx"], tmp_path)
@@ -46,7 +47,8 @@ def test_bench_onnx_file(tiny, tmp_path):
     assert r["runtime_extra"]["n_layers"] == 2
 
 
-def test_bench_hf_dir_with_torch(tiny, tmp_path):
+def test_bench_hf_dir_with_torch(tiny, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     import torch
 
     [r] = bench(tiny["hf"], tmp_path, "--runtime", "torch")
@@ -58,7 +60,8 @@ def test_bench_hf_dir_with_torch(tiny, tmp_path):
     assert r["artifact"]["format"] == "hf"
 
 
-def test_bench_unavailable_provider_is_a_failed_row_naming_the_fix(tiny, tmp_path):
+def test_bench_unavailable_provider_is_a_failed_row_naming_the_fix(tiny, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     import onnxruntime
 
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():

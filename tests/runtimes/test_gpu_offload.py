@@ -37,7 +37,8 @@ def test_the_engine_records_the_cpu_it_ran_on(cpu_build, smollm2_gguf):
 
 
 @pytest.mark.slow
-def test_the_row_and_its_legend_say_it_ran_on_the_cpu(cpu_build, smollm2_gguf, tmp_path):
+def test_the_row_and_its_legend_say_it_ran_on_the_cpu(cpu_build, smollm2_gguf, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), "-ngl", "99", "-p", "8", "-n", "4",
             "--reps", "1", "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1",

@@ -47,7 +47,8 @@ def _peak(row: dict) -> float:
     return row["metrics"]["peak_rss_bytes"]["value"]
 
 
-def test_a_fat_parent_does_not_lend_the_worker_its_peak(smollm2_gguf, tmp_path):
+def test_a_fat_parent_does_not_lend_the_worker_its_peak(smollm2_gguf, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     [row], err = _bench(tmp_path, "fat", [smollm2_gguf], FAT_PARENT)
     parent = int(err.rsplit("PARENT_PEAK", 1)[1].split()[0])
     peak = _peak(row)
@@ -57,7 +58,8 @@ def test_a_fat_parent_does_not_lend_the_worker_its_peak(smollm2_gguf, tmp_path):
     assert prov["source"].startswith("VmHWM"), prov
 
 
-def test_a_gguf_row_weighs_the_same_alone_and_after_a_torch_case(smollm2_gguf, tiny, tmp_path):
+def test_a_gguf_row_weighs_the_same_alone_and_after_a_torch_case(smollm2_gguf, tiny, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     [alone], _ = _bench(tmp_path, "alone", [smollm2_gguf])
     rows, _ = _bench(tmp_path, "after-hf", [tiny["hf"], smollm2_gguf])
     assert [r["artifact"]["format"] for r in rows] == ["hf", "gguf"]

@@ -62,7 +62,8 @@ def test_far_too_many_threads_is_one_line_exit_2_and_no_run_dir(smollm2_gguf, tm
 
 
 @pytest.mark.slow
-def test_threads_above_the_cores_run_with_a_warning_in_the_row(smollm2_gguf, tmp_path):
+def test_threads_above_the_cores_run_with_a_warning_in_the_row(smollm2_gguf, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     t = usable_cores() + 1
     out = tmp_path / "run"
     proc = _cli(tmp_path, "bench", str(smollm2_gguf), "-t", str(t), "-p", "8", "-n", "4", "--reps", "1",

@@ -22,11 +22,11 @@ def run_cli(*args: str, env_home: Path, cwd: Path) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def sweep(tmp_path_factory, smollm2_gguf):
+def sweep(tmp_path_factory, smollm2_gguf, machine_probe):
     """One real sweep shared by the assertions below: -p 16,96 x -n 8 (4 repetitions each), on one
     thread: llama.cpp's two threads spin at barriers and collapse when CI shares the cores."""
     out = tmp_path_factory.mktemp("run") / "r"
-    home = tmp_path_factory.mktemp("home")
+    home = machine_probe.seed(tmp_path_factory.mktemp("home"))  # no 30-90 s hardware probe first
     proc = run_cli("bench", str(smollm2_gguf), "-p", "16,96", "-n", "8", "--reps", "4", "--min-seconds", "0",
                    "--idle-seconds", "0.5", "-t", "1", "--out", str(out), "-o", "json", env_home=home, cwd=out.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]

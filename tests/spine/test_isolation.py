@@ -95,7 +95,8 @@ def test_partial_repetitions_survive_a_crash(tmp_path, art):
     assert rec["metrics"]["decode_tokens_per_s"]["n"] == 2  # measured repetitions are kept
 
 
-def test_records_stay_valid_when_the_parent_is_killed(tmp_path, smollm2_gguf):
+def test_records_stay_valid_when_the_parent_is_killed(tmp_path, smollm2_gguf, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     out = tmp_path / "run"
     env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"))
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), "-p", "8,9,10,11,12,13",

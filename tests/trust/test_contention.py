@@ -90,7 +90,8 @@ def test_recorded_rows_from_this_busy_machine_say_so():
 
 
 @pytest.mark.slow
-def test_bench_under_a_busy_machine_says_so_in_the_table_and_the_row(busy, smollm2_gguf, tmp_path):
+def test_bench_under_a_busy_machine_says_so_in_the_table_and_the_row(busy, smollm2_gguf, tmp_path, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     out = tmp_path / "run"
     env = dict(os.environ, EDGEPROF_HOME=str(tmp_path / "home"), EDGEPROF_HISTORY=str(tmp_path / "h.sqlite"))
     proc = subprocess.run([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), "-p", "8", "-n", "4",

@@ -30,9 +30,10 @@ def refsets():
 
 
 @pytest.fixture
-def quiet_home(tmp_path, monkeypatch):
-    """A private EDGEPROF_HOME / history, and a working directory of our own."""
-    monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path / "home"))
+def quiet_home(tmp_path, monkeypatch, seeded):
+    """A private EDGEPROF_HOME (holding the machine's probe: a run starts measuring at once) and
+    history, and a working directory of our own."""
+    monkeypatch.setenv("EDGEPROF_HOME", str(seeded(tmp_path / "home")))
     monkeypatch.setenv("EDGEPROF_HISTORY", str(tmp_path / "home" / "history.sqlite"))
     monkeypatch.chdir(tmp_path)
     return tmp_path

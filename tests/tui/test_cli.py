@@ -36,7 +36,8 @@ def test_bad_flag_is_one_line_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_on_a_terminal_it_runs_then_prints_like_bench(tmp_path, smollm2_gguf):
+def test_on_a_terminal_it_runs_then_prints_like_bench(tmp_path, smollm2_gguf, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     drained = []

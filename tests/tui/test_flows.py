@@ -58,7 +58,8 @@ class Terminal:
         os.write(self.master, data)
 
 
-def test_q_asks_during_a_run_and_ctrl_c_ends_it_like_bench(tmp_path, smollm2_gguf):
+def test_q_asks_during_a_run_and_ctrl_c_ends_it_like_bench(tmp_path, smollm2_gguf, seeded):
+    seeded(tmp_path / "home")  # the machine's probe: the bench measures at once
     env = {**os.environ, "EDGEPROF_HOME": str(tmp_path / "home"), "TERM": "xterm-256color",
            "EDGEPROF_HISTORY": str(tmp_path / "home" / "history.sqlite")}
     term = Terminal([sys.executable, "-m", "edgeprof", "tui", str(smollm2_gguf), "-p", "8", "-n", "1024", "--reps",

@@ -20,9 +20,8 @@ HEAVY = ("torch", "onnxruntime", "transformers", "optimum")
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch, smollm2_gguf):
-    h = tmp_path / "home"
-    h.mkdir()
+def home(tmp_path, monkeypatch, smollm2_gguf, seeded):
+    h = seeded(tmp_path / "home")                               # the machine's probe: no 30-90 s probe first
     (h / "models").symlink_to(smollm2_gguf.parents[1])          # the fetched default model, not refetched
     shutil.copytree(DATA / "earlier-run", h / "reference" / "earlier-run")
     monkeypatch.setenv("EDGEPROF_HOME", str(h))
