@@ -16,13 +16,12 @@ from typing import Any, Callable
 
 from edgeprof.engine.config import BenchOptions
 from edgeprof.engine.options import integer
+from edgeprof.runtimes import options as runtime_options
 
 #: a case id names files (samples/<case_id>.csv): hex digests, or ``<id>-A3`` (compare --interleave)
 CASE_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
-#: placement and workload fields → the bench option whose rules they follow
-PLACEMENT = {"threads": "threads", "gpu_layers": "gpu_layers", "flash_attn": "flash_attn", "n_batch": "n_batch",
-             "n_ubatch": "n_ubatch", "kv_type": "kv_type", "repack": "repack", "provider": "provider",
-             "dtype": "dtype"}
+#: workload fields → the bench option whose rules they follow (a placement's runtime options follow
+#: the flag of the same name, declared by their runtime: runtimes/knobs.py)
 WORKLOAD = {"prompt_tokens": "prompt", "gen_tokens": "gen", "depth": "depth"}
 POWER = ("power_mode", "jetson_clocks", "gpu_power_limit", "governor")   # devices.knobs.AXES
 _FIELDS = {f.name: f for f in fields(BenchOptions)}
@@ -32,7 +31,7 @@ def value_problem(option: str, value: Any) -> str | None:
     """Why ``value`` is not something the flag of ``option`` accepts, or None."""
     m = _FIELDS[option].metadata
     if value is None:
-        return None if option in ("n_batch", "n_ubatch", "kv_type", "provider", "dtype") else "is missing"
+        return None if m["knob"] is not None and m["knob"].optional else "is missing"
     if m["parse"] is integer:
         if not isinstance(value, int) or isinstance(value, bool):
             return f"expected an integer, got {type(value).__name__}"
@@ -54,8 +53,8 @@ def case_problem(case) -> str | None:
         return f"case_id {str(case.case_id)[:40]!r} is not an id (letters, digits, - and _)"
     if case.runtime not in REGISTRY:
         return f"runtime {str(case.runtime)[:40]!r} is unknown (known: {', '.join(sorted(REGISTRY))})"
-    for name, option in PLACEMENT.items():
-        why = value_problem(option, getattr(case.placement, name))
+    for name in ("threads", *(k.name for k in runtime_options())):
+        why = value_problem(name, case.placement.option(name))
         if why:
             return f"placement.{name} {why}"
     w = case.workload

@@ -4,11 +4,13 @@ of the sweep, persisted in plan.json and validated again when a run is resumed).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, make_dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeprof.engine.options import above, at_least, between, byte_size, duration, fail, integer, number, opt
+from edgeprof.engine.options import (above, at_least, between, byte_size, duration, fail, integer, knob_field, number,
+                                     opt)
+from edgeprof.runtimes import options as runtime_options
 
 #: The sampler cannot honour more than this: one sample costs ~0.1-1 ms of the parent's time and a
 #: faster timer only wakes the parent without new information (sensors update every 1-100 ms).
@@ -19,10 +21,8 @@ MAX_SAMPLE_HZ = 200.0
 MAX_TOKENS = 2**22
 MAX_THREADS = 512
 MAX_REPS = 10_000
-MAX_LAYERS = 100_000
 MAX_BATCH = 2**22
 MAX_BYTES = 2**60
-KV_TYPES = ("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1")
 FORMATS = ("md", "csv", "json", "jsonl", "sql")
 
 #: the workload a bench runs without -p/-n/--depth (also what `predict --device` assumes)
@@ -72,6 +72,7 @@ class Settings:
         return cls(**{k: v for k, v in d.items() if k in names})
 
 
+
 _count = between(1, MAX_BATCH)
 
 
@@ -89,12 +90,13 @@ def _servers(text: str) -> str | None:
     return None
 _tokens = between(0, MAX_TOKENS)
 _threads = between(1, MAX_THREADS)
-_layers = between(0, MAX_LAYERS)
 
 
 @dataclass(frozen=True)
-class BenchOptions:
-    """The bench command line; help, default and validation live on each field."""
+class _BenchBase:
+    """The bench command line; help, default and validation live on each field. The runtimes'
+    own options (llama.cpp's flash attention, ONNX Runtime's provider...) are declared in each
+    runtime's module and added by ``BenchOptions`` below."""
 
     models: list = opt([], positional=True, metavar="MODEL",
                        help="GGUF/ONNX file, export directory, HF directory or catalogue id (default: the packaged "
@@ -122,20 +124,6 @@ class BenchOptions:
                          help="seconds before a case is killed (default 600)")
     cooldown: float = opt(0.0, "--cooldown", parse=number, check=at_least(0),
                           help="seconds to wait for idle temperature before each case (default 0)")
-    flash_attn: list = opt(["auto"], "--flash-attn", "-fa", sweep=True, choices=("on", "off", "auto"),
-                           help="llama.cpp flash attention: on, off or auto (default auto, resolved in the row)")
-    n_batch: list = opt([None], "--n-batch", "-b", sweep=True, parse=integer, check=_count,
-                        help="llama.cpp logical batch (default 2048, as llama-bench)")
-    n_ubatch: list = opt([None], "--n-ubatch", "-ub", sweep=True, parse=integer, check=_count,
-                         help="llama.cpp physical batch (default 512)")
-    kv_type: list = opt([None], "--kv-type", sweep=True, choices=KV_TYPES, help="llama.cpp KV cache type (default f16)")
-    gpu_layers: list = opt([0], "--gpu-layers", "-ngl", sweep=True, parse=integer, check=_layers,
-                           help="llama.cpp layers on the GPU (default 0)")
-    repack: list = opt(["auto"], "--repack", sweep=True, choices=("on", "off", "auto"),
-                       help="llama.cpp weight repacking (auto: off where ggml's AMX path crashes)")
-    provider: list = opt([None], "--provider", sweep=True, help="ONNX Runtime / PyTorch provider (cpu, cuda, ...)")
-    dtype: list = opt([None], "--dtype", sweep=True, choices=("fp32", "bf16", "fp16"),
-                      help="PyTorch runtime precision (default: the artifact's)")
     batch: list = opt([None], "--batch", sweep=True, parse=integer, check=_count,
                       help="models that are not causal LMs (encoders, vision, audio): samples per forward pass, a "
                            "comma list sweeps, e.g. 1,4,16 (default: the --shape flag's batch axis, else 1)")
@@ -261,3 +249,14 @@ class BenchOptions:
                         power_cooldown_s=self.power_cooldown, power_cooldown_c=self.power_cooldown_c,
                         sustain_s=self.sustain, sustain_window_s=self.sustain_window,
                         predicted_server=self.predicted_server)
+
+    def knobs(self) -> dict[str, list]:
+        """Each runtime option's values (a comma list sweeps), by name: the sweep's runtime axes."""
+        return {k.name: getattr(self, k.name) for k in runtime_options()}
+
+
+#: ``_BenchBase`` plus one sweep field per runtime option (runtimes/knobs.py): a knob declared in a
+#: runtime's module is a flag of bench and tui, a field of the form and an axis, with no edit here
+BenchOptions = make_dataclass("BenchOptions", [(k.name, list, knob_field(k)) for k in runtime_options()],
+                              bases=(_BenchBase,), frozen=True)
+BenchOptions.__module__, BenchOptions.__doc__ = __name__, _BenchBase.__doc__

@@ -20,11 +20,13 @@ _SUFFIX = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 def opt(default: Any, *flags: str, help: str, parse: Callable[[str], Any] | None = None, sweep: bool = False,
         choices: tuple[str, ...] | None = None, check: Callable[[Any], str | None] | None = None,
-        metavar: str | None = None, action: str | None = None, positional: bool = False) -> Any:
+        metavar: str | None = None, action: str | None = None, positional: bool = False,
+        group: str | None = None, knob: Any = None) -> Any:
     """A dataclass field that is also a command-line option. ``sweep``: a comma list whose values
-    become an axis of the cross product; ``check(value) -> message or None`` validates one value."""
+    become an axis of the cross product; ``check(value) -> message or None`` validates one value;
+    ``group``: the --help section it is listed in; ``knob``: the runtime option it comes from."""
     meta = {"flags": flags, "help": help, "parse": parse, "sweep": sweep, "choices": choices, "check": check,
-            "metavar": metavar, "action": action, "positional": positional}
+            "metavar": metavar, "action": action, "positional": positional, "group": group, "knob": knob}
     if isinstance(default, list):
         return field(default_factory=lambda d=default: list(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -93,6 +95,14 @@ def above(lo: float) -> Callable[[Any], str | None]:
     return check
 
 
+def knob_field(k: Any) -> Any:
+    """A runtime's option (``runtimes.knobs.Knob``) as a sweep field: its flags, help, choices or
+    integer range, and its default as a one-value list."""
+    return opt([k.default], *k.flags, help=k.help, sweep=True, choices=k.choices,
+               parse=integer if k.integer else None, check=between(*k.integer) if k.integer else None,
+               group=f"{' / '.join(k.runtimes) or 'runtime'} options (declared by the runtime)", knob=k)
+
+
 # -- argparse from the fields --------------------------------------------------------------
 def _flag(f: Field) -> str:
     return f.metadata["flags"][0] if f.metadata["flags"] else f"--{f.name.replace('_', '-')}"
@@ -127,13 +137,18 @@ def _converter(f: Field) -> Callable[[str], Any]:
 
 
 def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
+    groups: dict[str, Any] = {}
     for f in fields(cls):
         m = f.metadata
         if "help" not in m or f.name in skip:
             continue
+        group = m["group"]
+        if group and group not in groups:
+            groups[group] = parser.add_argument_group(group)
+        where = groups[group] if group else parser
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
         if m["positional"]:
-            parser.add_argument(f.name, nargs="*", metavar=m["metavar"], help=m["help"], default=default)
+            where.add_argument(f.name, nargs="*", metavar=m["metavar"], help=m["help"], default=default)
             continue
         names = m["flags"] or (_flag(f),)
         kw: dict[str, Any] = {"dest": f.name, "help": m["help"], "default": default}
@@ -143,7 +158,7 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, .
             kw["type"] = _converter(f)
             kw["metavar"] = m["metavar"] or ("LIST" if m["sweep"] else
                                              "{" + ",".join(m["choices"]) + "}" if m["choices"] else None)
-        parser.add_argument(*names, **kw)
+        where.add_argument(*names, **kw)
 
 
 def parse_value(cls: type, name: str, text: str) -> Any:

@@ -17,9 +17,15 @@ from edgeprof.errors import UsageError
 from edgeprof.models.artifacts import Artifact
 from edgeprof.results.schema import Workload
 from edgeprof.runtimes import default_for
+from edgeprof.runtimes import options as runtime_options
 from edgeprof.runtimes.base import Placement
 
 PLAN_VERSION = 1
+
+
+def knob_defaults() -> dict[str, Any]:
+    """Each runtime option's default (runtimes/knobs.py), by name, in declaration order."""
+    return {k.name: k.default for k in runtime_options()}
 
 
 @dataclass
@@ -28,14 +34,8 @@ class Axes:
     gen: list[int] = field(default_factory=lambda: [128])
     depth: list[int] = field(default_factory=lambda: [0])
     threads: list[int] = field(default_factory=lambda: [1])
-    flash_attn: list[str] = field(default_factory=lambda: ["auto"])
-    n_batch: list[int | None] = field(default_factory=lambda: [None])
-    n_ubatch: list[int | None] = field(default_factory=lambda: [None])
-    kv_type: list[str | None] = field(default_factory=lambda: [None])
-    gpu_layers: list[int] = field(default_factory=lambda: [0])
-    repack: list[str] = field(default_factory=lambda: ["auto"])
-    provider: list[str | None] = field(default_factory=lambda: [None])
-    dtype: list[str | None] = field(default_factory=lambda: [None])
+    #: each runtime option's values (a comma list sweeps); an option not given keeps its default
+    knobs: dict[str, list] = field(default_factory=dict)
     #: workloads given as a list (a suite) instead of the -p × -n × --depth product
     workloads: list[Workload] | None = None
     #: power settings ({axis: value}, engine/power_axes.py), the OUTERMOST loop: a setting changes once
@@ -43,6 +43,13 @@ class Axes:
     #: inference models (not causal LMs): --batch (None: the --shape flag's, else 1) and --shape {input: dims}
     batch: list[int | None] = field(default_factory=lambda: [None])
     shapes: dict[str, list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        defaults = knob_defaults()
+        unknown = sorted(set(self.knobs) - set(defaults))
+        if unknown:
+            raise UsageError(f"unknown runtime option(s) {', '.join(unknown)}; known: {', '.join(defaults)}")
+        self.knobs = {k: list(self.knobs[k]) if k in self.knobs else [d] for k, d in defaults.items()}
 
 
 @dataclass(frozen=True)
@@ -156,14 +163,13 @@ def build_cases(artifacts: list[Artifact], axes: Axes, *, device_for: Callable[[
         if ws is None:
             generate = _workloads(axes) if generate is None else generate
         pairs += [(art, w) for w in (ws if ws is not None else generate)]
-    for power, (art, w), t, fa, nb, nub, kv, ngl, rp, prov, dt in itertools.product(
-            axes.power, pairs, axes.threads, axes.flash_attn, axes.n_batch, axes.n_ubatch,
-            axes.kv_type, axes.gpu_layers, axes.repack, axes.provider, axes.dtype):
+    names, defaults = list(axes.knobs), knob_defaults()
+    for power, (art, w), t, *values in itertools.product(axes.power, pairs, axes.threads, *axes.knobs.values()):
         rt = runtime or art.runtime or default_for(art.format)
-        if prov is None and providers and rt in providers:
-            prov = providers[rt]
-        placement = Placement(threads=t, gpu_layers=ngl, flash_attn=fa, n_batch=nb, n_ubatch=nub, kv_type=kv,
-                              repack=rp, provider=prov, dtype=dt)
+        chosen = dict(zip(names, values))
+        if chosen.get("provider") is None and providers and rt in providers:  # the device's default provider
+            chosen["provider"] = providers[rt]
+        placement = Placement.of(t, chosen, defaults)
         cases.append(Case(art, rt, placement, w, device_for(rt, placement), host, power=dict(power)))
     return unique_ids(cases, _rekey)
 
@@ -172,6 +178,7 @@ def plan_dict(run_id: str, cases: list[Case], settings: Settings, axes: Axes, mo
               **extra: Any) -> dict[str, Any]:
     ax = asdict(replace(axes, workloads=None))
     ax.pop("workloads")
+    ax = {k2: v2 for k, v in ax.items() for k2, v2 in (v.items() if k == "knobs" else [(k, v)])}  # knobs flat
     return {"schema_version": PLAN_VERSION, "run_id": run_id, "models": models, "axes": ax,
             "settings": settings.to_dict(), "cases": [c.to_dict() for c in cases], **extra}
 

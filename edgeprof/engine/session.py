@@ -83,9 +83,7 @@ class RunSession:
         artifacts += _exports(opts, artifacts, note)
         settings = opts.settings()
         axes = Axes(prompt=opts.prompt, gen=opts.gen, depth=opts.depth, threads=opts.threads or [physical_cores()],
-                    flash_attn=opts.flash_attn, n_batch=opts.n_batch, n_ubatch=opts.n_ubatch, kv_type=opts.kv_type,
-                    gpu_layers=opts.gpu_layers, repack=opts.repack, provider=opts.provider, dtype=opts.dtype,
-                    batch=opts.batch, shapes=opts.input_shapes())
+                    knobs=opts.knobs(), batch=opts.batch, shapes=opts.input_shapes())
         suites = _suite_workloads(opts.suite or [], axes)
         devices = open_devices(root, settings.cpu_tdp_w)
         try:

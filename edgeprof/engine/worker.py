@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from edgeprof.engine import events as ev
 from edgeprof.engine.stallwatch import StallWatch
 from edgeprof.results.schema import ErrorInfo, Repetition, ResolvedPlacement, RuntimeInfo
+from edgeprof.runtimes.base import FIELDS as PLACEMENT_FIELDS
 
 #: token_progress is throttled so a fast decode loop does not wake the parent per token.
 PROGRESS_PERIOD_NS = 250_000_000
@@ -56,6 +57,15 @@ def _affinity() -> dict[str, Any]:
         return {"cpu_affinity": sorted(os.sched_getaffinity(0))}
     except (AttributeError, OSError):
         return {}
+
+
+def declared_options(case) -> dict[str, Any]:
+    """The values of the runtime options declared after the placement's own fields (runtimes/knobs.py)
+    that this case's runtime reads: in the record even when the runtime does not echo them."""
+    from edgeprof.runtimes import options
+
+    declared = {k.name: k.default for k in options() if case.runtime in k.runtimes and k.name not in PLACEMENT_FIELDS}
+    return {**declared, **dict(case.placement.options)}
 
 
 def own_peak_rss() -> tuple[int | None, str]:
@@ -255,7 +265,8 @@ def child_main(job: Job, conn) -> None:
         emit(ev.PhaseEnded(case_id=cid, name="load"))
         info = engine.info
         emit(ev.Loaded(case_id=cid, runtime=RuntimeInfo(info.name, info.version, ResolvedPlacement.from_dict(
-            {**info.placement, **_affinity()})), n_params=info.n_params, n_ctx=info.n_ctx, extra=info.extra))
+            {**declared_options(case), **info.placement, **_affinity()})), n_params=info.n_params, n_ctx=info.n_ctx,
+            extra=info.extra))
         phase = "tokenize"
         depth_toks, prompt_toks, seed = workload_tokens(engine, job.text, w.depth, w.prompt_tokens, w.tokens, w.seed)
         rep = RepetitionDriver(engine, emit, cid, depth_toks, prompt_toks, seed, w.gen_tokens,

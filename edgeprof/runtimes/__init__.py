@@ -58,3 +58,17 @@ def resolve(name: str):
         raise KeyError(f"unknown runtime {name!r}; known: {', '.join(REGISTRY)}")
     mod, _, func = target.partition(":")
     return getattr(importlib.import_module(mod), func)
+
+
+def options() -> list:
+    """Every registered runtime's options (``OPTIONS`` of its module, runtimes/knobs.py), in
+    registry order, each name once (a knob two runtimes read is declared by the first)."""
+    import importlib
+
+    out, seen = [], set()
+    for target, _, _ in REGISTRY.values():
+        for knob in getattr(importlib.import_module(target.partition(":")[0]), "OPTIONS", ()):
+            if knob.name not in seen:
+                seen.add(knob.name)
+                out.append(knob)
+    return out

@@ -7,7 +7,7 @@ so their rows are comparable. An engine only has to say how to evaluate tokens.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
@@ -25,20 +25,48 @@ class Placement:
     repack: str = "auto"              # llama.cpp weight repacking / extra buffer types: on|off|auto
     provider: str | None = None       # ONNX Runtime execution provider; "cuda"/"cpu" for torch
     dtype: str | None = None          # torch: fp32 | bf16
+    #: runtime options declared after these (runtimes/knobs.py) as (name, value) pairs: a new knob
+    #: travels to its runtime (``option(name)``) and into the record with no field added here
+    options: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.threads, int) or self.threads < 1:  # 0 means "runtime default" to ggml/ORT
             raise ValueError(f"threads must be an integer >= 1, got {self.threads!r}")
 
+    def option(self, name: str) -> Any:
+        """A runtime option's value (a field, or one of ``options``); None when unset."""
+        if name in FIELDS:
+            return getattr(self, name)
+        return next((v for k, v in self.options if k == name), None)
+
+    @classmethod
+    def of(cls, threads: int, values: dict[str, Any], defaults: dict[str, Any] | None = None) -> "Placement":
+        """A placement from the runtime options' values: the built-in ones as fields, the rest in
+        ``options`` unless at their ``defaults`` (so declaring a knob moves no existing case id;
+        the record still shows its value, engine/worker.py)."""
+        defaults = defaults or {}
+        return cls(threads=threads, **{k: v for k, v in values.items() if k in FIELDS},
+                   options=tuple((k, v) for k, v in values.items()
+                                 if k not in FIELDS and not (k in defaults and v == defaults[k])))
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {f: getattr(self, f) for f in FIELDS}
         if d["dtype"] is None:  # absent unless set, so case ids of runs made before --dtype stay stable
             del d["dtype"]
+        d.update(self.options)  # likewise: a knob declared later is in the key only when it is used
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Placement":
-        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+        from edgeprof.runtimes import options
+
+        declared = {k.name for k in options()}
+        return cls(**{k: v for k, v in d.items() if k in FIELDS},
+                   options=tuple((k, v) for k, v in d.items() if k not in FIELDS and k in declared))
+
+
+#: the placement's own fields (threads and the runtime options built in before runtimes/knobs.py)
+FIELDS = ("threads", "gpu_layers", "flash_attn", "n_batch", "n_ubatch", "kv_type", "repack", "provider", "dtype")
 
 
 @dataclass(slots=True)

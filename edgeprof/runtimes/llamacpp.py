@@ -11,15 +11,33 @@ from __future__ import annotations
 import ctypes
 import os
 import re
-from importlib import metadata
 from typing import Any
 
 from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
+from edgeprof.runtimes.knobs import Knob
 
 #: llama-bench defaults (tools/llama-bench/llama-bench.cpp).
 DEFAULT_N_BATCH, DEFAULT_N_UBATCH = 2048, 512
 KV_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q5_0": 6, "q5_1": 7, "q8_0": 8, "bf16": 30}
 FLASH = {"auto": -1, "off": 0, "on": 1}
+#: ggml's own limits on a batch and on offloaded layers (a bound keeps a typo from running)
+MAX_BATCH, MAX_LAYERS = 2**22, 100_000
+
+#: this runtime's options (runtimes/knobs.py): flags, help, choices and bounds live here only
+OPTIONS = (
+    Knob("flash_attn", ("--flash-attn", "-fa"), "llama.cpp flash attention: on, off or auto (default auto, resolved "
+         "in the row)", default="auto", choices=("on", "off", "auto"), runtimes=("llama.cpp",)),
+    Knob("n_batch", ("--n-batch", "-b"), "llama.cpp logical batch (default 2048, as llama-bench)",
+         integer=(1, MAX_BATCH), runtimes=("llama.cpp",)),
+    Knob("n_ubatch", ("--n-ubatch", "-ub"), "llama.cpp physical batch (default 512)", integer=(1, MAX_BATCH),
+         runtimes=("llama.cpp",)),
+    Knob("kv_type", ("--kv-type",), "llama.cpp KV cache type (default f16)",
+         choices=("f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "q5_0", "q5_1"), runtimes=("llama.cpp",)),
+    Knob("gpu_layers", ("--gpu-layers", "-ngl"), "llama.cpp layers on the GPU (default 0)", default=0,
+         integer=(0, MAX_LAYERS), runtimes=("llama.cpp",)),
+    Knob("repack", ("--repack",), "llama.cpp weight repacking (auto: off where ggml's AMX path crashes)",
+         default="auto", choices=("on", "off", "auto"), runtimes=("llama.cpp",)),
+)
 #: llama.cpp (src/llama-context.cpp) logs "Flash Attention enabled" or "... not supported, set to
 #: disabled" when it resolves ``auto``; no API returns the resolved value.
 _FA_LOG = re.compile(r"Flash Attention (enabled|not supported|was auto, set to (?:enabled|disabled))")
@@ -221,6 +239,8 @@ def _resolve_repack(requested: str, llama_cpp) -> tuple[str, str]:
 
 
 def _version() -> str:
+    from importlib import metadata  # not at the top: --help reads OPTIONS from this module
+
     try:
         return metadata.version("llama-cpp-python")
     except metadata.PackageNotFoundError:  # pragma: no cover

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
+from edgeprof.runtimes.knobs import Knob
 
 #: placement.provider short names -> ONNX Runtime execution providers
 PROVIDERS = {k: v + "ExecutionProvider" for k, v in {
@@ -23,6 +24,11 @@ PROVIDERS = {k: v + "ExecutionProvider" for k, v in {
     "migraphx": "MIGraphX", "openvino": "OpenVINO", "dml": "Dml", "directml": "Dml", "qnn": "QNN",
     "xnnpack": "Xnnpack", "nnapi": "Nnapi", "acl": "ACL", "armnn": "ArmNN", "cann": "CANN", "webgpu": "WebGpu",
     "dnnl": "Dnnl", "vitisai": "VitisAI"}.items()}
+#: this runtime's options (runtimes/knobs.py); PyTorch reads --provider too (cpu, cuda, mps)
+OPTIONS = (
+    Knob("provider", ("--provider",), "ONNX Runtime / PyTorch provider (cpu, cuda, ...)",
+         runtimes=("onnxruntime", "torch")),
+)
 _GPU_PIP = "pip uninstall onnxruntime && pip install onnxruntime-{}=={{v}}"
 #: how to get a provider that this onnxruntime build lacks
 INSTALL_HINT = {"CUDAExecutionProvider": _GPU_PIP.format("gpu") + " (CUDA 12 + cuDNN 9)",

@@ -8,13 +8,17 @@ dropped by ``reset()``; prefill computes logits for the last position only where
 """
 from __future__ import annotations
 
-import inspect
-import platform
 from pathlib import Path
 from typing import Any
 
 from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
+from edgeprof.runtimes.knobs import Knob
 
+#: this runtime's options (runtimes/knobs.py)
+OPTIONS = (
+    Knob("dtype", ("--dtype",), "PyTorch runtime precision (default: the artifact's)", choices=("fp32", "bf16", "fp16"),
+         runtimes=("torch",)),
+)
 DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
           "fp16": "float16", "float16": "float16"}
 
@@ -33,6 +37,8 @@ def resolve_device(torch, provider: str | None) -> tuple[str, str]:
     """(torch device, human name) for ``placement.provider`` (cpu default; cuda; mps)."""
     req = (provider or "cpu").lower()
     if req in ("cpu", "none"):
+        import platform
+
         return "cpu", platform.processor() or platform.machine()
     if req in ("cuda", "gpu") or req.startswith("cuda:"):
         if not torch.cuda.is_available():
@@ -78,6 +84,8 @@ class TorchEngine:
         self.tok = _tokenizer(d)
         cfg0 = self.model.config  # random-token suites draw ids below vocab_size, BOS first
         self.n_vocab, self.bos = int(cfg0.vocab_size), getattr(cfg0, "bos_token_id", None)
+        import inspect
+
         params = inspect.signature(self.model.forward).parameters
         self.keep_arg = "logits_to_keep" if "logits_to_keep" in params else (
             "num_logits_to_keep" if "num_logits_to_keep" in params else None)

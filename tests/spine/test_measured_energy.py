@@ -166,7 +166,7 @@ def test_a_sweep_over_two_placements_measures_each_case_on_its_device(tmp_path, 
     (gpu,) = NvidiaGpu.open("/", nvml=nvml, clock=nvml.clock.monotonic, sleep=nvml.clock.sleep)
     cpu = HostCpu.open("/", tdp=TdpSpec(10.0, None, 0.1, "test"))
     found = [gpu, cpu]
-    cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8], gen=[8], threads=[1], gpu_layers=[0, 99]),
+    cases = build_cases([gguf_artifact(smollm2_gguf)], Axes(prompt=[8], gen=[8], threads=[1], knobs={"gpu_layers": [0, 99]}),
                         device_for=lambda rt, pl: bench_device(found, pl).info().id, host="h")
     assert [c.device_id for c in cases] == [cpu.info().id, gpu.info().id]
     sweep = Sweep(tmp_path / "run", "t", found, Settings(reps=2, warmup=0, min_seconds=0, idle_s=0.3, sample_hz=20))
