@@ -21,7 +21,8 @@ CASE_FIGURES = 24
 DISTRIBUTION_ROWS = 40
 
 SECTION_IDS = ("overview", "results", "tradeoffs", "traces", "server", "elsewhere", "tokens", "distributions",
-               "roofline", "suite", "appendix")   # + "power" after "tradeoffs" when a run swept power or sustained a case
+               "roofline", "suite", "appendix")   # + "inference" (encoders, vision, audio) and "power" after
+#                                     "tradeoffs" when a run has such cases or swept power or sustained a case
 
 
 def drawn(cases: list[CaseView], limit: int | None) -> list[CaseView]:
@@ -220,11 +221,13 @@ def all_sections(runs: list[RunData], cases: list[CaseView], all_figures: bool =
     """Every section; ``all_figures``: a trace, token timeline and distribution row for every case
     (else at most ``CASE_FIGURES`` / ``DISTRIBUTION_ROWS``, one per configuration first)."""
     from edgeprof.views.report.elsewhere import elsewhere_section
+    from edgeprof.views.report.inference import inference_section
     from edgeprof.views.report.power import power_section
 
     charts = pareto_charts(records_of(cases))   # the overview names their fronts, the trade-offs draw them
     per_case, rows = (None, None) if all_figures else (CASE_FIGURES, DISTRIBUTION_ROWS)
-    out = [overview(runs, cases, charts), results(cases), tradeoffs(cases, charts), power_section(cases),
-           trace_section(cases, per_case), server(cases), elsewhere_section(cases), tokens_section(cases, per_case),
-           distributions(cases, rows), roofline(cases), suite(runs), environment(runs, cases)]
+    out = [overview(runs, cases, charts), results(cases), tradeoffs(cases, charts), inference_section(cases),
+           power_section(cases), trace_section(cases, per_case), server(cases), elsewhere_section(cases),
+           tokens_section(cases, per_case), distributions(cases, rows), roofline(cases), suite(runs),
+           environment(runs, cases)]
     return [s for s in out if s is not None]
