@@ -87,7 +87,8 @@ def _by_metric(objective: str, name: str, rows: list[Record], peers: list[Record
     d = metric_catalogue.get(name)
     if any(busy(r, r) for r in have) and (d is None or d.drift != "memory"):
         crowded = [label(r, peers) for r in have if busy(r, r)]
-        return Advice(objective, why_not=f"held back: {', '.join(crowded)} measured on a busy machine (other "
+        named = ", ".join(crowded[:5]) + (f" and {len(crowded) - 5} more" if len(crowded) > 5 else "")
+        return Advice(objective, why_not=f"held back: {named} measured on a busy machine (other "
                                          f"processes used the cores); re-run on a quiet machine")
     est = {r.metric(name).provenance.estimated for r in have}
     if len(est) > 1:
