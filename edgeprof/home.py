@@ -29,11 +29,29 @@ def check(env: dict | None = None) -> None:
     root = home(env)
     if root.exists() and not root.is_dir():
         raise UsageError(f"EDGEPROF_HOME={root} is a file; point it at a directory or unset it")
+    # checked, not made: a command that ends before it writes (a refusal, --help, a TUI without a
+    # terminal) leaves no folder behind; the first write makes it
+    if root.is_dir():
+        return
+    ancestor = root
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    why = "Not a directory" if not ancestor.is_dir() else _cannot_make_in(ancestor)
+    if why:
+        raise UsageError(f"EDGEPROF_HOME={root} cannot be created ({why}); point it at a writable "
+                         f"directory or unset it")
+
+
+def _cannot_make_in(folder: Path) -> str | None:
+    """Why no folder can be made in ``folder`` (tried with a temporary one, removed at once: a
+    permission check says yes to root on /proc or a read-only mount), or None."""
+    import tempfile
+
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(prefix=".edgeprof-check-", dir=folder))
     except OSError as exc:
-        raise UsageError(f"EDGEPROF_HOME={root} cannot be created ({exc.strerror or exc}); point it at a writable "
-                         f"directory or unset it") from None
+        return exc.strerror or str(exc)
+    return None
 
 
 def cache_dir(env: dict | None = None) -> Path:
