@@ -166,7 +166,7 @@ def test_devices_command_prints_values_not_warming_up(tmp_path):
     meminfo(tmp_path, 8_000_000, 6_000_000)
     dev = HostCpu.open(tmp_path, tdp=TDP)
     (entry,) = describe([dev])
-    got = {r["sensor"]: r for s in entry["sensors"] for r in s.get("readings", [])}
+    got = {r["sensor"]: r for s in entry.to_dict()["sensors"] for r in s.get("readings", [])}
     for name in ("cpu:utilization", "cpu:power_estimate"):
         assert got[name]["value"] is not None, got[name]
     text = markdown([entry])

@@ -76,8 +76,9 @@ def test_the_devices_table_and_its_verdict_read_one_window(tmp_path):
         (entry,) = describe([dev], meter=LoadMeter())
     finally:
         dev.close()
-    util = next(r["value"] for s in entry["sensors"] for r in s.get("readings", []) if r["sensor"] == "cpu:utilization")
-    load = entry["load"]
+    as_json = entry.to_dict()
+    util = next(r["value"] for s in as_json["sensors"] for r in s.get("readings", []) if r["sensor"] == "cpu:utilization")
+    load = as_json["load"]
     assert util == pytest.approx(load["window"]["busy_fraction"], abs=0.12), (util, load)
     assert load["status"] in ("quiet", "contended")
     if load["status"] == "quiet":
