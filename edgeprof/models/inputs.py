@@ -54,9 +54,11 @@ def _token_rows(np, tok, text: str, batch: int, seq: int):
 def images(size: tuple[int, int], n: int, mean, std):
     """``n`` bundled images as an (n, 3, H, W) float32 array, resized and normalised."""
     import numpy as np
-    from PIL import Image
 
     from edgeprof.assets_access import asset
+    from edgeprof.results.extras import need
+
+    Image = need("PIL.Image", "feeding images to a vision model")
 
     files = sorted(asset("images").glob("*.png"))
     out = []

@@ -114,7 +114,9 @@ def _config_dir(path: Path) -> Path:
 
 @lru_cache(maxsize=32)
 def _onnx(path: str, mtime_ns: int) -> Signature:
-    import onnx
+    from edgeprof.results.extras import need
+
+    onnx = need("onnx", "reading an ONNX model's inputs (models that are not causal LMs)")
 
     try:
         m = onnx.load(path, load_external_data=False)

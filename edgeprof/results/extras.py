@@ -15,7 +15,8 @@ from edgeprof.errors import UsageError
 
 #: import name -> (extra that provides it, distribution name)
 EXTRAS = {"pandas": ("report", "pandas"), "matplotlib": ("report", "matplotlib"), "plotext": ("report", "plotext"),
-          "psycopg": ("fleet", "psycopg[binary]"), "asyncssh": ("fleet", "asyncssh")}
+          "psycopg": ("fleet", "psycopg[binary]"), "asyncssh": ("fleet", "asyncssh"),
+          "onnx": ("inference", "onnx"), "PIL": ("inference", "pillow")}
 
 
 class MissingExtra(UsageError, ImportError):

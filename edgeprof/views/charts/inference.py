@@ -78,10 +78,12 @@ def energy_accuracy_chart(records: list[Record]) -> ParetoChart | None:
         m = r.metric("energy_per_inference_j")
         return m.center, m.provenance.estimated
 
-    metric = next((r.artifact.quality.extra.get("metric") for r in rows if r.artifact.quality.extra.get("metric")),
-                  None)
-    x_label = {"cosine_similarity": "mean embedding cosine to the source", "top1_agreement": "top-1 agreement "
-               "with the source"}.get(metric or "", "quality retention (the export's measure)")
+    names = {"cosine_similarity": "mean embedding cosine to the source", "top1_agreement": "top-1 agreement with "
+             "the source", "max_abs_error": "1 - relative max abs error"}
+    metrics = sorted({str(m) for r in rows if (m := r.artifact.quality.extra.get("metric"))})
+    short = {"cosine_similarity": "cosine", "top1_agreement": "top-1", "max_abs_error": "1 - rel. error"}
+    x_label = (names.get(metrics[0], metrics[0]) if len(metrics) == 1 else
+               f"accuracy kept vs the source ({' / '.join(short.get(m, m) for m in metrics)}, by task)")
     return _chart("inference-energy-accuracy", "J/inference vs accuracy", rows,
                   lambda r: r.artifact.quality.quality_retention, energy, x_label, "J/inference (gross)", "higher",
                   "lower", "no measured accuracy (not an edgeprof export with a quality gate, e.g. random weights: "
