@@ -33,16 +33,30 @@ def smollm2_gguf(test_home) -> Path:
 
 
 def _probe_is_stale(d: Path) -> bool:
-    """Whether a bench on a home holding ``d``'s probes would probe again (engine/peaks.py's rule):
-    none stored, one without its machine load, or only a contended one while the machine is quiet."""
+    """Whether this machine's stored probe is taken again before the suite, by the bench's rules
+    (engine/peaks.py): none stored, one without its machine load, or only contended ones that a
+    quiet bench would re-take now (older than a day, and a quiet idle window of MIN_QUIET_S now)."""
     stored = [json.loads(p.read_text()) for p in d.glob("*.json") if not p.name.endswith(".contended.json")]
     if not stored or any(not s.get("quality") for s in stored):
         return True
-    if all(s.get("quality") == "contended" for s in stored):
-        from edgeprof.engine.peaks import _quiet_now
+    if not all(s.get("quality") == "contended" for s in stored):
+        return False
+    from datetime import datetime, timezone
 
-        return _quiet_now()
-    return False
+    from edgeprof.devices.load import LoadMeter
+    from edgeprof.engine import peaks
+    from edgeprof.results.conditions import IdleBaseline
+
+    now = datetime.now(timezone.utc)
+    ages = [peaks.age_seconds(s, now) for s in stored]
+    if all(a is not None and a < peaks.RETAKE_PERIOD_S for a in ages):
+        return False  # re-taken at most once a day: no window to measure
+    meter = LoadMeter()
+    try:
+        idle = IdleBaseline.from_dict({"load": meter.measure(peaks.MIN_QUIET_S)})
+    finally:
+        meter.stat.close()
+    return any(peaks.retake_reason(s, idle, now) for s in stored)
 
 
 class MachineProbe:

@@ -64,6 +64,7 @@ class RunSession:
     interrupted: bool = False
     suites: list[str] = field(default_factory=list)   # --suite names: suite.json is written after the sweep
     history: str | None = None     # --history: the store this run is indexed in (None: the configured one)
+    peaks: Any = None              # engine.peaks.Peaks: the probe decision; re-takes a contended probe after the sweep
 
     # -- constructors: everything checked, nothing written ------------------------------
     @classmethod
@@ -177,10 +178,11 @@ class RunSession:
         except OSError as exc:
             raise os_fault(getattr(exc, "filename", None) or self.run_dir, exc,
                            run_dir=self.run_dir if (self.run_dir / "plan.json").is_file() else None) from None
-        from edgeprof.engine.peaks import announced_probe, enricher
+        from edgeprof.engine.peaks import Peaks, announced_probe, enricher
 
-        enrich = enricher(self.note, run_probe=announced_probe(self.fanout),
-                          predicted_server=self.settings.predicted_server)
+        self.peaks = Peaks(self.note, run_probe=announced_probe(self.fanout),
+                           retake_probe=announced_probe(self.fanout, after_sweep=True))
+        enrich = enricher(self.note, peaks=self.peaks, predicted_server=self.settings.predicted_server)
         try:
             self.sweep = Sweep(self.run_dir, self.run_id, self.devices, self.settings, self.fanout, enrich=enrich)
         except OSError as exc:
@@ -222,6 +224,8 @@ class RunSession:
             self.close()
             self.write_suites()
             self.index()
+        if self.peaks is not None and not self.interrupted and not sweep.cancelled:
+            self.peaks.retake(sweep.baselines)  # engine/peaks.py rule 3: never between two cases
         return self.records()
 
     def describe(self) -> tuple[dict[str, Any], str]:

@@ -41,17 +41,17 @@ def test_a_contended_probe_is_used_only_without_a_quiet_one_and_says_so(tmp_path
 
 
 def test_a_busy_re_probe_at_bench_time_keeps_the_quiet_figure(tmp_path, monkeypatch):
-    """The bench re-probes an unlabelled probe; the new one is busy and a quiet one exists beside."""
+    """A quiet probe stored: no probe at all; an unlabelled one is re-probed, and a busy result is labelled."""
     from edgeprof.engine.peaks import device_spec
 
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
     specs.save_probe(DEV["id"], _probe("quiet", 20.0, "20"))
-    spec = device_spec(DEV, run_probe=lambda: 1 / 0, quiet_now=lambda: True)  # quiet stored: no probe at all
+    spec = device_spec(DEV, run_probe=lambda: 1 / 0)  # quiet stored: no probe at all
     assert spec["peak_mem_bandwidth_gbs"] == 20.0
     specs.probe_path(DEV["id"]).unlink()
-    specs.save_probe(DEV["id"], _probe("contended", 3.0, "28"))
-    spec = device_spec(DEV, run_probe=lambda: _probe("contended", 2.0, "30"), quiet_now=lambda: True)
-    assert spec["peak_mem_bandwidth_gbs"] == 2.0  # contended replaces contended (the latest), labelled
+    specs.save_probe(DEV["id"], {k: v for k, v in _probe("contended", 3.0, "28").items() if k != "quality"})
+    spec = device_spec(DEV, run_probe=lambda: _probe("contended", 2.0, "30"))  # unlabelled: probed again
+    assert spec["peak_mem_bandwidth_gbs"] == 2.0  # contended replaces an unlabelled one, labelled
     assert "no quiet probe yet" in spec["provenance"]["peak_mem_bandwidth_gbs"]["label"]
 
 

@@ -182,11 +182,19 @@ def test_the_probe_shows_as_a_state(quiet_home, recorded):
                                        t_ns=t + 12_000_000_001))
         app.tick()
         await pilot.pause()
-        out["after"] = screen_text(app)
+        out["after"], out["since"] = screen_text(app), run.state.probing_since_ns
+        run.events.append(ev.RunNotice(message="probing …", data={"probe": "running", "after_sweep": True},
+                                       t_ns=t + 12_000_000_000))   # a contended probe re-taken after the sweep
+        app.tick()
+        await pilot.pause()
+        out["retake"] = screen_text(app)
 
     drive(EdgeprofApp(run=run, sets=[], clock=(t + 12_000_000_000, "12:00:00")), steps)
     assert "probing memory bandwidth and FLOP/s (12 s" in out["text"], out["text"]
-    assert "probing memory bandwidth" not in out["after"] and run.state.probing_since_ns is None
+    assert "the row is written after it" in out["text"] and "re-taking" not in out["text"]
+    assert "probing memory bandwidth" not in out["after"] and out["since"] is None
+    assert "(0 s, re-taking a probe made on a busy machine" in out["retake"], out["retake"]
+    assert run.state.probing_after_sweep
 
 
 def test_marked_rows_read_x(quiet_home):

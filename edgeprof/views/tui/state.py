@@ -107,6 +107,7 @@ class RunState:
     ended: ev.RunFinished | None = None
     paused: bool = False
     probing_since_ns: int | None = None                # the hardware probe runs (first run on a machine)
+    probing_after_sweep: bool = False                   # ... or re-takes a contended probe after the sweep
     last_t_ns: int = 0
 
     # -- folding ------------------------------------------------------------------------
@@ -129,6 +130,7 @@ class RunState:
             self.paused = bool(e.data["paused"])
         if "probe" in e.data:
             self.probing_since_ns = e.t_ns if e.data["probe"] == "running" else None
+            self.probing_after_sweep = bool(e.data.get("after_sweep"))
 
     def _on_case_scheduled(self, e: ev.CaseScheduled) -> None:
         self.paused = False

@@ -64,8 +64,10 @@ class ProgressPanel(Quiet):
             lines.append(tok)
         if st.probing_since_ns is not None:
             spin = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[int(now_ns / 1e8) % 10] if not run.replay else "…"
+            why = ("re-taking a probe made on a busy machine, at most once a day): every row is written already"
+                   if st.probing_after_sweep else "once per machine, usually under a minute): the row is written after it")
             lines.append(Text(f"{spin} probing memory bandwidth and FLOP/s ({(now_ns - st.probing_since_ns) / 1e9:.0f} s, "
-                              "once per machine, usually under a minute): the row is written after it",
+                              + why,
                               style=f"bold {c['warning']}", no_wrap=True, overflow="ellipsis"))
         if run.error:
             lines.append(Text(f"error: {run.error}", style=f"bold {c['error']}"))
