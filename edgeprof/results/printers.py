@@ -90,9 +90,36 @@ def roofline_text(metrics: dict[str, Metric]) -> str:
 
 
 def roofline_cell(rec: Record) -> str:
-    if not (rec.metric("roofline_fraction") or rec.metric("compute_utilization")):
-        return ""
-    return roofline_text(rec.metrics)
+    """The table's few words (``22% BW · 3.5% FLOP/s``); where the peaks came from is one legend line
+    for all rows that share it (``roofline_legend``), not repeated in every cell."""
+    bw, fl = rec.metric("roofline_fraction"), rec.metric("compute_utilization")
+    parts = ([f"{bw.center:.0%} BW" + (" (!)" if bw.center > 1.0 else "")] if bw else []) + (
+        [f"{fl.center:.1%} FLOP/s" + (" (!)" if fl.center > 1.0 else "")] if fl else [])
+    return " · ".join(parts)
+
+
+def roofline_legend(records: list[Record]) -> list[str]:
+    """One line per distinct basis of the roofline cells (the probe: its date, quiet or contended; or
+    the published spec row), naming the rows it applies to when the rows differ; a figure above
+    100 % says which peak is too low."""
+    groups: dict[str, list[Record]] = {}
+    for r in records:
+        bw, fl = r.metric("roofline_fraction"), r.metric("compute_utilization")
+        if not (bw or fl):
+            continue
+        basis = "; ".join(x for x in (f"bandwidth from {_basis(bw)}" if bw else "",
+                                      f"peak FLOP/s from {_basis(fl)}" if fl else "") if x)
+        if bw and bw.center > 1.0:
+            basis += "; (!) BW above 100 %: the bandwidth figure is too low, re-run `edgeprof devices --probe` idle"
+        if fl and fl.center > 1.0:
+            basis += "; (!) FLOP/s above 100 %: the peak is too low for this precision, re-probe idle"
+        groups.setdefault(basis, []).append(r)
+    out = []
+    for basis, rows in groups.items():
+        who = f" ({', '.join(row_label(r, records) for r in rows)})" if len(groups) > 1 else ""
+        out.append(f"roofline{who}: BW = decode t/s as a share of the memory-bandwidth limit (bandwidth ÷ bytes "
+                   f"per token), FLOP/s = achieved ÷ peak; {basis}")
+    return out
 
 
 def machine_cell(rec: Record) -> str:
@@ -222,6 +249,8 @@ def legend(records: list[Record]) -> list[str]:
         u = uncertainty_text(r.metric("energy_per_token_j"), "J/token")
         if u:
             notes.setdefault(f"uncertainty:{u}", u)
+    for line in roofline_legend(records):
+        notes.setdefault(f"roofline:{line}", line)
     if any(r.reference is not None for r in records):
         from edgeprof.results import reftext
 

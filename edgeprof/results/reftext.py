@@ -125,9 +125,10 @@ def cell(c: Comparison | None) -> str:
     if c.kind == "none":
         return "none: " + (c.short_reason or (c.notes[0] if c.notes else "no matching row"))
     if c.kind == "predicted":  # one figure per server class picked, each with its interval; never a verdict
-        parts = [f"{r.device} {ratio(x, with_verdict=False)}" for r in c.rows
+        parts = [f"{r.device} {short_metric(x.metric)} {x.ratio:.2g}×"
+                 + (f" [{x.ci95[0]:.2g}–{x.ci95[1]:.2g}]" if x.ci95 else "") for r in c.rows
                  if (x := next((y for y in r.ratios if y.ratio is not None), None))]
-        return "predicted, NOT a match: " + ("; ".join(parts) or "no comparable figure") + " (no verdict)"
+        return "predicted, NOT a match: " + ("; ".join(parts) or "no comparable figure") + " (server est.; no verdict)"
     head = {"exact": "exact", "same-model": "same model", "normalized": "normalized, NOT a match",
             "predicted": "predicted, NOT a match"}.get(c.kind, c.kind)
     cl = c.headline_class
