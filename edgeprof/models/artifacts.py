@@ -150,10 +150,12 @@ def _from_entry(a: ExportedArtifact) -> Artifact:
     q = read_quality(a.quality) if a.quality else None
     retention = None
     if q is not None and isinstance(q.quality_retention, (int, float)):
+        metric = q.extra.get("metric")   # a model that is not a causal LM: the export's own measure
         retention = (q.quality_retention, Provenance(
-            "measured", "edgeprof.exporters.quality.measure (manifest.json)", "artifact",
-            note=f"perplexity {q.perplexity} vs {q.baseline_perplexity} of the {a.baseline_label}; greedy agreement "
-                 f"{q.greedy_agreement}"))
+            "measured", f"edgeprof.exporters.quality.{'encoder' if metric else 'measure'} (manifest.json)", "artifact",
+            note=f"{metric} against the source ({a.baseline_label})" if metric else
+            f"perplexity {q.perplexity} vs {q.baseline_perplexity} of the {a.baseline_label}; greedy agreement "
+            f"{q.greedy_agreement}"))
     return Artifact(a.dir if a.format == "hf" else a.path, a.format, a.quant, a.size_bytes, a.sha256, a.files,
                     ModelInfo(a.model_id, a.model_name, a.params), runtime=default_for(a.format), baseline_size=base,
                     quality_retention=retention, quality=q, quality_status=a.quality_status,

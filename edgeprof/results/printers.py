@@ -44,6 +44,10 @@ def quality_cell(rec: Record) -> str:
     """Perplexity on the bundled eval text and its retention vs the source (from the manifest);
     a degraded artifact says so."""
     q = rec.artifact.quality
+    short = {"cosine_similarity": "cos", "top1_agreement": "top-1", "max_abs_error": "1-err"}
+    if q.perplexity is None and q.extra.get("metric") in short and q.quality_retention is not None:
+        cell = f"{short[q.extra['metric']]} {q.quality_retention:.4f}"   # an encoder export's own measure
+        return cell + (" DEGRADED" if q.degraded else "")
     if q.perplexity is None:
         return ""
     cell = f"ppl {q.perplexity:.1f} ({_nan(q.quality_retention):.2f})"
@@ -292,7 +296,9 @@ def column_notes(head: list[str] | tuple[str, ...]) -> list[str]:
     notes = [f"{label} = {defs[label]}" for label in head if label in defs]
     if "quality" in head:
         notes.append("quality = perplexity on the bundled evaluation text (lower is better), with its retention "
-                     "(the baseline's perplexity / the artifact's) in brackets, from the export's manifest")
+                     "(the baseline's perplexity / the artifact's) in brackets, from the export's manifest; for "
+                     "encoders, vision and audio models: cos = mean embedding cosine to the source, top-1 = "
+                     "top-1 agreement with the source, 1-err = 1 - relative max abs error")
     return notes
 
 

@@ -108,7 +108,9 @@ def test_bench_of_the_int8_export_with_a_batch_sweep(minilm_int8, tmp_path, benc
     assert "latency p50/p90/p99 ms" in table and "J/inf" in table and "samples/s" in table
     rows = [json.loads(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     assert [(r["artifact"]["quant"], r["workload"]["batch"]) for r in rows] == [("int8", 1), ("int8", 8)]
+    assert "cos 0.99" in table  # the quality column: the export's own measure
     for r in rows:
         assert r["status"] == "ok" and r["model"]["id"] == "all-minilm-l6-v2"
+        assert "cosine_similarity" in r["metrics"]["mcr"]["provenance"]["note"]
         assert r["artifact"]["quality"]["mean_cosine"] >= 0.98  # the manifest's figures travel with the row
         assert r["metrics"]["mcr"]["value"] < r["metrics"]["compression_rate"]["value"]
