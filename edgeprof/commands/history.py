@@ -111,7 +111,7 @@ def _render(runs: list[dict], fmt: str) -> str:
 
     if fmt == "json":
         return json.dumps(runs, indent=2)
-    cols = ("run_id", "started_at", "host", "origin", "device", "n_records", "dir")
+    cols = ("run_id", "started_at", "host", "board", "origin", "device", "n_records", "dir")
     if fmt == "csv":
         import csv
         import io

@@ -31,7 +31,10 @@ def pair_context(ra: Record, rb: Record) -> str | None:
 
 
 def same_machine(ra: Record, rb: Record) -> bool:
-    return ra.device.id == rb.device.id and ra.host == rb.host
+    """One device of one machine: the same device id, hostname and board (two boards cloned from
+    one image share the first two)."""
+    ka, kb = (r.conditions.board.key if r.conditions.board else None for r in (ra, rb))
+    return ra.device.id == rb.device.id and ra.host == rb.host and ka == kb
 
 
 def gated(verdict: str, differs: str | None, allow: bool, same: bool = True) -> str:

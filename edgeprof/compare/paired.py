@@ -27,10 +27,11 @@ from edgeprof.compare.verdicts import (LEGEND, MIXED, NOT_MEASURABLE, busy, esti
 from edgeprof.errors import UsageError
 from edgeprof.results import metric_catalogue
 from edgeprof.results.cells import csv_cell, md_cell
+from edgeprof.results.conditions import board_texts
 from edgeprof.results.history import RunError, find_run, load_run, run_records
 from edgeprof.results.schema import Record
 
-AXES = ("format", "quant", "runtime", "placement", "device", "host")
+AXES = ("format", "quant", "runtime", "placement", "device", "host", "board")
 
 
 class CompareError(UsageError):
@@ -66,12 +67,12 @@ def _axis(rec: Record, axis: str) -> Any:
     pl = rec.runtime.placement.to_dict()
     return {"format": rec.artifact.format, "quant": rec.artifact.quant, "runtime": rec.runtime.name,
             "placement": json.dumps(pl, sort_keys=True) if pl else None, "device": rec.device.id,
-            "host": rec.host}[axis]
+            "host": rec.host, "board": rec.conditions.board.key if rec.conditions.board else None}[axis]
 
 
 #: what ``compared:`` says when two sides differ in nothing but the run (issue 20: "none (same
 #: configuration)" was read as "nothing was compared")
-SAME = ("nothing but the run: same model, workload, format, quant, runtime, placement, device and host — "
+SAME = ("nothing but the run: same model, workload, format, quant, runtime, placement, device, host and board — "
         "this measures run-to-run repeatability")
 
 
@@ -99,7 +100,7 @@ def differing_axes(a: Record, b: Record) -> dict[str, list]:
                 if pa.get(k) != pb.get(k):
                     out[k] = [pa.get(k), pb.get(k)]
             continue
-        out[ax] = [va, vb]
+        out[ax] = list(board_texts(a.conditions.board, b.conditions.board)) if ax == "board" else [va, vb]
     return out
 
 
@@ -210,13 +211,18 @@ def _configuration(rec: Record, peers: Sequence[Record]) -> str:
     that swept formats or threads has several): `` · format=gguf, quant=q8_0``; empty when none."""
     same = [o for o in peers if o is not rec and o.workload_key() == rec.workload_key()]
     named = [ax for ax in AXES if ax != "placement" and any(_axis(rec, ax) != _axis(o, ax) for o in same)]
-    if named:    # another artifact, runtime or device says it; their placement keys differ wholesale
-        return " · " + ", ".join(f"{k}={_axis(rec, k)}" for k in named)
+    if named:    # another artifact, runtime, device or board says it; their placement keys differ wholesale
+        return " · " + ", ".join(f"{k}={_named(rec, k)}" for k in named)
     keys: dict[str, None] = {}
     for o in same:
         keys.update(dict.fromkeys(differing_axes(rec, o)))
     pl = rec.runtime.placement.to_dict()
     return " · " + ", ".join(f"{k}={pl.get(k)}" for k in keys) if keys else ""
+
+
+def _named(rec: Record, axis: str) -> Any:
+    board = rec.conditions.board
+    return (board.name or board.key if board else "local") if axis == "board" else _axis(rec, axis)
 
 
 def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,

@@ -3,7 +3,7 @@ compared with each other — what a user of ``bench EXPORT_DIR`` asks (issue 20:
 int4 could only be compared across two runs).
 
 A key is a row field people read in the bench table: ``model``, ``format``, ``quant``, ``runtime``,
-``device``, ``host``, any key of the resolved placement (``threads``, ``provider``,
+``device``, ``host``, ``board`` (a fleet board's name), any key of the resolved placement (``threads``, ``provider``,
 ``flash_attn``, ...) or a power setting the row ran under (``power_mode``, ``governor``, ...). Values compare as text (``threads=2``). An unknown key or a value no row has
 is a one-line error listing what the rows do have.
 """
@@ -15,12 +15,13 @@ from typing import Any, Sequence
 from edgeprof.compare.paired import CompareError, Side
 from edgeprof.results.schema import Record
 
-FIELDS = ("model", "format", "quant", "runtime", "device", "host")
+FIELDS = ("model", "format", "quant", "runtime", "device", "host", "board")
 
 
 def field_value(rec: Record, key: str) -> Any:
     named = {"model": rec.model.id, "format": rec.artifact.format, "quant": rec.artifact.quant,
-             "runtime": rec.runtime.name, "device": rec.device.id, "host": rec.host}
+             "runtime": rec.runtime.name, "device": rec.device.id, "host": rec.host,
+             "board": rec.conditions.board.name if rec.conditions.board else None}
     if key in named:
         return named[key]
     power = rec.get("power") if isinstance(rec.get("power"), dict) else {}

@@ -69,6 +69,47 @@ class ThrottleEvidence(Open):
 
 
 @dataclass(frozen=True, slots=True)
+class BoardTag(Open):
+    """The board a remote row was measured on (``bench --host``, ``fleet``), as the laptop tags it.
+
+    Why a board is more than its hostname: two boards flashed from one SD-card image share the
+    hostname and the machine id, and two test "boards" on loopback share the whole machine. A
+    board is its fleet name (FLEET.toml's ``name``, or the SSH target of ``bench --host``) plus
+    its hardware id (the device-tree serial where readable, else the machine id): ``key``."""
+
+    name: str | None = None
+    target: str | None = None
+    hostname: str | None = None
+    machine_id: str | None = None
+    serial: str | None = None
+    kind: str | None = None
+    power_mode: str | None = None
+    extra: dict = field(default_factory=dict)
+    absent: frozenset = field(default=frozenset(), repr=False)
+
+    @property
+    def hardware(self) -> str | None:
+        """``serial 1000000012345678`` or ``machine-id 5d3e9f0a1b2c`` (shortened), None when unknown."""
+        if self.serial:
+            return f"serial {self.serial}"
+        return f"machine-id {self.machine_id[:12]}" if self.machine_id else None
+
+    @property
+    def key(self) -> str:
+        """The board's identity as text: ``pi5 [serial 1000000012345678]``."""
+        hw = self.hardware
+        return f"{self.name or self.target or '?'}" + (f" [{hw}]" if hw else "")
+
+
+def board_texts(a: BoardTag | None, b: BoardTag | None) -> tuple[str, str]:
+    """Two boards as a reader tells them apart: their names, or their full keys when the names
+    are the same (cloned images renamed nowhere) — ``local`` for a row measured here."""
+    if a is None or b is None or a.name != b.name:
+        return (a.name or a.key if a else "local"), (b.name or b.key if b else "local")
+    return a.key, b.key
+
+
+@dataclass(frozen=True, slots=True)
 class Conditions(Open):
     """The known top-level keys of a record beyond its identity and figures."""
 
@@ -84,10 +125,11 @@ class Conditions(Open):
     sample_hz: float | None = None           # the rate the sampler really used
     edgeprof_version: str | None = None
     runtime_extra: dict | None = None        # what the runtime reported beyond its placement
+    board: BoardTag | None = None            # the board a remote row was measured on (fleet, bench --host)
     extra: dict = field(default_factory=dict)
     absent: frozenset = field(default=frozenset(), repr=False)
 
-    NESTED = {"throttle_evidence": ThrottleEvidence, "load": Load, "power_rule": Provenance}
+    NESTED = {"throttle_evidence": ThrottleEvidence, "load": Load, "power_rule": Provenance, "board": BoardTag}
 
     @classmethod
     def names(cls) -> frozenset[str]:

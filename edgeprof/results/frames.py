@@ -80,7 +80,8 @@ def history(db_path: str | Path | None = None, records: bool = False) -> "pandas
     """The history index — ``$EDGEPROF_HOME/history.sqlite``, or the store ``$EDGEPROF_HISTORY`` or
     the config entry names (a SQLite path or a postgresql:// URL): one row per indexed case with
     its key columns and indexed metric medians, joined with its run's directory, start time and
-    origin (the board a copied run was measured on). ``records=True`` adds the flattened full
+    origin (where a copied run was measured; ``board``: the board's fleet name and hardware id,
+    which tells apart boards that share a hostname). ``records=True`` adds the flattened full
     record of each row."""
     pd = need("pandas", "edgeprof.history")
     from edgeprof.results.history import connect

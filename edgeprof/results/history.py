@@ -2,7 +2,7 @@
 a PostgreSQL database: ``store.py``).
 
 Reading: ``load_run(run_dir)``. Index: ``index_run(run_dir, db_path=None)`` stores the run (run_id,
-dir, host, device, started_at, origin) and each record (flattened key columns + the full JSON, in
+dir, host, device, started_at, origin, board) and each record (flattened key columns + the full JSON, in
 records.jsonl order); ``find_run(name_or_id)`` resolves a run_id (or unique prefix) or a directory
 name to its directory. ``db_path`` is a SQLite path, a postgresql:// URL or None: the configured
 store (``--history``/``EDGEPROF_HISTORY``/config entry/default, ``store.resolve``).
@@ -56,7 +56,12 @@ def _row(run_id: str, rec: Record, seq: int) -> tuple:
     med = [rec.value(m) for m in INDEXED]
     return (run_id, rec.case_id, rec.status, mid, p, g, d, n, rec.artifact.format, rec.artifact.quant,
             rec.runtime.name, json.dumps(rec.runtime.placement.to_dict(), sort_keys=True), rec.device.id, rec.host, *med,
-            json.dumps(rec.to_dict()), seq)
+            json.dumps(rec.to_dict()), seq, _board(rec))
+
+
+def _board(rec: Record) -> str | None:
+    """The board a row was measured on (``BoardTag.key``: its fleet name and hardware id), None here."""
+    return rec.conditions.board.key if rec.conditions.board is not None else None
 
 
 def _origin(run_dir: Path) -> str | None:
@@ -80,7 +85,8 @@ def index_run(run_dir: str | Path, db_path: str | Path | Target | None = None) -
         con.execute(f"INSERT INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({','.join('?' * len(RUN_COLUMNS))})",
                     (run_id, str(Path(run_dir).resolve()), first.host if first else None, ",".join(devices),
                      first.started_at if first else None, datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     len(recs), _origin(Path(run_dir))))
+                     len(recs), _origin(Path(run_dir)),
+                     ",".join(sorted({b for r in recs if (b := _board(r))})) or None))
         rows = {r.case_id: _row(run_id, r, i) for i, r in enumerate(recs)}  # a case appears once
         con.executemany(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
                         f"VALUES ({','.join('?' * len(RECORD_COLUMNS))})", list(rows.values()))
@@ -89,7 +95,7 @@ def index_run(run_dir: str | Path, db_path: str | Path | Target | None = None) -
 
 def list_runs(db_path: str | Path | Target | None = None) -> list[dict]:
     with connect(db_path) as con:
-        cols, rows = con.query("SELECT run_id, dir, host, device, started_at, n_records, origin FROM runs "
+        cols, rows = con.query("SELECT run_id, dir, host, device, started_at, n_records, origin, board FROM runs "
                                "ORDER BY started_at, run_id")
         return [dict(zip(cols, row)) for row in rows]
 
@@ -145,14 +151,14 @@ def drift_margins(db_path: str | Path | None = None, host: str | None = None, me
     if not target.exists or not metrics:
         return {}
     with connect(target) as con:
-        rows = con.rows("SELECT run_id, host, json FROM records WHERE status = 'ok'")
+        rows = con.rows("SELECT run_id, host, json FROM records WHERE status = 'ok'")   # board: from the JSON
     groups: dict[str, dict[str, list[float]]] = {m: {} for m in metrics}
     for run_id, h, js in rows:
         if host and h != host:
             continue
         rec = Record.from_dict(json.loads(js))
         key = json.dumps([rec.workload_key(), rec.artifact.sha256, rec.artifact.quant, rec.runtime.name,
-                          rec.runtime.placement.to_dict(), rec.device.id, h], sort_keys=True)
+                          rec.runtime.placement.to_dict(), rec.device.id, h, _board(rec)], sort_keys=True)
         for m in metrics:
             v = rec.value(m)
             if v and v > 0:

@@ -1,6 +1,7 @@
 """One name for a row wherever rows are listed (tables, legends, charts, recommendations): what a
 reader recognises — ``format quant`` — plus only what sets the row apart from the others shown
-(the model, the workload, the threads, the device, the runtime), never a hex case id.
+(the model, the workload, the threads, the device, the runtime, the board: ``on pi5``), never a
+hex case id.
 
 What sets rows apart is computed once per list of rows: labelling every row of a 1,000-row report
 by rescanning the others made ``report`` quadratic (issue 21 item 10)."""
@@ -19,6 +20,7 @@ class _Apart:
     threads: bool
     devices: bool
     runtimes: dict      # (format, quant) -> the runtimes it ran in
+    boards: dict        # board key -> how the label names it; empty when the rows share one board
 
 
 _LAST: list = [None, None]   # the last ``among`` list and what differs in it
@@ -32,7 +34,7 @@ def _apart(among: Sequence[Record]) -> _Apart:
         runtimes.setdefault((x.artifact.format, x.artifact.quant), set()).add(x.runtime.name)
     facts = _Apart(len({x.model.id for x in among}) > 1, len({x.workload.label for x in among}) > 1,
                    len({x.runtime.placement.threads for x in among}) > 1, len({x.device.id for x in among}) > 1,
-                   runtimes)
+                   runtimes, _boards(among))
     _LAST[:] = [among, facts]
     return facts
 
@@ -53,4 +55,22 @@ def row_label(r: Record, among: Sequence[Record] | None = None) -> str:
         label += f" t{r.runtime.placement.threads}"
     if apart.devices:
         label += f" @{r.device.name or r.device.id}"
+    if apart.boards:
+        label += f" on {apart.boards[_key(r)]}"
     return label
+
+
+def _key(r: Record) -> str:
+    b = r.conditions.board
+    return b.key if b is not None else ""
+
+
+def _boards(among: Sequence[Record]) -> dict[str, str]:
+    """Board key -> its name in labels: the fleet name, or the whole key (name and hardware id)
+    where two boards share a name; ``local`` for rows measured here. Empty for one board."""
+    tags = {_key(x): x.conditions.board for x in among}
+    if len(tags) < 2:
+        return {}
+    names = {(t.name if t is not None else "local") for t in tags.values()}
+    unique = len(names) == len(tags)
+    return {k: ("local" if t is None else (t.name or t.key) if unique else t.key) for k, t in tags.items()}

@@ -172,8 +172,8 @@ def load_header(records: list[Record]) -> str:
 def board_cell(rec: Record) -> str:
     """The board a remote run measured this row on (``bench --host``, ``fleet``: the name in
     FLEET.toml or the SSH target); empty for a local row, so the column only shows for boards."""
-    board = rec.extra.get("board")
-    return str(board.get("name") or "") if isinstance(board, dict) else ""
+    board = rec.conditions.board
+    return (board.name or board.key) if board is not None else ""
 
 
 def latency_cell(rec: Record) -> str:
@@ -264,8 +264,9 @@ def legend(records: list[Record]) -> list[str]:
 
 
 def warning_kind(text: str) -> str:
-    """What a warning is about, without its figures: the words before its first ``(`` or ``:``."""
-    return re.split(r" \(|:", text, maxsplit=1)[0].strip()
+    """What a warning is about, without its figures: the words before its first ``(`` or ``:``,
+    numbers in them blanked (``window 164 ms is shorter than ...`` is one kind for every case)."""
+    return re.sub(r"\d+(?:\.\d+)?", "#", re.split(r" \(|:", text, maxsplit=1)[0].strip())
 
 
 def grouped_warnings(records: list[Record]) -> list[str]:

@@ -25,30 +25,33 @@ from urllib.parse import urlsplit, urlunsplit
 from edgeprof.results import metric_catalogue
 from edgeprof.results.jsonl import RunError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMES = ("postgresql", "postgres")
 
 #: metric medians kept as columns (the metric catalogue's ``indexed`` rows), for SQL without JSON
 INDEXED = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j")  # column order of existing databases
 assert set(INDEXED) == set(metric_catalogue.indexed()), "history columns follow the metric catalogue"
 
-RUN_COLUMNS = ("run_id", "dir", "host", "device", "started_at", "indexed_at", "n_records", "origin")
+RUN_COLUMNS = ("run_id", "dir", "host", "device", "started_at", "indexed_at", "n_records", "origin", "board")
 RECORD_COLUMNS = ("run_id", "case_id", "status", "model_id", "prompt_tokens", "gen_tokens", "depth", "n_seqs",
-                  "format", "quant", "runtime", "placement", "device_id", "host", *INDEXED, "json", "seq")
+                  "format", "quant", "runtime", "placement", "device_id", "host", *INDEXED, "json", "seq", "board")
 
-# version 1 (wave 2): no meta table, no runs.origin, no records.seq; {real} is the dialect's double
+# version 1 (wave 2): no meta table, no runs.origin, no records.seq; version 2: no board columns (a
+# board's identity, ``BoardTag.key``: two boards cloned from one image share host and machine id);
+# {real} is the dialect's double
 _TABLES = """
 CREATE TABLE IF NOT EXISTS runs (run_id TEXT PRIMARY KEY, dir TEXT NOT NULL, host TEXT, device TEXT,
-  started_at TEXT, indexed_at TEXT, n_records INTEGER, origin TEXT);
+  started_at TEXT, indexed_at TEXT, n_records INTEGER, origin TEXT, board TEXT);
 CREATE TABLE IF NOT EXISTS records (run_id TEXT NOT NULL, case_id TEXT, status TEXT, model_id TEXT,
   prompt_tokens INTEGER, gen_tokens INTEGER, depth INTEGER, n_seqs INTEGER, format TEXT, quant TEXT,
   runtime TEXT, placement TEXT, device_id TEXT, host TEXT, {indexed}, json TEXT NOT NULL, seq INTEGER,
-  PRIMARY KEY (run_id, case_id));
+  board TEXT, PRIMARY KEY (run_id, case_id));
 CREATE INDEX IF NOT EXISTS records_workload ON records (model_id, prompt_tokens, gen_tokens, depth, n_seqs);
 CREATE TABLE IF NOT EXISTS edgeprof_meta (key TEXT PRIMARY KEY, value TEXT);
 """
 #: version -> the statements that bring a database of the version before it up to it
-_MIGRATIONS = {2: ("ALTER TABLE runs ADD COLUMN origin TEXT", "ALTER TABLE records ADD COLUMN seq INTEGER")}
+_MIGRATIONS = {2: ("ALTER TABLE runs ADD COLUMN origin TEXT", "ALTER TABLE records ADD COLUMN seq INTEGER"),
+               3: ("ALTER TABLE runs ADD COLUMN board TEXT", "ALTER TABLE records ADD COLUMN board TEXT")}
 
 
 class HistoryUnavailable(RunError):
@@ -240,10 +243,34 @@ def _ensure_schema(con: Connection) -> None:
     for stmt in _TABLES.format(indexed=", ".join(f"{m} {real}" for m in INDEXED)).split(";"):
         if stmt.strip():
             con.execute(stmt)
+    if version is not None and version < 3:
+        _backfill_boards(con)
     if version != SCHEMA_VERSION:
         con.execute("DELETE FROM edgeprof_meta WHERE key = 'schema_version'")
         con.execute("INSERT INTO edgeprof_meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         con.con.commit()
+
+
+def _backfill_boards(con: Connection) -> None:
+    """Rows indexed before version 3 get their board column from their own JSON (a row measured
+    over SSH carries ``board``), and each run the boards of its rows."""
+    import json
+
+    from edgeprof.results.conditions import BoardTag
+
+    keys: dict[str, set[str]] = {}
+    for run_id, case_id, js in con.rows("SELECT run_id, case_id, json FROM records WHERE json LIKE ?",
+                                        ('%"board"%',)):
+        try:
+            tag = json.loads(js).get("board")
+            key = BoardTag.from_dict(tag).key if isinstance(tag, dict) else None
+        except (ValueError, AttributeError):
+            continue
+        if key:
+            con.execute("UPDATE records SET board = ? WHERE run_id = ? AND case_id = ?", (key, run_id, case_id))
+            keys.setdefault(run_id, set()).add(key)
+    for run_id, ks in keys.items():
+        con.execute("UPDATE runs SET board = ? WHERE run_id = ?", (",".join(sorted(ks)), run_id))
 
 
 def _tables(con: Connection) -> set[str]:

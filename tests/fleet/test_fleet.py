@@ -73,6 +73,12 @@ def test_a_fleet_cut_off_mid_run_keeps_what_it_measured_and_resume_finishes_it_o
     # the markdown table: one row per board x case, a host column
     md = cli("fleet", "run", "--resume", str(out), env=env).stdout
     assert md.splitlines()[0].startswith("| host | model") and sum(x.startswith("| a |") for x in md.splitlines()) == 4
+    # its legend names each warning's rows by case and board: both boards' rows, none twice
+    warned = [x for x in md.splitlines() if x.startswith("- warning (")]
+    assert warned and all(" on a" in x or " on b" in x for x in warned), warned
+    for x in warned:
+        names = x.split(" (", 1)[1].split("): ", 1)[0].split(": ", 1)[-1].split(", ")
+        assert len(names) == len(set(names)), x
     # both boards' runs are in PostgreSQL, with where they were measured; compare reads them from there
     listed = json.loads(cli("history", "-o", "json", env=env).stdout)
     assert sorted(r["origin"] for r in listed) == sorted([a.target, b.target]), listed
@@ -81,6 +87,9 @@ def test_a_fleet_cut_off_mid_run_keeps_what_it_measured_and_resume_finishes_it_o
     assert res.returncode == 0, res.stderr[-2000:]
     cmp = json.loads(res.stdout)
     assert len({r["workload"] for r in cmp["rows"] if r["metric"] == "decode_tokens_per_s"}) == 4
+    # one machine, one hostname, one machine id: the boards differ by what the fleet calls them
+    assert cmp["axes"] == "board: a -> b", cmp["axes"]
+    assert {r["board"].split(" [")[0] for r in listed} == {"a", "b"}
 
 
 def test_fleet_status_checks_every_board_in_seconds(shelf, tmp_path, smollm2_gguf, home):

@@ -52,10 +52,10 @@ def test_a_wave2_sqlite_history_is_migrated_and_keeps_its_rows(tmp_path, home):
         con.execute("INSERT INTO runs VALUES ('old-run', '/gone', 'hostA', 'cpu0:test', '2026-01-01', NULL, 1)")
         con.execute("INSERT INTO records (run_id, case_id, status, json) VALUES ('old-run', ?, 'ok', ?)",
                     (rec.case_id, json.dumps(rec.to_dict())))
-    assert store.schema_version(db) == store.SCHEMA_VERSION == 2
+    assert store.schema_version(db) == store.SCHEMA_VERSION == 3
     with sqlite3.connect(db) as con:
-        assert {"origin"} <= {r[1] for r in con.execute("PRAGMA table_info(runs)")}
-        assert con.execute("SELECT value FROM edgeprof_meta WHERE key='schema_version'").fetchone() == ("2",)
+        assert {"origin", "board"} <= {r[1] for r in con.execute("PRAGMA table_info(runs)")}
+        assert con.execute("SELECT value FROM edgeprof_meta WHERE key='schema_version'").fetchone() == ("3",)
     assert [r.case_id for r in history.run_records("old-run", db)] == [rec.case_id]   # kept through the migration
     history.index_run(a, db)
     assert {r["run_id"] for r in history.list_runs(db)} == {"old-run", "run-a"}
