@@ -104,3 +104,37 @@ def test_cli_dynamic_axis_is_one_line_exit_2_and_no_run_dir(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--shape audio=1xN" in lines[0] and "Traceback" not in proc.stderr
     assert not out.exists()
+
+
+def test_plan_round_trips_and_a_tampered_inference_case_is_refused(encoders):
+    import copy
+
+    from edgeprof.engine.config import Settings
+    from edgeprof.engine.plan import Axes, build_cases, plan_dict, read_plan
+    from edgeprof.models.artifacts import resolve as resolve_model
+
+    [art] = resolve_model(str(encoders["bert-onnx"]))
+    cases = build_cases([art], Axes(prompt=[16, 32], batch=[1, 4], threads=[1]), device_for=lambda rt, pl: "cpu",
+                        host="h")
+    assert [(c.workload.batch, c.workload.prompt_tokens) for c in cases] == [(1, 16), (1, 32), (4, 16), (4, 32)]
+    assert cases[2].label.startswith("bert-onnx onnx:") and "b4 input_ids=4x16" in cases[2].label
+    plan = plan_dict("run1", cases, Settings(), Axes(), [str(encoders["bert-onnx"])])
+    _, back, _ = read_plan(copy.deepcopy(plan))
+    assert [c.case_id for c in back] == [c.case_id for c in cases] and back[3].workload == cases[3].workload
+    bad = copy.deepcopy(plan)
+    bad["cases"][0]["workload"]["inputs"]["input_ids"] = [1, 0]
+    with pytest.raises(UsageError, match="workload.inputs.input_ids"):
+        read_plan(bad)
+    bad = copy.deepcopy(plan)
+    bad["cases"][0]["workload"]["batch"] = 0
+    with pytest.raises(UsageError, match="workload.batch"):
+        read_plan(bad)
+
+
+def test_batch_on_decoders_only_is_a_usage_error(tmp_path, smollm2_gguf):
+    from edgeprof.engine.plan import Axes, build_cases
+    from edgeprof.models.artifacts import resolve as resolve_model
+
+    arts = resolve_model(str(smollm2_gguf))
+    with pytest.raises(UsageError, match="--batch applies to models that are not causal LMs"):
+        build_cases(arts, Axes(batch=[4]), device_for=lambda rt, pl: "cpu", host="h")
