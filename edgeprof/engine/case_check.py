@@ -15,7 +15,7 @@ from dataclasses import fields
 from typing import Any, Callable
 
 from edgeprof.engine.config import BenchOptions
-from edgeprof.engine.options import integer
+from edgeprof.engine.options import integer, read_option
 from edgeprof.runtimes import options as runtime_options
 
 #: a case id names files (samples/<case_id>.csv): hex digests, or ``<id>-A3`` (compare --interleave)
@@ -29,19 +29,19 @@ _FIELDS = {f.name: f for f in fields(BenchOptions)}
 
 def value_problem(option: str, value: Any) -> str | None:
     """Why ``value`` is not something the flag of ``option`` accepts, or None."""
-    m = _FIELDS[option].metadata
+    m = read_option(_FIELDS[option])
     if value is None:
-        return None if m["knob"] is not None and m["knob"].optional else "is missing"
-    if m["parse"] is integer:
+        return None if m.knob is not None and m.knob.optional else "is missing"
+    if m.parse is integer:
         if not isinstance(value, int) or isinstance(value, bool):
             return f"expected an integer, got {type(value).__name__}"
     elif not isinstance(value, str):
         return f"expected text, got {type(value).__name__}"
-    elif m["choices"] and value not in m["choices"]:
-        return f"expected one of {', '.join(m['choices'])}, got {value[:40]!r}"
+    elif m.choices and value not in m.choices:
+        return f"expected one of {', '.join(m.choices)}, got {value[:40]!r}"
     elif len(value) > 64 or not value.isprintable():
         return "expected a short printable name"
-    check: Callable[[Any], str | None] | None = m["check"]
+    check: Callable[[Any], str | None] | None = m.check
     return check(value) if check else None
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from dataclasses import MISSING, Field, field, fields
+from dataclasses import MISSING, Field, dataclass, field, fields
 from typing import Any, Callable
 
 from edgeprof.errors import UsageError
@@ -18,15 +18,34 @@ from edgeprof.errors import UsageError
 _SUFFIX = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
+@dataclass(frozen=True)
+class Option:
+    """What makes a dataclass field a command-line option (its field's ``metadata["option"]``)."""
+
+    flags: tuple[str, ...]
+    help: str
+    parse: Callable[[str], Any] | None = None
+    sweep: bool = False                                 # a comma list whose values become an axis
+    choices: tuple[str, ...] | None = None
+    check: Callable[[Any], str | None] | None = None    # one value -> why it is refused, or None
+    metavar: str | None = None
+    action: str | None = None
+    positional: bool = False
+    group: str | None = None                            # the --help section it is listed in
+    knob: Any = None                                    # the runtime option it comes from (runtimes/knobs.py)
+
+
+def read_option(f: Field) -> Option | None:
+    """The option a field declares, or None for a field that is no command-line option."""
+    return f.metadata.get("option")
+
+
 def opt(default: Any, *flags: str, help: str, parse: Callable[[str], Any] | None = None, sweep: bool = False,
         choices: tuple[str, ...] | None = None, check: Callable[[Any], str | None] | None = None,
         metavar: str | None = None, action: str | None = None, positional: bool = False,
         group: str | None = None, knob: Any = None) -> Any:
-    """A dataclass field that is also a command-line option. ``sweep``: a comma list whose values
-    become an axis of the cross product; ``check(value) -> message or None`` validates one value;
-    ``group``: the --help section it is listed in; ``knob``: the runtime option it comes from."""
-    meta = {"flags": flags, "help": help, "parse": parse, "sweep": sweep, "choices": choices, "check": check,
-            "metavar": metavar, "action": action, "positional": positional, "group": group, "knob": knob}
+    """A dataclass field that is also a command-line option (``Option``)."""
+    meta = {"option": Option(flags, help, parse, sweep, choices, check, metavar, action, positional, group, knob)}
     if isinstance(default, list):
         return field(default_factory=lambda d=default: list(d), metadata=meta)
     return field(default=default, metadata=meta)
@@ -104,28 +123,33 @@ def knob_field(k: Any) -> Any:
 
 
 # -- argparse from the fields --------------------------------------------------------------
-def _flag(f: Field) -> str:
-    return f.metadata["flags"][0] if f.metadata["flags"] else f"--{f.name.replace('_', '-')}"
+def flag_of(f: Field) -> str:
+    """The field's first flag (``--name`` when it declares none)."""
+    o = read_option(f)
+    return o.flags[0] if o and o.flags else f"--{f.name.replace('_', '-')}"
+
+
+_flag = flag_of
 
 
 def _converter(f: Field) -> Callable[[str], Any]:
     """argparse ``type=``: parse, then check, each element of a sweep; errors name the flag."""
-    m = f.metadata
-    parse = m["parse"] or str
+    m = read_option(f)
+    parse = m.parse or str
 
     def one(text: str) -> Any:
         text = text.strip()
-        if m["choices"] and text not in m["choices"]:
-            raise ValueError(f"expected one of {', '.join(m['choices'])}, got {text!r}")
+        if m.choices and text not in m.choices:
+            raise ValueError(f"expected one of {', '.join(m.choices)}, got {text!r}")
         v = parse(text)
-        msg = m["check"](v) if m["check"] else None
+        msg = m.check(v) if m.check else None
         if msg:
             raise ValueError(msg)
         return v
 
     def conv(text: str) -> Any:
         try:
-            if m["sweep"]:
+            if m.sweep:
                 vals = [one(x) for x in text.split(",") if x.strip()]
                 if not vals:
                     raise ValueError(f"expected a comma list, got {text!r}")
@@ -139,25 +163,24 @@ def _converter(f: Field) -> Callable[[str], Any]:
 def add_arguments(parser: argparse.ArgumentParser, cls: type, skip: tuple[str, ...] = ()) -> None:
     groups: dict[str, Any] = {}
     for f in fields(cls):
-        m = f.metadata
-        if "help" not in m or f.name in skip:
+        m = read_option(f)
+        if m is None or f.name in skip:
             continue
-        group = m["group"]
+        group = m.group
         if group and group not in groups:
             groups[group] = parser.add_argument_group(group)
         where = groups[group] if group else parser
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        if m["positional"]:
-            where.add_argument(f.name, nargs="*", metavar=m["metavar"], help=m["help"], default=default)
+        if m.positional:
+            where.add_argument(f.name, nargs="*", metavar=m.metavar, help=m.help, default=default)
             continue
-        names = m["flags"] or (_flag(f),)
-        kw: dict[str, Any] = {"dest": f.name, "help": m["help"], "default": default}
-        if m["action"]:
-            kw["action"] = m["action"]
+        names = m.flags or (_flag(f),)
+        kw: dict[str, Any] = {"dest": f.name, "help": m.help, "default": default}
+        if m.action:
+            kw["action"] = m.action
         else:
             kw["type"] = _converter(f)
-            kw["metavar"] = m["metavar"] or ("LIST" if m["sweep"] else
-                                             "{" + ",".join(m["choices"]) + "}" if m["choices"] else None)
+            kw["metavar"] = m.metavar or ("LIST" if m.sweep else "{" + ",".join(m.choices) + "}" if m.choices else None)
         where.add_argument(*names, **kw)
 
 
@@ -188,20 +211,20 @@ def to_argv(cls: type, ns: argparse.Namespace | Any, skip: tuple[str, ...] = ())
     the other end's parser (an argument list, never a shell string). Positionals are left out."""
     out: list[str] = []
     for f in fields(cls):
-        m = f.metadata
-        if "help" not in m or f.name in skip or m["positional"] or not hasattr(ns, f.name):
+        m = read_option(f)
+        if m is None or f.name in skip or m.positional or not hasattr(ns, f.name):
             continue
         v = getattr(ns, f.name)
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
         if v == default:
             continue
         flag = _flag(f)
-        if m["action"] == "store_true":
+        if m.action == "store_true":
             out += [flag] if v else []
-        elif m["action"] == "append":
+        elif m.action == "append":
             for x in v or []:
                 out += [flag, str(x)]
-        elif m["sweep"]:
+        elif m.sweep:
             out += [flag, ",".join("" if x is None else str(x) for x in v)]
         elif v is not None:
             out += [flag, str(v)]

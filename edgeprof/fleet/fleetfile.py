@@ -134,16 +134,16 @@ def _bench(b: dict, path: Path) -> tuple[list[str], list[str]]:
     import argparse
 
     from edgeprof.engine.config import BenchOptions
-    from edgeprof.engine.options import add_arguments, from_namespace, to_argv
+    from edgeprof.engine.options import add_arguments, from_namespace, read_option, to_argv
 
     models = [_model(m, path) for m in _strings(b.get("models", []), f"{path} [bench] models")] if "models" in b else []
-    by_name = {f.name: f for f in fields(BenchOptions) if "help" in f.metadata}
+    by_name = {f.name: f for f in fields(BenchOptions) if read_option(f) is not None}
     argv: list[str] = []
     for key, value in b.items():
         name = key.replace("-", "_")
         if key == "models":
             continue
-        if name not in by_name or name in NOT_IN_BENCH or by_name[name].metadata["positional"]:
+        if name not in by_name or name in NOT_IN_BENCH or read_option(by_name[name]).positional:
             raise UsageError(f"{path} [bench]: {key!r} is not a bench option a fleet takes; use bench's option names "
                              f"(prompt, gen, depth, threads, reps, suite, ...: 'edgeprof bench --help')")
         argv += _flag(by_name[name], value, f"{path} [bench] {key}")
@@ -160,17 +160,19 @@ def _bench(b: dict, path: Path) -> tuple[list[str], list[str]]:
 
 
 def _flag(f, value: Any, where: str) -> list[str]:
-    flag = f.metadata["flags"][0] if f.metadata["flags"] else f"--{f.name.replace('_', '-')}"
-    if f.metadata["action"] == "store_true":
+    from edgeprof.engine.options import flag_of, read_option
+
+    flag, m = flag_of(f), read_option(f)
+    if m.action == "store_true":
         if not isinstance(value, bool):
             raise UsageError(f"{where}: expected true or false")
         return [flag] if value else []
-    if f.metadata["action"] == "append":
+    if m.action == "append":
         return [x for v in _strings(value, where) for x in (flag, v)]
     vals = value if isinstance(value, list) else [value]
     if not vals or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in vals):
         raise UsageError(f"{where}: expected a value or a list of values")
-    if len(vals) > 1 and not f.metadata["sweep"]:
+    if len(vals) > 1 and not m.sweep:
         raise UsageError(f"{where}: takes one value, not a list")
     return [flag, ",".join(str(v) for v in vals)]
 

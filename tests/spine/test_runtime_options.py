@@ -83,6 +83,7 @@ def test_every_runtime_option_is_declared_once_and_read_from_its_declaration():
     from dataclasses import fields
 
     from edgeprof.engine.config import BenchOptions
+    from edgeprof.engine.options import read_option
     from edgeprof.engine.plan import Axes
     from edgeprof.runtimes import options
 
@@ -90,7 +91,7 @@ def test_every_runtime_option_is_declared_once_and_read_from_its_declaration():
     assert names == ["flash_attn", "n_batch", "n_ubatch", "kv_type", "gpu_layers", "repack", "provider", "dtype"]
     by_field = {f.name: f for f in fields(BenchOptions)}
     for k in options():
-        assert by_field[k.name].metadata["knob"] is k and by_field[k.name].metadata["flags"] == k.flags
+        assert read_option(by_field[k.name]).knob is k and read_option(by_field[k.name]).flags == k.flags
     assert list(Axes().knobs) == names
     for path in ("edgeprof/engine/config.py", "edgeprof/engine/session.py", "edgeprof/engine/plan.py",
                  "edgeprof/engine/case_check.py"):
