@@ -52,6 +52,21 @@ def screen_text(app) -> str:
     return console.export_text()
 
 
+async def until(pilot, app, cond, timeout_s: float = 120.0, what: str = "") -> None:
+    """Pause (ticking the app) until ``cond()`` holds; after ``timeout_s`` fail with the screen.
+    Polled by the clock, never a fixed number of pauses: a worker thread (device detection, the
+    model list, a run resolving its model) takes seconds on a loaded 2-core machine, and a
+    condition not met must fail here rather than let the test read a screen half drawn."""
+    import time
+
+    t0 = time.monotonic()
+    while not cond():
+        if time.monotonic() - t0 > timeout_s:
+            pytest.fail(f"waited {timeout_s:.0f} s for {what or 'the TUI'}; the screen:\n{screen_text(app)}")
+        await pilot.pause(0.05)
+        app.tick()
+
+
 def drive(app, steps, size=(160, 48)) -> None:
     """Run ``steps(pilot, app)`` (an async function) against the app, headless, at ``size``."""
     import asyncio

@@ -10,19 +10,16 @@ from textual.widgets import Input, RadioSet
 from edgeprof.views.tui.replay import replay_app
 from tests.tui.conftest import DATA, EVENTS, screen_text
 from tests.tui.conftest import drive as drive_at
+from tests.tui.conftest import until as wait_until
 
 
 def drive(app, steps, size=(120, 36)):
     drive_at(app, steps, size)
 
 
-async def until(pilot, app, cond, tries=200):
-    for _ in range(tries):
-        if cond():
-            return True
-        await pilot.pause(0.05)
-        app.tick()
-    return cond()
+async def until(pilot, app, cond, timeout_s: float = 120.0) -> bool:
+    await wait_until(pilot, app, cond, timeout_s)
+    return True
 
 
 def home_app():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from edgeprof.views.tui.replay import replay_app
-from tests.tui.conftest import DATA, EVENTS, drive, index_recorded, screen_text
+from tests.tui.conftest import DATA, EVENTS, drive, index_recorded, screen_text, until
 
 
 async def press(pilot, app, *keys):
@@ -103,13 +103,11 @@ def test_history_lists_indexed_runs_and_trends(quiet_home, recorded):
 
     async def steps(pilot, app):
         await press(pilot, app, "h")
-        for _ in range(100):     # the index is read in a worker; a loaded machine paints late
-            await pilot.pause(0.1)
-            app.tick()
+        def listed() -> bool:    # the index is read in a worker; a loaded machine paints late
             out["rows"] = app.screen.query_one("#hist").row_count
             out["text"] = screen_text(app)
-            if out["rows"] == 6 and "run2" in out["text"] and "3 runs" in out["text"]:
-                break
+            return out["rows"] == 6 and "run2" in out["text"] and "3 runs" in out["text"]
+        await until(pilot, app, listed, what="three indexed runs")
         await press(pilot, app, "enter")
         out["detail"] = type(app.screen).__name__
 
@@ -129,18 +127,12 @@ def test_unavailable_sensors_show_reason_and_fix(quiet_home, monkeypatch):
     out = {}
 
     async def steps(pilot, app):
-        for _ in range(40):
-            await pilot.pause(0.1)
-            if app.device_hint:
-                break
+        await until(pilot, app, lambda: app.device_hint, what="the device")
         app.set_focus(None)
         await press(pilot, app, "d")
-        for _ in range(100):        # between runs the screen's monitor reads the sensors live
-            out["text"] = screen_text(app)
-            if "live between runs" in out["text"]:
-                break
-            await pilot.pause(0.1)
-            app.tick()
+        # between runs the screen's monitor reads the sensors live
+        await until(pilot, app, lambda: "live between runs" in screen_text(app), what="the live sensors")
+        out["text"] = screen_text(app)
 
     drive(EdgeprofApp(sets=[]), steps, size=(160, 48))
     text = out["text"]
@@ -172,19 +164,12 @@ def test_a_model_that_cannot_be_resolved_is_one_line_on_the_form(quiet_home):
     out = {}
 
     async def steps(pilot, app):
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if app.screen.choices:
-                break
+        await until(pilot, app, lambda: app.screen.choices, what="the model list")
         app.screen.query_one("#path", Input).value = "no-such-model.gguf"
         await press(pilot, app, "ctrl+r")
-        for _ in range(100):
-            await pilot.pause(0.05)
-            app.tick()
-            if app.current and app.current.stage == "failed":
-                break
-        await pilot.pause(0.05)
-        app.tick()
+        # the run resolves the model on its own thread (imports and all: seconds on a loaded machine)
+        await until(pilot, app, lambda: app.current and app.current.stage in ("failed", "done"), what="the run")
+        await until(pilot, app, lambda: "could not start" in screen_text(app), 30, "the form's status line")
         out["text"], out["screen"] = screen_text(app), type(app.screen).__name__
 
     drive(EdgeprofApp(sets=[]), steps)
@@ -224,11 +209,7 @@ def test_a_run_becomes_a_reference_set_by_one_key(quiet_home, recorded):
 
     async def steps(pilot, app):
         await press(pilot, app, "r", "a")
-        for _ in range(50):
-            await pilot.pause(0.1)
-            app.tick()
-            if app.sets and any(s.name == "run-demo" for s in app.sets):
-                break
+        await until(pilot, app, lambda: app.sets and any(s.name == "run-demo" for s in app.sets), what="run-demo")
         out["sets"] = [s.name for s in app.sets or []]
         out["text"] = screen_text(app)
         await press(pilot, app, "a")
@@ -250,10 +231,7 @@ def test_a_refilled_model_list_keeps_what_was_picked(quiet_home):
 
     async def steps(pilot, app):
         await press(pilot, app, "n")
-        for _ in range(100):
-            if app.screen.choices:
-                break
-            await pilot.pause(0.05)
+        await until(pilot, app, lambda: app.screen.choices, what="the model list")
         screen = app.screen
         lst = screen.query_one("#models", SelectionList)
         out["first"] = [screen.choices[i].arg for i in lst.selected]

@@ -76,22 +76,34 @@ def test_screen_snapshot(name, size, quiet_home):
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_home_snapshot(size, quiet_home, monkeypatch):
-    """The new-run screen on a fixture Jetson (deterministic device), nothing downloaded."""
+    """The new-run screen on a fixture Jetson, nothing downloaded: the same on every machine.
+    The device line is the fixture board's alone: NVML is the host's library (CONTRACTS: not
+    re-rooted by EDGEPROF_SYSROOT), so on a machine with an NVIDIA GPU that GPU would join the
+    board with its own sensors; CUDA_VISIBLE_DEVICES="" hides it, as it hides it from CUDA. The
+    screen is taken once the device, the reference sets and the model list are all in (each
+    comes from a thread: seconds on a loaded machine) and drawn alike three frames running (the
+    footer is composed again as the focus and the width settle, blank for a frame), never after a
+    fixed number of pauses."""
     from edgeprof.views.tui.app import EdgeprofApp
     from tests.fixtures.boards import build
+    from tests.tui.conftest import until
 
     monkeypatch.setenv("EDGEPROF_SYSROOT", str(build(quiet_home / "root", "orin-nano-jp6")))
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     app = EdgeprofApp(clock=(0, "12:00:00"))
     out = {}
 
     async def go() -> None:
         async with app.run_test(size=size) as pilot:
-            for _ in range(100):
-                await pilot.pause(0.05)
-                if app.device_hint and app.sets is not None and app.screen.choices:
-                    break
-            app.tick()
-            await pilot.pause(0.05)
+            seen: list[str] = []
+
+            def settled() -> bool:   # what the threads brought, painted, and the same three frames running
+                seen.append(screen_text(app))
+                text = seen[-1]
+                return bool(app.device_hint and app.sets is not None and app.screen.choices
+                            and "sensor(s) unavailable" in text and "reference  " in text
+                            and text.splitlines()[-1].strip() and len(seen) >= 3 and len(set(seen[-3:])) == 1)
+            await until(pilot, app, settled, what="the device, the reference sets, the model list and the footer")
             out["svg"], out["text"] = app.export_screenshot(), screen_text(app)
 
     asyncio.run(go())
