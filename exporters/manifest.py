@@ -1,4 +1,4 @@
-"""``manifest.json`` and the deployer ``README.md`` of an export directory; reading them back.
+"""``manifest.json`` of an export directory (the deployer ``README.md`` beside it: ``readme.py``); reading them back.
 
 The manifest is the evidence a deployer needs and the bench's list of what to run: for each
 artifact its format, quant, files (size + sha256), main file, compression rate against the 16-bit
@@ -77,6 +77,8 @@ def build_manifest(*, source: dict, artifacts: list[dict], tool_versions: dict, 
 
 def write_manifest(export_dir: Path, manifest: dict) -> Path:
     """Write README.md then manifest.json (fsynced, via rename): the manifest is the 'done' mark."""
+    from edgeprof.exporters.readme import render_readme
+
     (export_dir / README).write_text(render_readme(manifest))
     tmp = export_dir / f".{MANIFEST}.tmp"
     with open(tmp, "w") as f:
@@ -258,53 +260,3 @@ def check_files(export_dir: str | Path, *, rehash: bool = False,
         if sum(f.size_bytes for f in a.file_entries) != a.size_bytes:
             problems.append(f"{a.dir}: size_bytes {a.size_bytes} is not the sum of its files")
     return problems
-
-
-def _snippet(a: dict) -> str:
-    main = a["main_file"]
-    if a["format"] == "gguf":
-        return (f"    llama-cli -m {main} -p 'Hello' -n 64\n"
-                f"    python -c \"import llama_cpp; llm = llama_cpp.Llama('{main}'); "
-                f"print(llm('Hello', max_tokens=32)['choices'][0]['text'])\"")
-    return (f"    python -c \"import onnxruntime as ort; s = ort.InferenceSession('{main}'); "
-            f"print([i.name for i in s.get_inputs()])\"\n"
-            f"    # inputs: input_ids, attention_mask, position_ids (optimum graphs only), past_key_values.N.key/value "
-            f"(fp32, [1, kv_heads, past, head_dim]); outputs: logits, present.N.key/value")
-
-
-def render_readme(m: dict) -> str:
-    """A short deployer README: what each artifact is and how to load it."""
-    lines = [f"# {m['model']['name']}: exported artifacts", "",
-             f"Source: `{m['source']['path']}` ({m['baseline']['label']}), "
-             f"{m['model']['params']:,} parameters, weights sha256 `{m['source']['weights_sha256'][:16]}…`.",
-             f"Compression rate = {COMPRESSION_BASIS} ÷ artifact size. Quality: perplexity on the "
-             f"bundled evaluation text (lower is better) next to the baseline's, and greedy-token "
-             f"agreement with the baseline.", "",
-             "| artifact | format | quant | size MiB | compression | perplexity | greedy agreement | quality |",
-             "|---|---|---|---:|---:|---:|---:|---|"]
-    base = (m.get("quality_method") or {}).get("baseline") or {}
-    if base.get("perplexity") is not None:  # the row every other one is measured against
-        lines.append(f"| {m['baseline']['label']} (scored as {base.get('format')}) | source | | "
-                     f"{m['baseline']['size_16bit_bytes'] / 2**20:.1f} (16-bit) | 1 (basis) | "
-                     f"{base['perplexity']:.3f} | reference | reference |")
-    for a in m["artifacts"]:
-        q = a.get("quality") or {}
-        ppl = f"{q['perplexity']:.3f}" if q.get("perplexity") is not None else "n/a"
-        agree = f"{q['greedy_agreement']:.3f}" if q.get("greedy_agreement") is not None else "n/a"
-        status = a.get("quality_status", "unchecked")
-        lines.append(f"| `{a['path']}` | {a['format']} | {a['quant']} | {a['size_bytes'] / 2**20:.1f} | "
-                     f"{a['compression_rate']:.2f}× | {ppl} | {agree} | {'**DEGRADED**' if status == 'degraded' else status} |")
-    bad = [a for a in m["artifacts"] if a.get("quality_status") == "degraded"]
-    if bad:
-        lines += ["", "**Warning: degraded artifacts.** These failed the quality gate and were kept only because "
-                  "the export was run with `--allow-degraded`; do not deploy them without checking:", ""]
-        lines += [f"- `{a['path']}`: {'; '.join((a.get('quality_gate') or {}).get('failures') or [])}" for a in bad]
-    lines += ["", "Quality gate: each artifact's perplexity ratio and greedy agreement must stay within the limits "
-              "of its precision tier (`quality_method.gate` in `manifest.json`).", "", "## Loading", ""]
-    for a in m["artifacts"]:
-        lines += [f"**{a['path']}** ({a['runtime']}); every file it needs is inside its directory:", "",
-                  _snippet(a), ""]
-    lines += ["The ONNX files keep fp32 inputs/outputs for every scheme (fp16 casts inside the graph), "
-              "so one InferenceSession loop with a KV cache runs them all. `manifest.json` lists every "
-              "file with its sha256; `edgeprof bench <this directory>` benches all artifacts.", ""]
-    return "\n".join(lines)
