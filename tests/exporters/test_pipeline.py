@@ -137,7 +137,7 @@ def test_readme_tells_how_to_load_each_artifact(tiny_export, manifest):
     for a in manifest["artifacts"]:
         assert f"`{a['path']}`" in text
     assert "llama-cli -m gguf-q4_k_m/model-q4_k_m.gguf" in text
-    assert "ort.InferenceSession("onnx-int4/model.onnx")" in text and "llama_cpp.Llama(" in text
+    assert 'ort.InferenceSession("onnx-int4/model.onnx")' in text and "llama_cpp.Llama(" in text
     assert "DEGRADED" not in text and "Quality gate:" in text
 
 
