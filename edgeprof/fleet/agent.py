@@ -2,11 +2,12 @@
 constant command line, reads ONE JSON request on stdin and answers in JSON lines on stdout
 (``protocol.py``). Nothing stays resident on the board: the agent lives as long as its request.
 
-Ops: ``hello`` (version, protocol and the board's identity), ``stage`` / ``commit`` (where a model
-goes, whether it is there already by sha256 and size, and the check that turns an upload into a
-model: a partial or corrupt upload is never taken for complete), ``files`` (a finished run's files
-with sizes and hashes, for the copy back) and ``bench`` (the same ``RunSession`` as a local bench,
-its events streamed as they happen; a ``cancel`` line or the laptop going away stops it cleanly).
+Ops: ``hello`` (version, protocol and the board's identity), ``stage`` / ``commit`` (where a
+model's files go, which of them the board holds already by sha256 and size, and the check that
+turns uploads into a model: a partial or corrupt upload is never taken for complete; ``staging.py``),
+``files`` (a finished run's files with sizes and hashes, for the copy back) and ``bench`` (the
+same ``RunSession`` as a local bench, its events streamed as they happen; a ``cancel`` line or
+the laptop going away stops it cleanly).
 
 Why stdout is guarded: the event stream is the protocol, so the agent writes to a private copy of
 fd 1 and points fd 1 at stderr — a library that prints cannot corrupt the stream.
@@ -17,7 +18,6 @@ import argparse
 import hashlib
 import json
 import os
-import re
 import shutil
 import socket
 import sys
@@ -28,7 +28,6 @@ from typing import Any, Callable
 from edgeprof.errors import EdgeprofError, UsageError
 from edgeprof.fleet.protocol import PROTOCOL, RUN_NAME, Board, Reply, encode
 
-SHA256 = re.compile(r"[0-9a-f]{64}")
 RUN_FILES = ("records.jsonl", "plan.json", "env.json", "baseline.json", "suite.json")
 
 
@@ -125,63 +124,19 @@ def op_hello(req: dict, out: Out, stdin) -> int:
 
 
 # -- models: stage and commit ---------------------------------------------------------------
-def _model_place(req: dict) -> tuple[Path, str, int, str]:
-    """(folder, sha256, size, file name) of a model upload, each checked: the name is one plain
-    file name (any characters but '/' and NUL), the hash 64 hex digits."""
-    from edgeprof import home
-
-    sha, size, name = str(req.get("sha256", "")), req.get("size_bytes"), str(req.get("name", ""))
-    if not SHA256.fullmatch(sha) or not isinstance(size, int) or size < 0:
-        raise UsageError("agent: stage/commit need sha256 (64 hex digits) and size_bytes")
-    if not name or "/" in name or "\x00" in name or name in (".", "..") or len(name.encode()) > 255:
-        raise UsageError(f"agent: {name!r} is not a plain file name")
-    return home.models_dir() / "by-sha256" / sha, sha, size, name
-
-
-def _complete(path: Path, sha: str, size: int) -> bool:
-    from edgeprof.models.trust import sha256_cached
-
-    try:
-        return path.is_file() and not path.is_symlink() and path.stat().st_size == size and sha256_cached(path) == sha
-    except OSError:
-        return False
-
-
 def op_stage(req: dict, out: Out, stdin) -> int:
-    folder, sha, size, name = _model_place(req)
-    final = folder / name
-    present = _complete(final, sha, size)
-    if not present and folder.is_dir():   # the same content under another name: link it, never re-send
-        same = next((p for p in sorted(folder.iterdir()) if not p.name.startswith(".") and _complete(p, sha, size)),
-                    None)
-        if same is not None:
-            try:
-                os.link(same, final)
-            except OSError:
-                shutil.copyfile(same, final)
-            present = True
-    folder.mkdir(parents=True, exist_ok=True)
-    upload = folder / f".upload-{sha[:16]}.part"
-    out.send(Reply("stage", {"path": str(final), "present": present, "upload": str(upload)}))
+    """Where a model's files are on this board, and which contents it lacks (``staging.py``)."""
+    from edgeprof.fleet import staging
+
+    out.send(Reply("stage", staging.stage(req)))
     return 0
 
 
 def op_commit(req: dict, out: Out, stdin) -> int:
-    """The uploaded ``.part`` becomes the model only when its size and sha256 are the expected ones."""
-    folder, sha, size, name = _model_place(req)
-    part = folder / f".upload-{sha[:16]}.part"
-    have = part.stat().st_size if part.is_file() else 0
-    if have != size:
-        raise UsageError(f"agent: the upload of {name!r} is partial ({have} of {size} bytes); send it again")
-    h = hashlib.sha256()
-    with open(part, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    if h.hexdigest() != sha:
-        part.unlink(missing_ok=True)
-        raise UsageError(f"agent: the upload of {name!r} does not hash to {sha[:12]}…; it was removed, send it again")
-    os.replace(part, folder / name)
-    out.send(Reply("commit", {"path": str(folder / name)}))
+    """The uploads checked (size and sha256) and made the model; a partial one is refused."""
+    from edgeprof.fleet import staging
+
+    out.send(Reply("commit", staging.commit(req)))
     return 0
 
 

@@ -16,7 +16,7 @@ power_mode = "15W"
 notes = "fan at 100 %"
 
 [bench]                                     # bench's own options, by name: the matrix
-models = ["models/SmolLM2-135M-Instruct.Q4_1.gguf"]   # local files are sent; other names go as they are
+models = ["models/SmolLM2-135M-Instruct.Q4_1.gguf"]   # local files and folders are sent; other names as they are
 prompt = [128, 512]                         # -p (a list sweeps)
 gen = [128]                                 # -n
 threads = [4]
@@ -29,6 +29,7 @@ there is no field for one (login is by key or agent only).
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -178,7 +179,8 @@ def _flag(f, value: Any, where: str) -> list[str]:
 
 
 def _model(m: str, path: Path) -> str:
-    """A model named relative to the fleet file is that file (sent to the boards); anything else
-    (a catalogue id, a path on the boards) is kept as written."""
-    local = (path.parent / m).expanduser()
-    return str(local.resolve()) if local.is_file() else m
+    """A model named relative to the fleet file is that file or folder (a GGUF, an export, an HF
+    directory: sent to the boards), made absolute without resolving links (a hub snapshot's file
+    keeps its name); anything else (a catalogue id, a path on the boards) is kept as written."""
+    local = (path.parent / Path(m).expanduser())
+    return os.path.abspath(local) if local.exists() else m

@@ -18,7 +18,7 @@ from typing import Any
 
 from edgeprof.engine import events as ev
 
-PROTOCOL = 1
+PROTOCOL = 2
 #: a remote run's name: a plain file name, made by the laptop and checked again by the agent
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 

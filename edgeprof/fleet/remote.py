@@ -33,7 +33,9 @@ from edgeprof.results.jsonl import append_record, read_records, replace_record, 
 from edgeprof.results.schema import Record
 
 Note = Callable[[str], None]
-RUNTIME_OF = {".gguf": ("llama_cpp", "llama-cpp-python"), ".onnx": ("onnxruntime", "onnxruntime")}
+#: a model format -> the module a board needs to run it, and the distribution that installs it
+RUNTIME_OF = {"gguf": ("llama_cpp", "llama-cpp-python"), "onnx": ("onnxruntime", "onnxruntime"),
+              "hf": ("torch", "torch transformers")}
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class RemoteRun:
         self.bytes_in = 0
         self.lock: RunLock | None = None
         self.clock_offset_ns: int | None = None
+        self._bundles: dict[str, Any] | None = None
 
     # -- the local run directory ---------------------------------------------------------
     @property
@@ -200,7 +203,7 @@ class RemoteRun:
                     f"{b.records_schema}); this machine runs {version} (protocol {PROTOCOL}, records schema "
                     f"{SCHEMA_VERSION}): install the same version there: python -m pip install "
                     f"'edgeprof[fleet]=={version}'")
-        needed = {RUNTIME_OF[Path(m).suffix.lower()] for m in self.models if Path(m).suffix.lower() in RUNTIME_OF}
+        needed = {RUNTIME_OF[f] for bundle in self.bundles().values() for f in bundle.formats if f in RUNTIME_OF}
         have = b.runtimes
         lacking = [dist for mod, dist in sorted(needed) if have is not None and mod not in have]
         if lacking:
@@ -208,13 +211,19 @@ class RemoteRun:
                     f"with: python -m pip install {' '.join(lacking)}")
         return None
 
+    def bundles(self) -> dict[str, Any]:
+        """The files each local MODEL argument sends (``bundle.py``), read and hashed once."""
+        if self._bundles is None:
+            from edgeprof.fleet import bundle
+
+            self._bundles = {m: bundle.of(m) for m in self.models if Path(m).expanduser().exists()}
+        return self._bundles
+
     async def _model(self, conn: Any, arg: str) -> str:
-        """A local model file is sent (unless the board has it) and named by its board path; any
-        other argument (a catalogue id, a path on the board) goes as it is."""
-        p = Path(arg)
-        if p.is_file():
-            return await transfer.stage_model(conn, self.spec.ssh, p, self._notice)
-        return arg
+        """A local model (file, export, HF directory) is sent — the contents the board lacks — and
+        named by its board path; any other argument (a catalogue id, a path on the board) goes as it is."""
+        b = self.bundles().get(arg)
+        return arg if b is None else await transfer.stage(conn, self.spec.ssh, b, self._notice)
 
     def _notice(self, message: str) -> None:
         self.fanout.notice(message)

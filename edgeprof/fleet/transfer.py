@@ -1,9 +1,10 @@
 """Files between the laptop and a board, over SFTP: models out, run files back.
 
-Models out: a local model file is identified by sha256 and size; the board's agent says whether it
-holds it already (never re-sent) and where an upload goes (a ``.part`` file); the agent's
-``commit`` renames the ``.part`` only when its size and hash are the expected ones, so an upload
-cut short is never taken for a model.
+Models out: a local model — a file, an export, an HF directory (``bundle.py``) — is a list of files
+with sha256 and size; the board's agent says which contents it holds already (never re-sent)
+and where each missing one goes (a ``.part`` file); the agent's ``commit`` turns a ``.part`` into
+the content only when its size and hash are the expected ones, and a folder into a model only
+whole (``staging.py``), so an upload cut short is never taken for a model.
 
 Run files back: paths coming from a board are untrusted, like a manifest. Only the run's own
 names are accepted (``records.jsonl``, ``plan.json``, ``env.json``, ``baseline.json``,
@@ -22,6 +23,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
 from edgeprof.errors import EdgeprofError
+from edgeprof.fleet.bundle import Bundle
 from edgeprof.fleet.ssh import SshOptions, request
 from edgeprof.results.jsonl import write_atomic
 
@@ -85,18 +87,23 @@ async def fetch(sftp: Any, remote_dir: str, entry: dict) -> tuple[PurePosixPath,
     return rel, data
 
 
-async def stage_model(conn: Any, opts: SshOptions, path: Path, note: Callable[[str], None]) -> str:
-    """The board's path of a local model file, sending it only when the board lacks it."""
-    from edgeprof.models.trust import sha256_cached
-
-    size = path.stat().st_size
-    sha = sha256_cached(path)
-    spec = {"sha256": sha, "size_bytes": size, "name": path.name}
-    staged = await request(conn, opts, {"op": "stage", **spec}, "stage")
-    if staged.get("present"):
-        return str(staged.get("path"))
-    note(f"sending {path.name} ({size / 2**20:.1f} MiB, sha256 {sha[:12]}…) to the board")
-    async with conn.start_sftp_client() as sftp:
-        await sftp.put(str(path), str(staged.get("upload")))
-    done = await request(conn, opts, {"op": "commit", **spec}, "commit")
-    return str(done.get("path"))
+async def stage(conn: Any, opts: SshOptions, bundle: Bundle, note: Callable[[str], None]) -> str:
+    """The board's path of a local model (file or folder, ``bundle.py``), sending only the
+    contents the board lacks; the agent's ``commit`` checks each upload before it counts."""
+    wire = {"files": [f.to_wire() for f in bundle.files]}
+    staged = await request(conn, opts, {"op": "stage", **wire}, "stage")
+    uploads = staged.get("uploads") or {}
+    if not staged.get("present"):
+        if uploads:
+            by_sha = {f.sha256: f for f in bundle.files}
+            size = sum(by_sha[sha].size_bytes for sha in uploads if sha in by_sha)
+            note(f"sending {bundle.describe()} to the board"
+                 + (f": {len(uploads)} of {len(by_sha)} contents, {size / 2**20:.1f} MiB" if not bundle.lone else ""))
+            async with conn.start_sftp_client() as sftp:
+                for sha, remote in uploads.items():
+                    if sha not in by_sha:
+                        raise UntrustedPath(f"the board asked for content {str(sha)[:16]!r}, which is not in "
+                                            f"{bundle.arg}; refused")
+                    await sftp.put(str(by_sha[sha].local), str(remote))
+        staged = await request(conn, opts, {"op": "commit", "token": staged.get("token") or "", **wire}, "commit")
+    return posixpath.join(str(staged.get("root")), bundle.arg)

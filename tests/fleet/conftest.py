@@ -12,14 +12,19 @@ from pathlib import Path
 import pytest
 
 _HERE = Path(__file__).resolve().parent
-for _name, _path in (("services", _HERE / "services.py"), ("refdata", _HERE.parent / "reference" / "refdata.py")):
+for _name, _path in (("services", _HERE / "services.py"), ("refdata", _HERE.parent / "reference" / "refdata.py"),
+                     ("runtimes_fixtures", _HERE.parent / "runtimes" / "conftest.py")):
     if _name not in sys.modules:
         _spec = importlib.util.spec_from_file_location(_name, _path)
         _mod = importlib.util.module_from_spec(_spec)
         sys.modules[_name] = _mod
         _spec.loader.exec_module(_mod)
 
+import runtimes_fixtures  # noqa: E402
 import services  # noqa: E402
+
+#: the runtime tests' tiny Llama (HF directory + its optimum ONNX export), built once per machine
+tiny = runtimes_fixtures.tiny
 
 ROOT = _HERE.parents[1]
 _db_names = itertools.count()
@@ -79,3 +84,13 @@ def shelf(tmp_path_factory, probe_dir):
     finally:
         for b in boards:
             b.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_export(tiny, tmp_path_factory) -> Path:
+    """The tiny Llama exported by edgeprof to ONNX fp32 (its weights in ``model.onnx.data``,
+    external data) and int8: an export directory with a manifest and two artifacts (~10 s)."""
+    from edgeprof import exporters
+
+    out = tmp_path_factory.mktemp("fleet-export") / "tiny-export"
+    return exporters.export(tiny["hf"], ["onnx:fp32,int8"], out, quality=False)
