@@ -16,6 +16,7 @@ from edgeprof.devices.cpu import slug
 from edgeprof.models import catalogue
 from edgeprof.models.artifact import Artifact  # noqa: F401 - re-exported (plan.py, tests)
 from edgeprof.models.catalogue import CatalogueError
+from edgeprof.models.counted import config_shape, elements, hf_shape, onnx_identity_of
 from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.trust import ArtifactError, check_model_dir, sha256_cached
 from edgeprof.results.quality import read_quality
@@ -141,8 +142,10 @@ def read_model(manifest: dict) -> tuple[str, int]:
 def _from_entry(a: ExportedArtifact) -> Artifact:
     """An export's artifact from its checked manifest entry (the one construction path): the
     16-bit baseline size and the quality retention as figures with their provenance."""
+    params, quant, extra = a.params, a.quant, {}
     if a.format == "onnx":
         _check_onnx(Path(a.path))
+        params, quant, extra = onnx_identity_of(Path(a.path), a.params, a.quant)  # the manifest's claims, checked
     elif a.format == "hf":
         check_model_dir(Path(a.dir))
     base = (a.params * 2, Provenance("derived", "export manifest: params x 2 bytes", "artifact",
@@ -156,10 +159,10 @@ def _from_entry(a: ExportedArtifact) -> Artifact:
             note=f"{metric} against the source ({a.baseline_label})" if metric else
             f"perplexity {q.perplexity} vs {q.baseline_perplexity} of the {a.baseline_label}; greedy agreement "
             f"{q.greedy_agreement}"))
-    return Artifact(a.dir if a.format == "hf" else a.path, a.format, a.quant, a.size_bytes, a.sha256, a.files,
-                    ModelInfo(a.model_id, a.model_name, a.params), runtime=default_for(a.format), baseline_size=base,
+    return Artifact(a.dir if a.format == "hf" else a.path, a.format, quant, a.size_bytes, a.sha256, a.files,
+                    ModelInfo(a.model_id, a.model_name, params), runtime=default_for(a.format), baseline_size=base,
                     quality_retention=retention, quality=q, quality_status=a.quality_status,
-                    label=a.baseline_label if a.format == "hf" else None)
+                    label=a.baseline_label if a.format == "hf" else None, extra=extra)
 
 
 def _source_artifact(d: Path, manifest: dict) -> Artifact | None:
@@ -193,21 +196,28 @@ def _check_onnx(path: Path) -> None:
 
 
 def onnx_artifact(path: Path) -> Artifact:
+    """An ONNX file: inside an edgeprof export, the manifest's source model, quant and quality —
+    checked against the graph's own count; outside one, its identity is the graph's content alone
+    (``onnx_identity``: parameters and quant counted from the initializers), so it can match a
+    reference row of the same model ``exact``."""
     _check_onnx(path)  # a valid protobuf whose external data stays inside its directory
     files = [p for p in path.parent.iterdir() if p.is_file() and (p == path or p.name.startswith(path.name))]
     exported = read_export(path)
     entry = exported.entry if exported else None
-    return Artifact(str(path.resolve()), "onnx", entry.quant if entry else None, sum(p.stat().st_size for p in files),
+    params, quant, extra = onnx_identity_of(path, exported.params if exported else None,
+                                            entry.quant if entry else None)
+    return Artifact(str(path.resolve()), "onnx", quant, sum(p.stat().st_size for p in files),
                     sha256_cached(path), tuple(sorted(p.name for p in files)),
                     ModelInfo(exported.model_id if exported else slug(path.parent.name or path.stem),
-                              exported.model_name if exported else path.parent.name,
-                              exported.params if exported else None),
-                    runtime=default_for("onnx"), **_quality_of(entry))
+                              exported.model_name if exported else path.parent.name, params,
+                              extra=config_shape(path.parent)),
+                    runtime=default_for("onnx"), **_quality_of(entry), extra=extra)
 
 
 def hf_artifact(d: Path) -> Artifact:
     from edgeprof.exporters import ExportError
     from edgeprof.exporters.source.hf import json_object, read_safetensors_header
+    from edgeprof.models.identity import hf_identity
 
     check_model_dir(d)
     weights = sorted(d.glob("*.safetensors"))
@@ -216,38 +226,28 @@ def hf_artifact(d: Path) -> Artifact:
             raise ArtifactError(f"{d} holds only pickle checkpoints (.bin/.pt), which can run code when loaded; "
                                 f"convert them to safetensors first")
         raise ArtifactError(f"{d} has config.json but no *.safetensors weights")
-    counted = 0   # the parameter count is the tensors' (identity is content), never a file's claim
+    types: dict[str, int] = {}   # the parameter count is the tensors' (identity is content), never a file's claim
     try:
         for w in weights:
             for name, t in read_safetensors_header(w).items():  # bounded: a forged header length is refused
                 if name != "__metadata__":
-                    counted += _elements(t["shape"])
+                    types[str(t["dtype"])] = types.get(str(t["dtype"]), 0) + elements(t["shape"])
         src = d / "edgeprof_source.json"
         info = json_object(src) if src.exists() else {}
         cfg = json_object(d / "config.json")
     except ExportError as exc:
         raise ArtifactError(str(exc)) from exc
-    dtype = str(cfg.get("torch_dtype") or cfg.get("dtype") or "fp32").replace("float32", "fp32").replace("bfloat16", "bf16")
-    params = counted or (info.get("params") if type(info.get("params")) is int else None)
-    return Artifact(str(d.resolve()), "hf", dtype.replace("float16", "fp16"), sum(p.stat().st_size for p in weights),
+    claimed = cfg.get("torch_dtype") or cfg.get("dtype")
+    claimed = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}.get(str(claimed), claimed) if claimed else None
+    ident = hf_identity(types, claimed, cfg, hf_shape(cfg))
+    params = ident.params or (None if ident.problems else info.get("params") if type(info.get("params")) is int
+                              else None)
+    return Artifact(str(d.resolve()), "hf", ident.quant or "fp32", sum(p.stat().st_size for p in weights),
                     sha256_cached(weights[0]), tuple(p.name for p in weights),
                     ModelInfo(str(info.get("model_id") or slug(d.name)), str(info.get("name") or d.name), params,
-                              extra=_hf_shape(cfg)),
-                    runtime=default_for("hf"), label=info.get("label") if isinstance(info.get("label"), str) else None)
-
-
-def _hf_shape(cfg: dict) -> dict[str, int]:
-    """Layers, width and vocabulary from config.json, under the names a GGUF's tensors give them
-    (``models.identity``), so matching can check shapes across formats."""
-    keys = {"n_layers": "num_hidden_layers", "n_embd": "hidden_size", "vocab_size": "vocab_size"}
-    return {k: cfg[v] for k, v in keys.items() if type(cfg.get(v)) is int and cfg[v] > 0}
-
-
-def _elements(shape: list[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+                              extra=dict(ident.shape)),
+                    runtime=default_for("hf"), label=info.get("label") if isinstance(info.get("label"), str) else None,
+                    extra={"identity": ident.to_dict()} if ident.problems else {})
 
 
 def unusable_artifact(arg: str, reason: str) -> Artifact:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from edgeprof.models.catalogue import Entry
+    from edgeprof.runtimes.onnx_graph import GraphScan
 
 #: ggml type ids (ggml.h ``enum ggml_type``) -> names as edgeprof spells quants
 GGML_NAMES = {0: "f32", 1: "f16", 2: "q4_0", 3: "q4_1", 6: "q5_0", 7: "q5_1", 8: "q8_0", 9: "q8_1", 10: "q2_k",
@@ -93,6 +94,56 @@ def gguf_identity(header: dict[str, Any]) -> Identity:
         problems.append(f"general.size_label says {label} but the tensors hold {params / 1e6:.1f} M parameters")
     return Identity(params, quant, claimed, dict(header.get("shape") or {}),
                     {GGML_NAMES.get(t, f"ggml{t}"): n for t, n in sorted(types.items(), key=lambda kv: -kv[1])},
+                    tuple(problems))
+
+
+def onnx_identity(graph: GraphScan, shape: dict[str, int] | None = None) -> Identity:
+    """The identity of an ONNX graph (``runtimes.onnx_graph.scan``): parameters counted from its
+    initializers, and its quant named by the storage of its body — the weights other than the
+    vocabulary matrices, as a llama.cpp file type names its body, not its embedding: the quantized
+    storage that holds most of the body when quantized weights are at least ``MAIN_SHARE`` of it
+    (4-bit blocks with an 8-bit head and float norms are ``int4``), else the float type that
+    holds most. A graph that could not be counted has no parameter count, and says why."""
+    types = dict(sorted(graph.weight_types.items(), key=lambda kv: -kv[1]))
+    body = graph.body_types or types
+    quantized = {k: n for k, n in body.items() if k.startswith("int")}
+    floats = {k: n for k, n in body.items() if not k.startswith("int")}
+    if quantized and sum(quantized.values()) >= MAIN_SHARE * sum(body.values()):
+        quant: str | None = max(quantized, key=quantized.get)
+    else:
+        quant = max(floats, key=floats.get) if floats else None
+    return Identity(graph.params, quant, None, dict(shape or {}), types,
+                    tuple(f"ONNX graph: {p}; parameter count not counted" for p in graph.problems))
+
+
+#: safetensors dtype names -> edgeprof's
+SAFETENSORS_TYPES = {"F32": "fp32", "F16": "fp16", "BF16": "bf16", "F64": "fp64", "I8": "int8", "U8": "int8"}
+
+
+def hf_identity(types: dict[str, int], claimed: str | None, config: dict[str, Any],
+                shape: dict[str, int] | None = None) -> Identity:
+    """The identity of an HF directory from its safetensors headers (``types``: safetensors dtype
+    -> elements, read without loading a weight): the parameter count is the elements, the dtype
+    the float type that holds most of them; ``claimed`` (config.json's ``torch_dtype``) is checked.
+    Packed quantized checkpoints (a ``quantization_config``: GPTQ/AWQ int32 words) hold several
+    weights per element, so their count is not a parameter count."""
+    named = {}
+    for t, n in types.items():
+        key = SAFETENSORS_TYPES.get(t, t.lower())
+        named[key] = named.get(key, 0) + n
+    named = dict(sorted(named.items(), key=lambda kv: -kv[1]))
+    floats = {k: n for k, n in named.items() if k in ("fp32", "fp16", "bf16", "fp64")}
+    quant = max(floats, key=floats.get) if floats else claimed
+    problems = []
+    packed = config.get("quantization_config")
+    if isinstance(packed, dict):
+        quant = str(packed.get("quant_method") or "packed")
+        problems.append(f"config.json has a quantization_config ({packed.get('quant_method', '?')}): packed weights, "
+                        f"parameter count not counted")
+    if claimed and floats and not packed and claimed != quant:
+        problems.append(f"config.json says {claimed} but {floats[quant] / sum(named.values()):.0%} of the weights are "
+                        f"{quant} tensors: benched as {quant}")
+    return Identity(None if packed else sum(named.values()) or None, quant, claimed, dict(shape or {}), named,
                     tuple(problems))
 
 

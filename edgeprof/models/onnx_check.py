@@ -19,6 +19,8 @@ import os
 import stat
 from pathlib import Path
 
+from edgeprof.runtimes.onnx_graph import GraphError, fields
+
 
 class OnnxCheckError(ValueError):
     """The model is malformed or points outside its directory; the message names both."""
@@ -39,19 +41,6 @@ _CHILDREN = {
 MAX_DEPTH = 100  # as protobuf's own decoder (upb MaxDepth); real If/Loop nesting stays far below
 
 
-def _varint(buf, i: int, end: int) -> tuple[int, int]:
-    shift = value = 0
-    while True:
-        if i >= end or shift > 63:
-            raise OnnxCheckError("malformed protobuf (varint)")
-        b = buf[i]
-        i += 1
-        value |= (b & 0x7F) << shift
-        if b < 0x80:
-            return value, i
-        shift += 7
-
-
 def _walk(buf, start: int, end: int, kind: str, depth: int, found: list) -> dict:
     """Visit one message; returns the entry's key/value when ``kind`` is ``entry``."""
     if depth > MAX_DEPTH:
@@ -59,31 +48,15 @@ def _walk(buf, start: int, end: int, kind: str, depth: int, found: list) -> dict
     children = _CHILDREN[kind]
     entry: dict = {}
     tensor_entries: list[dict] = []
-    i = start
-    while i < end:
-        key, i = _varint(buf, i, end)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            _, i = _varint(buf, i, end)
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        elif wire == 2:
-            n, i = _varint(buf, i, end)
-            if n > end - i:
-                raise OnnxCheckError("malformed protobuf (a field runs past its message)")
-            if field in children:
-                sub = _walk(buf, i, i + n, children[field], depth + 1, found)
-                if kind == "tensor":
-                    tensor_entries.append(sub)
-            elif kind == "entry" and field in (1, 2):
-                entry[field] = bytes(buf[i:i + n]).decode("utf-8", "replace")
-            i += n
-        else:
-            raise OnnxCheckError(f"malformed protobuf (wire type {wire})")
-        if i > end:
-            raise OnnxCheckError("malformed protobuf (a field runs past its message)")
+    for field, wire, span in fields(buf, start, end):  # bounded: a field past its message is refused
+        if wire != 2:
+            continue
+        if field in children:
+            sub = _walk(buf, span[0], span[1], children[field], depth + 1, found)
+            if kind == "tensor":
+                tensor_entries.append(sub)
+        elif kind == "entry" and field in (1, 2):
+            entry[field] = bytes(buf[span[0]:span[1]]).decode("utf-8", "replace")
     if tensor_entries:
         found.append({e.get(1, ""): e.get(2, "") for e in tensor_entries})
     return entry
@@ -100,7 +73,10 @@ def external_data(path: Path) -> list[dict[str, str]]:
             raise OnnxCheckError(f"{path} is empty; not an ONNX model — pass a .onnx file or re-export it")
         with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             found: list = []
-            _walk(buf, 0, len(buf), "model", 0, found)
+            try:
+                _walk(buf, 0, len(buf), "model", 0, found)
+            except GraphError as exc:
+                raise OnnxCheckError(str(exc)) from None
             return found
     except OSError as exc:
         raise OnnxCheckError(f"cannot read {path} ({exc.strerror or exc})") from None

@@ -135,7 +135,10 @@ class OrtEngine:
         self.feed: dict[str, Any] = {}  # CPU path: the next run's inputs, the last presents as past
         self.cache: list | None = None  # GPU path: OrtValues of the last presents, in self.past order
         self.reset()
-        counted, ops = scan_graph(path)
+        from edgeprof.runtimes.onnx_graph import scan
+
+        graph = scan(path)
+        counted, ops = graph.params, graph.ops
         self.info = EngineInfo(
             name="onnxruntime", version=version,
             placement={"threads": _intra_threads(self.sess, placement.threads), "threads_requested": placement.threads,
@@ -219,93 +222,6 @@ def _layer_key(name: str) -> tuple[int, str]:
 
 def _short(provider: str) -> str:
     return {v: k for k, v in PROVIDERS.items() if k not in ("trt", "directml")}.get(provider, provider)
-
-
-def _varint(buf, i: int) -> tuple[int, int]:
-    shift = val = 0
-    while True:
-        b, i = buf[i], i + 1
-        val |= (b & 0x7F) << shift
-        if b < 0x80:
-            return val, i
-        shift += 7
-
-
-def _fields(buf, lo: int, hi: int, packed: bool = False):
-    """(field number, value or (start, end) of a length-delimited field) in buf[lo:hi]; with
-    ``packed`` the range is a packed run of varints."""
-    i = lo
-    while i < hi:
-        key, i = _varint(buf, i)
-        if packed:
-            yield 0, key
-            continue
-        wt = key & 7
-        if wt == 0:
-            v, i = _varint(buf, i)
-        elif wt == 2:
-            n, i = _varint(buf, i)
-            v, i = (i, i + n), i + n
-        elif wt in (1, 5):
-            v, i = None, i + (8 if wt == 1 else 4)
-        else:
-            raise ValueError("unsupported protobuf wire type")
-        yield (key >> 3) * (1 if wt != 2 else -1), v  # negative field number: length-delimited
-
-
-def scan_graph(path: Path) -> tuple[int | None, dict[str, int]]:
-    """(parameter count, op-type counts) of an ONNX file read through mmap, without loading its
-    weights (onnx.load would add the whole file to the worker's RSS). Packed int4 weights
-    (MatMulNBits: K*N; GatherBlockQuantized: 2 per byte) count as parameters, their scales and
-    zero points do not."""
-    import mmap
-
-    def text(r) -> str:
-        return bytes(buf[r[0]:r[1]]).decode()
-
-    try:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            graph = next((v for fn, v in _fields(buf, 0, len(buf)) if fn == -7), None)
-            ops: dict[str, int] = {}
-            skip: set[str] = set()
-            weight: dict[str, Any] = {}
-            inits: list[tuple[str, int]] = []
-            for fn, v in _fields(buf, *graph) if graph else ():
-                if fn == -1:  # NodeProto: inputs (1), op_type (4), attributes (5: name 1, int 3)
-                    op, inputs, attrs = "", [], {}
-                    for f2, v2 in _fields(buf, *v):
-                        if f2 == -4:
-                            op = text(v2)
-                        elif f2 == -1:
-                            inputs.append(text(v2))
-                        elif f2 == -5:
-                            a = dict(_fields(buf, *v2))
-                            if -1 in a and 3 in a:
-                                attrs[text(a[-1])] = a[3]
-                    ops[op] = ops.get(op, 0) + 1
-                    if op == "MatMulNBits" and len(inputs) > 1:
-                        weight[inputs[1]], _ = int(attrs.get("K", 0)) * int(attrs.get("N", 0)), skip.update(inputs[2:])
-                    elif op == "GatherBlockQuantized" and inputs:
-                        weight.setdefault(inputs[0], "gbq")
-                        skip.update(inputs[2:])
-                elif fn == -5:  # TensorProto: dims (1, plain or packed), data_type (2), name (8)
-                    name, n, dtype = "", 1, 0
-                    for f2, v2 in _fields(buf, *v):
-                        if f2 == -8:
-                            name = text(v2)
-                        elif f2 == 2:
-                            dtype = v2
-                        elif f2 == 1:
-                            n *= v2
-                        elif f2 == -1:
-                            for _, d in _fields(buf, *v2, packed=True):
-                                n *= d
-                    inits.append((name, n * (2 if dtype == 2 and weight.get(name) == "gbq" else 1)))
-            total = sum(weight[name] if isinstance(weight.get(name), int) else n for name, n in inits
-                        if name not in skip and n > 1)
-            return total or None, ops
-    except (OSError, ValueError, IndexError, UnicodeDecodeError):
-        return None, {}
 
 
 def load(artifact: dict[str, Any], placement: Placement, n_ctx: int) -> OrtEngine:

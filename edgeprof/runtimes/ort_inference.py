@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
-from edgeprof.runtimes.onnxruntime import _GPU_KV, _intra_threads, _short, resolve_provider, scan_graph
+from edgeprof.runtimes.onnx_graph import scan
+from edgeprof.runtimes.onnxruntime import _GPU_KV, _intra_threads, _short, resolve_provider
 
 
 _NP = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
@@ -53,7 +54,8 @@ class OrtInference:
         self.device = _GPU_KV.get(self.sess.get_providers()[0], "cpu")
         self.feed: dict[str, Any] = {}
         self.binding = None
-        counted, ops = scan_graph(path)
+        graph = scan(path)
+        counted, ops = graph.params, graph.ops
         self.info = EngineInfo(
             name="onnxruntime", version=version,
             placement={"threads": _intra_threads(self.sess, placement.threads), "threads_requested": placement.threads,

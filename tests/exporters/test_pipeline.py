@@ -231,6 +231,7 @@ def test_an_artifact_directory_of_an_export_is_that_artifact(tiny_export, tmp_pa
         assert one == whole[name], name
         assert one.format == name.split("-")[0] and one.runtime in ("llama.cpp", "onnxruntime")
         assert one.baseline_size is not None and one.quality_retention is not None
+        assert "identity" not in one.extra, one.extra    # the ONNX graph's own count bears the manifest out
     copy = tmp_path / "export"
     shutil.copytree(out, copy)
     with open(next((copy / "gguf-q8_0").glob("*.gguf")), "ab") as f:
