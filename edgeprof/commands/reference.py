@@ -67,6 +67,7 @@ def add_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None,
 
 
 def _set_rows(sets) -> list[dict]:
+    from edgeprof.compare.refpack import describe
     from edgeprof.compare.refwrite import list_summary
 
     refreshed = {s.meta.get("refreshes"): s.name for s in sets if s.origin == "user" and s.meta.get("refreshes")}
@@ -78,12 +79,12 @@ def _set_rows(sets) -> list[dict]:
         workload = (f"suite {', '.join(suites)}" if suites else "per-case keys" if wl.get("known", True)
                     else "not published: context only")
         src = s.meta.get("source")
+        src = src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper", "")
         rows.append({"name": s.name, "origin": s.origin, "verification": s.verification,
                      "rows_ok": summary["rows_ok"], "workload": workload,
                      "load": summary.get("load") or "not recorded (summary written before load states were kept)",
                      "energy": ", ".join(s.meta.get("energy_provenance") or summary["energy"]) or "none",
-                     "source": src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper",
-                                                                                                              ""),
+                     "source": describe(s.meta, src),   # an imported set says from which file, and when
                      "note": f"superseded by {refreshed[s.name]}" if s.name in refreshed else "", "path": str(s.path)})
     return rows
 

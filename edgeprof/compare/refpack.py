@@ -107,9 +107,13 @@ def import_file(path: str | Path, name: str | None = None, dest_root: str | Path
         return dest, len(rows)
 
 
-def describe(meta: dict) -> str:
-    """One line on where a set came from, for ``reference list`` and the import message."""
-    imp = meta.get("imported") or {}
-    made = meta.get("source") if isinstance(meta.get("source"), str) else ""
-    return (f"{made}; imported from {Path(str(imp.get('from'))).name} ({imp.get('imported_at', '?')[:10]})"
-            if imp else made)
+def describe(meta: dict, made: str | None = None) -> str:
+    """Where a set came from, for ``reference list``: ``made`` (its source, else the set's own
+    ``source`` text) and, for an imported set, the file and the day it was imported."""
+    imp = meta.get("imported") if isinstance(meta.get("imported"), dict) else {}
+    if made is None:
+        made = meta.get("source") if isinstance(meta.get("source"), str) else ""
+    if not imp:
+        return made
+    came = f"imported from {Path(str(imp.get('from'))).name} ({str(imp.get('imported_at') or '?')[:10]})"
+    return f"{made}; {came}" if made else came

@@ -88,13 +88,50 @@ def test_reference_build_runs_the_suite_and_records_the_machine(tmp_path, smollm
     assert proc.returncode == 2 and "reserved for the packaged set" in proc.stderr  # before anything runs
     proc = _cli("reference", "build", str(smollm2_gguf), "--name", "x", home=home, cwd=tmp_path)
     assert proc.returncode == 2 and "needs --suite" in proc.stderr and not (tmp_path / "edgeprof-runs").exists()
+    proc = _cli("reference", "build", str(smollm2_gguf), "--suite", "llamacpp-scoreboard", "--name", "x",
+                "--pack", str(tmp_path / "no-such-folder" / "x.tar.gz"), home=home, cwd=tmp_path)
+    assert proc.returncode == 2 and "its folder does not exist" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "edgeprof-runs").exists()   # refused before the suite
+    pack = tmp_path / "cpu-build.tar.gz"
     proc = _cli("reference", "build", str(smollm2_gguf), "--suite", "llamacpp-scoreboard", "--name", "cpu-build",
                 "--reps", "1", "--warmup", "0", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1",
-                "--out", str(tmp_path / "build-run"), home=home, cwd=tmp_path)
+                "--out", str(tmp_path / "build-run"), "--pack", str(pack), home=home, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"packed as {pack} for 'edgeprof reference import set' on other machines" in proc.stdout
+    _imports_elsewhere_with_its_provenance(pack, home, tmp_path)
     meta = json.loads((home / "reference" / "cpu-build" / "reference.json").read_text())
     assert meta["build"]["suites"] == ["llamacpp-scoreboard"] and meta["hardware"]["devices"]
     assert "CPU :" in meta["build"]["runtime_build"]["llama_cpp_system_info"]  # the llama.cpp build's features
     assert meta["software"]["runtimes"] == ["llama.cpp 0.3.36"] and meta["energy_provenance"]
     s = ref.get_set("cpu-build", ref.load_sets(user_dir=home / "reference"))
     assert sorted(r.workload.label for r in s.records) == ["llamacpp-scoreboard summary", "pp512", "tg128"]
+
+
+def _imports_elsewhere_with_its_provenance(pack: Path, home: Path, tmp_path: Path) -> None:
+    """``reference build --pack``'s file, imported on "another machine" (a fresh home): every row,
+    the build, hardware and software blocks as the building machine wrote them, and where and when
+    it came from (``imported``: the file, its sha256, the set's original name); ``reference list``
+    says so, and the imported set matches the build's own suite summary exactly."""
+    import hashlib
+
+    built = json.loads((home / "reference" / "cpu-build" / "reference.json").read_text())
+    other = tmp_path / "other-home"
+    proc = _cli("reference", "import", "set", str(pack), "--name", "cpu-build-imported", "-o", "json",
+                home=other, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["imported"] == "cpu-build-imported" and out["rows"] == 3
+    meta = json.loads((other / "reference" / "cpu-build-imported" / "reference.json").read_text())
+    for block in ("build", "hardware", "software", "energy_provenance", "created_from"):
+        assert meta[block] == built[block], block
+    imp = meta["imported"]
+    assert imp["original_name"] == "cpu-build" and imp["from"] == str(pack.resolve())
+    assert imp["sha256"] == hashlib.sha256(pack.read_bytes()).hexdigest() and imp["imported_at"]
+    assert (other / "reference" / "cpu-build-imported" / "suite.json").is_file()
+    listed = _cli("reference", "list", home=other, cwd=tmp_path)
+    line = next(x for x in listed.stdout.splitlines() if "cpu-build-imported" in x)
+    assert f"imported from {pack.name}" in line, listed.stdout
+    [s] = summaries(json.loads((tmp_path / "build-run" / "suite.json").read_text()))
+    c = ref.match(s, ref.load_sets(user_dir=other / "reference"))
+    assert c.kind == "exact" and c.set_name == "cpu-build-imported"
+    assert {x.metric: x for x in c.ratios}["decode_tokens_per_s"].ratio == pytest.approx(1.0)
