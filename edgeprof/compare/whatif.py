@@ -8,7 +8,6 @@ the catalogue's published size, the LocalScore set's ``models`` block; each answ
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -64,8 +63,8 @@ def _from_catalogue(arg: str) -> Target:
         size, basis = catalogue.local_path(entry).stat().st_size, f"the local file {catalogue.local_path(entry)}"
     elif not size and block.get("size_bytes"):
         size, basis = block["size_bytes"], block.get("basis", "LocalScore set's models block")
-    elif not size and (m := re.match(r"([\d.]+)\s*GB", str(entry.size_published or ""))):
-        size, basis = float(m[1]) * 1e9, f"published size {entry.size_published}"
+    elif not size and entry.size:
+        size, basis = entry.size, f"published size {entry.size_published}"
     if not size:
         raise TargetError(f"{arg}: its file size is not known here (not downloaded, none published); "
                           f"{command('models', 'pull', arg)} fetches it, or pass a GGUF file")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -66,10 +67,28 @@ class Entry:
     def hub(self) -> bool:
         return self.source == "huggingface"
 
+    @property
+    def size(self) -> int | None:
+        """The file's size as the catalogue knows it: ``size_bytes`` (exact), else the published
+        figure read by ``published_bytes`` ("0.81 GB (the publisher's README table)": rounded)."""
+        return self.size_bytes if self.size_bytes is not None else published_bytes(self.size_published)
+
     @classmethod
     def from_dict(cls, m: dict[str, Any]) -> "Entry":
         return cls(id=m["id"], model_id=m.get("model_id", m["id"]), name=m["name"], format=m["format"],
                    params=m.get("params"), raw=m)
+
+
+#: units a hub or a README writes sizes in
+SIZE_UNITS = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def published_bytes(text: str | None) -> int | None:
+    """Bytes of a published size ("0.81 GB", "4.1 GiB", "810 MB (README)"); None when the text
+    does not start with one. The one reader of published sizes (pull's room check, the identity
+    check at download and at bench, the what-if's bytes per token)."""
+    m = re.match(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]i?b)\b", str(text or ""), re.IGNORECASE)
+    return int(float(m.group(1)) * SIZE_UNITS[m.group(2).lower()]) if m else None
 
 
 _TEXT = ("file", "sha256", "source", "package", "package_version", "member", "repo", "size_published", "quant",

@@ -109,18 +109,6 @@ def _first_line(exc: BaseException) -> str:
     return ((str(exc).strip().splitlines() or [""])[0])[:120]
 
 
-def catalogue_size(entry: Entry) -> int | None:
-    """The size the catalogue knows: ``size_bytes``, else the published figure ("0.81 GB ...")."""
-    import re
-
-    if entry.size_bytes is not None:
-        return entry.size_bytes
-    m = re.match(r"\s*([\d.]+)\s*(GB|MB|GiB|MiB)\b", str(entry.size_published or ""))
-    if not m:
-        return None
-    return int(float(m.group(1)) * {"GB": 1e9, "MB": 1e6, "GiB": 2**30, "MiB": 2**20}[m.group(2)])
-
-
 #: kept free beyond the file itself (the hub client's metadata, the filesystem's own reserve)
 PULL_MARGIN_BYTES = 64 * 2**20
 
@@ -130,7 +118,7 @@ def room_for_pull(dest: Path, entry: Entry, announced: int | None) -> None:
     catalogue's, less what a partial download already holds, plus a margin."""
     from edgeprof.models.catalogue import _room_for
 
-    sizes = [x for x in (announced, catalogue_size(entry)) if isinstance(x, int) and x > 0]
+    sizes = [x for x in (announced, entry.size) if isinstance(x, int) and x > 0]
     if sizes:
         need = max(sizes) - (_partial_bytes(dest) if dest.is_dir() else 0) + PULL_MARGIN_BYTES
         _room_for(dest, need, f"pulling {entry.file} ({max(sizes) / 1e6:,.0f} MB announced)")

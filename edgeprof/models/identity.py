@@ -57,12 +57,12 @@ class Identity:
 
 
 def parse_count(label: Any) -> float | None:
-    """``"135M"`` -> 1.35e8, ``"1B"`` -> 1e9, ``"0.81 GB"`` -> 8.1e8; None when it is not a count."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmbtg])?b?\s*(?:\(.*)?", str(label or "").lower())
+    """A parameter count a size label states: ``"135M"`` -> 1.35e8, ``"1B"`` -> 1e9; None when it
+    is not one (a published file size is ``catalogue.published_bytes``'s)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmbt])?", str(label or "").lower())
     if not m:
         return None
-    unit = {"g": "b"}.get(m.group(2), m.group(2))
-    return float(m.group(1)) * (_UNITS[unit] if unit else 1.0)
+    return float(m.group(1)) * (_UNITS[m.group(2)] if m.group(2) else 1.0)
 
 
 def _dominant(types: dict[int, int]) -> tuple[int | None, float]:
@@ -154,7 +154,7 @@ def catalogue_problems(ident: Identity, size_bytes: int | None, sha256: str | No
     name = entry.id or "the catalogue entry"
     if entry.sha256 and sha256 and sha256 != entry.sha256:
         out.append(f"sha256 {sha256[:12]}… is not {name}'s {entry.sha256[:12]}…")
-    want = entry.size_bytes or parse_count(str(entry.size_published or "").split("(")[0])
+    want = entry.size
     if want and size_bytes and abs(size_bytes - want) / want > (0 if entry.size_bytes else SIZE_TOLERANCE):
         out.append(f"size {size_bytes / 1e6:.0f} MB is not {name}'s {want / 1e6:.0f} MB")
     if entry.quant and ident.quant and ident.quant != entry.quant:
