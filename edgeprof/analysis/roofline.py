@@ -174,3 +174,25 @@ def inference_utilization(record: Record, spec: dict | None) -> dict[str, Metric
         Provenance("derived", "FLOP/inference x inferences_per_s ÷ peak FLOP/s", "inference",
                    note=f"{n:.4g} FLOP per inference, {flops.get('source')} ({flops.get('note')}); {key} {peak:g}e12 "
                         f"[{peak_src}]; peak from {_peak(spec, key)['label']}", extra={"peak": _peak(spec, key)}))}
+
+
+#: what makes a share above 100 % of a limit impossible, per metric: the limit used was too low
+_TOO_LOW = {"roofline_fraction": "the bandwidth figure it rests on is too low (a probe on a busy machine, or a "
+                                 "cache-resident model); re-run `edgeprof devices --probe` on an idle machine",
+            "compute_utilization": "the peak it rests on is too low for the instructions that ran (an int8/int4 path "
+                                   "measured against an fp32 peak, or a probe on a busy machine); re-run "
+                                   "`edgeprof devices --probe` on an idle machine or add the device's int8 peak to "
+                                   "your devices.csv"}
+
+
+def withhold_impossible(metrics: dict[str, Metric]) -> tuple[dict[str, Metric], list[str]]:
+    """A share of a hardware limit above 100 % is not a figure, it is evidence that the limit was
+    wrong: such a metric is withheld, and a warning says what it would have read and why."""
+    kept, warnings = {}, []
+    for name, m in metrics.items():
+        if name in _TOO_LOW and m.center is not None and m.center > 1.0:
+            warnings.append(f"{name} withheld: it read {m.center:.0%} of its limit, which cannot be; "
+                            f"{_TOO_LOW[name]} ({m.provenance.note})")
+        else:
+            kept[name] = m
+    return kept, warnings

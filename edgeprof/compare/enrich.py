@@ -79,7 +79,11 @@ class Enricher:
         dims = self._dims[key]
         if dims:  # the header's shape, without overriding what the record already knows
             record = replace(record, model=replace(record.model, extra={**dims, **record.model.extra}))
-        record = record.with_metrics(roofline.roofline_metrics(record, self.spec(record.device.to_dict()), dims))
+        figures, impossible = roofline.withhold_impossible(
+            roofline.roofline_metrics(record, self.spec(record.device.to_dict()), dims))
+        record = record.with_metrics(figures)
+        if impossible:
+            record = replace(record, warnings=record.warnings + tuple(w for w in impossible if w not in record.warnings))
         return self.compare(record)
 
     def compare(self, record: Record) -> Record:

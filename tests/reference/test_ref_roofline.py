@@ -141,3 +141,19 @@ def test_gguf_dims_and_cell():
         "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""}}})
     # a probe stored without its date, quality or load says so in the cell (issue 13)
     assert roofline_text(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured, probe (date and quality unknown))"
+
+
+def test_a_share_above_its_limit_is_withheld_with_the_reason():
+    """Compute utilization of 835 % (an int8 path against an fp32 peak, or a probe on a busy machine)
+    is not a figure: it is withheld, and the warning says what it read and which limit is too low."""
+    from edgeprof.analysis.roofline import make_metric
+    from edgeprof.results.schema import Provenance
+
+    prov = Provenance("derived", "FLOP/inference x inferences_per_s ÷ peak FLOP/s", "inference", note="peak_fp32_tflops 0.1e12")
+    ok = make_metric([0.31, 0.33, 0.35], "ratio", prov)
+    bad = make_metric([8.2, 8.35, 8.4], "ratio", prov)
+    kept, why = roofline.withhold_impossible({"roofline_fraction": ok, "compute_utilization": bad})
+    assert list(kept) == ["roofline_fraction"] and kept["roofline_fraction"] is ok
+    (line,) = why
+    assert line.startswith("compute_utilization withheld: it read 835% of its limit") and "int8" in line
+    assert roofline.withhold_impossible({"compute_utilization": ok}) == ({"compute_utilization": ok}, [])
