@@ -9,7 +9,8 @@ GGUFs (43: the real SmolLM2 with 1-4 header bytes changed, 8 of them benched in 
 good model), hostile ONNX (14), forged export manifests (4), hostile HF directories (12), kills
 (10: kill -9 of worker and of parent, SIGTERM, Ctrl-C, each parent kill then --resume, two
 resumes at once, a torn record), full disks (2), read-only or impossible outputs (5), vanished
-sensors (2), absurd flags (21).
+sensors (2), absurd flags (21); ``issue21`` (attack_issue21.py) and ``scale`` (attack_scale.py: a
+300,000-row reference import, then a bench whose time is bounded and which never opens the rows).
 
 Every attempt is judged by the same rules: no traceback anywhere; the exit status CONTRACTS
 allows; a refusal is exactly one ``edgeprof: error:`` line that names a fix, and a refused

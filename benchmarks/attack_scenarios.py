@@ -15,6 +15,7 @@ from pathlib import Path
 
 import attack_inputs as inputs
 from attack_issue21 import issue21
+from attack_scale import scale
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -255,4 +256,4 @@ def flags(a) -> None:
 
 SCENARIOS = {"broken": broken_gguf, "mutated": mutated_gguf, "onnx": onnx, "manifests": manifests, "hf": hf_dirs,
              "kills": kills, "disks": disks, "outputs": outputs, "sensors": sensors, "flags": flags,
-             "issue21": issue21}
+             "issue21": issue21, "scale": scale}

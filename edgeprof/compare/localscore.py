@@ -184,3 +184,33 @@ def _rows(reader, path: Path, models: dict[str, Any]) -> list[Record]:
     if not out:
         raise LocalScoreError(f"{path}: no result rows after the header")
     return out
+
+
+def row_offsets(path: str | Path) -> list[int]:
+    """The byte offset of every row ``read_tsv`` returns, in its order: lines are split as the
+    reader splits them (``\\r\\n``, ``\\r`` or ``\\n``), the header and blank lines left out. What
+    the set's row index (``refindex.py``) stores, so matching reads only the rows it needs."""
+    data = Path(path).read_bytes()
+    out, header = [], True
+    for m in re.finditer(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$", data):
+        if header:
+            header = False
+            continue
+        if any(f.strip() for f in m.group().decode("utf-8").rstrip("\r\n").split("\t")):
+            out.append(m.start())
+    return out
+
+
+def read_row(fh, offset: int, path: Path, models: dict[str, Any] | None = None) -> Record:
+    """The row at ``offset`` of an export opened in binary (``fh``), read as ``read_tsv`` reads it."""
+    fh.seek(offset)
+    line = fh.readline(64 * MAX_FIELD)
+    line = re.split(rb"[\r\n]", line, maxsplit=1)[0]
+    where = f"{path} (byte {offset})"
+    try:
+        fields = next(csv.reader([line.decode("utf-8")], delimiter="\t", quoting=csv.QUOTE_NONE), [])
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise LocalScoreError(f"{where}: unreadable ({str(exc)[:80]})") from None
+    if len(fields) != len(COLUMNS):
+        raise LocalScoreError(f"{where}: {len(fields)} tab-separated fields, expected {len(COLUMNS)}")
+    return _record(dict(zip(COLUMNS, fields)), where, models or {})

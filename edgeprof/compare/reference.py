@@ -30,6 +30,7 @@ from edgeprof.compare import classes as cls
 from edgeprof.compare import identity as ident
 from edgeprof.compare.judge import Judge
 from edgeprof.compare.ratios import against_values, edge_roofline, ratios, server_roofline
+from edgeprof.compare.refindex import StaleIndex
 from edgeprof.compare.refsets import (RefSet, ReferenceSetError, get_set, load_set, load_sets,  # noqa: F401
                                       matching_sets)
 from edgeprof.assets_access import asset  # noqa: F401 - re-exported (tests, commands)
@@ -87,45 +88,58 @@ def candidates(record: Record, sets: list[RefSet]) -> tuple[str, list[tuple[RefS
 
 
 def _candidates(record: Record, sets: list[RefSet]) -> _Found:
+    try:
+        return _scan(record, sets)
+    except StaleIndex:  # a set's index did not match its rows: that set is now read in full
+        return _scan(record, sets)
+
+
+def _scan(record: Record, sets: list[RefSet]) -> _Found:
+    """Each group of rows (one model, workload and quant: ``refindex.RowGroup``) is judged once;
+    only the rows of the strongest kind reached, and the context rows, are then read."""
     wid, quant = ident.workload_identity(record.workload), ident.quant_name(record.artifact.quant)
-    found: dict[str, list] = {k: [] for k in KINDS}
-    context, far, suites_here, contradicted = [], 0, set(), ""
+    found: dict[str, list] = {k: [] for k in (*KINDS, "context")}   # (set, groups) per kind
+    far, suites_here, contradicted = 0, set(), ""
     any_near, nearest, other_workloads = False, None, set()
-    for s in matching_sets(sets):
-        for r in s.records:
-            if not r.ok:
-                continue
-            verdict, why = ident.check(record.model, r.model)
+    used = matching_sets(sets)
+    for s in used:
+        picks: dict[str, list] = {k: [] for k in found}
+        for g in s.groups():
+            verdict, why = ident.check(record.model, g.model)
             same = verdict in (ident.SAME, ident.UNVERIFIED)
             if verdict == ident.DIFFERENT and not contradicted:
-                contradicted = f"{r.model.name or r.model.id}: {why}"
-            rid = ident.workload_identity(r.workload)
+                contradicted = f"{g.model.name or g.model.id}: {why}"
+            rid = ident.workload_identity(g.workload)
             if rid == ("unknown",):
                 if same:
-                    context.append((s, r))
+                    picks["context"].append(g)
                 continue
-            factor = ident.params_factor(record.model.params, r.model.params)
+            factor = ident.params_factor(record.model.params, g.model.params)
             near = same or (factor or 1e9) <= ident.NORMALIZED_MAX_FACTOR
             any_near = any_near or near
             if factor is not None and (nearest is None or factor < nearest[0]):
-                nearest = (factor, r)
+                nearest = (factor, g.model)
             if rid[0] == "suite" and near:
                 suites_here.add(rid[1])
             elif same and rid != wid:
-                other_workloads.add(ident.describe_workload(r.workload))
+                other_workloads.add(ident.describe_workload(g.workload))
             if rid != wid or wid == ("unknown",):
                 continue
             if same:
-                exact = verdict == ident.SAME and ident.quant_name(r.artifact.quant) == quant
-                found["exact" if exact else "same-model"].append((s, r))
+                picks["exact" if verdict == ident.SAME and g.quant == quant else "same-model"].append(g)
             elif factor is not None and factor <= ident.NORMALIZED_MAX_FACTOR:
-                found["normalized"].append((s, r))
+                picks["normalized"].append(g)
             else:
-                far += 1
+                far += len(g.positions)
+        for k, gs in picks.items():
+            if gs:
+                found[k].append((s, gs))
+    context = [(s, r) for s, gs in found["context"] for r in s.rows_of(gs)]
     notes = [f"identity: {contradicted}"] if contradicted else []
+    notes += [n for s in used for n in s.notes]
     for kind in KINDS:
         if found[kind]:
-            return _Found(kind, found[kind], context, notes)
+            return _Found(kind, [(s, r) for s, gs in found[kind] for r in s.rows_of(gs)], context, notes)
     return _none(record, wid, suites_here, any_near, nearest, other_workloads, far, context, notes)
 
 
@@ -137,8 +151,8 @@ def _none(record, wid, suites_here, any_near, nearest, other_workloads, far, con
         why += f" (the rows for this model are suite summaries: bench with {flag} to match them)"
         short = f"rows are suite summaries: bench {flag}"
     elif not any_near and record.model.params is not None:
-        closest = (f"; the closest is {nearest[1].model.name or nearest[1].model.id} "
-                   f"({nearest[1].model.params / 1e9:.3g} B, {nearest[0]:.1f}× away)" if nearest else "")
+        closest = (f"; the closest is {nearest[1].name or nearest[1].id} "
+                   f"({nearest[1].params / 1e9:.3g} B, {nearest[0]:.1f}× away)" if nearest else "")
         why += (f" (no set holds this model or one within {ident.NORMALIZED_MAX_FACTOR:g}× its size{closest}: "
                 f"'edgeprof reference list' shows them)")
         short = f"no set holds this model (or one within {ident.NORMALIZED_MAX_FACTOR:g}× its size)"

@@ -14,7 +14,7 @@ import csv
 import json
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
@@ -37,11 +37,72 @@ class RefSet:
     name: str
     path: Path
     meta: dict[str, Any]
-    records: list[Record]
+    #: the rows once read (None: not read yet; ``records`` reads them)
+    preloaded: list[Record] | None
     origin: str  # "packaged" | "user"
-    #: set by a listing (``load_sets(listing=True)``): the summary reference.json stores; ``records``
-    #: is then left empty (not read)
+    #: set by a listing (``load_sets(listing=True)``): the summary reference.json stores; the rows
+    #: are then not read
     listed: dict[str, Any] | None = None
+    #: the set's current row index (``refindex.py``): matching reads only the rows it needs
+    index: Any = None
+    load_note: str | None = None   # an index that exists but is not used (stale, unreadable)
+    notes: list[str] = field(default_factory=list)   # an index found not to match while matching
+    _groups: list | None = field(default=None, repr=False, compare=False)
+    _ok: list | None = field(default=None, repr=False, compare=False)
+    _read: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def records(self) -> list[Record]:
+        """Every row of the set (read on first use)."""
+        if self.preloaded is None:
+            self.preloaded = _records(self.path, self.meta)
+        return self.preloaded
+
+    def groups(self) -> list:
+        """The ok rows grouped by model, workload and quant (``refindex.RowGroup``), from the index
+        when it is current, else from every row."""
+        from edgeprof.compare import refindex
+
+        if self._groups is None:
+            self._groups = list(self.index.groups) if self.index is not None else refindex.groups_of(self._ok_rows())
+        return self._groups
+
+    def _ok_rows(self) -> list[Record]:
+        if self._ok is None:
+            self._ok = [r for r in self.records if r.ok]
+        return self._ok
+
+    def rows_of(self, groups: list) -> list[Record]:
+        """The rows of ``groups`` in file order: read through the index (only those), or taken from
+        every row. Raises ``refindex.StaleIndex`` after falling back to a full read when a row is
+        not what the index says (the caller asks again)."""
+        from edgeprof.compare import refindex
+
+        positions = sorted(p for g in groups for p in g.positions)
+        if self.index is None:
+            ok = self._ok_rows()
+            return [ok[p] for p in positions]
+        want = {p: g.key for g in groups for p in g.positions if p not in self._read}
+        if want:
+            try:
+                self._read.update(refindex.read_rows(self.path, self.meta, self.index, sorted(want), want))
+            except refindex.StaleIndex as exc:
+                self.notes.append(f"reference set {self.name}: its row index does not match its rows ({exc}); "
+                                  f"every row was read — rebuild the set with the command that made it")
+                self.index, self._groups, self._read = None, None, {}
+                raise
+        return [self._read[p] for p in positions]
+
+    def submissions(self) -> list:
+        """What the what-if fit reads of each row: the stored columns of a LocalScore import while
+        its rows file is unchanged (``refindex.load_fit``), else the rows themselves."""
+        from edgeprof.compare import refindex
+
+        if self.preloaded is None and self.origin == "user":
+            subs = refindex.load_fit(self.path, self.meta.get("records_file"))
+            if subs is not None:
+                return subs
+        return self.records
 
     @property
     def verification(self) -> str:
@@ -139,12 +200,26 @@ def load_set(folder: str | Path, origin: str = "user", listing: bool = False) ->
         raise ReferenceSetError(f"{meta_path}: not a JSON object; repair or remove the set")
     if origin == "packaged":
         return _packaged(str(folder), meta_path.stat().st_mtime_ns)
+    name = meta.get("name", folder.name)
     summary = _current_summary(folder, meta) if listing else None
     if summary is not None:
-        return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=[], origin=origin,
-                      listed=summary)
-    return RefSet(name=meta.get("name", folder.name), path=folder, meta=meta, records=_records(folder, meta),
-                  origin=origin)
+        return RefSet(name, folder, meta, None, origin, listed=summary)
+    from edgeprof.compare import refindex
+
+    index, why = refindex.load(folder, _rows_name(folder, meta))
+    if index is None:  # no current index: every row is read now (a malformed set fails here, as before)
+        return RefSet(name, folder, meta, _records(folder, meta), origin,
+                      load_note=f"reference set {name}: {why}" if why else None)
+    return RefSet(name, folder, meta, None, origin, index=index)
+
+
+def _rows_name(folder: Path, meta: dict) -> str | None:
+    """The file holding the rows an index can point into: an importer's file or records.jsonl."""
+    if meta.get("importer"):
+        return str(meta.get("records_file") or "") or None
+    if "records_csv" in meta:
+        return None
+    return "records.jsonl"
 
 
 def _current_summary(folder: Path, meta: dict) -> dict[str, Any] | None:
@@ -172,8 +247,7 @@ def _packaged(folder: str, _mtime_ns: int) -> RefSet:
     """Packaged sets are read once per process (LocalScore: 1,218 rows)."""
     path = Path(folder)
     meta = json.loads((path / "reference.json").read_text())
-    return RefSet(name=meta.get("name", path.name), path=path, meta=meta, records=_records(path, meta),
-                  origin="packaged")
+    return RefSet(meta.get("name", path.name), path, meta, _records(path, meta), "packaged")
 
 
 def packaged_names() -> list[str]:
@@ -213,6 +287,8 @@ def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
         for d in sorted(p for p in udir.iterdir() if (p / "reference.json").is_file()):
             try:
                 s = load_set(d, "user", listing=listing)
+                if notes is not None and s.load_note:
+                    notes.append(s.load_note)
             except (UsageError, ValueError, OSError, KeyError, TypeError, AttributeError, RecursionError) as exc:
                 # one broken set is skipped, with one warning naming it; the others (packaged ones
                 # included) stay usable

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from edgeprof.compare import refindex
 from edgeprof.compare.refsets import ReferenceSetError, check_name
 from edgeprof.errors import check_writable, os_fault
 from edgeprof.home import home_fix, reference_dir
@@ -89,14 +90,18 @@ def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
         for f in copy:
             writing = tmp / f.name
             shutil.copy2(f, writing)
+        lines = None
         if records is not None:
             writing = tmp / "records.jsonl"
-            writing.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in records))
+            lines = [json.dumps(r.to_dict()) + "\n" for r in records]
+            writing.write_text("".join(lines))
         rows_file = tmp / ("records.jsonl" if records is not None else str(meta.get("records_file") or ""))
         if (rows if rows is not None else records) is not None and rows_file.is_file():
             st = rows_file.stat()
             meta = dict(meta, summary={"file": rows_file.name, "stamp": [st.st_size, st.st_mtime_ns],
                                        **list_summary(rows if rows is not None else records)})
+            writing = tmp / refindex.INDEX
+            _index(tmp, rows_file, meta, records, rows, lines)
         writing = tmp / "reference.json"
         writing.write_text(json.dumps(meta, indent=2) + "\n")
     except OSError as exc:  # a full or read-only disk: no half set is left, the old one is untouched
@@ -106,6 +111,18 @@ def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
         shutil.rmtree(path)
     tmp.rename(path)
     return path
+
+
+def _index(folder: Path, rows_file: Path, meta: dict, records: list[Record] | None, rows: list[Record] | None,
+           lines: list[str] | None) -> None:
+    """The set's row index (``refindex.py``): records.jsonl's offsets are known from writing it, an
+    importer's file is scanned once for them."""
+    if records is not None and lines is not None:
+        refindex.write(folder, rows_file, "jsonl", records, refindex.jsonl_offsets(lines))
+    elif rows is not None and meta.get("importer") in refindex.READERS:
+        from edgeprof.compare.localscore import row_offsets
+
+        refindex.write(folder, rows_file, meta["importer"], rows, row_offsets(rows_file))
 
 
 def from_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None, overwrite: bool = False,

@@ -131,8 +131,9 @@ def load_rows(db_path=None, include_history: bool = True) -> whatif_rows.Rows:
     out = whatif_rows.Rows()
     for s in matching_sets(load_sets()):
         if s.meta.get("importer") == "localscore":
-            whatif_rows.localscore_rows(s.records, table, out)
-            out.sources.append(f"reference set {s.name} ({len(s.records)} rows, {s.verification})")
+            subs = s.submissions()  # an import's stored columns: its rows are not parsed again
+            whatif_rows.localscore_rows(subs, table, out)
+            out.sources.append(f"reference set {s.name} ({len(subs)} rows, {s.verification})")
     if include_history:
         from edgeprof.results.history import all_records
 

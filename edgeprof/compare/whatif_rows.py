@@ -45,31 +45,58 @@ def _metric(rec: Record, name: str) -> float | None:
     return float(m.value) if m is not None and m.value else None
 
 
-def localscore_rows(records: Iterable[Record], table: list[dict], out: Rows | None = None) -> Rows:
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What the fit reads of one LocalScore row: kept in a user set's ``rows.fit.json`` at import
+    (``refindex.py``), so a fit over a 300,000-row import reads these few columns, not every row."""
+    result_id: int | None
+    url: str | None
+    size_bytes: float | None
+    decode_tps: float | None
+    prefill_tps: float | None
+    memory_bytes: int | None
+    backend: str                  # "cpu" (a CPU-backend run on a GPU machine) or "gpu"
+    device: str | None
+    role: str
+    params: float | None
+    runtime: str | None
+    model: str | None
+
+    @classmethod
+    def of(cls, rec: Record) -> "Submission":
+        accel = str(rec.runtime.placement.to_dict().get("accel_type", "")).upper()
+        return cls(rec.extra.get("result_id"), rec.extra.get("url"), rec.artifact.size_bytes,
+                   _metric(rec, "decode_tokens_per_s"), _metric(rec, "prefill_tokens_per_s"), rec.device.memory_bytes,
+                   "cpu" if accel == "CPU" else "gpu", rec.device.name, rec.device.extra.get("role", ""),
+                   rec.model.params, rec.runtime.extra.get("label") or rec.runtime.name, rec.model.name or rec.model.id)
+
+
+def localscore_rows(records: Iterable[Record | Submission], table: list[dict], out: Rows | None = None) -> Rows:
     """LocalScore summaries -> rows. Class: the ``devices.csv`` row its accelerator name matches
     (the full name, so Apple's GPU bins stay apart), ``<id>:cpu`` for a CPU-backend run on a GPU
-    machine, else the name itself."""
+    machine, else the name itself. Each accelerator is looked up once (a lookup per row was most
+    of a 300,000-row fit)."""
     out = out or Rows()
-    for rec in records:
-        size = rec.artifact.size_bytes
-        decode = _metric(rec, "decode_tokens_per_s")
+    classes: dict[tuple, DeviceClass] = {}
+    for item in records:
+        sub = item if isinstance(item, Submission) else Submission.of(item)
+        size, decode, mem = sub.size_bytes, sub.decode_tps, sub.memory_bytes
         if not size:
             out.skip("model file size unknown")
             continue
         if not decode:
             out.skip("no decode rate")
             continue
-        mem = rec.device.memory_bytes
-        backend = "cpu" if str(rec.runtime.placement.to_dict().get("accel_type", "")).upper() == "CPU" else "gpu"
-        if mem and backend == "gpu" and size > mem * SPILL_MARGIN:
+        if mem and sub.backend == "gpu" and size > mem * SPILL_MARGIN:
             out.skip("model larger than the accelerator's memory (spilled)")
             continue
-        row = specs.lookup(rec.device.name, None, mem, table)
-        cls = specs.device_class(row, backend) if row else _unlisted(rec.device.name, rec.device.extra.get("role", ""))
-        prefill = _metric(rec, "prefill_tokens_per_s")
-        out.add(cls, Row(cls.id, float(size), 2.0 * float(rec.model.params) if rec.model.params else None, decode,
-                         prefill, f"LocalScore result {rec.extra.get('result_id')}", rec.extra.get("url"),
-                         rec.runtime.extra.get("label") or rec.runtime.name, rec.model.name or rec.model.id))
+        key = (sub.device, mem, sub.backend, sub.role)
+        if key not in classes:
+            row = specs.lookup(sub.device, None, mem, table)
+            classes[key] = specs.device_class(row, sub.backend) if row else _unlisted(sub.device, sub.role)
+        cls = classes[key]
+        out.add(cls, Row(cls.id, float(size), 2.0 * float(sub.params) if sub.params else None, decode,
+                         sub.prefill_tps, f"LocalScore result {sub.result_id}", sub.url, sub.runtime, sub.model))
     return out
 
 
