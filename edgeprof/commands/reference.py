@@ -144,7 +144,8 @@ def _show(args, s, fmt: str) -> int:
 
     print(f"\n{ROOFLINE_NOTE}\nhost_bound: yes when the row decodes under {HOST_BOUND_FRACTION:.0%} of its "
           f"bandwidth roofline at batch 1, or as fast as rows on devices with much more bandwidth (it measures its "
-          f"host, engine build and driver); ? when neither can be judged; the evidence is in -o json/csv")
+          f"host, engine build and driver); ? when neither can be judged, or for a CPU row (its host is its "
+          f"accelerator); the evidence is in -o json/csv")
     if shown.legend:
         print("\nColumns of this set:\n" + "\n".join(f"- {x}" for x in shown.legend))
     return 0

@@ -29,6 +29,8 @@ from edgeprof.results.schema import Record
 
 #: below this share of its bandwidth roofline at batch 1 a row is taken as bound by its host
 HOST_BOUND_FRACTION = 0.20
+#: device kinds whose host is the accelerator: no host-bound flag
+CPU_KINDS = ("cpu", "rpi")
 #: rows on devices with at least this many times the bandwidth are the "faster devices"
 FASTER_BANDWIDTH = 1.5
 #: a per-token time within this factor of the faster devices' median is "near their floor"
@@ -75,7 +77,12 @@ def per_token_ms(rec: Record) -> float | None:
 
 def host_bound(rec: Record, roof: Roofline | None, peers: list[Record], sp: Specs) -> HostBound:
     """The flag and its evidence (see the module docstring); ``peers``: rows of the same model and
-    workload on other machines (the candidates this row was found among)."""
+    workload on other machines (the candidates this row was found among). A CPU row (a server's
+    CPU, a Raspberry Pi) gets no flag: its host IS its accelerator, so "bound by its host rather
+    than its accelerator" cannot be said of it — its roofline fraction says how far it is from its
+    memory."""
+    if rec.device.kind in CPU_KINDS:
+        return HostBound(None, f"not judged: a {rec.device.kind} row's host is its accelerator")
     ms, bw = per_token_ms(rec), sp.bandwidth(rec)
     floor_text = ""
     if ms is not None and bw:

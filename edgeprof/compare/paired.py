@@ -313,11 +313,11 @@ def render_table(rows: list[dict], fmt: str, columns: Sequence[str] | None = Non
         return "\n".join(json.dumps(r, default=str) for r in rows)
     cols = list(columns or (rows[0].keys() if rows else []))
 
-    def cell(v: Any) -> str:
-        if isinstance(v, float):
-            return f"{v:.4g}"
+    def cell(v: Any, sep: str = "") -> str:
+        if isinstance(v, float):  # no exponent for everyday magnitudes (18,590 t/s, not 1.859e+04)
+            return f"{v:{sep}.0f}" if 1e4 <= abs(v) < 1e15 else f"{v:.4g}"
         if isinstance(v, (list, tuple)):
-            return "[" + ", ".join(cell(x) for x in v) + "]"
+            return "[" + ", ".join(cell(x, sep) for x in v) + "]"
         return "" if v is None else str(v)
 
     if fmt == "csv":
@@ -327,5 +327,5 @@ def render_table(rows: list[dict], fmt: str, columns: Sequence[str] | None = Non
         w.writerows([[csv_cell(cell(r.get(c))) for c in cols] for r in rows])
         return buf.getvalue().rstrip("\n")
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(md_cell(cell(r.get(c))) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(md_cell(cell(r.get(c), ",")) for c in cols) + " |" for r in rows]
     return "\n".join(lines)

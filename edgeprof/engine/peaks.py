@@ -96,7 +96,7 @@ def contended_note(stored: dict, now: datetime) -> str:
     age_s = age_seconds(stored, now)
     due = ("after a bench whose idle window is quiet" if age_s is None or age_s >= RETAKE_PERIOD_S else
            f"after a quiet bench from {(RETAKE_PERIOD_S - age_s) / 3600:.0f} h on (at most once a day)")
-    return (f"rooflines on this CPU rest on a probe taken on a busy machine ({specs.probe_label(stored)}): its "
+    return (f"rooflines on this CPU rest on a probe taken on a busy machine, {specs.probe_label(stored)}: its "
             f"peaks may be several times low; it is taken again {due}, or now with 'edgeprof devices --probe' "
             f"on a quiet machine")
 

@@ -107,6 +107,19 @@ def test_one_configuration_twice_is_never_a_difference(tmp_path, seed):
     assert dec.margin == 0.2 and "stated" in dec.extra["drift_basis"] and (dec.n_edge, dec.n_ref) == (5, 5)
 
 
+def test_a_cpu_reference_is_not_called_host_bound(tmp_path):
+    """The same-machine reference of a CPU bench (issue 19's first "done when"): its row decodes
+    far below its bandwidth roofline, as CPU decode does, but its host IS its accelerator — the
+    cell read "exact vs Intel(R) Xeon(R) Processor (n 1, 1 host-bound)"."""
+    a = make_record(decode=noisy(50.0, 5, 0.02, 1), run_id="a",
+                    extra={"roofline_fraction": metric([0.19], "ratio", kind="derived", source="roofline")})
+    b = make_record(decode=noisy(50.0, 5, 0.02, 2), run_id="b")
+    c = ref.match(b, _run_set(tmp_path, [a], "cpu"), NO_HISTORY)
+    assert c.kind == "exact" and [r.host_bound.flag for r in c.rows] == [None]
+    assert "a cpu row's host is its accelerator" in c.rows[0].host_bound.evidence
+    assert "host-bound" not in reftext.cell(c) and c.classes[0].n_host_bound == 0
+
+
 def test_a_real_difference_is_found_and_too_few_repetitions_is_said(tmp_path):
     ref_row = make_record(decode=noisy(100.0, 6, 0.02, 1), run_id="a")
     half = make_record(decode=noisy(50.0, 6, 0.02, 2), run_id="b")     # e.g. one thread instead of two
@@ -277,6 +290,7 @@ def test_reference_show_filters_summarises_classes_and_explains_an_empty_answer(
     assert main(llama + ["--class", "H100", "--machine", "PCIe"]) == 0
     md = capsys.readouterr().out
     assert "- H100 PCIe 80GB: one row: 335 t/s, 1 host-bound" in md and "| 87 |" not in md
+    assert "| 18,590 |" in md and "e+0" not in md         # prefill t/s as people read it, not 1.859e+04
     assert main(llama + ["--class", "nothing-like-this"]) == 0
     md = capsys.readouterr().out
     assert "0 rows: 625 comparable rows, none left after --class 'nothing-like-this'" in md and "|---" not in md
