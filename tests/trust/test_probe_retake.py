@@ -146,7 +146,7 @@ def test_a_bench_decides_after_its_sweep_on_its_own_idle_window(tmp_path, monkey
                         idle_seconds=peaks.MIN_QUIET_S + 0.2, threads=[1], out=tmp_path / "run", quiet=True)
     session = RunSession.for_bench(opts, note=notes.append)
     dev_id = next(d.info().id for d in session.devices if d.info().kind == "cpu")
-    old = _probe("contended", 3.0, datetime.now(timezone.utc) - timedelta(days=2))
+    old = _probe("contended", 500.0, datetime.now(timezone.utc) - timedelta(days=2))  # a share under 100 %
     specs.save_probe(dev_id, old)
     session.start(quiet_workers=True)
     taken = []
