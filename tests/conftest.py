@@ -44,11 +44,13 @@ def _probe_is_stale(d: Path) -> bool:
     from datetime import datetime, timezone
 
     from edgeprof.devices.load import LoadMeter
+    from edgeprof.analysis.spec_types import ProbeResult
     from edgeprof.engine import peaks
     from edgeprof.results.conditions import IdleBaseline
 
     now = datetime.now(timezone.utc)
-    ages = [peaks.age_seconds(s, now) for s in stored]
+    probes = [ProbeResult.from_dict(s) for s in stored]
+    ages = [peaks.age_seconds(s, now) for s in probes]
     if all(a is not None and a < peaks.RETAKE_PERIOD_S for a in ages):
         return False  # re-taken at most once a day: no window to measure
     meter = LoadMeter()
@@ -56,7 +58,7 @@ def _probe_is_stale(d: Path) -> bool:
         idle = IdleBaseline.from_dict({"load": meter.measure(peaks.MIN_QUIET_S)})
     finally:
         meter.stat.close()
-    return any(peaks.retake_reason(s, idle, now) for s in stored)
+    return any(peaks.retake_reason(s, idle, now) for s in probes)
 
 
 class MachineProbe:

@@ -37,6 +37,24 @@ class FlopCount:
         return {"value": self.flops, "source": self.source, "note": self.note}
 
 
+@dataclass(frozen=True)
+class PassFlops:
+    """FLOPs of one pass as a row records them (``runtime_extra["flops_per_inference"]``: counted
+    from the graph here, or by torch's counter): the figure, its source and how it was counted."""
+    value: float
+    source: str | None = None
+    note: str | None = None
+
+    @classmethod
+    def from_dict(cls, runtime_extra: dict) -> "PassFlops | None":
+        """The row's count, or None when it has none (or not a positive number)."""
+        d = runtime_extra.get("flops_per_inference") or {}
+        v = d.get("value")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0:
+            return None
+        return cls(float(v), d.get("source"), d.get("note"))
+
+
 def _shapes(model) -> dict[str, list[int | None]]:
     out: dict[str, list[int | None]] = {}
     g = model.graph

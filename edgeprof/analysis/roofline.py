@@ -13,27 +13,33 @@ tokens/s (+ 4 × n_layers × context × n_heads × head_dim × tokens/s for atte
 Both are CONTRACTS metric dicts (per-repetition samples from ``decode_tokens_per_s`` samples),
 provenance kind ``derived``, with a note naming the bandwidth/peak and whether it came from ``spec``
 (which ``devices.csv`` row) or a ``measured`` probe. ``spec`` is ``specs.device_spec(...)``'s shape
-or a plain spec row (then treated as ``spec``).
+(a ``DeviceSpec``) or a plain ``SpecRow`` (then treated as ``spec``).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from edgeprof.analysis.flops import PassFlops
 from edgeprof.analysis.metrics import metric as make_metric
+from edgeprof.analysis.spec_types import DeviceSpec, Peak, SpecRow
 from edgeprof.models.quant import precision_class
 from edgeprof.results.schema import Metric, Provenance, Record
 
 KV_ELEM_BYTES = {"f32": 4.0, "fp32": 4.0, "f16": 2.0, "fp16": 2.0, "bf16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
 
 
-def _figure(spec: dict, key: str) -> tuple[float | None, str]:
-    v = spec.get(key)
+def _figure(spec: DeviceSpec, key: str) -> tuple[float | None, str]:
+    v = spec.figure(key)
     if v is None:
         return None, ""
-    p = (spec.get("provenance") or {}).get(key)
-    if p is None:
-        p = {"kind": "spec", "source": f"{spec.get('origin', 'assets/devices/devices.csv')} row {spec.get('id', '?')}"}
-    return float(v), f"{p['kind']}: {p['source']}" + (f" ({p['note']})" if p.get("note") else "")
+    p = spec.peak(key) or Peak("spec", f"assets/devices/devices.csv row {spec.id or '?'}")
+    return float(v), f"{p.kind}: {p.source}" + (f" ({p.note})" if p.note else "")
+
+
+def as_spec(spec: DeviceSpec | SpecRow | None) -> DeviceSpec | None:
+    """A device's peaks: ``specs.device_spec``'s, or a plain table row's published ones."""
+    return spec.spec() if isinstance(spec, SpecRow) else spec
 
 
 def model_dims_from_gguf(metadata: dict) -> dict[str, int]:
@@ -53,8 +59,22 @@ def mean_decode_context(record: Record) -> float:
     return float(w.depth or 0) + float(w.prompt_tokens or 0) + float(w.gen_tokens or 0) / 2
 
 
-def _dims(record: Record, model_dims: dict | None) -> dict:
-    return {**record.model.extra, **(model_dims or {})}
+@dataclass(frozen=True)
+class ModelDims:
+    """The model's shape where known (None = unknown): what the KV-cache bytes and attention
+    FLOPs need. Read from the record's ``model`` and the GGUF header's dims."""
+    n_layers: Any = None
+    n_heads: Any = None
+    n_kv_heads: Any = None
+    head_dim: Any = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelDims":
+        return cls(*(d.get(k) or None for k in ("n_layers", "n_heads", "n_kv_heads", "head_dim")))
+
+
+def _dims(record: Record, model_dims: dict | None) -> ModelDims:
+    return ModelDims.from_dict({**record.model.extra, **(model_dims or {})})
 
 
 def bytes_per_token(record: Record, model_dims: dict | None = None) -> tuple[float | None, str]:
@@ -65,9 +85,9 @@ def bytes_per_token(record: Record, model_dims: dict | None = None) -> tuple[flo
     dims = _dims(record, model_dims)
     kv_type = str(record.runtime.placement.kv_type or "f16").lower()
     ctx = mean_decode_context(record)
-    if all(dims.get(k) for k in ("n_layers", "n_kv_heads", "head_dim")):
+    if dims.n_layers and dims.n_kv_heads and dims.head_dim:
         elem = KV_ELEM_BYTES.get(kv_type, 2.0)
-        kv = 2 * dims["n_layers"] * dims["n_kv_heads"] * dims["head_dim"] * elem * ctx
+        kv = 2 * dims.n_layers * dims.n_kv_heads * dims.head_dim * elem * ctx
         return float(size) + kv, (f"bytes/token = artifact {size} B (all weights once) + KV {kv:.0f} B "
                                   f"({kv_type}, mean decode context {ctx:g} tokens)")
     return float(size), (f"bytes/token = artifact {size} B (all weights once); KV cache NOT included "
@@ -84,8 +104,8 @@ def flops_per_token(record: Record, model_dims: dict | None = None) -> tuple[flo
     dims = _dims(record, model_dims)
     flops = 2.0 * float(params)
     attn = ""
-    if all(dims.get(k) for k in ("n_layers", "n_heads", "head_dim")):
-        flops += 4.0 * dims["n_layers"] * mean_decode_context(record) * dims["n_heads"] * dims["head_dim"]
+    if dims.n_layers and dims.n_heads and dims.head_dim:
+        flops += 4.0 * dims.n_layers * mean_decode_context(record) * dims.n_heads * dims.head_dim
         attn = " + attention 4·L·ctx·H·d"
     return flops, f"(2 × {float(params):.4g} params{attn}) = {flops:.4g} FLOP/token"
 
@@ -94,7 +114,7 @@ def decode_limit_tokens_per_s(bandwidth_gbs: float, bytes_per_token_b: float) ->
     return bandwidth_gbs * 1e9 / bytes_per_token_b
 
 
-def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple[str | None, float | None, str]:
+def peak_for_precision(spec: DeviceSpec, quant: str | None, kind: str | None) -> tuple[str | None, float | None, str]:
     """Which peak applies: fp16 tensor peak for 16-bit on GPUs, int8 for int8/int4 when known, else fp32."""
     cls = precision_class(quant)
     q = (quant or "").lower()
@@ -111,23 +131,35 @@ def peak_for_precision(spec: dict, quant: str | None, kind: str | None) -> tuple
     return None, None, "no peak FLOP/s known"
 
 
-def _peak(spec: dict, key: str | None) -> dict:
-    """Where a peak figure came from, for the table cell: kind, the probe's date and quality, a flag."""
-    p = (spec.get("provenance") or {}).get(key) or {}
-    if p.get("kind") == "measured":
-        return {"figure": key, "kind": "measured", "label": p.get("label") or "probe (date and quality unknown)",
-                "quality": p.get("quality") or "unknown", "flag": p.get("flag")}
-    return {"figure": key, "kind": "spec", "label": f"spec {spec.get('spec_id') or spec.get('id', '?')}"}
+def _label(spec: DeviceSpec, key: str | None) -> str:
+    """The peak's name in a cell: the probe's date and quality, or the spec row."""
+    p = spec.peak(key)
+    if p is not None and p.kind == "measured":
+        return p.label or "probe (date and quality unknown)"
+    return f"spec {spec.spec_id or spec.id or '?'}"
 
 
-def _metric(samples: list[float], note: str, source: str, peak: dict) -> Metric:
-    flag = f"; {peak['flag']}" if peak.get("flag") else ""
+def _peak(spec: DeviceSpec, key: str | None) -> dict:
+    """Where a peak figure came from, as the record's ``provenance.peak`` holds it: kind, label
+    (the probe's date and quality), a flag."""
+    p = spec.peak(key)
+    if p is not None and p.kind == "measured":
+        return {"figure": key, "kind": "measured", "label": _label(spec, key), "quality": p.quality or "unknown",
+                "flag": p.flag}
+    return {"figure": key, "kind": "spec", "label": _label(spec, key)}
+
+
+def _metric(samples: list[float], note: str, source: str, spec: DeviceSpec, key: str | None) -> Metric:
+    p = spec.peak(key)
+    flag = f"; {p.flag}" if p is not None and p.kind == "measured" and p.flag else ""
     return make_metric(samples, "ratio", Provenance("derived", source, "decode phase", note=f"{note}; peak from "
-                                                    f"{peak['label']}{flag}", extra={"peak": peak}))
+                                                    f"{_label(spec, key)}{flag}", extra={"peak": _peak(spec, key)}))
 
 
-def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None = None) -> dict[str, Metric]:
+def roofline_metrics(record: Record, spec: DeviceSpec | SpecRow | None,
+                     model_dims: dict | None = None) -> dict[str, Metric]:
     """``{"roofline_fraction": metric, "compute_utilization": metric}`` — each only when computable."""
+    spec = as_spec(spec)
     if record.workload.inference:
         return inference_utilization(record, spec)
     decode = record.metric("decode_tokens_per_s")
@@ -144,7 +176,7 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
         out["roofline_fraction"] = _metric(
             [r / limit for r in rates],
             f"bandwidth-bound limit {limit:.4g} tokens/s = {bw:g} GB/s [{bw_src}] ÷ {bpt:.4g} B/token; {bpt_note}",
-            "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)", _peak(spec, "peak_mem_bandwidth_gbs"))
+            "roofline: decode_tokens_per_s ÷ (bandwidth ÷ bytes per token)", spec, "peak_mem_bandwidth_gbs")
     key, peak, peak_src = peak_for_precision(spec, record.artifact.quant, record.device.kind)
     flops_tok, flops_note = flops_per_token(record, model_dims)
     if flops_tok and peak:
@@ -152,28 +184,29 @@ def roofline_metrics(record: Record, spec: dict | None, model_dims: dict | None 
         out["compute_utilization"] = _metric(
             [r * flops_tok / peak_flops for r in rates],
             f"achieved ≈ {flops_note} × tokens/s ÷ {key} {peak:g}e12 [{peak_src}]",
-            "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s", _peak(spec, key))
+            "roofline: FLOP/token × decode_tokens_per_s ÷ peak FLOP/s", spec, key)
     return out
 
 
-def inference_utilization(record: Record, spec: dict | None) -> dict[str, Metric]:
+def inference_utilization(record: Record, spec: DeviceSpec | SpecRow | None) -> dict[str, Metric]:
     """An inference case's ``compute_utilization``: FLOPs of one pass (counted from its graph,
     ``analysis/flops.py``, or by torch's counter) × inferences/s ÷ the device's peak FLOP/s. No
     bandwidth roofline: a forward pass over a batch is not one weight read per token."""
+    spec = as_spec(spec)
     rate = record.metric("inferences_per_s")
-    flops = (record.conditions.runtime_extra or {}).get("flops_per_inference") or {}
-    if rate is None or not spec or not isinstance(flops.get("value"), (int, float)) or flops["value"] <= 0:
+    flops = PassFlops.from_dict(record.conditions.runtime_extra or {})
+    if rate is None or not spec or flops is None:
         return {}
     key, peak, peak_src = peak_for_precision(spec, record.artifact.quant, record.device.kind)
     if not peak:
         return {}
-    n = float(flops["value"])
+    n = flops.value
     rates = [float(x) for x in rate.samples if x] or [float(rate.center)]
     return {"compute_utilization": make_metric(
         [r * n / (peak * 1e12) for r in rates], "ratio",
         Provenance("derived", "FLOP/inference x inferences_per_s ÷ peak FLOP/s", "inference",
-                   note=f"{n:.4g} FLOP per inference, {flops.get('source')} ({flops.get('note')}); {key} {peak:g}e12 "
-                        f"[{peak_src}]; peak from {_peak(spec, key)['label']}", extra={"peak": _peak(spec, key)}))}
+                   note=f"{n:.4g} FLOP per inference, {flops.source} ({flops.note}); {key} {peak:g}e12 "
+                        f"[{peak_src}]; peak from {_label(spec, key)}", extra={"peak": _peak(spec, key)}))}
 
 
 #: what makes a share above 100 % of a limit impossible, per metric: the limit used was too low

@@ -22,19 +22,18 @@ from __future__ import annotations
 import csv
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
+from edgeprof.analysis.whatif_types import DeviceClass, PowerMode
+from edgeprof.analysis.spec_types import NUMERIC, PACKAGED, PEAKS, DeviceSpec, Peak, ProbeResult, SpecRow
 from edgeprof.devices.load import QUIET
 from edgeprof.devices.probe import below_spec, probe_label
 from edgeprof.assets_access import asset
 from edgeprof.home import home
+from edgeprof.results.schema import DeviceRef
 
-NUMERIC = ("memory_gb", "peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops", "tdp_w")
-PEAKS = ("peak_mem_bandwidth_gbs", "peak_fp16_tflops", "peak_fp32_tflops", "peak_int8_tops")
-
-
-PACKAGED = "assets/devices/devices.csv"
+__all__ = ["NUMERIC", "PACKAGED", "PEAKS", "DeviceSpec", "Peak", "ProbeResult", "SpecRow", "probe_label"]
 
 
 def user_table(env: dict | None = None) -> Path:
@@ -43,20 +42,12 @@ def user_table(env: dict | None = None) -> Path:
     return home(env) / "devices" / "devices.csv"
 
 
-def _read(path: Path, origin: str) -> list[dict[str, Any]]:
+def _read(path: Path, origin: str) -> list[SpecRow]:
     with open(path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    for r in rows:
-        r["origin"] = origin
-        for c in NUMERIC:
-            try:
-                r[c] = float(r[c]) if r.get(c) not in (None, "") else None
-            except ValueError:
-                raise ValueError(f"{path}: row {r.get('id')!r}: {c} {r[c]!r} is not a number") from None
-    return rows
+        return [SpecRow.from_csv(r, origin, str(path)) for r in csv.DictReader(fh)]
 
 
-def load_table(path: str | Path | None = None, env: dict | None = None) -> list[dict[str, Any]]:
+def load_table(path: str | Path | None = None, env: dict | None = None) -> list[SpecRow]:
     """The spec rows: ``path`` alone, else your rows (``user_table``) then the packaged ones.
     Each row names where it came from (``origin``), which every figure's provenance repeats."""
     if path is not None:
@@ -65,7 +56,7 @@ def load_table(path: str | Path | None = None, env: dict | None = None) -> list[
     return (_read(mine, f"your {mine}") if mine.is_file() else []) + packaged_table()
 
 
-def packaged_table() -> list[dict[str, Any]]:
+def packaged_table() -> list[SpecRow]:
     return _read(asset("devices", "devices.csv"), PACKAGED)
 
 
@@ -77,28 +68,28 @@ def normalize(name: str) -> str:
 
 
 def lookup(name: str | None = None, kind: str | None = None, memory_bytes: int | None = None,
-           table: list[dict] | None = None) -> dict[str, Any] | None:
-    """The best spec row for a device name (a copy, with ``match_note``), or None."""
+           table: list[SpecRow] | None = None) -> SpecRow | None:
+    """The best spec row for a device name (with its ``match_note``), or None."""
     rows = table if table is not None else load_table()
     if not name:
         return None
     for r in rows:
-        if r["id"] == name:
-            return {**r, "match_note": "by spec id"}
+        if r.id == name:
+            return replace(r, match_note="by spec id")
     norm = normalize(name)
-    cands = [r for r in rows if r.get("match") and re.search(r["match"], norm)
-             and (kind is None or r["kind"] == kind or kind in ("cpu", "apple"))]
+    cands = [r for r in rows if r.match and re.search(r.match, norm)
+             and (kind is None or r.kind == kind or kind in ("cpu", "apple"))]
     if not cands:
         return None
-    note = f"name '{name}' matched " + (f"row {cands[0]['id']}" if len(cands) == 1 else f"{len(cands)} rows")
+    note = f"name '{name}' matched " + (f"row {cands[0].id}" if len(cands) == 1 else f"{len(cands)} rows")
     if len(cands) > 1:
         if memory_bytes:
             gb = memory_bytes / 1e9
-            cands = sorted(cands, key=lambda r: abs(gb - r["memory_gb"]) / r["memory_gb"] if r["memory_gb"] else 9e9)
+            cands = sorted(cands, key=lambda r: abs(gb - r.memory_gb) / r.memory_gb if r.memory_gb else 9e9)
             note += f"; variant chosen by memory ({gb:.1f} GB)"
         else:
-            note += f"; variant ambiguous without memory size, took {cands[0]['id']}"
-    return {**cands[0], "match_note": note}
+            note += f"; variant ambiguous without memory size, took {cands[0].id}"
+    return replace(cands[0], match_note=note)
 
 
 def _safe(device_id: str) -> str:
@@ -110,13 +101,14 @@ def probe_path(device_id: str, env: dict | None = None) -> Path:
 
 
 def save_probe(device_id: str, result: dict, env: dict | None = None) -> Path:
-    """Store a probe where rooflines read it, unless it is busier than the one stored: a contended
-    (or unlabelled) probe replaces only another that is not quiet; beside a quiet one it goes to
-    ``<id>.contended.json`` (issue 20: a probe taken on a busy machine was used by every later
-    roofline, on a machine that is never quiet forever). Returns the path written."""
+    """Store a probe (``devices.probe.probe()``'s result) where rooflines read it, unless it is
+    busier than the one stored: a contended (or unlabelled) probe replaces only another that is
+    not quiet; beside a quiet one it goes to ``<id>.contended.json`` (issue 20: a probe taken on
+    a busy machine was used by every later roofline, on a machine that is never quiet forever).
+    Returns the path written."""
     path = probe_path(device_id, env)
     stored = load_probe(device_id, env)
-    if result.get("quality") != QUIET and stored is not None and stored.get("quality") == QUIET:
+    if ProbeResult.from_dict(result).quality != QUIET and stored is not None and stored.quality == QUIET:
         path = path.with_name(path.stem + ".contended.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -125,57 +117,48 @@ def save_probe(device_id: str, result: dict, env: dict | None = None) -> Path:
     return path
 
 
-def load_probe(device_id: str, env: dict | None = None) -> dict | None:
+def load_probe(device_id: str, env: dict | None = None) -> ProbeResult | None:
     path = probe_path(device_id, env)
-    return json.loads(path.read_text()) if path.is_file() else None
+    return ProbeResult.from_dict(json.loads(path.read_text())) if path.is_file() else None
 
 
-def device_spec(device: dict, env: dict | None = None, probe: dict | None = None,
-                table: list[dict] | None = None) -> dict[str, Any] | None:
-    """Peak figures for a record's ``device`` dict with per-figure provenance; None if nothing known.
+#: the probe's two figures: (spec column, probe part, what, unit)
+PROBED = (("peak_mem_bandwidth_gbs", "bandwidth", "memory bandwidth", "GB/s"),
+          ("peak_fp32_tflops", "flops", "fp32 FLOP/s", "TFLOP/s"))
 
-    Shape: ``{"id", "name", "spec_id", "peak_mem_bandwidth_gbs", "peak_fp16_tflops",
-    "peak_fp32_tflops", "peak_int8_tops", "tdp_w", "provenance": {figure: {kind, source, note}}}``.
-    """
-    row = lookup(device.get("name"), device.get("kind"), device.get("memory_bytes"),
-                 table if table is not None else load_table(env=env))
-    if probe is None and device.get("id"):
-        probe = load_probe(device["id"], env)
-    out: dict[str, Any] = {"id": device.get("id"), "name": device.get("name"),
-                           "spec_id": row["id"] if row else None, "provenance": {}}
-    for fig in PEAKS + ("tdp_w",):
-        v = row.get(fig) if row else None
-        out[fig] = v
-        if v is not None:
-            out["provenance"][fig] = {"kind": "spec", "source": f"{row.get('origin', PACKAGED)} row {row['id']}",
-                                      "note": row.get("match_note", "")}
+
+def device_spec(device: DeviceRef, env: dict | None = None, probe: ProbeResult | None = None,
+                table: list[SpecRow] | None = None) -> DeviceSpec | None:
+    """Peak figures for a record's device with per-figure provenance; None if nothing known."""
+    row = lookup(device.name, device.kind, device.memory_bytes, table if table is not None else load_table(env=env))
+    if probe is None and device.id:
+        probe = load_probe(device.id, env)
+    base = row.spec(row.match_note) if row else DeviceSpec()
+    figures = {fig: base.figure(fig) for fig in PEAKS + ("tdp_w",)}
+    prov = dict(base.provenance)
     if probe:
-        host_side = device.get("kind") in ("cpu", "rpi", None)
-        label = probe_label(probe)
-        if probe.get("quality") != QUIET:  # used only because no quiet probe is stored (save_probe)
+        host_side = device.kind in ("cpu", "rpi", None)
+        label = probe.label
+        if probe.quality != QUIET:  # used only because no quiet probe is stored (save_probe)
             label += "; no quiet probe yet"
-        for fig, part, what, unit in (("peak_mem_bandwidth_gbs", "bandwidth", "memory bandwidth", "GB/s"),
-                                      ("peak_fp32_tflops", "flops", "fp32 FLOP/s", "TFLOP/s")):
-            m, key = probe.get(part) or {}, "value"
-            if m.get(key) and (host_side or out[fig] is None):
-                p = m.get("provenance", {})
-                published, spec_src = out[fig], out["provenance"].get(fig, {}).get("source")
-                out[fig] = float(m[key])
-                flag = below_spec(out[fig], published, what, unit) if published else None
+        for fig, part, what, unit in PROBED:
+            m = getattr(probe, part)
+            if m.value and (host_side or figures[fig] is None):
+                published, spec_src = figures[fig], (prov[fig].source if fig in prov else None)
+                figures[fig] = m.value
+                flag = below_spec(m.value, published, what, unit) if published else None
                 if flag:
                     flag += f" (published figure: {spec_src})"
-                out["provenance"][fig] = {
-                    "kind": "measured", "source": f"edgeprof.devices.probe ({probe.get('measured_at', '?')})",
-                    "note": p.get("method", "") + ("" if host_side else "; host-CPU side, spec row lacks it"),
-                    "label": label, "quality": probe.get("quality") or "unknown", "flag": flag}
-    if not out["provenance"]:
+                prov[fig] = Peak("measured", f"edgeprof.devices.probe ({probe.measured_at or '?'})",
+                                 m.method + ("" if host_side else "; host-CPU side, spec row lacks it"),
+                                 label=label, quality=probe.quality or "unknown", flag=flag)
+    if not prov:
         return None
-    return out
+    return DeviceSpec(id=device.id, name=device.name, spec_id=row.id if row else None, provenance=prov, **figures)
 
 
 # --- what-if: device ids a user types, power modes, device classes -------------------------------
 
-MODE_NUMERIC = ("budget_w", "cpu_max_mhz", "gpu_max_mhz", "peak_mem_bandwidth_gbs")
 VENDOR_PREFIXES = ("jetson_", "apple_", "nvidia_", "amd_", "intel_")
 
 
@@ -193,46 +176,50 @@ def aliases() -> dict[str, str]:
     return {r["alias"].lower(): r["device_id"] for r in _csv_rows("devices", "aliases.csv")}
 
 
-def resolve_device(query: str, table: list[dict] | None = None) -> dict[str, Any]:
+def resolve_device(query: str, table: list[SpecRow] | None = None) -> SpecRow:
     """The spec row a user means: its id (``jetson_orin_nano_8gb_super``, dashes allowed), an alias,
     the id without its vendor prefix (``m4-max``, ``rtx-4090``), or words all found in one id.
     Several candidates -> an error listing them (never a silent pick)."""
     rows = table if table is not None else load_table()
     q = (query or "").strip().lower().replace("-", "_").replace(" ", "_")
-    by_id = {r["id"]: r for r in rows}
+    by_id = {r.id: r for r in rows}
     alias = aliases().get(q.replace("_", "-"))
     for cand in (q, alias):
         if cand in by_id:
             return by_id[cand]
-    short = [r for r in rows if any(r["id"] == p + q for p in VENDOR_PREFIXES)]
+    short = [r for r in rows if any(r.id == p + q for p in VENDOR_PREFIXES)]
     if len(short) == 1:
         return short[0]
     words = [w for w in q.split("_") if w]
-    hits = [r for r in rows if words and all(w in r["id"].split("_") for w in words)]
+    hits = [r for r in rows if words and all(w in r.id.split("_") for w in words)]
     if len(hits) == 1:
         return hits[0]
     if hits:
-        raise DeviceIdError(f"--device {query!r} matches {len(hits)} devices ({', '.join(r['id'] for r in hits[:8])}); "
+        raise DeviceIdError(f"--device {query!r} matches {len(hits)} devices ({', '.join(r.id for r in hits[:8])}); "
                             f"give one of those ids")
     raise DeviceIdError(f"--device {query!r} is not in the device table; 'edgeprof predict --list-devices' lists "
                         f"the ids (your own rows go in {PACKAGED}'s columns at $EDGEPROF_HOME/devices/devices.csv)")
 
 
-def power_modes(device_id: str) -> list[dict[str, Any]]:
+def power_modes(device_id: str) -> list[PowerMode]:
     """The published nvpmodel modes of a Jetson (``assets/devices/power_modes.csv``), each with its
     source; [] for a device without modes (its one mode is its TDP)."""
+    return [m for m in read_power_modes() if m.device_id == device_id]
+
+
+def read_power_modes() -> list[PowerMode]:
+    """``assets/devices/power_modes.csv`` as typed modes (an empty clock is None: uncapped)."""
     out = []
     for r in _csv_rows("devices", "power_modes.csv"):
-        if r["device_id"] != device_id:
-            continue
-        for c in MODE_NUMERIC:
-            r[c] = float(r[c]) if r.get(c) not in (None, "") else None
-        r["cpu_cores"] = int(r["cpu_cores"]) if r.get("cpu_cores") else None
-        out.append(r)
+        num = {c: float(r[c]) if r.get(c) not in (None, "") else None
+               for c in ("budget_w", "peak_mem_bandwidth_gbs", "cpu_max_mhz", "gpu_max_mhz")}
+        out.append(PowerMode(r["device_id"], r["mode"], num["budget_w"], num["peak_mem_bandwidth_gbs"],
+                             num["cpu_max_mhz"], num["gpu_max_mhz"], int(r["cpu_cores"]) if r.get("cpu_cores") else None,
+                             r.get("default") == "yes", r.get("source_url") or "", r.get("source_note") or ""))
     return out
 
 
-def pick_mode(device_id: str, name: str | None) -> dict[str, Any] | None:
+def pick_mode(device_id: str, name: str | None) -> PowerMode | None:
     """The mode ``name`` names (case, a trailing W and ``-``/``_`` ignored); the default mode when
     ``name`` is None; None for a device without modes. Unknown names raise with the list."""
     modes = power_modes(device_id)
@@ -241,37 +228,34 @@ def pick_mode(device_id: str, name: str | None) -> dict[str, Any] | None:
             raise DeviceIdError(f"{device_id} has no published power modes (only its TDP); drop --power-mode")
         return None
     if name is None:
-        return next((m for m in modes if m.get("default") == "yes"), modes[0])
+        return next((m for m in modes if m.default), modes[0])
 
     def key(s: str) -> str:
         return s.lower().replace("-", "_").rstrip("w")
 
-    hit = next((m for m in modes if key(m["mode"]) == key(name)), None)
+    hit = next((m for m in modes if key(m.name) == key(name)), None)
     if hit is None:
-        raise DeviceIdError(f"--power-mode {name!r}: {device_id} has modes {', '.join(m['mode'] for m in modes)}")
+        raise DeviceIdError(f"--power-mode {name!r}: {device_id} has modes {', '.join(m.name for m in modes)}")
     return hit
 
 
-def family(row: dict[str, Any], backend: str = "gpu") -> str:
+def family(row: SpecRow, backend: str = "gpu") -> str:
     """The what-if family of a spec row (``whatif_types.FAMILIES``): which classes are alike."""
-    kind, mem = row.get("kind"), str(row.get("memory_type") or "").upper()
+    kind, mem = row.kind, row.memory_type.upper()
     if kind == "apple":
         return "apple" if backend == "gpu" else "apple-cpu"
     if backend == "cpu" and kind not in ("cpu", "rpi"):
         return "other"  # a GPU machine's CPU backend: its host CPU is not in the row
     if kind == "nvidia":
         return "nvidia-hbm" if "HBM" in mem else "nvidia-gddr"
-    return {"jetson": "jetson", "rpi": "arm-sbc", "cpu": "x86-cpu", "gpu": "amd-gpu"}.get(str(kind), "other")
+    return {"jetson": "jetson", "rpi": "arm-sbc", "cpu": "x86-cpu", "gpu": "amd-gpu"}.get(kind, "other")
 
 
-def device_class(row: dict[str, Any], backend: str = "gpu"):
+def device_class(row: SpecRow, backend: str = "gpu") -> DeviceClass:
     """A spec row as the what-if model's ``DeviceClass`` (a CPU-backend run of a GPU machine is its
     own class, ``<id>:cpu``: same memory, other kernels)."""
-    from edgeprof.analysis.whatif_types import DeviceClass
-
-    cpu_side = backend == "cpu" and row.get("kind") not in ("cpu", "rpi")
-    return DeviceClass(id=row["id"] + (":cpu" if cpu_side else ""), name=row["name"] + (" (CPU backend)" if cpu_side
-                       else ""), family=family(row, backend if cpu_side else "gpu"), vendor=row.get("vendor") or "",
-                       bandwidth_gbs=row.get("peak_mem_bandwidth_gbs"), compute_tflops=row.get("peak_fp32_tflops"),
-                       memory_gb=row.get("memory_gb"), tdp_w=row.get("tdp_w"), spec_id=row["id"],
-                       source=f"{row.get('origin', PACKAGED)} row {row['id']}")
+    cpu_side = backend == "cpu" and row.kind not in ("cpu", "rpi")
+    return DeviceClass(id=row.id + (":cpu" if cpu_side else ""), name=row.name + (" (CPU backend)" if cpu_side
+                       else ""), family=family(row, backend if cpu_side else "gpu"), vendor=row.vendor,
+                       bandwidth_gbs=row.peak_mem_bandwidth_gbs, compute_tflops=row.peak_fp32_tflops,
+                       memory_gb=row.memory_gb, tdp_w=row.tdp_w, spec_id=row.id, source=row.source)

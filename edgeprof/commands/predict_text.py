@@ -103,11 +103,11 @@ def device_list(fmt: str) -> str:
         al.setdefault(d, []).append(a)
     rows = []
     for r in specs.load_table():
-        modes = specs.power_modes(r["id"])
-        rows.append({"id": r["id"], "name": r["name"], "kind": r["kind"], "family": specs.family(r),
-                     "GB/s": _f(r.get("peak_mem_bandwidth_gbs"), 4), "aliases": " ".join(al.get(r["id"], [])),
-                     "power modes": " ".join(m["mode"] + ("*" if m.get("default") == "yes" else "") for m in modes)
-                     or (f"TDP {r['tdp_w']:g} W" if r.get("tdp_w") else "")})
+        modes = specs.power_modes(r.id)
+        rows.append({"id": r.id, "name": r.name, "kind": r.kind, "family": specs.family(r),
+                     "GB/s": _f(r.peak_mem_bandwidth_gbs, 4), "aliases": " ".join(al.get(r.id, [])),
+                     "power modes": " ".join(m.name + ("*" if m.default else "") for m in modes)
+                     or (f"TDP {r.tdp_w:g} W" if r.tdp_w else "")})
     if fmt == "json":
         return json.dumps(rows, indent=2)
     text = _table(rows, fmt)

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 import statistics
-from typing import Any
 
 from edgeprof.analysis import specs
+from edgeprof.analysis.spec_types import SpecRow
 from edgeprof.results.comparison import HostBound, Roofline
 from edgeprof.results.schema import Record
 
@@ -44,9 +44,9 @@ class Specs:
     """devices.csv rows per accelerator, looked up once per comparison."""
 
     def __init__(self) -> None:
-        self._rows: dict[tuple, dict | None] = {}
+        self._rows: dict[tuple, SpecRow | None] = {}
 
-    def row(self, rec: Record) -> dict[str, Any] | None:
+    def row(self, rec: Record) -> SpecRow | None:
         name = str(rec.device.extra.get("spec_name") or rec.device.name or "")
         key = (name, rec.device.memory_bytes)
         if key not in self._rows:
@@ -57,13 +57,13 @@ class Specs:
         return self._rows[key]
 
     def bandwidth(self, rec: Record) -> float | None:
-        bw = (self.row(rec) or {}).get("peak_mem_bandwidth_gbs")
-        return float(bw) if bw else None
+        row = self.row(rec)
+        return float(row.peak_mem_bandwidth_gbs) if row and row.peak_mem_bandwidth_gbs else None
 
     def accel_class(self, rec: Record) -> str:
         row = self.row(rec)
         if row:
-            name = str(row["name"])
+            name = str(row.name)
             return re.sub(r"\s*\(.*?\)", "", name).split(" / ")[0].strip() + (" Super" if "SUPER" in name else "")
         name = str(rec.device.extra.get("spec_name") or rec.device.name or "?")
         return re.sub(r"\s*\((?:znver|alderlake|tigerlake|skylake|icelake|sapphire|zen|haswell|broadwell)[^)]*\)",

@@ -10,15 +10,16 @@ up once.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Callable
 
 from edgeprof.analysis import roofline, specs
+from edgeprof.analysis.spec_types import DeviceSpec, SpecRow
 from edgeprof.compare import reference
 from edgeprof.models.gguf_meta import GGUFError, read_header
-from edgeprof.results.schema import Record
+from edgeprof.results.schema import DeviceRef, Record
 
 
-def device_table(log: Callable[[str], None] = lambda s: None) -> list[dict]:
+def device_table(log: Callable[[str], None] = lambda s: None) -> list[SpecRow]:
     """Your device rows, then the packaged ones; a broken file of yours is one logged line."""
     try:
         return specs.load_table()
@@ -27,7 +28,7 @@ def device_table(log: Callable[[str], None] = lambda s: None) -> list[dict]:
         return specs.packaged_table()
 
 
-def table_spec(device_info: dict, log: Callable[[str], None] = lambda s: None) -> dict[str, Any] | None:
+def table_spec(device_info: DeviceRef, log: Callable[[str], None] = lambda s: None) -> DeviceSpec | None:
     """The device's peaks from the device tables (yours first) and a stored probe, never probing:
     whether to run the multi-second probe is the engine's decision (engine/peaks.py)."""
     return specs.device_spec(device_info, table=device_table(log))
@@ -43,11 +44,11 @@ def model_dims(fmt: str | None, path: str | None) -> dict | None:
 
 
 class Enricher:
-    """``spec(device_dict)`` gives a device's peaks: the tables by default; a bench passes the
+    """``spec(device)`` gives a device's peaks: the tables by default; a bench passes the
     engine's, which may probe this machine once (engine/peaks.py)."""
 
     def __init__(self, log: Callable[[str], None] = lambda s: None,
-                 spec: Callable[[dict], dict | None] | None = None, predicted_server: str = ""):
+                 spec: Callable[[DeviceRef], DeviceSpec | None] | None = None, predicted_server: str = ""):
         self.log = log
         self.predicted_server = predicted_server  # server ids predicted when nothing measured matches
         self._spec_of = spec or (lambda device: table_spec(device, log))
@@ -61,10 +62,10 @@ class Enricher:
             self.sets = []
         self._dims: dict[str, dict | None] = {}
         self._judge = None
-        self._specs: dict[str, dict | None] = {}
+        self._specs: dict[str, DeviceSpec | None] = {}
 
-    def spec(self, device: dict) -> dict | None:
-        key = str(device.get("id"))
+    def spec(self, device: DeviceRef) -> DeviceSpec | None:
+        key = str(device.id)
         if key not in self._specs:
             self._specs[key] = self._spec_of(device)
         return self._specs[key]
@@ -80,7 +81,7 @@ class Enricher:
         if dims:  # the header's shape, without overriding what the record already knows
             record = replace(record, model=replace(record.model, extra={**dims, **record.model.extra}))
         figures, impossible = roofline.withhold_impossible(
-            roofline.roofline_metrics(record, self.spec(record.device.to_dict()), dims))
+            roofline.roofline_metrics(record, self.spec(record.device), dims))
         record = record.with_metrics(figures)
         if impossible:
             record = replace(record, warnings=record.warnings + tuple(w for w in impossible if w not in record.warnings))

@@ -149,13 +149,13 @@ def server_roofline(ref: Record, cache: dict | None = None) -> Roofline:
             cache[key] = row
     else:
         row = cache[key]
-    bw = (row or {}).get("peak_mem_bandwidth_gbs")
+    bw = row.peak_mem_bandwidth_gbs if row else None
     if not bw:
         return Roofline(why=f"no published bandwidth for '{name}' in assets/devices/devices.csv")
     size = ref.artifact.size_bytes
     if not size:
         return Roofline(why="the row's model file size is not known (bytes per token unknown)")
     limit = bw * 1e9 / size
-    basis = (f"{dec.center:g} t/s ÷ ({bw:g} GB/s [devices.csv {row['id']}] ÷ {size:.3g} B/token "
+    basis = (f"{dec.center:g} t/s ÷ ({bw:g} GB/s [devices.csv {row.id}] ÷ {size:.3g} B/token "
              f"[{ref.artifact.extra.get('size_basis') or 'artifact size'}]) = {dec.center / limit:.1%}")
     return Roofline(dec.center / limit, None, basis)

@@ -158,21 +158,12 @@ def fitted(db_path=None, include_history: bool = True) -> tuple[whatif.WhatIfMod
     return _fitted(str(db_path) if db_path else None, include_history)
 
 
-def _mode(row: dict | None) -> PowerMode | None:
-    if row is None:
-        return None
-    return PowerMode(row["device_id"], row["mode"], row.get("budget_w"), row.get("peak_mem_bandwidth_gbs"),
-                     row.get("cpu_max_mhz"), row.get("gpu_max_mhz"), row.get("cpu_cores"), row.get("default") == "yes",
-                     row.get("source_url", ""), row.get("source_note", ""))
-
-
 def reference_mode(device_id: str) -> PowerMode | None:
     """The mode the class's published peaks (and so its fit) stand for: the fastest one."""
     modes = specs.power_modes(device_id)
     if not modes:
         return None
-    return _mode(max(modes, key=lambda m: (m.get("peak_mem_bandwidth_gbs") or 0, m.get("gpu_max_mhz") or 0,
-                                           m.get("cpu_max_mhz") or 0)))
+    return max(modes, key=lambda m: (m.bandwidth_gbs or 0, m.gpu_max_mhz or 0, m.cpu_max_mhz or 0))
 
 
 def device_of(query: str) -> DeviceClass:
@@ -185,7 +176,7 @@ def device_of(query: str) -> DeviceClass:
 def predict_one(device: DeviceClass, mode_name: str | None, tgt: Target, prompt: int, gen: int,
                 level: float = 0.8, db_path=None, model: whatif.WhatIfModel | None = None) -> Prediction:
     try:
-        mode = _mode(specs.pick_mode(device.spec_id or device.id, mode_name))
+        mode = specs.pick_mode(device.spec_id or device.id, mode_name)
     except specs.DeviceIdError as exc:
         raise WhatIfError(str(exc)) from None
     m = model or fitted(db_path)[0]
@@ -200,17 +191,17 @@ def predict_everywhere(tgt: Target, prompt: int, gen: int, level: float = 0.8, d
     model = fitted(db_path)[0]
     out = []
     for row in specs.load_table():
-        if kinds and row.get("kind") not in kinds:
+        if kinds and row.kind not in kinds:
             continue
         dev = specs.device_class(row)
         if not dev.bandwidth_gbs and dev.id not in model.fits:
             continue
-        ref = reference_mode(row["id"])
-        for m in (specs.power_modes(row["id"]) or [None]):
+        ref = reference_mode(row.id)
+        for m in (specs.power_modes(row.id) or [None]):
             try:
                 out.append(whatif_predict.predict(model, dev, bytes_per_token=tgt.bytes_per_token,
                                                   flop_per_token=tgt.flop_per_token, prompt_tokens=prompt,
-                                                  gen_tokens=gen, level=level, mode=_mode(m), ref_mode=ref))
+                                                  gen_tokens=gen, level=level, mode=m, ref_mode=ref))
             except WhatIfError:
                 continue
     return out

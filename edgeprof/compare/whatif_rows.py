@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from edgeprof.analysis import specs
+from edgeprof.analysis.spec_types import DeviceSpec
 from edgeprof.analysis.whatif_types import DeviceClass, Row
 from edgeprof.results.schema import Record
 
@@ -102,26 +103,24 @@ def localscore_rows(records: Iterable[Record | Submission], table: list[dict], o
 
 def own_rows(records: Iterable[tuple[str, Record]], spec_of, out: Rows | None = None) -> Rows:
     """This machine's runs (history records) -> rows: ``ok`` records with a decode rate and a file
-    size. ``spec_of(device_dict)`` is ``specs.device_spec``-shaped (a stored probe's measured
+    size. ``spec_of(device)`` gives a ``DeviceSpec`` (a stored probe's measured
     bandwidth counts for a CPU). Measured average power comes along (the energy figure's basis)."""
     out = out or Rows()
     for run_id, rec in records:
         decode = _metric(rec, "decode_tokens_per_s")
         if not rec.ok or not decode or not rec.artifact.size_bytes or rec.workload.suite == "localscore":
             continue
-        spec = spec_of(rec.device.to_dict()) or {}
-        sid = spec.get("spec_id")
-        row = next((r for r in specs.load_table() if r["id"] == sid), None) if sid else None
+        spec = spec_of(rec.device) or DeviceSpec()
+        sid = spec.spec_id
+        row = next((r for r in specs.load_table() if r.id == sid), None) if sid else None
         if row:
             cls = specs.device_class(row, "gpu" if rec.runtime.placement.to_dict().get("n_gpu_layers") else "cpu")
         else:
             cls = DeviceClass(id=f"host:{rec.device.id}", name=f"{rec.device.name or rec.device.id} (this machine)",
                               family="x86-cpu" if rec.device.kind == "cpu" else "other",
-                              bandwidth_gbs=spec.get("peak_mem_bandwidth_gbs"),
-                              compute_tflops=spec.get("peak_fp32_tflops"), tdp_w=spec.get("tdp_w"),
-                              source="this machine (bandwidth: " + str(
-                                  (spec.get("provenance") or {}).get("peak_mem_bandwidth_gbs", {}).get("kind", "none"))
-                              + ")")
+                              bandwidth_gbs=spec.peak_mem_bandwidth_gbs, compute_tflops=spec.peak_fp32_tflops,
+                              tdp_w=spec.tdp_w, source="this machine (bandwidth: " + (
+                                  bw.kind if (bw := spec.peak("peak_mem_bandwidth_gbs")) else "none") + ")")
         power = rec.metric("avg_power_w")
         pk = power.provenance.kind if power is not None and power.provenance else None
         out.add(cls, Row(cls.id, float(rec.artifact.size_bytes), 2.0 * float(rec.model.params) if rec.model.params

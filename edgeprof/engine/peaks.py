@@ -29,12 +29,14 @@ probe says so once, with when it will be re-taken and how to re-take it now.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Callable
 
 from edgeprof.analysis import specs
+from edgeprof.analysis.spec_types import DeviceSpec, ProbeResult
 from edgeprof.compare.enrich import device_table
 from edgeprof.engine.fanout import Fanout
 from edgeprof.results.conditions import IdleBaseline
+from edgeprof.results.schema import DeviceRef
 
 #: a contended probe is re-taken at most once per this many seconds
 RETAKE_PERIOD_S = 24 * 3600.0
@@ -49,35 +51,35 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def device_spec(device_info: dict, log: Log = lambda s: None, probe_if_missing: bool = True,
-                run_probe: Callable[[], dict] | None = None) -> dict[str, Any] | None:
+def device_spec(device_info: DeviceRef, log: Log = lambda s: None, probe_if_missing: bool = True,
+                run_probe: Callable[[], dict] | None = None) -> DeviceSpec | None:
     """The device's peaks, probing this machine first when rule 1 or 2 of the module docstring says
     so (``run_probe`` is injectable for tests); a contended probe is returned as stored."""
     table = device_table(log)
     spec = specs.device_spec(device_info, table=table)
-    if not probe_if_missing or device_info.get("kind") != "cpu":
+    if not probe_if_missing or device_info.kind != "cpu":
         return spec
     why = probe_reason(device_info, spec)
     if why is None:
         return spec
-    _take(device_info["id"], why, log, run_probe)
+    _take(device_info.id, why, log, run_probe)
     return specs.device_spec(device_info, table=table)  # the stored one: a busy re-probe never displaces a quiet one
 
 
-def probe_reason(device_info: dict, spec: dict | None) -> str | None:
+def probe_reason(device_info: DeviceRef, spec: DeviceSpec | None) -> str | None:
     """Why this CPU must be probed before its first row (the line logged), or None to use what is known."""
-    stored = specs.load_probe(device_info["id"]) if device_info.get("id") else None
-    if stored is not None and not stored.get("quality"):
+    stored = specs.load_probe(device_info.id) if device_info.id else None
+    if stored is not None and not stored.quality:
         return (f"the stored probe ({_date(stored)}) recorded no machine load, so its figures may be several "
                 f"times low: probing again (stored)")
-    if spec is None or not spec.get("peak_mem_bandwidth_gbs"):
+    if spec is None or not spec.peak_mem_bandwidth_gbs:
         return "no bandwidth/peak known for this CPU: probing memory bandwidth and matrix FLOP/s once (stored)"
     return None
 
 
-def retake_reason(stored: dict | None, idle: IdleBaseline | None, now: datetime) -> str | None:
+def retake_reason(stored: ProbeResult | None, idle: IdleBaseline | None, now: datetime) -> str | None:
     """Why a contended ``stored`` probe is taken again after this sweep (rule 3), or None."""
-    if stored is None or stored.get("quality") != "contended":
+    if stored is None or stored.quality != "contended":
         return None
     age_s = age_seconds(stored, now)
     if age_s is not None and age_s < RETAKE_PERIOD_S:
@@ -91,20 +93,20 @@ def retake_reason(stored: dict | None, idle: IdleBaseline | None, now: datetime)
             f"(30–90 s; at most once a day; later runs use it)")
 
 
-def contended_note(stored: dict, now: datetime) -> str:
+def contended_note(stored: ProbeResult, now: datetime) -> str:
     """The line a run prints once when its rooflines rest on a contended probe."""
     age_s = age_seconds(stored, now)
     due = ("after a bench whose idle window is quiet" if age_s is None or age_s >= RETAKE_PERIOD_S else
            f"after a quiet bench from {(RETAKE_PERIOD_S - age_s) / 3600:.0f} h on (at most once a day)")
-    return (f"rooflines on this CPU rest on a probe taken on a busy machine, {specs.probe_label(stored)}: its "
+    return (f"rooflines on this CPU rest on a probe taken on a busy machine, {stored.label}: its "
             f"peaks may be several times low; it is taken again {due}, or now with 'edgeprof devices --probe' "
             f"on a quiet machine")
 
 
-def age_seconds(stored: dict, now: datetime) -> float | None:
+def age_seconds(stored: ProbeResult, now: datetime) -> float | None:
     """Seconds since the probe was measured; None when its date is missing or unreadable."""
     try:
-        when = datetime.fromisoformat(str(stored.get("measured_at")))
+        when = datetime.fromisoformat(str(stored.measured_at))
     except ValueError:
         return None
     if when.tzinfo is None:
@@ -119,8 +121,8 @@ def quiet(window: dict) -> bool:
     return judge([window])[0] == QUIET
 
 
-def _date(stored: dict) -> str:
-    return str(stored.get("measured_at") or "?")[:10]
+def _date(stored: ProbeResult) -> str:
+    return stored.date
 
 
 def _take(device_id: str, why: str, log: Log, run_probe: Callable[[], dict] | None) -> None:
@@ -138,14 +140,13 @@ class Peaks:
                  retake_probe: Callable[[], dict] | None = None, clock: Clock = _utcnow):
         self.log, self.run_probe, self.clock = log, run_probe, clock
         self.retake_probe = retake_probe or run_probe   # a session announces this one as "after the sweep"
-        self.contended: dict[str, dict] = {}   # device id -> stored contended probe this run's rows rest on
+        self.contended: dict[str, ProbeResult] = {}   # device id -> stored contended probe the rows rest on
 
-    def spec(self, device_info: dict) -> dict[str, Any] | None:
+    def spec(self, device_info: DeviceRef) -> DeviceSpec | None:
         out = device_spec(device_info, self.log, run_probe=self.run_probe)
-        stored = specs.load_probe(device_info["id"]) if device_info.get("kind") == "cpu" and device_info.get("id") \
-            else None
-        if stored is not None and stored.get("quality") == "contended" and device_info["id"] not in self.contended:
-            self.contended[device_info["id"]] = stored
+        stored = specs.load_probe(device_info.id) if device_info.kind == "cpu" and device_info.id else None
+        if stored is not None and stored.quality == "contended" and device_info.id not in self.contended:
+            self.contended[device_info.id] = stored
             self.log(contended_note(stored, self.clock()))
         return out
 

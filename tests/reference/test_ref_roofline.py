@@ -11,6 +11,7 @@ from edgeprof.devices import probe
 from edgeprof.analysis import roofline
 from edgeprof.analysis import specs
 from edgeprof.results.printers import roofline_text
+from edgeprof.results.schema import DeviceRef
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,30 +42,30 @@ ROOT = Path(__file__).resolve().parents[2]
 ])
 def test_lookup(name, mem, expected):
     row = specs.lookup(name, memory_bytes=mem)
-    assert (row["id"] if row else None) == expected
+    assert (row.id if row else None) == expected
     if row:
-        assert row["source_url"]  # every row keeps its source
+        assert row.source_url  # every row keeps its source
 
 
 def test_derived_bandwidths_follow_their_stated_arithmetic():
     """A row whose bandwidth is derived says how (rate x width / 8), and the figure is that product."""
     import re
 
-    derived = [r for r in specs.packaged_table() if "derived" in (r.get("source_note") or "")]
+    derived = [r for r in specs.packaged_table() if "derived" in r.source_note]
     assert len(derived) >= 18
     for r in derived:
-        m = re.search(r"([\d.]+) Gbps x (\d+)-bit / 8 = ([\d.]+) GB/s", r["source_note"])
+        m = re.search(r"([\d.]+) Gbps x (\d+)-bit / 8 = ([\d.]+) GB/s", r.source_note)
         if m:
             rate, bits, said = float(m[1]), int(m[2]), float(m[3])
-            assert rate * bits / 8 == pytest.approx(said) == pytest.approx(r["peak_mem_bandwidth_gbs"]), r["id"]
+            assert rate * bits / 8 == pytest.approx(said) == pytest.approx(r.peak_mem_bandwidth_gbs), r.id
 
 
 def test_table_keeps_sources_and_numbers():
-    rows = {r["id"]: r for r in specs.load_table()}
+    rows = {r.id: r for r in specs.load_table()}
     h100 = rows["nvidia_h100_sxm"]
-    assert h100["peak_mem_bandwidth_gbs"] == 3350 and h100["peak_fp16_tflops"] == 989 and h100["tdp_w"] == 700
-    assert rows["jetson_agx_orin_64gb"]["peak_fp16_tflops"] is None  # sparse only: left empty
-    assert len(rows) == 119 and all(r["source_url"] for r in rows.values())
+    assert h100.peak_mem_bandwidth_gbs == 3350 and h100.peak_fp16_tflops == 989 and h100.tdp_w == 700
+    assert rows["jetson_agx_orin_64gb"].peak_fp16_tflops is None  # sparse only: left empty
+    assert len(rows) == 119 and all(r.source_url for r in rows.values())
 
 
 def test_probe_bandwidth_and_flops_have_provenance():
@@ -81,19 +82,19 @@ def test_probe_storage_and_device_spec(home):
     result = {"measured_at": "2026-11-23T00:00:00+00:00", "bandwidth": {"value": 20.0, "provenance": {"method": "m"}},
               "flops": {"value": 0.3, "provenance": {"method": "mm"}}}
     path = specs.save_probe("cpu0:test-cpu", result)
-    assert path.parent == home / "devices" and specs.load_probe("cpu0:test-cpu")["bandwidth"]["value"] == 20.0
-    sp = specs.device_spec({"id": "cpu0:test-cpu", "kind": "cpu", "name": "Unknown CPU"})
-    assert sp["peak_mem_bandwidth_gbs"] == 20.0 and sp["provenance"]["peak_mem_bandwidth_gbs"]["kind"] == "measured"
-    gpu = specs.device_spec({"id": "nvidia0", "kind": "nvidia", "name": "NVIDIA H100 80GB HBM3"})
-    assert gpu["provenance"]["peak_mem_bandwidth_gbs"]["kind"] == "spec" and gpu["spec_id"] == "nvidia_h100_sxm"
-    assert specs.device_spec({"id": "x", "kind": "cpu", "name": "Unknown CPU"}) is None
+    assert path.parent == home / "devices" and specs.load_probe("cpu0:test-cpu").bandwidth.value == 20.0
+    sp = specs.device_spec(DeviceRef(id="cpu0:test-cpu", kind="cpu", name="Unknown CPU"))
+    assert sp.peak_mem_bandwidth_gbs == 20.0 and sp.provenance["peak_mem_bandwidth_gbs"].kind == "measured"
+    gpu = specs.device_spec(DeviceRef(id="nvidia0", kind="nvidia", name="NVIDIA H100 80GB HBM3"))
+    assert gpu.provenance["peak_mem_bandwidth_gbs"].kind == "spec" and gpu.spec_id == "nvidia_h100_sxm"
+    assert specs.device_spec(DeviceRef(id="x", kind="cpu", name="Unknown CPU")) is None
 
 
 def test_roofline_metrics():
     rec = make_record(decode=[100.0, 110.0, 120.0], dims={"n_layers": 30, "n_kv_heads": 3, "head_dim": 64, "n_heads": 9})
-    spec = {"id": "cpu0:x", "peak_mem_bandwidth_gbs": 20.0, "peak_fp32_tflops": 0.5,
-            "provenance": {"peak_mem_bandwidth_gbs": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""},
-                           "peak_fp32_tflops": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""}}}
+    spec = specs.DeviceSpec(id="cpu0:x", peak_mem_bandwidth_gbs=20.0, peak_fp32_tflops=0.5,
+                            provenance={"peak_mem_bandwidth_gbs": specs.Peak("measured", "edgeprof.devices.probe", ""),
+                                        "peak_fp32_tflops": specs.Peak("measured", "edgeprof.devices.probe", "")})
     m = roofline.roofline_metrics(rec, spec)
     kv = 2 * 30 * 3 * 64 * 2 * (128 + 64)
     limit = 20e9 / (98362432 + kv)
@@ -137,8 +138,8 @@ def test_gguf_dims_and_cell():
     assert roofline_text(m).startswith("0% of BW roofline (spec nvidia_h100_sxm)")
     assert roofline_text({}).startswith("n/a")
     rec = make_record(decode=[100.0])
-    m = roofline.roofline_metrics(rec, {"peak_mem_bandwidth_gbs": 20.0, "provenance": {
-        "peak_mem_bandwidth_gbs": {"kind": "measured", "source": "edgeprof.devices.probe", "note": ""}}})
+    m = roofline.roofline_metrics(rec, specs.DeviceSpec(peak_mem_bandwidth_gbs=20.0, provenance={
+        "peak_mem_bandwidth_gbs": specs.Peak("measured", "edgeprof.devices.probe", "")}))
     # a probe stored without its date, quality or load says so in the cell (issue 13)
     assert roofline_text(m) == f"{100 / (20e9 / 98362432):.0%} of BW roofline (measured, probe (date and quality unknown))"
 

@@ -86,7 +86,7 @@ def test_real_rows_floor_and_bandwidth_regimes():
 def test_an_unknown_class_is_extrapolated_wider_and_says_so():
     rows, model = _packaged()
     jetson = specs.device_class(specs.resolve_device("orin-nano-super"))
-    m4 = specs.device_class(next(r for r in specs.packaged_table() if r["id"] == "apple_m4"))  # 120 GB/s, has rows
+    m4 = specs.device_class(next(r for r in specs.packaged_table() if r.id == "apple_m4"))  # 120 GB/s, has rows
     kw = dict(bytes_per_token=0.81e9, flop_per_token=2.48e9, prompt_tokens=128, gen_tokens=128)
     pj = whatif_predict.predict(model, jetson, **kw)
     pm = whatif_predict.predict(model, m4, **kw)
@@ -119,16 +119,16 @@ def test_require_filters_and_ranks():
 
 
 def test_device_ids_and_power_modes_resolve_as_typed():
-    assert specs.resolve_device("orin-nano-super")["id"] == "jetson_orin_nano_8gb_super"
-    assert specs.resolve_device("m4-max")["id"] == "apple_m4_max"
-    assert specs.resolve_device("H200")["id"] == "nvidia_h200_sxm"
-    assert specs.resolve_device("orin-nano-8gb")["id"] == "jetson_orin_nano_8gb"  # the id less its prefix
+    assert specs.resolve_device("orin-nano-super").id == "jetson_orin_nano_8gb_super"
+    assert specs.resolve_device("m4-max").id == "apple_m4_max"
+    assert specs.resolve_device("H200").id == "nvidia_h200_sxm"
+    assert specs.resolve_device("orin-nano-8gb").id == "jetson_orin_nano_8gb"  # the id less its prefix
     with pytest.raises(specs.DeviceIdError, match="jetson_orin_nano_4gb_super, jetson_orin_nano_8gb_super"):
         specs.resolve_device("nano-super")  # two boards: never a silent pick
     with pytest.raises(specs.DeviceIdError, match="--list-devices"):
         specs.resolve_device("commodore-64")
-    assert specs.pick_mode("jetson_orin_nano_8gb_super", "25w")["mode"] == "25W"
-    assert specs.pick_mode("jetson_orin_nano_8gb_super", None)["default"] == "yes"
+    assert specs.pick_mode("jetson_orin_nano_8gb_super", "25w").name == "25W"
+    assert specs.pick_mode("jetson_orin_nano_8gb_super", None).default is True
     with pytest.raises(specs.DeviceIdError, match="15W, 25W, MAXN_SUPER"):
         specs.pick_mode("jetson_orin_nano_8gb_super", "60W")
 
@@ -139,7 +139,7 @@ def test_every_power_mode_names_its_source_and_one_default_per_board():
         by.setdefault(r["device_id"], []).append(r)
         assert r["source_url"].startswith("https://") and "nvpmodel" in r["source_note"]
         assert float(r["peak_mem_bandwidth_gbs"]) > 0
-    ids = {r["id"] for r in specs.packaged_table()}
+    ids = {r.id for r in specs.packaged_table()}
     assert set(by) <= ids and len(by) == 10
     assert all(sum(m["default"] == "yes" for m in modes) == 1 for modes in by.values())
 
@@ -152,7 +152,7 @@ def test_every_power_mode_names_its_source_and_one_default_per_board():
 ])
 def test_localscore_names_find_the_new_rows(name, expected):
     row = specs.lookup(name)
-    assert row is not None and row["id"] == expected and row["source_url"]
+    assert row is not None and row.id == expected and row.source_url
 
 
 def test_cli_device_names_interval_energy_and_rows(home, capsys):

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from edgeprof.devices import precision
-from edgeprof.devices.probe import probe, probe_label
+from edgeprof.devices.probe import probe
 from edgeprof.analysis import specs
 
 pytestmark = pytest.mark.slow
@@ -111,8 +111,8 @@ def test_intel_rapl_tree(tmp_path, smollm2_gguf):
     assert gross["uncertainty"] == pytest.approx(2 * res + 2 * m["avg_power_w"]["value"] * period, rel=0.2)
     # the roofline rests on the probe stored above: a contended one is re-taken at most once a day
     now = specs.load_probe(XEON, env={"EDGEPROF_HOME": str(tmp_path / "home")})
-    assert now["measured_at"] == stored["probe"]["measured_at"] and "probing again" not in out
-    label = probe_label(now)
+    assert now.measured_at == stored["probe"]["measured_at"] and "probing again" not in out
+    label = now.label
     roof = m["roofline_fraction"]["provenance"]
     assert label in roof["note"] and "below the published 1e+05 GB/s" in roof["note"]
     assert "your " in roof["peak"]["flag"] and "test_xeon_8481c" in roof["peak"]["flag"]

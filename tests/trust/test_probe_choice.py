@@ -8,8 +8,9 @@ import pytest
 from edgeprof.analysis import specs
 from edgeprof.devices.load import LoadMeter
 from edgeprof.devices.probe import probe
+from edgeprof.results.schema import DeviceRef
 
-DEV = {"id": "cpu0:test", "name": "Unknown CPU", "kind": "cpu"}
+DEV = DeviceRef(id="cpu0:test", name="Unknown CPU", kind="cpu")
 
 
 def _probe(quality: str, bw: float, day: str) -> dict:
@@ -20,24 +21,24 @@ def _probe(quality: str, bw: float, day: str) -> dict:
 
 def test_a_contended_probe_never_displaces_a_quiet_one(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
-    specs.save_probe(DEV["id"], _probe("quiet", 20.0, "20"))
-    path = specs.save_probe(DEV["id"], _probe("contended", 3.0, "29"))
+    specs.save_probe(DEV.id, _probe("quiet", 20.0, "20"))
+    path = specs.save_probe(DEV.id, _probe("contended", 3.0, "29"))
     assert path.name.endswith(".contended.json") and path.is_file()
-    assert specs.load_probe(DEV["id"])["bandwidth"]["value"] == 20.0
+    assert specs.load_probe(DEV.id).bandwidth.value == 20.0
     spec = specs.device_spec(DEV, table=[])
-    assert spec["peak_mem_bandwidth_gbs"] == 20.0 and spec["provenance"]["peak_mem_bandwidth_gbs"]["quality"] == "quiet"
+    assert spec.peak_mem_bandwidth_gbs == 20.0 and spec.provenance["peak_mem_bandwidth_gbs"].quality == "quiet"
     # a newer quiet probe replaces the quiet one
-    specs.save_probe(DEV["id"], _probe("quiet", 22.0, "30"))
-    assert specs.load_probe(DEV["id"])["bandwidth"]["value"] == 22.0
+    specs.save_probe(DEV.id, _probe("quiet", 22.0, "30"))
+    assert specs.load_probe(DEV.id).bandwidth.value == 22.0
 
 
 def test_a_contended_probe_is_used_only_without_a_quiet_one_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
-    specs.save_probe(DEV["id"], _probe("contended", 3.0, "28"))
-    specs.save_probe(DEV["id"], _probe("contended", 4.0, "29"))  # the latest of two busy ones
-    prov = specs.device_spec(DEV, table=[])["provenance"]["peak_mem_bandwidth_gbs"]
-    assert prov["quality"] == "contended" and "CONTENDED" in prov["label"] and "no quiet probe yet" in prov["label"]
-    assert specs.load_probe(DEV["id"])["bandwidth"]["value"] == 4.0
+    specs.save_probe(DEV.id, _probe("contended", 3.0, "28"))
+    specs.save_probe(DEV.id, _probe("contended", 4.0, "29"))  # the latest of two busy ones
+    prov = specs.device_spec(DEV, table=[]).provenance["peak_mem_bandwidth_gbs"]
+    assert prov.quality == "contended" and "CONTENDED" in prov.label and "no quiet probe yet" in prov.label
+    assert specs.load_probe(DEV.id).bandwidth.value == 4.0
 
 
 def test_a_busy_re_probe_at_bench_time_keeps_the_quiet_figure(tmp_path, monkeypatch):
@@ -45,14 +46,14 @@ def test_a_busy_re_probe_at_bench_time_keeps_the_quiet_figure(tmp_path, monkeypa
     from edgeprof.engine.peaks import device_spec
 
     monkeypatch.setenv("EDGEPROF_HOME", str(tmp_path))
-    specs.save_probe(DEV["id"], _probe("quiet", 20.0, "20"))
+    specs.save_probe(DEV.id, _probe("quiet", 20.0, "20"))
     spec = device_spec(DEV, run_probe=lambda: 1 / 0)  # quiet stored: no probe at all
-    assert spec["peak_mem_bandwidth_gbs"] == 20.0
-    specs.probe_path(DEV["id"]).unlink()
-    specs.save_probe(DEV["id"], {k: v for k, v in _probe("contended", 3.0, "28").items() if k != "quality"})
+    assert spec.peak_mem_bandwidth_gbs == 20.0
+    specs.probe_path(DEV.id).unlink()
+    specs.save_probe(DEV.id, {k: v for k, v in _probe("contended", 3.0, "28").items() if k != "quality"})
     spec = device_spec(DEV, run_probe=lambda: _probe("contended", 2.0, "30"))  # unlabelled: probed again
-    assert spec["peak_mem_bandwidth_gbs"] == 2.0  # contended replaces an unlabelled one, labelled
-    assert "no quiet probe yet" in spec["provenance"]["peak_mem_bandwidth_gbs"]["label"]
+    assert spec.peak_mem_bandwidth_gbs == 2.0  # contended replaces an unlabelled one, labelled
+    assert "no quiet probe yet" in spec.provenance["peak_mem_bandwidth_gbs"].label
 
 
 def test_a_busy_table_window_makes_the_first_attempt_contended():

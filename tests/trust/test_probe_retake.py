@@ -13,8 +13,9 @@ import pytest
 from edgeprof.analysis import specs
 from edgeprof.engine import peaks
 from edgeprof.results.conditions import IdleBaseline
+from edgeprof.results.schema import DeviceRef
 
-DEV = {"id": "cpu0:test", "name": "Unknown CPU", "kind": "cpu"}
+DEV = DeviceRef(id="cpu0:test", name="Unknown CPU", kind="cpu")
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
@@ -29,7 +30,7 @@ def _idle(window_s: float, other_cores: float) -> dict[str, IdleBaseline]:
     """A bench's idle baseline as baseline.json holds it: the window and what others used in it."""
     load = {"window_s": window_s, "busy_fraction": other_cores / 2, "other_cpu_cores": other_cores,
             "own_cpu_cores": 0.0, "steal_fraction": 0.0, "logical_cores": 2}
-    return {DEV["id"]: IdleBaseline.from_dict({"device_id": DEV["id"], "idle_window_s": window_s, "load": load})}
+    return {DEV.id: IdleBaseline.from_dict({"device_id": DEV.id, "idle_window_s": window_s, "load": load})}
 
 
 class Bench:
@@ -47,7 +48,7 @@ class Bench:
         self.peaks = peaks.Peaks(self.logged.append, run_probe=lambda: 1 / 0, retake_probe=run_probe,
                                  clock=lambda: now)
 
-    def run(self, idle: dict[str, IdleBaseline]) -> dict:
+    def run(self, idle: dict[str, IdleBaseline]) -> specs.DeviceSpec:
         spec = self.peaks.spec(DEV)       # between cases: never a probe (run_probe would raise)
         self.peaks.retake(idle)
         return spec
@@ -60,12 +61,12 @@ def home(tmp_path, monkeypatch):
 
 
 def test_a_quiet_bench_re_takes_a_contended_probe_once_then_not_again_within_a_day(home):
-    specs.save_probe(DEV["id"], _probe("contended", 3.0, T0 - timedelta(days=2)))
+    specs.save_probe(DEV.id, _probe("contended", 3.0, T0 - timedelta(days=2)))
     first = Bench(T0)
     spec = first.run(_idle(3.0, 0.05))
-    assert spec["peak_mem_bandwidth_gbs"] == 3.0          # this run's rows rest on the stored one, labelled
-    assert "CONTENDED" in spec["provenance"]["peak_mem_bandwidth_gbs"]["label"]
-    assert first.taken == 1 and specs.load_probe(DEV["id"])["measured_at"] == T0.isoformat(timespec="seconds")
+    assert spec.peak_mem_bandwidth_gbs == 3.0          # this run's rows rest on the stored one, labelled
+    assert "CONTENDED" in spec.provenance["peak_mem_bandwidth_gbs"].label
+    assert first.taken == 1 and specs.load_probe(DEV.id).measured_at == T0.isoformat(timespec="seconds")
     said = "\n".join(first.logged)
     assert "rest on a probe taken on a busy machine" in said and "'edgeprof devices --probe'" in said
     assert "probing again now that the sweep is over" in said and "48 h old" in said and "3.0 s idle" in said
@@ -78,9 +79,9 @@ def test_a_quiet_bench_re_takes_a_contended_probe_once_then_not_again_within_a_d
     # a day on, the next quiet bench re-takes it again, and a quiet result is kept for good
     day = Bench(T0 + timedelta(hours=25), result=_probe("quiet", 20.0, T0 + timedelta(hours=25)))
     day.run(_idle(3.0, 0.0))
-    assert day.taken == 1 and specs.load_probe(DEV["id"])["quality"] == "quiet"
+    assert day.taken == 1 and specs.load_probe(DEV.id).quality == "quiet"
     after = Bench(T0 + timedelta(days=5))
-    assert after.run(_idle(3.0, 0.0))["peak_mem_bandwidth_gbs"] == 20.0
+    assert after.run(_idle(3.0, 0.0)).peak_mem_bandwidth_gbs == 20.0
     assert after.taken == 0 and not after.logged          # quiet: nothing to say, nothing to re-take
 
 
@@ -90,32 +91,33 @@ def test_a_quiet_bench_re_takes_a_contended_probe_once_then_not_again_within_a_d
     ({}, "no idle window (a device without a baseline)"),
 ])
 def test_no_re_take_without_a_long_quiet_idle_window(home, idle, why):
-    specs.save_probe(DEV["id"], _probe("contended", 3.0, T0 - timedelta(days=2)))
+    specs.save_probe(DEV.id, _probe("contended", 3.0, T0 - timedelta(days=2)))
     bench = Bench(T0)
     bench.run(idle)
     assert bench.taken == 0, why
-    assert specs.load_probe(DEV["id"])["bandwidth"]["value"] == 3.0
+    assert specs.load_probe(DEV.id).bandwidth.value == 3.0
     assert any("rest on a probe taken on a busy machine" in line for line in bench.logged)
 
 
 def test_a_quiet_or_unlabelled_stored_probe_is_never_re_taken_after_the_sweep(home):
-    specs.save_probe(DEV["id"], _probe("quiet", 20.0, T0 - timedelta(days=30)))
+    specs.save_probe(DEV.id, _probe("quiet", 20.0, T0 - timedelta(days=30)))
     bench = Bench(T0)
     bench.run(_idle(3.0, 0.0))
     assert bench.taken == 0 and not bench.logged
-    assert peaks.retake_reason({"measured_at": "2026-01-01"}, _idle(3.0, 0.0)[DEV["id"]], T0) is None
+    assert peaks.retake_reason(specs.ProbeResult.from_dict({"measured_at": "2026-01-01"}), _idle(3.0, 0.0)[DEV.id], T0) is None
 
 
 def test_an_undated_contended_probe_is_re_taken_after_a_quiet_bench(home):
-    stored = _probe("contended", 3.0, T0)
-    stored["measured_at"] = "yesterday-ish"
+    raw = _probe("contended", 3.0, T0)
+    raw["measured_at"] = "yesterday-ish"
+    stored = specs.ProbeResult.from_dict(raw)
     assert peaks.age_seconds(stored, T0) is None
-    why = peaks.retake_reason(stored, _idle(2.0, 0.1)[DEV["id"]], T0)
+    why = peaks.retake_reason(stored, _idle(2.0, 0.1)[DEV.id], T0)
     assert why and "of unknown age" in why
 
 
 def test_a_stopped_re_take_stores_nothing_and_ends_quietly(home):
-    specs.save_probe(DEV["id"], _probe("contended", 3.0, T0 - timedelta(days=2)))
+    specs.save_probe(DEV.id, _probe("contended", 3.0, T0 - timedelta(days=2)))
     logged: list[str] = []
 
     def stopped() -> dict:
@@ -125,7 +127,7 @@ def test_a_stopped_re_take_stores_nothing_and_ends_quietly(home):
     p.spec(DEV)
     assert p.retake(_idle(3.0, 0.0)) == []
     assert "interrupted: nothing stored" in logged[-1]
-    assert specs.load_probe(DEV["id"])["bandwidth"]["value"] == 3.0
+    assert specs.load_probe(DEV.id).bandwidth.value == 3.0
 
 
 def test_a_bench_decides_after_its_sweep_on_its_own_idle_window(tmp_path, monkeypatch, smollm2_gguf):
@@ -157,7 +159,7 @@ def test_a_bench_decides_after_its_sweep_on_its_own_idle_window(tmp_path, monkey
     assert "CONTENDED" in str(roof), roof              # the row rests on the stored probe, labelled
     assert sum("rest on a probe taken on a busy machine" in n for n in notes) == 1, notes
     idle = IdleBaseline.from_dict(json.loads((tmp_path / "run" / "baseline.json").read_text()))
-    due = peaks.retake_reason(old, idle, datetime.now(timezone.utc)) is not None
+    due = peaks.retake_reason(specs.ProbeResult.from_dict(old), idle, datetime.now(timezone.utc)) is not None
     assert bool(taken) == due, (idle.load, notes)
     assert any("probing again now that the sweep is over" in n for n in notes) == due
-    assert (specs.load_probe(dev_id)["measured_at"] != old["measured_at"]) == due
+    assert (specs.load_probe(dev_id).measured_at != old["measured_at"]) == due

@@ -59,10 +59,10 @@ def _server(r: Record, ai: float, flops_tok: float, label: str,
         table.extend(specs.load_table())
     row = specs.lookup(str(side.device), table=table)
     ceiling = None
-    if row and row.get("peak_mem_bandwidth_gbs"):
-        peak = row.get("peak_fp16_tflops") or row.get("peak_fp32_tflops")
-        ceiling = Ceiling(str(row["name"]), row["peak_mem_bandwidth_gbs"] * 1e9, peak * 1e12 if peak else None,
-                          f"spec: {row.get('origin', 'devices.csv')} row {row['id']} (published peaks, not measured)", server=True)
+    if row and row.peak_mem_bandwidth_gbs:
+        peak = row.peak_fp16_tflops or row.peak_fp32_tflops
+        ceiling = Ceiling(str(row.name), row.peak_mem_bandwidth_gbs * 1e9, peak * 1e12 if peak else None,
+                          f"spec: {row.source} (published peaks, not measured)", server=True)
     point = None
     if ref.is_match:
         for x in ref.ratios:

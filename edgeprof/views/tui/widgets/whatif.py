@@ -24,16 +24,16 @@ def device_options() -> list[tuple[str, str]]:
     """(label, spec id) of every device with a published bandwidth, edge boards first."""
     from edgeprof.analysis import specs
 
-    rows = [r for r in specs.load_table() if r.get("peak_mem_bandwidth_gbs")]
-    rows.sort(key=lambda r: (KIND_ORDER.index(r["kind"]) if r["kind"] in KIND_ORDER else 9, r["name"]))
-    return [(f"{r['name']} ({r['kind']})", r["id"]) for r in rows]
+    rows = [r for r in specs.load_table() if r.peak_mem_bandwidth_gbs]
+    rows.sort(key=lambda r: (KIND_ORDER.index(r.kind) if r.kind in KIND_ORDER else 9, r.name))
+    return [(f"{r.name} ({r.kind})", r.id) for r in rows]
 
 
 def mode_options(device_id: str) -> list[tuple[str, str]]:
     from edgeprof.analysis import specs
 
-    return [(m["mode"] + (" (default)" if m.get("default") == "yes" else "") +
-             (f" · {m['budget_w']:g} W" if m.get("budget_w") else " · uncapped"), m["mode"])
+    return [(m.name + (" (default)" if m.default else "") +
+             (f" · {m.budget_w:g} W" if m.budget_w else " · uncapped"), m.name)
             for m in specs.power_modes(device_id)]
 
 
