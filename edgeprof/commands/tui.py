@@ -24,7 +24,7 @@ def _hz(text: str) -> float:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    bench_cmd.add_arguments(p, remote=False)
+    bench_cmd.add_arguments(p)     # with --host: a run on another machine, streamed into the same live screen
     p.add_argument("--exit-when-done", action="store_true",
                    help="leave when the run ends, then print the table like bench (scripts, benchmarks)")
     p.add_argument("--refresh-hz", type=_hz, default=2.0,
@@ -49,24 +49,40 @@ def run(args) -> int:
                          "'edgeprof bench' for a headless run")
     opts = bench_cmd.options(args)
     from edgeprof.engine.session import exit_code
+    from edgeprof.fleet import hostbench
     from edgeprof.results.printers import print_records
     from edgeprof.views.tui import homeform
     from edgeprof.views.tui.app import EdgeprofApp
+    from edgeprof.views.tui.hostrun import HostRun
     from edgeprof.views.tui.runner import ReplayRun, RunController
 
-    defaults = homeform.defaults_from(opts)
+    defaults = homeform.defaults_from(opts, host=args.host)
     if args.fleet:
         return _fleet(args, opts)
+    ssh = hostbench.ssh_options(args)
     if args.replay:
         app = EdgeprofApp(run=ReplayRun.from_file(args.replay), refresh_hz=args.refresh_hz, home_defaults=defaults)
+    elif (opts.models or opts.resume) and hostbench.wanted(args, opts):
+        # on a host: its run directory and host are checked here (one line, exit 2) before the screen opens
+        run = HostRun.of(opts, args.host, ssh)
+        run.from_command_line = True
+        app = EdgeprofApp(run=run.start(), exit_when_done=args.exit_when_done, refresh_hz=args.refresh_hz,
+                          home_defaults=defaults, ssh=ssh)
     else:
         start = opts if (opts.models or opts.resume) else None
         app = EdgeprofApp(opts=start, exit_when_done=args.exit_when_done, refresh_hz=args.refresh_hz,
-                          home_defaults=defaults)
-    _run_on_terminal(app)
+                          home_defaults=defaults, ssh=ssh)
+    try:
+        _run_on_terminal(app)
+    finally:
+        for r in app.runs:
+            if r.own and r.alive:     # the app ended some other way than by its keys: stop what still runs
+                r.control("interrupt")
+    for r in app.runs:
+        if r.own:
+            r.join()   # a run cancelled by quitting still writes its cancelled row and its history entry
+    hosts = [r for r in app.runs if isinstance(r, HostRun)]
     runs = [r for r in app.runs if isinstance(r, RunController)]
-    for r in runs:
-        r.join()   # a run cancelled by quitting still writes its cancelled row and its history entry
     failed = next((r for r in runs if r.exc is not None and r.from_command_line and not r.state.run_dir), None)
     if failed is not None:
         raise failed.exc    # e.g. an unknown MODEL on the command line: one line, exit 2, nothing written
@@ -83,6 +99,9 @@ def run(args) -> int:
                 print_under_table(recs, sys.stdout)
             print(f"results: {r.session.run_dir}/records.jsonl", file=sys.stderr)
             records += recs
+    for r in hosts:
+        records += _host_rows(r, opts)
+        ran = True
     if interrupted:   # Ctrl-C: bench's line (what finished, the resume command) and exit 130
         r = interrupted[-1]
         if r.session is not None and r.state.run_dir:
@@ -90,7 +109,39 @@ def run(args) -> int:
         from edgeprof.errors import Interrupted
 
         raise Interrupted("interrupted before the first case started; nothing was measured")
+    for r in hosts:   # as bench --host ends: Ctrl-C or a board cut off names the resume command
+        _host_ending(r)
     return exit_code(records) if ran else 0
+
+
+def _host_rows(r, opts) -> list:
+    """A host run's rows, printed as ``bench --host`` prints them (indexed in the history first)."""
+    import sys
+
+    from edgeprof.results.pending import index_or_defer
+    from edgeprof.results.printers import print_records
+
+    run_dir, recs = r.remote.run_dir, r.remote.records()
+    if (run_dir / "records.jsonl").is_file():
+        index_or_defer(run_dir, opts.history, lambda m: print(f"edgeprof: {m}", file=sys.stderr))
+    if recs or (r.ended is not None and r.ended.state in ("done", "interrupted", "cut-off")):
+        print_records(recs, opts.format, sys.stdout)
+        print(f"results: {run_dir}/records.jsonl", file=sys.stderr)
+    return recs
+
+
+def _host_ending(r) -> None:
+    """Raises as ``bench --host`` does for a run that did not end cleanly; a run cancelled by ``q``
+    (not interrupted) ends like a local one cancelled so, by its rows."""
+    from edgeprof.engine.session import exit_code
+    from edgeprof.errors import FaultError
+    from edgeprof.fleet.hostbench import finish
+
+    if r.ended is None:
+        raise FaultError(f"{r.host}: {r.error or 'the run ended without an answer from the board'}")
+    if r.ended.state == "done" or (r.ended.state == "interrupted" and not r.interrupted):
+        return
+    finish(r.ended, r.remote.records(), r.remote.run_dir, exit_code)
 
 
 def _fleet(args, opts) -> int:

@@ -32,33 +32,43 @@ def wanted(args, opts) -> bool:
     return bool(getattr(args, "host", None)) or (opts.resume is not None and remote_json(opts.resume) is not None)
 
 
-def run(args, opts, progress) -> int:
-    """``progress``: the command's stderr view (``note``, ``on_event``, ``close``)."""
+def remote_run(opts, host: str | None, ssh: SshOptions, note=lambda s: None, samples: bool = False) -> RemoteRun:
+    """The remote run of ``bench --host HOST`` (or of ``--resume DIR`` of such a run: its board and
+    its argument list from ``DIR/remote.json``), its local run directory checked as bench checks
+    it. The TUI's new-run screen starts its host runs through here too. Raises ``UsageError``."""
     from edgeprof.engine.config import BenchOptions
     from edgeprof.engine.options import to_argv
-    from edgeprof.engine.session import exit_code
-    from edgeprof.results.pending import index_or_defer
-    from edgeprof.results.printers import print_records
 
     if opts.resume is not None:
         run_dir, info = Path(opts.resume), remote_json(opts.resume) or {}
-        target = Target.parse(args.host or info.get("target") or "")
-        if args.host and info.get("target") and str(target) != info["target"]:
-            raise UsageError(f"--resume {run_dir} ran on {info['target']}, not {args.host}; drop --host")
+        target = Target.parse(host or info.get("target") or "")
+        if host and info.get("target") and str(target) != info["target"]:
+            raise UsageError(f"--resume {run_dir} ran on {info['target']}, not {host}; drop --host")
         argv, models = list(info.get("argv") or []), list(info.get("models") or [])
     else:
         from edgeprof.engine.rundir import check_target
 
-        target = Target.parse(args.host)
+        target = Target.parse(host or "")
         run_dir = opts.out or Path("edgeprof-runs") / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
         check_target(run_dir, opts.overwrite)
         if opts.overwrite and run_dir.is_dir():
             shutil.rmtree(run_dir)
-        argv, models = to_argv(BenchOptions, args, skip=LOCAL_ONLY), list(opts.models)
-    spec = BoardSpec(name=str(target), target=target, ssh=ssh_options(args))
-    remote = RemoteRun(spec, run_dir, argv=argv, models=models, note=progress.note, resume=opts.resume is not None)
+        argv, models = to_argv(BenchOptions, opts, skip=LOCAL_ONLY), list(opts.models)
+    spec = BoardSpec(name=str(target), target=target, ssh=ssh)
+    return RemoteRun(spec, run_dir, argv=argv, models=models, note=note, resume=opts.resume is not None,
+                     samples=samples)
+
+
+def run(args, opts, progress) -> int:
+    """``progress``: the command's stderr view (``note``, ``on_event``, ``close``)."""
+    from edgeprof.engine.session import exit_code
+    from edgeprof.results.pending import index_or_defer
+    from edgeprof.results.printers import print_records
+
+    remote = remote_run(opts, args.host, ssh_options(args), progress.note)
+    run_dir = remote.run_dir
     remote.fanout.add(progress.on_event)
-    progress.note(f"benching on {target} -> {run_dir}")
+    progress.note(f"benching on {remote.spec.target} -> {run_dir}")
     try:
         ended = drive([remote])[0]
     finally:

@@ -173,6 +173,8 @@ class RemoteRun:
         req = self.spec.request("bench", run=self.run_name, argv=[*self.argv, "--", *models], samples=self.samples,
                                 resume=again, restore=self._restore() if again else None)
         self.chan = await AgentChannel.open(conn, self.spec.ssh, req)
+        if self.cancelled:    # asked to stop while the channel opened: the board hears it now
+            self.chan.cancel()
         reply = None
         async for item in self.chan.lines():
             if isinstance(item, Reply):

@@ -7,6 +7,8 @@ run of the same workload made into a reference set) and whose second has none.""
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,81 @@ def index_recorded(quiet_home, recorded, n_runs: int, device_name: str | None = 
                         r["device"]["name"] = device_name
                     fh.write(json.dumps(r) + "\n")
         index_run(d, quiet_home / "home" / "history.sqlite")
+
+
+class Terminal:
+    """A child process on a pty of ``cols``×``rows``: what it draws is collected (it must be read
+    or the child blocks), keys are written to it, signals sent to it alone (as ``kill`` does)."""
+
+    def __init__(self, argv: list[str], cwd, env: dict, cols: int = 120, rows: int = 36, session: bool = False):
+        import fcntl
+        import pty
+        import struct
+        import subprocess
+        import termios
+        import threading
+
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        self.out = bytearray()
+        # ``session``: a session of its own, so that whatever of it outlives it is found (``left_in_session``)
+        self.proc = subprocess.Popen(argv, stdin=slave, stderr=slave, stdout=subprocess.PIPE, cwd=cwd, env=env,
+                                     start_new_session=session)
+        os.close(slave)
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.out += chunk
+
+    def wait_for(self, text: bytes, timeout_s: float, start: int = 0) -> int:
+        t0 = time.monotonic()
+        while (i := self.out.find(text, start)) < 0:
+            assert self.proc.poll() is None, f"exited {self.proc.returncode} before {text!r}"
+            assert time.monotonic() - t0 < timeout_s, f"no {text!r} on the screen after {timeout_s} s"
+            time.sleep(0.1)
+        return i
+
+    def key(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def stop_with(self, sig: int, timeout_s: float = 180) -> tuple[str, str, list[int]]:
+        """Send ``sig`` to the child alone (as ``kill PID`` or a hang-up does) and wait for it to
+        end: (its stdout, everything it drew on the terminal, the PIDs left in its session)."""
+        try:
+            os.kill(self.proc.pid, sig)
+            self.proc.wait(timeout=timeout_s)
+            stdout = self.proc.stdout.read().decode()
+            time.sleep(0.2)                               # the last lines the pty holds
+            left = self.left_in_session()
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            os.close(self.master)
+        return stdout, self.out.decode("utf-8", "replace"), left
+
+    def left_in_session(self, settle_s: float = 10.0) -> list[int]:
+        """PIDs still alive in the child's session (``session=True``) once it has exited: a worker
+        or a helper that outlived it. A loaded machine reaps late: polled up to ``settle_s``."""
+        from pathlib import Path
+
+        def alive() -> list[int]:
+            out = []
+            for stat in Path("/proc").glob("[0-9]*/stat"):
+                try:
+                    fields = stat.read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[3]) == self.proc.pid and fields[0] != "Z":
+                    out.append(int(stat.parent.name))
+            return out
+        end = time.monotonic() + settle_s
+        while (left := alive()) and time.monotonic() < end:
+            time.sleep(0.1)
+        return left

@@ -4,58 +4,19 @@ command); the export page exporting a tiny model for real and "bench these" benc
 not the previous pick; a model that needs a download, offline, saying how to supply it."""
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
-import struct
-import subprocess
+import signal
 import sys
-import termios
-import threading
 import time
 
 import pytest
 
 from tests.exporters.conftest import (converter_cache, download_cache, smollm2_tokenizer_dir,  # noqa: F401
                                       tiny_llama_dir, xdg_cache_home)
-from tests.tui.conftest import drive, screen_text
+from tests.tui.conftest import Terminal, drive, screen_text
 
 pytestmark = pytest.mark.slow
-
-
-class Terminal:
-    """A child process on a pty of ``cols``×``rows``: what it draws is collected (it must be read
-    or the child blocks), keys are written to it."""
-
-    def __init__(self, argv: list[str], cwd, env: dict, cols: int = 120, rows: int = 36):
-        self.master, slave = pty.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-        self.out = bytearray()
-        self.proc = subprocess.Popen(argv, stdin=slave, stderr=slave, stdout=subprocess.PIPE, cwd=cwd, env=env)
-        os.close(slave)
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.out += chunk
-
-    def wait_for(self, text: bytes, timeout_s: float, start: int = 0) -> int:
-        t0 = time.monotonic()
-        while (i := self.out.find(text, start)) < 0:
-            assert self.proc.poll() is None, f"exited {self.proc.returncode} before {text!r}"
-            assert time.monotonic() - t0 < timeout_s, f"no {text!r} on the screen after {timeout_s} s"
-            time.sleep(0.1)
-        return i
-
-    def key(self, data: bytes) -> None:
-        os.write(self.master, data)
 
 
 def test_q_asks_during_a_run_and_ctrl_c_ends_it_like_bench(tmp_path, smollm2_gguf, seeded):
@@ -86,6 +47,33 @@ def test_q_asks_during_a_run_and_ctrl_c_ends_it_like_bench(tmp_path, smollm2_ggu
     recs = [json.loads(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     assert [r["status"] for r in recs] == ["cancelled"]
     assert "cancelled" in stdout and "| model" in stdout          # the rows printed, as bench prints them
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_kill_or_a_closed_terminal_stops_it_like_bench(tmp_path, smollm2_gguf, seeded, sig):
+    """``kill PID`` (SIGTERM) or a hang-up (SIGHUP) sent to the TUI alone, mid-case: as bench, the
+    running case is recorded as cancelled, the screen is left (the terminal restored: alternate
+    screen off) and only then are the rows and the resume command printed; exit 130, no worker
+    left behind. It used to die at once: the terminal left raw, the case lost."""
+    seeded(tmp_path / "home")
+    env = {**os.environ, "EDGEPROF_HOME": str(tmp_path / "home"), "TERM": "xterm-256color",
+           "EDGEPROF_HISTORY": str(tmp_path / "home" / "history.sqlite")}
+    term = Terminal([sys.executable, "-m", "edgeprof", "tui", str(smollm2_gguf), "-p", "8", "-n", "1024", "--reps",
+                     "3", "--min-seconds", "0", "--idle-seconds", "0.2", "-t", "1", "--out", "run", "-o", "json"],
+                    cwd=tmp_path, env=env, session=True)
+    try:
+        term.wait_for("decode ▕".encode(), 180)         # the token bar: a case is decoding in its worker
+    finally:
+        stdout, screen, left = term.stop_with(sig)
+    assert term.proc.returncode == 130, screen[-2000:]
+    assert "Traceback" not in screen
+    restored = screen.rfind("\x1b[?1049l")                # Textual leaves the alternate screen
+    said = screen.find("finish the run with: edgeprof bench --resume")
+    assert 0 <= restored < said and "interrupted: 0 of 1" in screen[restored:], screen[-2000:]
+    recs = [json.loads(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in recs] == ["cancelled"]
+    assert [r["status"] for r in json.loads(stdout)] == ["cancelled"]    # the rows printed, as bench prints them
+    assert left == [], f"still running after the TUI exited: {left}"
 
 
 def test_bench_these_benches_the_export_just_made(quiet_home, monkeypatch, tiny_llama_dir, converter_cache,

@@ -97,12 +97,12 @@ def test_home_snapshot(size, quiet_home, monkeypatch):
         async with app.run_test(size=size) as pilot:
             seen: list[str] = []
 
-            def settled() -> bool:   # what the threads brought, painted, and the same three frames running
+            def settled() -> bool:   # what the threads brought, in its widgets, drawn alike three frames running
                 seen.append(screen_text(app))
-                text = seen[-1]
+                device, plan = (str(app.screen.query_one(w).render()) for w in ("#device", "#plan"))
                 return bool(app.device_hint and app.sets is not None and app.screen.choices
-                            and "sensor(s) unavailable" in text and "reference  " in text
-                            and text.splitlines()[-1].strip() and len(seen) >= 3 and len(set(seen[-3:])) == 1)
+                            and "sensor(s) unavailable" in device and plan.startswith("reference")
+                            and seen[-1].splitlines()[-1].strip() and len(seen) >= 3 and len(set(seen[-3:])) == 1)
             await until(pilot, app, settled, what="the device, the reference sets, the model list and the footer")
             out["svg"], out["text"] = app.export_screenshot(), screen_text(app)
 

@@ -55,7 +55,7 @@ class EdgeprofApp(App):
 
     def __init__(self, *, opts=None, run: Run | None = None, start_mode: str | None = None,
                  exit_when_done: bool = False, refresh_hz: float = DEFAULT_REFRESH_HZ, clock=None,
-                 home_defaults: dict | None = None, sets: list | None = None, fleet=None):
+                 home_defaults: dict | None = None, sets: list | None = None, fleet=None, ssh=None):
         super().__init__()
         from multiprocessing import resource_tracker
 
@@ -76,6 +76,7 @@ class EdgeprofApp(App):
         self.pending_pick: str | None = None       # "bench these": the export the form must pick alone
         self._pending_opts = opts
         self.fleet = fleet                          # views/tui/fleetview.FleetController: one Run per board
+        self.ssh = ssh                              # fleet.ssh.SshOptions of runs on a host (tui --identity ...)
         if run is not None:
             self.add_run(run)
         for board in fleet.boards if fleet else ():
@@ -94,6 +95,7 @@ class EdgeprofApp(App):
 
     # -- lifecycle ----------------------------------------------------------------------------
     def on_mount(self) -> None:
+        self._catch_stop_signals()
         if self.sets is None:
             self.load_sets()
         if self._pending_opts is not None:
@@ -122,12 +124,20 @@ class EdgeprofApp(App):
         self.current = run
         self._planned.clear()
 
-    def start_run(self, opts, from_command_line: bool = False) -> RunController:
+    def start_run(self, opts, from_command_line: bool = False, host: str | None = None) -> Run:
+        """A run of these options, here or (``host``: USER@BOARD[:PORT]) on that machine over SSH,
+        as ``bench --host`` runs it. Raises ``UsageError`` (a bad host, a run directory in use)."""
         self.stop_monitor()     # a run opens and samples the devices itself; nothing else may load them
-        run = RunController(opts)
+        run = self.host_run(opts, host) if host else RunController(opts)
         run.from_command_line = from_command_line
         self.add_run(run)
         return run.start()
+
+    def host_run(self, opts, host: str | None):
+        """The run on a host, not started (its events stream into the same live screen)."""
+        from edgeprof.views.tui.hostrun import HostRun
+
+        return HostRun.of(opts, host, self.ssh)
 
     def start_monitor(self) -> None:
         """Sensors read live while no run measures (the sensors screen asks for it)."""
@@ -142,7 +152,47 @@ class EdgeprofApp(App):
             mon.stop()
 
     def on_unmount(self) -> None:
+        self._release_stop_signals()
         self.stop_monitor()
+
+    def _catch_stop_signals(self) -> None:
+        """``kill`` or a container stop (SIGTERM), a closed terminal or SSH session (SIGHUP) and a
+        SIGINT from outside stop the TUI as its Ctrl-C key does, as they stop ``edgeprof bench``:
+        the running case is recorded as cancelled, the app leaves (the terminal restored), then the
+        rows and the resume command are printed and the command exits 130; a second one leaves at
+        once. Without this the default action killed the process mid-screen: the terminal left in
+        raw mode, the running case lost. Handled on the event loop (never inside whatever the
+        signal interrupted). A signal the caller ignores stays ignored (``nohup``); a headless app
+        (tests' pilot) leaves the process's handlers alone."""
+        import asyncio
+        import signal
+
+        from edgeprof.engine.launcher import STOP_SIGNALS   # bench's: SIGINT, SIGTERM, SIGHUP
+
+        self._stop_signals: list[int] = []
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for name in STOP_SIGNALS:
+            sig = getattr(signal, name, None)
+            if sig is None or signal.getsignal(sig) is signal.SIG_IGN:
+                continue
+            try:
+                loop.add_signal_handler(sig, self.action_interrupt)
+            except (ValueError, RuntimeError, NotImplementedError):   # not the main thread; no such signals here
+                continue
+            self._stop_signals.append(sig)
+
+    def _release_stop_signals(self) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for sig in getattr(self, "_stop_signals", ()):
+            loop.remove_signal_handler(sig)
+        self._stop_signals = []
 
     def tick(self) -> None:
         if self.monitor is not None:
@@ -246,9 +296,10 @@ class EdgeprofApp(App):
         self.notify(f"screenshot saved: {saved}", timeout=6)
         return saved
 
-    def running(self) -> RunController | None:
+    def running(self) -> Run | None:
+        """The run this app started (here or on a host) while it still runs."""
         run = self.current
-        return run if isinstance(run, RunController) and run.alive else None
+        return run if run is not None and run.own and run.alive else None
 
     async def action_quit(self) -> None:
         """``q``: leaves at once when nothing runs; during a run it asks first (the running case
@@ -291,7 +342,7 @@ class EdgeprofApp(App):
     async def _wait_and_exit(self) -> None:
         import asyncio
 
-        while any(isinstance(r, RunController) and r.alive for r in self.runs):
+        while any(r.own and r.alive for r in self.runs):
             await asyncio.sleep(0.1)
             self.tick()
         self.exit(self.runs)

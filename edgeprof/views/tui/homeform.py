@@ -123,15 +123,17 @@ def supply_hint(arg: str) -> str | None:
     return f"offline? get {e.file} ({size}, sha256 {sha}) from {where} on a machine with network, copy it {use}"
 
 
-def defaults_from(opts: BenchOptions | None) -> dict:
-    """The form's initial text from the command line's options (``edgeprof tui -p 64`` fills prompt)."""
+def defaults_from(opts: BenchOptions | None, host: str | None = None) -> dict:
+    """The form's initial text from the command line's options (``edgeprof tui -p 64`` fills prompt;
+    ``--host`` the host field)."""
     o = opts or BenchOptions()
 
     def join(xs) -> str:
         return ",".join(str(x) for x in xs)
     return {"opts": opts, "models": list(o.models), "prompt": join(o.prompt), "gen": join(o.gen),
             "depth": join(o.depth), "threads": join(o.threads) if o.threads else "auto", "reps": str(o.reps),
-            "flash_attn": o.flash_attn[0], "gpu_layers": join(o.gpu_layers), "suite": (o.suite or [None])[0]}
+            "flash_attn": o.flash_attn[0], "gpu_layers": join(o.gpu_layers), "suite": (o.suite or [None])[0],
+            "host": host or ""}
 
 
 def suites() -> list[str]:

@@ -27,6 +27,7 @@ class Run:
     """What a screen reads of a run: its state, its stage and its controls."""
 
     replay = False
+    own = False      # started by this app (here or on a host): quitting cancels it and waits for its row
 
     def __init__(self) -> None:
         self.state = RunState()
@@ -55,25 +56,47 @@ class Run:
         return "this run cannot be controlled"
 
 
-class RunController(Run):
-    """A run started from the TUI (home screen or command line): the same session, files and
-    history entry as ``edgeprof bench``."""
+class OwnRun(Run):
+    """A run this app started (here, or on a host: ``hostrun.HostRun``) on a thread of its own:
+    quitting cancels it and the command joins it, so its cancelled row is written before the
+    table is printed."""
 
-    def __init__(self, opts=None, session=None):
+    own = True
+
+    def __init__(self, thread_name: str):
         super().__init__()
-        self.opts, self.session, self.sweep = opts, session, None
         self.exc: EdgeprofError | None = None
         self.from_command_line = False
-        self.interrupted = False          # Ctrl-C: the command exits 130 with the resume command
+        self.interrupted = False          # Ctrl-C or a stop signal: the command exits 130 with the resume command
         self._cancel = False
-        self._thread = threading.Thread(target=self._main, name="edgeprof-tui-run", daemon=True)
+        self._thread = threading.Thread(target=self._main, name=thread_name, daemon=True)
 
-    def start(self) -> "RunController":
+    def start(self) -> "OwnRun":
         self._thread.start()
         return self
 
     def note(self, message: str) -> None:
         self.events.append(ev.RunNotice(message=message))
+
+    def _main(self) -> None:   # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+class RunController(OwnRun):
+    """A run started from the TUI (home screen or command line): the same session, files and
+    history entry as ``edgeprof bench``."""
+
+    def __init__(self, opts=None, session=None):
+        super().__init__("edgeprof-tui-run")
+        self.opts, self.session, self.sweep = opts, session, None
 
     def _main(self) -> None:
         from edgeprof.engine.fanout import Fanout
@@ -102,14 +125,6 @@ class RunController(Run):
             self.error = f"{type(exc).__name__}: {exc}"
             self.stage = "failed"
             self.note("internal error:\n" + traceback.format_exc(limit=6))
-
-    @property
-    def alive(self) -> bool:
-        return self._thread.is_alive()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def control(self, what: str) -> str:
         """``pause`` (toggles; the running case finishes first), ``skip``, ``cancel``, or

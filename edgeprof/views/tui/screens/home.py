@@ -36,6 +36,7 @@ class HomeScreen(Screen):
     HomeScreen.-narrow #preset Radio { margin: 0 1 0 0; }
     HomeScreen #fa { width: 12; margin: 0 2 0 1; }
     HomeScreen #suite { width: 26; margin: 0 2 0 1; }
+    HomeScreen #host { width: 1fr; margin: 0 1 0 1; }
     HomeScreen #device, HomeScreen #plan { margin: 1 0 0 0; }
     HomeScreen #prepare { display: none; }
     HomeScreen.-preparing #prepare { display: block; }
@@ -80,6 +81,10 @@ class HomeScreen(Screen):
                 yield Label("GPU layers")
                 yield Input(value=str(d.get("gpu_layers", "0")), id="gpu_layers", classes="field", compact=True,
                             restrict=homeform.ACCEPTS["gpu_layers"])
+            with Horizontal(classes="row"):
+                yield Label("host")
+                yield Input(value=str(d.get("host") or ""), id="host", compact=True,
+                            placeholder="this machine — or user@board[:port]: the run goes there over SSH")
             with Horizontal(classes="row"):
                 yield Button("start", variant="primary", id="start", compact=True)
                 yield Button("export first…", id="export", compact=True)
@@ -176,6 +181,14 @@ class HomeScreen(Screen):
                                       fa, self.query_one("#gpu_layers", Input).value,
                                       None if suite == "none" else suite, pull=any(c.pull for c in self.picked()))
 
+    def host(self) -> str | None:
+        """The host field: None for this machine, else USER@BOARD[:PORT] as ``bench --host`` takes
+        it (raises ``UsageError`` naming the expected form)."""
+        from edgeprof.fleet.ssh import Target
+
+        text = self.query_one("#host", Input).value.strip()
+        return str(Target.parse(text)) if text else None
+
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         key = homeform.PRESET_KEYS[event.index]
         if key == "custom":      # what the fields hold (chosen by the form itself when they match no preset)
@@ -240,13 +253,13 @@ class HomeScreen(Screen):
             self.refresh_view()
             return
         try:
-            opts = self.options()
+            opts, host = self.options(), self.host()
+            self._started = self.app.start_run(opts, host=host)
         except EdgeprofError as exc:
             self.error = str(exc)
             self.refresh_view()
             return
         self.error = None
-        self._started = self.app.start_run(opts)
         self.refresh_view()
 
     # -- refresh (the app's timer) ---------------------------------------------------------
@@ -256,13 +269,19 @@ class HomeScreen(Screen):
         run = app.current
         self.query_one(TitleBar).show(None, app.clock_text(), app.device_hint)
         dev = app.device_hint
-        if dev:
+        host = self.query_one("#host", Input).value.strip()
+        if host:
+            self.query_one("#device", Static).update(Text(
+                f"device     on {host}, over SSH: its devices are read there when the run starts, and its "
+                "events stream here as a local run's", style=c["fg"]))
+        elif dev:
             off = [s for d in dev.get("devices", [dev]) for s in d.get("sensors", []) if not s.get("available", True)]
             self.query_one("#device", Static).update(Text(
                 f"device     {device_title(dev, dev.get('power_label', ''))} · {len(off)} sensor(s) unavailable "
                 "(d: why)", style=c["fg"]))
         try:
             opts = self.options()
+            self.host()
             key = (tuple(c.arg for c in self.picked()), tuple(opts.prompt), tuple(opts.gen), tuple(opts.depth),
                    tuple(opts.suite or ()), id(app.sets))
             if key != self._plan_key:    # matching reads every reference row: only when the plan changes
@@ -282,7 +301,8 @@ class HomeScreen(Screen):
             status.update(Text(f"error: {self.error}", style=f"bold {c['error']}"))
         elif run is not None and run.stage == "failed" and run.error:
             t = Text(f"the run could not start: {run.error}", style=f"bold {c['error']}")
-            for hint in filter(None, (homeform.supply_hint(ch.arg) for ch in self.picked())):
+            hints = () if getattr(run, "host", None) else (homeform.supply_hint(ch.arg) for ch in self.picked())
+            for hint in filter(None, hints):
                 t.append(f"\n{hint}", style=c["warning"])
             status.update(t)
         elif preparing:
