@@ -37,7 +37,7 @@ def packaged_rows():
     from edgeprof.compare.refsets import load_sets
 
     with tempfile.TemporaryDirectory() as empty:
-        sets = [s for s in load_sets(empty) if s.origin == "packaged" and s.meta.get("importer") == "localscore"]
+        sets = [s for s in load_sets(empty) if s.origin == "packaged" and s.meta.importer == "localscore"]
     out = whatif_rows.Rows()
     table = specs.packaged_table()
     for s in sets:

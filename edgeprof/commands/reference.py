@@ -70,20 +70,18 @@ def _set_rows(sets) -> list[dict]:
     from edgeprof.compare.refpack import describe
     from edgeprof.compare.refwrite import list_summary
 
-    refreshed = {s.meta.get("refreshes"): s.name for s in sets if s.origin == "user" and s.meta.get("refreshes")}
+    refreshed = {s.meta.refreshes: s.name for s in sets if s.origin == "user" and s.meta.refreshes}
     rows = []
     for s in sets:
-        wl = s.meta.get("workload") or {}
         summary = s.listed or list_summary(s.records)
-        suites = summary["suites"]
-        workload = (f"suite {', '.join(suites)}" if suites else "per-case keys" if wl.get("known", True)
+        suites = summary.suites
+        workload = (f"suite {', '.join(suites)}" if suites else "per-case keys" if s.meta.workload_known
                     else "not published: context only")
-        src = s.meta.get("source")
-        src = src if isinstance(src, str) else (src or {}).get("database") or (src or {}).get("paper", "")
+        src = s.meta.source_text if isinstance(s.meta.source, str) else s.meta.database or s.meta.paper
         rows.append({"name": s.name, "origin": s.origin, "verification": s.verification,
-                     "rows_ok": summary["rows_ok"], "workload": workload,
-                     "load": summary.get("load") or "not recorded (summary written before load states were kept)",
-                     "energy": ", ".join(s.meta.get("energy_provenance") or summary["energy"]) or "none",
+                     "rows_ok": summary.rows_ok, "workload": workload,
+                     "load": summary.load or "not recorded (summary written before load states were kept)",
+                     "energy": ", ".join(s.meta.energy_provenance or summary.energy) or "none",
                      "source": describe(s.meta, src),   # an imported set says from which file, and when
                      "note": f"superseded by {refreshed[s.name]}" if s.name in refreshed else "", "path": str(s.path)})
     return rows
@@ -122,7 +120,7 @@ def _show(args, s, fmt: str) -> int:
         print(shown.head + "\n")
     if not rows:
         if fmt == "json":
-            print(json.dumps({"set": s.meta, "rows": [], "why": shown.why_empty}, indent=2, default=str))
+            print(json.dumps({"set": s.meta.to_dict(), "rows": [], "why": shown.why_empty}, indent=2, default=str))
         else:
             print(f"0 rows: {shown.why_empty}")
         return 0
@@ -131,7 +129,7 @@ def _show(args, s, fmt: str) -> int:
     cols = sorted({k for r in limited for k in r}, key=lambda k: (first.index(k) if k in first else 99, k))
     if fmt == "md":   # the per-row basis and evidence are long: the notes say how those columns are made
         cols = [c for c in cols if c not in ("roofline_basis", "host_bound_evidence")]
-    print(render_table(limited, fmt, cols, {"set": s.meta, "classes": [c.to_dict() for c in shown.classes],
+    print(render_table(limited, fmt, cols, {"set": s.meta.to_dict(), "classes": [c.to_dict() for c in shown.classes],
                                             "legend": shown.legend}))
     if fmt != "md":
         return 0

@@ -15,9 +15,10 @@ import datetime as dt
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from edgeprof.compare.identity import norm, quant_name
+from edgeprof.compare.setmeta import FileFacts, ModelFacts, read_model_facts
 from edgeprof.errors import UsageError
 from edgeprof.results.schema import (ArtifactInfo, DeviceRef, Metric, ModelInfo, Provenance, Record,
                                      ResolvedPlacement, RuntimeInfo, Workload)
@@ -79,7 +80,8 @@ def _num(row: dict[str, str], col: str, where: str, empty_ok: bool = False) -> f
     return v
 
 
-def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
+def _read_record(row: dict[str, str], where: str, models: Mapping[str, ModelFacts]) -> Record:
+    """One TSV row (column name -> text) read into a reference record, every field checked."""
     rid = row["test_num"].strip()
     if not (rid.isascii() and rid.isdigit()) or len(rid) > MAX_ID_DIGITS:
         raise LocalScoreError(f"{where}: test_num {rid[:40]!r} is not a result id (an integer of at most "
@@ -112,8 +114,8 @@ def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
         raise LocalScoreError(f"{where}: accel_ram {ram:g} {row['accel_ram_unit'].strip()[:8]} is more than 1 EiB; fix "
                               f"or drop that row")
     quant = quant_name(row["model_quant"])
-    known = models.get(norm(name)) or {}
-    file_info = (known.get("files") or {}).get(quant) or {}
+    known = models.get(norm(name)) or ModelFacts()
+    file_info = known.files.get(quant) or FileFacts()
     url = URL.format(rid)
     prov = Provenance("reference", f"LocalScore result {rid} ({url})",
                       f"{row['accel_type'].strip() or '?'} {row['accel_name'].strip() or '(unnamed accelerator)'}",
@@ -125,12 +127,13 @@ def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
     rl = role(accel, row["accel_type"].strip(), row["accel_group"].strip())
     return Record(
         case_id=f"localscore/{rid}", status="ok", host=row["system_cpu"].strip() or None, started_at=when,
-        model=ModelInfo(norm(name), name, known.get("params") or params_shown,
-                        extra={"params_published": params_shown, "params_basis": known.get(
-                            "params_basis", "as the LocalScore site shows it (may be rounded or wrong)")}),
-        artifact=ArtifactInfo(None, "gguf", quant, file_info.get("size_bytes"),
+        model=ModelInfo(norm(name), name, known.params or params_shown,
+                        extra={"params_published": params_shown, "params_basis": known.params_basis if
+                               known.params_basis is not None else
+                               "as the LocalScore site shows it (may be rounded or wrong)"}),
+        artifact=ArtifactInfo(None, "gguf", quant, file_info.size_bytes,
                               extra={"file_type_name": row["model_quant"].strip(),
-                                     **({"size_basis": file_info["basis"]} if file_info.get("basis") else {})}),
+                                     **({"size_basis": file_info.basis} if file_info.basis else {})}),
         runtime=RuntimeInfo("llamafile", None, ResolvedPlacement.from_dict({"accel_type": row["accel_type"].strip()}),
                             extra={"label": RUNTIME_LABEL}),
         device=DeviceRef(f"localscore:{norm(accel)}", {"datacenter-gpu": "nvidia", "gpu": "gpu"}.get(rl, rl), accel,
@@ -142,7 +145,7 @@ def _record(row: dict[str, str], where: str, models: dict[str, Any]) -> Record:
         extra={"result_id": int(rid), "url": url, "verification_status": "UNVERIFIED-PUBLIC-SUBMISSION"})
 
 
-def read_tsv(path: str | Path, models: dict[str, Any] | None = None) -> list[Record]:
+def read_tsv(path: str | Path, models: Mapping[str, Any] | None = None) -> list[Record]:
     """Every row of a LocalScore TSV export as a reference record; raises on the first malformed
     row with ``FILE:LINE``. ``models`` (the set's ``models`` block) supplies real parameter counts
     and file sizes the site does not publish, each with its basis."""
@@ -154,7 +157,7 @@ def read_tsv(path: str | Path, models: dict[str, Any] | None = None) -> list[Rec
     with fh:
         reader = csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)
         try:
-            return _rows(reader, path, models or {})
+            return _rows(reader, path, read_model_facts(models))
         except UnicodeDecodeError as exc:
             raise LocalScoreError(f"{path}: not UTF-8 text (near line {reader.line_num + 1}: {exc.reason}); pass the "
                                   f"export as LocalScore serves it") from None
@@ -163,7 +166,7 @@ def read_tsv(path: str | Path, models: dict[str, Any] | None = None) -> list[Rec
                                   f"row") from None
 
 
-def _rows(reader, path: Path, models: dict[str, Any]) -> list[Record]:
+def _rows(reader, path: Path, models: Mapping[str, ModelFacts]) -> list[Record]:
     out, seen = [], set()
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header) != COLUMNS:
@@ -176,7 +179,7 @@ def _rows(reader, path: Path, models: dict[str, Any]) -> list[Record]:
         if len(fields) != len(COLUMNS):
             raise LocalScoreError(f"{where}: {len(fields)} tab-separated fields, expected {len(COLUMNS)}; "
                                   f"fix or drop that row")
-        rec = _record(dict(zip(COLUMNS, fields)), where, models)
+        rec = _read_record(dict(zip(COLUMNS, fields)), where, models)
         if rec.case_id in seen:
             raise LocalScoreError(f"{where}: result id {rec.extra['result_id']} appears twice; keep one row")
         seen.add(rec.case_id)
@@ -201,7 +204,7 @@ def row_offsets(path: str | Path) -> list[int]:
     return out
 
 
-def read_row(fh, offset: int, path: Path, models: dict[str, Any] | None = None) -> Record:
+def read_row(fh, offset: int, path: Path, models: Mapping[str, Any] | None = None) -> Record:
     """The row at ``offset`` of an export opened in binary (``fh``), read as ``read_tsv`` reads it."""
     fh.seek(offset)
     line = fh.readline(64 * MAX_FIELD)
@@ -213,4 +216,4 @@ def read_row(fh, offset: int, path: Path, models: dict[str, Any] | None = None) 
         raise LocalScoreError(f"{where}: unreadable ({str(exc)[:80]})") from None
     if len(fields) != len(COLUMNS):
         raise LocalScoreError(f"{where}: {len(fields)} tab-separated fields, expected {len(COLUMNS)}")
-    return _record(dict(zip(COLUMNS, fields)), where, models or {})
+    return _read_record(dict(zip(COLUMNS, fields)), where, read_model_facts(models))

@@ -11,10 +11,11 @@ edge device.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from edgeprof.compare.classes import contended
 from edgeprof.compare.judge import Judge
+from edgeprof.compare.setmeta import Compared
 from edgeprof.results import metric_catalogue
 from edgeprof.results.comparison import Ratio, Roofline
 from edgeprof.results.schema import Metric, Record
@@ -31,16 +32,16 @@ def samples(m: Metric) -> list[float]:
     return xs or [float(m.center)]
 
 
-def ratios(edge: Record, ref: Record, comparable: dict[str, dict], not_comparable: dict[str, str],
+def ratios(edge: Record, ref: Record, comparable: Mapping[str, Compared], not_comparable: Mapping[str, str],
            normalized: bool, judge: Judge | None = None, no_verdict: dict[str, str] | None = None) -> list[Ratio]:
-    """Edge ÷ reference for every metric the set compares (``comparable``: edge metric ->
-    ``{ref, edge_scale, edge_unit, caveat}``); in a ``normalized`` comparison rates are multiplied
+    """Edge ÷ reference for every metric the set compares (``comparable``: edge metric -> how,
+    ``setmeta.Compared``); in a ``normalized`` comparison rates are multiplied
     and costs divided by each side's parameter count (billions), and figures that do not scale
     with size are not compared. ``no_verdict``: metric -> why its ratio gets no verdict."""
     judge = judge or Judge(use_history=False)
     out = []
     for m, how in comparable.items():
-        e, r = _of(edge, m), _of(ref, how.get("ref", m))
+        e, r = _of(edge, m), _of(ref, how.ref)
         if e is None and r is None:
             continue
         if m in not_comparable:
@@ -49,8 +50,8 @@ def ratios(edge: Record, ref: Record, comparable: dict[str, dict], not_comparabl
         if e is None or r is None:
             out.append(Ratio(m, None, note="no edge value" if e is None else "no reference value in this row"))
             continue
-        ev, eu = e.center * float(how.get("edge_scale", 1.0)), how.get("edge_unit", e.unit)
-        rv, ru, name, note = r.center, r.unit, m, how.get("caveat", "")
+        ev, eu = e.center * how.edge_scale, how.edge_unit or e.unit
+        rv, ru, name, note = r.center, r.unit, m, how.caveat
         if normalized:
             d = metric_catalogue.get(m)
             pe, pr = edge.model.params_b, ref.model.params_b
@@ -64,10 +65,10 @@ def ratios(edge: Record, ref: Record, comparable: dict[str, dict], not_comparabl
                 ev, rv, name, eu = ev / pe, rv / pr, m + "/params_b", eu + "/Bparam"
             ru = eu
         if eu != ru:  # never divide figures in different units
-            out.append(Ratio(name, None, ev, eu, how.get("ref", m), rv, ru, e.provenance, r.provenance,
+            out.append(Ratio(name, None, ev, eu, how.ref, rv, ru, e.provenance, r.provenance,
                              f"unit mismatch: edge {eu} vs reference {ru}"))
             continue
-        ratio = Ratio(name, ev / rv if rv else None, ev, eu, how.get("ref", m), rv, ru, e.provenance, r.provenance,
+        ratio = Ratio(name, ev / rv if rv else None, ev, eu, how.ref, rv, ru, e.provenance, r.provenance,
                       note)
         why = _no_verdict(ratio, normalized, (no_verdict or {}).get(m, ""))
         out.append(judge.judge(ratio, samples(e), samples(r), edge, ref, why))

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from edgeprof.compare.identity import quant_name
+from edgeprof.compare.setmeta import SetMeta
 from edgeprof.results.schema import ModelInfo, Record, Workload
 
 INDEX, FIT = "rows.index.json", "rows.fit.json"
@@ -155,7 +156,7 @@ def load(folder: Path, rows_name: str | None) -> tuple[RowIndex | None, str | No
     return index, None
 
 
-def read_rows(folder: Path, meta: dict, index: RowIndex, positions: Sequence[int],
+def read_rows(folder: Path, meta: SetMeta, index: RowIndex, positions: Sequence[int],
               expect: dict[int, str]) -> dict[int, Record]:
     """The rows at ``positions``, each checked against its group's key (``expect``)."""
     path = folder / index.file
@@ -172,15 +173,15 @@ def read_rows(folder: Path, meta: dict, index: RowIndex, positions: Sequence[int
     return out
 
 
-def _jsonl_row(fh, offset: int, path: Path, meta: dict) -> Record:
+def _jsonl_row(fh, offset: int, path: Path, meta: SetMeta) -> Record:
     fh.seek(offset)
     return Record.from_dict(json.loads(fh.readline()))
 
 
-def _localscore_row(fh, offset: int, path: Path, meta: dict) -> Record:
+def _localscore_row(fh, offset: int, path: Path, meta: SetMeta) -> Record:
     from edgeprof.compare.localscore import read_row
 
-    return read_row(fh, offset, path, meta.get("models"))
+    return read_row(fh, offset, path, meta.models)
 
 
 READERS = {"jsonl": _jsonl_row, "localscore": _localscore_row}

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from edgeprof.compare.refsets import ReferenceSetError, load_set
 from edgeprof.compare.refwrite import target, write
+from edgeprof.compare.setmeta import SetMeta
 
 FILES = ("reference.json", "records.jsonl", "plan.json", "env.json", "baseline.json", "suite.json")
 MAX_BYTES = 256 * 2**20   # per file: a set of a few thousand rows is a few MB
@@ -94,8 +95,8 @@ def import_file(path: str | Path, name: str | None = None, dest_root: str | Path
         rows = [r for r in loaded.records if r.ok]
         if not rows:
             raise ReferenceSetError(f"{path}: the set holds no successful row; not imported")
-        meta = dict(loaded.meta)
-        original = str(meta.get("name") or path.stem)
+        meta = loaded.meta.to_dict()
+        original = str(loaded.meta.name or path.stem)
         new = name or original
         dest = target(new, dest_root, overwrite, env)
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
@@ -107,13 +108,12 @@ def import_file(path: str | Path, name: str | None = None, dest_root: str | Path
         return dest, len(rows)
 
 
-def describe(meta: dict, made: str | None = None) -> str:
+def describe(meta: SetMeta, made: str | None = None) -> str:
     """Where a set came from, for ``reference list``: ``made`` (its source, else the set's own
     ``source`` text) and, for an imported set, the file and the day it was imported."""
-    imp = meta.get("imported") if isinstance(meta.get("imported"), dict) else {}
     if made is None:
-        made = meta.get("source") if isinstance(meta.get("source"), str) else ""
-    if not imp:
+        made = meta.source_text
+    if meta.imported_from is None:
         return made
-    came = f"imported from {Path(str(imp.get('from'))).name} ({str(imp.get('imported_at') or '?')[:10]})"
+    came = f"imported from {Path(meta.imported_from).name} ({str(meta.imported_at or '?')[:10]})"
     return f"{made}; {came}" if made else came

@@ -17,9 +17,10 @@ import shlex
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from edgeprof.assets_access import asset
+from edgeprof.compare.setmeta import Compared, SetMeta, SetSummary
 from edgeprof.errors import UsageError
 from edgeprof.home import reference_dir
 from edgeprof.results.jsonl import read_records
@@ -36,13 +37,13 @@ class ReferenceSetError(UsageError):  # unknown or malformed reference set (one-
 class RefSet:
     name: str
     path: Path
-    meta: dict[str, Any]
+    meta: SetMeta
     #: the rows once read (None: not read yet; ``records`` reads them)
     preloaded: list[Record] | None
     origin: str  # "packaged" | "user"
     #: set by a listing (``load_sets(listing=True)``): the summary reference.json stores; the rows
     #: are then not read
-    listed: dict[str, Any] | None = None
+    listed: SetSummary | None = None
     #: the set's current row index (``refindex.py``): matching reads only the rows it needs
     index: Any = None
     load_note: str | None = None   # an index that exists but is not used (stale, unreadable)
@@ -99,89 +100,86 @@ class RefSet:
         from edgeprof.compare import refindex
 
         if self.preloaded is None and self.origin == "user":
-            subs = refindex.load_fit(self.path, self.meta.get("records_file"))
+            subs = refindex.load_fit(self.path, self.meta.records_file)
             if subs is not None:
                 return subs
         return self.records
 
     @property
     def verification(self) -> str:
-        return str(self.meta.get("verification_status", "unknown"))
+        return self.meta.verification_status
 
     @property
-    def comparable(self) -> dict[str, dict]:
+    def comparable(self) -> Mapping[str, Compared]:
         from edgeprof.results import metric_catalogue
 
-        return self.meta.get("comparable") or {d.name: {"ref": d.name} for d in metric_catalogue.reference_metrics()}
+        return self.meta.comparable or {d.name: Compared(d.name) for d in metric_catalogue.reference_metrics()}
 
     @property
-    def not_comparable(self) -> dict[str, str]:
-        return self.meta.get("not_comparable") or {}
+    def not_comparable(self) -> Mapping[str, str]:
+        return self.meta.not_comparable
 
     @property
     def runtime_label(self) -> str | None:
-        return (self.meta.get("software") or {}).get("runtime_label")
+        return self.meta.runtime_label
 
 
-def _importers() -> dict[str, Callable[[Path, dict], list[Record]]]:
+def _importers() -> dict[str, Callable[[Path, SetMeta], list[Record]]]:
     from edgeprof.compare import localscore
 
-    return {"localscore": lambda path, meta: localscore.read_tsv(path, meta.get("models"))}
+    return {"localscore": lambda path, meta: localscore.read_tsv(path, meta.models)}
 
 
-def _csv_records(folder: Path, meta: dict) -> list[Record]:
-    """Published table → CONTRACTS-shaped records, per the set's ``records_csv`` mapping (EfficientLLM)."""
-    spec = meta["records_csv"]
+def read_csv_records(folder: Path, meta: SetMeta) -> list[Record]:
+    """Published table → CONTRACTS-shaped records, per the set's ``records_csv`` mapping
+    (EfficientLLM): the CSV reader, so its rows are read by column name here and only here."""
+    spec = meta.records_csv
     prov_rows: dict[tuple, dict] = {}
-    if spec.get("provenance_file"):
-        with open(folder / spec["provenance_file"], newline="") as fh:
+    if spec.provenance_file:
+        with open(folder / spec.provenance_file, newline="") as fh:
             prov_rows = {(p["model"], p["precision"], p["metric"]): p for p in csv.DictReader(fh)}
     quant = {"bfloat16": "bf16", "float16": "fp16"}
-    families = meta.get("families", {})
-    base_prov = spec.get("provenance", {})
     out = []
-    with open(folder / spec["file"], newline="") as fh:
+    with open(folder / spec.file, newline="") as fh:
         for row in csv.DictReader(fh):
             metrics = {}
-            for name, m in spec["metrics"].items():
-                if not (value := (row.get(m["column"]) or "").strip()):
+            for m in spec.metrics:
+                if not (value := (row.get(m.column) or "").strip()):
                     continue
-                p = prov_rows.get((row["model"], row["precision"], m["column"]), {})
+                p = prov_rows.get((row["model"], row["precision"], m.column), {})
                 notes = [row["verification_status"].split(":")[0], p.get("note", ""),
-                         meta.get("metric_definitions", {}).get(name, "")]
-                metrics[name] = {
-                    "value": float(value), "unit": m["unit"], "n": 1, "median": float(value), "p90": None,
+                         meta.metric_definitions.get(m.name, "")]
+                metrics[m.name] = {
+                    "value": float(value), "unit": m.unit, "n": 1, "median": float(value), "p90": None,
                     "cv": None, "ci95": None, "samples": [],
-                    "provenance": {"kind": base_prov.get("kind", "reference"),
-                                   "source": base_prov.get("source", "").format(**row),
-                                   "scope": base_prov.get("scope"), "period_s": base_prov.get("period_s"),
+                    "provenance": {"kind": spec.kind, "source": spec.source.format(**row),
+                                   "scope": spec.scope, "period_s": spec.period_s,
                                    "note": " | ".join(n for n in notes if n)}}
             out.append(Record.from_dict({
                 "schema_version": 1, "case_id": f"{row['model']}/{row['precision']}",
                 "status": "ok" if metrics else "skipped",
                 "verification_status": row["verification_status"], "row_notes": row.get("row_notes", ""),
-                "model": {"id": row["model"].lower(), "name": row["model"], "family": families.get(row["model"]),
+                "model": {"id": row["model"].lower(), "name": row["model"], "family": meta.families.get(row["model"]),
                           "params": float(row["params_b"]) * 1e9, "params_basis": row.get("params_b_basis"),
                           "hf_id": row.get("hf_id_in_author_code")},
                 "artifact": {"format": "hf", "quant": quant.get(row["precision"], row["precision"]),
                              "method": row.get("int4_method_in_author_code") or None},
-                "runtime": {"name": meta.get("software", {}).get("runtime", "unknown")},
-                "device": {"id": meta.get("hardware", {}).get("spec_id"), "kind": "nvidia",
-                           "name": meta.get("hardware", {}).get("device")},
+                "runtime": {"name": meta.runtime},
+                "device": {"id": meta.spec_id, "kind": "nvidia", "name": meta.device},
                 "workload": {"prompt_tokens": None, "gen_tokens": None, "depth": None, "n_seqs": None},
                 "metrics": metrics}))
     return out
 
 
-def _records(folder: Path, meta: dict) -> list[Record]:
-    if meta.get("importer"):
-        importer = _importers().get(meta["importer"])
+def _records(folder: Path, meta: SetMeta) -> list[Record]:
+    if meta.importer:
+        importer = _importers().get(meta.importer)
         if importer is None:
-            raise ReferenceSetError(f"{folder}: unknown importer {meta['importer']!r} (known: "
+            raise ReferenceSetError(f"{folder}: unknown importer {meta.importer!r} (known: "
                                     f"{', '.join(_importers())})")
-        return importer(folder / meta.get("records_file", ""), meta)
-    if "records_csv" in meta:
-        return _csv_records(folder, meta)
+        return importer(folder / (meta.records_file or ""), meta)
+    if meta.records_csv is not None:
+        return read_csv_records(folder, meta)
     if (folder / "records.jsonl").is_file():
         return read_records(folder / "records.jsonl")
     raise ReferenceSetError(f"reference set {folder} has neither records.jsonl, a records_csv mapping nor an importer")
@@ -193,14 +191,15 @@ def load_set(folder: str | Path, origin: str = "user", listing: bool = False) ->
     if not meta_path.is_file():
         raise ReferenceSetError(f"not a reference set: {folder} (no reference.json)")
     try:
-        meta = json.loads(meta_path.read_bytes())
+        raw = json.loads(meta_path.read_bytes())
     except (ValueError, OSError, RecursionError) as exc:  # a user set is untrusted input
         raise ReferenceSetError(f"{meta_path}: not readable JSON ({str(exc)[:120]}); repair or remove the set") from None
-    if not isinstance(meta, dict):
+    if not isinstance(raw, dict):
         raise ReferenceSetError(f"{meta_path}: not a JSON object; repair or remove the set")
     if origin == "packaged":
         return _packaged(str(folder), meta_path.stat().st_mtime_ns)
-    name = meta.get("name", folder.name)
+    meta = SetMeta.from_dict(raw)
+    name = meta.name if "name" in raw else folder.name
     summary = _current_summary(folder, meta) if listing else None
     if summary is not None:
         return RefSet(name, folder, meta, None, origin, listed=summary)
@@ -213,31 +212,27 @@ def load_set(folder: str | Path, origin: str = "user", listing: bool = False) ->
     return RefSet(name, folder, meta, None, origin, index=index)
 
 
-def _rows_name(folder: Path, meta: dict) -> str | None:
+def _rows_name(folder: Path, meta: SetMeta) -> str | None:
     """The file holding the rows an index can point into: an importer's file or records.jsonl."""
-    if meta.get("importer"):
-        return str(meta.get("records_file") or "") or None
-    if "records_csv" in meta:
+    if meta.importer:
+        return str(meta.records_file or "") or None
+    if meta.records_csv is not None:
         return None
     return "records.jsonl"
 
 
-def _current_summary(folder: Path, meta: dict) -> dict[str, Any] | None:
+def _current_summary(folder: Path, meta: SetMeta) -> SetSummary | None:
     """The summary the set's writer stored, while its rows file is unchanged (size and mtime);
     None when absent or stale (then the rows are read)."""
-    summary = meta.get("summary")
-    if not isinstance(summary, dict) or not isinstance(summary.get("file"), str):
+    summary = meta.summary
+    if summary is None:
         return None
-    f = folder / summary["file"]
+    f = folder / str(summary.file)
     try:
         st = f.stat() if f.parent == folder else None
     except OSError:
         return None
-    if st is None or summary.get("stamp") != [st.st_size, st.st_mtime_ns]:
-        return None
-    texts = (summary.get("suites"), summary.get("energy"))
-    if not isinstance(summary.get("rows_ok"), int) or not all(
-            isinstance(t, list) and all(isinstance(x, str) for x in t) for t in texts):
+    if st is None or summary.stamp != (st.st_size, st.st_mtime_ns):
         return None
     return summary
 
@@ -246,8 +241,9 @@ def _current_summary(folder: Path, meta: dict) -> dict[str, Any] | None:
 def _packaged(folder: str, _mtime_ns: int) -> RefSet:
     """Packaged sets are read once per process (LocalScore: 1,218 rows)."""
     path = Path(folder)
-    meta = json.loads((path / "reference.json").read_text())
-    return RefSet(meta.get("name", path.name), path, meta, _records(path, meta), "packaged")
+    raw = json.loads((path / "reference.json").read_text())
+    meta = SetMeta.from_dict(raw)
+    return RefSet(meta.name if "name" in raw else path.name, path, meta, _records(path, meta), "packaged")
 
 
 def packaged_names() -> list[str]:
@@ -306,7 +302,7 @@ def load_sets(user_dir: str | Path | None = None, env: dict | None = None,
 
 def matching_sets(sets: list[RefSet]) -> list[RefSet]:
     """The sets used for matching: a packaged set that a user import ``refreshes`` steps aside."""
-    refreshed = {s.meta.get("refreshes") for s in sets if s.origin == "user" and s.meta.get("refreshes")}
+    refreshed = {s.meta.refreshes for s in sets if s.origin == "user" and s.meta.refreshes}
     return [s for s in sets if not (s.origin == "packaged" and s.name in refreshed)]
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from edgeprof.compare import refindex
 from edgeprof.compare.refsets import ReferenceSetError, check_name
+from edgeprof.compare.setmeta import SetSummary
 from edgeprof.errors import check_writable, os_fault
 from edgeprof.home import home_fix, reference_dir
 from edgeprof.results.schema import Record
@@ -38,12 +40,12 @@ def energy_provenance(records: list[Record]) -> list[str]:
     return out
 
 
-def list_summary(records: list[Record]) -> dict[str, Any]:
+def list_summary(records: list[Record]) -> SetSummary:
     """What ``reference list`` shows of a set's rows (stored in reference.json at write time, so a
     300,000-row import is listed without reading it)."""
-    return {"rows_ok": sum(1 for r in records if r.ok),
-            "suites": sorted({r.workload.suite for r in records if r.workload.suite}),
-            "energy": sorted({k.split(":")[0] for k in energy_provenance(records)}), "load": load_state(records)}
+    return SetSummary(sum(1 for r in records if r.ok), tuple(sorted({r.workload.suite for r in records
+                                                                     if r.workload.suite})),
+                      tuple(sorted({k.split(":")[0] for k in energy_provenance(records)})), load_state(records))
 
 
 def load_state(records: list[Record]) -> str:
@@ -98,8 +100,9 @@ def write(path: Path, meta: dict[str, Any], records: list[Record] | None = None,
         rows_file = tmp / ("records.jsonl" if records is not None else str(meta.get("records_file") or ""))
         if (rows if rows is not None else records) is not None and rows_file.is_file():
             st = rows_file.stat()
-            meta = dict(meta, summary={"file": rows_file.name, "stamp": [st.st_size, st.st_mtime_ns],
-                                       **list_summary(rows if rows is not None else records)})
+            summary = replace(list_summary(rows if rows is not None else records), file=rows_file.name,
+                              stamp=(st.st_size, st.st_mtime_ns))
+            meta = dict(meta, summary=summary.to_dict())
             writing = tmp / refindex.INDEX
             _index(tmp, rows_file, meta, records, rows, lines)
         writing = tmp / "reference.json"

@@ -52,7 +52,7 @@ def _legend(s: RefSet, columns: set[str]) -> list[str]:
     IT ...) where it states one, else the metric catalogue's."""
     from edgeprof.results import metric_catalogue
 
-    defs = s.meta.get("metric_definitions") if isinstance(s.meta.get("metric_definitions"), dict) else {}
+    defs = s.meta.metric_definitions
     out = []
     for c in sorted(columns):
         d = metric_catalogue.get(c)
@@ -101,7 +101,7 @@ def show(s: RefSet, model: ModelInfo | None, quant: str | None, machine: str | N
                      **({"load": "CONTENDED"} if cls.contended(r) else {}),
                      **({"url": r.extra["url"]} if r.extra.get("url") else {})})
     rows.sort(key=lambda x: next((i for i, k in enumerate(ORDER) if str(x.get("match", "")).startswith(k)), 9))
-    head = f"{s.name} [{s.verification}] {s.meta.get('title') or s.meta.get('source', '')}"
+    head = f"{s.name} [{s.verification}] {s.meta.title or (s.meta.source if s.meta.source is not None else '')}"
     if model is not None:
         head += (f"\nrows comparable with {model.name or model.id}" + (f" {quant}" if quant else "")
                  + f": {comparable} (exact/same-model need the same workload or suite when matched; normalized: "

@@ -16,6 +16,7 @@ from typing import Iterable
 from edgeprof.analysis import specs, whatif, whatif_predict
 from edgeprof.analysis.whatif_types import DeviceClass, PowerMode, Prediction
 from edgeprof.compare import whatif_rows
+from edgeprof.compare.setmeta import FileFacts, ModelFacts
 from edgeprof.compare.identity import norm
 from edgeprof.errors import UsageError, command
 from edgeprof.results.schema import Record
@@ -42,33 +43,34 @@ class Target:
         return 2.0 * self.params if self.params else None
 
 
-def _localscore_block(catalogue_id: str) -> dict:
+def _localscore_facts(catalogue_id: str) -> tuple[ModelFacts, FileFacts]:
+    """What a reference set's ``models`` block states of this catalogue entry's model and file."""
     from edgeprof.compare.refsets import load_sets
 
     for s in load_sets():
-        for mid, m in (s.meta.get("models") or {}).items():
-            for q, f in (m.get("files") or {}).items():
-                if f.get("catalogue_id") == catalogue_id:
-                    return {"params": m.get("params"), "params_basis": m.get("params_basis"), **f}
-    return {}
+        for m in s.meta.models.values():
+            for f in m.files.values():
+                if f.catalogue_id == catalogue_id:
+                    return m, f
+    return ModelFacts(), FileFacts()
 
 
 def _from_catalogue(arg: str) -> Target:
     from edgeprof.models import catalogue
 
     entry = catalogue.get(arg)
-    block = _localscore_block(entry.id)
+    model, file = _localscore_facts(entry.id)
     size, basis = entry.size_bytes, "catalogue size_bytes"
     if catalogue.is_present(entry):
         size, basis = catalogue.local_path(entry).stat().st_size, f"the local file {catalogue.local_path(entry)}"
-    elif not size and block.get("size_bytes"):
-        size, basis = block["size_bytes"], block.get("basis", "LocalScore set's models block")
+    elif not size and file.size_bytes:
+        size, basis = file.size_bytes, file.basis or "LocalScore set's models block"
     elif not size and entry.size:
         size, basis = entry.size, f"published size {entry.size_published}"
     if not size:
         raise TargetError(f"{arg}: its file size is not known here (not downloaded, none published); "
                           f"{command('models', 'pull', arg)} fetches it, or pass a GGUF file")
-    params = entry.params or entry.params_approx or block.get("params")
+    params = entry.params or entry.params_approx or model.params
     return Target(arg, entry.name, float(size), float(params) if params else None, f"bytes/token: {basis}")
 
 
@@ -130,7 +132,7 @@ def load_rows(db_path=None, include_history: bool = True) -> whatif_rows.Rows:
     table = specs.load_table()
     out = whatif_rows.Rows()
     for s in matching_sets(load_sets()):
-        if s.meta.get("importer") == "localscore":
+        if s.meta.importer == "localscore":
             subs = s.submissions()  # an import's stored columns: its rows are not parsed again
             whatif_rows.localscore_rows(subs, table, out)
             out.sources.append(f"reference set {s.name} ({len(subs)} rows, {s.verification})")

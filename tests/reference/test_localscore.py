@@ -74,7 +74,7 @@ def test_import_cli_uses_the_same_loader_and_refreshes_the_packaged_set(tmp_path
     assert out["rows"] == 50 and out["imported"].startswith("localscore-2025")
     sets = ref.load_sets()
     user = ref.get_set(out["imported"], sets)
-    assert user.origin == "user" and user.meta["refreshes"] == "localscore" and len(user.records) == 50
+    assert user.origin == "user" and user.meta.refreshes == "localscore" and len(user.records) == 50
     assert [s.name for s in ref.matching_sets(sets)].count("localscore") == 0  # the refresh replaces it
     assert main(["reference", "import", "localscore", str(newer), "--name", "localscore"]) == 2
     assert "reserved for the packaged set" in capsys.readouterr().err

@@ -21,7 +21,7 @@ def eff():
 
 def test_efficientllm_keeps_status_and_definitions(eff):
     assert eff.name == "efficientllm-gh200" and eff.verification == "UNVERIFIED-SECONDARY"
-    defs = eff.meta["metric_definitions"]
+    defs = eff.meta.metric_definitions
     assert "POWER in watts" in defs["avg_power_w"] and "GB" in defs["amu_gb"]
     assert "NOMINAL" in defs["mcr"] and "Batched" in defs["it_tokens_per_s"] and "UNCLEAR" in defs["al_ms"]
     assert len(eff.records) == 27 and sum(r.ok for r in eff.records) == 14

@@ -71,7 +71,7 @@ def _packaged():
     from edgeprof.compare import whatif_rows
     from edgeprof.compare.refsets import load_sets
 
-    sets = [s for s in load_sets("/nonexistent-user-dir") if s.meta.get("importer") == "localscore"]
+    sets = [s for s in load_sets("/nonexistent-user-dir") if s.meta.importer == "localscore"]
     rows = whatif_rows.localscore_rows(sets[0].records, specs.packaged_table())
     return rows, whatif.fit_model(rows.classes, rows.rows)
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeprof.compare import reference
+from edgeprof.compare.setmeta import Compared
 from edgeprof.results import metric_catalogue, reftext
 from edgeprof.results.comparison import Comparison, Roofline
 from edgeprof.results.schema import ModelInfo, Record, Workload
@@ -92,10 +93,10 @@ def final_lines(comp: Comparison) -> list[Line]:
     return out
 
 
-def _ref_value(p: Planned, metric: str) -> tuple[float | None, str, dict, bool]:
+def _ref_value(p: Planned, metric: str) -> tuple[float | None, str, Compared, bool]:
     """The reference row's figure for ``metric``: value, unit, how it compares, estimated?"""
-    how = (p.refset.comparable.get(metric) if p.refset is not None else None) or {"ref": metric}
-    m = p.record.metric(how["ref"]) if p.record is not None else None
+    how = (p.refset.comparable.get(metric) if p.refset is not None else None) or Compared(metric)
+    m = p.record.metric(how.ref) if p.record is not None else None
     if m is None or m.center is None:
         return None, "", how, False
     return m.center, m.unit, how, m.provenance.estimated
@@ -112,8 +113,8 @@ def live_lines(p: Planned, edge: dict[str, float | None], estimated_power: bool)
         rv, ru, how, r_est = _ref_value(p, d.name)
         if rv is None and d.name not in edge:
             continue   # neither side will ever have it (e.g. a suite score on a single case)
-        ev = None if e is None else e * float(how.get("edge_scale", 1.0))
-        eu = how.get("edge_unit", d.unit)
+        ev = None if e is None else e * how.edge_scale
+        eu = how.edge_unit or d.unit
         etext = "…" if e is None else fmt.est(fmt.size(e) if d.unit == "B" else fmt.num(ev),
                                               estimated_power and d.name in ("avg_power_w", "energy_per_token_j"))
         stext = "n/a" if rv is None else fmt.est(fmt.size(rv) if ru == "B" else fmt.num(rv), r_est)

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from edgeprof.errors import command
+from edgeprof.compare.setmeta import SetMeta
 from edgeprof.views.tui import fmt, refview
 from edgeprof.views.tui.theme import colours
 from edgeprof.views.tui.widgets.fittable import Col, FitTable
@@ -20,9 +21,8 @@ from edgeprof.views.tui.widgets.whatif import WhatIfPanel
 ROW_METRICS = ("decode_tokens_per_s", "ttft_ms", "energy_per_token_j", "avg_power_w", "it_tokens_per_s", "amu_gb")
 
 
-def _source(meta: dict) -> str:
-    src = meta.get("source")
-    return src if isinstance(src, str) else (src or {}).get("paper", "")
+def _source(meta: SetMeta) -> str:
+    return meta.source_text if isinstance(meta.source, str) else meta.paper
 
 
 class ReferencesScreen(Screen):
