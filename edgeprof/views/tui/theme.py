@@ -3,8 +3,9 @@ theme, so light and dark themes both read well; phase shading is a faint blend o
 into the background."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 THEMES = ("textual-dark", "textual-light")
-_cache: dict[str, dict[str, str]] = {}
 
 
 def _rgb(h: str) -> tuple[int, int, int]:
@@ -64,23 +65,44 @@ def cursor_colours(variables: dict[str, str], ratio: float = 4.5) -> dict[str, s
     return {}
 
 
-def colours(app) -> dict[str, str]:
+@dataclass(frozen=True)
+class Palette:
+    """The colours the panels draw with, from the app's theme (``colours``); empty strings draw in
+    the terminal's own colours (a panel rendered outside an app)."""
+    fg: str = ""
+    bg: str = ""
+    muted: str = ""
+    good: str = ""
+    warning: str = ""
+    error: str = ""
+    bar: str = ""
+    baseline: str = ""
+    axis: str = ""
+    shade_load: str = ""
+    shade_prefill: str = ""
+    shade_decode: str = ""
+    shade_idle: str = ""
+
+
+_cache: dict[str, Palette] = {}
+
+
+def colours(app) -> Palette:
     name = getattr(app, "theme", "") or ""
     if name not in _cache:
         v = app.get_css_variables()
         bg, fg = v.get("background", "#121212")[:7], v.get("foreground", "#e0e0e0")[:7]
-        _cache[name] = {
-            "fg": fg, "bg": bg, "muted": readable(blend(bg, fg, 0.62), bg),
-            "good": readable(v.get("success", "#4EBF71")[:7], bg), "warning": readable(v.get("warning", "#FEA62B")[:7], bg),
-            "error": readable(v.get("error", "#B93C5B")[:7], bg), "bar": v.get("primary", "#0178D4")[:7],
-            "baseline": v.get("warning", "#FEA62B")[:7], "axis": readable(blend(bg, fg, 0.5), bg),
-            "shade_load": blend(bg, fg, 0.10), "shade_prefill": blend(bg, v.get("warning", "#FEA62B")[:7], 0.22),
-            "shade_decode": blend(bg, v.get("success", "#4EBF71")[:7], 0.16),
-            "shade_idle": blend(bg, v.get("primary", "#0178D4")[:7], 0.18),
-        }
+        good, warn = v.get("success", "#4EBF71")[:7], v.get("warning", "#FEA62B")[:7]
+        primary = v.get("primary", "#0178D4")[:7]
+        _cache[name] = Palette(
+            fg=fg, bg=bg, muted=readable(blend(bg, fg, 0.62), bg), good=readable(good, bg), warning=readable(warn, bg),
+            error=readable(v.get("error", "#B93C5B")[:7], bg), bar=primary, baseline=warn,
+            axis=readable(blend(bg, fg, 0.5), bg), shade_load=blend(bg, fg, 0.10), shade_prefill=blend(bg, warn, 0.22),
+            shade_decode=blend(bg, good, 0.16), shade_idle=blend(bg, primary, 0.18))
     return _cache[name]
 
 
-def shades(c: dict[str, str]) -> dict[str, str]:
-    return {"load": c["shade_load"], "depth": c["shade_load"], "prefill": c["shade_prefill"],
-            "decode": c["shade_decode"], "idle": c["shade_idle"]}
+def shades(c: Palette) -> dict[str, str]:
+    """Each phase's shading colour, by phase name."""
+    return {"load": c.shade_load, "depth": c.shade_load, "prefill": c.shade_prefill,
+            "decode": c.shade_decode, "idle": c.shade_idle}

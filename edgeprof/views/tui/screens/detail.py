@@ -56,7 +56,7 @@ class DetailScreen(Screen):
         rec = self.rec
         parts: list = [Text(rowtext.title(rec), style="bold")]
         for k, v in rowtext.facts(rec):
-            parts.append(Text.assemble((f"{k:<14}", c["muted"]), v))
+            parts.append(Text.assemble((f"{k:<14}", c.muted), v))
         rows = rowtext.metric_rows(rec)
         notes: list[str] = []
         figures, origins = [], []
@@ -74,8 +74,8 @@ class DetailScreen(Screen):
             parts.append(_table(("metric", *rowtext.METRIC_HEAD[n_fig:7], "provenance", "samples"), origins,
                                 wide=("provenance", "samples")))
         else:
-            parts.append(Text("no metrics: the case ended before a measured repetition", style=c["muted"]))
-        parts += [Text(f"[{i + 1}] {n}", style=c["muted"]) for i, n in enumerate(notes)]
+            parts.append(Text("no metrics: the case ended before a measured repetition", style=c.muted))
+        parts += [Text(f"[{i + 1}] {n}", style=c.muted) for i, n in enumerate(notes)]
         comp = rec.reference
         parts += [Text(""), Text("server reference", style="bold")]
         parts += [Text(x) for x in (rowtext.comparison_head(comp) if comp is not None
@@ -87,8 +87,8 @@ class DetailScreen(Screen):
             parts += [Text(""), Text("other rows compared", style="bold"),
                       _table(rowtext.OTHER_HEAD, rowtext.other_rows(comp), wide=("row",))]
         if rec.warnings:
-            parts += [Text(""), Text("warnings", style="bold")] + [Text("• " + w, style=c["warning"]) for w in rec.warnings]
-        parts += [Text(""), Text("y copies all of this as Markdown · esc goes back", style=c["muted"])]
+            parts += [Text(""), Text("warnings", style="bold")] + [Text("• " + w, style=c.warning) for w in rec.warnings]
+        parts += [Text(""), Text("y copies all of this as Markdown · esc goes back", style=c.muted)]
         self.query_one("#detail-body", Static).update(Group(*parts))
 
     def action_copy(self) -> None:

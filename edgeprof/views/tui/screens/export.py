@@ -152,18 +152,18 @@ class ExportScreen(Screen):
         t = Text()
         for name, s in self.steps.items():
             if s["status"] == "info":                         # e.g. the resource estimate: a line, not a step
-                t.append(f"{name:<22} {s['message']}\n", style=c["muted"])
+                t.append(f"{name:<22} {s['message']}\n", style=c.muted)
                 continue
             done = s["status"] in ("done", "skipped")
             bar = token_bar(1 if done else 0, 1, 16) if s["status"] != "started" else "▕" + "▒" * 16 + "▏"
-            style = c["good"] if done else c["error"] if s["status"] == "failed" else c["warning"]
+            style = c.good if done else c.error if s["status"] == "failed" else c.warning
             took = f" {s['elapsed_s']:.1f} s" if s.get("elapsed_s") is not None else ""
             t.append(f"{name:<22} {bar} {s['status']}{took}", style=style)
-            t.append(f"  {s['message']}\n" if s.get("message") else "\n", style=c["muted"])
+            t.append(f"  {s['message']}\n" if s.get("message") else "\n", style=c.muted)
         if self.busy:
-            t.append("exporting… (each step writes atomically; an interrupted export resumes)\n", style=c["warning"])
+            t.append("exporting… (each step writes atomically; an interrupted export resumes)\n", style=c.warning)
         if self.error:
-            t.append(f"error: {self.error}\n", style=f"bold {c['error']}")
+            t.append(f"error: {self.error}\n", style=f"bold {c.error}")
         self.query_one("#steps", Static).update(t)
         self.query_one("#manifest", Static).update(self._manifest_table() if self.manifest else "")
 

@@ -55,7 +55,7 @@ class FleetScreen(Screen):
         cursor = table.cursor_row
         table.clear()
         for r in rows:
-            style = c["muted"] if r.stale else ""
+            style = c.muted if r.stale else ""
             cells = (r.name, r.target, r.state, r.case, fmt.num(r.tps), fmt.num(r.power_w),
                      fmt.num(r.temp_c), since_text(r.since_s))
             table.add_row(*(Text(str(x), style=style, no_wrap=True, overflow="ellipsis") for x in cells), key=r.name)

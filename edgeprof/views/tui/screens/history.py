@@ -131,14 +131,14 @@ class HistoryScreen(Screen):
         spark, vals = trend(same)
         c = colours(self.app)
         text = Text(f"trend decode t/s ({rec.model.id} {rec.artifact.quant} {rec.workload.label} "
-                    f"t{rec.runtime.placement.threads}): ", style=c["muted"])
+                    f"t{rec.runtime.placement.threads}): ", style=c.muted)
         if len(vals) >= 2:
             med = statistics.median(vals)
-            text.append(spark, style=c["good"])
+            text.append(spark, style=c.good)
             text.append(f"  {len(vals)} runs, {min(vals):.1f}–{max(vals):.1f} (spread ±{(max(vals) - min(vals)) / 2 / med:.0%}"
-                        f" of the median)  → space marks, c compares", style=c["muted"])
+                        f" of the median)  → space marks, c compares", style=c.muted)
         else:
-            text.append("one run of this configuration so far", style=c["muted"])
+            text.append("one run of this configuration so far", style=c.muted)
         out.update(text)
 
     def action_details(self) -> None:

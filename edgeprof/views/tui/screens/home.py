@@ -273,12 +273,12 @@ class HomeScreen(Screen):
         if host:
             self.query_one("#device", Static).update(Text(
                 f"device     on {host}, over SSH: its devices are read there when the run starts, and its "
-                "events stream here as a local run's", style=c["fg"]))
+                "events stream here as a local run's", style=c.fg))
         elif dev:
             off = [s for d in dev.get("devices", [dev]) for s in d.get("sensors", []) if not s.get("available", True)]
             self.query_one("#device", Static).update(Text(
                 f"device     {device_title(dev, dev.get('power_label', ''))} · {len(off)} sensor(s) unavailable "
-                "(d: why)", style=c["fg"]))
+                "(d: why)", style=c.fg))
         try:
             opts = self.options()
             self.host()
@@ -292,22 +292,22 @@ class HomeScreen(Screen):
         plan = Text("reference  " if lines else "")
         for kind, text in lines[:6]:
             plan.append(("✓ " if kind in ("exact", "same-model") else "✗ ") + text + "\n",
-                        style=c["good"] if kind in ("exact", "same-model") else c["warning"])
+                        style=c.good if kind in ("exact", "same-model") else c.warning)
         self.query_one("#plan", Static).update(plan)
         preparing = run is not None and run.stage == "preparing" and not run.replay
         self.set_class(preparing, "-preparing")
         status = self.query_one("#status", Static)
         if self.error:
-            status.update(Text(f"error: {self.error}", style=f"bold {c['error']}"))
+            status.update(Text(f"error: {self.error}", style=f"bold {c.error}"))
         elif run is not None and run.stage == "failed" and run.error:
-            t = Text(f"the run could not start: {run.error}", style=f"bold {c['error']}")
+            t = Text(f"the run could not start: {run.error}", style=f"bold {c.error}")
             hints = () if getattr(run, "host", None) else (homeform.supply_hint(ch.arg) for ch in self.picked())
             for hint in filter(None, hints):
-                t.append(f"\n{hint}", style=c["warning"])
+                t.append(f"\n{hint}", style=c.warning)
             status.update(t)
         elif preparing:
             last = run.state.notices[-1].message if run.state.notices else "starting"
-            status.update(Text(f"status     {last}", style=c["warning"]))
+            status.update(Text(f"status     {last}", style=c.warning))
         else:
             status.update("")
         if run is not None and run is getattr(self, "_started", None) and run.stage in ("running", "done"):

@@ -140,15 +140,15 @@ class ReferencesScreen(Screen):
         case = run.state.case if run else None
         if case is not None:
             p = app.planned_for(case)
-            text.append(f"running case {case.label}: {refview.KIND_TEXT[p.kind]}", style=f"bold {c['warning']}"
-                        if p.kind in ("normalized", "none") else f"bold {c['good']}")
+            text.append(f"running case {case.label}: {refview.KIND_TEXT[p.kind]}", style=f"bold {c.warning}"
+                        if p.kind in ("normalized", "none") else f"bold {c.good}")
             text.append(f" {p.set_name}:{p.row}\n" if p.row else f" — {'; '.join(p.notes)}\n")
         last = run.run_dir if run and run.run_dir else "RUN_DIR"
         text.append("add a run as a reference: ", style="bold")
         text.append(f"a (this run) or {command('reference', 'add', last, '--name', 'my-server')}\n")
         text.append("produce one on a server GPU: ", style="bold")
         text.append("edgeprof reference build MODEL --suite localscore --gpu-layers 99 --name my-h100 on the server, "
-                    "then copy its $EDGEPROF_HOME/reference/my-h100 into this machine's\n", style=c["fg"])
+                    "then copy its $EDGEPROF_HOME/reference/my-h100 into this machine's\n", style=c.fg)
         text.append("an exact match needs the same model id and workload (prompt, gen, depth); another model is only "
-                    "ever a labelled normalized comparison", style=c["muted"])
+                    "ever a labelled normalized comparison", style=c.muted)
         self.query_one("#howto", Static).update(text)

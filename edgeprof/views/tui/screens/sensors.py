@@ -16,18 +16,18 @@ from textual.widgets import Footer, Static
 from edgeprof.views.tui import fmt
 from edgeprof.views.tui.widgets.sensors import info_rows
 from edgeprof.views.tui.widgets.titlebar import TitleBar
-from edgeprof.views.tui.theme import colours
+from edgeprof.views.tui.theme import Palette, colours
 
 
-def _line(c: dict, mark: str, name: str, value, kind: str, where: str) -> Text:
+def _line(c: Palette, mark: str, name: str, value, kind: str, where: str) -> Text:
     t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(f"{mark}{name[:26]:<26} ", style=c["error"] if mark == "✗ " else "")
+    t.append(f"{mark}{name[:26]:<26} ", style=c.error if mark == "✗ " else "")
     t.append_text(value if isinstance(value, Text) else Text(f"{value:>14}"))
-    t.append(f"  {kind:<10} {where}", style=c["muted"])
+    t.append(f"  {kind:<10} {where}", style=c.muted)
     return t
 
 
-def sensor_lines(rows: list[dict], c: dict, sampling: bool) -> list:
+def sensor_lines(rows: list[dict], c: Palette, sampling: bool) -> list:
     """One line per reading (name, value, kind, source · scope) and under it, indented and
     wrapped, its note — or for an unavailable sensor why, and how to enable it."""
     out: list = [Text(f"  {'sensor':<26} {'value':>14}  {'kind':<10} source · scope", style="bold")]
@@ -39,11 +39,11 @@ def sensor_lines(rows: list[dict], c: dict, sampling: bool) -> list:
             out.append(Text(f"\n{other}: not sampled while the case runs on the device above", style="bold"))
         where = f"{info.get('source', '')} · {info.get('scope', '')}"
         if info and not info.get("available", True):
-            out.append(_line(c, "✗ ", info["name"], Text(f"{'unavailable':>14}", style=c["error"]), info.get("kind", ""),
+            out.append(_line(c, "✗ ", info["name"], Text(f"{'unavailable':>14}", style=c.error), info.get("kind", ""),
                              where))
-            why = Text("why: " + (info.get("reason") or "unavailable"), style=c["error"])
+            why = Text("why: " + (info.get("reason") or "unavailable"), style=c.error)
             if info.get("hint"):
-                why.append(f" → fix: {info['hint']}", style=c["muted"])
+                why.append(f" → fix: {info['hint']}", style=c.muted)
             out.append(Padding(why, (0, 0, 0, 4)))
             continue
         readings = row["readings"] or []
@@ -56,12 +56,12 @@ def sensor_lines(rows: list[dict], c: dict, sampling: bool) -> list:
                 else "n/a"
             out.append(_line(c, mark, r.sensor, val, r.kind, f"{r.source} · {r.scope}"))
             if r.value is None and r.reason:
-                out.append(Padding(Text("why: " + r.reason, style=c["error"]), (0, 0, 0, 4)))
+                out.append(Padding(Text("why: " + r.reason, style=c.error), (0, 0, 0, 4)))
         note = (readings[0].note if readings else "") or info.get("note") or ""
         if note:
-            out.append(Padding(Text(note, style=c["muted"]), (0, 0, 0, 4)))
+            out.append(Padding(Text(note, style=c.muted), (0, 0, 0, 4)))
     if not sampling:
-        out.append(Text("waiting for the first sample (this screen never reads sensors itself)", style=c["muted"]))
+        out.append(Text("waiting for the first sample (this screen never reads sensors itself)", style=c.muted))
     return out
 
 
@@ -102,9 +102,9 @@ class SensorsScreen(Screen):
             extra = {k: v for k, v in d.items() if k not in ("id", "kind", "name", "memory_bytes", "sensors", "devices")}
             head.append(Text(f"{d.get('name')} ({d.get('kind')}, {fmt.size(d.get('memory_bytes'))})", style="bold"))
             head.append(Text("; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                                       for k, v in extra.items()), style=c["muted"]))
+                                       for k, v in extra.items()), style=c.muted))
         if not devs:
-            head.append(Text("detecting devices…", style=c["muted"]))
+            head.append(Text("detecting devices…", style=c.muted))
         n_off = sum(1 for r in rows if r["info"] and not r["info"].get("available", True))
         age = ""
         if sampling:
@@ -115,6 +115,6 @@ class SensorsScreen(Screen):
                 else "live from the run" if run is not None and run is app.running() else "last readings of the run")
         head.append(Text(f"◆ = headline power (total-power rule) · ~ = estimated · {n_off} unavailable · "
                          + (live + age if sampling else "reading the sensors…" if run is app.monitor
-                            else "no run is sampling"), style=c["muted"]))
+                            else "no run is sampling"), style=c.muted))
         self.query_one("#sensors-head", Static).update(Group(*head))
         self.query_one("#sensors-table", Static).update(Group(*sensor_lines(rows, c, sampling)))

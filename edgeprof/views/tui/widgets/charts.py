@@ -50,7 +50,7 @@ class _Chart(Quiet):
         key = (tuple(vals), tuple(phases), top, baseline, w, h, self.app.theme)
         if key == self._key:
             return
-        pal = plot.Palette(bar=c["bar"], baseline=c["baseline"], axis=c["axis"], shade=shades(c))
+        pal = plot.Palette(bar=c.bar, baseline=c.baseline, axis=c.axis, shade=shades(c))
         self.put(plot.render(vals, top, h - 1, baseline=baseline, shades=phases, palette=pal, span_s=span,
                              fmt=fmt_label), key)
 
@@ -59,7 +59,7 @@ class PowerChart(_Chart):
     def show(self, run, now_ns: int) -> None:
         if run is None:
             self.titles("power W")
-            self.put(Text("no run", style=colours(self.app)["muted"]), "none")
+            self.put(Text("no run", style=colours(self.app).muted), "none")
             return
         st = run.state
         idle = st.idle.get("idle_power_w")

@@ -7,7 +7,7 @@ from rich.console import Group
 from rich.text import Text
 
 from edgeprof.views.tui import fmt
-from edgeprof.views.tui.theme import colours
+from edgeprof.views.tui.theme import Palette, colours
 from edgeprof.views.tui.widgets.quiet import Quiet, text_key
 
 
@@ -26,14 +26,14 @@ class ProgressPanel(Quiet):
     def show(self, run, now_ns: int) -> None:
         c = colours(self.app)
         if run is None:
-            self.put(Text("no run yet — press n for a new run, h for history, ? for help", style=c["muted"]), "none")
+            self.put(Text("no run yet — press n for a new run, h for history, ? for help", style=c.muted), "none")
             return
         st = run.state
         lines: list[Text] = []
         if run.stage == "preparing":
             spin = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"[int(now_ns / 1e8) % 10] if not run.replay else "…"
             last = st.notices[-1].message if st.notices else "starting"
-            lines.append(Text(f"{spin} preparing ({now_ns / 1e9 - run.t_start:.0f} s): {last}", style=c["warning"]))
+            lines.append(Text(f"{spin} preparing ({now_ns / 1e9 - run.t_start:.0f} s): {last}", style=c.warning))
         case = st.case
         head = Text(no_wrap=True, overflow="ellipsis")
         head.append(f"case {st.index}/{st.total or '?'} ", style="bold")
@@ -58,7 +58,7 @@ class ProgressPanel(Quiet):
             total = (case.device if case else st.device).get("memory_bytes")
             meta.append(f"   RSS {fmt.size(peak)}" + (f" of {fmt.size(total)}" if total else ""))
         if st.paused:
-            meta.append("   PAUSED", style=f"bold {c['warning']}")
+            meta.append("   PAUSED", style=f"bold {c.warning}")
         lines.append(meta)
         if case and (tok := self._tokens(case, now_ns, c)).plain:
             lines.append(tok)
@@ -68,22 +68,22 @@ class ProgressPanel(Quiet):
                    if st.probing_after_sweep else "once per machine, usually under a minute): the row is written after it")
             lines.append(Text(f"{spin} probing memory bandwidth and FLOP/s ({(now_ns - st.probing_since_ns) / 1e9:.0f} s, "
                               + why,
-                              style=f"bold {c['warning']}", no_wrap=True, overflow="ellipsis"))
+                              style=f"bold {c.warning}", no_wrap=True, overflow="ellipsis"))
         if run.error:
-            lines.append(Text(f"error: {run.error}", style=f"bold {c['error']}"))
+            lines.append(Text(f"error: {run.error}", style=f"bold {c.error}"))
         elif st.notices:
             n = st.notices[-1]
-            lines.append(Text(f"› {n.message}", style=c["warning"] if n.level == "warning" else c["muted"],
+            lines.append(Text(f"› {n.message}", style=c.warning if n.level == "warning" else c.muted,
                               no_wrap=True, overflow="ellipsis"))
         self.put(Group(*lines), text_key(*lines))
 
     @staticmethod
-    def _tokens(case, now_ns: int, c: dict) -> Text:
+    def _tokens(case, now_ns: int, c: Palette) -> Text:
         t = Text(no_wrap=True, overflow="ellipsis")
         if case.inference:  # a model that is not a causal LM: forward passes, not tokens
             if case.rep_ips:
                 b = int(case.workload.get("batch") or 1)
-                t.append(f"{case.rep_ips[-1]:.1f} inferences/s ", style=f"bold {c['good']}")
+                t.append(f"{case.rep_ips[-1]:.1f} inferences/s ", style=f"bold {c.good}")
                 t.append(f"({case.rep_ips[-1] * b:.1f} samples/s, batch {b})   ")
                 t.append(f"latency {fmt.num(case.rep_latency_ms[-1])} ms per inference")
                 t.append(f"   {case.passes} passes timed")
@@ -97,7 +97,7 @@ class ProgressPanel(Quiet):
             n, of = case.tokens
             t.append(f"decode {token_bar(n, of)} {n}/{of}   ")
         if case.live_tps is not None and case.phase == "decode":
-            t.append(f"live {case.live_tps:.1f} t/s ", style=f"bold {c['good']}")
+            t.append(f"live {case.live_tps:.1f} t/s ", style=f"bold {c.good}")
         if case.rep_median_tps is not None:
             t.append(f"(rep median {case.rep_median_tps:.1f} t/s)")
         if case.ttft_median_ms is not None:

@@ -26,17 +26,17 @@ class SensorsPanel(Quiet):
             if info is not None and not info.get("available", True):
                 head = f"✗ {info['name']}: "
                 why = info.get("reason") or "unavailable"
-                t.append(head, style=c["error"])
-                t.append(_cut(why, width - len(head)) + "\n", style=c["muted"])
+                t.append(head, style=c.error)
+                t.append(_cut(why, width - len(head)) + "\n", style=c.muted)
                 continue
             for r in row["readings"] or []:
                 mark = "◆" if info and info.get("total") else " "
-                t.append(f"{mark}{_cut(r.sensor, 20):<20} ", style=c["muted"])
+                t.append(f"{mark}{_cut(r.sensor, 20):<20} ", style=c.muted)
                 t.append(f"{reading_text(r)}\n")
             if info is not None and not row["readings"]:
-                t.append(f" {_cut(info['name'], 20):<20} ", style=c["muted"])
-                t.append("waiting for a sample\n", style=c["muted"])
-        t = t if t.plain else Text("no sensors declared", style=c["muted"])
+                t.append(f" {_cut(info['name'], 20):<20} ", style=c.muted)
+                t.append("waiting for a sample\n", style=c.muted)
+        t = t if t.plain else Text("no sensors declared", style=c.muted)
         self.put(t, text_key(t, width))
 
 

@@ -112,28 +112,28 @@ class ServerPanel(VerticalScroll):
         if key == self._key:
             return
         self.titles(f"vs SERVER · {head.get('set') or '—'} ({refview.KIND_TEXT.get(kind, kind)})")
-        self.styles.border_title_color = c["warning"] if warn else c["good"]
+        self.styles.border_title_color = c.warning if warn else c.good
         parts: list = []
         if kind in ("normalized", "predicted"):
             parts.append(Text("NOT A MATCH — per-parameter context only" if kind == "normalized" else
-                              "PREDICTED — a model's figure, NOT a measurement", style=f"bold {c['warning']}"))
+                              "PREDICTED — a model's figure, NOT a measurement", style=f"bold {c.warning}"))
         if contended:
-            parts.append(Text(f"CONTENDED REFERENCE — {contended}", style=f"bold {c['warning']}"))
+            parts.append(Text(f"CONTENDED REFERENCE — {contended}", style=f"bold {c.warning}"))
         if dots is not None:  # the class first: its rows and this run on one axis
             parts.append(Text(dots.label, style="bold", overflow="fold"))
             for i, line in enumerate(plot_lines(dots, width)):
-                parts.append(Text(line, style=c["muted"] if i else "", overflow="fold"))
+                parts.append(Text(line, style=c.muted if i else "", overflow="fold"))
         if lines:
-            parts.append(Text("metric: edge ÷ server = edge÷server [95 %] · verdict", style=c["muted"], overflow="fold"))
+            parts.append(Text("metric: edge ÷ server = edge÷server [95 %] · verdict", style=c.muted, overflow="fold"))
         for ln in lines:
             t = Text(overflow="fold")
             t.append(f"{ln.label}: ", style="bold")
             t.append(f"{ln.edge} ÷ {ln.server} = {ln.ratio}")
             if ln.note:
-                t.append(f" · {ln.note}", style=c["muted"])
+                t.append(f" · {ln.note}", style=c.muted)
             parts.append(t)
         for f in footer:
-            parts.append(Text(f, style=c["muted"], overflow="fold"))
+            parts.append(Text(f, style=c.muted, overflow="fold"))
         self.put(Group(*parts), key)
 
 

@@ -14,6 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Select, Static
 
 from edgeprof.views.tui import fmt
+from edgeprof.views.tui.theme import Palette
 
 DEFAULT_DEVICE = "jetson_orin_nano_8gb_super"
 LEVEL = 0.8
@@ -48,15 +49,15 @@ def _measured(rec, name: str) -> str:
     return fmt.est(fmt.num(m.center), m.provenance is not None and m.provenance.estimated)
 
 
-def panel_text(pred, rec, colour: dict | None = None) -> Text:
+def panel_text(pred, rec, colour: Palette | None = None) -> Text:
     """The prediction beside the measured row: one line per figure, then basis, power and notes."""
-    c = colour or {}
+    c = colour or Palette()
     t = Text()
     t.append("what if: ", style="bold")
     t.append(f"{pred.label} — estimated, {pred.decode.level:.0%} interval (a model, NOT a measurement)\n",
-             style=f"bold {c.get('warning', '')}".strip())
+             style=f"bold {c.warning}".strip())
     where = (rec.device.name or rec.device.id) if rec is not None else "no finished row yet"
-    t.append(f"{'':14}{'predicted':30}this run ({where})\n", style=c.get("muted", ""))
+    t.append(f"{'':14}{'predicted':30}this run ({where})\n", style=c.muted)
     for label, est, metric in (("decode t/s", pred.decode, "decode_tokens_per_s"),
                                ("prefill t/s", pred.prefill, "prefill_tokens_per_s"),
                                ("TTFT ms", pred.ttft_ms, "ttft_ms"),
@@ -71,10 +72,10 @@ def panel_text(pred, rec, colour: dict | None = None) -> Text:
         tot = sum(n.weight for n in pred.neighbours) or 1.0
         t.append(f"basis: EXTRAPOLATED — no rows of this class; from {len(pred.neighbours)} similar classes ("
                  + ", ".join(f"{n.name} {n.weight / tot:.0%}" for n in pred.neighbours[:3]) + ")\n",
-                 style=c.get("warning", ""))
-    t.append(f"power: {pred.power_basis}\n", style=c.get("muted", ""))
+                 style=c.warning)
+    t.append(f"power: {pred.power_basis}\n", style=c.muted)
     for note in pred.notes:
-        t.append(f"· {note}\n", style=c.get("muted", ""))
+        t.append(f"· {note}\n", style=c.muted)
     return t
 
 
@@ -140,7 +141,7 @@ class WhatIfPanel(Vertical):
         self.app.call_from_thread(self.query_one("#wi-out", Static).update, out)
 
 
-def _colours(app) -> dict:
+def _colours(app) -> Palette:
     from edgeprof.views.tui.theme import colours
 
     return colours(app)
