@@ -102,3 +102,40 @@ def probe_dir(machine_probe) -> Path:
 def seeded(machine_probe):
     """``seeded(home) -> home``: an EDGEPROF_HOME holding this machine's probe (``machine_probe``)."""
     return machine_probe.seed
+
+
+class CpuBurner:
+    """A child process that burns an exact amount of CPU time when asked, and is idle otherwise
+    (blocked on its stdin). Tests of CPU attribution measure it over a window they choose: its
+    Python start-up is over before ``ready``, and the amount is its own CPU clock
+    (``time.process_time``), not a wall-clock spin — on a loaded machine a spin of 0.4 s of wall
+    time got 0.07 s of CPU, and a spin started with the process overlapped its start-up."""
+
+    CODE = ("import sys, time\nprint('ready', flush=True)\nfor line in sys.stdin:\n"
+            "    end = time.process_time() + float(line)\n    while time.process_time() < end:\n        pass\n"
+            "    print('done', flush=True)\n")
+
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-c", self.CODE], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.pid = self.proc.pid
+        assert self.proc.stdout.readline().strip() == "ready"
+
+    def burn(self, cpu_s: float) -> None:
+        """Burn ``cpu_s`` CPU-seconds (however long that takes on this machine), then idle again."""
+        self.proc.stdin.write(f"{cpu_s}\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "done"
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def cpu_burner():
+    b = CpuBurner()
+    try:
+        yield b
+    finally:
+        b.close()

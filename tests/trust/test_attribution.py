@@ -3,8 +3,6 @@ and from the samples recorded by a real bench on this busy machine."""
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -78,45 +76,62 @@ def test_the_workers_own_clock_covers_a_worker_gone_before_the_last_sample():
                           "from /proc/stat)"
 
 
-def test_attribution_through_the_real_sampler_on_this_machine():
+def test_attribution_through_the_real_sampler_on_this_machine(cpu_burner):
     """The real CPU device and sampler (TDP estimate read before the utilization, as on this
     machine): ``cpu:busy_time`` comes out at every /proc/stat refresh and after the flush, and
-    the share of a child burning one core is its sampled ``worker:cpu_time`` over that busy time."""
+    the share of a child that burns 0.6 CPU-s inside the window is its sampled ``worker:cpu_time``
+    over that busy time. The child is idle at both edges and both samples around each edge are
+    of the idle child, so the sampled figure is what the kernel charged it, on any load (a child
+    spinning by the wall clock got 0.14-0.19 CPU-s of its 1.2 s under load, and a share of 0.06)."""
     from edgeprof.engine.device_choice import open_devices, power_source
     from edgeprof.engine.sampler import Sampler
 
+    def sampled_after(sampler, t_ns: int, *sensors: str) -> bool:
+        return any(s.t_ns > t_ns and all(s.value(x) is not None for x in sensors)
+                   for s in sampler.window(t_ns, time.monotonic_ns()))
+
+    def until(cond, timeout_s: float = 60.0) -> None:
+        end = time.monotonic() + timeout_s
+        while not cond():
+            assert time.monotonic() < end, "the sampler took no sample in a minute"
+            time.sleep(0.02)
+
     dev = next(d for d in open_devices(Path("/")) if d.info().kind == "cpu")
     power = power_source(dev)
-    child = subprocess.Popen([sys.executable, "-c", "import time\nt=time.time()\nwhile time.time()-t<1.6: pass\n"
-                                                    "time.sleep(30)"])
+    me = psutil.Process(cpu_burner.pid)
     try:
         with Sampler(dev.sensors(), 20) as sampler:
-            sampler.attach(child.pid)
-            time.sleep(0.25)
-            me = psutil.Process(child.pid)
+            sampler.attach(cpu_burner.pid)
+            until(lambda: sampled_after(sampler, 0, "worker:cpu_time", "cpu:busy_time"))
             c0, t0 = sum(me.cpu_times()[:2]), time.monotonic_ns()
-            time.sleep(1.2)
+            until(lambda: sampled_after(sampler, t0, "worker:cpu_time", "cpu:busy_time"))
+            cpu_burner.burn(0.6)
+            burnt_at = time.monotonic_ns()       # a sample of the idle child after the burn, then the edge
+            until(lambda: sampled_after(sampler, burnt_at, "worker:cpu_time", "cpu:busy_time"))
             c1, t1 = sum(me.cpu_times()[:2]), time.monotonic_ns()
+            until(lambda: sampled_after(sampler, t1, "worker:cpu_time", "cpu:busy_time"))
             sampler.flush()
             samples = sampler.window(t0 - 300_000_000, time.monotonic_ns())
             sampler.detach()
     finally:
-        child.kill()
-        child.wait()
         dev.close()
     busy = [s for s in samples if s.value("cpu:busy_time") is not None]
     util = [s for s in samples if s.value("cpu:utilization") is not None]
-    assert len(busy) >= 6 and busy[-1].t_ns > t1          # every 0.2 s, and once more at the flush
+    assert len(busy) >= 4 and busy[-1].t_ns > t1          # every 0.2 s, and once more at the flush
     assert {s.t_ns for s in util} >= {s.t_ns for s in busy[:-1]}
     rep = Repetition(rep=0, decode=(t0, t1), n_decode=10, n_generated=10, token_ns=(1,) * 10)
-    tr = Trace(reps=[rep], samples=samples, logical_cores=2, sample_hz=20.0, power=power, device_kind="cpu")
+    cores = psutil.cpu_count()
+    tr = Trace(reps=[rep], samples=samples, logical_cores=cores, sample_hz=20.0, power=power, device_kind="cpu")
     sh = cpu_share(tr)
     assert sh["basis"] == "sampled worker:cpu_time / cpu:busy_time (busy CPU-seconds from /proc/stat)"
-    # the child burnt up to one core (less on a loaded machine): the sampled figure is what the
-    # kernel charged it over the window, read here independently
+    # the sampled figure is what the kernel charged the child over the window, read here
+    # independently: 0.6 CPU-s by its own clock, give or take the kernel's 10 ms ticks
     burnt = c1 - c0
-    assert burnt > 0.2 and sh["worker_cpu_s"] == pytest.approx(burnt, rel=0.25, abs=0.06), (sh, burnt)
-    assert sh["worker_cpu_s"] <= sh["busy_cpu_s"] * 1.05 and 0.3 < sh["share"] <= 1.0
+    assert burnt == pytest.approx(0.6, abs=0.05) and sh["worker_cpu_s"] == pytest.approx(burnt, abs=0.03), (sh, burnt)
+    # the busy time holds the child's and is bounded by every core over the window; the share is
+    # the one over the other (how much of it others took depends on the machine's load)
+    assert burnt * 0.95 <= sh["busy_cpu_s"] <= cores * sh["window_s"] * 1.05, (sh, cores)
+    assert sh["share"] == pytest.approx(min(1.0, sh["worker_cpu_s"] / sh["busy_cpu_s"]), rel=1e-3) and sh["share"] > 0
     m = compute(tr)
     p = m["process_energy_j"].provenance
     assert p.scope == "process" and "cpu:busy_time" in p.note
