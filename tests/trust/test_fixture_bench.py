@@ -38,23 +38,40 @@ fx = _boards()
 
 
 class Kernel(threading.Thread):
-    """Moves the tree's files as the kernel would while the bench runs."""
+    """Moves the tree's files as the kernel would while the bench runs: the RAPL counters all along,
+    and the event (a thermal-throttle counter rising, a zone past its trip point) once the case's
+    worker is running — inside the case's window by construction. It used to come 1.5 s after the
+    bench was started: on a loaded machine the bench was still starting then, the counter rose
+    before its first read and the case saw no rise (``throttled: false``)."""
 
-    def __init__(self, root: Path, board: str, event_after_s: float = 1.5):
+    def __init__(self, root: Path, board: str):
         super().__init__(daemon=True)
-        self.root, self.board, self.after = root, board, event_after_s
+        self.root, self.board = root, board
+        self.bench_pid: int | None = None
         self.stop = threading.Event()
+        self.fired = threading.Event()
+
+    def worker_running(self) -> bool:
+        """A spawned worker (multiprocessing's ``spawn_main``) under the bench: the case's window
+        opened just before it was started (engine/launcher.run_case)."""
+        import psutil
+
+        try:
+            kids = psutil.Process(self.bench_pid).children() if self.bench_pid else []
+            return any("spawn_main" in " ".join(k.cmdline()) for k in kids)
+        except psutil.Error:
+            return False
 
     def run(self) -> None:
-        t0, done = time.monotonic(), False
+        t0 = time.monotonic()
         base = {"intel-rapl:0": 262143328850 - 1_000_000, "intel-rapl:1": 7_000_000}
         while not self.stop.is_set():
             dt = time.monotonic() - t0
             if self.board == "rapl-2socket":   # 20 W + 15 W; package-0 wraps at max_energy_range_uj
                 for zone, watts in (("intel-rapl:0", 20.0), ("intel-rapl:1", 15.0)):
                     fx.set_energy(self.root, zone, (base[zone] + int(dt * watts * 1e6)) % 262143328850)
-            if dt > self.after and not done:
-                done = True
+            if not self.fired.is_set() and self.worker_running():
+                self.fired.set()
                 if self.board == "rapl-2socket":
                     fx.set_throttle_count(self.root, 1, "core", 3)
                 else:
@@ -72,15 +89,20 @@ def _bench(tmp_path: Path, board: str, model: Path, *args: str, setup=None) -> t
     kernel.start()
     env = dict(os.environ, EDGEPROF_SYSROOT=str(root), EDGEPROF_HOME=str(home),
                EDGEPROF_HISTORY=str(tmp_path / "h.sqlite"))
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(model), "--out", str(tmp_path / "run"),
+                             "--warmup", "1", "--idle-seconds", "0.5", "-t", "1", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    kernel.bench_pid = proc.pid
     try:
-        proc = subprocess.run([sys.executable, "-m", "edgeprof", "bench", str(model), "--out", str(tmp_path / "run"),
-                               "--warmup", "1", "--idle-seconds", "0.5", "-t", "1", *args],
-                              capture_output=True, text=True, env=env, timeout=600)
+        stdout, stderr = proc.communicate(timeout=600)
     finally:
+        if proc.poll() is None:
+            proc.kill()
         kernel.stop.set()
         kernel.join()
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc.stdout + proc.stderr, [json.loads(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
+    assert proc.returncode == 0, stderr[-3000:]
+    assert kernel.fired.is_set(), "no worker was seen running"
+    return stdout + stderr, [json.loads(x) for x in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
 
 
 def test_intel_rapl_tree(tmp_path, smollm2_gguf):
