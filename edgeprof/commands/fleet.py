@@ -28,6 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_format(r, ("md", "csv", "json", "jsonl"))
     s = sub.add_parser("status", help="check every board: reachable, edgeprof version, devices, free disk")
     s.add_argument("fleet", metavar="FLEET.toml")
+    s.add_argument("--accept-new-host-key", action="store_true",
+                   help="record a board's host key in known_hosts when it has none (a CHANGED key is refused)")
     s.add_argument("--timeout", type=float, default=20.0, help="seconds per board (default 20)")
     add_format(s, ("md", "json"))
 
@@ -49,20 +51,18 @@ def _status(args) -> int:
 
     from edgeprof.fleet import fleetfile, status
 
-    rows = status.status(fleetfile.load(args.fleet), args.timeout)
+    fleet = fleetfile.load(args.fleet)
+    rows = status.status(fleet.accepting_new_host_keys() if args.accept_new_host_key else fleet, args.timeout)
     print(json.dumps(rows, indent=2) if args.format == "json" else status.markdown(rows), end="")
     return 0 if all(r["state"] == "ok" for r in rows) else 1
 
 
 def _run(args) -> int:
-    import dataclasses
     from pathlib import Path
 
     from edgeprof.engine.fanout import Fanout
-    from edgeprof.errors import FaultError, Interrupted
-    from edgeprof.fleet import fleetfile, fleetrun, table
+    from edgeprof.fleet import fleetfile, fleetrun
     from edgeprof.fleet.hostbench import drive
-    from edgeprof.results.pending import index_or_defer
     from edgeprof.views.progress import Progress
 
     note = (lambda m: None) if args.quiet else _note
@@ -73,8 +73,7 @@ def _run(args) -> int:
         fleet = fleetfile.load(args.fleet)
         out = fleetrun.prepare(fleet, Path(args.out) if args.out else None, args.overwrite)
     if args.accept_new_host_key:
-        fleet = dataclasses.replace(fleet, boards=tuple(dataclasses.replace(
-            b, ssh=dataclasses.replace(b.ssh, accept_new_host_key=True)) for b in fleet.boards))
+        fleet = fleet.accepting_new_host_keys()
 
     def fanout_for(name: str) -> Fanout:
         return Fanout([Progress(enabled=not args.quiet, board=name).on_event])
@@ -85,14 +84,22 @@ def _run(args) -> int:
     for name, e in ended.items():
         if e.state != "done":
             note(f"{name}: {e.state}: {e.message}")
+    return conclude(fleet, out, ended, args.history, args.format, note)
+
+
+def conclude(fleet, out, ended: dict, history: str | None, fmt: str, note) -> int:
+    """The end of a fleet run (``fleet run``, ``tui --fleet``): every board's run indexed, the
+    merged table printed, and the exit status — with the command that finishes what is missing."""
+    from edgeprof.errors import FaultError, Interrupted, command
+    from edgeprof.fleet import fleetrun, table
+    from edgeprof.results.pending import index_or_defer
+
     for b in fleet.boards:
         d = fleetrun.board_dir(out, b.name)
         if (d / "records.jsonl").is_file():
-            index_or_defer(d, args.history, note)
+            index_or_defer(d, history, note)
     rows = table.rows(fleetrun.states(fleet, out))
-    print(table.render(rows, args.format), end="")
-    from edgeprof.errors import command
-
+    print(table.render(rows, fmt), end="")
     again = command("fleet", "run", "--resume", out)
     if any(e.state == "interrupted" for e in ended.values()):
         raise Interrupted(f"interrupted; every finished case is kept in {out}/boards/*/records.jsonl — finish with: "

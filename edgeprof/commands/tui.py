@@ -150,8 +150,7 @@ def _fleet(args, opts) -> int:
     import sys
     from pathlib import Path
 
-    from edgeprof.fleet import fleetfile, fleetrun, table
-    from edgeprof.results.pending import index_or_defer
+    from edgeprof.fleet import fleetfile, fleetrun
     from edgeprof.views.tui.app import EdgeprofApp
     from edgeprof.views.tui.fleetview import FleetController
 
@@ -168,14 +167,10 @@ def _fleet(args, opts) -> int:
     finally:
         ctl.cancel()     # quitting stops every board cleanly: their running cases are recorded as cancelled
         ctl.join()
-    for b in fleet.boards:
-        d = fleetrun.board_dir(out, b.name)
-        if (d / "records.jsonl").is_file():
-            index_or_defer(d, opts.history, lambda m: print(f"edgeprof: {m}", file=sys.stderr))
-    rows = table.rows(fleetrun.states(fleet, out))
-    print(table.render(rows, opts.format), end="")
-    print(f"results: {out}/boards/*/records.jsonl", file=sys.stderr)
-    return 0 if table.complete(rows) else 1
+    from edgeprof.commands.fleet import conclude
+
+    ended = {b.name: b.ended for b in fleetrun.states(fleet, out) if b.ended is not None}
+    return conclude(fleet, out, ended, opts.history, opts.format, lambda m: print(f"edgeprof: {m}", file=sys.stderr))
 
 
 def _run_on_terminal(app) -> None:

@@ -59,6 +59,14 @@ class Fleet:
     def board(self, name: str) -> BoardSpec:
         return next(b for b in self.boards if b.name == name)
 
+    def accepting_new_host_keys(self) -> "Fleet":
+        """This fleet with ``--accept-new-host-key`` on every board (an unknown key is recorded; a
+        changed one is still refused)."""
+        import dataclasses
+
+        return dataclasses.replace(self, boards=tuple(dataclasses.replace(
+            b, ssh=dataclasses.replace(b.ssh, accept_new_host_key=True)) for b in self.boards))
+
 
 def load(path: str | Path) -> Fleet:
     path = Path(path)

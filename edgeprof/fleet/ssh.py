@@ -21,6 +21,8 @@ from typing import Any, AsyncIterator
 from edgeprof.errors import EdgeprofError, UsageError
 from edgeprof.fleet.protocol import ProtocolError, Reply, decode, encode
 
+#: the longest event line taken from a board (a record with every repetition's token times)
+MAX_LINE_BYTES = 256 << 20
 TARGET = re.compile(r"^(?:(?P<user>[^@\s/]+)@)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(?P<port>\d{1,5}))?$")
 
 
@@ -195,11 +197,21 @@ class AgentChannel:
             self.stderr = (self.stderr + chunk)[-8192:]
 
     async def lines(self) -> AsyncIterator[Any]:
+        """Each whole line as an event or a reply. asyncssh's ``readline`` hands back PART of a line
+        longer than the channel's window (2 MiB: a record of thousands of repetitions is), so
+        pieces are joined until the newline (at most ``MAX_LINE_BYTES``)."""
         while True:
             line = await self.proc.stdout.readline()
             if not line:
                 return
+            while not line.endswith(b"\n") and len(line) <= MAX_LINE_BYTES:
+                more = await self.proc.stdout.readline()
+                if not more:
+                    break
+                line += more
             self.bytes_in += len(line)
+            if len(line) > MAX_LINE_BYTES:
+                raise Unreachable(f"the board's agent sent a line of over {MAX_LINE_BYTES >> 20} MiB; refused")
             try:
                 yield decode(line)
             except ProtocolError as exc:

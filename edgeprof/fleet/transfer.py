@@ -97,8 +97,10 @@ async def stage(conn: Any, opts: SshOptions, bundle: Bundle, note: Callable[[str
         if uploads:
             by_sha = {f.sha256: f for f in bundle.files}
             size = sum(by_sha[sha].size_bytes for sha in uploads if sha in by_sha)
+            some = len(uploads) < len(by_sha)
             note(f"sending {bundle.describe()} to the board"
-                 + (f": {len(uploads)} of {len(by_sha)} contents, {size / 2**20:.1f} MiB" if not bundle.lone else ""))
+                 + (f": only the {len(uploads)} of {len(by_sha)} contents it lacks ({size / 2**20:.1f} MiB)"
+                    if some else ""))
             async with conn.start_sftp_client() as sftp:
                 for sha, remote in uploads.items():
                     if sha not in by_sha:

@@ -1,7 +1,7 @@
 """One name for a row wherever rows are listed (tables, legends, charts, recommendations): what a
 reader recognises — ``format quant`` — plus only what sets the row apart from the others shown
-(the model, the workload, the threads, the device, the runtime, the board: ``on pi5``), never a
-hex case id.
+(the model, the workload, the threads, the device, the runtime, a sweep's power setting, the
+board: ``on pi5``), never a hex case id.
 
 What sets rows apart is computed once per list of rows: labelling every row of a 1,000-row report
 by rescanning the others made ``report`` quadratic (issue 21 item 10)."""
@@ -21,6 +21,7 @@ class _Apart:
     devices: bool
     runtimes: dict      # (format, quant) -> the runtimes it ran in
     boards: dict        # board key -> how the label names it; empty when the rows share one board
+    power: bool         # the power settings a sweep gave the rows differ (power_mode=15W ...)
 
 
 _LAST: list = [None, None]   # the last ``among`` list and what differs in it
@@ -34,7 +35,7 @@ def _apart(among: Sequence[Record]) -> _Apart:
         runtimes.setdefault((x.artifact.format, x.artifact.quant), set()).add(x.runtime.name)
     facts = _Apart(len({x.model.id for x in among}) > 1, len({x.workload.label for x in among}) > 1,
                    len({x.runtime.placement.threads for x in among}) > 1, len({x.device.id for x in among}) > 1,
-                   runtimes, _boards(among))
+                   runtimes, _boards(among), len({_power(x) for x in among}) > 1)
     _LAST[:] = [among, facts]
     return facts
 
@@ -55,9 +56,16 @@ def row_label(r: Record, among: Sequence[Record] | None = None) -> str:
         label += f" t{r.runtime.placement.threads}"
     if apart.devices:
         label += f" @{r.device.name or r.device.id}"
+    if apart.power and _power(r):
+        label += f" {_power(r)}"
     if apart.boards:
         label += f" on {apart.boards[_key(r)]}"
     return label
+
+
+def _power(r: Record) -> str:
+    power = r.get("power")
+    return " ".join(f"{k}={v}" for k, v in power.items()) if isinstance(power, dict) else ""
 
 
 def _key(r: Record) -> str:

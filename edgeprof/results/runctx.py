@@ -117,12 +117,15 @@ def runtime_build(rec: Record) -> dict[str, Any]:
 def legend_lines(records: list[Record]) -> list[str]:
     """The table legend's context lines: one per distinct context (with the rows it covers when
     they differ), then what changed during a case."""
+    from edgeprof.results.labels import row_label
+
     by_text: dict[str, list[str]] = {}
     for r in records:
         c = context_of(r)
-        if c is not None:
-            by_text.setdefault(c.summary(), []).append(r.case_id[:8])
+        if c is not None:   # rows named as the table names them (board and case), never by hex id
+            by_text.setdefault(c.summary(), []).append(row_label(r, records))
     lines = []
-    for text, ids in by_text.items():
-        lines.append(f"run context{'' if len(by_text) == 1 else ' (' + ', '.join(ids) + ')'}: {text}")
+    for text, names in by_text.items():
+        names = list(dict.fromkeys(names))
+        lines.append(f"run context{'' if len(by_text) == 1 else ' (' + ', '.join(names) + ')'}: {text}")
     return lines

@@ -114,3 +114,28 @@ def test_a_version_2_history_gets_its_board_column_from_each_rows_json(tmp_path,
     assert runs == {"run-a": f"a [machine-id {CLONE[:12]}]", "run-local": None}
     assert recs == {("run-a", f"a [machine-id {CLONE[:12]}]"), ("run-local", None)}
     assert history.run_records("run-a", db)[0].conditions.board.name == "a"
+
+
+def test_the_run_context_legend_names_rows_by_board_and_case_not_by_hex_id():
+    """Two boards of one fleet plan the same case ids: a legend of case ids listed one id twice."""
+    def ctx(board: str, governor: str, p: int = 128):
+        r = on(tag(board), p=p)
+        return r.with_extra(context={"fields": {"cpu_governor": governor}})
+    recs = [ctx("a", "performance"), ctx("a", "performance", p=512), ctx("b", "powersave")]
+    assert recs[0].case_id == recs[2].case_id
+    lines = [x for x in printers.legend(recs) if x.startswith("- run context")]
+    assert lines == ["- run context (gguf q4_1 pp128+tg128 on a, gguf q4_1 pp512+tg128 on a): governor performance; "
+                     "no thermal zone",
+                     "- run context (gguf q4_1 pp128+tg128 on b): governor powersave; no thermal zone"], lines
+
+
+def test_the_report_names_two_boards_rows_by_host_not_by_case_id(tmp_path):
+    """Both boards of a fleet run the same plan, so their cases share ids: the host column is what
+    tells the rows apart, and no hex case column is needed."""
+    from edgeprof.views.report.data import case_views, open_run
+    from edgeprof.views.report.tables import results_table
+
+    t = results_table(case_views([open_run(d) for d in _two_boards(tmp_path)]))
+    assert "case" not in t.head and t.head[0] == "host", t.head
+    assert [(r[0].text, r[t.head.index("test")].text) for r in t.rows] == \
+        [("a", "pp64+tg128"), ("a", "pp128+tg128"), ("b", "pp64+tg128"), ("b", "pp128+tg128")]

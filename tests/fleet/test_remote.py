@@ -122,6 +122,15 @@ def test_an_unknown_or_changed_host_key_is_refused(shelf, tmp_path, smollm2_gguf
                   str(tmp_path / "r3"), "-q", env=env)
         assert res.returncode == 0, res.stderr[-2000:]
         assert a.known_hosts_line().split()[2] in kh.read_text()
+        # 'fleet status' is where a new user meets the unknown key first: it takes the flag too
+        kh.write_text(b.known_hosts_line())
+        fleet = tmp_path / "FLEET.toml"
+        fleet.write_text(f'[[host]]\nname = "a"\ntarget = "{a.target}"\n')
+        res = cli("fleet", "status", str(fleet), env=env)
+        assert res.returncode == 1 and "--accept-new-host-key" in res.stdout, res.stdout
+        res = cli("fleet", "status", str(fleet), "--accept-new-host-key", "-o", "json", env=env)
+        assert res.returncode == 0 and json.loads(res.stdout)[0]["state"] == "ok", res.stdout + res.stderr
+        assert a.known_hosts_line().split()[2] in kh.read_text()
     finally:
         kh.write_text(saved)
 
@@ -203,3 +212,28 @@ def test_ctrl_c_stops_a_remote_bench_cleanly_and_resume_finishes_it_on_its_board
     assert [r["status"] for r in final] == ["ok"] * 3
     assert sorted(r["workload"]["gen_tokens"] for r in final) == [4, 8, 12]
     assert len({r["case_id"] for r in final}) == 3 == len(records.read_text().splitlines())
+
+
+def test_an_event_line_longer_than_the_ssh_window_arrives_whole(shelf):
+    """asyncssh's readline returns part of a line longer than the channel's 2 MiB window; a record
+    of thousands of repetitions (a tiny ONNX model's case) is such a line and was cut in two."""
+    import shlex
+    import sys
+
+    from edgeprof.fleet.ssh import AgentChannel, connect
+
+    laptop, (a, _) = shelf
+    if a.proc is None:
+        a.start()
+    ssh = SshOptions(identity=(str(laptop / ".ssh" / "id_ed25519"),), known_hosts=str(laptop / ".ssh" / "known_hosts"))
+    code = ("import sys; from edgeprof.engine import events as ev; from edgeprof.fleet.protocol import encode; "
+            "[sys.stdout.buffer.write(encode(ev.RunNotice(t_ns=i, message=str(i) * 5_000_000))) for i in range(1, 3)]")
+
+    async def go() -> list:
+        async with await connect(Target.parse(a.target), ssh) as conn:
+            proc = await conn.create_process(shlex.join([sys.executable, "-c", code]), encoding=None)
+            chan = AgentChannel(proc, "python")
+            return [x async for x in chan.lines()]
+    got = asyncio.run(go())
+    assert [(type(e).__name__, e.t_ns, len(e.message), set(e.message)) for e in got] == \
+        [("RunNotice", 1, 5_000_000, {"1"}), ("RunNotice", 2, 5_000_000, {"2"})]

@@ -33,7 +33,7 @@ def _cell(text: str, numeric: bool = False) -> Cell:
     return Cell(text, text.startswith("~"), numeric)
 
 
-IDENTITY = ("model", "format", "quant", "runtime", "threads", "fa", "test")
+IDENTITY = ("host", "model", "format", "quant", "runtime", "threads", "fa", "test", "power")   # what names a row
 
 
 def results_table(cases: list[CaseView]) -> Table:
