@@ -141,7 +141,12 @@ def main() -> int:
     if rates:
         print(f"event stream (samples on, 20 Hz): median {statistics.median(rates) / 1024:.1f} KiB/s, "
               f"{statistics.median(eps):.0f} events/s")
-    print(f"machine: {os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.2f}; work dir {work}")
+    kept = f"work dir {work}" if a.work else "work dir removed (--work DIR keeps one)"
+    print(f"machine: {os.cpu_count()} logical cores, load average {os.getloadavg()[0]:.2f}; {kept}")
+    if not a.work:   # the board's store holds a copy of the model (~100 MB): not left in /tmp per run
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
