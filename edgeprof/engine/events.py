@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field, fields
 from typing import Any, Callable, ClassVar
 
+from edgeprof.results.described import DeviceDesc
 from edgeprof.results.dicts import _Dict
 from edgeprof.results.schema import ErrorInfo, Record, Repetition, RuntimeInfo
 
@@ -148,7 +149,7 @@ class RunStarted(Event):
     total: int
     labels: tuple = ()             # one label per case, in plan order
     done: int = 0                  # cases already finished (a resumed run)
-    device: dict = field(default_factory=dict)
+    device: DeviceDesc = field(default_factory=DeviceDesc)   # the first case's device, its sensors, all devices
     power_label: str = ""
 
 
@@ -163,7 +164,7 @@ class CaseScheduled(Event):
     label: str
     workload: dict = field(default_factory=dict)
     reps: int = 0
-    device: dict = field(default_factory=dict)
+    device: DeviceDesc = field(default_factory=DeviceDesc)
     model: dict = field(default_factory=dict)
     artifact: dict = field(default_factory=dict)
     parts: CaseLabel = field(default_factory=CaseLabel)   # the label's parts, typed
@@ -209,6 +210,8 @@ def from_dict(d: dict[str, Any]) -> Event:
         d["runtime"] = RuntimeInfo.from_dict(d.get("runtime"))
     if cls is CaseScheduled:
         d["parts"] = CaseLabel.from_dict(d.get("parts") or _parts_of(d))
+    if cls in (RunStarted, CaseScheduled):
+        d["device"] = DeviceDesc.from_dict(d.get("device"))
     if d.get("result") is not None:
         d["result"] = Repetition.from_dict(d["result"])
     if "readings" in d:

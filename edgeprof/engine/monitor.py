@@ -9,10 +9,11 @@ measured, so the caller stops it before a run starts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 from edgeprof.engine import events as ev
 from edgeprof.engine.fanout import Fanout
+from edgeprof.results.described import DeviceDesc
 
 DEFAULT_HZ = 2.0
 
@@ -27,7 +28,7 @@ class Monitor:
         self.fanout.want_samples = True
         self.devices: list = []
         self.sampler = None
-        self.device: dict[str, Any] = {}
+        self.device = DeviceDesc()
         self.power_label = ""
 
     def start(self) -> "Monitor":

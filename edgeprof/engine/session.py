@@ -27,6 +27,7 @@ from edgeprof.engine.runlock import RunLock
 from edgeprof.engine.sweep import Sweep
 from edgeprof.engine.threads import check_threads
 from edgeprof.errors import UsageError, os_fault
+from edgeprof.results.described import DeviceDesc
 from edgeprof.results.jsonl import read_records, write_json
 from edgeprof.results.schema import Record
 
@@ -228,10 +229,10 @@ class RunSession:
             self.peaks.retake(sweep.baselines)  # engine/peaks.py rule 3: never between two cases
         return self.records()
 
-    def describe(self) -> tuple[dict[str, Any], str]:
+    def describe(self) -> tuple[DeviceDesc, str]:
         """The first case's device and its sensors, for ``run_started`` (see ``describe_devices``)."""
         if not self.devices:
-            return {}, ""
+            return DeviceDesc(), ""
         primary = bench_device(self.devices, self.cases[0].placement) if self.cases else self.devices[-1]
         return describe_devices(self.devices, primary)
 
@@ -277,7 +278,7 @@ class RunSession:
             self.lock.release()
 
 
-def describe_devices(devices: list, primary) -> tuple[dict[str, Any], str]:
+def describe_devices(devices: list, primary) -> tuple[DeviceDesc, str]:
     """``primary``'s identity with every sensor as declared (static ``SensorInfo``: available or
     not, the reason and the fix; nothing is read), all devices likewise under ``devices``, and the
     power source label: a live view shows what cannot be measured without reading hardware itself."""
@@ -286,7 +287,7 @@ def describe_devices(devices: list, primary) -> tuple[dict[str, Any], str]:
 
     power = power_source(primary)
     label = f"{power.provenance.source} ({power.provenance.kind}, {power.provenance.scope})" if power else ""
-    return {**one(primary), "devices": [one(d) for d in devices]}, label
+    return DeviceDesc.from_dict({**one(primary), "devices": [one(d) for d in devices]}), label
 
 
 def exit_code(records: list[Record], interrupted: bool = False) -> int:

@@ -32,6 +32,7 @@ from edgeprof.engine.steps import Assessed, CaseRun, Executed, assess, preflight
 from edgeprof.engine.worker import Job
 from edgeprof.engine.worker_log import log_path
 from edgeprof.errors import os_fault
+from edgeprof.results.described import DeviceDesc
 from edgeprof.results.conditions import IdleBaseline
 from edgeprof.results.jsonl import append_record, replace_record, write_json
 from edgeprof.results.schema import ErrorInfo, Record
@@ -259,7 +260,8 @@ class Sweep:
                 self.fanout.emit(ev.CaseScheduled(case_id=case.case_id, index=i + 1, total=len(cases),
                                                   label=case.label, parts=case.parts,
                                                   workload=case.workload.to_dict(),
-                                                  reps=self.settings.reps, device=dev.info().to_dict(),
+                                                  reps=self.settings.reps,
+                                                  device=DeviceDesc.from_dict(dev.info().to_dict()),
                                                   model=case.artifact.model.to_dict(),
                                                   artifact={"format": case.artifact.format,
                                                             "quant": case.artifact.quant,

@@ -83,3 +83,28 @@ def test_the_worker_sends_typed_runtime_info_and_the_label_has_typed_parts():
            "model": {"id": "m"}, "artifact": {"format": "gguf", "quant": "Q8_0"}, "workload": {"prompt_tokens": 4}}
     got = ev.from_dict(old).parts
     assert (got.model, got.quant, got.prompt_tokens) == ("m", "Q8_0", 4)
+
+
+def test_a_described_device_round_trips_through_run_started(tmp_path):
+    """``run_started`` carries the device and its declared sensors typed (DeviceDesc); its JSON is
+    the dict the views read before (identity, specs, sensors, the machine's devices), key for key."""
+    from edgeprof.engine.device_choice import bench_device, open_devices
+    from edgeprof.engine.session import describe_devices
+    from tests.fixtures.boards import build
+
+    found = open_devices(build(tmp_path, "agx-orin-jp5"))
+    try:
+        desc, _ = describe_devices(found, bench_device(found, {}))
+        primary = bench_device(found, {})
+        one = {**primary.info().to_dict(), "sensors": [s.info.to_dict() for s in primary.sensors()]}
+        old = {**one, "devices": [{**d.info().to_dict(), "sensors": [s.info.to_dict() for s in d.sensors()]}
+                                  for d in found]}
+    finally:
+        for d in found:
+            d.close()
+    assert json.dumps(desc.to_dict(), default=str) == json.dumps(old, default=str)   # same keys, same order
+    e = ev.RunStarted(run_dir="r", total=1, device=desc, power_label="x")
+    back = ev.from_dict(json.loads(json.dumps(e.to_dict())))
+    assert back.device == desc and back.device.sensors[0].name == old["sensors"][0]["name"]
+    assert pickle.loads(pickle.dumps(e)).device == desc
+    assert ev.from_dict({"type": "run_started", "run_dir": "r", "total": 1}).device.to_dict() == {}

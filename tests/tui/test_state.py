@@ -156,11 +156,11 @@ def test_sensors_of_the_sampled_device_first_others_marked(tmp_path):
     st.apply(ev.RunStarted(run_dir="r", total=1, device=desc, power_label=label))
     mine = st.sensor_rows(others=False)
     every = st.sensor_rows()
-    assert {r["info"]["name"] for r in mine} >= {"emc:clock"} and all(r["other"] is None for r in mine)
-    others = [r for r in every if r["other"]]
-    assert others and {r["other"] for r in others} == {d["name"] for d in desc["devices"] if d["id"] != desc["id"]}
-    emc = next(r["info"] for r in mine if r["info"]["name"] == "emc:clock")
-    assert not emc["available"] and "debugfs" in emc["reason"] and emc["hint"]
+    assert {r.info.name for r in mine} >= {"emc:clock"} and all(r.other is None for r in mine)
+    others = [r for r in every if r.other]
+    assert others and {r.other for r in others} == {d.name for d in desc.devices if d.id != desc.id}
+    emc = next(r.info for r in mine if r.info.name == "emc:clock")
+    assert not emc.available and "debugfs" in emc.reason and emc.hint
 
 
 def test_new_run_form_validates_as_the_command_line_does():

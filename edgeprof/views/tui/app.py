@@ -18,6 +18,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.css.query import NoMatches
 
+from edgeprof.results.described import DeviceDesc
 from edgeprof.views.tui import homeform, refview
 from edgeprof.views.tui.runner import MonitorRun, Run, RunController
 from edgeprof.views.tui.theme import THEMES, cursor_colours
@@ -69,7 +70,7 @@ class EdgeprofApp(App):
         self.clock = clock                         # (monotonic_ns, wall text) for recorded runs
         self.home_defaults = home_defaults or homeform.defaults_from(None)
         self.sets = sets
-        self.device_hint: dict | None = None       # the device as detected (home), before any run
+        self.device_hint: DeviceDesc | None = None       # the device as detected (home), before any run
         self.error: str | None = None              # a command-line run that could not start
         self._planned: dict[str, refview.Planned] = {}
         self.monitor: MonitorRun | None = None     # the sensors read live between runs (sensors screen)

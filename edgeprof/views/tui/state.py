@@ -11,13 +11,23 @@ from __future__ import annotations
 import statistics
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 from edgeprof.engine import events as ev
+from edgeprof.results.described import DeviceDesc, SensorDecl
 from edgeprof.results.schema import RuntimeInfo
 from edgeprof.views.tui.series import Series
 
 SHADED = ("load", "depth", "prefill", "decode")
+
+
+@dataclass(frozen=True)
+class SensorRow:
+    """A line of the sensors views: a declared sensor (None: readings no sensor declares, the
+    worker's) with its latest readings; ``other`` names the device it belongs to when that device
+    is not the one sampled now."""
+    info: SensorDecl | None
+    readings: list
+    other: str | None = None
 
 
 @dataclass
@@ -37,7 +47,7 @@ class CaseLive:
     case_id: str | None
     workload: dict
     reps: int
-    device: dict
+    device: DeviceDesc
     t0_ns: int
     phase: str = "scheduled"
     phase_label: str = ""
@@ -90,7 +100,7 @@ class RunState:
     total: int = 0
     labels: tuple = ()
     done_before: int = 0
-    device: dict = field(default_factory=dict)
+    device: DeviceDesc = field(default_factory=DeviceDesc)
     power_label: str = ""
     t0_ns: int | None = None
     case: CaseLive | None = None
@@ -119,7 +129,7 @@ class RunState:
 
     def _on_run_started(self, e: ev.RunStarted) -> None:
         self.run_dir, self.total, self.labels, self.done_before = e.run_dir, e.total, e.labels, e.done
-        self.device, self.power_label, self.t0_ns = dict(e.device), e.power_label, e.t_ns
+        self.device, self.power_label, self.t0_ns = e.device, e.power_label, e.t_ns
 
     def _on_run_notice(self, e: ev.RunNotice) -> None:
         self.notices.append(Notice(e.t_ns, e.level, e.message))
@@ -134,7 +144,7 @@ class RunState:
 
     def _on_case_scheduled(self, e: ev.CaseScheduled) -> None:
         self.paused = False
-        self.case = CaseLive(e.index, e.total, e.label, e.case_id, dict(e.workload), e.reps, dict(e.device), e.t_ns,
+        self.case = CaseLive(e.index, e.total, e.label, e.case_id, dict(e.workload), e.reps, e.device, e.t_ns,
                              model=dict(e.model), artifact=dict(e.artifact), parts=e.parts)
         self.total = e.total
 
@@ -274,25 +284,23 @@ class RunState:
         c = self.case
         return self.power.mean_since(c.measure_t0_ns) if c and c.measure_t0_ns else None
 
-    def sensor_rows(self, others: bool = True) -> list[dict[str, Any]]:
+    def sensor_rows(self, others: bool = True) -> list[SensorRow]:
         """Every sensor of the device being sampled (the running case's, else the run's first),
         each with its latest readings or, when unavailable, its reason and fix; then readings no
         declared sensor claims (the worker); then, with ``others``, the sensors of the run's other
         devices, which are not sampled while this device runs (``other`` names it)."""
-        devices = self.device.get("devices") or [self.device]
-        live_id = (self.case.device.get("id") if self.case else None) or self.device.get("id")
-        sampled = next((d for d in devices if d.get("id") == live_id), self.device)
+        devices = self.device.devices or (self.device,)
+        live_id = (self.case.device.id if self.case else None) or self.device.id
+        sampled = next((d for d in devices if d.id == live_id), self.device)
         seen: set[str] = set()
         rows = []
-        for s in sampled.get("sensors", []):
-            name = s["name"]
-            got = [r for k, r in self.readings.items() if k == name or k.startswith(name + ":")]
+        for s in sampled.sensors or ():
+            got = [r for k, r in self.readings.items() if k == s.name or k.startswith(s.name + ":")]
             seen.update(r.sensor for r in got)
-            rows.append({"info": s, "readings": got, "other": None})
+            rows.append(SensorRow(s, got))
         rest = [r for k, r in self.readings.items() if k not in seen]
         if rest:
-            rows.append({"info": None, "readings": rest, "other": None})
+            rows.append(SensorRow(None, rest))
         if others:
-            rows += [{"info": s, "readings": [], "other": d.get("name")} for d in devices
-                     if d.get("id") != sampled.get("id") for s in d.get("sensors", [])]
+            rows += [SensorRow(s, [], d.name) for d in devices if d.id != sampled.id for s in d.sensors or ()]
         return rows

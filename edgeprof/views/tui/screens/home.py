@@ -4,6 +4,7 @@ which reference rows the plan will meet — before anything starts. Starting sho
 and the preparation as they happen, then the live screen."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, RadioSet, Select, Static
 
 from edgeprof.errors import EdgeprofError
+from edgeprof.results.described import DeviceDesc
 from edgeprof.views.tui import homeform
 from edgeprof.views.tui.widgets.ticks import Radio, TickList
 from edgeprof.views.tui.widgets.titlebar import TitleBar, device_title
@@ -160,9 +162,9 @@ class HomeScreen(Screen):
         finally:
             for dev in found:
                 dev.close()
-        self.app.call_from_thread(self._device_found, {**desc, "power_label": label})
+        self.app.call_from_thread(self._device_found, replace(desc, power_label=label))
 
-    def _device_found(self, desc: dict) -> None:
+    def _device_found(self, desc: DeviceDesc) -> None:
         self.app.device_hint = desc
         self.refresh_view()
 
@@ -275,9 +277,9 @@ class HomeScreen(Screen):
                 f"device     on {host}, over SSH: its devices are read there when the run starts, and its "
                 "events stream here as a local run's", style=c.fg))
         elif dev:
-            off = [s for d in dev.get("devices", [dev]) for s in d.get("sensors", []) if not s.get("available", True)]
+            off = [s for d in dev.all for s in d.sensors or () if not s.available]
             self.query_one("#device", Static).update(Text(
-                f"device     {device_title(dev, dev.get('power_label', ''))} · {len(off)} sensor(s) unavailable "
+                f"device     {device_title(dev, dev.power_label)} · {len(off)} sensor(s) unavailable "
                 "(d: why)", style=c.fg))
         try:
             opts = self.options()

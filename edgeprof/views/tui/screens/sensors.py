@@ -13,7 +13,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from edgeprof.results.described import DeviceDesc, SensorDecl
 from edgeprof.views.tui import fmt
+from edgeprof.views.tui.state import SensorRow
 from edgeprof.views.tui.widgets.sensors import info_rows
 from edgeprof.views.tui.widgets.titlebar import TitleBar
 from edgeprof.views.tui.theme import Palette, colours
@@ -27,37 +29,35 @@ def _line(c: Palette, mark: str, name: str, value, kind: str, where: str) -> Tex
     return t
 
 
-def sensor_lines(rows: list[dict], c: Palette, sampling: bool) -> list:
+def sensor_lines(rows: list[SensorRow], c: Palette, sampling: bool) -> list:
     """One line per reading (name, value, kind, source · scope) and under it, indented and
     wrapped, its note — or for an unavailable sensor why, and how to enable it."""
     out: list = [Text(f"  {'sensor':<26} {'value':>14}  {'kind':<10} source · scope", style="bold")]
     other = None
     for row in rows:
-        info = row["info"] or {}
-        if row.get("other") and row["other"] != other:
-            other = row["other"]
+        info = row.info or SensorDecl()
+        if row.other and row.other != other:
+            other = row.other
             out.append(Text(f"\n{other}: not sampled while the case runs on the device above", style="bold"))
-        where = f"{info.get('source', '')} · {info.get('scope', '')}"
-        if info and not info.get("available", True):
-            out.append(_line(c, "✗ ", info["name"], Text(f"{'unavailable':>14}", style=c.error), info.get("kind", ""),
-                             where))
-            why = Text("why: " + (info.get("reason") or "unavailable"), style=c.error)
-            if info.get("hint"):
-                why.append(f" → fix: {info['hint']}", style=c.muted)
+        where = f"{info.source} · {info.scope}"
+        if row.info is not None and not info.available:
+            out.append(_line(c, "✗ ", info.name, Text(f"{'unavailable':>14}", style=c.error), info.kind, where))
+            why = Text("why: " + (info.reason or "unavailable"), style=c.error)
+            if info.hint:
+                why.append(f" → fix: {info.hint}", style=c.muted)
             out.append(Padding(why, (0, 0, 0, 4)))
             continue
-        readings = row["readings"] or []
-        mark = "◆ " if info.get("total") else "  "
-        if not readings and info:
-            out.append(_line(c, mark, info["name"], "…" if sampling and not other else "—", info.get("kind", ""),
-                             where))
+        readings = row.readings or []
+        mark = "◆ " if info.total else "  "
+        if not readings and row.info is not None:
+            out.append(_line(c, mark, info.name, "…" if sampling and not other else "—", info.kind, where))
         for r in readings:
             val = fmt.est(fmt.reading(r.value, r.unit, r.quantity), r.kind == "estimated") if r.value is not None \
                 else "n/a"
             out.append(_line(c, mark, r.sensor, val, r.kind, f"{r.source} · {r.scope}"))
             if r.value is None and r.reason:
                 out.append(Padding(Text("why: " + r.reason, style=c.error), (0, 0, 0, 4)))
-        note = (readings[0].note if readings else "") or info.get("note") or ""
+        note = (readings[0].note if readings else "") or info.note or ""
         if note:
             out.append(Padding(Text(note, style=c.muted), (0, 0, 0, 4)))
     if not sampling:
@@ -93,19 +93,17 @@ class SensorsScreen(Screen):
         c = colours(app)
         self.query_one(TitleBar).show(run, app.clock_text(), app.device_hint)
         st = run.state if run else None
-        device = (st.device if st and st.device else app.device_hint) or {}
+        device = (st.device if st and st.device else app.device_hint) or DeviceDesc()
         sampling = bool(st and st.readings)
         rows = st.sensor_rows() if st and st.device else info_rows(device)
-        devs = device.get("devices") or ([device] if device else [])
         head = []
-        for d in devs:
-            extra = {k: v for k, v in d.items() if k not in ("id", "kind", "name", "memory_bytes", "sensors", "devices")}
-            head.append(Text(f"{d.get('name')} ({d.get('kind')}, {fmt.size(d.get('memory_bytes'))})", style="bold"))
+        for d in device.all:
+            head.append(Text(f"{d.name} ({d.kind}, {fmt.size(d.memory_bytes)})", style="bold"))
             head.append(Text("; ".join(f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
-                                       for k, v in extra.items()), style=c.muted))
-        if not devs:
+                                       for k, v in d.specs.items()), style=c.muted))
+        if not device.all:
             head.append(Text("detecting devices…", style=c.muted))
-        n_off = sum(1 for r in rows if r["info"] and not r["info"].get("available", True))
+        n_off = sum(1 for r in rows if r.info is not None and not r.info.available)
         age = ""
         if sampling:
             last = max(r.t_ns for r in st.readings.values())

@@ -87,7 +87,7 @@ class MemoryChart(_Chart):
             self.put("", "none")
             return
         st = run.state
-        total = (st.case.device if st.case else st.device).get("memory_bytes") or st.device.get("memory_bytes")
+        total = (st.case.device if st.case else st.device).memory_bytes or st.device.memory_bytes
         peak = st.rss.peak(now_ns, 3600)
         sub = None
         if peak is not None and total:

@@ -55,7 +55,7 @@ class ProgressPanel(Quiet):
         meta.append(f"   elapsed {fmt.dur(el)}   ETA {eta_text}")
         peak = st.rss.peak(now_ns, 3600)
         if peak:
-            total = (case.device if case else st.device).get("memory_bytes")
+            total = (case.device if case else st.device).memory_bytes
             meta.append(f"   RSS {fmt.size(peak)}" + (f" of {fmt.size(total)}" if total else ""))
         if st.paused:
             meta.append("   PAUSED", style=f"bold {c.warning}")

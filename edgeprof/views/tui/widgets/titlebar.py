@@ -3,14 +3,15 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from edgeprof.results.described import DeviceDesc
 from edgeprof.views.tui.widgets.quiet import Quiet, text_key
 
 
-def device_title(device: dict, power_label: str) -> str:
+def device_title(device: DeviceDesc, power_label: str) -> str:
     """``Jetson AGX Orin · nvpmodel MAXN · L4T 35.4.1 · power VDD_IN (measured, module)``."""
-    extra = " · ".join(f"{label} {device[k]}" for k, label in (("power_mode", "nvpmodel"), ("l4t", "L4T"),
-                                                                ("driver", "driver")) if device.get(k))
-    name = device.get("name") or "device"
+    extra = " · ".join(f"{label} {device.spec(k)}" for k, label in (("power_mode", "nvpmodel"), ("l4t", "L4T"),
+                                                                     ("driver", "driver")) if device.spec(k))
+    name = device.name or "device"
     power = f"power {power_label}" if power_label else "power: no sensor (energy not reported)"
     return " · ".join(x for x in (name, extra, power) if x)
 
@@ -18,10 +19,10 @@ def device_title(device: dict, power_label: str) -> str:
 class TitleBar(Quiet):
     DEFAULT_CSS = "TitleBar { dock: top; height: 1; background: $panel; color: $foreground; padding: 0 1; }"
 
-    def show(self, run, now_text: str, fallback_device: dict | None = None) -> None:
+    def show(self, run, now_text: str, fallback_device: DeviceDesc | None = None) -> None:
         st = run.state if run else None
-        device = (st.device if st and st.device else fallback_device) or {}
-        label = st.power_label if st and st.device else (fallback_device or {}).get("power_label", "")
+        device = (st.device if st and st.device else fallback_device) or DeviceDesc()
+        label = st.power_label if st and st.device else (fallback_device or DeviceDesc()).power_label
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append("edgeprof", style="bold")
         text.append(" ─ " + device_title(device, label))
