@@ -22,8 +22,8 @@ def onnx_identity_of(path: Path, claimed_params: int | None, claimed_quant: str 
     params, quant = ident.params, ident.quant
     if claimed_params:
         if params and abs(params - claimed_params) / claimed_params > PARAMS_TOLERANCE:
-            problems.append(f"manifest.json says {claimed_params / 1e6:.1f} M parameters but the graph holds "
-                            f"{params / 1e6:.1f} M: benched as {params / 1e6:.1f} M")
+            problems.append(f"manifest.json says {claimed_params:,} parameters but the graph holds {params:,}: "
+                            f"benched as {params:,}")
         else:
             params = claimed_params
     if claimed_quant:  # an export names its scheme (int4-rtn, fp16 ...): its storage is the part before '-'

@@ -91,7 +91,7 @@ def gguf_identity(header: dict[str, Any]) -> Identity:
     label = meta.get("general.size_label")
     n = parse_count(label) if isinstance(label, str) else None
     if n and params and max(n, params) / min(n, params) > SIZE_LABEL_FACTOR:
-        problems.append(f"general.size_label says {label} but the tensors hold {params / 1e6:.1f} M parameters")
+        problems.append(f"general.size_label says {label} but the tensors hold {params:,} parameters")
     return Identity(params, quant, claimed, dict(header.get("shape") or {}),
                     {GGML_NAMES.get(t, f"ggml{t}"): n for t, n in sorted(types.items(), key=lambda kv: -kv[1])},
                     tuple(problems))

@@ -49,7 +49,7 @@ def test_a_metadata_spoof_is_benched_as_what_its_tensors_hold(tmp_path, smollm2_
     assert art.model.params == 134515008 and art.quant == "q4_1"
     problems = art.extra["identity"]["problems"]
     assert any("file_type says q4_k_m but 79% of the weights are q4_1" in p for p in problems)
-    assert any("size_label says 1B but the tensors hold 134.5 M" in p for p in problems)
+    assert any("size_label says 1B but the tensors hold 134,515,008 parameters" in p for p in problems)
     assert art.model.id == "llama-3-2-135m" and "[claimed; 135 M parameters, q4_1 counted]" in art.model.name
     c = ref.match(_suite_summary(art.model, art.quant), [localscore], NO_HISTORY)
     assert c.kind == "none" and not c.rows
