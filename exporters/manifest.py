@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -197,6 +197,56 @@ def list_artifacts(export_dir: str | Path) -> list[ExportedArtifact]:
             model_name=model_name, params=params, baseline_label=label,
             name=a.get("name") if isinstance(a.get("name"), str) else None))
     return out
+
+
+@dataclass(frozen=True)
+class ExportManifest:
+    """An export's ``manifest.json`` as the commands and views show it, read once and checked
+    (``load_manifest``): the source model, the 16-bit baseline every artifact is measured against,
+    how quality was measured, and the artifacts (``list_artifacts``'s). ``raw`` is the JSON as
+    written (``--format json`` prints it)."""
+
+    model_id: str
+    model_name: str
+    params: int
+    baseline_label: str
+    artifacts: tuple[ExportedArtifact, ...]
+    baseline_basis: str = COMPRESSION_BASIS
+    size_16bit_bytes: int | None = None
+    architecture: str | None = None          # an encoder export: the model's architecture and task
+    task: str | None = None
+    reference_perplexity: float | None = None   # the source's perplexity on the same text, and its format
+    reference_format: str | None = None
+    quality_how: str | None = None           # an encoder export's measure: how, on what, against what
+    quality_eval: str | None = None
+    quality_reference: str | None = None
+    source_path: str | None = None
+    source_sha256: str = ""
+    raw: dict = field(default_factory=dict, repr=False)
+
+
+def load_manifest(export_dir: str | Path) -> ExportManifest:
+    """The manifest of an export directory, typed: ``read_manifest``'s checks, then
+    ``list_artifacts``'s (paths contained, fields typed); an ExportError names what is wrong."""
+    m = read_manifest(export_dir)
+    arts = list_artifacts(export_dir)
+    model = m.get("model") if isinstance(m.get("model"), dict) else {}
+    base = m.get("baseline") if isinstance(m.get("baseline"), dict) else {}
+    qm = m.get("quality_method") if isinstance(m.get("quality_method"), dict) else {}
+    ref = qm.get("baseline") if isinstance(qm.get("baseline"), dict) else {}
+    src = m.get("source") if isinstance(m.get("source"), dict) else {}
+    text = (lambda v: v if isinstance(v, str) else None)
+    first = arts[0] if arts else None
+    return ExportManifest(
+        model_id=first.model_id if first else str(model.get("id")), model_name=first.model_name if first else
+        str(model.get("name") or model.get("id")), params=first.params if first else int(model.get("params") or 0),
+        baseline_label=first.baseline_label if first else str(base.get("label") or ""), artifacts=tuple(arts),
+        baseline_basis=str(base.get("basis") or COMPRESSION_BASIS),
+        size_16bit_bytes=base.get("size_16bit_bytes") if isinstance(base.get("size_16bit_bytes"), int) else None,
+        architecture=model.get("architecture"), task=model.get("task"),
+        reference_perplexity=_number(ref.get("perplexity")), reference_format=ref.get("format"),
+        quality_how=qm.get("how"), quality_eval=qm.get("eval"), quality_reference=qm.get("reference"),
+        source_path=text(src.get("path")), source_sha256=str(src.get("weights_sha256") or ""), raw=m)
 
 
 def _number(v: Any) -> float | None:

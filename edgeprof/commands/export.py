@@ -9,6 +9,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edgeprof.exporters.manifest import ExportManifest
 
 HELP = "export an HF model to quantized ONNX and GGUF artifacts with a manifest (sizes, hashes, quality)"
 
@@ -38,7 +42,8 @@ def run(args) -> int:
     def note(msg: str) -> None:
         print(f"edgeprof: {msg}", file=sys.stderr, flush=True)
 
-    from edgeprof.exporters import ExportError, UsageError, export, list_quants, read_manifest
+    from edgeprof.exporters import ExportError, UsageError, export, list_quants
+    from edgeprof.exporters.manifest import load_manifest
     from edgeprof.exporters.onnx.schemes import SCHEMES
 
     from edgeprof.errors import UsageError as EdgeprofUsage
@@ -68,12 +73,12 @@ def run(args) -> int:
         if encoder.is_encoder(src):  # not a causal LM: ONNX schemes gated by the task's own measure
             encoder.export_encoder(src, args.to, out, overwrite=args.overwrite, quality=not args.no_quality,
                                    allow_degraded=args.allow_degraded, note=note)
-            return _print_encoder(read_manifest(out), out, args.format)
+            return _print_encoder(load_manifest(out), out, args.format)
         export(src, args.to, out, overwrite=args.overwrite, progress=progress_printer(note),
                converter_cache=converter_cache(), download_cache=download_cache(), jobs=args.jobs,
                quality=not args.no_quality, allow_degraded=args.allow_degraded, block_size=args.block_size,
                allow_pickle=args.allow_pickle, trust_remote_code=args.trust_remote_code)
-        m = read_manifest(out)
+        m = load_manifest(out)
     except (UsageError, CatalogueError, EdgeprofUsage) as exc:  # found before anything was written
         print(f"edgeprof export: error: {exc}", file=sys.stderr)
         return 2
@@ -81,15 +86,15 @@ def run(args) -> int:
         print(f"edgeprof export: error: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":
-        print(json.dumps(m, indent=2))
+        print(json.dumps(m.raw, indent=2))
         return 0
-    print(f"export of {m['model']['id']} ({m['baseline']['label']}) -> {out}\n")
+    print(f"export of {m.model_id} ({m.baseline_label}) -> {out}\n")
     print("| " + " | ".join(MANIFEST_COLUMNS) + " |")
     print("|" + "|".join("---:" if c in ("size MiB", "compression", "perplexity", "retention", "greedy agreement")
                          else "---" for c in MANIFEST_COLUMNS) + "|")
     for row in manifest_rows(m):
         print("| " + " | ".join(row) + " |")
-    print(f"\ncompression = the source's 16-bit size ({m['baseline']['basis']}) / the artifact's size; retention = "
+    print(f"\ncompression = the source's 16-bit size ({m.baseline_basis}) / the artifact's size; retention = "
           f"the baseline's perplexity / the artifact's (same text); greedy agreement = share of the baseline's "
           f"greedy tokens the artifact also picks; quality = the export's gate (ok, DEGRADED, unchecked)")
     print(f"manifest: {out}/manifest.json; how to load: {out}/README.md")
@@ -101,19 +106,18 @@ def run(args) -> int:
     return 0
 
 
-def _print_encoder(m: dict, out: Path, fmt: str) -> int:
+def _print_encoder(m: ExportManifest, out: Path, fmt: str) -> int:
     """The table of an encoder export: each artifact's size, compression and quality by its task's measure."""
     from edgeprof.exporters.pipeline.encoder import rows
 
     if fmt == "json":
-        print(json.dumps(m, indent=2))
+        print(json.dumps(m.raw, indent=2))
         return 0
-    qm = m.get("quality_method") or {}
-    print(f"export of {m['model']['id']} ({m['model'].get('architecture')}, {m['model'].get('task')}) -> {out}\n")
+    print(f"export of {m.model_id} ({m.architecture}, {m.task}) -> {out}\n")
     print("| artifact | quant | size MiB | compression | quality | gate |\n|---|---|---:|---:|---|---|")
-    for r in rows(m):
+    for r in rows(m.raw):
         print("| " + " | ".join(r) + " |")
-    print(f"\nquality = {qm.get('how')}, on {qm.get('eval')} (reference: {qm.get('reference')}); gate limits per "
+    print(f"\nquality = {m.quality_how}, on {m.quality_eval} (reference: {m.quality_reference}); gate limits per "
           f"scheme in manifest.json quality_method.limits")
     print(f"manifest: {out}/manifest.json; how to load: {out}/README.md")
     return 0

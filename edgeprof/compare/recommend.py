@@ -14,7 +14,7 @@ against quality retention) where quality is known.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from edgeprof.analysis.tradeoff import pareto_front
 from edgeprof.compare.paired import _samples, compare_metric
@@ -22,6 +22,9 @@ from edgeprof.compare.verdicts import ALPHA, busy, min_p, verdict
 from edgeprof.results import metric_catalogue
 from edgeprof.results.labels import row_label
 from edgeprof.results.schema import Record
+
+if TYPE_CHECKING:
+    from edgeprof.exporters.manifest import ExportManifest
 
 HEADING = "Which one to deploy (per objective; ties are named as ties):"
 
@@ -194,22 +197,22 @@ def knee(points: list[tuple[float, float, str]]) -> Advice:
 
 
 # -- an export manifest (no speed measured yet) ----------------------------------------------------
-def for_manifest(m: dict[str, Any], out_dir: str) -> list[Advice]:
+def for_manifest(m: ExportManifest, out_dir: str) -> list[Advice]:
     """Advice from an export manifest: smallest, best quality within the gate, the knee; speed and
     energy are not measured by an export, so those say how to measure them."""
     from edgeprof.errors import command
+    from edgeprof.results.quality import read_quality
 
-    arts = [a for a in m.get("artifacts") or [] if isinstance(a, dict)]
+    arts = m.artifacts
     if len(arts) < 2:
         return []
     bench = f"not measured by an export: run {command('bench', out_dir)}"
-    low = min(a["size_bytes"] for a in arts)
+    low = min(a.size_bytes for a in arts)
     out = [Advice("fastest", why_not=bench),
-           Advice("smallest", tuple(a["name"] for a in arts if a["size_bytes"] == low), f"file {low / 2**20:.1f} MiB"),
+           Advice("smallest", tuple(a.name for a in arts if a.size_bytes == low), f"file {low / 2**20:.1f} MiB"),
            Advice("lowest J/token", why_not=bench)]
-    gated = [(float(a["quality"]["quality_retention"]), a["name"], a["size_bytes"]) for a in arts
-             if a.get("quality_status") == "ok" and isinstance((a.get("quality") or {}).get("quality_retention"),
-                                                               (int, float))]
+    kept = [(a, read_quality(a.quality).quality_retention) for a in arts if a.quality_status == "ok"]
+    gated = [(float(q), a.name, a.size_bytes) for a, q in kept if isinstance(q, (int, float))]
     out.append(_best_quality([(q, n) for q, n, _ in gated]) if gated else
                Advice("best quality within the gate", why_not="no artifact has quality figures that passed the gate "
                                                                "(exported with --no-quality?)"))

@@ -24,7 +24,7 @@ from edgeprof.results.schema import ModelInfo, Provenance
 from edgeprof.runtimes import default_for
 
 if TYPE_CHECKING:
-    from edgeprof.exporters.manifest import ExportedArtifact
+    from edgeprof.exporters.manifest import ExportedArtifact, ExportManifest
 
 
 def _catalogue_by_sha() -> dict[str, "catalogue.Entry"]:
@@ -112,10 +112,12 @@ def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
     files alone checked and no baseline row added. The manifest is untrusted: paths are contained
     (``exporters.list_artifacts``) and every file's size and sha256 are checked against it before
     anything runs."""
-    from edgeprof.exporters import ExportError, check_files, list_artifacts, read_manifest
+    from edgeprof.exporters import ExportError, check_files
+    from edgeprof.exporters.manifest import load_manifest
 
     try:
-        listed, manifest = list_artifacts(d), read_manifest(d)
+        manifest = load_manifest(d)
+        listed = list(manifest.artifacts)
         if only is not None:
             listed = [a for a in listed if a.dir == str(only.resolve())]
         problems = check_files(d, rehash=True, hasher=sha256_cached, only=only)
@@ -128,15 +130,9 @@ def _manifest_artifacts(d: Path, only: Path | None = None) -> list[Artifact]:
     out = [_from_entry(a) for a in listed]
     hf = _source_artifact(d, manifest) if only is None else None
     if hf is not None and not any(x.format == "hf" for x in out):
-        model_id, params = read_model(manifest)
-        out.insert(0, replace(hf.with_model(id=model_id, params=params),
+        out.insert(0, replace(hf.with_model(id=manifest.model_id, params=manifest.params),
                               baseline_size=out[0].baseline_size if out else None))
     return out
-
-
-def read_model(manifest: dict) -> tuple[str, int]:
-    """The source model's id and parameter count of a manifest ``list_artifacts`` accepted."""
-    return manifest["model"]["id"], manifest["model"]["params"]
 
 
 def _from_entry(a: ExportedArtifact) -> Artifact:
@@ -165,14 +161,14 @@ def _from_entry(a: ExportedArtifact) -> Artifact:
                     label=a.baseline_label if a.format == "hf" else None, extra=extra)
 
 
-def _source_artifact(d: Path, manifest: dict) -> Artifact | None:
+def _source_artifact(d: Path, manifest: ExportManifest) -> Artifact | None:
     """The export's HF source, only where edgeprof trusts it: inside the export directory or in
     edgeprof's own models folder. A manifest naming any other directory does not make the bench
     read it (name that directory as a MODEL to bench it)."""
     from edgeprof.home import models_dir
 
-    src = (manifest.get("source") or {}).get("path") if isinstance(manifest.get("source"), dict) else None
-    if not isinstance(src, str) or not src:
+    src = manifest.source_path
+    if not src:
         return None
     real = Path(src).resolve()
     trusted = [Path(d).resolve(), models_dir().resolve()]

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from edgeprof.exporters.manifest import ExportManifest
     from edgeprof.models.artifacts import Artifact
 
 
@@ -39,32 +40,34 @@ MANIFEST_COLUMNS = ("artifact", "format", "quant", "size MiB", "compression", "p
                     "greedy agreement", "quality", "sha256")
 
 
-def baseline_row(m: dict[str, Any]) -> list[str] | None:
+def baseline_row(m: ExportManifest) -> list[str] | None:
     """The row every other row is measured against: the source, its 16-bit size (the compression
     basis) and its perplexity on the same text (in the manifest's quality method, never shown
     before: issue 20). None for an export made without quality."""
-    qm = m.get("quality_method") or {}
-    base = qm.get("baseline") if isinstance(qm.get("baseline"), dict) else None
-    if base is None or base.get("perplexity") is None:
+    if m.reference_perplexity is None:
         return None
-    size = (m.get("baseline") or {}).get("size_16bit_bytes")
-    return [str((m.get("baseline") or {}).get("label") or "baseline"), f"source (scored as {base.get('format')})",
-            "", f"{size / 2**20:.1f} (16-bit)" if size else "", "1 (basis)", str(base["perplexity"]), "1 (reference)",
-            "reference", "reference", str((m.get("source") or {}).get("weights_sha256") or "")[:12]]
+    size = m.size_16bit_bytes
+    return [m.baseline_label or "baseline", f"source (scored as {m.reference_format})",
+            "", f"{size / 2**20:.1f} (16-bit)" if size else "", "1 (basis)", str(m.reference_perplexity),
+            "1 (reference)", "reference", "reference", m.source_sha256[:12]]
 
 
-def manifest_rows(m: dict[str, Any]) -> list[list[str]]:
+def manifest_rows(m: ExportManifest) -> list[list[str]]:
     """One row per artifact of an export manifest (the CLI's table and the TUI's export screen),
     after the baseline's row when the export measured quality."""
+    from edgeprof.results.quality import read_quality
+
+    def cell(v) -> str:
+        return "" if v is None else str(v)
+
     base = baseline_row(m)
     rows = [base] if base else []
-    for a in m["artifacts"]:
-        q = a.get("quality") or {}
-        status = a.get("quality_status", "unchecked")  # the export's quality gate (exporters/gate.py)
-        rows.append([a["name"], a["format"], a["quant"], f"{a['size_bytes'] / 2**20:.1f}",
-                     str(a.get("compression_rate") or ""), str(q.get("perplexity", "")),
-                     str(q.get("quality_retention", "")), str(q.get("greedy_agreement", "")),
-                     "DEGRADED" if status == "degraded" else status, a["sha256"][:12]])
+    for a in m.artifacts:
+        q = read_quality(a.quality)
+        status = a.quality_status  # the export's quality gate (exporters/gate.py)
+        rows.append([a.name or "", a.format, a.quant or "", f"{a.size_bytes / 2**20:.1f}", str(a.compression_rate or ""),
+                     cell(q.perplexity), cell(q.quality_retention), cell(q.greedy_agreement),
+                     "DEGRADED" if status == "degraded" else status, a.sha256[:12]])
     return rows
 
 

@@ -250,10 +250,10 @@ def test_the_export_table_and_readme_show_the_baseline_in_one_unit(tiny_export, 
     where the README said MB for the same file. The baseline row comes first in both, with the
     perplexity every retention is measured against; every size is MiB in both."""
     from edgeprof.models.exporting import MANIFEST_COLUMNS, manifest_rows
-    from edgeprof.exporters.manifest import README
+    from edgeprof.exporters.manifest import README, load_manifest
 
     base_ppl = manifest["quality_method"]["baseline"]["perplexity"]
-    rows = manifest_rows(manifest)
+    rows = manifest_rows(load_manifest(tiny_export[0]))
     first = dict(zip(MANIFEST_COLUMNS, rows[0]))
     assert first["artifact"] == manifest["baseline"]["label"] and first["perplexity"] == str(base_ppl)
     assert first["size MiB"] == f"{manifest['baseline']['size_16bit_bytes'] / 2**20:.1f} (16-bit)"

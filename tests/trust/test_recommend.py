@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from edgeprof.compare import recommend
+from edgeprof.exporters.manifest import ExportedArtifact, ExportManifest
 from edgeprof.results.jsonl import read_records
 from edgeprof.results.schema import Metric
 
@@ -93,10 +94,12 @@ def test_the_report_overview_and_the_export_table_carry_it(tmp_path):
     assert "| fastest | gguf q8_0, " in overview  # a tie, listed (3 repetitions each)
     html = files.html.read_text()
     assert "Which one to deploy" in html.split('id="results"', 1)[0]
-    m = {"artifacts": [{"name": "gguf-q8_0", "size_bytes": 2 * 2**20, "quality_status": "ok",
-                        "quality": {"quality_retention": 0.99}},
-                       {"name": "gguf-q4_0", "size_bytes": 2**20, "quality_status": "degraded",
-                        "quality": {"quality_retention": 0.6}}]}
+    def art(name: str, size: int, status: str, retention: float) -> ExportedArtifact:
+        return ExportedArtifact(f"/x/{name}/m.gguf", f"/x/{name}", "gguf", name[5:], size, "0" * 64, ("m.gguf",), (),
+                                {"quality_retention": retention}, status, None, None, None, "m", "m", 1, "f16", name)
+
+    m = ExportManifest("m", "m", 1, "f16", (art("gguf-q8_0", 2 * 2**20, "ok", 0.99),
+                                            art("gguf-q4_0", 2**20, "degraded", 0.6)))
     adv = _by_objective(recommend.for_manifest(m, "exports/m"))
     assert adv["smallest"].picks == ("gguf-q4_0",) and adv["best quality within the gate"].picks == ("gguf-q8_0",)
     assert adv["fastest"].why_not == "not measured by an export: run edgeprof bench exports/m"

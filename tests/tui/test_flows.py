@@ -146,8 +146,8 @@ def test_bench_these_benches_the_export_just_made(quiet_home, monkeypatch, tiny_
     drive(app, steps, size=(120, 36))
     error, steps_seen, text = out["made"]
     assert error is None and (out_dir / "manifest.json").is_file(), error
-    assert steps_seen["prepare"]["status"] == "done" and all(s["status"] in ("done", "skipped", "info")
-                                                              for s in steps_seen.values()), steps_seen
+    assert steps_seen["prepare"].status == "done" and all(s.status in ("done", "skipped", "info")
+                                                           for s in steps_seen.values()), steps_seen
     assert "prepare" in text and "started" not in text, text
     assert "already exists" in out["again"] and "tick 'overwrite an existing export directory'" in out["again"]
     assert out["overwritten"] == (None, True)

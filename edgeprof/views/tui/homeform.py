@@ -7,7 +7,6 @@ the session resolves it when the run starts (with its progress on screen)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,16 +86,18 @@ def discover(cwd: Path, limit: int = 40) -> list[Choice]:
 
 
 def export_choice(folder: Path) -> Choice | None:
-    """An export directory as the form lists it (its artifacts), or None without a readable manifest."""
+    """An export directory as the form lists it (its artifacts), or None without a manifest that
+    reads and checks (``exporters.manifest.load_manifest``: one reader for every export)."""
+    from edgeprof.exporters import ExportError
+    from edgeprof.exporters.manifest import load_manifest
+
     try:
-        data = json.loads((folder / "manifest.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        m = load_manifest(folder)
+    except (ExportError, OSError):
         return None
-    arts = data.get("artifacts") or []
-    kinds = ", ".join(f"{a.get('format')} {a.get('quant')}" for a in arts)
-    model = data.get("model") or {}
-    return Choice(str(folder), f"{folder}/ · export of {model.get('id')} · {len(arts)} artifacts ({kinds})",
-                  model.get("id"), tuple(a.get("quant") for a in arts), model.get("params"), False, model.get("name"))
+    kinds = ", ".join(f"{a.format} {a.quant}" for a in m.artifacts)
+    return Choice(str(folder), f"{folder}/ · export of {m.model_id} · {len(m.artifacts)} artifacts ({kinds})",
+                  m.model_id, tuple(a.quant for a in m.artifacts), m.params, False, m.model_name)
 
 
 def supply_hint(arg: str) -> str | None:

@@ -6,7 +6,7 @@ app's timer, like a run's events."""
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.table import Table
@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Static
 
 from edgeprof.errors import EdgeprofError
+from edgeprof.exporters.manifest import ExportManifest
 from edgeprof.views.tui.widgets.progress import token_bar
 from edgeprof.views.tui.widgets.ticks import Tick, TickList
 from edgeprof.views.tui.widgets.titlebar import TitleBar
@@ -44,6 +45,15 @@ class Prepare:
 
     status: str
     message: str
+    elapsed_s: float | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the export as the screen shows it: its last status, message and time."""
+
+    status: str
+    message: str | None
     elapsed_s: float | None = None
 
 
@@ -80,10 +90,10 @@ class ExportScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.events: deque = deque()
-        self.steps: dict[str, dict] = {}
+        self.steps: dict[str, Step] = {}
         self.error: str | None = None
         self.out: Path | None = None
-        self.manifest: dict | None = None
+        self.manifest: ExportManifest | None = None
         self.busy = False
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -107,7 +117,8 @@ class ExportScreen(Screen):
     def _run(self, source: str, to: list[str], out: Path | None, quality: bool, overwrite: bool) -> None:
         import time
 
-        from edgeprof.exporters import ExportError, export, read_manifest
+        from edgeprof.exporters import ExportError, export
+        from edgeprof.exporters.manifest import load_manifest
 
         from edgeprof.models.exporting import converter_cache, resolve_source
 
@@ -120,7 +131,7 @@ class ExportScreen(Screen):
             dest = out or Path("exports") / src.name
             export(src, to, dest, overwrite=overwrite, progress=self.events.append, converter_cache=converter_cache(),
                    quality=quality)
-            self.manifest, self.out = read_manifest(dest), dest
+            self.manifest, self.out = load_manifest(dest), dest
         except (ExportError, EdgeprofError) as exc:
             self.error = str(exc) + (" (here: tick 'overwrite an existing export directory' and export again)"
                                      if "--overwrite" in str(exc) else "")
@@ -146,20 +157,20 @@ class ExportScreen(Screen):
             e = self.events.popleft()
             step = "prepare" if isinstance(e, Prepare) else e.step
             if e.status == "info" and step in self.steps:    # a note on a running step: its state stays
-                self.steps[step]["message"] = e.message
+                self.steps[step] = replace(self.steps[step], message=e.message)
                 continue
-            self.steps[step] = {"status": e.status, "message": e.message, "elapsed_s": e.elapsed_s}
+            self.steps[step] = Step(e.status, e.message, e.elapsed_s)
         t = Text()
         for name, s in self.steps.items():
-            if s["status"] == "info":                         # e.g. the resource estimate: a line, not a step
-                t.append(f"{name:<22} {s['message']}\n", style=c.muted)
+            if s.status == "info":                         # e.g. the resource estimate: a line, not a step
+                t.append(f"{name:<22} {s.message}\n", style=c.muted)
                 continue
-            done = s["status"] in ("done", "skipped")
-            bar = token_bar(1 if done else 0, 1, 16) if s["status"] != "started" else "▕" + "▒" * 16 + "▏"
-            style = c.good if done else c.error if s["status"] == "failed" else c.warning
-            took = f" {s['elapsed_s']:.1f} s" if s.get("elapsed_s") is not None else ""
-            t.append(f"{name:<22} {bar} {s['status']}{took}", style=style)
-            t.append(f"  {s['message']}\n" if s.get("message") else "\n", style=c.muted)
+            done = s.status in ("done", "skipped")
+            bar = token_bar(1 if done else 0, 1, 16) if s.status != "started" else "▕" + "▒" * 16 + "▏"
+            style = c.good if done else c.error if s.status == "failed" else c.warning
+            took = f" {s.elapsed_s:.1f} s" if s.elapsed_s is not None else ""
+            t.append(f"{name:<22} {bar} {s.status}{took}", style=style)
+            t.append(f"  {s.message}\n" if s.message else "\n", style=c.muted)
         if self.busy:
             t.append("exporting… (each step writes atomically; an interrupted export resumes)\n", style=c.warning)
         if self.error:
@@ -171,7 +182,7 @@ class ExportScreen(Screen):
         from edgeprof.models.exporting import MANIFEST_COLUMNS, manifest_rows
 
         m = self.manifest
-        tab = Table(title=f"{self.out} — {m['model']['id']} ({m['baseline']['label']}); b benches these",
+        tab = Table(title=f"{self.out} — {m.model_id} ({m.baseline_label}); b benches these",
                     header_style="bold", expand=True)
         for col in MANIFEST_COLUMNS:
             tab.add_column(col, no_wrap=True)
