@@ -90,7 +90,7 @@ def build(sig: Signature, shapes: dict[str, list[int]], model_path: str, text: s
                 arr = _token_rows(np, tok, text, *shape)
                 src, how = "real", f"the model's tokenizer ({tok_path.name}) over the bundled prompt text"
             else:
-                vocab = int(cfg.get("vocab_size") or 1000)
+                vocab = int(cfg.vocab_size or 1000)
                 arr = rng.integers(0, vocab, size=shape)
                 src, how = "random", f"uniform token ids in [0, {vocab}) (no tokenizer.json beside the model)"
         elif name == "attention_mask":
@@ -100,14 +100,14 @@ def build(sig: Signature, shapes: dict[str, list[int]], model_path: str, text: s
         elif name == "position_ids":
             arr, src, how = np.broadcast_to(np.arange(shape[-1]), shape).copy(), "fixed", "0..n-1"
         elif name in RATE_INPUTS:
-            rate = int(cfg.get("sampling_rate") or DEFAULT_RATE)
+            rate = int(cfg.sampling_rate or DEFAULT_RATE)
             arr, src, how = np.full(shape, rate), "fixed", f"sampling rate {rate} Hz"
         elif name in STATE_INPUTS:
             arr, src, how = np.zeros(shape), "fixed", "zeros (the recurrent state's start)"
         elif (name in PIXEL_INPUTS or sig.modality == "vision") and len(shape) == 4 and shape[1] == 3:
-            mean, std = cfg.get("image_mean") or IMAGENET_MEAN, cfg.get("image_std") or IMAGENET_STD
+            mean, std = cfg.image_mean or IMAGENET_MEAN, cfg.image_std or IMAGENET_STD
             arr = images((shape[2], shape[3]), shape[0], mean, std)
-            basis = "preprocessor_config.json" if cfg.get("image_mean") else "ImageNet's (no preprocessor_config.json)"
+            basis = "preprocessor_config.json" if cfg.image_mean else "ImageNet's (no preprocessor_config.json)"
             src, how = "real", f"bundled images (assets/images) resized to {shape[2]}x{shape[3]}, mean/std {basis}"
         elif dt.kind == "f" and (name in AUDIO_INPUTS and sig.modality == "audio"):
             arr = rng.uniform(-1.0, 1.0, size=shape) * 0.3
@@ -127,7 +127,7 @@ def audio_seconds(sig: Signature, shapes: dict[str, list[int]]) -> float | None:
     """Seconds of audio one sample of the batch holds (for the real-time factor), else None."""
     if sig.modality != "audio":
         return None
-    rate = int(sig.config.get("sampling_rate") or DEFAULT_RATE)
+    rate = int(sig.config.sampling_rate or DEFAULT_RATE)
     for inp in sig.inputs:
         dims = shapes.get(inp.name) or []
         if inp.name in AUDIO_INPUTS and len(dims) >= 2:

@@ -37,7 +37,7 @@ def resolve(sig: Signature, shapes: dict[str, list[int]], batch: int | None, seq
             ) -> tuple[int, dict[str, list[int]]]:
     """(batch, {input: concrete dims}) for one case; ``UsageError`` naming ``--shape`` otherwise."""
     names = [i.name for i in sig.inputs]
-    shapes = {**{k: v for k, v in (sig.config.get("inputs") or {}).items() if k in names}, **shapes}
+    shapes = {**{k: v for k, v in (sig.config.inputs or {}).items() if k in names}, **shapes}
     for name in shapes:
         if name not in names:
             raise UsageError(f"--shape {name}=...: the model has no input {name!r}; its inputs are "
@@ -72,7 +72,7 @@ def resolve(sig: Signature, shapes: dict[str, list[int]], batch: int | None, seq
                          f"drop --batch")
     for s in batch_syms:
         known[s] = b
-    cfg_hw = sig.config.get("image_size")
+    cfg_hw = sig.config.image_size
     for inp in sig.inputs:
         dims = out[inp.name]
         for i, d in enumerate(dims):

@@ -46,6 +46,26 @@ class Input:
 
 
 @dataclass(frozen=True)
+class ModelConfig:
+    """What the inputs need from config.json, preprocessor_config.json and edgeprof_inputs.json
+    beside a model (``read_model_config``; None: the files do not say)."""
+
+    model_type: Any = None
+    vocab_size: Any = None
+    num_channels: Any = None
+    type_vocab_size: Any = None
+    sampling_rate: Any = None
+    max_position_embeddings: Any = None
+    num_labels: Any = None
+    architecture: str | None = None
+    image_size: tuple[int, int] | None = None     # (height, width)
+    image_mean: tuple[float, ...] | None = None
+    image_std: tuple[float, ...] | None = None
+    sentence_embedder: bool = False
+    inputs: dict[str, list[int]] | None = None    # the shapes a catalogue model's package feeds
+
+
+@dataclass(frozen=True)
 class Signature:
     """A model's inputs and kind. ``modality``: text | vision | audio | other; ``task``: embedding |
     classification | detection | depth | vad | other (what the quality gate and the reports use)."""
@@ -56,7 +76,7 @@ class Signature:
     modality: str = "other"
     task: str = "other"
     source: str = ""                 # where it was read: "ONNX graph" | "config.json (BertModel)"
-    config: dict = field(default_factory=dict)   # image_size, num_channels, vocab_size, sampling_rate, ...
+    config: ModelConfig = field(default_factory=ModelConfig)   # image size, channels, vocabulary, ...
 
     def input(self, name: str) -> Input | None:
         return next((i for i in self.inputs if i.name == name), None)
@@ -70,7 +90,7 @@ def _json(path: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def model_config(d: Path) -> dict[str, Any]:
+def read_model_config(d: Path) -> ModelConfig:
     """The facts the inputs need from config.json and preprocessor_config.json beside a model:
     image size and channels, pixel mean/std, vocabulary, sampling rate, architecture."""
     cfg, pre = _json(d / "config.json"), _json(d / "preprocessor_config.json")
@@ -88,10 +108,10 @@ def model_config(d: Path) -> dict[str, Any]:
     if isinstance(size, int):
         size = (size, size)
     if isinstance(size, (list, tuple)) and len(size) == 2 and all(isinstance(x, int) and x > 0 for x in size):
-        out["image_size"] = [int(size[0]), int(size[1])]
+        out["image_size"] = (int(size[0]), int(size[1]))
     for k in ("image_mean", "image_std"):
         if isinstance(pre.get(k), list) and len(pre[k]) in (1, 3):
-            out[k] = [float(x) for x in pre[k]]
+            out[k] = tuple(float(x) for x in pre[k])
     if "sampling_rate" in pre:
         out["sampling_rate"] = pre["sampling_rate"]
     out["sentence_embedder"] = (d / "modules.json").is_file() or (d / "1_Pooling").is_dir()
@@ -101,7 +121,7 @@ def model_config(d: Path) -> dict[str, Any]:
                          if isinstance(v, list) and all(type(x) is int and x > 0 for x in v)}
     if type(feeds.get("sampling_rate")) is int:
         out["sampling_rate"] = feeds["sampling_rate"]
-    return out
+    return ModelConfig(**out)
 
 
 def _config_dir(path: Path) -> Path:
@@ -141,7 +161,7 @@ def _onnx(path: str, mtime_ns: int) -> Signature:
 def classify(ins: list[Input], outs: tuple[str, ...], path: Path, source: str) -> Signature:
     """The signature of an ONNX model from its inputs and outputs (read from the graph, or from an
     ONNX Runtime session in the worker, which never parses the protobuf a second time)."""
-    cfg = model_config(_config_dir(path))
+    cfg = read_model_config(_config_dir(path))
     names = {i.name for i in ins}
     if any(n.startswith("past_key_values") for n in names) or ("input_ids" in names and "logits" in outs
                                                                 and any(o.startswith("present") for o in outs)):
@@ -150,13 +170,13 @@ def classify(ins: list[Input], outs: tuple[str, ...], path: Path, source: str) -
     return Signature("inference", tuple(ins), outs, modality, task, source, cfg)
 
 
-def _onnx_kind(ins: list[Input], outs: tuple[str, ...], cfg: dict) -> tuple[str, str]:
+def _onnx_kind(ins: list[Input], outs: tuple[str, ...], cfg: ModelConfig) -> tuple[str, str]:
     names = {i.name for i in ins}
     if names & set(TOKEN_INPUTS):
         modality = "text"
     elif names & set(PIXEL_INPUTS) or any(len(i.dims) == 4 and i.dtype.startswith("float") for i in ins):
         modality = "vision"
-    elif names & set(AUDIO_INPUTS) or cfg.get("model_type") in _AUDIO_TYPES:
+    elif names & set(AUDIO_INPUTS) or cfg.model_type in _AUDIO_TYPES:
         modality = "audio"
     else:
         modality = "other"
@@ -164,37 +184,37 @@ def _onnx_kind(ins: list[Input], outs: tuple[str, ...], cfg: dict) -> tuple[str,
             "vad" if modality == "audio" and names & set(STATE_INPUTS) else
             "classification" if "logits" in outs and modality == "vision" else
             "embedding" if modality == "text" and ({"last_hidden_state", "sentence_embedding", "token_embeddings"}
-                                                   & set(outs) or cfg.get("sentence_embedder")) else
-            _task_of(cfg.get("architecture") or "", cfg))
+                                                   & set(outs) or cfg.sentence_embedder) else
+            _task_of(cfg.architecture or "", cfg))
     return modality, task
 
 
-def _task_of(arch: str, cfg: dict) -> str:
+def _task_of(arch: str, cfg: ModelConfig) -> str:
     for suffix, task in (("ForImageClassification", "classification"), ("ForSequenceClassification", "classification"),
                          ("ForDepthEstimation", "depth"), ("ForObjectDetection", "detection")):
         if arch.endswith(suffix):
             return task
-    if cfg.get("sentence_embedder") or arch.endswith("Model"):
-        return "embedding" if cfg.get("vocab_size") else "other"
+    if cfg.sentence_embedder or arch.endswith("Model"):
+        return "embedding" if cfg.vocab_size else "other"
     return "other"
 
 
 def _hf(d: Path) -> Signature:
-    cfg = model_config(d)
-    arch = str(cfg.get("architecture") or "")
+    cfg = read_model_config(d)
+    arch = str(cfg.architecture or "")
     if arch.endswith(("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")) or not arch:
         return Signature("generate", source=f"config.json ({arch or 'no architectures: taken as a causal LM'})",
                          config=cfg, modality="text", task="generate")
-    mt = cfg.get("model_type")
-    if mt in _VISION_TYPES or "image_size" in cfg and "vocab_size" not in cfg:
-        h, w = cfg.get("image_size") or ("height", "width")
-        ins = (Input("pixel_values", "float32", ("batch", int(cfg.get("num_channels") or 3), h, w)),)
+    mt = cfg.model_type
+    if mt in _VISION_TYPES or cfg.image_size is not None and cfg.vocab_size is None:
+        h, w = cfg.image_size or ("height", "width")
+        ins = (Input("pixel_values", "float32", ("batch", int(cfg.num_channels or 3), h, w)),)
         modality = "vision"
     elif mt in _AUDIO_TYPES:
         ins, modality = (Input("input_values", "float32", ("batch", "samples")),), "audio"
     else:
         ins = tuple(Input(n, "int64", ("batch", "sequence")) for n in ("input_ids", "attention_mask"))
-        if int(cfg.get("type_vocab_size") or 0) > 0:
+        if int(cfg.type_vocab_size or 0) > 0:
             ins += (Input("token_type_ids", "int64", ("batch", "sequence")),)
         modality = "text"
     return Signature("inference", ins, (), modality, _task_of(arch, cfg), f"config.json ({arch})", cfg)

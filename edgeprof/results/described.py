@@ -78,3 +78,33 @@ class DeviceDesc:
 
     def spec(self, key: str) -> Any:
         return self.specs.get(key)
+
+
+@dataclass(frozen=True, slots=True)
+class RunEnv:
+    """A run's ``env.json`` (``engine.session.env_info``): the versions, the machine, its devices
+    and every sensor as declared. The report's appendix reads it; ``raw`` is the file's object."""
+    edgeprof: str | None = None
+    python: str | None = None
+    platform: str | None = None
+    host: str | None = None
+    device: DeviceDesc = field(default_factory=DeviceDesc)
+    versions: Mapping[str, Any] | None = None
+    cpu_governor: str | None = None
+    loadavg_before: Any = None
+    sensors: tuple[SensorDecl, ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None) -> "RunEnv":
+        d = d if isinstance(d, Mapping) else {}
+        sensors = []
+        for s in d.get("sensors") or ():
+            try:
+                sensors.append(SensorDecl.from_dict(s))
+            except ValueError:   # a hand-edited env.json: that sensor is left out of the appendix, not the report
+                continue
+        dev = d.get("device")
+        return cls(d.get("edgeprof"), d.get("python"), d.get("platform"), d.get("host"),
+                   DeviceDesc.from_dict(dev if isinstance(dev, Mapping) else None), d.get("versions"),
+                   d.get("cpu_governor"), d.get("loadavg_before"), tuple(sensors), dict(d))

@@ -14,24 +14,24 @@ from edgeprof.views.report.tables import Cell, Table, fmt_value
 
 
 def run_table(run: RunData) -> Table:
-    env, plan = run.env or {}, run.plan or {}
+    env, plan = run.env, run.plan
     base = IdleBaseline.from_dict(run.baseline or {})
-    dev = env.get("device") or {}
+    dev = env.device
     first = run.records[0]
     prov = base.provenance
     idle = (f"{'~' if prov and prov.estimated else ''}{base.idle_power_w:.3g} W over "
             f"{fmt_value(base.idle_window_s)} s [{prov.kind if prov else '?'}: {prov.source if prov else ''}]"
             if base.idle_power_w is not None else "not measured")
-    rows = [("run directory", str(run.dir)), ("run_id", run.run_id), ("host", env.get("host") or first.host),
-            ("started", first.started_at), ("edgeprof", env.get("edgeprof") or first.conditions.edgeprof_version),
-            ("python / platform", f"{fmt_value(env.get('python'))} / {fmt_value(env.get('platform'))}"),
-            ("device", f"{dev.get('name') or first.device.name} [{dev.get('kind') or first.device.kind}] "
-                       f"id {dev.get('id') or first.device.id}"),
-            ("device memory", f"{(dev.get('memory_bytes') or first.device.memory_bytes or 0) / 2**30:.1f} GiB"),
-            ("energy source", dev.get("energy_source") or first.device.extra.get("energy_source")),
-            ("versions", fmt_value(env.get("versions"))), ("cpu governor", env.get("cpu_governor")),
-            ("load average before", fmt_value(env.get("loadavg_before"))), ("idle baseline", idle),
-            ("sweep", fmt_value(plan.get("axes"))), ("suite", (run.suite or {}).get("suite") or plan.get("suite"))]
+    rows = [("run directory", str(run.dir)), ("run_id", run.run_id), ("host", env.host or first.host),
+            ("started", first.started_at), ("edgeprof", env.edgeprof or first.conditions.edgeprof_version),
+            ("python / platform", f"{fmt_value(env.python)} / {fmt_value(env.platform)}"),
+            ("device", f"{dev.name or first.device.name} [{dev.kind or first.device.kind}] "
+                       f"id {dev.id or first.device.id}"),
+            ("device memory", f"{(dev.memory_bytes or first.device.memory_bytes or 0) / 2**30:.1f} GiB"),
+            ("energy source", dev.spec("energy_source") or first.device.extra.get("energy_source")),
+            ("versions", fmt_value(env.versions)), ("cpu governor", env.cpu_governor),
+            ("load average before", fmt_value(env.loadavg_before)), ("idle baseline", idle),
+            ("sweep", fmt_value(plan.axes)), ("suite", (run.suite or {}).get("suite") or plan.suite)]
     cells = tuple((Cell(k), Cell(fmt_value(v), estimated=str(v).startswith("~")))
                   for k, v in rows if v not in (None, ""))
     return Table(("field", "value"), cells)
@@ -39,12 +39,12 @@ def run_table(run: RunData) -> Table:
 
 def sensor_table(run: RunData) -> Table:
     rows = []
-    for s in (run.env or {}).get("sensors") or []:
-        why = s.get("reason") if not s.get("available") else s.get("note")
-        rows.append((Cell(str(s.get("name"))), Cell(str(s.get("quantity") or "")),
-                     Cell(str(s.get("kind") or "?"), estimated=s.get("kind") == "estimated"),
-                     Cell(str(s.get("source") or "")), Cell(str(s.get("scope") or "")),
-                     Cell("yes" if s.get("available") else "no"), Cell(str(why or ""))))
+    for s in run.env.sensors:
+        why = s.reason if not s.available else s.note
+        rows.append((Cell(str(s.name)), Cell(str(s.quantity or "")),
+                     Cell(str(s.kind or "?"), estimated=s.kind == "estimated"),
+                     Cell(str(s.source or "")), Cell(str(s.scope or "")),
+                     Cell("yes" if s.available else "no"), Cell(str(why or ""))))
     notes = () if rows else ("env.json lists no sensors for this run",)
     return Table(("sensor", "quantity", "kind", "source", "scope", "available", "reason / note"), tuple(rows), notes)
 

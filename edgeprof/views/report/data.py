@@ -9,20 +9,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgeprof.errors import resume_command
+from edgeprof.results.described import RunEnv
 from edgeprof.results.history import load_run
 from edgeprof.results.jsonl import RunError
 from edgeprof.results.samples import Trace, case_traces, read_tokens, tokens_path
 from edgeprof.results.schema import Record
 
 
+@dataclass(frozen=True)
+class PlanFacts:
+    """What a report reads of plan.json: the sweep's axes, the suite, the planned case ids."""
+    axes: Any = None
+    suite: Any = None
+    case_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, plan: Any) -> "PlanFacts":
+        if not isinstance(plan, dict):
+            return cls()
+        cases = plan.get("cases")
+        ids = [c.get("case_id") for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
+        return cls(plan.get("axes"), plan.get("suite"), tuple(cid for cid in ids if isinstance(cid, str)))
+
+
 @dataclass
 class RunData:
     dir: Path
     records: list[Record]
-    env: dict | None = None
-    plan: dict | None = None
+    env: RunEnv = field(default_factory=RunEnv)
+    plan: PlanFacts = field(default_factory=PlanFacts)
     baseline: dict | None = None
     suite: dict | None = None
     traces: dict[str, Trace] = field(default_factory=dict)
@@ -34,9 +52,7 @@ class RunData:
 
     def planned(self) -> list[str]:
         """The case ids plan.json lists (none when it is absent or not the expected shape)."""
-        cases = self.plan.get("cases") if isinstance(self.plan, dict) else None
-        ids = [c.get("case_id") for c in cases if isinstance(c, dict)] if isinstance(cases, list) else []
-        return [cid for cid in ids if isinstance(cid, str)]
+        return list(self.plan.case_ids)
 
     def missing_note(self) -> str | None:
         """One line when the run is incomplete (an interrupted run: planned cases without a finished
@@ -73,8 +89,8 @@ def open_run(run_dir: str | Path) -> RunData:
                        f"finish it with: {resume_command(d)}")
     ids = [r.case_id for r in run["records"]]
     tokens = {cid: read_tokens(tokens_path(d, cid)) for cid in ids if tokens_path(d, cid).is_file()}
-    return RunData(d, run["records"], run.get("env"), run.get("plan"), run.get("baseline"), run.get("suite"),
-                   case_traces(d, ids, run.get("env")), tokens)
+    return RunData(d, run["records"], RunEnv.from_dict(run.get("env")), PlanFacts.from_dict(run.get("plan")),
+                   run.get("baseline"), run.get("suite"), case_traces(d, ids, run.get("env")), tokens)
 
 
 def case_views(runs: list[RunData]) -> list[CaseView]:
