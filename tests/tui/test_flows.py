@@ -154,7 +154,7 @@ def test_bench_these_benches_the_export_just_made(quiet_home, monkeypatch, tiny_
     assert out["first_pick"] == ["smollm2-135m-instruct"]
     assert out["picked"] == [str(out_dir)]
     case = out["case"]
-    assert case.model.get("id") == "tiny-llama0" and case.artifact.get("quant") == "f16", (case.model, case.artifact)
+    assert case.model.get("id") == tiny_llama_dir.name and case.artifact.get("quant") == "f16", (case.model, case.artifact)
     assert out["paths"] and all(p.startswith(str(out_dir)) for p in out["paths"]), out["paths"]
 
 
