@@ -17,6 +17,7 @@ import json
 import math
 import random
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -168,12 +169,34 @@ def permutation_p(a: Sequence[float], b: Sequence[float], seed: int = 0, n_perm:
             hits += abs(sum(idx) - centre) >= obs
             total += 1
         return hits / total
+    nb = len(ranks) - na
+    if min(na, nb) >= NORMAL_FROM:  # thousands of repetitions (a 1 ms case under --min-seconds): the
+        return _normal_p(ranks, na, obs)  # large-sample rank-sum law, not 5,000 shuffles of them all
     rng = random.Random(seed)
     pool, hits = list(ranks), 0
     for _ in range(n_perm):
         rng.shuffle(pool)
         hits += abs(sum(pool[:na]) - centre) >= obs
     return (hits + 1) / (n_perm + 1)
+
+
+#: from this many values on each side the rank sum's p-value is its normal approximation with the
+#: tie correction (the law scipy's ``mannwhitneyu`` uses by default above 8 values): exact enough,
+#: and linear where 5,000 random permutations of thousands of ranks took seconds per metric
+NORMAL_FROM = 30
+
+
+def _normal_p(ranks: Sequence[float], na: int, obs: float) -> float:
+    """Two-sided p of the rank sum of the first ``na`` ranks under the normal approximation (with
+    continuity and tie corrections); ``obs`` is |rank sum − its mean|."""
+    n = len(ranks)
+    nb = n - na
+    ties = sum(t ** 3 - t for t in Counter(ranks).values())
+    var = na * nb / 12 * ((n + 1) - ties / (n * (n - 1)))
+    if var <= 0:
+        return 1.0
+    z = max(obs - 0.5, 0.0) / math.sqrt(var)
+    return min(1.0, math.erfc(z / math.sqrt(2)))
 
 
 def compare_metric(a: Sequence[float], b: Sequence[float], metric: str, margin: float, seed: int = 0) -> dict:

@@ -62,3 +62,20 @@ def test_the_deploy_advice_reads_compare_s_verdict(na, nb):
     b = [rng.uniform(14, 15) for _ in range(nb)]
     for name in ("decode_tokens_per_s", "ttft_ms"):
         assert recommend._verdict(a, b, name, 0.2) == compare_metric(a, b, name, 0.2)["verdict"]
+
+
+def test_the_median_bootstrap_of_many_values_draws_the_loops_resamples():
+    """summarize() of thousands of repetitions bootstraps in numpy: the interval is the Python loop's,
+    value for value (the loop is the definition)."""
+    import random
+    import statistics
+
+    from edgeprof.analysis import stats
+
+    draw = random.Random(3)
+    xs = [draw.lognormvariate(0, 0.3) for _ in range(stats.VECTOR_FROM + 37)]
+    assert len(set(xs)) == len(xs)
+    rng, n = random.Random(0), len(xs)
+    loop = sorted(statistics.median([xs[rng.randrange(n)] for _ in range(n)]) for _ in range(500))
+    want = (stats.percentile(loop, 2.5), stats.percentile(loop, 97.5))
+    assert stats.bootstrap_ci(xs, n_boot=500) == pytest.approx(want, rel=0, abs=1e-12)

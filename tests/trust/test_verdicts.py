@@ -142,3 +142,26 @@ def test_rows_of_one_workload_say_which_configuration_they_are(tmp_path):
     alone = cmp.compare(cmp.Side("A", "run", [base]), cmp.Side("B", "run", [base]), metrics=["decode_tokens_per_s"],
                         db_path=tmp_path / "e.sqlite")
     assert "·" not in alone["rows"][0]["workload"]      # one row per workload: the label stays short
+
+
+def test_many_repetitions_use_the_rank_sums_normal_law_and_agree_with_permutations():
+    """A 1 ms case under --min-seconds gives thousands of repetitions: the p-value comes from the
+    rank sum's normal approximation (linear), and agrees with 20,000 seeded permutations."""
+    import random
+
+    from edgeprof.compare.paired import NORMAL_FROM, _midranks, permutation_p
+
+    rng = random.Random(7)
+    for shift in (0.0, 0.3):
+        a = [rng.gauss(10, 1) for _ in range(NORMAL_FROM + 10)]
+        b = [rng.gauss(10 + shift, 1) for _ in range(NORMAL_FROM + 10)]
+        ranks, n = _midranks(a + b), len(a)
+        centre = n * (len(ranks) + 1) / 2
+        obs = abs(sum(ranks[:n]) - centre) - 1e-9
+        pool, hits, r = list(ranks), 0, random.Random(0)
+        for _ in range(20000):
+            r.shuffle(pool)
+            hits += abs(sum(pool[:n]) - centre) >= obs
+        assert abs(permutation_p(a, b) - hits / 20000) < 0.02
+    many = [rng.gauss(5, 0.1) for _ in range(3000)]
+    assert permutation_p(many, [x * 1.01 for x in many]) < 0.05 < permutation_p(many, many[::-1])
