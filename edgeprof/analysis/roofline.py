@@ -17,6 +17,7 @@ provenance kind ``derived``, with a note naming the bandwidth/peak and whether i
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,7 +71,10 @@ class ModelDims:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelDims":
-        return cls(*(d.get(k) or None for k in ("n_layers", "n_heads", "n_kv_heads", "head_dim")))
+        """A dimension that is not a positive number (a hand-edited record: an object, text) is
+        unknown, not a crash far away in the roofline."""
+        return cls(*(v if type(v) in (int, float) and math.isfinite(v) and v > 0 else None
+                     for v in (d.get(k) for k in ("n_layers", "n_heads", "n_kv_heads", "head_dim"))))
 
 
 def _dims(record: Record, model_dims: dict | None) -> ModelDims:

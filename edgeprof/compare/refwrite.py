@@ -142,10 +142,9 @@ def from_run(run_dir: str | Path, name: str, dest_root: str | Path | None = None
     if not records:
         raise ReferenceSetError(f"{src}: no successful case to use as a reference")
     summaries: list[Record] = []
-    if (src / "suite.json").is_file():
-        data = json.loads((src / "suite.json").read_text())
-        summaries = [s for s in (Record.from_dict(x) for suite in data.get("suites") or []
-                                 for x in suite.get("summaries") or []) if s.ok]
+    data = run.get("suite") or {}   # read bounded and shape-checked by load_run (results/sidefiles.py)
+    summaries = [s for s in (Record.from_dict(x) for suite in data.get("suites") or []
+                             for x in suite.get("summaries") or []) if s.ok]
     env_json = run.get("env") or {}
     version = records[0].conditions.edgeprof_version or env_json.get("edgeprof") or __version__
     devices = {json.dumps(r.device.to_dict(), sort_keys=True): r.device.to_dict() for r in records}

@@ -31,7 +31,11 @@ def _split(cls, d: Mapping[str, Any] | None) -> tuple[dict, dict]:
         raise ValueError(f"{cls.__name__} is {type(d).__name__}, not an object")
     d = dict(d or {})
     types = {f.name: f.type for f in fields(cls) if f.name != "extra"}
-    return {k: typed(cls.__name__, k, types[k], d.pop(k)) for k in list(d) if k in types}, d
+    known = {k: typed(cls.__name__, k, types[k], d.pop(k)) for k in list(d) if k in types}
+    # a null where the type admits none (``note: str``) is the field left out: its default, or
+    # "missing" when it has none — never a None that a reader far away takes for a string
+    return {k: v for k, v in known.items() if v is not None or str(types[k]).endswith("| None")
+            or str(types[k]) in ("Any", "object")}, d
 
 
 def typed(owner: str, name: str, declared: str, v: Any) -> Any:

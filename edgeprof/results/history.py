@@ -22,6 +22,7 @@ from typing import Any
 from edgeprof.results import store
 from edgeprof.results.bounded import load_json
 from edgeprof.results.jsonl import RunError, read_records
+from edgeprof.results import sidefiles
 from edgeprof.results.schema import Record
 from edgeprof.results.store import INDEXED, RECORD_COLUMNS, RUN_COLUMNS, Target
 
@@ -42,6 +43,8 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
         run[name] = load_json(f) if f.exists() or f.is_symlink() else None  # bounded, regular, shallow
         if run[name] is not None and not isinstance(run[name], dict):
             raise RunError(f"{f}: not a JSON object; restore or remove the file")
+        if run[name] is not None:
+            sidefiles.check(name, run[name], f)  # the fields edgeprof reads have their shapes
     return run
 
 

@@ -71,7 +71,8 @@ def tokens_path(run_dir: str | Path, case_id: str) -> Path:
 def sensor_info(env: dict | None) -> dict[str, dict]:
     """``{sensor name: {kind, source, scope, note}}`` from an env.json dict (None-safe)."""
     out = {}
-    for s in (env or {}).get("sensors") or []:
+    sensors = env.get("sensors") if isinstance(env, dict) else None
+    for s in sensors if isinstance(sensors, list) else []:
         if isinstance(s, dict) and s.get("name"):
             out[str(s["name"])] = {k: s.get(k) for k in ("kind", "source", "scope", "note")}
     return out

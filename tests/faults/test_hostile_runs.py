@@ -1,11 +1,16 @@
 """Issue 21 item 9: a hostile run directory (anyone can hand one over) never gives a traceback in
-``report``, ``compare`` or ``edgeprof.load()``: a side file symlinked to /dev/zero or a FIFO, JSON
-nested 100,000 deep, NaN or absurd numbers in a record are one line naming the file and the fix, or
-are shown as n/a. Hypothesis draws the damage (a random field of a random record replaced, a random
-side file swapped for a device, a FIFO or deep JSON) over the recorded fixture run; an unusable
-``EDGEPROF_HOME`` is one line too. Item 10: a report of an interrupted run says cases are missing."""
+``report``, ``compare``, ``edgeprof.load()`` or ``reference add``: a side file symlinked to /dev/zero
+or a FIFO, JSON nested 100,000 deep, NaN or absurd numbers in a record are one line naming the file
+and the fix, or are shown as n/a. Hypothesis draws the damage over the recorded fixture run: a
+random value of a random record replaced, a random side file swapped for a device, a FIFO or deep
+JSON, and the STRUCTURE damaged — an object replaced by a number, text or a list, a key dropped, a
+wrong type at any level of a record (artifact.quality, metrics.X, reference, runtime.placement,
+extra...) or of a side file; an unusable ``EDGEPROF_HOME`` is one line too. Item 10: a report of an
+interrupted run says cases are missing."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -177,3 +182,129 @@ def test_any_hostile_run_loads_or_is_one_line(tmp_path_factory, data):
         rd.missing_note()
     except EdgeprofError as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 1000
+
+
+# -- hypothesis: the STRUCTURE damaged, at any level of a record or a side file ---------------------
+_SHAPES = st.sampled_from([7, -1.5, "x", "", [], [1, "a"], {}, {"a": {"b": 1}}, None, True])
+
+
+def _nodes(obj, prefix=(), depth=4):
+    """Paths to every node of ``obj`` (containers too), ``depth`` deep, the first two list items."""
+    items = obj.items() if isinstance(obj, dict) else enumerate(obj[:2]) if isinstance(obj, list) else ()
+    for k, v in items:
+        yield prefix + (k,)
+        if len(prefix) + 1 < depth:
+            yield from _nodes(v, prefix + (k,), depth)
+
+
+def _wreck(obj, data) -> list[str]:
+    """One to three structural changes to ``obj`` (a node replaced by another shape, or a key dropped)."""
+    done = []
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = sorted(_nodes(obj), key=lambda p: (len(p), str(p)))
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths))
+        node = obj
+        for k in path[:-1]:
+            node = node[k]
+        if isinstance(node, dict) and data.draw(st.booleans()):
+            del node[path[-1]]
+            done.append(f"dropped {path}")
+        else:
+            node[path[-1]] = json.loads(json.dumps(data.draw(_SHAPES)))
+            done.append(f"{path} = {node[path[-1]]!r}")
+    return done
+
+
+@contextlib.contextmanager
+def _home(home: Path):
+    old = {k: os.environ.get(k) for k in ("EDGEPROF_HOME", "EDGEPROF_HISTORY")}
+    os.environ.update(EDGEPROF_HOME=str(home), EDGEPROF_HISTORY=str(home / "h.sqlite"))
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def _main(*args) -> tuple[int, str]:
+    """``edgeprof ARGS`` in this process (an exception it does not turn into one line fails the test)."""
+    from edgeprof.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = main([str(a) for a in args])
+    return rc, err.getvalue()
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(data=st.data())
+def test_structural_damage_is_loaded_or_one_line(tmp_path_factory, data):
+    import edgeprof
+
+    tmp = tmp_path_factory.mktemp("shape")
+    run = _copy(tmp)
+    lines = (run / "records.jsonl").read_text().splitlines()
+    i = data.draw(st.integers(0, len(lines) - 2))  # not the last line: a bad last line is a torn write, skipped
+    rec = json.loads(lines[i])
+    what = _wreck(rec, data)
+    lines[i] = json.dumps(rec)
+    (run / "records.jsonl").write_text("\n".join(lines) + "\n")
+    side = data.draw(st.one_of(st.none(), st.sampled_from(["env.json", "plan.json", "baseline.json"])))
+    if side:
+        doc = json.loads((run / side).read_text())
+        what += [f"{side}: {w}" for w in _wreck(doc, data)]
+        (run / side).write_text(json.dumps(doc))
+    with _home(tmp / "home"):
+        for args in (("report", run, "--terminal", "--width", "80"), ("compare", run, MATRIX),
+                     ("compare", MATRIX, run), ("reference", "add", run, "--name", "hyp", "--overwrite")):
+            rc, err = _main(*args)
+            assert rc in (0, 1, 2), (what, args, rc, err[-500:])
+            if rc:
+                errors = [x for x in err.splitlines() if x.startswith("edgeprof: error:")]
+                assert len(errors) == 1, (what, args, err[-500:])
+        try:
+            edgeprof.load(run)
+        except EdgeprofError as exc:
+            assert "\n" not in str(exc), what
+
+
+@pytest.mark.parametrize("where, damage, refused", [
+    ("baseline.json", {"t0_ns": {"a": 1}}, True),           # was: a TypeError shading the idle span
+    ("baseline.json", {"idle_power_w": []}, True),           # was: a ValueError in the report's appendix
+    ("env.json", {"sensors": True}, True),                   # was: a TypeError labelling the trace columns
+    ("plan.json", {"cases": [1, 2]}, True),
+    ("record", {"model": {"n_layers": {"a": 1}}}, False),   # was: a TypeError in the roofline's KV bytes
+    ("record", {"provenance_note": None}, False),            # was: a TypeError printing a metric's note
+])
+def test_structural_damage_found_before(tmp_path, where, damage, refused):
+    """The crashes the structural damage found, each one line now (or a report without that figure)."""
+    from edgeprof.views.report import sections
+    from edgeprof.views.report.data import case_views, open_run
+
+    run = _copy(tmp_path)
+    if where == "record":
+        lines = (run / "records.jsonl").read_text().splitlines()
+        rec = json.loads(lines[2])   # a GGUF row: its header's shape is in the record
+        if "model" in damage:
+            rec["model"].update(damage["model"])
+        else:
+            rec["metrics"]["avg_power_w"]["provenance"]["note"] = None
+        lines[2] = json.dumps(rec)
+        (run / "records.jsonl").write_text("\n".join(lines) + "\n")
+    else:
+        doc = json.loads((run / where).read_text())
+        doc.update(damage)
+        (run / where).write_text(json.dumps(doc))
+    with _home(tmp_path / "home"):
+        rc, err = _main("report", run, "--terminal", "--width", "80")
+    if refused:
+        (line,) = [x for x in err.splitlines() if x.startswith("edgeprof: error:")]
+        assert rc == 2 and where in line and "restore or remove the file" in line, err
+        return
+    assert rc == 0, err
+    cases = case_views([open_run(run)])
+    sections.roofline(cases)       # the record's shape, not a number, is ignored: no KV bytes from it
+    sections.results(cases)

@@ -102,9 +102,10 @@ def phase_spans(record: Record, trace_t0_ns: int, baseline: dict | None = None) 
     trace), the model load, each warm-up repetition (one span) and each measured prefill/decode."""
     s = lambda t: (t - trace_t0_ns) / 1e9  # noqa: E731
     out: list[PhaseSpan] = []
-    b = baseline or {}
-    if b.get("t0_ns") and b.get("t1_ns") and (b["t1_ns"] - trace_t0_ns) / 1e9 > -IDLE_GAP_S:
-        out.append(PhaseSpan("idle", s(b["t0_ns"]), s(b["t1_ns"])))
+    b = baseline if isinstance(baseline, dict) else {}
+    t0, t1 = (b.get(k) if type(b.get(k)) in (int, float) else None for k in ("t0_ns", "t1_ns"))  # a hand-edited file
+    if t0 and t1 and (t1 - trace_t0_ns) / 1e9 > -IDLE_GAP_S:
+        out.append(PhaseSpan("idle", s(t0), s(t1)))
     for p in record.phases:
         if p.t1_ns is None:
             continue

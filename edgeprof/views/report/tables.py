@@ -133,9 +133,10 @@ def _summary_rows(summary: dict, prefix: str = "") -> list[tuple[Cell, ...]]:
         name = f"{prefix}{k}"
         if isinstance(v, dict) and ("value" in v or "median" in v):
             val = v.get("value", v.get("median"))
-            ci = v.get("ci95")
-            est = (v.get("provenance") or {}).get("kind") == "estimated"
-            text = fmt_value(val) + (f" [{fmt_value(ci[0])}, {fmt_value(ci[1])}]" if ci else "")
+            ci, prov = v.get("ci95"), v.get("provenance")
+            est = isinstance(prov, dict) and prov.get("kind") == "estimated"
+            pair = isinstance(ci, (list, tuple)) and len(ci) == 2   # a hand-edited file: anything else is no interval
+            text = fmt_value(val) + (f" [{fmt_value(ci[0])}, {fmt_value(ci[1])}]" if pair else "")
             rows.append((Cell(name), Cell(("~" if est else "") + text, est, True), Cell(str(v.get("unit") or ""))))
         elif isinstance(v, dict):
             rows += _summary_rows(v, name + ".")
@@ -150,10 +151,14 @@ def _suite_blocks(suite: dict, name: str) -> list[tuple[str, dict]]:
     ``{"suite", "summary": {...}}`` file (older fixtures)."""
     if "suites" not in suite:
         return [(f"{name}: summary (suite.json)", suite)]
-    return [(f"{s['name']} v{s['version']}: summary of {x['model'].get('id')} {x['artifact'].get('quant')} "
-             f"(suite.json)", x.get("metrics") or {"status": x.get("status"),
-                                                   "why": (x.get("error") or {}).get("message")})
-            for s in suite["suites"] for x in s.get("summaries") or []]
+    out = []
+    for s in suite["suites"]:  # shapes checked when the run was loaded (results/sidefiles.py)
+        for x in s.get("summaries") or []:
+            r = Record.from_dict(x)
+            out.append((f"{s.get('name')} v{s.get('version')}: summary of {r.model.id} {r.artifact.quant} (suite.json)",
+                        x.get("metrics") if isinstance(x.get("metrics"), dict) and x.get("metrics")
+                        else {"status": r.status, "why": r.error.message if r.error else None}))
+    return out
 
 
 def suite_tables(run: RunData) -> list[tuple[str, Table]]:
