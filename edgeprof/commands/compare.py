@@ -107,16 +107,17 @@ def run(args) -> int:
         a, b = _sides(args, db)
     res = compare(a, b, margin=args.margin, metrics=args.metric, seed=args.seed, db_path=db,
                   allow_context_mismatch=args.allow_context_mismatch)
-    if not res["rows"]:  # nothing to tabulate: the error alone, saying what each side holds
+    if not res.rows:  # nothing to tabulate: the error alone, saying what each side holds
         print(f"edgeprof: error: {unpaired_text(a, b)}", file=sys.stderr)
         return 1
-    extra = {k: v for k, v in res.items() if k != "rows"}
-    cols = [c for c in COLUMNS if c != "axes" or res["axes"] is None]
+    out = res.to_dict()   # what --format json/jsonl/csv print: the rows and, for json, the rest beside them
+    rows = out.pop("rows")
+    cols = [c for c in COLUMNS if c != "axes" or res.axes is None]
     if args.format == "csv":  # full precision for machines (the table's 4 digits made 1.743e+08 of a byte count)
-        exact = [{k: (f"{v:.12g}" if isinstance(v, float) else v) for k, v in r.items()} for r in res["rows"]]
-        print(render_table(exact, "csv", cols, extra))
+        exact = [{k: (f"{v:.12g}" if isinstance(v, float) else v) for k, v in r.items()} for r in rows]
+        print(render_table(exact, "csv", cols, out))
     elif args.format != "md":
-        print(render_table(res["rows"], args.format, cols, extra))
+        print(render_table(rows, args.format, cols, out))
     else:
         _markdown(res, cols)
     return 0
@@ -134,38 +135,38 @@ def unpaired_text(a, b) -> str:
             f"A has {workloads(a)}; B has {workloads(b)} — bench B with A's -p/-n/--depth, or pick other runs")
 
 
-def _markdown(res: dict, cols: list[str]) -> None:
+def _markdown(res, cols: list[str]) -> None:
     """Header (the two sides and what differs, once), the table, then each margin's basis and what
-    the verdicts mean."""
+    the verdicts mean (``res``: a ``paired_types.PairedResult``)."""
     from edgeprof.compare.paired import render_table
 
     from edgeprof.compare.context import header
 
-    for line in header(res.get("context") or [], res.get("allow_context_mismatch", False)):
+    for line in header(list(res.context), res.allow_context_mismatch):
         print(line)  # named first: a difference in the power context decides what the rest may claim
-    for line in res.get("context_other_devices") or []:
+    for line in res.context_other_devices:
         print(f"power context of the two devices: {line} (part of what is compared: no verdict withheld)")
-    print(f"A = {res['a']}\nB = {res['b']}")
-    if res["axes"] is not None:
-        print(f"compared (what differs): {res['axes']}")
-    for b in res["busy"]:
+    print(f"A = {res.a}\nB = {res.b}")
+    if res.axes is not None:
+        print(f"compared (what differs): {res.axes}")
+    for b in res.busy:
         print(f"busy machine: {b}; speed and energy verdicts are held back (memory verdicts stand)")
-    print(f"ratio = {res['ratio']}; each metric judged on the 95 % interval of B/A against its own margin\n")
-    rows = [readable(r) for r in res["rows"]]
+    print(f"ratio = {res.ratio}; each metric judged on the 95 % interval of B/A against its own margin\n")
+    rows = [readable(r) for r in res.rows]
     print(render_table(rows, "md", cols))
-    if any(r.get("estimated") for r in res["rows"]):
+    if any(r.estimated for r in res.rows):
         print("\n~ estimated median (not measured: e.g. CPU power from TDP x busy); see the verdicts below")
     bases: dict[str, list[str]] = {}
-    for m, v in res["margins"].items():
-        bases.setdefault(f"±{100 * v['margin']:.0f}% — {v['basis']}", []).append(m)
+    for m, v in res.margins.items():
+        bases.setdefault(f"±{100 * v.margin:.0f}% — {v.basis}", []).append(m)
     print("\nmargins:")
     for text, ms in bases.items():
         print(f"- {', '.join(ms)}: {text}")
     print("verdicts:")
-    for line in res["legend"]:
+    for line in res.legend:
         print(f"- {line}")
-    if res["unpaired_a"]:
-        print(f"\n{len(res['unpaired_a'])} row(s) of A have no B row with the same workload key")
+    if res.unpaired_a:
+        print(f"\n{len(res.unpaired_a)} row(s) of A have no B row with the same workload key")
 
 
 def number(v, unit: str = "") -> tuple[str, str]:
@@ -185,15 +186,17 @@ def number(v, unit: str = "") -> tuple[str, str]:
     return (f"{v:.4g}" if abs(v) >= 1e-3 else f"{v:.3g}"), unit
 
 
-def readable(r: dict) -> dict:
-    """A compare row for the Markdown table: medians in the unit people read (``~`` on an estimate),
-    the interval and p-value rounded, the margin in percent, the verdict with its reason."""
-    est = r.get("estimated") or ""
-    a, unit = number(r["a_median"], r.get("unit") or "")
-    b, _ = number(r["b_median"], r.get("unit") or "")
-    ci = r.get("ci95")
-    return {**r, "unit": unit, "a_median": ("~" if "A" in est else "") + a, "b_median": ("~" if "B" in est else "") + b,
-            "ratio_b_over_a": "n/a" if r.get("ratio_b_over_a") is None else f"{r['ratio_b_over_a']:.3f}",
+def readable(r) -> dict:
+    """A compare row (``paired_types.PairedRow``) for the Markdown table: medians in the unit people
+    read (``~`` on an estimate), the interval and p-value rounded, the margin in percent, the verdict
+    with its reason."""
+    est = r.estimated or ""
+    a, unit = number(r.a_median, r.unit or "")
+    b, _ = number(r.b_median, r.unit or "")
+    ci = r.ci95
+    return {**r.to_dict(), "unit": unit, "a_median": ("~" if "A" in est else "") + a,
+            "b_median": ("~" if "B" in est else "") + b,
+            "ratio_b_over_a": "n/a" if r.ratio_b_over_a is None else f"{r.ratio_b_over_a:.3f}",
             "ci95": f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "n/a",
-            "p_value": "n/a" if r.get("p_value") is None else f"{r['p_value']:.2g}",
-            "margin": f"±{100 * r['margin']:.0f}%", "verdict": r["verdict"] + (f" ({r['why']})" if r.get("why") else "")}
+            "p_value": "n/a" if r.p_value is None else f"{r.p_value:.2g}",
+            "margin": f"±{100 * r.margin:.0f}%", "verdict": r.verdict + (f" ({r.why})" if r.why else "")}

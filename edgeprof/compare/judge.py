@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Sequence
 
 from edgeprof.compare.paired import compare_metric
+from edgeprof.compare.paired_types import PairedRow
 from edgeprof.compare.verdicts import TOO_FEW, busy, held_back
 from edgeprof.results import metric_catalogue
 from edgeprof.results.comparison import Ratio
@@ -86,32 +87,32 @@ class Judge:
             return replace(ratio, margin=margin, margin_basis=mbasis, verdict=None,
                            verdict_why=no_verdict or "no repetition-level values on one side")
         row = compare_metric(rs, es, metric, margin)
-        narrow = tuple(row["ci95"]) if row["ci95"] else None
-        scale = ratio.ratio / row["ratio_b_over_a"] if row["ratio_b_over_a"] else 1.0
+        narrow = tuple(row.ci95) if row.ci95 else None
+        scale = ratio.ratio / row.ratio_b_over_a if row.ratio_b_over_a else 1.0
         narrow = (narrow[0] * scale, narrow[1] * scale) if narrow else None
         wide = widen(narrow, ratio.ratio, drift)
         verdict = self._verdict(row, narrow, wide, metric, margin, len(es), len(rs))
         why_busy = busy(ref, edge) if ref is not None else None
         verdict = held_back(verdict, metric, why_busy)
-        out = replace(ratio, ci95=wide, margin=margin, margin_basis=mbasis, p_value=row["p_value"],
+        out = replace(ratio, ci95=wide, margin=margin, margin_basis=mbasis, p_value=row.p_value,
                       n_edge=len(es), n_ref=len(rs), drift=drift,
                       extra={**ratio.extra, "ci95_repetitions": list(narrow) if narrow else None,
                              "drift_basis": dbasis})
         if no_verdict:
             return replace(out, verdict=None, verdict_why=no_verdict)
         return replace(out, verdict=verdict, verdict_why=f"a side was measured on a busy machine ({why_busy})"
-                       if why_busy and verdict != row["verdict"] else "")
+                       if why_busy and verdict != row.verdict else "")
 
     @staticmethod
-    def _verdict(row: dict, narrow, wide, metric: str, margin: float, n_e: int, n_r: int) -> str:
+    def _verdict(row: PairedRow, narrow, wide, metric: str, margin: float, n_e: int, n_r: int) -> str:
         """compare's verdict on the repetitions' interval; a difference stands only when the
         interval widened by the drift also lies beyond the margin."""
         from edgeprof.compare.verdicts import verdict
 
-        first = verdict(narrow, metric, margin, row["p_value"], n_r, n_e)
+        first = verdict(narrow, metric, margin, row.p_value, n_r, n_e)
         if first.startswith(TOO_FEW) or not is_difference(first):
             return first
-        on_wide = verdict(wide, metric, margin, row["p_value"], n_r, n_e)
+        on_wide = verdict(wide, metric, margin, row.p_value, n_r, n_e)
         return on_wide if is_difference(on_wide) else (
             f"inconclusive: with the run-to-run drift the interval crosses ±{100 * margin:.0f} %")
 

@@ -18,11 +18,12 @@ import math
 import random
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
 from edgeprof.analysis.stats import percentile
+from edgeprof.compare.paired_types import Margin, PairedResult, PairedRow
 from edgeprof.compare.verdicts import (LEGEND, MIXED, NOT_MEASURABLE, busy, estimated_sides, held_back, margins,
                                        not_measurable, sign_p, verdict)
 from edgeprof.errors import UsageError
@@ -199,25 +200,22 @@ def _normal_p(ranks: Sequence[float], na: int, obs: float) -> float:
     return min(1.0, math.erfc(z / math.sqrt(2)))
 
 
-def compare_metric(a: Sequence[float], b: Sequence[float], metric: str, margin: float, seed: int = 0) -> dict:
+def compare_metric(a: Sequence[float], b: Sequence[float], metric: str, margin: float, seed: int = 0) -> PairedRow:
     ma, mb = statistics.median(a), statistics.median(b)
     ci = bootstrap_ratio_ci(a, b, seed=seed)
     p = permutation_p(a, b, seed=seed)
     if p is None and min(len(a), len(b)) == 1 and max(len(a), len(b)) > 1:  # a run against one published figure
         p = sign_p(b, a[0]) if len(a) == 1 else sign_p(a, b[0])
-    return {"metric": metric, "a_median": ma, "b_median": mb, "ratio_b_over_a": mb / ma if ma else None,
-            "ci95": list(ci) if ci else None, "p_value": p, "n_a": len(a), "n_b": len(b), "margin": margin,
-            "verdict": verdict(ci, metric, margin, p, len(a), len(b))}
+    return PairedRow(metric, ma, mb, mb / ma if ma else None, tuple(ci) if ci else None, p, len(a), len(b), margin,
+                     verdict(ci, metric, margin, p, len(a), len(b)))
 
 
-def _unmeasurable_row(ra: Record, rb: Record, m: str, margin: float) -> dict | None:
+def _unmeasurable_row(ra: Record, rb: Record, m: str, margin: float) -> PairedRow | None:
     why = [f"{side}: {w}" for side, w in (("A", not_measurable(ra, m)), ("B", not_measurable(rb, m))) if w]
     if not why:
         return None
     ma, mb = ra.metric(m), rb.metric(m)
-    return {"metric": m, "a_median": ma.center, "b_median": mb.center, "ratio_b_over_a": None, "ci95": None,
-            "p_value": None, "n_a": ma.n, "n_b": mb.n, "margin": margin, "verdict": NOT_MEASURABLE,
-            "why": "; ".join(why)}
+    return PairedRow(m, ma.center, mb.center, None, None, None, ma.n, mb.n, margin, NOT_MEASURABLE, "; ".join(why))
 
 
 def _axes_text(axes: dict) -> str:
@@ -249,7 +247,7 @@ def _named(rec: Record, axis: str) -> Any:
 
 
 def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str] | None = None,
-            seed: int = 0, db_path: str | Path | None = None, allow_context_mismatch: bool = False) -> dict:
+            seed: int = 0, db_path: str | Path | None = None, allow_context_mismatch: bool = False) -> PairedResult:
     """Rows (one per paired case × metric present on both sides), each metric's margin and its basis,
     and the compared axes — once when every pair differs in the same way. A pair measured under
     different power contexts gets no verdict unless ``allow_context_mismatch`` (compare/context.py)."""
@@ -268,7 +266,6 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
     for (ra, rb), axes in zip(pairs, axes_by_pair):
         wk = ra.workload_key()
         label = f"{wk[0]} p{wk[1]} n{wk[2]} d{wk[3]}" + _configuration(ra, [x for x, _ in pairs])
-        head = {"workload": label, **({} if one_axes else {"axes": axes})}
         for m in metrics:
             if ra.metric(m) is None or rb.metric(m) is None:
                 continue
@@ -279,25 +276,20 @@ def compare(a: Side, b: Side, margin: float | None = None, metrics: Sequence[str
                 if not (sa and sb):
                     continue
                 row = compare_metric(sa, sb, m, mg, seed)
-                row["verdict"] = held_back(row["verdict"], m, busy_by_pair[id(ra), id(rb)])
+                row = replace(row, verdict=held_back(row.verdict, m, busy_by_pair[id(ra), id(rb)]))
             est = estimated_sides(ra, rb, m)
-            if est in ("A", "B"):  # an estimate against a measurement: the ratio compares two methods
-                row["verdict"] = MIXED
-            row["verdict"] = gated(row["verdict"], context_by_pair[id(ra), id(rb)], allow_context_mismatch,
-                                   same_machine(ra, rb))
-            rows.append({**head, "unit": ra.metric(m).unit, **row, **({"estimated": est} if est else {})})
+            said = MIXED if est in ("A", "B") else row.verdict  # an estimate against a measurement: two methods
+            said = gated(said, context_by_pair[id(ra), id(rb)], allow_context_mismatch, same_machine(ra, rb))
+            rows.append(replace(row, verdict=said, workload=label, axes=None if one_axes else axes,
+                                unit=ra.metric(m).unit, estimated=est or None))
     unpaired = [r.workload_key() for r in a.records if not any(r is pa for pa, _ in pairs)]
-    used = sorted({r["metric"] for r in rows})
-    return {"a": a.label, "b": b.label, "ratio": "B/A (medians)",
-            "axes": axes_by_pair[0] if one_axes and pairs else None,
-            "busy": sorted({b for b in busy_by_pair.values() if b}),
-            "context": held_context,
-            "context_other_devices": sorted({c for c in context_by_pair.values() if c} - set(held_context)),
-            "allow_context_mismatch": allow_context_mismatch,
-            "margins": {m: {"margin": per_metric[m][0], "basis": per_metric[m][1]} for m in used},
-            "rows": rows, "unpaired_a": [list(k) for k in unpaired],
-            "note": "each metric is oriented so that a ratio > 1 means B better; the margin is that metric's own",
-            "legend": list(LEGEND)}
+    used = sorted({r.metric for r in rows})
+    return PairedResult(a.label, b.label, tuple(rows), {m: Margin(*per_metric[m]) for m in used},
+                        axes_by_pair[0] if one_axes and pairs else None, tuple(sorted({b for b in busy_by_pair.values()
+                                                                                        if b})),
+                        tuple(held_context),
+                        tuple(sorted({c for c in context_by_pair.values() if c} - set(held_context))),
+                        allow_context_mismatch, tuple(tuple(k) for k in unpaired), legend=tuple(LEGEND))
 
 
 def interleave_plan(a_plan: dict | list, b_plan: dict | list, pairs: int) -> list[dict]:

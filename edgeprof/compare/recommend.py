@@ -79,7 +79,7 @@ def _verdict(a: list[float], b: list[float], name: str, margin: float) -> str:
     same text, at no cost: a 1,000-row report tests its best row against every other one."""
     if min_p(len(a), len(b)) >= ALPHA:
         return verdict(None, name, margin, None, len(a), len(b))
-    return compare_metric(a, b, name, margin)["verdict"]
+    return compare_metric(a, b, name, margin).verdict
 
 
 def _by_metric(objective: str, name: str, rows: list[Record], peers: list[Record]) -> Advice | None:

@@ -34,7 +34,7 @@ def test_two_boards_cloned_from_one_image_are_a_compared_axis_not_a_rerun():
     a, b = on(tag("shelf-1")), on(tag("shelf-2"), seed=1)
     assert a.host == b.host and a.conditions.board.machine_id == b.conditions.board.machine_id
     res = cmp.compare(side("A", a), side("B", b))
-    assert res["axes"] == "board: shelf-1 -> shelf-2", res["axes"]
+    assert res.axes == "board: shelf-1 -> shelf-2", res.axes
     # the same fleet name on other hardware (the card moved to another Pi): the serials tell them apart
     x, y = on(tag("pi5", "10000000aaaa")), on(tag("pi5", "10000000bbbb"), seed=1)
     assert cmp.difference(x, y) == "board: pi5 [serial 10000000aaaa] -> pi5 [serial 10000000bbbb]"
@@ -49,8 +49,8 @@ def test_a_run_mixing_boards_names_each_row_by_its_board():
     """One side holding rows of two boards (a report or a history query over a fleet): each row's
     configuration names its board."""
     rows = cmp.compare(side("A", on(tag("a")), on(tag("b"), seed=1)), side("B", on(tag("a"), seed=2),
-                                                                             on(tag("b"), seed=3)))["rows"]
-    labels = {r["workload"] for r in rows if r["metric"] == "decode_tokens_per_s"}
+                                                                             on(tag("b"), seed=3))).rows
+    labels = {r.workload for r in rows if r.metric == "decode_tokens_per_s"}
     assert labels == {"smollm2-135m-instruct p128 n128 d0 · board=a", "smollm2-135m-instruct p128 n128 d0 · board=b"}
 
 

@@ -71,11 +71,11 @@ def test_context_differences_and_gate():
 def test_compare_names_the_difference_and_withholds_every_verdict():
     a, b = Side("A", "run", [row("15W", 100, 0.03, 612)]), Side("B", "run", [row("25W", 150, 0.035, 918)])
     res = compare(a, b, margin=0.1)
-    assert res["context"] == [pair_context(a.records[0], b.records[0])]
-    assert res["rows"] and all(r["verdict"] == HELD for r in res["rows"])
+    assert list(res.context) == [pair_context(a.records[0], b.records[0])]
+    assert res.rows and all(r.verdict == HELD for r in res.rows)
     allowed = compare(a, b, margin=0.1, allow_context_mismatch=True)
-    assert not any(r["verdict"] == HELD for r in allowed["rows"])
-    assert any(r["verdict"].startswith("faster") for r in allowed["rows"])
+    assert not any(r.verdict == HELD for r in allowed.rows)
+    assert any(r.verdict.startswith("faster") for r in allowed.rows)
 
 
 def test_two_devices_name_their_contexts_without_withholding():
@@ -84,5 +84,5 @@ def test_two_devices_name_their_contexts_without_withholding():
     a = row("15W", 100, 0.03, 612)
     b = replace(row("25W", 150, 0.035, 918), device=replace(a.device, id="cpu0:laptop"))
     res = compare(Side("A", "run", [a]), Side("B", "run", [b]), margin=0.1)
-    assert res["context"] == [] and res["context_other_devices"] == [pair_context(a, b)]
-    assert not any(r["verdict"] == HELD for r in res["rows"])
+    assert list(res.context) == [] and list(res.context_other_devices) == [pair_context(a, b)]
+    assert not any(r.verdict == HELD for r in res.rows)

@@ -19,24 +19,24 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_known_shift_is_detected():
     a, b = noisy(100, seed=1), noisy(150, seed=2)
     row = cmp.compare_metric(a, b, "decode_tokens_per_s", margin=0.1, seed=0)
-    assert row["ratio_b_over_a"] == pytest.approx(1.5, rel=0.05)
-    assert row["ci95"][0] > 1.1 and row["p_value"] < 0.01 and row["verdict"] == "faster"
+    assert row.ratio_b_over_a == pytest.approx(1.5, rel=0.05)
+    assert row.ci95[0] > 1.1 and row.p_value < 0.01 and row.verdict == "faster"
     # the same shift in a lower-is-better metric is "slower"
-    assert cmp.compare_metric(a, b, "ttft_ms", 0.1)["verdict"] == "slower"
-    assert cmp.compare_metric(a, b, "energy_per_token_j", 0.1)["verdict"] == "worse (higher)"
+    assert cmp.compare_metric(a, b, "ttft_ms", 0.1).verdict == "slower"
+    assert cmp.compare_metric(a, b, "energy_per_token_j", 0.1).verdict == "worse (higher)"
 
 
 def test_identical_distributions_not_called_different():
     for seed in range(5):
         a, b = noisy(100, seed=10 + seed), noisy(100, seed=20 + seed)
         row = cmp.compare_metric(a, b, "decode_tokens_per_s", margin=0.1, seed=seed)
-        assert row["verdict"] == "no detectable difference", row
-        assert row["p_value"] > 0.05
+        assert row.verdict == "no detectable difference", row
+        assert row.p_value > 0.05
 
 
 def test_small_noisy_sample_is_inconclusive():
     a, b = noisy(100, n=3, rel=0.3, seed=3), noisy(105, n=3, rel=0.3, seed=4)
-    assert cmp.compare_metric(a, b, "decode_tokens_per_s", 0.05)["verdict"].startswith("inconclusive")
+    assert cmp.compare_metric(a, b, "decode_tokens_per_s", 0.05).verdict.startswith("inconclusive")
 
 
 def test_verdict_rules():

@@ -96,7 +96,7 @@ def test_reference_add_list_show(tmp_path, home, capsys):
     # a run compared with a reference set by name
     edge = write_run(tmp_path / "edge", [make_record(quant="q4_k_m", decode=noisy(100))])
     res = cmp.compare(cmp.load_side(str(edge)), cmp.load_side("my-h100"))
-    assert res["rows"][0]["verdict"] == "faster" and res["rows"][0]["ratio_b_over_a"] > 9
+    assert res.rows[0].verdict == "faster" and res.rows[0].ratio_b_over_a > 9
 
 
 def test_modules_import_no_heavy_libraries():

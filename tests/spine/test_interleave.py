@@ -39,5 +39,5 @@ def test_abba_order_and_pooling(tmp_path):
     from edgeprof.compare.paired import Side
 
     res = compare(Side("A", "run", a), Side("B", "run", b), margin=0.02, metrics=["decode_tokens_per_s"])
-    row = res["rows"][0]
-    assert row["verdict"] == "faster" and row["ratio_b_over_a"] == pytest.approx(110.5 / 103.5, rel=0.05)
+    row = res.rows[0]
+    assert row.verdict == "faster" and row.ratio_b_over_a == pytest.approx(110.5 / 103.5, rel=0.05)

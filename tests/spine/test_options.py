@@ -96,9 +96,9 @@ def test_the_catalogue_drives_the_table_and_compare(tmp_path):
         a, b = rec(10.0, "a"), rec(20.0, "b")
         header = markdown([a]).splitlines()[0]
         assert "smiles/tok" in header and header.index("smiles/tok") > header.index("quant")
-        row = next(r for r in compare(Side("A", "run", [a]), Side("B", "run", [b]), margin=0.05)["rows"]
-                   if r["metric"] == "smiles_per_token")
-        assert row["verdict"] == "better (higher)"  # higher is better, and a "cost" row says better/worse
+        row = next(r for r in compare(Side("A", "run", [a]), Side("B", "run", [b]), margin=0.05).rows
+                   if r.metric == "smiles_per_token")
+        assert row.verdict == "better (higher)"  # higher is better, and a "cost" row says better/worse
     finally:
         metric_catalogue.unregister("smiles_per_token")
     assert "smiles/tok" not in markdown([a]).splitlines()[0]

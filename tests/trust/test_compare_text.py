@@ -37,12 +37,12 @@ def test_held_back_means_no_verdict_on_speed_and_energy(tmp_path):
     may say anything, 'no detectable difference' included (it did, under a 'held back' header)."""
     res = cmp.compare(cmp.load_side(str(RUNS / "q8_0")), cmp.load_side(str(RUNS / "q4_k_m")),
                       db_path=tmp_path / "h.sqlite")
-    assert res["busy"]
-    for r in res["rows"]:
-        d = metric_catalogue.get(r["metric"])
+    assert res.busy
+    for r in res.rows:
+        d = metric_catalogue.get(r.metric)
         if d is not None and d.drift == "memory":
             continue
-        assert r["verdict"] in (BUSY, NOT_MEASURABLE) or r["verdict"].startswith(TOO_FEW), r
+        assert r.verdict in (BUSY, NOT_MEASURABLE) or r.verdict.startswith(TOO_FEW), r
 
 
 def test_an_estimate_is_marked_and_never_judged_against_a_measurement(tmp_path):
@@ -52,14 +52,14 @@ def test_an_estimate_is_marked_and_never_judged_against_a_measurement(tmp_path):
     a, b = [r.with_extra(load=quiet) for r in a], [r.with_extra(load=quiet) for r in b]
     res = cmp.compare(cmp.Side("A", "run", a), cmp.Side("B", "run", b), metrics=["avg_power_w"],
                       db_path=tmp_path / "h.sqlite")
-    [row] = res["rows"]
-    assert row["estimated"] == "A, B" and row["verdict"] != MIXED
+    [row] = res.rows
+    assert row.estimated == "A, B" and row.verdict != MIXED
     m = b[0].metric("avg_power_w")
     measured = replace(m, provenance=Provenance("measured", "rapl", "cpu_package"))
     b2 = [b[0].with_metrics({"avg_power_w": measured})]
     [row] = cmp.compare(cmp.Side("A", "run", a), cmp.Side("B", "run", b2), metrics=["avg_power_w"],
-                        db_path=tmp_path / "h.sqlite")["rows"]
-    assert row["estimated"] == "A" and row["verdict"] == MIXED
+                        db_path=tmp_path / "h.sqlite").rows
+    assert row.estimated == "A" and row.verdict == MIXED
 
 
 def test_the_markdown_marks_estimates_and_reads_like_a_table(tmp_path):

@@ -61,7 +61,7 @@ def test_the_deploy_advice_reads_compare_s_verdict(na, nb):
     a = [rng.uniform(10, 11) for _ in range(na)]
     b = [rng.uniform(14, 15) for _ in range(nb)]
     for name in ("decode_tokens_per_s", "ttft_ms"):
-        assert recommend._verdict(a, b, name, 0.2) == compare_metric(a, b, name, 0.2)["verdict"]
+        assert recommend._verdict(a, b, name, 0.2) == compare_metric(a, b, name, 0.2).verdict
 
 
 def test_the_median_bootstrap_of_many_values_draws_the_loops_resamples():

@@ -62,8 +62,8 @@ def test_net_energy_below_its_uncertainty_is_not_measurable():
     b = Record("b", model=a.model).with_metrics(compute(_counter_trace(10.0, 9.0, base.RAPL)))
     net_a = a.metric("energy_net_j")
     assert 0 < net_a.center < net_a.extra["uncertainty"]
-    row = cmp.compare(cmp.Side("A", "run", [a]), cmp.Side("B", "run", [b]), metrics=["energy_net_j"])["rows"][0]
-    assert row["verdict"] == "not measurable here" and "within its own uncertainty" in row["why"]
+    row = cmp.compare(cmp.Side("A", "run", [a]), cmp.Side("B", "run", [b]), metrics=["energy_net_j"]).rows[0]
+    assert row.verdict == "not measurable here" and "within its own uncertainty" in row.why
 
 
 def test_a_counter_read_faster_than_it_updates_is_interpolated_between_updates():

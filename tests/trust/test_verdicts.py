@@ -25,16 +25,16 @@ def side(name: str) -> cmp.Side:
 
 def test_two_runs_of_one_configuration_claim_nothing(tmp_path):
     res = cmp.compare(side("same-A"), side("same-B"), db_path=tmp_path / "empty.sqlite")
-    rows = {r["metric"]: r for r in res["rows"]}
-    assert len(rows) >= 12 and res["axes"] == cmp.SAME
+    rows = {r.metric: r for r in res.rows}
+    assert len(rows) >= 12 and res.axes == cmp.SAME
     for m, r in rows.items():
-        assert r["verdict"] not in CLAIMS, (m, r)
-        assert r["verdict"].startswith(("inconclusive", "no detectable difference")) or r["verdict"] == NOT_MEASURABLE
+        assert r.verdict not in CLAIMS, (m, r)
+        assert r.verdict.startswith(("inconclusive", "no detectable difference")) or r.verdict == NOT_MEASURABLE
     # 2 vs 2: the smallest p the rank test can give is 1/3, so nothing can be significant
-    assert rows["decode_tokens_per_s"]["verdict"].startswith("inconclusive: too few repetitions")
+    assert rows["decode_tokens_per_s"].verdict.startswith("inconclusive: too few repetitions")
     # net energy on a busy machine (idle 12 W = the estimate's ceiling) is ~0 J: no ratio of it
     net = rows["energy_net_j"]
-    assert net["verdict"] == NOT_MEASURABLE and net["ratio_b_over_a"] is None and "busy machine" in net["why"]
+    assert net.verdict == NOT_MEASURABLE and net.ratio_b_over_a is None and "busy machine" in net.why
 
 
 def test_tiny_net_energy_is_never_a_ratio():
@@ -50,7 +50,7 @@ def test_tiny_net_energy_is_never_a_ratio():
     assert not_measurable(a, "energy_net_j") is None
     assert "within its own uncertainty" in not_measurable(b, "energy_net_j")
     res = cmp.compare(cmp.Side("A", "run", [a]), cmp.Side("B", "run", [b]), metrics=["energy_net_j"])
-    assert res["rows"][0]["verdict"] == NOT_MEASURABLE and res["rows"][0]["ratio_b_over_a"] is None
+    assert res.rows[0].verdict == NOT_MEASURABLE and res.rows[0].ratio_b_over_a is None
 
 
 def _drifting_history(tmp_path: Path) -> Path:
@@ -77,25 +77,25 @@ def test_q4_k_m_holds_less_memory_than_q8_0_whatever_decode_speed_drifts(tmp_pat
     difference' because a +-47 % decode-speed drift was used as the margin for memory."""
     db = _drifting_history(tmp_path)
     res = cmp.compare(side("q8_0"), side("q4_k_m"), db_path=db)
-    rows = {r["metric"]: r for r in res["rows"]}
-    assert res["axes"] == "quant: q8_0 -> q4_k_m"
-    assert rows["decode_tokens_per_s"]["margin"] == pytest.approx(0.47, abs=0.01)  # measured, this metric's own
-    assert res["margins"]["decode_tokens_per_s"]["basis"].startswith("measured")
+    rows = {r.metric: r for r in res.rows}
+    assert res.axes == "quant: q8_0 -> q4_k_m"
+    assert rows["decode_tokens_per_s"].margin == pytest.approx(0.47, abs=0.01)  # measured, this metric's own
+    assert res.margins["decode_tokens_per_s"].basis.startswith("measured")
     rss = rows["peak_rss_bytes"]
-    assert rss["ratio_b_over_a"] == pytest.approx(189321216 / 220082176, rel=1e-6)
-    assert rss["margin"] == 0.02 and res["margins"]["peak_rss_bytes"]["basis"].startswith("stated 2 %")
-    assert rss["p_value"] < 0.05 and rss["verdict"] == "better (lower)"
+    assert rss.ratio_b_over_a == pytest.approx(189321216 / 220082176, rel=1e-6)
+    assert rss.margin == 0.02 and res.margins["peak_rss_bytes"].basis.startswith("stated 2 %")
+    assert rss.p_value < 0.05 and rss.verdict == "better (lower)"
     # both runs were measured while other tenants held the cores: speed is not judged, memory is
-    assert res["busy"] and res["busy"][0].startswith("A while others used")
-    assert rows["decode_tokens_per_s"]["verdict"] == BUSY
+    assert res.busy and res.busy[0].startswith("A while others used")
+    assert rows["decode_tokens_per_s"].verdict == BUSY
 
 
 def test_equivalent_within_margin_is_not_no_detectable_difference():
     # a user margin of 47 % for every metric: the 14 % smaller RSS is real (p = 0.008) but inside
     # the margin — "equivalent within ±47 %", never "no detectable difference"
     res = cmp.compare(side("q8_0"), side("q4_k_m"), margin=0.47, metrics=["peak_rss_bytes"])
-    row = res["rows"][0]
-    assert row["p_value"] < 0.01 and row["verdict"] == "equivalent within ±47 %"
+    row = res.rows[0]
+    assert row.p_value < 0.01 and row.verdict == "equivalent within ±47 %"
     assert verdict((0.95, 1.05), "peak_rss_bytes", 0.1, p_value=0.4, n_a=5, n_b=5) == "no detectable difference"
 
 
@@ -115,12 +115,12 @@ def test_notes_point_at_nothing_the_user_does_not_have(tmp_path):
     user's, echoed as ``a``/``b``) are taken out first: a checkout in a folder named ``edgeprof``
     puts ``edgeprof/`` into them, and that is the user's path, not a pointer into ours."""
     res = cmp.compare(side("q8_0"), side("q4_k_m"), db_path=tmp_path / "none.sqlite")
-    assert res["a"] == str(RUNS / "q8_0") and res["b"] == str(RUNS / "q4_k_m")
-    text = json.dumps({k: v for k, v in res.items() if k not in ("rows", "a", "b")})
+    assert res.a == str(RUNS / "q8_0") and res.b == str(RUNS / "q4_k_m")
+    text = json.dumps({k: v for k, v in res.to_dict().items() if k not in ("rows", "a", "b")})
     assert str(RUNS) not in text and str(tmp_path) not in text  # nothing else carries a path
     for private in (".py", ".md", "STACK-FACTS", "edgeprof/"):
         assert private not in text, private
-    assert "axes" not in res["rows"][0]  # stated once, above the rows
+    assert "axes" not in res.rows[0].to_dict()  # stated once, above the rows
 
 
 def test_rows_of_one_workload_say_which_configuration_they_are(tmp_path):
@@ -134,14 +134,14 @@ def test_rows_of_one_workload_say_which_configuration_they_are(tmp_path):
                                                                                                threads=99)))
     res = cmp.compare(cmp.Side("A", "run", [base, q8]), cmp.Side("B", "run", [base, q8]),
                       metrics=["decode_tokens_per_s"], db_path=tmp_path / "e.sqlite")
-    labels = sorted(r["workload"] for r in res["rows"])
+    labels = sorted(r.workload for r in res.rows)
     assert labels[0].endswith(f"· quant={base.artifact.quant}") and labels[1].endswith("· quant=q8_0"), labels
     res = cmp.compare(cmp.Side("A", "run", [base, t2]), cmp.Side("B", "run", [base, t2]),
                       metrics=["decode_tokens_per_s"], db_path=tmp_path / "e.sqlite")
-    assert any(r["workload"].endswith("· threads=99") for r in res["rows"]), [r["workload"] for r in res["rows"]]
+    assert any(r.workload.endswith("· threads=99") for r in res.rows), [r.workload for r in res.rows]
     alone = cmp.compare(cmp.Side("A", "run", [base]), cmp.Side("B", "run", [base]), metrics=["decode_tokens_per_s"],
                         db_path=tmp_path / "e.sqlite")
-    assert "·" not in alone["rows"][0]["workload"]      # one row per workload: the label stays short
+    assert "·" not in alone.rows[0].workload      # one row per workload: the label stays short
 
 
 def test_many_repetitions_use_the_rank_sums_normal_law_and_agree_with_permutations():

@@ -87,12 +87,12 @@ def test_compare_pairs_rows_of_one_workload(quiet_home, recorded):
     from edgeprof.results.schema import Record
 
     res = compare_rows(Record.from_dict(ref), a)
-    metrics = {r["metric"]: r for r in res["rows"]}
-    verdict = metrics["decode_tokens_per_s"]["verdict"]
+    metrics = {r.metric: r for r in res.rows}
+    verdict = metrics["decode_tokens_per_s"].verdict
     assert verdict.split(":")[0] in ("faster", "slower", "no detectable difference", "inconclusive") \
         or verdict.startswith("equivalent within"), verdict
-    m = res["margins"]["decode_tokens_per_s"]
-    assert m["margin"] > 0 and m["basis"]
+    m = res.margins["decode_tokens_per_s"]
+    assert m.margin > 0 and m.basis
 
 
 def test_history_lists_indexed_runs_and_trends(quiet_home, recorded):

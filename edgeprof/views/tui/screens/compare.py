@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from edgeprof.compare.paired import Side, compare, difference
+from edgeprof.compare.paired_types import PairedResult, PairedRow
 from edgeprof.results.schema import Record
 from edgeprof.views.tui import fmt
 
@@ -22,7 +23,7 @@ def _name(r: Record) -> str:
     return f"{r.model.id} {r.artifact.format}:{r.artifact.quant} {r.workload.label} ({(r.run_id or '')[:15]})"
 
 
-def compare_rows(a: Record, b: Record) -> dict:
+def compare_rows(a: Record, b: Record) -> PairedResult:
     db = os.environ.get("EDGEPROF_HISTORY") or None
     return compare(Side(_name(a), "run", [a]), Side(_name(b), "run", [b]), db_path=db)
 
@@ -39,30 +40,30 @@ class CompareScreen(Screen):
         res = self.result
         head = Text()
         head.append("compare  ", style="bold")
-        head.append(f"A = {res['a']}\nB = {res['b']}\n")
+        head.append(f"A = {res.a}\nB = {res.b}\n")
         head.append("differs in: " + difference(self.a, self.b) + "\n")
         head.append("ratio B/A of medians; each metric is judged against its own equivalence margin\n", style="dim")
-        for b in res.get("busy") or []:
+        for b in res.busy:
             head.append(f"busy machine: {b}\n", style="bold")
         with VerticalScroll():
             yield Static(head)
-            if not res["rows"]:
+            if not res.rows:
                 yield Static(Text("not paired: compare pairs rows with the same workload key (model id, prompt, "
                                   f"gen, depth, n_seqs) — A is {self.a.workload_key()}, B is {self.b.workload_key()}",
                                   style="bold"), id="unpaired")
             else:
-                yield Static(self._table(res["rows"]), id="compare-table")
+                yield Static(self._table(res.rows), id="compare-table")
         yield Footer()
 
     @staticmethod
-    def _table(rows: list[dict]) -> Table:
+    def _table(rows: tuple[PairedRow, ...]) -> Table:
         tab = Table(box=None, header_style="bold", expand=True)
         for col in ("metric", "unit", "A median", "B median", "B/A", "95 % CI", "p", "margin", "verdict"):
             tab.add_column(col, no_wrap=col != "verdict")
         for r in rows:
-            ci = r.get("ci95")
-            tab.add_row(r["metric"], r["unit"], fmt.num(r["a_median"]), fmt.num(r["b_median"]),
-                        fmt.ratio(r["ratio_b_over_a"]), f"[{fmt.num(ci[0])}, {fmt.num(ci[1])}]" if ci else "n/a",
-                        fmt.num(r["p_value"], 2) if r.get("p_value") is not None else "n/a",
-                        f"±{r['margin']:.0%}" if r.get("margin") is not None else "n/a", r["verdict"])
+            ci = r.ci95
+            tab.add_row(r.metric, r.unit, fmt.num(r.a_median), fmt.num(r.b_median),
+                        fmt.ratio(r.ratio_b_over_a), f"[{fmt.num(ci[0])}, {fmt.num(ci[1])}]" if ci else "n/a",
+                        fmt.num(r.p_value, 2) if r.p_value is not None else "n/a",
+                        f"±{r.margin:.0%}" if r.margin is not None else "n/a", r.verdict)
         return tab
