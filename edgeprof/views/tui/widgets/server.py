@@ -111,7 +111,8 @@ class ServerPanel(VerticalScroll):
         key = (kind, tuple(sorted(head.items())), tuple(lines), tuple(footer), dots, contended, width, self.app.theme)
         if key == self._key:
             return
-        self.titles(f"vs SERVER · {head.get('set') or '—'} ({refview.KIND_TEXT.get(kind, kind)})")
+        what, kind_text = head.get("set") or "—", refview.KIND_TEXT.get(kind, kind)
+        self.titles(f"vs SERVER · {kind_text}" if what.lower() == kind.lower() else f"vs SERVER · {what} ({kind_text})")
         self.styles.border_title_color = c.warning if warn else c.good
         parts: list = []
         if kind in ("normalized", "predicted"):
@@ -123,15 +124,19 @@ class ServerPanel(VerticalScroll):
             parts.append(Text(dots.label, style="bold", overflow="fold"))
             for i, line in enumerate(plot_lines(dots, width)):
                 parts.append(Text(line, style=c.muted if i else "", overflow="fold"))
-        if lines:
-            parts.append(Text("metric: edge ÷ server = edge÷server [95 %] · verdict", style=c.muted, overflow="fold"))
+        shared = lines[0].note if len(lines) > 1 and len({ln.note for ln in lines}) == 1 else ""
+        if lines:  # what each line holds, once; a note every line shares is said once, after them
+            parts.append(Text("edge ÷ server = ratio [95 %]" + ("" if shared else " · verdict"), style=c.muted,
+                              overflow="fold"))
         for ln in lines:
             t = Text(overflow="fold")
             t.append(f"{ln.label}: ", style="bold")
             t.append(f"{ln.edge} ÷ {ln.server} = {ln.ratio}")
-            if ln.note:
+            if ln.note and not shared:
                 t.append(f" · {ln.note}", style=c.muted)
             parts.append(t)
+        if shared:
+            parts.append(Text(shared, style=c.muted, overflow="fold"))
         for f in footer:
             parts.append(Text(f, style=c.muted, overflow="fold"))
         self.put(Group(*parts), key)
