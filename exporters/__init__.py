@@ -14,7 +14,8 @@ onnx / onnxruntime / llama_cpp / gguf only inside the functions that need them, 
 from edgeprof.exporters.errors import ExportError, UsageError
 from edgeprof.exporters.gguf.quantize import list_quants
 from edgeprof.exporters.source.hf import Source, load_source, rebuild_hf_from_gguf
-from edgeprof.exporters.manifest import check_files, list_artifacts, read_manifest
+from edgeprof.exporters.integrity import check_files
+from edgeprof.exporters.manifest import list_artifacts, read_manifest
 from edgeprof.exporters.pipeline.export import ProgressEvent, export, partial_dir
 from edgeprof.exporters.targets import estimate_bytes, parse_targets
 

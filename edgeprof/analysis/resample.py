@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from typing import Sequence
 
-from edgeprof.analysis.stats import percentile
+from edgeprof.analysis.percentile import percentile
 
 
 CHUNK_WORDS = 1 << 18   # words drawn per pass: bounds memory for sides with many samples

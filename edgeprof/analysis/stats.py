@@ -10,19 +10,8 @@ import random
 import statistics
 from typing import Iterable, Sequence
 
+from edgeprof.analysis.percentile import percentile  # noqa: F401  (one percentile path: re-exported)
 from edgeprof.results.schema import Metric, Provenance
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default method), q in [0, 100]."""
-    xs = sorted(values)
-    if not xs:
-        raise ValueError("percentile of no values")
-    if len(xs) == 1:
-        return float(xs[0])
-    pos = (len(xs) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return float(xs[lo] + (xs[hi] - xs[lo]) * (pos - lo))
 
 
 def cv(values: Sequence[float]) -> float | None:

@@ -36,6 +36,9 @@ from edgeprof.results.comparison import Ratio
 from edgeprof.results.schema import Record
 
 DIFFERENCE_WORDS = ("faster", "slower", "better", "worse", "higher", "lower")
+DETECTED = "inconclusive: a difference is detected"
+#: the repetitions differ but the interval widened by the run-to-run drift (the one shown) holds 1
+WITHIN_DRIFT = "no difference beyond the run-to-run drift"
 
 
 def is_difference(verdict: str | None) -> bool:
@@ -110,7 +113,12 @@ class Judge:
         from edgeprof.compare.verdicts import verdict
 
         first = verdict(narrow, metric, margin, row.p_value, n_r, n_e)
-        if first.startswith(TOO_FEW) or not is_difference(first):
+        if first.startswith(TOO_FEW):
+            return first
+        if not is_difference(first):
+            if first.startswith(DETECTED) and wide and wide[0] <= 1 <= wide[1]:
+                # the repetitions differ, the shown (drift-widened) interval holds 1: say so, not "detected"
+                return f"{WITHIN_DRIFT} (±{100 * margin:.0f} % margin)"
             return first
         on_wide = verdict(wide, metric, margin, row.p_value, n_r, n_e)
         return on_wide if is_difference(on_wide) else (

@@ -67,6 +67,20 @@ class _LogCapture:
         return None
 
 
+_CAPTURE: _LogCapture | None = None
+
+
+def _log_capture(llama_cpp) -> _LogCapture:
+    """The process's one log callback. llama.cpp keeps the C pointer globally: a callback owned by
+    an engine would be freed with it and the next model loaded in the same process (the quality
+    scorer, the Python API, a test) would log into freed memory — a segfault."""
+    global _CAPTURE
+    if _CAPTURE is None:
+        _CAPTURE = _LogCapture(llama_cpp)
+    _CAPTURE.lines.clear()
+    return _CAPTURE
+
+
 class LlamaCppEngine:
     def __init__(self, model_path: str, placement: Placement, n_ctx: int):
         try:
@@ -80,7 +94,7 @@ class LlamaCppEngine:
             if f.read(4) != b"GGUF":
                 raise RuntimeError_(f"{model_path} is not a GGUF file (bad magic); pass a .gguf model")
         self._lc = llama_cpp
-        self._log = _LogCapture(llama_cpp)
+        self._log = _log_capture(llama_cpp)
         llama_cpp.llama_backend_init()
         mparams = llama_cpp.llama_model_default_params()
         gpu_layers, offload_warning = _gpu_layers(placement.gpu_layers, llama_cpp)

@@ -24,7 +24,8 @@ from edgeprof.models.gguf_meta import GGUFError, read_header
 from edgeprof.models.onnx_check import OnnxCheckError, check_external_data
 from edgeprof.exporters.errors import ExportError
 from edgeprof.exporters.source.hf import read_safetensors_header
-from edgeprof.exporters.manifest import check_files, list_artifacts
+from edgeprof.exporters.integrity import check_files
+from edgeprof.exporters.manifest import list_artifacts
 
 FUZZ = settings(max_examples=200, deadline=None, database=None, derandomize=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["-p", "16", "-n", "8", "-t", "1", "--warmup", "1", "--min-seconds", "0", "--idle-seconds", "0.3"]
 DIFFERENCES = ("faster", "slower", "better", "worse", "higher", "lower")
-SAME = ("no detectable difference", "equivalent within", BUSY)
+SAME = ("no detectable difference", "equivalent within", "no difference beyond the run-to-run drift", BUSY)
 
 
 def _cli(tmp_path: Path, *args: str, sysroot: Path | None = None) -> subprocess.CompletedProcess:

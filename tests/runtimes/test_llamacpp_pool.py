@@ -50,3 +50,26 @@ def test_an_unexpected_params_layout_attaches_nothing_and_says_so(smollm2_gguf, 
         assert e.decode(e.prefill(e.tokenize("Hello"))) >= 0  # still runs, on ggml's own pools
     finally:
         e.close()
+
+
+def test_a_closed_engine_leaves_no_dangling_log_callback(smollm2_gguf):
+    """An engine closed and collected, then another model loaded in the same process (the quality
+    scorer after a bench, the Python API, a test run in one interpreter): llama.cpp logs the load
+    through the callback it was given. One owned by the engine was freed with it, and that load
+    crashed the interpreter (a segfault, found by the suite in another order). Run in a child so a
+    crash is a failure here, not the end of the test run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, sys\n"
+        "from edgeprof.runtimes.base import Placement\n"
+        "from edgeprof.runtimes.llamacpp import LlamaCppEngine\n"
+        "import llama_cpp\n"
+        "e = LlamaCppEngine(sys.argv[1], Placement(threads=1), 64); e.close(); del e; gc.collect()\n"
+        "for _ in range(3):\n"
+        "    x = [bytearray(1 << 16) for _ in range(256)]; del x; gc.collect()\n"
+        "    m = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=64, verbose=False); m.close(); del m\n"
+        "print('loaded after close')\n")
+    res = subprocess.run([sys.executable, "-c", code, str(smollm2_gguf)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "loaded after close" in res.stdout, (res.returncode, res.stderr[-1500:])
