@@ -103,6 +103,8 @@ def test_the_class_dot_plot_and_every_number_whole(size, quiet_home, tmp_path):
         for text in (ln.edge, ln.server, ln.ratio):
             for num in NUMBER.findall(text):
                 assert num in tokens, (num, text, seen)
+        ci = re.search(r"\[[^\]]*\]", ln.ratio)        # an interval is read on one line, never split in two
+        assert ci is None or any(ci.group(0) in page for page in out["pages"]), (ln.ratio, seen)
 
 
 def test_plot_marks_rows_and_this_run_on_one_axis():
@@ -128,3 +130,4 @@ def test_a_contended_reference_is_said_in_the_panel(quiet_home, tmp_path):
 
     drive(replay_app(events, reference_dir=DATA), steps, (120, 36))
     assert comp.contended and "CONTENDED REFERENCE" in out["text"], out["text"]
+    assert "CONTENDED REFERENCE — contended" not in out["text"], out["text"]   # said once

@@ -42,12 +42,13 @@ def est(text: str, estimated: bool) -> str:
 
 
 def ratio(r: float | None, ci: list | tuple | None = None) -> str:
-    """``0.099×`` or ``0.099× [0.097, 0.101]``."""
+    """``0.099×`` or ``0.099× [0.097–0.101]``: the interval one word, as in the bench table's cell, so a
+    panel that wraps its lines never splits it across two."""
     if r is None:
         return "n/a"
     out = f"{num(r)}×"
     if ci and len(ci) == 2 and None not in ci:
-        out += f" [{num(ci[0])}, {num(ci[1])}]"
+        out += f" [{num(ci[0])}–{num(ci[1])}]"
     return out
 
 

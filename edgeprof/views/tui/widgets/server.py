@@ -119,7 +119,8 @@ class ServerPanel(VerticalScroll):
             parts.append(Text("NOT A MATCH — per-parameter context only" if kind == "normalized" else
                               "PREDICTED — a model's figure, NOT a measurement", style=f"bold {c.warning}"))
         if contended:
-            parts.append(Text(f"CONTENDED REFERENCE — {contended}", style=f"bold {c.warning}"))
+            why = contended.removeprefix("contended: ")   # the heading says "contended" once
+            parts.append(Text(f"CONTENDED REFERENCE — {why}", style=f"bold {c.warning}"))
         if dots is not None:  # the class first: its rows and this run on one axis
             parts.append(Text(dots.label, style="bold", overflow="fold"))
             for i, line in enumerate(plot_lines(dots, width)):
