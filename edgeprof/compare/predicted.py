@@ -16,9 +16,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from edgeprof.analysis.whatif_types import Estimate, Prediction
+from edgeprof.compare.ratios import edge_roofline
 from edgeprof.results import reftext
 from edgeprof.results.basics import Provenance
-from edgeprof.results.comparison import Comparison, Ratio, RowMatch, Side
+from edgeprof.results.comparison import Comparison, Ratio, RowMatch, Roofline, Side
 from edgeprof.results.schema import Record
 
 LEVEL = 0.95  # Ratio.ci95 is a 95 % interval
@@ -41,6 +42,18 @@ def _ratio(record: Record, metric: str, est: Estimate | None, pred: Prediction) 
                  extra={"predicted": {"value": est.value, "lo": est.lo, "hi": est.hi, "unit": est.unit}})
 
 
+def _server_roofline(record: Record, pred: Prediction) -> Roofline:
+    """The predicted decode rate as a share of the class's bandwidth limit for this file (published
+    bandwidth ÷ the file's bytes, weights read once per token), interval from the prediction's."""
+    bw, size = pred.device.bandwidth_gbs, record.artifact.size_bytes
+    if not bw or not size:
+        return Roofline(why=f"no published bandwidth for {pred.device.name}" if not bw else "the file's size is unknown")
+    limit = bw * 1e9 / size
+    d = pred.decode
+    return Roofline(d.value / limit, (d.lo / limit, d.hi / limit),
+                    f"derived: predicted decode ÷ ({bw:g} GB/s published ÷ {size:,} file bytes); a prediction")
+
+
 def _row(record: Record, pred: Prediction) -> RowMatch:
     ratios = tuple(r for metric, attr in METRICS if (r := _ratio(record, metric, getattr(pred, attr), pred)))
     basis = (f"fit on {len(pred.rows)} LocalScore rows of this class" if pred.basis == "fit" else
@@ -49,6 +62,7 @@ def _row(record: Record, pred: Prediction) -> RowMatch:
     return RowMatch("predicted", SET, pred.device.spec_id or pred.device.id, "PREDICTED", "llamafile (the rows' runtime)",
                     None, pred.device.name, "datacenter-gpu", record.model.name or record.model.id,
                     record.artifact.quant, record.artifact.format, ratios=ratios,
+                    edge_roofline=edge_roofline(record), server_roofline=_server_roofline(record, pred),
                     runtime_note="a prediction from public llamafile rows; this run used " + (record.runtime.name or "?"),
                     notes=(f"predicted, NOT a measurement: {basis} ({rows})", *pred.notes),
                     extra={"basis": pred.basis, "rests_on": list(pred.rows), "level": LEVEL})

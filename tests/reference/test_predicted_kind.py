@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from refdata import make_record, write_run
 
 from edgeprof.commands.reference import add_run
@@ -12,6 +14,12 @@ from edgeprof.compare import reference as ref
 from edgeprof.compare.enrich import Enricher
 from edgeprof.results import reftext
 from edgeprof.results.comparison import Comparison
+
+
+def _bandwidth(device_id: str) -> float:
+    from edgeprof.compare import whatif
+
+    return whatif.device_of(device_id).bandwidth_gbs
 
 
 def _edge():
@@ -34,6 +42,10 @@ def test_no_measured_row_gives_predicted_servers_with_intervals_and_no_verdict(h
         assert dec.ref_provenance.kind == "estimated" and dec.ref_estimated
         pv = dec.extra["predicted"]
         assert pv["lo"] < pv["value"] < pv["hi"] and dec.ratio == 15.0 / pv["value"]
+        roof = row.server_roofline      # the predicted rate ÷ the class's published bandwidth limit, never a bare n/a
+        assert roof.value is not None and roof.ci95[0] < roof.value < roof.ci95[1] and "predicted" in roof.basis
+        assert roof.value * _bandwidth(row.row) * 1e9 / 98362432 == pytest.approx(pv["value"])
+        assert row.edge_roofline is not None and (row.edge_roofline.value is not None or row.edge_roofline.why)
     cell = reftext.cell(c)
     assert cell.startswith("predicted, NOT a match: H100 SXM5 80GB decode") and "H200 SXM 141GB decode" in cell
     assert cell.endswith("no verdict)") and "server est." in cell and "faster" not in cell and "slower" not in cell
