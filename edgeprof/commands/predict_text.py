@@ -7,7 +7,17 @@ import json
 
 
 def _f(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None else f"{x:.{digits}g}"
+    """``digits`` significant digits, never an exponent for a figure people read (``2820``, not
+    ``2.82e+03``); plain digits so ``-o csv`` stays numeric."""
+    if x is None:
+        return "n/a"
+    if 10 ** digits <= abs(x) < 1e15:
+        return f"{float(f'{x:.{digits}g}'):.0f}"
+    return f"{x:.{digits}g}"
+
+
+def _params(n: float | None) -> str:
+    return "n/a" if not n else f"{n / 1e6:.1f} M" if n < 1e9 else f"{n / 1e9:.2f} B"
 
 
 def _band(est, digits: int = 3) -> str:
@@ -44,7 +54,7 @@ def one(pred, tgt, rows, fmt: str) -> str:
     out = [f"{tgt.model_name} on {pred.label} (-p {pred.prompt_tokens} -n {pred.gen_tokens}; {lvl} interval for one "
            f"new measurement; estimated, not measured)", "", _table(table, "md"), ""]
     out.append(f"- model: {tgt.bytes_per_token / 1e9:.3g} GB read per token ({tgt.basis}); parameters "
-               f"{_f(tgt.params)}" + ("" if tgt.params else " (unknown: no prefill, TTFT)"))
+               f"{_params(tgt.params)}" + ("" if tgt.params else " (unknown: no prefill, TTFT)"))
     out.append(f"- power: {pred.power_basis}" + ("" if pred.power_w else "; no J/token"))
     if pred.basis == "fit":
         out.append(f"- basis: fit on {len(pred.rows)} measured rows of {pred.device.name}: {_rows_text(pred.rows)}")

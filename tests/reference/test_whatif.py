@@ -167,6 +167,7 @@ def test_cli_device_names_interval_energy_and_rows(home, capsys):
     assert "| energy |" in out and "power-mode budget 25W" in out
     assert "EXTRAPOLATED" in out and "LocalScore result" in out
     assert "host floor ×" in out  # the mode's scaling is stated
+    assert "e+" not in out and "parameters 134.5 M" in out  # figures read as numbers (was 2.82e+03, 1.35e+08)
 
 
 def test_cli_require_lists_only_devices_meeting_it_best_first(home, capsys):
