@@ -218,8 +218,12 @@ def _unmeasurable_row(ra: Record, rb: Record, m: str, margin: float) -> PairedRo
     return PairedRow(m, ma.center, mb.center, None, None, None, ma.n, mb.n, margin, NOT_MEASURABLE, "; ".join(why))
 
 
+def _shown(v: Any) -> Any:
+    return "n/a" if v is None else v   # a setting the runtime does not have reads n/a, never Python's None
+
+
 def _axes_text(axes: dict) -> str:
-    return "; ".join(f"{k}: {v[0]} -> {v[1]}" for k, v in axes.items()) or SAME
+    return "; ".join(f"{k}: {_shown(v[0])} -> {_shown(v[1])}" for k, v in axes.items()) or SAME
 
 
 def difference(a: Record, b: Record) -> str:
@@ -238,7 +242,7 @@ def _configuration(rec: Record, peers: Sequence[Record]) -> str:
     for o in same:
         keys.update(dict.fromkeys(differing_axes(rec, o)))
     pl = rec.runtime.placement.to_dict()
-    return " · " + ", ".join(f"{k}={pl.get(k)}" for k in keys) if keys else ""
+    return " · " + ", ".join(f"{k}={_shown(pl.get(k))}" for k in keys) if keys else ""
 
 
 def _named(rec: Record, axis: str) -> Any:

@@ -65,6 +65,11 @@ def test_pairing_shows_axes():
     pairs = cmp.pair_rows(a, b)
     assert len(pairs) == 1
     assert cmp.differing_axes(*pairs[0]) == {"quant": ["f16", "q4_k_m"], "host": ["hostA", "hostB"]}
+    assert cmp.difference(*pairs[0]) == "quant: f16 -> q4_k_m; host: hostA -> hostB"
+
+
+def test_a_setting_one_runtime_lacks_reads_na_not_none():
+    assert cmp._axes_text({"n_batch": [None, 2048]}) == "n_batch: n/a -> 2048"   # was 'None -> 2048'
 
 
 def test_interleave_plan_abba():
