@@ -19,6 +19,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_format(p, ("md", "json"))
 
 
+def _contradicts(entry) -> list[str]:
+    """What the file at the catalogue path contradicts of the entry's published size (a stat, no
+    hashing: listing stays instant); the bench checks the rest (sha256, tensors, parameters)."""
+    from edgeprof.models import catalogue
+    from edgeprof.models.identity import Identity, catalogue_problems
+
+    path = catalogue.local_path(entry)
+    if entry.format == "hf" or not path.is_file():
+        return []
+    return catalogue_problems(Identity(None, None), path.stat().st_size, None, entry)
+
+
+def _present(row: dict) -> str:
+    if not row["present"]:
+        return "no"
+    if row["contradicts"]:   # a file at the path that is not the catalogue's: not "yes" without a word
+        return (f"yes, NOT the catalogue's file ({'; '.join(row['contradicts'])}): benched under its own identity; "
+                f"'edgeprof models pull {row['id']}' fetches the real one")
+    return "yes"
+
+
 def run(args) -> int:
     from edgeprof.models import catalogue
     from edgeprof.home import models_dir
@@ -28,14 +49,15 @@ def run(args) -> int:
         rows = [{"id": e.id, "model_id": e.model_id, "format": e.format, "name": e.name,
                  "params": e.params, "source": _source(e),
                  "license": e.license, "default": e.id == default,
-                 "present": catalogue.is_present(e), "path": str(catalogue.local_path(e))} for e in entries]
+                 "present": catalogue.is_present(e), "path": str(catalogue.local_path(e)),
+                 "contradicts": _contradicts(e)} for e in entries]
         if args.format == "json":
             print(json.dumps(rows, indent=2))
         else:
             print("| id | format | params | source | license | present | path |\n|---|---|---:|---|---|---|---|")
             for r in rows:
                 print(f"| {r['id']}{' (default)' if r['default'] else ''} | {r['format']} | {r['params'] or ''} | "
-                      f"{r['source']} | {r['license']} | {'yes' if r['present'] else 'no'} | {r['path']} |")
+                      f"{r['source']} | {r['license']} | {_present(r)} | {r['path']} |")
         return 0
     if not args.model_id:
         print(f"edgeprof: error: 'models {args.action}' needs a model id", file=sys.stderr)

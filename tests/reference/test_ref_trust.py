@@ -83,6 +83,23 @@ def test_a_renamed_file_at_the_catalogue_path_is_benched_as_itself(tmp_path, smo
     assert any("not the catalogue's llama-3.2-1b-instruct-q4_k_m" in w for w in identity_warnings(rec))
 
 
+def test_models_list_says_a_file_at_the_catalogue_path_is_not_the_catalogues(smollm2_gguf, home, capsys):
+    """The same renamed SmolLM2 in ``models list``: 'present' is not a bare 'yes'."""
+    from edgeprof.cli import main
+    from edgeprof.models import catalogue
+
+    e = catalogue.get("llama-3.2-1b-instruct-q4_k_m")
+    dest = home / "models" / e.id / e.file
+    dest.parent.mkdir(parents=True)
+    shutil.copyfile(smollm2_gguf, dest)
+    assert main(["models", "list"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(f"| {e.id} |"))
+    assert "| yes, NOT the catalogue's file (size 98 MB is not llama-3.2-1b-instruct-q4_k_m's 810 MB)" in line, line
+    assert main(["models", "list", "-o", "json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["id"] == e.id)
+    assert row["present"] is True and row["contradicts"]
+
+
 def _run_set(tmp_path, rows, name):
     add_run(write_run(tmp_path / f"run-{name}", rows), name, dest_root=tmp_path / "refs")
     return ref.load_sets(user_dir=tmp_path / "refs")
