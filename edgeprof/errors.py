@@ -115,6 +115,11 @@ def check_writable(target, *, named: str, fix: str = OUT_FIX) -> None:
     try:
         os.rmdir(tempfile.mkdtemp(prefix=".edgeprof-probe-", dir=parent))
     except OSError as exc:
+        import errno
+
+        if exc.errno == errno.ENOENT:   # parent exists, yet creating in it says "no such file": /proc, /sys
+            raise UsageError(f"{named}: {parent} takes no new files (a virtual filesystem such as /proc or /sys); "
+                             f"{fix}") from None
         raise UsageError(f"{named}: {os_fault(parent, exc, usage=True, fix=fix)}") from None
 
 

@@ -24,6 +24,7 @@ def test_out_under_proc_or_sys_is_one_line_and_exit_2(tmp_path, home, where):
     assert res.returncode == 2
     line = one_line_error(res.stderr)
     assert f"--out {where}" in line and "pass --out DIR" in line
+    assert "No such file" not in line, line   # /proc exists: it takes no new files (was "cannot write /proc (No such file …)")
 
 
 def test_out_naming_a_file_or_below_one(tmp_path, home):
