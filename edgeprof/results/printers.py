@@ -258,7 +258,7 @@ def legend(records: list[Record]) -> list[str]:
     if any(r.reference is not None for r in records):
         from edgeprof.results import reftext
 
-        for line in reftext.LEGEND:
+        for line in reftext.legend([r.reference for r in records if r.reference is not None]):
             notes.setdefault(f"legend:{line}", line)
     return [f"- {v}" for v in notes.values()] + [f"- {w}" for w in grouped_warnings(records)]
 

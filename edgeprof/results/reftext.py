@@ -117,6 +117,15 @@ def _status(verification: str | None) -> str:
     return re.sub(r":[^()]*", "", str(verification or "")).strip().lower()
 
 
+def legend(comps: list[Comparison]) -> list[str]:
+    """The ``vs server`` legend lines the cells printed need: host-bound and contended only where a
+    cell says them, the verdict words only where a cell can carry one (not for ``none``/``predicted``)."""
+    judged = [c for c in comps if c.kind not in ("none", "predicted")]
+    bound = any(c.headline_class is not None and c.headline_class.n_host_bound for c in judged)
+    wanted = (True, bound, any(c.contended for c in judged), bool(judged))
+    return [line for line, keep in zip(LEGEND, wanted) if keep]
+
+
 def cell(c: Comparison | None) -> str:
     """The bench table's ``vs server`` cell: kind, class (or row), the headline ratio with its
     verdict; for ``none`` the short reason. Empty when the record was never compared."""

@@ -14,6 +14,7 @@ from edgeprof.compare import reference as ref
 from edgeprof.compare.enrich import Enricher
 from edgeprof.results import reftext
 from edgeprof.results.comparison import Comparison
+from edgeprof.results.printers import markdown
 
 
 def _bandwidth(device_id: str) -> float:
@@ -49,6 +50,9 @@ def test_no_measured_row_gives_predicted_servers_with_intervals_and_no_verdict(h
     cell = reftext.cell(c)
     assert cell.startswith("predicted, NOT a match: H100 SXM5 80GB decode") and "H200 SXM 141GB decode" in cell
     assert cell.endswith("no verdict)") and "server est." in cell and "faster" not in cell and "slower" not in cell
+    assert reftext.legend([c]) == [reftext.LEGEND[0]]   # no host-bound, contended or verdict words it never shows
+    text = markdown([rec])
+    assert "- vs server:" in text and "host-bound:" not in text and "verdicts in cells" not in text
     back = Comparison.from_dict(json.loads(json.dumps(c.to_dict())))  # survives records.jsonl
     assert back.kind == "predicted" and back.rows[1].ratio("decode_tokens_per_s").ci95 == dec.ci95
 

@@ -233,6 +233,7 @@ def test_a_contended_reference_is_labelled_everywhere(tmp_path, home, capsys):
     rec = replace(edge, reference=c)
     assert c.contended.startswith("contended: measured while other processes used 1.50 cores")
     assert "contended reference" in reftext.cell(c) and "contended reference" in markdown([rec])
+    assert "- contended: the reference was measured while other processes used the cores" in markdown([rec])
     kind, head, lines, foot, dots, contended = record_view(rec)
     assert kind == "exact" and contended.startswith("contended")
     case = type("Case", (), {"record": rec})()
