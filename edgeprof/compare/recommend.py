@@ -181,8 +181,11 @@ def knee(points: list[tuple[float, float, str]]) -> Advice:
     name = "Pareto knee (size vs quality)"
     uniq = sorted(set(points))
     front = [uniq[i] for i in pareto_front([(s, q) for s, q, _ in uniq], "lower", "higher")]
+    if not front:
+        return Advice(name, why_not="no artifact has both a size and a quality figure (bench an export directory: "
+                                    "its manifest carries them); a knee needs three on the front")
     if len(front) < 3:
-        ends = " and ".join(f"{n} ({s / 2**20:.1f} MiB, retention {q:.3f})" for s, q, n in front) or "no point"
+        ends = " and ".join(f"{n} ({s / 2**20:.1f} MiB, retention {q:.3f})" for s, q, n in front)
         return Advice(name, why_not=f"the front has {len(front)} point(s) ({ends}); a knee needs three")
     (x0, y0, _), (x1, y1, _) = front[0], front[-1]
     sx, sy = (x1 - x0) or 1.0, (y1 - y0) or 1.0

@@ -103,3 +103,10 @@ def test_the_report_overview_and_the_export_table_carry_it(tmp_path):
     adv = _by_objective(recommend.for_manifest(m, "exports/m"))
     assert adv["smallest"].picks == ("gguf-q4_0",) and adv["best quality within the gate"].picks == ("gguf-q8_0",)
     assert adv["fastest"].why_not == "not measured by an export: run edgeprof bench exports/m"
+
+
+def test_no_quality_figure_says_so_for_the_knee():
+    from edgeprof.compare.recommend import knee
+
+    why = knee([]).why_not
+    assert "no artifact has both a size and a quality figure" in why and "0 point" not in why   # was "0 point(s) (no point)"
