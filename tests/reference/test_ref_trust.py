@@ -236,6 +236,8 @@ def test_a_contended_reference_is_labelled_everywhere(tmp_path, home, capsys):
     assert "- contended: the reference was measured while other processes used the cores" in markdown([rec])
     kind, head, lines, foot, dots, contended = record_view(rec)
     assert kind == "exact" and contended.startswith("contended")
+    texts = [(ln.edge, ln.server, ln.ratio) for ln in lines]
+    assert len(texts) == len(set(texts)), texts   # a one-row class is not said twice (median line = row line)
     case = type("Case", (), {"record": rec})()
     table = server_table([case])
     assert any("CONTENDED" in str(cell.text) for row in table.rows for cell in row)

@@ -162,7 +162,7 @@ def record_view(rec) -> tuple[str, dict, list, list[str], Dots | None, str]:
             f"{len(comp.context)} context row(s) (workload never published): NOT a match" if comp.context else ""]
     cl = comp.headline_class
     lines = refview.final_lines(comp)
-    if cl is not None and cl.ratio is not None and cl.ratio.ratio is not None:
+    if cl is not None and cl.n > 1 and cl.ratio is not None and cl.ratio.ratio is not None:  # one row: its line says it
         r = cl.ratio
         lines.insert(0, refview.Line(f"{refview.short_label(r.metric)} vs {cl.name} median (n {cl.n})",
                                   fmt.num(r.edge_value), fmt.num(r.ref_value), fmt.ratio(r.ratio, r.ci95),
