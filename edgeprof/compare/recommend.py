@@ -148,7 +148,7 @@ def for_records(records: Sequence[Record]) -> list[Advice]:
 
 
 def _advise(rows: list[Record]) -> list[Advice]:
-    speed = "decode_tokens_per_s" if any(r.metric("decode_tokens_per_s") for r in rows) else "prefill_tokens_per_s"
+    speed = _first_present(rows, "decode_tokens_per_s", "prefill_tokens_per_s", "inferences_per_s")
     out = [a for a in (_by_metric("fastest", speed, rows, rows),) if a]
     sized = [(r.artifact.size_bytes, label(r, rows)) for r in rows if r.artifact.size_bytes]
     if len(sized) > 1:
@@ -157,9 +157,11 @@ def _advise(rows: list[Record]) -> list[Advice]:
         out.append(Advice("smallest", picks, f"file {low / 2**20:.1f} MiB"
                           + (f"; next {min(s for s, _ in sized if s > low) / 2**20:.1f} MiB"
                              if any(s > low for s, _ in sized) else "")))
-    out += [a for a in (_by_metric("lowest J/token", "energy_per_token_j", rows, rows),) if a]
+    energy = _first_present(rows, "energy_per_token_j", "energy_per_inference_j")
+    out += [a for a in (_by_metric("lowest J/token" if energy == "energy_per_token_j" else "lowest J/inference",
+                                   energy, rows, rows),) if a]
     gated = [(_retention(r), label(r, rows), r) for r in rows if _gated(r)]
-    out.append(_best_quality([(q, n) for q, n, _ in gated]) if gated else
+    out.append(_best_quality([(q, n) for q, n, _ in gated], {r.artifact.quality.basis for _, _, r in gated}) if gated else
                Advice("best quality within the gate", why_not="no quality figures (bench an export directory: its "
                                                                "manifest carries perplexity and the gate's verdict)"))
     points = [(r.artifact.size_bytes, q, n) for q, n, r in gated if r.artifact.size_bytes]
@@ -167,11 +169,19 @@ def _advise(rows: list[Record]) -> list[Advice]:
     return out
 
 
-def _best_quality(gated: list[tuple[float, str]]) -> Advice:
+def _first_present(rows: list[Record], *names: str) -> str:
+    """The first metric any row carries (a decoder's tokens/s, else an encoder's inferences/s)."""
+    return next((n for n in names if any(r.metric(n) for r in rows)), names[0])
+
+
+def _best_quality(gated: list[tuple[float, str]], bases: set[str]) -> Advice:
+    """``bases``: what each retention measures (``Quality.basis``); one shared basis is named, mixed
+    ones are said to be mixed (a perplexity ratio and an embedding cosine are both 1.0 at no loss)."""
     top = max(q for q, _ in gated)
     picks = tuple(dict.fromkeys(n for q, n in gated if round(q, 3) == round(top, 3)))
-    return Advice("best quality within the gate", picks, f"quality retention {top:.3f} (baseline perplexity ÷ "
-                  f"the artifact's, on the bundled evaluation text); only artifacts that passed the export's gate")
+    basis = next(iter(bases)) if len(bases) == 1 else "each artifact's own measure: " + "; ".join(sorted(bases))
+    return Advice("best quality within the gate", picks, f"quality retention {top:.3f} ({basis}); only artifacts "
+                  f"that passed the export's gate")
 
 
 def knee(points: list[tuple[float, float, str]]) -> Advice:
@@ -214,10 +224,11 @@ def for_manifest(m: ExportManifest, out_dir: str) -> list[Advice]:
     out = [Advice("fastest", why_not=bench),
            Advice("smallest", tuple(a.name for a in arts if a.size_bytes == low), f"file {low / 2**20:.1f} MiB"),
            Advice("lowest J/token", why_not=bench)]
-    kept = [(a, read_quality(a.quality).quality_retention) for a in arts if a.quality_status == "ok"]
-    gated = [(float(q), a.name, a.size_bytes) for a, q in kept if isinstance(q, (int, float))]
-    out.append(_best_quality([(q, n) for q, n, _ in gated]) if gated else
+    kept = [(a, read_quality(a.quality)) for a in arts if a.quality_status == "ok"]
+    gated = [(float(q.quality_retention), a.name, a.size_bytes, q.basis) for a, q in kept
+             if isinstance(q.quality_retention, (int, float))]
+    out.append(_best_quality([(q, n) for q, n, _, _ in gated], {b for *_, b in gated}) if gated else
                Advice("best quality within the gate", why_not="no artifact has quality figures that passed the gate "
                                                                "(exported with --no-quality?)"))
-    out.append(knee([(s, q, n) for q, n, s in gated]))
+    out.append(knee([(s, q, n) for q, n, s, _ in gated]))
     return out

@@ -18,6 +18,7 @@ from edgeprof.results.cells import csv_row, md_cell, one_line
 from edgeprof.results.flatten import flat_rows
 from edgeprof.results.conditions import Load, LoadWindow
 from edgeprof.results.labels import row_label
+from edgeprof.results.quality import MEASURES
 from edgeprof.results.schema import Metric, Record
 from edgeprof.results.sqlout import to_sql  # noqa: F401 - -o sql, re-exported
 
@@ -44,9 +45,8 @@ def quality_cell(rec: Record) -> str:
     """Perplexity on the bundled eval text and its retention vs the source (from the manifest);
     a degraded artifact says so."""
     q = rec.artifact.quality
-    short = {"cosine_similarity": "cos", "top1_agreement": "top-1", "max_abs_error": "1-err"}
-    if q.perplexity is None and q.extra.get("metric") in short and q.quality_retention is not None:
-        cell = f"{short[q.extra['metric']]} {q.quality_retention:.4f}"   # an encoder export's own measure
+    if q.measure and q.quality_retention is not None:
+        cell = f"{MEASURES[q.measure][0]} {q.quality_retention:.4f}"   # an encoder export's own measure
         return cell + (" DEGRADED" if q.degraded else "")
     if q.perplexity is None:
         return ""

@@ -14,6 +14,11 @@ from typing import Any, Mapping
 from edgeprof.results.dicts import Open
 
 STATUSES = ("ok", "degraded", "unchecked")
+#: an encoder export's measure -> (its short name in a table cell, what its retention figure is)
+MEASURES = {"cosine_similarity": ("cos", "mean embedding cosine to the source's, on the bundled evaluation text"),
+            "top1_agreement": ("top-1", "top-1 agreement with the source on the bundled images"),
+            "max_abs_error": ("1-err", "1 - the relative max abs error of the first output vs the source")}
+PERPLEXITY_BASIS = "baseline perplexity ÷ the artifact's, on the bundled evaluation text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,18 @@ class Quality(Open):
     @property
     def degraded(self) -> bool:
         return self.quality_status == "degraded"
+
+    @property
+    def measure(self) -> str | None:
+        """An encoder export's own measure (``cosine_similarity``, ``top1_agreement``,
+        ``max_abs_error``: exporters/quality/measure.py), or None for a decoder's perplexity."""
+        m = self.extra.get("metric")
+        return m if self.perplexity is None and m in MEASURES else None
+
+    @property
+    def basis(self) -> str:
+        """What ``quality_retention`` is, in words, for a line that quotes it."""
+        return MEASURES[self.measure][1] if self.measure else PERPLEXITY_BASIS
 
 
 def status_of(quality: Mapping[str, Any] | None, beside: Mapping[str, Any] | None = None) -> str | None:

@@ -110,3 +110,33 @@ def test_no_quality_figure_says_so_for_the_knee():
 
     why = knee([]).why_not
     assert "no artifact has both a size and a quality figure" in why and "0 point" not in why   # was "0 point(s) (no point)"
+
+
+def _as_encoder(rec, cosine: float):
+    """The matrix row as an embedder's row: inferences/s and J/inference instead of tokens/s and
+    J/token, and an export quality measured by embedding cosine (no perplexity)."""
+    from edgeprof.results.schema import Record
+
+    d = rec.to_dict()
+    m = d["metrics"]
+    m["inferences_per_s"], m["energy_per_inference_j"] = m["decode_tokens_per_s"], m["energy_per_token_j"]
+    for k in [k for k in m if k.endswith("tokens_per_s") or "per_token" in k]:
+        del m[k]
+    d["artifact"]["quality"] = {"quality_retention": cosine, "metric": "cosine_similarity", "mean_cosine": cosine,
+                                "quality_status": "ok"}
+    return Record.from_dict(d)
+
+
+def test_encoder_rows_are_advised_on_their_own_figures_and_measure():
+    """An embedder's run (issue 26): 'fastest' and 'lowest J/inference' rest on inferences/s and
+    J/inference, and the best quality names the embedding cosine, not a perplexity it never had."""
+    recs = [r for r in read_records(MATRIX) if r.artifact.quality.quality_retention][:3]
+    enc = [_as_encoder(r, c) for r, c in zip(recs, (0.999, 0.993, 0.95))]
+    adv = _by_objective(recommend.for_records(enc))
+    assert "fastest" in adv and "inf/s" in adv["fastest"].text()
+    assert "lowest J/inference" in adv and "lowest J/token" not in adv
+    best = adv["best quality within the gate"]
+    assert best.picks == (recommend.label(enc[0], enc),)
+    assert "embedding cosine" in best.figures and "perplexity" not in best.figures
+    mixed = _by_objective(recommend.for_records([enc[0], *recs[1:]]))["best quality within the gate"]
+    assert "each artifact's own measure" in mixed.figures and "perplexity" in mixed.figures
