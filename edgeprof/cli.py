@@ -77,6 +77,24 @@ def restore_power(home) -> None:
         print(f"edgeprof: {line}", file=sys.stderr)
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout's reader went away (a pipe with no reader polls POLLERR); then stdout is
+    pointed at /dev/null, so the interpreter's own flush at exit prints no "Exception ignored"."""
+    import os
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(fd, select.POLLOUT)
+        if not any(ev & select.POLLERR for _, ev in poll.poll(0)):
+            return False
+        os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        return True
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def main(argv: list[str] | None = None) -> int:
     from edgeprof.errors import EdgeprofError
 
@@ -98,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeprofError as exc:
         print(f"edgeprof: {'' if exc.exit_code == 130 else 'error: '}{one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        if _stdout_closed():  # `edgeprof ... | head`: the reader has what it wanted; say nothing, like cat
+            return 141
+        print("edgeprof: error: a pipe closed while edgeprof was writing to it", file=sys.stderr)
+        return 1
     except OSError as exc:  # a filesystem error no command foresaw: one line all the same
         from edgeprof.errors import unforeseen_os_error
 

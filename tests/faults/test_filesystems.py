@@ -76,3 +76,15 @@ def test_read_only_history_is_a_notice_not_a_lost_run(tmp_path, smollm2_gguf, se
     assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert (tmp_path / "run" / "records.jsonl").read_text().count("\n") == 1
     assert os.path.exists(tmp_path / "run" / "plan.json")
+
+
+def test_a_reader_that_stops_early_gets_no_error(home):
+    """``edgeprof reference show ... | head -1``: the reader closes the pipe; edgeprof stops quietly
+    (was "edgeprof: error: a file: Broken pipe")."""
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "reference", "show", "localscore", "--model",
+                             "llama-3.2-1b-instruct-q4_k_m"], env=env(home), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("localscore")
+    proc.stdout.close()                    # 625 rows (~150 kB) are still to come: more than a pipe holds
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == "", err
