@@ -103,3 +103,21 @@ def test_a_silent_board_keeps_its_values_and_is_marked_stale():
     assert fresh.state == "running" and not fresh.stale and fresh.tps == 4.0 and fresh.case == "1/2 p8 n8"
     silent = board_rows([board], now_s=board.last_seen + STALE_S + 5)[0]
     assert silent.stale and silent.tps == 4.0 and silent.case == fresh.case and silent.since_s > STALE_S
+
+
+def test_the_last_update_column_shows_at_120_and_80_columns():
+    """At 120 columns a plain table cut 'last update' off (the case label is long); the columns now
+    fit whole, the live figures and the time since first, the long target last (←/→ reach it)."""
+    from edgeprof.views.tui.fleetview import BoardRow
+    from edgeprof.views.tui.screens.fleet import COLUMNS, MUST, PINNED, cells
+    from edgeprof.views.tui.widgets.fittable import fit, widths
+
+    rows = [cells(BoardRow(n, f"root@127.0.0.1:4220{i}", "running", "2/4 smollm2-135m-instruct gguf:q4_1 p16 n8 d0 t2",
+                           31.4, 12.0, None, 0.4, False)) for i, n in enumerate(("b1", "b2"))]
+    ws = widths(list(COLUMNS), rows)
+    mins = [min(w, c.shrink_to) if c.shrink_to else w for w, c in zip(ws, COLUMNS)]
+    for width in (118, 78):
+        shown, _, _ = fit(ws, PINNED, width, 0, mins, MUST)
+        names = [COLUMNS[i].name for i in shown]
+        assert names[:7] == ["board", "state", "case", "live t/s", "power W", "temp °C", "last update"], (width, names)
+    assert "target" in [COLUMNS[i].name for i in fit(ws, PINNED, 158, 0, mins, MUST)[0]]

@@ -160,6 +160,8 @@ def test_report_draws_the_sustained_windows_and_the_tradeoff(tmp_path):
     md = files.markdown.read_text() if hasattr(files, "markdown") else (tmp_path / "report" / "report.md").read_text()
     assert "Power modes and sustained speed" in md and "power trade-off" in md
     assert "throttle onset: 5 s" in md and "Context of each case" in md and "power mode 25W" in md
+    assert md.count("burst (first window)") == 1, md   # the figures once, under the plot (were in alt and caption too)
+    assert "per 1 s window; dotted: the burst level" in md
     figs = sorted(p.name for p in (tmp_path / "report" / "figures").iterdir())
     assert any(f.startswith("sustain-") for f in figs) and any(f.startswith("power-tradeoff-") for f in figs)
     png = next((tmp_path / "report" / "figures").glob("sustain-*.png")).read_bytes()

@@ -50,6 +50,14 @@ def sustain_png(c: SustainChart) -> bytes:
         return png(fig)
 
 
+def sustain_caption(c: SustainChart) -> str:
+    """What the plot draws (the burst, sustained and onset figures follow it as text, once)."""
+    tracks = ", ".join(t.name for t in c.tracks if any(v is not None for v in t.y))
+    return (f"{tracks} per {c.window_s:g} s window; dotted: the burst level (first window), dash-dot: the "
+            f"sustained level (median of the last third, shaded grey)"
+            + ("; red dashed: the throttle onset" if c.onset_s is not None else "") + ".")
+
+
 def power_section(cases: list[CaseView]) -> Section | None:
     recs = records_of(cases)
     blocks: list = []
@@ -63,8 +71,8 @@ def power_section(cases: list[CaseView]) -> Section | None:
         if chart is None:
             continue
         s = Sustain.from_dict(c.record.get("sustain"))
-        blocks += [Figure(chart.key, sustain_png(chart), " ".join(s.text(case_label(c.record, recs)))),
-                   Text("\n".join(s.text(case_label(c.record, recs))))]
+        blocks += [Figure(chart.key, sustain_png(chart), sustain_caption(chart), chart.title),
+                   Text("\n".join(s.text(case_label(c.record, recs))))]   # the figures, said once
     return Section("power", "Power modes and sustained speed", blocks) if blocks else None
 
 

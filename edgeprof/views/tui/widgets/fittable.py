@@ -94,6 +94,7 @@ class FitTable(DataTable):
         self._cols: list[Col] = []
         self._rows: list[list[str]] = []
         self._keys: list[str] = []
+        self._styles: list[str] = []
         self._layout_key = None
         self._idx: list[int] = []
         self.shown: list[str] = []                   # names of the columns on screen now
@@ -106,8 +107,10 @@ class FitTable(DataTable):
             self.marked = keys
             self._layout(force=True)
 
-    def show(self, cols: list[Col], rows: list[list[str]], keys: list[str]) -> None:
+    def show(self, cols: list[Col], rows: list[list[str]], keys: list[str], styles: list[str] | None = None) -> None:
+        """``styles``: one Rich style per row (a stale board's grey), else none."""
         self._cols, self._rows, self._keys = cols, rows, keys
+        self._styles = styles or [""] * len(rows)
         self._layout(force=True)
 
     def avail(self) -> int:
@@ -130,8 +133,8 @@ class FitTable(DataTable):
             c = self._cols[i]
             self.add_column(c.name, key=c.name, width=ws[i])
         self.show_row_labels = bool(self.marked)
-        for cells, k in zip(self._rows, self._keys):
-            self.add_row(*(Text(clip(cells[i], ws[i] if self._cols[i].cap else None)) for i in idx), key=k,
+        for cells, k, style in zip(self._rows, self._keys, self._styles):
+            self.add_row(*(Text(clip(cells[i], ws[i] if self._cols[i].cap else None), style=style) for i in idx), key=k,
                          label=Text("[x]" if k in self.marked else "[ ]") if self.marked else None)   # not markup
         self._idx = idx
         self.shown = [self._cols[i].name for i in idx]

@@ -25,6 +25,9 @@ INFERENCE_ALWAYS = ("model", "quant", "test", "inf/s", "vs server", "status")
 INFERENCE_PRIORITY = ("model", "quant", "test", "status", "latency p50/p90/p99 ms", "inf/s", "samples/s", "J/inf",
                       "vs server", "cold ms", "avg W", "peak RSS MiB", "enc tok/s", "RTFx")
 PINNED = 4                     # model, quant, test and status stay when the others scroll
+#: settings a sweep varies (-t, --flash-attn, --power-mode, --runtime, a fleet's boards): a column of
+#: them whose cells differ comes right after status, else two rows of a -t 1,2 sweep look the same
+SWEPT = ("host", "threads", "power", "fa", "runtime", "format")
 CAPS = {"model": 24, "status": 16, "format": 8, "runtime": 14, "quality": 24, "roofline": 24, "machine": 24}
 RUNNING_STATUS_W = 13          # "▶ prefill 5/5": the running row's status never widens the table
 PHASE_SHORT = {"scheduled": "queued", "decode done": "ending"}
@@ -53,8 +56,12 @@ def table_rows(records: list, inference: bool = False) -> tuple[list[Col], list[
     ``inference``: every row is an inference case (latency, inferences/s, J/inference first)."""
     always, priority = (INFERENCE_ALWAYS, INFERENCE_PRIORITY) if inference else (ALWAYS, PRIORITY)
     cols = [(name, server_cell if name == "vs server" else fn) for name, fn in columns()]
+    fns = dict(cols)
+    swept = [n for n in SWEPT if n in fns and len({fns[n](r) for r in records}) > 1]
+    at = priority.index("status") + 1
+    priority = (*priority[:at], *swept, *(n for n in priority[at:] if n not in swept))
     rank = {n: i for i, n in enumerate(priority)}
-    cols.sort(key=lambda c: rank.get(c[0], len(PRIORITY)))          # stable: the rest keep their order
+    cols.sort(key=lambda c: rank.get(c[0], len(priority)))          # stable: the rest keep their order
     rows = [[fn(r) for _, fn in cols] for r in records]
     keep = [i for i, (name, _) in enumerate(cols) if name in always or any(row[i] for row in rows)]
     return ([Col(cols[i][0], CAPS.get(cols[i][0]), shrink_to=12 if cols[i][0] == "model" else None) for i in keep],
@@ -65,7 +72,8 @@ def running_cells(case, names: list[str]) -> list[str]:
     """The running case's row: what runs (from the typed parts of its label) and ``▶ running``."""
     p = case.parts
     test = Workload.from_dict(case.workload).label              # as the finished row will say (pp16+tg64 @ d5)
-    fill = {"model": p.model or case.label, "quant": p.quant or "", "test": test, "status": "▶ running"}
+    fill = {"model": p.model or case.label, "quant": p.quant or "", "test": test, "status": "▶ running",
+            "threads": "" if p.threads is None else str(p.threads)}
     return [fill.get(n, "") for n in names]
 
 
