@@ -334,3 +334,26 @@ def test_reference_show_filters_summarises_classes_and_explains_an_empty_answer(
     md = capsys.readouterr().out
     for col in ("al_ms: AL, average latency", "it_tokens_per_s: IT, inference throughput", "amu_gb: AMU, average memory"):
         assert f"- {col}" in md, md[-2000:]
+
+
+def test_the_report_marks_an_estimate_on_the_server_side_and_gives_bytes_in_mib(tmp_path, home):
+    """The report's comparison table: a reference's estimated J/token carries ~ like the edge's; RSS in
+    MiB (was '174678016 B'); the row's device said once (was 'on Test CPU (Test CPU)')."""
+    from refdata import metric
+
+    from edgeprof.views.report.tables import server_table
+
+    def rec(seed, run_id):
+        extra = {"energy_per_token_j": metric(noisy(0.4, 5, 0.02, seed), "J/token", kind="estimated", source="tdp_model"),
+                 "avg_rss_bytes": metric([174678016.0] * 5, "B")}
+        return make_record(decode=noisy(100.0, 5, 0.02, seed), run_id=run_id, extra=extra)
+
+    add_run(write_run(tmp_path / "srv", [rec(1, "a")]), "cpu-ref", dest_root=home / "reference")
+    edge = rec(2, "b")
+    c = ref.match(edge, ref.load_sets(), NO_HISTORY)
+    case = type("Case", (), {"record": replace(edge, reference=c)})()
+    rows = {row[3].text: row for row in server_table([case]).rows}
+    energy, rss = rows["energy_per_token_j"], rows["avg_rss_bytes"]
+    assert energy[4].text.startswith("~") and energy[5].text.startswith("~") and energy[5].estimated
+    assert rss[4].text == "166.6 MiB" and rss[5].text == "166.6 MiB"
+    assert rss[1].text.count("Test CPU") == 1, rss[1].text

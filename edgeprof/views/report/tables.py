@@ -76,6 +76,13 @@ def _prov(p) -> str:
     return f"{p.kind}: {p.source}".strip() if p is not None else ""
 
 
+def _quantity(value, unit: str) -> str:
+    """A compared figure with its unit; bytes in MiB as everywhere else (not ``174678016 B``)."""
+    if unit == "B" and isinstance(value, (int, float)):
+        return f"{value / 2**20:.1f} MiB"
+    return f"{fmt_value(value)} {unit}".strip()
+
+
 def server_table(cases: list[CaseView]) -> Table:
     """One row per compared metric of every case that has a reference comparison: the edge and
     server values, the ratio with its interval and compare's verdict, both provenances, the
@@ -92,8 +99,8 @@ def server_table(cases: list[CaseView]) -> Table:
         label = case_label(c.record, recs)
         who = Cell(f"{label} ({'no reference' if ref.kind == 'none' else ref.kind})")
         first = ref.first
-        row_name = Cell(f"{ref.set_name}:{ref.row}" + (f" ({first.accel_class})" if first and first.accel_class else "")
-                        if ref.set_name else "—")
+        klass = first.accel_class if first and first.accel_class and first.accel_class not in str(ref.row) else ""
+        row_name = Cell(f"{ref.set_name}:{ref.row}" + (f" ({klass})" if klass else "") if ref.set_name else "—")
         status = Cell(str(ref.verification or "") + (" · CONTENDED" if ref.contended else ""))
         for t in (ref.format_note, first.runtime_note if first else "", ref.energy_note, ref.contended):
             if t:
@@ -111,15 +118,16 @@ def server_table(cases: list[CaseView]) -> Table:
             why = ref.short_reason or (ref.notes[0] if ref.notes else "no comparable figure")
             rows.append((who, row_name, status, Cell(""), Cell(""), Cell(""), Cell("n/a"), Cell(why)))
         for x in compared:
-            est = x.edge_estimated
-            edge = f"{'~' if est else ''}{fmt_value(x.edge_value)} {x.edge_unit}".strip()
-            srv = f"{fmt_value(x.ref_value)} {x.ref_unit}".strip()
-            ratio = f"{'~' if est else ''}{x.ratio:.3g}x" + (f" [{x.ci95[0]:.3g}, {x.ci95[1]:.3g}]" if x.ci95 else "")
+            est, ref_est = x.edge_estimated, x.ref_estimated   # an estimate is marked on its own side
+            edge = f"{'~' if est else ''}{_quantity(x.edge_value, x.edge_unit)}"
+            srv = f"{'~' if ref_est else ''}{_quantity(x.ref_value, x.ref_unit)}"
+            ratio = (f"{'~' if est or ref_est else ''}{x.ratio:.3g}x"
+                     + (f" [{x.ci95[0]:.3g}, {x.ci95[1]:.3g}]" if x.ci95 else ""))
             prov = "; ".join(t for t in (reftext.verdict(x), f"edge {_prov(x.edge_provenance)}" if x.edge_provenance
                                          else "", f"server {_prov(x.ref_provenance)}" if x.ref_provenance else "",
                                          x.note) if t)
             rows.append((who, row_name, status, Cell(x.metric), Cell(edge, est, True),
-                         Cell(srv, numeric=True), Cell(ratio, est, True), Cell(prov)))
+                         Cell(srv, ref_est, True), Cell(ratio, est or ref_est, True), Cell(prov)))
     head = ("case (match)", "reference row (class)", "verification", "metric", "this device", "server",
             "ratio [95 %]", "verdict / provenance / note")
     if not rows:
