@@ -205,6 +205,9 @@ def test_the_model_with_server_rows_is_one_pick_away(tmp_path, monkeypatch):
     (kind, text), *_ = homeform.plan_lines([llama], opts, sets)
     assert kind == "exact" and "suite localscore" in text and "localscore:" in text, text
     assert homeform.reference_workloads("smollm2-135m-instruct", sets) is None
+    smol = homeform.build_options(None, ["smollm2-135m-instruct"], base)
+    (kind, text), *_ = homeform.plan_lines([choices["smollm2-135m-instruct"]], smol, sets)
+    assert kind == "none" and "PREDICTED figures for h100,h200 instead" in text, text   # not a bare "no reference"
 
 
 def test_a_finished_cases_worker_is_not_a_lost_sensor():

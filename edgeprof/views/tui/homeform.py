@@ -191,6 +191,7 @@ def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> 
         workloads = [({"prompt_tokens": p, "gen_tokens": n, "depth": d, "n_seqs": 1}, f"p{p}/n{n}/d{d}")
                      for p in opts.prompt for n in opts.gen for d in opts.depth]
     out = []
+    servers = "" if (opts.predicted_server or "none").strip().lower() == "none" else opts.predicted_server
     for ch in choices:
         if ch.model_id is None:
             out.append(("none", f"{Path(ch.arg).name}: model id known once the file is read at start"))
@@ -202,6 +203,8 @@ def plan_lines(choices: list[Choice], opts: BenchOptions, sets: list | None) -> 
                 what = (f"{pl.set_name}:{pl.row} [{pl.verification}]" + (f" +{pl.n_rows - 1} more" if pl.n_rows > 1
                                                                            else "")) if pl.row else pl.notes[0]
                 kind = refview.KIND_TEXT[pl.kind] + ":" if pl.row else ""  # "none" is said by the note itself
+                if not pl.row and servers:   # the run will not show a bare "none": say what stands in
+                    what += f"; the run shows PREDICTED figures for {servers} instead (never a match, no verdict)"
                 out.append((pl.kind, f"{ch.model_id} {q or ''} {wl} → {kind} {what}".replace("  ", " ")))
     return out
 
