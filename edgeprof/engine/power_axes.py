@@ -179,6 +179,10 @@ class PowerControl:
                 return out
         if out.changed:
             out.cooldown = self.cool_down(stopped)
+            # a log line per change: the idle baseline measured next is this setting's, and a log
+            # without the live line (not a terminal) would otherwise not say which setting it is
+            self.note(f"set {', '.join(f'{a} {power[a]}' for a in out.changed)} (read back); cool-down "
+                      f"{out.cooldown['waited_s']:g} s: {out.cooldown['ended']}")
         return out
 
     def _refused(self, axis: str, value: str, exc: DeviceError) -> Outcome:

@@ -50,7 +50,9 @@ def test_gpu_power_limit_set_and_refused(tmp_path):
     nvml.gpus[0].may_set_limit = False
     refused = c.apply({"gpu_power_limit": "250"}).failure
     assert refused.error.kind == "power_setting" and refused.error.extra["grant"] == "sudo nvidia-smi -i 0 -pl 250"
-    assert len(c.notes) == 1 and "grant it with: sudo nvidia-smi -i 0 -pl 250" in c.notes[0]
+    assert c.notes[0].startswith("set gpu_power_limit 300 (read back)")   # the change, logged
+    refusals = [n for n in c.notes if " not set: " in n]
+    assert len(refusals) == 1 and "grant it with: sudo nvidia-smi -i 0 -pl 250" in refusals[0]
     nvml.gpus[0].may_set_limit = True
     assert c.restore() == ["restored GPU power limit 700 W"] and nvml.gpus[0].power_limit_mw == 700_000
 

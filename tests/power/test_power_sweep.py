@@ -40,6 +40,10 @@ def test_two_mode_sweep_context_knee_restore_and_compare(orin, smollm2_gguf):
     # restored at the end, and said so; nothing left in the journal
     assert orin.mode() == "pmode:0002" and not orin.journal().exists()
     assert "restored power mode MAXN_SUPER" in p.stderr
+    # each change is a log line before that setting's idle baseline (stderr is not a terminal here)
+    err = p.stderr
+    assert err.index("set power_mode 15W (read back); cool-down") < err.index("set power_mode 25W (read back)"), err
+    assert "idle baseline" in err.split("set power_mode 25W (read back)", 1)[1]
 
     c = orin.edgeprof("compare", str(run), "--a-where", "power_mode=15W", "--b-where", "power_mode=25W")
     assert c.returncode == 0, c.stderr
