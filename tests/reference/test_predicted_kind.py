@@ -15,6 +15,7 @@ from edgeprof.compare.enrich import Enricher
 from edgeprof.results import reftext
 from edgeprof.results.comparison import Comparison
 from edgeprof.results.printers import markdown
+from edgeprof.views.tui import refview
 
 
 def _bandwidth(device_id: str) -> float:
@@ -47,6 +48,8 @@ def test_no_measured_row_gives_predicted_servers_with_intervals_and_no_verdict(h
         assert roof.value is not None and roof.ci95[0] < roof.value < roof.ci95[1] and "predicted" in roof.basis
         assert roof.value * _bandwidth(row.row) * 1e9 / 98362432 == pytest.approx(pv["value"])
         assert row.edge_roofline is not None and (row.edge_roofline.value is not None or row.edge_roofline.why)
+        text = refview.roofline(roof)                   # the panel's words: a small share is not "0%"
+        assert not text.startswith("0%") and text.split("%")[0] == f"{roof.value * 100:.2g}", text
     cell = reftext.cell(c)
     assert cell.startswith("predicted, NOT a match: H100 SXM5 80GB decode") and "H200 SXM 141GB decode" in cell
     assert cell.endswith("no verdict)") and "server est." in cell and "faster" not in cell and "slower" not in cell

@@ -130,7 +130,13 @@ def roofline(side: Roofline | None) -> str:
     if side is None or side.value is None:
         return "n/a"
     ci = side.ci95
-    return f"{side.value:.0%}" + (f" [{ci[0]:.0%}, {ci[1]:.0%}]" if ci else "")
+    return pct(side.value) + (f" [{pct(ci[0])}–{pct(ci[1])}]" if ci else "")
+
+
+def pct(x: float) -> str:
+    """A share as people read it: whole percent from 1 % up, two significant digits below
+    (a predicted server at 0.37 % of its roofline is not "0%")."""
+    return f"{x:.0%}" if abs(x) >= 0.01 or x == 0 else f"{x * 100:.2g}%"
 
 
 def record_roofline(rec: Record | None) -> str:

@@ -110,7 +110,7 @@ def other_rows(comp: Comparison) -> list[list[str]]:
     out = []
     for r in comp.rows[1:] + comp.context:
         dec = r.ratio("decode_tokens_per_s")
-        sides = [f"{s.value:.0%}" if s is not None and s.value is not None else "n/a"
+        sides = [refview.pct(s.value) if s is not None and s.value is not None else "n/a"
                  for s in (r.edge_roofline, r.server_roofline)]
         hb = r.host_bound
         out.append([r.kind if r.kind != "context" else "context (NOT a match)", r.set_name, r.row, r.accel_class or "",
