@@ -80,7 +80,7 @@ def comparison(record: Record, none: Comparison, servers: str, predictions: list
             return replace(none, notes=none.notes + (f"no predicted server figure: {why}",))
     picked = tuple(_row(record, p) for p in predictions)
     first = picked[0]
-    notes = (f"no measured server row matches ({none.reason}); shown instead: edgeprof's PREDICTION for "
+    notes = (f"no measured server row matches — {none.reason} — shown instead: edgeprof's PREDICTION for "
              + ", ".join(p.device.name for p in predictions) + f" ({LEVEL:.0%} intervals), never a match, no "
              "verdict; a measured row replaces it once one exists", *none.notes[1:])
     comp = Comparison("predicted", SET, first.row, "PREDICTED", none.edge_side,

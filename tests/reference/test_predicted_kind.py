@@ -34,7 +34,8 @@ def test_no_measured_row_gives_predicted_servers_with_intervals_and_no_verdict(h
     c = rec.reference
     assert c.kind == "predicted" and not c.is_match
     assert [r.device for r in c.rows] == ["H100 SXM5 80GB", "H200 SXM 141GB"]
-    assert c.notes[0].startswith("no measured server row matches (") and "PREDICTION" in c.notes[0]
+    assert c.notes[0].startswith("no measured server row matches — no reference row") and "PREDICTION" in c.notes[0]
+    assert "))" not in c.notes[0], c.notes[0]     # the reason is not a parenthesis inside a parenthesis
     for row in c.rows:
         assert row.kind == "predicted" and row.verification == "PREDICTED"
         assert any("LocalScore result" in n for n in row.notes)  # the rows it rests on
