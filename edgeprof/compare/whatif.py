@@ -146,7 +146,8 @@ def load_rows(db_path=None, include_history: bool = True) -> whatif_rows.Rows:
             recs = []
         n0 = len(out.rows)
         whatif_rows.own_rows(recs, lambda dev: specs.device_spec(dev, table=table), out)
-        out.sources.append(f"this machine's history ({len(out.rows) - n0} rows)")
+        k = len(out.rows) - n0
+        out.sources.append(f"this machine's history ({k} row{'' if k == 1 else 's'})")
     return out
 
 
