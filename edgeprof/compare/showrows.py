@@ -136,10 +136,14 @@ def _why_empty(s: RefSet, model: ModelInfo | None, comparable: int, machine, kla
         return (f"no row of {s.name} is comparable with {model.name or model.id}{size}: none of this model (by name "
                 f"and parameter count), none of a model within {ident.NORMALIZED_MAX_FACTOR:g}× its size — "
                 f"'edgeprof reference list' shows the other sets")
-    known = sorted({sp.accel_class(r) for r in s.records if model is None or _kind(model, None, r) is not None})
+    from collections import Counter
+
+    # the classes with most rows first (what a user most likely meant), alphabetical among equals
+    count = Counter(sp.accel_class(r) for r in s.records if model is None or _kind(model, None, r) is not None)
+    known = [f"{k} ({n})" for k, n in sorted(count.items(), key=lambda kv: (-kv[1], kv[0]))]
     what = ", ".join(f"{k} '{v}'" for k, v in (("--machine", machine), ("--class", klass)) if v)
-    return (f"{comparable} comparable rows, none left after {what}; classes here include "
-            f"{', '.join(known[:12])}{' …' if len(known) > 12 else ''}")
+    return (f"{comparable} comparable rows, none left after {what}; classes with most rows: "
+            f"{', '.join(known[:12])}{f' … ({len(known)} classes)' if len(known) > 12 else ''}")
 
 
 def class_lines(classes: list[ClassStats]) -> list[str]:

@@ -330,6 +330,9 @@ def test_reference_show_filters_summarises_classes_and_explains_an_empty_answer(
     assert main(llama + ["--class", "nothing-like-this"]) == 0
     md = capsys.readouterr().out
     assert "0 rows: 625 comparable rows, none left after --class 'nothing-like-this'" in md and "|---" not in md
+    listed = md.split("classes with most rows: ", 1)[1].split(", ")[:3]   # the likeliest meant first, with counts
+    counts = [int(x.rsplit("(", 1)[1].split(")")[0]) for x in listed]
+    assert counts == sorted(counts, reverse=True) and counts[0] > 1, listed
     assert main(["reference", "show", "efficientllm-gh200", "--limit", "2"]) == 0
     md = capsys.readouterr().out
     for col in ("al_ms: AL, average latency", "it_tokens_per_s: IT, inference throughput", "amu_gb: AMU, average memory"):
