@@ -131,3 +131,22 @@ def test_the_page_fits_1400_px_without_a_scrollbar_or_a_cut_number(tmp_path, run
         m = _measure(files.html, width)
         assert m["scroll"] == [] and m["cut"] == [], (width, m)
         assert m["page"][0] <= width, (width, m["page"])
+
+
+def test_the_comparison_table_writes_ratios_as_bench_and_tui_do(tmp_path):
+    """The report's server table wrote ``0.954x [0.713, 1.58]`` where the bench table and the TUI write
+    ``0.954× [0.713–1.58]``: one spelling of a ratio and its interval everywhere."""
+    from edgeprof.commands.reference import add_run
+    from edgeprof.compare import reference as ref
+    from edgeprof.views.report.build import build_report
+
+    rec = read_records(BUSY[2] / "records.jsonl")[0]
+    add_run(BUSY[3], "same-b", dest_root=tmp_path / "refs")
+    comp = ref.match(rec, ref.load_sets(user_dir=tmp_path / "refs"))
+    assert comp.kind == "exact" and any(x.ci95 for x in comp.ratios)
+    run = tmp_path / "run"
+    shutil.copytree(BUSY[2], run)
+    (run / "records.jsonl").write_text(json.dumps(replace(rec, reference=comp).to_dict()) + "\n")
+    md = build_report([run], tmp_path / "rep").markdown.read_text().split("## Server comparison", 1)[1]
+    assert re.search(r"\| ~?\d[\d.]*× \[\d[\d.e+-]*–\d[\d.e+-]*\] \|", md), md[:1500]
+    assert not re.search(r"\d(x|×) \[\d[\d.]*, ", md)

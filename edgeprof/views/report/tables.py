@@ -121,8 +121,7 @@ def server_table(cases: list[CaseView]) -> Table:
             est, ref_est = x.edge_estimated, x.ref_estimated   # an estimate is marked on its own side
             edge = f"{'~' if est else ''}{_quantity(x.edge_value, x.edge_unit)}"
             srv = f"{'~' if ref_est else ''}{_quantity(x.ref_value, x.ref_unit)}"
-            ratio = (f"{'~' if est or ref_est else ''}{x.ratio:.3g}x"
-                     + (f" [{x.ci95[0]:.3g}, {x.ci95[1]:.3g}]" if x.ci95 else ""))
+            ratio = f"{'~' if est or ref_est else ''}{x.ratio:.3g}×" + reftext.interval(x.ci95)  # as bench and TUI
             prov = "; ".join(t for t in (reftext.verdict(x), f"edge {_prov(x.edge_provenance)}" if x.edge_provenance
                                          else "", f"server {_prov(x.ref_provenance)}" if x.ref_provenance else "",
                                          x.note) if t)
