@@ -34,11 +34,19 @@ def test_a_torn_record_then_resume_runs_that_case_once(tmp_path, home, smollm2_g
     assert (out / "records.jsonl.torn").read_bytes() == whole[cut - 700:cut] + b"\n"
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default action in the child, as a shell on a terminal gives it: a test run started
+    in the background of a non-interactive shell inherits SIGINT ignored, and edgeprof rightly keeps
+    a stop signal its caller ignores ignored (``nohup edgeprof bench … &``)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _six_cases_past_the_first(out, home, smollm2_gguf) -> tuple[subprocess.Popen, float]:
     """A six-case bench in its own session, once its first record is written (and its deadline)."""
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", str(smollm2_gguf), *FAST,
                              "-n", "4,5,6,7,8,9", "--reps", "2", "--out", str(out)], env=env(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_as_from_a_terminal)
     rec = out / "records.jsonl"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not (rec.exists() and rec.read_bytes().count(b"\n") >= 1):

@@ -185,7 +185,10 @@ def test_ctrl_c_stops_a_remote_bench_cleanly_and_resume_finishes_it_on_its_board
             "-t", "1"]
     proc = subprocess.Popen([sys.executable, "-m", "edgeprof", "bench", "--host", a.target, str(smollm2_gguf), *argv,
                              "--out", str(out), "-o", "json"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            # Ctrl-C's default action, as from a terminal: a suite run in a background
+                            # shell job inherits SIGINT ignored, which edgeprof keeps ignored (nohup)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     records = out / "records.jsonl"
     try:
         end = time.monotonic() + 240

@@ -106,7 +106,7 @@ def test_runs_from_the_home_screen(home):
     # the phase moves (load can be shorter than a poll), tokens count up, a live rate shows
     assert {"prefill", "decode"} <= watched["phases"] and len(watched["phases"]) >= 3, watched["phases"]
     assert len(watched["tokens"]) >= 2 and watched["live"] and "live" in watched["text"] and "t/s" in watched["text"]
-    assert "earlier-run (EXACT)" in out["panel"] and "×" in out["run1"] and "edge÷server" in out["run1"], out["run1"]
+    assert "earlier-run (EXACT)" in out["panel"] and "×" in out["run1"] and "edge ÷ server = ratio" in out["run1"], out["run1"]
     assert out["held"] == (None, 2)
     # what was written: the same files as a headless bench, the rows with their statuses
     r1, r2 = (r.run_dir for r in app.runs)
