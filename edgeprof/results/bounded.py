@@ -32,11 +32,7 @@ MAX_DEPTH = 64
 def read_bytes(path: str | Path, limit: int = JSON_LIMIT) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes."""
     path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
-    _check(path, fd, limit)
+    fd = _open_checked(path, limit)
     with os.fdopen(fd, "rb") as f:
         data = f.read(limit + 1)
     if len(data) > limit:
@@ -47,12 +43,18 @@ def read_bytes(path: str | Path, limit: int = JSON_LIMIT) -> bytes:
 def open_regular(path: str | Path, limit: int = DATA_LIMIT):
     """A text handle on a regular file of at most ``limit`` bytes (for streamed readers: csv)."""
     path = Path(path)
+    return os.fdopen(_open_checked(path, limit), "r", newline="", encoding="utf-8")
+
+
+def _open_checked(path: Path, limit: int) -> int:
+    """A descriptor on ``path`` opened without blocking (a FIFO never hangs the reader), checked
+    to be a regular file of at most ``limit`` bytes."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         raise RunError(f"cannot read {path}: {exc.strerror or exc}") from None
     _check(path, fd, limit)
-    return os.fdopen(fd, "r", newline="", encoding="utf-8")
+    return fd
 
 
 def _check(path: Path, fd: int, limit: int) -> None:

@@ -33,6 +33,19 @@ def resolve_dtype(placement: Placement, artifact: dict[str, Any]) -> str:
     return {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16"}.get(req, req)
 
 
+def torch_stack(placement: Placement):
+    """(torch, transformers, device, device name) with torch's threads set: what both torch
+    engines (causal LM and inference) start with; a missing library is one line with the fix."""
+    try:
+        import torch
+        import transformers
+    except ImportError as exc:
+        raise RuntimeError_(f"the torch runtime needs torch and transformers: pip install 'edgeprof[export]' ({exc})") from exc
+    torch.set_num_threads(int(placement.threads))
+    device, device_name = resolve_device(torch, placement.provider)
+    return torch, transformers, device, device_name
+
+
 def resolve_device(torch, provider: str | None) -> tuple[str, str]:
     """(torch device, human name) for ``placement.provider`` (cpu default; cuda; mps)."""
     req = (provider or "cpu").lower()
@@ -63,14 +76,9 @@ class TorchEngine:
             raise RuntimeError_(f"{d} is not a Hugging Face model directory (no config.json)")
         if not list(d.glob("*.safetensors")):
             raise RuntimeError_(f"{d} has no *.safetensors weights; the torch runtime loads safetensors only")
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM
-        except ImportError as exc:
-            raise RuntimeError_(f"the torch runtime needs torch and transformers: pip install 'edgeprof[export]' ({exc})") from exc
+        torch, transformers, device, device_name = torch_stack(placement)
+        AutoModelForCausalLM = transformers.AutoModelForCausalLM
         self.torch = torch
-        torch.set_num_threads(int(placement.threads))
-        device, device_name = resolve_device(torch, placement.provider)
         dtype = resolve_dtype(placement, artifact)
         try:
             model = AutoModelForCausalLM.from_pretrained(

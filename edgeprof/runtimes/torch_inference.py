@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprof.runtimes.base import EngineInfo, Placement, RuntimeError_
-from edgeprof.runtimes.torch import DTYPES, _version, resolve_device, resolve_dtype
+from edgeprof.runtimes.torch import DTYPES, _version, resolve_dtype, torch_stack
 
 
 def model_class(transformers, d: Path):
@@ -35,14 +35,8 @@ class TorchInference:
         d = d.parent if d.is_file() else d
         if not (d / "config.json").is_file() or not list(d.glob("*.safetensors")):
             raise RuntimeError_(f"{d} is not a Hugging Face model directory with config.json and *.safetensors")
-        try:
-            import torch
-            import transformers
-        except ImportError as exc:
-            raise RuntimeError_(f"the torch runtime needs torch and transformers: pip install 'edgeprof[export]' ({exc})") from exc
+        torch, transformers, device, device_name = torch_stack(placement)
         self.torch = torch
-        torch.set_num_threads(int(placement.threads))
-        device, device_name = resolve_device(torch, placement.provider)
         dtype = resolve_dtype(placement, artifact)
         cls, arch = model_class(transformers, d)
         try:
