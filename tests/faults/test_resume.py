@@ -35,10 +35,12 @@ def test_a_torn_record_then_resume_runs_that_case_once(tmp_path, home, smollm2_g
 
 
 def _as_from_a_terminal() -> None:
-    """Ctrl-C's default action in the child, as a shell on a terminal gives it: a test run started
-    in the background of a non-interactive shell inherits SIGINT ignored, and edgeprof rightly keeps
-    a stop signal its caller ignores ignored (``nohup edgeprof bench … &``)."""
+    """Ctrl-C's and a hang-up's default actions in the child, as a shell on a terminal gives them: a
+    test run started in the background of a non-interactive shell inherits SIGINT ignored, one under
+    nohup SIGHUP, and edgeprof rightly keeps a stop signal its caller ignores ignored (``nohup
+    edgeprof bench … &``, tested below by ignoring it on purpose)."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 
 def _six_cases_past_the_first(out, home, smollm2_gguf) -> tuple[subprocess.Popen, float]:
