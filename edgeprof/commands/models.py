@@ -32,11 +32,13 @@ def _contradicts(entry) -> list[str]:
 
 
 def _present(row: dict) -> str:
+    from edgeprof.errors import command
+
     if not row["present"]:
         return "no"
     if row["contradicts"]:   # a file at the path that is not the catalogue's: not "yes" without a word
         return (f"yes, NOT the catalogue's file ({'; '.join(row['contradicts'])}): benched under its own identity; "
-                f"'edgeprof models pull {row['id']}' fetches the real one")
+                f"'{command('models', 'pull', row['id'])}' fetches the real one")
     return "yes"
 
 

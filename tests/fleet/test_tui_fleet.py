@@ -60,6 +60,8 @@ def test_the_fleet_view_shows_both_boards_live_and_a_cut_off_one_greyed(shelf, t
         b.cut_off()
         await until(pilot, app, lambda: ctl.board("b").ended is not None, 60)
         await until(pilot, app, lambda: not ctl.alive, 240)
+        # the line says how long b has been silent: under a second reads "now", so wait past it
+        await until(pilot, app, lambda: (next(r for r in board_rows(ctl.boards) if r.name == "b").since_s or 0) > 1.5, 10)
         app.tick()
         await pilot.pause(0.2)
         seen["end"] = screen_text(app)

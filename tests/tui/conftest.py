@@ -102,6 +102,13 @@ def index_recorded(quiet_home, recorded, n_runs: int, device_name: str | None = 
         index_run(d, quiet_home / "home" / "history.sqlite")
 
 
+def _terminal_signals() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 class Terminal:
     """A child process on a pty of ``cols``×``rows``: what it draws is collected (it must be read
     or the child blocks), keys are written to it, signals sent to it alone (as ``kill`` does)."""
@@ -118,8 +125,10 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         self.out = bytearray()
         # ``session``: a session of its own, so that whatever of it outlives it is found (``left_in_session``)
+        # a terminal's defaults for Ctrl-C and a hang-up: a suite started in a background shell job or
+        # under nohup inherits them ignored, and edgeprof keeps a stop signal its caller ignores ignored
         self.proc = subprocess.Popen(argv, stdin=slave, stderr=slave, stdout=subprocess.PIPE, cwd=cwd, env=env,
-                                     start_new_session=session)
+                                     start_new_session=session, preexec_fn=_terminal_signals)
         os.close(slave)
         threading.Thread(target=self._drain, daemon=True).start()
 
