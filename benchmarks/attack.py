@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -49,6 +50,11 @@ def _load(name: str, path: Path):
     spec.loader.exec_module(mod)
     return mod
 
+
+
+def _terminal_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
 
 class Attack:
     def __init__(self, work: Path, gguf: Path):
@@ -75,8 +81,11 @@ class Attack:
             return {"cmd": _show(args), "rc": "timeout", "stdout": str(exc.stdout or ""), "stderr": str(exc.stderr or "")}
 
     def popen(self, *args) -> subprocess.Popen:
+        # a terminal's defaults for Ctrl-C and a hang-up: this script run in a background job or under
+        # nohup would hand them down ignored, and edgeprof keeps a stop signal its caller ignores ignored
         return subprocess.Popen([sys.executable, "-m", "edgeprof", *map(str, args)], env=self.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                                preexec_fn=_terminal_signals)
 
     # -- judging -----------------------------------------------------------------------------
     def judge(self, category: str, name: str, res: dict, rcs: tuple, run: Path | None = None,
